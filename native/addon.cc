@@ -1,0 +1,227 @@
+// N-API binding of the ring arena.
+//
+// Decisions, written down once:
+// - C++ exceptions are on (NAPI_CPP_EXCEPTIONS). The core throws RingError; every entry point
+//   converts it into a JS Error carrying `code`, so JS sees one typed error path.
+// - Validation of shapes and types is done in TypeScript (src/native.ts); C++ checks only the
+//   bounds and invariants it alone can see (slot range, frame counts, capacity).
+// - Memory reaches JS as external ArrayBuffers. Each buffer's finalizer owns a reference to the
+//   storage, so a view outlives `dispose()` safely: dispose drops the arena's own reference and
+//   makes its methods throw, the memory goes when the last view is collected.
+// - Worker threads attach by id through a process-wide registry of weak references; per-isolate
+//   state (the constructor) lives in the addon's instance data, so the addon loads in any number
+//   of workers.
+#define NAPI_VERSION 8
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "ring_arena.h"
+
+namespace {
+
+using seismo::RingArena;
+using seismo::RingError;
+
+Napi::Error MakeError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+// Process-wide: a worker isolate looks an arena up by the id its creator handed over.
+class Registry {
+ public:
+  static Registry& Get() {
+    static Registry* instance = new Registry();  // never destroyed: workers may outlive main's statics
+    return *instance;
+  }
+  uint32_t Add(const std::shared_ptr<RingArena>& arena) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const uint32_t id = ++next_id_;
+    arenas_[id] = arena;
+    return id;
+  }
+  std::shared_ptr<RingArena> Find(uint32_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = arenas_.find(id);
+    if (it == arenas_.end()) return nullptr;
+    std::shared_ptr<RingArena> arena = it->second.lock();
+    if (!arena) arenas_.erase(it);
+    return arena;
+  }
+  void Remove(uint32_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    arenas_.erase(id);
+  }
+
+ private:
+  std::mutex mutex_;
+  uint32_t next_id_ = 0;
+  std::unordered_map<uint32_t, std::weak_ptr<RingArena>> arenas_;
+};
+
+// An external ArrayBuffer over the whole arena; the finalizer keeps the storage alive.
+Napi::ArrayBuffer ExternalView(Napi::Env env, const std::shared_ptr<RingArena>& arena) {
+  auto* keep = new std::shared_ptr<RingArena>(arena);
+  return Napi::ArrayBuffer::New(
+      env, arena->data(), arena->byte_length(),
+      [](Napi::Env, void*, std::shared_ptr<RingArena>* hint) { delete hint; }, keep);
+}
+
+class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RingArena",
+                       {
+                           InstanceMethod<&RingArenaWrap::Buffer>("buffer"),
+                           InstanceMethod<&RingArenaWrap::Push>("push"),
+                           InstanceMethod<&RingArenaWrap::Release>("release"),
+                           InstanceMethod<&RingArenaWrap::State>("state"),
+                           InstanceMethod<&RingArenaWrap::Dispose>("dispose"),
+                           InstanceAccessor<&RingArenaWrap::Id>("id"),
+                           StaticMethod<&RingArenaWrap::Attach>("attach"),
+                       });
+  }
+
+  explicit RingArenaWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingArenaWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsNumber()) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena(channels, capacity, slots, policy) takes four numbers");
+    }
+    const int64_t channels = info[0].As<Napi::Number>().Int64Value();
+    const int64_t capacity = info[1].As<Napi::Number>().Int64Value();
+    const int64_t slots = info[2].As<Napi::Number>().Int64Value();
+    const int32_t policy = info[3].As<Napi::Number>().Int32Value();
+    if (channels <= 0 || capacity <= 0 || slots <= 0 || channels > UINT32_MAX || capacity > UINT32_MAX ||
+        slots > UINT32_MAX || (policy != 0 && policy != 1)) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena: channels, capacity, slots must be positive and policy 0|1");
+    }
+    try {
+      arena_ = std::make_shared<RingArena>(static_cast<uint32_t>(channels), static_cast<uint32_t>(capacity),
+                                           static_cast<uint32_t>(slots), static_cast<seismo::OverflowPolicy>(policy));
+    } catch (const RingError& e) {
+      throw MakeError(env, e.code(), e.what());
+    } catch (const std::bad_alloc&) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena: out of memory for the requested size");
+    }
+    id_ = Registry::Get().Add(arena_);
+  }
+
+  ~RingArenaWrap() override { Registry::Get().Remove(id_); }
+
+ private:
+  RingArena& Live(Napi::Env env) {
+    if (!arena_) throw MakeError(env, "ERR_DISPOSED", "RingArena used after dispose()");
+    return *arena_;
+  }
+
+  Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    Live(info.Env());
+    return ExternalView(info.Env(), arena_);
+  }
+
+  // push(slot, frames: Float32Array, count): count frames from the start of `frames`.
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RingArena& arena = Live(env);
+    if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "push(slot, frames: Float32Array, count)");
+    }
+    Napi::TypedArray typed = info[1].As<Napi::TypedArray>();
+    if (typed.TypedArrayType() != napi_float32_array) {
+      throw MakeError(env, "ERR_BAD_SHAPE", "push: frames must be a Float32Array");
+    }
+    Napi::Float32Array frames = info[1].As<Napi::Float32Array>();
+    const int64_t count = info[2].As<Napi::Number>().Int64Value();
+    const uint32_t slot = info[0].As<Napi::Number>().Uint32Value();
+    if (count < 0 || static_cast<uint64_t>(count) * arena.channels() > frames.ElementLength() || count > UINT32_MAX) {
+      throw MakeError(env, "ERR_BAD_SHAPE", "push: count * channels exceeds the frames array");
+    }
+    try {
+      const uint64_t written = arena.Push(slot, frames.Data(), static_cast<uint32_t>(count));
+      return Napi::Number::New(env, static_cast<double>(written));
+    } catch (const RingError& e) {
+      throw MakeError(env, e.code(), e.what());
+    }
+  }
+
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RingArena& arena = Live(env);
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "release(slot, upToFrame)");
+    }
+    const double up_to = info[1].As<Napi::Number>().DoubleValue();
+    if (!(up_to >= 0)) throw MakeError(env, "ERR_INVALID_OPTION", "release: frame must be >= 0");
+    try {
+      arena.Release(info[0].As<Napi::Number>().Uint32Value(), static_cast<uint64_t>(up_to));
+    } catch (const RingError& e) {
+      throw MakeError(env, e.code(), e.what());
+    }
+    return env.Undefined();
+  }
+
+  // state(slot, out: Float64Array(3)) writes [written, released, dropped]; no allocation.
+  Napi::Value State(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RingArena& arena = Live(env);
+    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
+        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[1].As<Napi::Float64Array>().ElementLength() < 3) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "state(slot, out: Float64Array of length 3)");
+    }
+    try {
+      const seismo::SlotState& s = arena.State(info[0].As<Napi::Number>().Uint32Value());
+      double* out = info[1].As<Napi::Float64Array>().Data();
+      out[0] = static_cast<double>(s.written);
+      out[1] = static_cast<double>(s.released);
+      out[2] = static_cast<double>(s.dropped);
+    } catch (const RingError& e) {
+      throw MakeError(env, e.code(), e.what());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    Registry::Get().Remove(id_);
+    arena_.reset();
+    return info.Env().Undefined();
+  }
+
+  // attach(id) from any thread of the process: { buffer, channels, capacity, slots }.
+  static Napi::Value Attach(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsNumber()) throw MakeError(env, "ERR_INVALID_OPTION", "attach(id)");
+    std::shared_ptr<RingArena> arena = Registry::Get().Find(info[0].As<Napi::Number>().Uint32Value());
+    if (!arena) throw MakeError(env, "ERR_DISPOSED", "no live RingArena with that id (disposed or never created)");
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("buffer", ExternalView(env, arena));
+    out.Set("channels", Napi::Number::New(env, arena->channels()));
+    out.Set("capacity", Napi::Number::New(env, arena->capacity()));
+    out.Set("slots", Napi::Number::New(env, arena->slots()));
+    return out;
+  }
+
+  std::shared_ptr<RingArena> arena_;
+  uint32_t id_ = 0;
+};
+
+class SeismoAddon : public Napi::Addon<SeismoAddon> {
+ public:
+  SeismoAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 1), napi_enumerable),
+                         });
+  }
+};
+
+}  // namespace
+
+NODE_API_ADDON(SeismoAddon)
