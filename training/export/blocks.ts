@@ -1,0 +1,195 @@
+/**
+ * Reusable pieces of seismo's ONNX graphs: the contract's prologue (cut windows from a span of
+ * raw frames, scale them) and epilogue (reconstruction error -> `score`, `channel_score`), and
+ * the layers that several model kinds share (Dense, LSTM, RepeatVector), each translated from the
+ * tfjs-layers weight layout to the ONNX operator's.
+ *
+ * Tensor shapes in comments: N windows, W frames per window, C channels, H hidden units.
+ */
+import { DType, GraphBuilder, attr } from './onnx-graph';
+
+/** Names of the contract's graph inputs and outputs (see `src/model/manifest.ts`). */
+export const IO = {
+  frames: 'frames',
+  starts: 'starts',
+  score: 'score',
+  channelScore: 'channel_score',
+  reconstruction: 'reconstruction',
+} as const;
+
+/** Per-channel scaler baked into the graph: `x_scaled = (x - mean) / std`. */
+export interface ScalerParams {
+  /** Per-channel mean, length C, raw units. */
+  mean: readonly number[];
+  /** Per-channel standard deviation, length C, raw units, all > 0. */
+  std: readonly number[];
+}
+
+/** Names produced by {@link windowPrologue}. */
+export interface Prologue {
+  /** Raw windows `[N, W, C]` float32. */
+  windows: string;
+  /** Scaled windows `[N, W, C]` float32: what the model body sees and reconstructs. */
+  scaled: string;
+}
+
+/**
+ * Declares the contract inputs and cuts + scales the windows.
+ *
+ * Inputs: `frames` float32 `[T, C]` (T dynamic) and `starts` int64 `[N]`. The window indices
+ * `starts[:, None] + arange(W)[None, :]` (`[N, W]`) feed one `Gather` on axis 0, so a contiguous
+ * span of a ring buffer reaches the graph without a copy and the graph does the cutting.
+ */
+export function windowPrologue(g: GraphBuilder, window: number, scaler: ScalerParams): Prologue {
+  const C = scaler.mean.length;
+  if (scaler.std.length !== C) throw new Error(`scaler: ${C} means but ${scaler.std.length} stds`);
+  const frames = g.input(IO.frames, DType.float, ['T', C]);
+  const starts = g.input(IO.starts, DType.int64, ['N']);
+  const offsets = g.int64Const('window_offsets', Array.from({ length: window }, (_, i) => i), [1, window]);
+  const startsCol = g.op('Unsqueeze', [starts, g.int64Const('axes_1', [1], [1])], {}, 'starts_col'); // [N, 1]
+  const index = g.op('Add', [startsCol, offsets], {}, 'window_index'); // [N, W]
+  const windows = g.op('Gather', [frames, index], { axis: attr.int(0) }, 'windows'); // [N, W, C]
+  const centred = g.op('Sub', [windows, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
+  const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled');
+  return { windows, scaled };
+}
+
+/**
+ * Reconstruction-error epilogue: declares the outputs `channel_score` `[N, C]`, `score` `[N]`,
+ * and (optionally) `reconstruction` `[N, W, C]`.
+ *
+ * `channel_score[n, c] = mean_t (rec - x)^2 / C`, so that `score[n] = sum_c channel_score[n, c]`
+ * is the mean squared error over the whole window, and each channel's entry is its share of it.
+ *
+ * @param scaled model input `[N, W, C]` (scaled space).
+ * @param reconstruction model output `[N, W, C]` (scaled space).
+ */
+export function reconstructionScore(
+  g: GraphBuilder,
+  scaled: string,
+  reconstruction: string,
+  window: number,
+  channels: number,
+  options: { exposeReconstruction?: boolean } = {},
+): void {
+  const diff = g.op('Sub', [reconstruction, scaled], {}, 'residual');
+  const sq = g.op('Mul', [diff, diff], {}, 'squared_error'); // [N, W, C]
+  // ReduceMean still takes `axes` as an attribute at opset 17 (it became an input at 18).
+  const perChannel = g.op('ReduceMean', [sq], { axes: attr.ints([1]), keepdims: attr.int(0) }, 'channel_mse'); // [N, C]
+  const channelScore = g.op('Div', [perChannel, g.floatConst('channel_count', [channels], [])], {}, 'channel_share');
+  g.output(channelScore, IO.channelScore, DType.float, ['N', channels]);
+  const score = g.op('ReduceSum', [channelScore, g.int64Const('axes_score', [1], [1])], { keepdims: attr.int(0) }, 'window_score');
+  g.output(score, IO.score, DType.float, ['N']);
+  if (options.exposeReconstruction ?? true) g.output(reconstruction, IO.reconstruction, DType.float, ['N', window, channels]);
+}
+
+/** Swaps the first two axes of a rank-3 tensor: `[N, W, F] <-> [W, N, F]`. */
+export function swapBatchTime(g: GraphBuilder, x: string): string {
+  return g.op('Transpose', [x], { perm: attr.ints([1, 0, 2]) }, 'transposed');
+}
+
+/** Weights of a tfjs Dense layer. */
+export interface DenseWeights {
+  /** Kernel `[in, out]`, row-major (tfjs layout). */
+  kernel: Float32Array;
+  /** Bias `[out]`, or undefined for `useBias: false`. */
+  bias?: Float32Array;
+  /** Input features. */
+  inputSize: number;
+  /** Output features. */
+  units: number;
+}
+
+/**
+ * A Dense layer with linear activation applied to the last axis (so also TimeDistributed Dense):
+ * `MatMul(x [..., in], kernel [in, out]) + bias [out]`.
+ */
+export function dense(g: GraphBuilder, x: string, w: DenseWeights, prefix = 'dense'): string {
+  const k = g.floatConst(`${prefix}_kernel`, w.kernel, [w.inputSize, w.units]);
+  const y = g.op('MatMul', [x, k], {}, `${prefix}_matmul`);
+  return w.bias ? g.op('Add', [y, g.floatConst(`${prefix}_bias`, w.bias, [w.units])], {}, `${prefix}_out`) : y;
+}
+
+/**
+ * RepeatVector for a time-major graph: `[N, H] -> [W, N, H]` (Unsqueeze + Expand, which
+ * broadcasts without materialising a tiled constant).
+ */
+export function repeatTimeMajor(g: GraphBuilder, x: string, times: number): string {
+  const x1 = g.op('Unsqueeze', [x, g.int64Const('axes_0', [0], [1])], {}, 'repeat_in'); // [1, N, H]
+  return g.op('Expand', [x1, g.int64Const('repeat_shape', [times, 1, 1], [3])], {}, 'repeated'); // [W, N, H]
+}
+
+/** Weights and settings of a tfjs-layers LSTM layer. */
+export interface LstmWeights {
+  /** Input kernel `[in, 4H]`, row-major, gate blocks in Keras order i, f, c, o. */
+  kernel: Float32Array;
+  /** Recurrent kernel `[H, 4H]`, row-major, gate blocks i, f, c, o. */
+  recurrentKernel: Float32Array;
+  /** Bias `[4H]` (gates i, f, c, o), or undefined for `useBias: false`. */
+  bias?: Float32Array;
+  /** Input features. */
+  inputSize: number;
+  /** Hidden units H. */
+  units: number;
+  /** Gate activation as configured in tfjs (seismo sets `sigmoid`; tfjs' default is `hardSigmoid`). */
+  recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  /** Cell/output activation (tfjs default `tanh`). */
+  activation: 'tanh';
+}
+
+/** Keras gate block index for each ONNX gate position (ONNX order i, o, f, c; Keras i, f, c, o). */
+const KERAS_GATE_FOR_ONNX = [0, 3, 1, 2] as const;
+
+/**
+ * Re-lays a Keras `[in, 4H]` kernel as an ONNX `[1, 4H, in]` weight: transposed (ONNX multiplies
+ * `X * W^T`) and with the gate blocks reordered from i,f,c,o to i,o,f,c.
+ */
+export function kerasToOnnxGates(kernel: Float32Array, inputSize: number, units: number): Float32Array {
+  const out = new Float32Array(4 * units * inputSize);
+  for (let og = 0; og < 4; og++) {
+    const kg = KERAS_GATE_FOR_ONNX[og]!;
+    for (let j = 0; j < units; j++) {
+      const row = (og * units + j) * inputSize;
+      const col = kg * units + j;
+      for (let k = 0; k < inputSize; k++) out[row + k] = kernel[k * 4 * units + col]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * An ONNX LSTM op (forward, one direction) equivalent to a tfjs-layers LSTM.
+ *
+ * @param x time-major input `[S, N, in]` (ORT rejects `layout=1`, so batch-major callers
+ *   transpose first, see {@link swapBatchTime}).
+ * @returns `[S, N, H]` when `returnSequences`, else the last hidden state `[N, H]`.
+ */
+export function lstm(g: GraphBuilder, x: string, w: LstmWeights, returnSequences: boolean, prefix = 'lstm'): string {
+  const H = w.units;
+  const W = g.floatConst(`${prefix}_W`, kerasToOnnxGates(w.kernel, w.inputSize, H), [1, 4 * H, w.inputSize]);
+  const R = g.floatConst(`${prefix}_R`, kerasToOnnxGates(w.recurrentKernel, H, H), [1, 4 * H, H]);
+  // ONNX adds two biases (Wb and Rb); Keras has one, so it goes in Wb and Rb stays zero.
+  const B = new Float32Array(8 * H);
+  if (w.bias) {
+    for (let og = 0; og < 4; og++) B.set(w.bias.subarray(KERAS_GATE_FOR_ONNX[og]! * H, (KERAS_GATE_FOR_ONNX[og]! + 1) * H), og * H);
+  }
+  const b = g.floatConst(`${prefix}_B`, B, [1, 8 * H]);
+  const attrs = {
+    hidden_size: attr.int(H),
+    ...(w.recurrentActivation === 'sigmoid'
+      ? { activations: attr.strings(['Sigmoid', 'Tanh', 'Tanh']) }
+      : {
+          // tfjs' hardSigmoid is clip(0.2x + 0.5, 0, 1): ONNX HardSigmoid with alpha 0.2, beta 0.5.
+          // alpha/beta lists are consumed in the order of the activations that take them.
+          activations: attr.strings(['HardSigmoid', 'Tanh', 'Tanh']),
+          activation_alpha: attr.floats([0.2]),
+          activation_beta: attr.floats([0.5]),
+        }),
+  };
+  if (returnSequences) {
+    const [y] = g.node('LSTM', [x, W, R, b], attrs, [`${prefix}_Y`]); // [S, 1, N, H]
+    return g.op('Squeeze', [y!, g.int64Const('axes_1', [1], [1])], {}, `${prefix}_seq`); // [S, N, H]
+  }
+  const [, yh] = g.node('LSTM', [x, W, R, b], attrs, ['', `${prefix}_Y_h`]); // [1, N, H]
+  return g.op('Squeeze', [yh!, g.int64Const('axes_0', [0], [1])], {}, `${prefix}_last`); // [N, H]
+}

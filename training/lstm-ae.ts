@@ -1,0 +1,193 @@
+/**
+ * LSTM autoencoder for multivariate anomaly detection (Malhotra et al., "LSTM-based
+ * Encoder-Decoder for Multi-sensor Anomaly Detection", 2016): an encoder LSTM reads a window and
+ * keeps its last hidden state; a decoder LSTM unrolls that state back into the window; the
+ * reconstruction error is the anomaly score, since the model learns to reconstruct normal data only.
+ *
+ * The layout is fixed to what the ONNX exporter translates one-to-one:
+ * encoder LSTM stack (all but the last return sequences) -> last hidden state -> RepeatVector(W)
+ * -> decoder LSTM stack (return sequences) -> TimeDistributed(Dense(C), linear).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { SeismoError } from '../src/errors';
+import { type BaseTrainConfig, seededRandom } from './fit';
+
+/** Hyper-parameters of the LSTM-AE. */
+export interface LstmAeConfig extends BaseTrainConfig {
+  /** Frames per window (W). Default 64. */
+  window: number;
+  /** Channels per frame (C); set from the training data's channel names. */
+  channels: number;
+  /**
+   * Units of each encoder LSTM, first to last. The last one's final hidden state is the code.
+   * Default `[32]`.
+   */
+  encoderUnits: number[];
+  /**
+   * Units of each decoder LSTM, first to last. A decoder weaker than the encoder (e.g. `[16]`
+   * against `[32]`) is the asymmetric variant: it cannot memorise details, which tends to raise
+   * the error on anomalies more than on normal windows. Default `[16]`.
+   */
+  decoderUnits: number[];
+}
+
+/** Defaults of {@link LstmAeConfig} (channels excepted: the data decide it). */
+export const LSTM_AE_DEFAULTS: Readonly<Omit<LstmAeConfig, 'channels'>> = Object.freeze({
+  window: 64,
+  encoderUnits: [32],
+  decoderUnits: [16],
+  epochs: 50,
+  batchSize: 64,
+  learningRate: 1e-3,
+  validationSplit: 0.2,
+  patience: 5,
+  seed: 42,
+});
+
+function bad(message: string, details: Record<string, unknown>): never {
+  throw new SeismoError('ERR_INVALID_OPTION', `lstm-ae config: ${message}`, details);
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`${name} must be a positive integer, got ${JSON.stringify(v)}`, { [name]: v });
+  return v;
+}
+
+function unitList(name: string, v: unknown): number[] {
+  if (!Array.isArray(v) || v.length === 0) bad(`${name} must be a non-empty array of positive integers, got ${JSON.stringify(v)}`, { [name]: v });
+  return v.map((u, i) => positiveInt(`${name}[${i}]`, u));
+}
+
+/**
+ * Completes a partial config with the defaults and checks every field.
+ * @throws SeismoError `ERR_INVALID_OPTION` naming the offending field.
+ */
+export function resolveLstmAeConfig(partial: Partial<LstmAeConfig> | undefined, channels: number): LstmAeConfig {
+  const c = { ...LSTM_AE_DEFAULTS, ...(partial ?? {}), channels } as LstmAeConfig;
+  if (partial?.channels !== undefined && partial.channels !== channels) {
+    bad(`channels is ${partial.channels} but the data have ${channels}`, { channels: partial.channels, dataChannels: channels });
+  }
+  const lr = c.learningRate;
+  const vs = c.validationSplit;
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) bad(`learningRate must be a positive number, got ${lr}`, { learningRate: lr });
+  if (typeof vs !== 'number' || !(vs >= 0 && vs < 1)) bad(`validationSplit must be in [0, 1), got ${vs}`, { validationSplit: vs });
+  if (typeof c.patience !== 'number' || !Number.isSafeInteger(c.patience) || c.patience < 0) bad(`patience must be an integer >= 0, got ${c.patience}`, { patience: c.patience });
+  if (typeof c.seed !== 'number' || !Number.isSafeInteger(c.seed)) bad(`seed must be an integer, got ${c.seed}`, { seed: c.seed });
+  return {
+    window: positiveInt('window', c.window),
+    channels: positiveInt('channels', c.channels),
+    encoderUnits: unitList('encoderUnits', c.encoderUnits),
+    decoderUnits: unitList('decoderUnits', c.decoderUnits),
+    epochs: positiveInt('epochs', c.epochs),
+    batchSize: positiveInt('batchSize', c.batchSize),
+    learningRate: lr,
+    validationSplit: vs,
+    patience: c.patience,
+    seed: c.seed,
+  };
+}
+
+/** Layer names the exporter looks the weights up by. */
+export const LSTM_AE_LAYERS = {
+  encoder: (i: number) => `encoder_lstm_${i}`,
+  decoder: (i: number) => `decoder_lstm_${i}`,
+  output: 'reconstruction_dense',
+} as const;
+
+/**
+ * Builds and compiles the LSTM-AE (Adam, MSE).
+ *
+ * Input and output `[batch, W, C]`, scaled units. Every initializer gets its own seed derived
+ * from `config.seed`, so two builds with the same config hold identical weights.
+ */
+export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
+  const { window: W, channels: C, seed } = config;
+  let k = 0;
+  // Distinct seeds per initializer: one shared seed would give every layer the same matrix.
+  const nextSeed = () => seed * 1000 + ++k;
+  const lstmArgs = (units: number, returnSequences: boolean, name: string) => ({
+    units,
+    returnSequences,
+    name,
+    activation: 'tanh' as const,
+    // tfjs defaults to hardSigmoid; Keras 2+, PyTorch and ONNX's LSTM default use the logistic sigmoid.
+    recurrentActivation: 'sigmoid' as const,
+    kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }),
+    // Replaced by an orthogonal matrix after build (see below); seeded so nothing is random.
+    recurrentInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }),
+    biasInitializer: tfl.initializers.zeros(),
+    // Keras' default: forget gates start open, so gradients flow through the window early on.
+    unitForgetBias: true,
+  });
+  const model = tfl.sequential({ name: 'lstm_ae' });
+  config.encoderUnits.forEach((units, i) => {
+    const last = i === config.encoderUnits.length - 1;
+    model.add(tfl.layers.lstm({ ...lstmArgs(units, !last, LSTM_AE_LAYERS.encoder(i)), ...(i === 0 ? { inputShape: [W, C] } : {}) }));
+  });
+  model.add(tfl.layers.repeatVector({ n: W, name: 'repeat_code' }));
+  config.decoderUnits.forEach((units, i) => model.add(tfl.layers.lstm(lstmArgs(units, true, LSTM_AE_LAYERS.decoder(i)))));
+  model.add(
+    tfl.layers.timeDistributed({
+      name: LSTM_AE_LAYERS.output,
+      layer: tfl.layers.dense({ units: C, activation: 'linear', kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }), biasInitializer: 'zeros' }),
+    }),
+  );
+  // Keras initialises recurrent kernels orthogonally (it keeps the recurrence from blowing up or
+  // dying early). tfjs-layers' `orthogonal` calls the chained op `Tensor.flatten`, which only the
+  // full @tensorflow/tfjs bundle registers, so with tfjs-core it throws; set the matrices here.
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'LSTM') continue;
+    const [kernel, recurrent, ...rest] = layer.getWeights();
+    const [H, H4] = recurrent!.shape as [number, number];
+    const ortho = tf.tensor2d(seededOrthogonal(H, H4, nextSeed()), [H, H4]);
+    layer.setWeights([kernel!, ortho, ...rest]);
+    // getWeights() hands out the variables' own tensors (not copies): only the new one is ours.
+    ortho.dispose();
+  }
+  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanSquaredError' });
+  return model;
+}
+
+/**
+ * A seeded random matrix `[rows, cols]` with orthonormal rows (rows <= cols) or columns, as Keras'
+ * `Orthogonal` initializer draws it: Gram-Schmidt on a standard-normal `[max, min]` matrix.
+ * @returns row-major values.
+ */
+export function seededOrthogonal(rows: number, cols: number, seed: number): Float32Array {
+  const rand = seededRandom(seed);
+  const normal = () => {
+    // Box-Muller; 1 - u keeps log() away from 0.
+    const u = 1 - rand();
+    const v = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  const n = Math.max(rows, cols);
+  const k = Math.min(rows, cols);
+  // q[j] is column j (length n) of the [n, k] matrix being orthonormalised.
+  const q = Array.from({ length: k }, () => Float64Array.from({ length: n }, normal));
+  for (let j = 0; j < k; j++) {
+    const v = q[j]!;
+    // Modified Gram-Schmidt, twice for numerical orthogonality in float64.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < j; i++) {
+        const u = q[i]!;
+        let dot = 0;
+        for (let r = 0; r < n; r++) dot += u[r]! * v[r]!;
+        for (let r = 0; r < n; r++) v[r]! -= dot * u[r]!;
+      }
+    }
+    let norm = 0;
+    for (let r = 0; r < n; r++) norm += v[r]! * v[r]!;
+    norm = Math.sqrt(norm);
+    for (let r = 0; r < n; r++) v[r]! /= norm;
+  }
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      // rows < cols: the [cols, rows] matrix transposed, so out[r][c] = q[r][c]; else out[r][c] = q[c][r].
+      out[r * cols + c] = rows <= cols ? q[r]![c]! : q[c]![r]!;
+    }
+  }
+  return out;
+}

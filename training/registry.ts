@@ -1,0 +1,74 @@
+/**
+ * Model kinds that `trainModel` can train and export, by name. A kind brings its config
+ * defaults/validation, its tfjs model, its tfjs-side window scores and its ONNX exporter; the
+ * generic pipeline (scaler, windows, training loop, threshold, manifest) is shared. DC-VAE,
+ * DeepAnT, dense AE plug in with {@link registerKind}.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { SeismoError } from '../src/errors';
+import { exportLstmAe, LSTM_AE_IO } from './export/lstm-ae';
+import type { BaseTrainConfig, FitOptions, Scaler } from './fit';
+import { buildLstmAe, type LstmAeConfig, resolveLstmAeConfig } from './lstm-ae';
+import { type ReconstructionScoreTensors, reconstructionScores } from './score';
+
+/** Everything the shared pipeline needs to know about one model kind. */
+export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig> {
+  /** Registry name, also `manifest.kind` and `seismo.kind` in the graph. */
+  readonly kind: string;
+  /** What `score` means (`manifest.score`). */
+  readonly score: { readonly definition: string; readonly description: string };
+  /** Names of the exported graph's inputs/outputs and its opset (`manifest.onnx`). */
+  readonly io: { readonly inputs: readonly string[]; readonly outputs: readonly string[]; readonly opset: number };
+  /** Completes and validates a user config; `channels` comes from the data. */
+  resolveConfig(partial: Partial<Config> | undefined, channels: number): Config;
+  /** A compiled, freshly initialised tfjs model. */
+  build(config: Config): tfl.LayersModel;
+  /** (input, target) of a training batch from its scaled windows `[B, W, C]`; default: autoencoder. */
+  readonly targets?: FitOptions['targets'];
+  /** tfjs-side scores of scaled windows `[N, W, C]`, equal to what the exported graph computes. */
+  scoreWindows(model: tfl.LayersModel, windows: tf.Tensor3D): ReconstructionScoreTensors | Pick<ReconstructionScoreTensors, 'score' | 'channelScore'>;
+  /** The bytes of `model.onnx` for a trained model. */
+  exportOnnx(model: tfl.LayersModel, config: Config, channelNames: readonly string[], scaler: Scaler): Uint8Array;
+}
+
+// Kinds are stored type-erased; each spec is only ever called with the config it resolved itself.
+const kinds = new Map<string, ModelKindSpec<any>>();
+
+/**
+ * Registers a model kind.
+ * @throws SeismoError `ERR_INVALID_OPTION` when the name is taken (re-registering would silently
+ *   change what existing model directories mean).
+ */
+export function registerKind<Config extends BaseTrainConfig>(spec: ModelKindSpec<Config>): void {
+  if (kinds.has(spec.kind)) throw new SeismoError('ERR_INVALID_OPTION', `Model kind "${spec.kind}" is already registered.`, { kind: spec.kind });
+  kinds.set(spec.kind, spec);
+}
+
+/**
+ * Looks a kind up.
+ * @throws SeismoError `ERR_TRAINING` for an unknown kind, listing the known ones.
+ */
+export function getKind(kind: string): ModelKindSpec<BaseTrainConfig> {
+  const spec = kinds.get(kind);
+  if (!spec) throw new SeismoError('ERR_TRAINING', `Unknown model kind "${kind}". Known kinds: ${[...kinds.keys()].join(', ')}.`, { kind, known: [...kinds.keys()] });
+  return spec;
+}
+
+/** Names of the registered kinds. */
+export function listKinds(): string[] {
+  return [...kinds.keys()];
+}
+
+registerKind<LstmAeConfig>({
+  kind: 'lstm-ae',
+  score: {
+    definition: 'mse',
+    description: 'Mean squared reconstruction error over the window (all frames and channels), on scaled data; channel_score[c] is channel c\'s share.',
+  },
+  io: LSTM_AE_IO,
+  resolveConfig: resolveLstmAeConfig,
+  build: buildLstmAe,
+  scoreWindows: (model, windows) => reconstructionScores(model, windows),
+  exportOnnx: exportLstmAe,
+});
