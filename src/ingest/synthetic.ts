@@ -1,0 +1,384 @@
+/**
+ * Seeded synthetic multichannel telemetry with planted, labelled anomalies: the data behind
+ * `seismo demo`, and a fixture generator for tests and experiments. The channels are built from a
+ * few shared latent signals (a daily-like load cycle, a slow AR(1) wander, a second cycle out of
+ * phase) the way a service's metrics are: traffic in and out, requests, CPU, latency, memory,
+ * temperature, connections. So they are correlated, some are functions of others, and an
+ * autoencoder has structure to learn; a planted anomaly breaks that structure.
+ */
+import { SeismoError } from '../errors.js';
+import type { SeriesTable } from './csv.js';
+import { Random } from './random.js';
+
+/** The anomaly kinds the generator can plant. */
+export type AnomalyKind =
+  /** One to three consecutive points far off (6 std by default), on one channel. */
+  | 'spike'
+  /** A segment of one or two channels offset by a constant (3 std by default). */
+  | 'level_shift'
+  /** DDoS-like surge: traffic-like channels rise together with a ramp, plateau and fall; CPU and latency follow. */
+  | 'burst'
+  /** A channel frozen at its value at the segment start (a stuck sensor or a dead exporter). */
+  | 'stuck'
+  /** The seasonal pattern of one channel switches to a faster cycle for a segment. */
+  | 'frequency';
+
+/** Every kind, in the order the default plan cycles through them. */
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'burst', 'stuck', 'frequency'];
+
+/** One anomaly to plant; fields left out are drawn from the generator's PRNG. */
+export interface AnomalyRequest {
+  kind: AnomalyKind;
+  /** First row (0-based). Default: a random place in the anomalous part (after `normalPrefix`). */
+  start?: number;
+  /** Rows affected. Default: spike 1-3, stuck 40-80, others 24-64. */
+  length?: number;
+  /** Channels affected (0-based). Default: one random channel; for `burst`, the traffic-like ones. */
+  channels?: number[];
+  /** Size in units of the channel's clean standard deviation. Default: spike 6, level_shift 3, burst 4. */
+  magnitude?: number;
+}
+
+/** A planted anomaly as it ended up in the series. */
+export interface PlantedAnomaly {
+  kind: AnomalyKind;
+  /** First anomalous row (inclusive). */
+  start: number;
+  /** One past the last anomalous row (exclusive): rows [start, end) are labelled 1. */
+  end: number;
+  /** Channels it touches (0-based, ascending). */
+  channels: number[];
+}
+
+/** Options for {@link generateSeries}. Every field has a default. */
+export interface SyntheticOptions {
+  /** Rows (time steps). Default 4096. */
+  length?: number;
+  /** Channels, at least 1. The first 8 are distinct metric types; more repeat them with new phases. Default 8. */
+  channels?: number;
+  /** PRNG seed: the same seed and options give identical bytes. Default 42. */
+  seed?: number;
+  /**
+   * Seasonal periods in rows; the first is the main (daily-like) cycle, each later one adds a
+   * harmonic with half the previous amplitude. Default `[288, 72]` (a day and 6 hours at 5-minute steps).
+   */
+  periods?: number[];
+  /** Noise std relative to a channel's seasonal amplitude. Default 0.05. */
+  noise?: number;
+  /** Linear drift over the whole series, in units of the channel's seasonal amplitude. Default 0. */
+  drift?: number;
+  /** Timestamp of row 0, epoch ms (UTC). Default 2024-01-01T00:00:00Z. */
+  start?: number;
+  /** Time step between rows, ms. Default 300000 (5 minutes). */
+  step?: number;
+  /** Fraction of rows at the start kept free of anomalies (for training). Default 0.5. */
+  normalPrefix?: number;
+  /**
+   * Anomalies to plant: kinds (placed at random in the anomalous part) or full requests.
+   * Default: every kind twice (once when fewer than 1500 rows follow the prefix), in shuffled
+   * order, spread evenly over the part after `normalPrefix`.
+   * `[]` gives a clean series.
+   */
+  anomalies?: (AnomalyKind | AnomalyRequest)[];
+}
+
+/** Result of {@link generateSeries}. */
+export interface SyntheticSeries {
+  /** The series: `frames` is row-major `[length, channels]` float32. */
+  table: SeriesTable;
+  /** Per-row labels, 1 inside any planted anomaly. Length = `table.length`. */
+  labels: Uint8Array;
+  /** What was planted, sorted by start. */
+  anomalies: PlantedAnomaly[];
+}
+
+/** Metric types of the first eight channels; `traffic` marks the ones a burst drives. */
+const CHANNEL_TYPES = [
+  { name: 'traffic_in', traffic: true },
+  { name: 'traffic_out', traffic: true },
+  { name: 'requests', traffic: true },
+  { name: 'cpu', traffic: false },
+  { name: 'latency', traffic: false },
+  { name: 'memory', traffic: false },
+  { name: 'temperature', traffic: false },
+  { name: 'connections', traffic: true },
+] as const;
+
+/**
+ * Generates a seeded multichannel series with labelled anomalies.
+ *
+ * @returns the table (timestamps written `YYYY-MM-DD HH:MM:SS`, UTC, or with `.sss` when the
+ *   step is not whole seconds), per-row labels and the planted anomalies.
+ * @throws SeismoError ERR_INVALID_OPTION for out-of-range options or anomalies that do not fit.
+ */
+export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries {
+  const length = options.length ?? 4096;
+  const C = options.channels ?? 8;
+  const seed = options.seed ?? 42;
+  const periods = options.periods ?? [288, 72];
+  const noise = options.noise ?? 0.05;
+  const drift = options.drift ?? 0;
+  const start = options.start ?? Date.UTC(2024, 0, 1);
+  const step = options.step ?? 300_000;
+  const normalPrefix = options.normalPrefix ?? 0.5;
+  checkInt('length', length, 1);
+  checkInt('channels', C, 1);
+  if (!Number.isFinite(seed)) invalid('seed', seed, 'a finite number');
+  if (periods.length === 0 || periods.some((p) => !(p >= 2 && Number.isFinite(p)))) invalid('periods', periods, 'a non-empty list of periods >= 2 rows');
+  if (!(noise >= 0 && Number.isFinite(noise))) invalid('noise', noise, 'a finite number >= 0');
+  if (!Number.isFinite(drift)) invalid('drift', drift, 'a finite number');
+  if (!Number.isFinite(start)) invalid('start', start, 'finite epoch milliseconds');
+  if (!(step > 0 && Number.isFinite(step))) invalid('step', step, 'a positive number of milliseconds');
+  if (!(normalPrefix >= 0 && normalPrefix < 1)) invalid('normalPrefix', normalPrefix, 'a fraction in [0, 1)');
+
+  const rng = new Random(seed);
+
+  // Latent signals shared by all channels. `season(phase)` is the multi-period cycle; a channel
+  // reads it at its own phase lag, as metrics of one service lag each other.
+  const amp = periods.map((_, k) => 0.5 ** k);
+  const basePhase = periods.map(() => rng.uniform(0, 2 * Math.PI));
+  const season = (t: number, lag: number, speed = 1): number => {
+    let s = 0;
+    for (let k = 0; k < periods.length; k++) s += amp[k]! * Math.sin((2 * Math.PI * speed * (t - lag)) / periods[k]! + basePhase[k]!);
+    return s;
+  };
+  // Slow AR(1) wander shared by the load-driven channels: correlated, not periodic.
+  const wander = new Float64Array(length);
+  for (let t = 1, w = 0; t < length; t++) {
+    w = 0.995 * w + 0.05 * rng.normal();
+    wander[t] = w;
+  }
+
+  // Per channel: seasonal lag, scale and offset; repeats of the 8 types get new lags and scales.
+  const specs = Array.from({ length: C }, (_, c) => ({
+    type: CHANNEL_TYPES[c % CHANNEL_TYPES.length]!,
+    lag: c < CHANNEL_TYPES.length ? 0 : rng.uniform(0, periods[0]! / 4),
+    scale: rng.uniform(0.7, 1.3),
+  }));
+  const names = specs.map((s, c) => (c < CHANNEL_TYPES.length ? s.type.name : `${s.type.name}_${Math.floor(c / CHANNEL_TYPES.length) + 1}`));
+
+  // Clean signals in float64; `seasonal` is kept per channel so a frequency anomaly can swap it.
+  const values = new Float64Array(length * C);
+  const seasonal = new Float64Array(length * C);
+  const seasonalFast = new Float64Array(length * C);
+  for (let c = 0; c < C; c++) {
+    const { type, lag } = specs[c]!;
+    for (let t = 0; t < length; t++) {
+      const load = 1 + 0.6 * season(t, lag) + 0.3 * wander[t]!;
+      const loadFast = 1 + 0.6 * season(t, lag, 4) + 0.3 * wander[t]!;
+      const f = (l: number): number => channelValue(type.name, l, t, lag, season);
+      const v = f(load);
+      seasonal[t * C + c] = v;
+      seasonalFast[t * C + c] = f(loadFast);
+      values[t * C + c] = v;
+    }
+  }
+  // Noise and drift scaled to each channel's own spread, so every channel has the same
+  // signal-to-noise ratio whatever its units.
+  const std = channelStd(values, length, C);
+  for (let c = 0; c < C; c++) {
+    const s = std[c]! * specs[c]!.scale;
+    for (let t = 0; t < length; t++) {
+      const i = t * C + c;
+      const trend = drift * s * (length > 1 ? t / (length - 1) : 0);
+      values[i] = values[i]! * specs[c]!.scale + trend + noise * s * rng.normal();
+      seasonal[i] = seasonal[i]! * specs[c]!.scale;
+      seasonalFast[i] = seasonalFast[i]! * specs[c]!.scale;
+    }
+    std[c] = s;
+  }
+
+  const trafficChannels = specs.flatMap((s, c) => (s.type.traffic ? [c] : []));
+  const followers = specs.flatMap((s, c) => (s.type.name === 'cpu' || s.type.name === 'latency' ? [c] : []));
+  // Default plan: every kind twice when the anomalous part has room (~150 rows per anomaly), else once.
+  const defaultPlan = (length - Math.ceil(normalPrefix * length)) >= 10 * 150 ? [...ANOMALY_KINDS, ...ANOMALY_KINDS] : [...ANOMALY_KINDS];
+  const requests = (options.anomalies ?? defaultPlan).map((a) => (typeof a === 'string' ? { kind: a } : a));
+  const planted = placeAnomalies(requests, rng, length, C, Math.ceil(normalPrefix * length), trafficChannels);
+
+  const labels = new Uint8Array(length);
+  for (const a of planted) {
+    const req = requests[a.requestIndex]!;
+    const len = a.end - a.start;
+    for (let t = a.start; t < a.end; t++) labels[t] = 1;
+    switch (a.kind) {
+      case 'spike': {
+        const m = req.magnitude ?? 6;
+        for (const c of a.channels) {
+          const sign = rng.next() < 0.5 ? -1 : 1;
+          for (let t = a.start; t < a.end; t++) values[t * C + c]! += sign * m * std[c]!;
+        }
+        break;
+      }
+      case 'level_shift': {
+        const m = req.magnitude ?? 3;
+        for (const c of a.channels) {
+          const sign = rng.next() < 0.5 ? -1 : 1;
+          for (let t = a.start; t < a.end; t++) values[t * C + c]! += sign * m * std[c]!;
+        }
+        break;
+      }
+      case 'burst': {
+        const m = req.magnitude ?? 4;
+        // Ramp up over the first quarter, plateau, ramp down over the last quarter: an attack
+        // that builds up, not a step.
+        const ramp = Math.max(1, Math.floor(len / 4));
+        for (let t = a.start; t < a.end; t++) {
+          const i = t - a.start;
+          const env = Math.min(1, (i + 1) / ramp, (a.end - t) / ramp);
+          for (const c of a.channels) values[t * C + c]! += env * m * std[c]! * (1 + 0.1 * rng.normal());
+          // CPU and latency respond to the surge at half strength: the correlation holds.
+          for (const c of followers) if (!a.channels.includes(c)) values[t * C + c]! += env * 0.5 * m * std[c]!;
+        }
+        break;
+      }
+      case 'stuck': {
+        for (const c of a.channels) {
+          const frozen = values[a.start * C + c]!;
+          for (let t = a.start; t < a.end; t++) values[t * C + c] = frozen;
+        }
+        break;
+      }
+      case 'frequency': {
+        for (const c of a.channels) {
+          for (let t = a.start; t < a.end; t++) {
+            const i = t * C + c;
+            values[i] = values[i]! - seasonal[i]! + seasonalFast[i]!;
+          }
+        }
+        break;
+      }
+    }
+  }
+  // A burst's followers are touched too: report them so that per-channel evaluation is honest.
+  const anomalies: PlantedAnomaly[] = planted.map((a) => ({
+    kind: a.kind,
+    start: a.start,
+    end: a.end,
+    channels: a.kind === 'burst' ? [...new Set([...a.channels, ...followers])].sort((x, y) => x - y) : a.channels,
+  }));
+
+  const timestamps = new Array<string>(length);
+  const time = new Float64Array(length);
+  const wholeSeconds = step % 1000 === 0 && start % 1000 === 0;
+  for (let t = 0; t < length; t++) {
+    const ms = start + t * step;
+    time[t] = ms;
+    const iso = new Date(ms).toISOString();
+    timestamps[t] = wholeSeconds ? iso.slice(0, 19).replace('T', ' ') : iso.slice(0, 23).replace('T', ' ');
+  }
+  return {
+    table: { timestamps, time, channels: names, frames: Float32Array.from(values), length },
+    labels,
+    anomalies,
+  };
+}
+
+/**
+ * One channel's clean value from the load level `l` (about 1 ± 0.6): the functional forms make
+ * some channels derived from others (out ≈ 0.8 in, cpu saturates with load, latency grows
+ * convexly), which is the cross-channel structure a multichannel model should learn.
+ */
+function channelValue(name: string, l: number, t: number, lag: number, season: (t: number, lag: number) => number): number {
+  switch (name) {
+    case 'traffic_in': return 100 * l;
+    case 'traffic_out': return 80 * l + 5 * season(t, lag + 6);
+    case 'requests': return 40 * l * l;
+    case 'cpu': return 100 / (1 + Math.exp(-2.5 * (l - 1)));
+    case 'latency': return 20 + 15 * l * l * l;
+    case 'memory': return 60 + 10 * season(t, lag + 48) + 5 * l;
+    case 'temperature': return 40 + 8 * season(t, lag + 96);
+    default: return 500 * l + 50 * season(t, lag + 12); // connections
+  }
+}
+
+function channelStd(values: Float64Array, length: number, C: number): Float64Array {
+  const std = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    let sq = 0;
+    for (let t = 0; t < length; t++) {
+      const v = values[t * C + c]!;
+      sum += v;
+      sq += v * v;
+    }
+    const mean = sum / length;
+    // A constant channel (length 1) would give std 0; 1 keeps anomaly sizes meaningful.
+    std[c] = Math.sqrt(Math.max(sq / length - mean * mean, 0)) || 1;
+  }
+  return std;
+}
+
+interface Placement extends PlantedAnomaly {
+  requestIndex: number;
+}
+
+/**
+ * Places the requested anomalies. Requests with an explicit `start` go where asked; the others
+ * share the part after the normal prefix in equal slots, each placed at random inside its slot
+ * with a margin, so anomalies never overlap and normal stretches separate them.
+ */
+function placeAnomalies(
+  requests: AnomalyRequest[], rng: Random, length: number, C: number, prefix: number, traffic: number[],
+): Placement[] {
+  const auto = requests.flatMap((r, i) => (r.start === undefined ? [i] : []));
+  const slotCount = auto.length;
+  const slotLen = slotCount > 0 ? Math.floor((length - prefix) / slotCount) : 0;
+  // Shuffle which slot each automatic request gets, so kinds are mixed over time.
+  const slotOf = new Map<number, number>(rng.shuffle([...auto]).map((reqIdx, slot) => [reqIdx, slot]));
+  const out: Placement[] = [];
+  for (const [i, r] of requests.entries()) {
+    if (!ANOMALY_KINDS.includes(r.kind)) invalid(`anomalies[${i}].kind`, r.kind, ANOMALY_KINDS.join(', '));
+    const len = r.length ?? defaultLength(r.kind, rng);
+    checkInt(`anomalies[${i}].length`, len, 1);
+    let start: number;
+    if (r.start !== undefined) {
+      start = r.start;
+      checkInt(`anomalies[${i}].start`, start, 0);
+      if (start + len > length) invalid(`anomalies[${i}]`, `${start}+${len}`, `to end within the ${length} rows`);
+    } else {
+      const slot = slotOf.get(i)!;
+      // Keep part of the slack (at least 1 row) clear on each side, so neighbours never touch.
+      const margin = Math.max(1, Math.floor((slotLen - len) / 4));
+      const room = slotLen - 2 * margin - len;
+      if (room < 0) {
+        invalid('anomalies', `${slotCount} anomalies of up to ${len} rows`,
+          `to fit after the normal prefix (${length - prefix} rows); use a longer series, fewer anomalies or a smaller normalPrefix`);
+      }
+      start = prefix + slot * slotLen + margin + rng.int(0, room);
+    }
+    let channels: number[];
+    if (r.channels !== undefined) {
+      channels = [...new Set(r.channels)].sort((a, b) => a - b);
+      if (channels.length === 0 || channels.some((c) => !Number.isInteger(c) || c < 0 || c >= C)) {
+        invalid(`anomalies[${i}].channels`, r.channels, `channel indices in [0, ${C - 1}]`);
+      }
+    } else if (r.kind === 'burst') {
+      // Traffic channels move together; with fewer than two of them (C < 3), use every channel.
+      channels = traffic.length >= 2 ? traffic : Array.from({ length: C }, (_, c) => c);
+    } else if (r.kind === 'level_shift' && C >= 2 && rng.next() < 0.5) {
+      const a = rng.int(0, C - 1);
+      channels = [a, (a + 1 + rng.int(0, C - 2)) % C].sort((x, y) => x - y);
+    } else {
+      channels = [rng.int(0, C - 1)];
+    }
+    out.push({ kind: r.kind, start, end: start + len, channels, requestIndex: i });
+  }
+  out.sort((a, b) => a.start - b.start);
+  return out;
+}
+
+function defaultLength(kind: AnomalyKind, rng: Random): number {
+  switch (kind) {
+    case 'spike': return rng.int(1, 3);
+    case 'stuck': return rng.int(40, 80);
+    default: return rng.int(24, 64);
+  }
+}
+
+function checkInt(name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min) invalid(name, v, `an integer >= ${min}`);
+}
+
+function invalid(name: string, value: unknown, expected: string): never {
+  throw new SeismoError('ERR_INVALID_OPTION', `generateSeries: ${name} is ${JSON.stringify(value)}, expected ${expected}`, { option: name, value });
+}
