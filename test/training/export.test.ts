@@ -109,10 +109,10 @@ describe('training/export: LSTM-AE to ONNX', function () {
       const meta = Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
       assert.deepEqual(meta, { 'seismo.formatVersion': '1', 'seismo.kind': 'lstm-ae', 'seismo.window': String(W), 'seismo.channels': JSON.stringify(CHANNELS) });
       assert.deepEqual(
-        m.graph!.input.map((i) => i.name),
+        (m.graph?.input ?? []).map((i) => i.name),
         ['frames', 'starts'],
       );
-      assert.deepEqual(m.graph!.output.map((o) => o.name).sort(), ['channel_score', 'reconstruction', 'score']);
+      assert.deepEqual((m.graph?.output ?? []).map((o) => o.name).sort(), ['channel_score', 'reconstruction', 'score']);
       assert.deepEqual([...trained.manifest.onnx.outputs].sort(), ['channel_score', 'reconstruction', 'score']);
     });
   });
