@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { isSeismoError, type SeismoErrorCode } from '../../src/errors';
 import { ManifestSchema } from '../../src/model/manifest';
 import { initBackend } from '../../training/backend';
-import { fitScaler, quantile, splitStarts, type TrainProgress, windowStarts } from '../../training/fit';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { fitScaler, fitWindows, quantile, splitStarts, type TrainProgress, windowStarts } from '../../training/fit';
 import { listKinds, trainModel, type TrainRequest } from '../../training/index';
 import { seededOrthogonal } from '../../training/lstm-ae';
 import { sineMixture } from './helpers';
@@ -187,5 +189,55 @@ describe('training/fit helpers', () => {
       }
     assert.deepEqual(seededOrthogonal(H, H4, 3), q);
     assert.notDeepEqual(seededOrthogonal(H, H4, 4), q);
+  });
+});
+
+describe('training/fitWindows early stopping', () => {
+  /**
+   * A scripted stand-in for a LayersModel: each epoch's validation loss comes from a list and its
+   * "weights" are one scalar holding the epoch number, so the test can see which epoch's weights
+   * the loop restores. The loop logic is what is under test here, not tfjs.
+   */
+  function scripted(valLosses: number[]) {
+    let epoch = 0;
+    let batchInEpoch = 0;
+    const batchesPerEpoch = 2;
+    let weights = [tf.scalar(0)];
+    const restored: number[] = [];
+    const model = {
+      trainOnBatch: async () => {
+        if (batchInEpoch++ % batchesPerEpoch === 0) {
+          epoch++;
+          tf.dispose(weights);
+          weights = [tf.scalar(epoch)];
+        }
+        return 1 / epoch;
+      },
+      evaluate: () => tf.scalar(valLosses[epoch - 1]!),
+      getWeights: () => weights,
+      setWeights: (ws: tf.Tensor[]) => restored.push(ws[0]!.dataSync()[0]!),
+    };
+    return { model: model as unknown as tfl.LayersModel, restored };
+  }
+
+  it('stops after `patience` epochs without improvement and restores the best epoch', async () => {
+    const frames = tf.zeros([20, 1]) as tf.Tensor2D;
+    const { model, restored } = scripted([1, 0.5, 0.75, 0.875, 0.25]);
+    const fit = await fitWindows(model, frames, Int32Array.of(0, 1, 2, 3), Int32Array.of(10), { window: 4, epochs: 5, batchSize: 2, patience: 2, seed: 1 });
+    assert.equal(fit.epochs, 4, 'epoch 5 must not run');
+    assert.equal(fit.bestEpoch, 2);
+    assert.deepEqual(fit.valLosses, [1, 0.5, 0.75, 0.875]);
+    assert.deepEqual(restored, [2]);
+    frames.dispose();
+  });
+
+  it('keeps the last weights when the last epoch is the best, and runs all epochs with patience 0', async () => {
+    const frames = tf.zeros([20, 1]) as tf.Tensor2D;
+    const { model, restored } = scripted([1, 2, 3, 0.125]);
+    const fit = await fitWindows(model, frames, Int32Array.of(0, 1, 2, 3), Int32Array.of(10), { window: 4, epochs: 4, batchSize: 2, patience: 0, seed: 1 });
+    assert.equal(fit.epochs, 4);
+    assert.equal(fit.bestEpoch, 4);
+    assert.deepEqual(restored, []);
+    frames.dispose();
   });
 });
