@@ -39,6 +39,13 @@ export interface ReadSeriesOptions {
   nonFinite?: 'error' | 'keep';
   /** Field delimiter. Default `','`. */
   delimiter?: string;
+  /**
+   * How timestamps must progress: `'strict'` (each after the previous; a repeat or a step back is
+   * ERR_TIMESTAMP_ORDER), `'nondecreasing'` (repeats allowed), or `'any'` (rows kept in file
+   * order whatever their times, for benchmark files whose rows are the ground truth, e.g. NAB
+   * files with daylight-saving repeats). Default `'strict'`.
+   */
+  timestampOrder?: 'strict' | 'nondecreasing' | 'any';
 }
 
 /** Labels read from a CSV file with columns `timestamp,label[,<channel>...]`. */
@@ -221,6 +228,7 @@ class TableBuilder {
     private readonly source: string,
     private readonly kind: CellKind,
     private readonly keepNonFinite: boolean,
+    private readonly order: 'strict' | 'nondecreasing' | 'any' = 'strict',
   ) {}
 
   /** Consumes one papaparse chunk of rows (arrays of cell strings). */
@@ -316,8 +324,8 @@ class TableBuilder {
         this.fail('ERR_CSV_PARSE', 1, `cannot parse timestamp ${JSON.stringify(stamp)}: expected ISO-8601 (2024-01-31T12:00:00Z), 'YYYY-MM-DD HH:MM:SS' or a number`, stamp);
       }
     }
-    if (t <= this.prevTime) {
-      this.fail('ERR_TIMESTAMP_ORDER', 1, `timestamp ${JSON.stringify(stamp)} ${t === this.prevTime ? 'repeats' : 'goes backwards from'} the timestamp on line ${this.prevLine} ("${this.timestamps[this.rows - 1]}"); timestamps must strictly increase`, stamp);
+    if (t <= this.prevTime && this.order !== 'any' && (t < this.prevTime || this.order === 'strict')) {
+      this.fail('ERR_TIMESTAMP_ORDER', 1, `timestamp ${JSON.stringify(stamp)} ${t === this.prevTime ? 'repeats' : 'goes backwards from'} the timestamp on line ${this.prevLine} ("${this.timestamps[this.rows - 1]}"); timestamps must ${this.order === 'strict' ? 'strictly increase' : 'not decrease'} (see the timestampOrder option)`, stamp);
     }
 
     const base = this.rows * this.channelCount;
@@ -393,7 +401,7 @@ export function parseSeriesCsv(text: string, options: ReadSeriesOptions & { sour
 }
 
 function parseText(text: string, source: string, kind: CellKind, options: ReadSeriesOptions): SeriesTable {
-  const builder = new TableBuilder(source, kind, options.nonFinite === 'keep');
+  const builder = new TableBuilder(source, kind, options.nonFinite === 'keep', options.timestampOrder);
   let error: unknown;
   // papaparse calls `chunk` synchronously for string input; an exception thrown inside would be
   // swallowed by it, so catch it here, abort, and rethrow after parse() returns.
@@ -430,27 +438,46 @@ export function readSeriesCsv(path: string, options: ReadSeriesOptions = {}): Pr
 
 async function parseFile(path: string, kind: CellKind, options: ReadSeriesOptions): Promise<SeriesTable> {
   await checkReadable(path);
-  const builder = new TableBuilder(path, kind, options.nonFinite === 'keep');
+  const builder = new TableBuilder(path, kind, options.nonFinite === 'keep', options.timestampOrder);
   // 'utf8' encoding makes the stream decode across chunk boundaries; papaparse's own
   // Buffer.toString per chunk would split multi-byte characters.
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
-  await new Promise<void>((resolve, reject) => {
+  await streamCsvRows(stream, path, (rows) => builder.push(rows), options.delimiter);
+  return builder.finish();
+}
+
+/**
+ * Feeds a text stream through papaparse in chunk mode: `onRows` gets arrays of rows (arrays of
+ * cell strings) in file order, blank lines included as `['']` so that the caller can count lines.
+ * Resolves when the stream ends; rejects with the first error `onRows` throws (the stream is then
+ * destroyed) or with ERR_CSV_PARSE for a stream error (unreadable file, corrupt gzip, ...).
+ *
+ * @param stream a readable stream that emits strings (call `setEncoding('utf8')` on byte streams).
+ * @param source names the input in error messages.
+ */
+export function streamCsvRows(
+  stream: NodeJS.ReadableStream & { destroy?: (err?: Error) => unknown },
+  source: string,
+  onRows: (rows: string[][]) => void,
+  delimiter?: string,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let settled = false;
     const settle = (err?: unknown): void => {
       if (settled) return;
       settled = true;
       if (err === undefined) resolve();
       else {
-        stream.destroy();
+        stream.destroy?.();
         reject(err);
       }
     };
     Papa.parse<string[]>(stream, {
-      ...papaConfig(options.delimiter),
+      ...papaConfig(delimiter),
       chunk: (results: Papa.ParseResult<string[]>, parser: Papa.Parser) => {
         if (settled) return;
         try {
-          builder.push(results.data);
+          onRows(results.data);
         } catch (err) {
           // Settle first: abort() calls `complete` synchronously, which would resolve.
           settle(err);
@@ -458,13 +485,13 @@ async function parseFile(path: string, kind: CellKind, options: ReadSeriesOption
         }
       },
       complete: () => settle(),
-      error: (err: Error) => settle(ioError(path, err)),
+      error: (err: Error) => settle(ioError(source, err)),
     });
   });
-  return builder.finish();
 }
 
-async function checkReadable(path: string): Promise<void> {
+/** Throws ERR_CSV_PARSE "file not found" (or "not a file") before a stream is opened. */
+export async function checkReadable(path: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
@@ -515,10 +542,11 @@ function toLabelTable(t: SeriesTable): LabelTable {
 }
 
 /**
- * Per-row labels for a series: a merge join of both tables on the parsed time (so
+ * Per-row labels for a series: a join of both tables on the parsed time (so
  * `2024-01-01 00:00:00` matches `2024-01-01T00:00:00Z`). A series row with no label row gets 0
  * (labels files often list only the anomalous stretch or end early); label rows at times the
- * series does not have are ignored.
+ * series does not have are ignored. Series rows that share a time (read with
+ * `timestampOrder: 'nondecreasing' | 'any'`) all get that time's label.
  *
  * @returns Uint8Array of length `series.length`, 1 = anomalous.
  * @throws SeismoError ERR_EVAL when the labels have rows but none of them matches a series row:
@@ -526,19 +554,16 @@ function toLabelTable(t: SeriesTable): LabelTable {
  *   hide it.
  */
 export function alignLabels(series: SeriesTable, labels: LabelTable): Uint8Array {
+  // A hash join rather than a merge: series read with timestampOrder 'any' need not be sorted.
+  const byTime = new Map<number, number>();
+  for (let j = 0; j < labels.time.length; j++) byTime.set(labels.time[j]!, labels.label[j]!);
   const out = new Uint8Array(series.length);
-  const st = series.time;
-  const lt = labels.time;
-  let j = 0;
   let matched = 0;
-  // Both sides strictly increase (the readers enforce it), so one forward pass suffices.
-  for (let i = 0; i < series.length && j < lt.length; i++) {
-    const t = st[i]!;
-    while (j < lt.length && lt[j]! < t) j++;
-    if (j < lt.length && lt[j] === t) {
-      out[i] = labels.label[j]!;
+  for (let i = 0; i < series.length; i++) {
+    const v = byTime.get(series.time[i]!);
+    if (v !== undefined) {
+      out[i] = v;
       matched++;
-      j++;
     }
   }
   if (matched === 0 && labels.time.length > 0 && series.length > 0) {
