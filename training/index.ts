@@ -173,13 +173,23 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
       },
     });
     const trained = model;
-    return { manifest, onnx, model: trained, dispose: () => trained.dispose() };
+    return { manifest, onnx, model: trained, dispose: () => disposeModel(trained) };
   } catch (err) {
-    model?.dispose();
+    if (model) disposeModel(model);
     throw err;
   } finally {
     framesT.dispose();
   }
+}
+
+/**
+ * Frees a model and its optimizer: LayersModel.dispose() leaves an optimizer passed in as an
+ * object (not a name) alone, and Adam holds two moment tensors per weight.
+ */
+function disposeModel(model: tfl.LayersModel): void {
+  const optimizer = model.optimizer;
+  model.dispose();
+  optimizer?.dispose();
 }
 
 function windowScores(

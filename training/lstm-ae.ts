@@ -117,8 +117,9 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
     // Replaced by an orthogonal matrix after build (see below); seeded so nothing is random.
     recurrentInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }),
     biasInitializer: tfl.initializers.zeros(),
-    // Keras' default: forget gates start open, so gradients flow through the window early on.
-    unitForgetBias: true,
+    // Keras' unitForgetBias (forget gates start open) is applied after build instead: tfjs-layers'
+    // own implementation builds the bias outside tf.tidy and leaks 4 tensors per layer.
+    unitForgetBias: false,
   });
   const model = tfl.sequential({ name: 'lstm_ae' });
   config.encoderUnits.forEach((units, i) => {
@@ -133,17 +134,21 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
       layer: tfl.layers.dense({ units: C, activation: 'linear', kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }), biasInitializer: 'zeros' }),
     }),
   );
-  // Keras initialises recurrent kernels orthogonally (it keeps the recurrence from blowing up or
-  // dying early). tfjs-layers' `orthogonal` calls the chained op `Tensor.flatten`, which only the
-  // full @tensorflow/tfjs bundle registers, so with tfjs-core it throws; set the matrices here.
+  // Keras' LSTM defaults, set by hand where tfjs-layers cannot:
+  // - recurrent kernels start orthogonal (keeps the recurrence from blowing up or dying early);
+  //   tfjs-layers' `orthogonal` calls the chained op `Tensor.flatten`, which only the full
+  //   @tensorflow/tfjs bundle registers, so with tfjs-core alone it throws;
+  // - forget-gate biases start at 1 (unitForgetBias), so gradients flow through the window early.
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'LSTM') continue;
-    const [kernel, recurrent, ...rest] = layer.getWeights();
+    const [kernel, recurrent] = layer.getWeights();
     const [H, H4] = recurrent!.shape as [number, number];
-    const ortho = tf.tensor2d(seededOrthogonal(H, H4, nextSeed()), [H, H4]);
-    layer.setWeights([kernel!, ortho, ...rest]);
-    // getWeights() hands out the variables' own tensors (not copies): only the new one is ours.
-    ortho.dispose();
+    const bias = new Float32Array(H4);
+    bias.fill(1, H, 2 * H); // gate blocks i, f, c, o: f is the second
+    const fresh = [tf.tensor2d(seededOrthogonal(H, H4, nextSeed()), [H, H4]), tf.tensor1d(bias)];
+    layer.setWeights([kernel!, ...fresh]);
+    // getWeights() hands out the variables' own tensors (not copies): only the new ones are ours.
+    tf.dispose(fresh);
   }
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanSquaredError' });
   return model;

@@ -118,6 +118,18 @@ describe('training/trainModel (lstm-ae)', function () {
     }
   });
 
+  it('frees every tensor on dispose(), and on failure (model, optimizer, frames)', async () => {
+    // Warm-up: tfjs caches a few constants on first use, which are not leaks.
+    (await trainModel(request({ config: { ...TINY, epochs: 1 } }))).dispose();
+    const before = tf.memory().numTensors;
+    const r = await trainModel(request({ config: { ...TINY, epochs: 1 } }));
+    assert.ok(tf.memory().numTensors > before);
+    r.dispose();
+    assert.equal(tf.memory().numTensors, before);
+    await assert.rejects(trainModel(request({ config: { ...TINY, epochs: 1 }, onProgress: () => { throw new Error('abort from callback'); } })), /abort from callback/);
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   describe('bad input', () => {
     it('rejects frames whose length is not a multiple of the channel count', async () => {
       await assert.rejects(trainModel(request({ frames: new Float32Array(301) })), hasCode('ERR_BAD_SHAPE', /301 values, not a multiple of the 3 channels/));
