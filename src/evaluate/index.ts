@@ -6,7 +6,7 @@
 import { SeismoError } from '../errors';
 import { affiliation } from './affiliation';
 import { averagePrecision, bestF1, rocAuc } from './curves';
-import { checkPair, predictAt, requireBothClasses, type LabelArray, type ScoreArray } from './inputs';
+import { checkBinaryPair, checkPair, predictAt, requireBothClasses, type LabelArray, type ScoreArray } from './inputs';
 import { pointAdjustedPredictionMetrics } from './point-adjust';
 import { rangePrecisionRecall } from './range-based';
 import { countConfusion, metricsFromCounts } from './threshold-metrics';
@@ -29,6 +29,12 @@ export interface EvaluateOptions {
    * an optimistic, label-tuned choice; pass the detector's own threshold for an honest figure.
    */
   threshold?: number;
+  /**
+   * Ready-made 0/1 decisions (length n) for the threshold metrics, e.g. a detector's own alarms
+   * under an adaptive threshold. Takes precedence over `threshold`; the result's `threshold` is
+   * then null.
+   */
+  predictions?: LabelArray;
   /** VUS buffer width in points (TSB-AD `slidingWindow`). Default 100, as TSB-AD's `get_metrics`. */
   slidingWindow?: number;
 }
@@ -43,8 +49,8 @@ export interface EvaluationResult {
   vusRoc: number;
   /** TSB-AD VUS-PR at `slidingWindow`. */
   vusPr: number;
-  /** The threshold the threshold metrics used. */
-  threshold: number;
+  /** The threshold the threshold metrics used; null when `predictions` were given. */
+  threshold: number | null;
   /** Confusion counts at `threshold`. */
   tp: number;
   fp: number;
@@ -78,7 +84,8 @@ export interface EvaluationResult {
  *
  * @param labels per-point 0/1 ground truth, length n; needs at least one 1 and one 0
  * @param scores per-point anomaly scores, length n, finite, higher = more anomalous
- * @param options threshold for the threshold metrics (default: best-F1 threshold) and VUS window
+ * @param options threshold (default: best-F1 threshold) or predictions for the threshold metrics,
+ *   and the VUS window
  * @throws SeismoError ERR_BAD_SHAPE (length mismatch or empty), ERR_NON_FINITE (NaN/Inf scores),
  *   ERR_EVAL (labels not 0/1, or without positives or negatives), ERR_INVALID_OPTION
  */
@@ -91,8 +98,15 @@ export function evaluate(labels: LabelArray, scores: ScoreArray, options: Evalua
     throw new SeismoError('ERR_INVALID_OPTION', `threshold must be a finite number, got ${options.threshold}`);
   }
   const best = bestF1(y, s);
-  const threshold = options.threshold ?? best.threshold;
-  const pred = predictAt(s, threshold);
+  let threshold: number | null;
+  let pred: Uint8Array;
+  if (options.predictions !== undefined) {
+    pred = checkBinaryPair(y, options.predictions).predictions;
+    threshold = null;
+  } else {
+    threshold = options.threshold ?? best.threshold;
+    pred = predictAt(s, threshold);
+  }
   const point = metricsFromCounts(countConfusion(y, pred));
   const pa = pointAdjustedPredictionMetrics(y, pred);
   const range = rangePrecisionRecall(y, pred);

@@ -1,0 +1,274 @@
+/**
+ * `seismo eval`: scores a detector's output against labels.
+ *
+ *   seismo eval --scores <csv> --labels <csv> [--threshold <x>] [--sliding-window <n>] [--json]
+ *   seismo eval nab --nab <root> [--results <dir>] --detector <name> [--json]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import Papa from 'papaparse';
+import { isSeismoError, SeismoError } from '../errors';
+import { evaluate, type EvaluationResult } from '../evaluate';
+import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab';
+import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus';
+
+interface EvalOptions {
+  scores?: string;
+  labels?: string;
+  threshold?: string;
+  slidingWindow?: string;
+  json?: boolean;
+}
+
+interface NabOptions {
+  nab: string;
+  results?: string;
+  detector: string;
+  json?: boolean;
+}
+
+/** A CSV read strictly: header names and the rows as strings. */
+interface CsvTable {
+  path: string;
+  header: string[];
+  rows: string[][];
+}
+
+function readCsv(path: string): CsvTable {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new SeismoError('ERR_CSV_PARSE', `cannot read ${path}`, { path }, { cause });
+  }
+  const parsed = Papa.parse<string[]>(text, { skipEmptyLines: true });
+  if (parsed.errors.length > 0) {
+    const e = parsed.errors[0];
+    throw new SeismoError('ERR_CSV_PARSE', `${path}: line ${(e.row ?? 0) + 1}: ${e.message}`, { path });
+  }
+  const [header, ...rows] = parsed.data;
+  if (!header) throw new SeismoError('ERR_CSV_PARSE', `${path} is empty; expected a header line`, { path });
+  const names = header.map((h) => h.trim());
+  rows.forEach((r, i) => {
+    if (r.length !== names.length) {
+      throw new SeismoError('ERR_CSV_PARSE', `${path}: line ${i + 2} has ${r.length} cells, the header has ${names.length}`, { path, line: i + 2 });
+    }
+  });
+  return { path, header: names, rows };
+}
+
+function column(t: CsvTable, name: string, required: true): number;
+function column(t: CsvTable, name: string, required: false): number | undefined;
+function column(t: CsvTable, name: string, required: boolean): number | undefined {
+  const i = t.header.indexOf(name);
+  if (i < 0 && required) {
+    throw new SeismoError('ERR_CSV_PARSE', `${t.path}: no '${name}' column (header: ${t.header.join(',')})`, { path: t.path });
+  }
+  return i < 0 ? undefined : i;
+}
+
+function numberCell(t: CsvTable, row: number, col: number): number {
+  const cell = t.rows[row][col].trim();
+  const v = cell === '' ? NaN : Number(cell);
+  if (!Number.isFinite(v)) {
+    throw new SeismoError('ERR_CSV_PARSE', `${t.path}: line ${row + 2}: '${t.header[col]}' is '${cell}', not a finite number`, {
+      path: t.path,
+      line: row + 2,
+    });
+  }
+  return v;
+}
+
+function parseNumberOption(name: string, raw: string | undefined, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (integer && (!Number.isInteger(v) || v < 0))) {
+    throw new SeismoError('ERR_INVALID_OPTION', `--${name} must be ${integer ? 'a non-negative integer' : 'a finite number'}, got '${raw}'`);
+  }
+  return v;
+}
+
+/** Where the threshold metrics' decisions came from. */
+type ThresholdSource = 'option' | 'anomaly-column' | 'threshold-column' | 'best-f1';
+
+/**
+ * Joins a scores CSV (`timestamp,score[,threshold][,anomaly]...`) with a labels CSV
+ * (`timestamp,label`) on the timestamp text and evaluates every metric.
+ *
+ * Threshold metrics use, in order: `threshold` if given; else the scores CSV's `anomaly` column;
+ * else `score >= threshold` with its per-row `threshold` column; else the best-F1 threshold
+ * (optimistic: it is tuned on the labels).
+ */
+export function evaluateCsvFiles(
+  scoresPath: string,
+  labelsPath: string,
+  options: { threshold?: number; slidingWindow?: number } = {},
+): { metrics: EvaluationResult & { points: number; unlabelled: number; thresholdSource: ThresholdSource } } {
+  const st = readCsv(scoresPath);
+  const lt = readCsv(labelsPath);
+  const sTime = column(st, 'timestamp', true);
+  const sScore = column(st, 'score', true);
+  const sThr = column(st, 'threshold', false);
+  const sAnom = column(st, 'anomaly', false);
+  const lTime = column(lt, 'timestamp', true);
+  const lLabel = column(lt, 'label', true);
+
+  const labelAt = new Map<string, number>();
+  lt.rows.forEach((r, i) => {
+    const v = numberCell(lt, i, lLabel);
+    if (v !== 0 && v !== 1) throw new SeismoError('ERR_CSV_PARSE', `${labelsPath}: line ${i + 2}: label must be 0 or 1, got ${v}`);
+    const t = r[lTime].trim();
+    if (labelAt.has(t)) throw new SeismoError('ERR_CSV_PARSE', `${labelsPath}: line ${i + 2}: timestamp ${t} repeats`);
+    labelAt.set(t, v);
+  });
+
+  const labels: number[] = [];
+  const scores: number[] = [];
+  const anomalies: number[] = [];
+  const rowThresholds: number[] = [];
+  let unlabelled = 0;
+  st.rows.forEach((r, i) => {
+    const y = labelAt.get(r[sTime].trim());
+    if (y === undefined) {
+      unlabelled++;
+      return;
+    }
+    labels.push(y);
+    scores.push(numberCell(st, i, sScore));
+    if (sAnom !== undefined) anomalies.push(numberCell(st, i, sAnom) >= 1 ? 1 : 0);
+    if (sThr !== undefined) rowThresholds.push(numberCell(st, i, sThr));
+  });
+  if (labels.length === 0) {
+    throw new SeismoError('ERR_EVAL', `no timestamp of ${scoresPath} occurs in ${labelsPath}; check that both use the same timestamp text`);
+  }
+
+  let source: ThresholdSource;
+  let predictions: number[] | undefined;
+  if (options.threshold !== undefined) source = 'option';
+  else if (sAnom !== undefined) {
+    source = 'anomaly-column';
+    predictions = anomalies;
+  } else if (sThr !== undefined) {
+    source = 'threshold-column';
+    predictions = scores.map((s, i) => (s >= rowThresholds[i] ? 1 : 0));
+  } else source = 'best-f1';
+
+  const metrics = evaluate(labels, scores, { threshold: options.threshold, predictions, slidingWindow: options.slidingWindow });
+  return { metrics: { ...metrics, points: labels.length, unlabelled, thresholdSource: source } };
+}
+
+const ROWS: Array<[keyof EvaluationResult, string]> = [
+  ['rocAuc', 'ROC AUC'],
+  ['prAuc', 'PR AUC (average precision)'],
+  ['vusRoc', 'VUS-ROC'],
+  ['vusPr', 'VUS-PR'],
+  ['precision', 'precision'],
+  ['recall', 'recall'],
+  ['f1', 'F1'],
+  ['f2', 'F2'],
+  ['f05', 'F0.5'],
+  ['paPrecision', 'point-adjusted precision'],
+  ['paRecall', 'point-adjusted recall'],
+  ['paF1', 'point-adjusted F1 (optimistic)'],
+  ['rangePrecision', 'range precision'],
+  ['rangeRecall', 'range recall'],
+  ['rangeF1', 'range F1'],
+  ['affiliationPrecision', 'affiliation precision'],
+  ['affiliationRecall', 'affiliation recall'],
+  ['bestF1', 'best F1'],
+  ['bestF1Threshold', 'best-F1 threshold'],
+];
+
+function fmt(v: unknown): string {
+  if (typeof v !== 'number') return String(v);
+  return Number.isInteger(v) ? String(v) : v.toFixed(6);
+}
+
+/** Commander hands a subcommand's action only its own options; `--json` may sit on the parent. */
+function run<O extends { json?: boolean }>(work: (opts: O) => { json: unknown; text: string[] }) {
+  return (_opts: O, cmd: Command): void => {
+    const opts = cmd.optsWithGlobals<O>();
+    try {
+      const out = work(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(out.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n` : `${out.text.join('\n')}\n`);
+    } catch (err) {
+      const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`seismo: ${code}: ${message}\n`);
+      if (!isSeismoError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+function nabTable(detector: string, results: Record<string, NabProfileResult>): string[] {
+  const lines = [`NAB scores of ${detector} (null detector 0, perfect 100)`, ''];
+  lines.push(`${'profile'.padEnd(20)} ${'score'.padStart(9)} ${'raw'.padStart(10)} ${'threshold'.padStart(20)}  source     TP     FP      FN`);
+  for (const r of Object.values(results)) {
+    lines.push(
+      `${r.profile.padEnd(20)} ${r.normalized.toFixed(3).padStart(9)} ${r.rawScore.toFixed(3).padStart(10)} ${String(r.threshold).padStart(20)}  ${r.thresholdSource.padEnd(9)} ${String(r.counts.tp).padStart(5)} ${String(r.counts.fp).padStart(6)} ${String(r.counts.fn).padStart(7)}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Adds `seismo eval` (and `seismo eval nab`) to a commander program.
+ *
+ * `eval` prints a table of every metric, or with `--json` exactly `{"metrics": {...}}`.
+ * `eval nab` prints NAB's normalised score per profile, or with `--json`
+ * `{"standard": x, "rewardLowFP": y, "rewardLowFN": z}`; it uses the detector's thresholds from
+ * config/thresholds.json when listed there, else NAB's threshold optimisation.
+ * Errors go to stderr as `seismo: ERR_CODE: message`, with exit code 1.
+ */
+export function registerEval(program: Command): void {
+  const cmd = program
+    .command('eval')
+    .description('evaluate anomaly scores against labels (ROC/PR AUC, VUS, point, point-adjusted, range, affiliation, best F1)')
+    .option('--scores <csv>', 'scores CSV: timestamp,score[,threshold][,anomaly],...')
+    .option('--labels <csv>', 'labels CSV: timestamp,label (0/1); joined on the timestamp text')
+    .option('--threshold <x>', 'threshold for the threshold metrics (score >= x); default: the anomaly or threshold column, else best F1')
+    .option('--sliding-window <n>', 'VUS buffer width in points (TSB-AD slidingWindow)', '100')
+    .option('--json', 'print {"metrics": {...}} on stdout')
+    .action(
+      run<EvalOptions>((opts) => {
+        if (!opts.scores || !opts.labels) {
+          throw new SeismoError('ERR_INVALID_OPTION', 'give both --scores <csv> and --labels <csv> (or use `seismo eval nab`)');
+        }
+        const result = evaluateCsvFiles(opts.scores, opts.labels, {
+          threshold: parseNumberOption('threshold', opts.threshold, false),
+          slidingWindow: parseNumberOption('sliding-window', opts.slidingWindow, true),
+        });
+        const m = result.metrics;
+        const text = [
+          `${m.points} labelled points (${m.unlabelled} score rows without a label skipped); threshold metrics from ${m.thresholdSource}` +
+            (m.threshold === null ? '' : ` at ${m.threshold}`) +
+            `; VUS window ${m.slidingWindow}`,
+          `confusion: TP ${m.tp}  FP ${m.fp}  TN ${m.tn}  FN ${m.fn}`,
+          '',
+          ...ROWS.map(([k, name]) => `${name.padEnd(32)} ${fmt(m[k])}`),
+        ];
+        return { json: result, text };
+      }),
+    );
+
+  cmd
+    .command('nab')
+    .description("score a detector's NAB results like NAB does (normalised: null detector 0, perfect 100)")
+    .requiredOption('--nab <root>', 'NAB checkout: labels/combined_windows.json, config/profiles.json, config/thresholds.json')
+    .option('--results <dir>', "results folder holding <detector>/<category>/<detector>_<file>.csv (default: <root>/results)")
+    .requiredOption('--detector <name>', 'detector name (folder and file prefix)')
+    .option('--json', 'print {"standard": x, "rewardLowFP": y, "rewardLowFN": z} on stdout')
+    .action(
+      run<NabOptions>((opts) => {
+        const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
+        const results = runNab(files, loadNabWindows(opts.nab), loadNabProfiles(opts.nab), loadNabThresholds(opts.nab, opts.detector) ?? {});
+        const json: Record<string, number> = {};
+        for (const [profile, r] of Object.entries(results)) {
+          json[(NAB_PROFILE_KEYS as Record<string, string>)[profile] ?? profile] = r.normalized;
+        }
+        return { json, text: nabTable(opts.detector, results) };
+      }),
+    );
+}
