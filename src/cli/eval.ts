@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import Papa from 'papaparse';
-import { isSeismoError, SeismoError } from '../errors';
-import { evaluate, type EvaluationResult } from '../evaluate';
-import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab';
-import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus';
+import { isSeismoError, SeismoError } from '../errors.js';
+import { evaluate, type EvaluationResult } from '../evaluate/index.js';
+import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab.js';
+import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus.js';
 
 interface EvalOptions {
   scores?: string;

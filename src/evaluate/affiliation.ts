@@ -14,9 +14,9 @@
  * Both integrands are piecewise linear in position, so they are integrated exactly with the
  * trapezoid rule between their kinks (the reference uses the equivalent closed forms).
  */
-import { SeismoError } from '../errors';
-import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs';
-import { findRanges } from './segments';
+import { SeismoError } from '../errors.js';
+import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs.js';
+import { findRanges } from './segments.js';
 
 /** A half-open interval [a, b) on the time line, in points. */
 type Interval = readonly [number, number];

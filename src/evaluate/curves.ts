@@ -4,7 +4,8 @@
  * descending order, grouping tied scores into one operating point (as scikit-learn does), so
  * each costs one O(n log n) sort.
  */
-import { checkPair, requireBothClasses, type LabelArray, type ScoreArray } from './inputs';
+import { SeismoError } from '../errors.js';
+import { checkPair, requireBothClasses, type LabelArray, type ScoreArray } from './inputs.js';
 
 /**
  * One operating point per distinct score, in descending score order: predicting
@@ -127,7 +128,7 @@ export interface BestF1 {
 export function bestF1(labels: LabelArray, scores: ScoreArray): BestF1 {
   const input = checkPair(labels, scores);
   if (input.positives === 0) {
-    requireBothClasses(input, 'best F1');
+    throw new SeismoError('ERR_EVAL', 'best F1 is undefined: the labels hold no anomalous point (no 1s)');
   }
   const c = curvePoints(input.labels, input.scores);
   const P = c.positives;

@@ -3,23 +3,25 @@
  * family on its own. See the per-module docs for the exact conventions (they match scikit-learn,
  * TSB-AD and prts; see also test/fixtures/metrics).
  */
-import { SeismoError } from '../errors';
-import { affiliation } from './affiliation';
-import { averagePrecision, bestF1, rocAuc } from './curves';
-import { checkBinaryPair, checkPair, predictAt, requireBothClasses, type LabelArray, type ScoreArray } from './inputs';
-import { pointAdjustedPredictionMetrics } from './point-adjust';
-import { rangePrecisionRecall } from './range-based';
-import { countConfusion, metricsFromCounts } from './threshold-metrics';
-import { vus } from './vus';
+import { SeismoError } from '../errors.js';
+import { affiliation } from './affiliation.js';
+import { averagePrecision, bestF1, rocAuc } from './curves.js';
+import { checkBinaryPair, checkPair, predictAt, requireBothClasses, type LabelArray, type ScoreArray } from './inputs.js';
+import { pointAdjustedPredictionMetrics } from './point-adjust.js';
+import { rangePrecisionRecall } from './range-based.js';
+import { countConfusion, metricsFromCounts } from './threshold-metrics.js';
+import { vus } from './vus.js';
 
-export * from './affiliation';
-export * from './curves';
-export * from './point-adjust';
-export * from './range-based';
-export * from './threshold-metrics';
-export * from './vus';
-export { findRanges, type Range } from './segments';
-export type { LabelArray, ScoreArray } from './inputs';
+export * from './affiliation.js';
+export * from './curves.js';
+export * from './point-adjust.js';
+export * from './range-based.js';
+export * from './threshold-metrics.js';
+export * from './vus.js';
+export * from './nab.js';
+export * from './nab-corpus.js';
+export { findRanges, type Range } from './segments.js';
+export type { LabelArray, ScoreArray } from './inputs.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {

@@ -3,7 +3,7 @@
  * anomaly scores. Each metric calls these once at its boundary so the numeric code behind it can
  * assume clean, equally long, finite arrays.
  */
-import { SeismoError } from '../errors';
+import { SeismoError } from '../errors.js';
 
 /** Per-point ground truth: 1 = anomalous, 0 = normal. Any other value is rejected. */
 export type LabelArray = Uint8Array | ArrayLike<number>;

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
-import { SeismoError } from '../errors';
-import type { NabDataFile, NabProfiles, NabWindow } from './nab';
+import { SeismoError } from '../errors.js';
+import type { NabDataFile, NabProfiles, NabWindow } from './nab.js';
 
 function readJson(path: string): unknown {
   let text: string;

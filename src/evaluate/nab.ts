@@ -22,8 +22,8 @@
  *   the corpus, which finds the global maximum of the summed raw score. We do the exhaustive
  *   sweep, O(N log N) for N rows, picking the highest threshold on ties.
  */
-import { SeismoError } from '../errors';
-import { toScores, type ScoreArray } from './inputs';
+import { SeismoError } from '../errors.js';
+import { toScores, type ScoreArray } from './inputs.js';
 
 /** A NAB cost matrix (the `CostMatrix` of one profile in `config/profiles.json`). */
 export interface NabCostMatrix {

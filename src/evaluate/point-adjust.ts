@@ -9,9 +9,9 @@
  * whole range, so even random scores can reach a high PA-F1 on series with long anomalies
  * (Kim et al., AAAI 2022). Report it next to un-adjusted and range-aware metrics, never alone.
  */
-import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs';
-import { findRanges } from './segments';
-import { countConfusion, metricsFromCounts, type PointMetrics } from './threshold-metrics';
+import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs.js';
+import { findRanges } from './segments.js';
+import { countConfusion, metricsFromCounts, type PointMetrics } from './threshold-metrics.js';
 
 /**
  * The point-adjusted copy of `predictions`: every true range with at least one predicted point

@@ -10,9 +10,9 @@
  * defaults (alpha 0, cardinality 'one', bias 'flat') reduce recall to the mean covered fraction
  * of each true range and precision to the mean correct fraction of each predicted range.
  */
-import { SeismoError } from '../errors';
-import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs';
-import { findRanges, type Range } from './segments';
+import { SeismoError } from '../errors.js';
+import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs.js';
+import { findRanges, type Range } from './segments.js';
 
 /** Positional bias inside a range: which of its points matter most. */
 export type RangeBias = 'flat' | 'front' | 'middle' | 'back';

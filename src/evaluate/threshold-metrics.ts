@@ -3,7 +3,7 @@
  * and F-beta scores derived from it. Predictions are `score >= threshold` (inclusive), so a
  * threshold equal to a score value flags that point.
  */
-import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs';
+import { checkBinaryPair, checkPair, predictAt, type LabelArray, type ScoreArray } from './inputs.js';
 
 /** Counts of one binary decision over n points. */
 export interface ConfusionMatrix {

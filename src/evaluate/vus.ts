@@ -12,9 +12,9 @@
  * walk over those "zone" points plus pointers into pre-sorted arrays; the arithmetic per point is
  * the same, so results agree to rounding (≈1e-15).
  */
-import { SeismoError } from '../errors';
-import { checkPair, requireBothClasses, type LabelArray, type ScoreArray } from './inputs';
-import { findRanges, type Range } from './segments';
+import { SeismoError } from '../errors.js';
+import { checkPair, requireBothClasses, type LabelArray, type ScoreArray } from './inputs.js';
+import { findRanges, type Range } from './segments.js';
 
 /** Options of {@link vus}. */
 export interface VusOptions {
