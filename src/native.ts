@@ -69,7 +69,7 @@ export function loadNative(): NativeBinding {
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     binding = load(PACKAGE_ROOT);
   } catch (cause) {
-    const libc = process.report?.getReport ? glibcVersion() : 'unknown';
+    const libc = glibcVersion();
     throw new SeismoError(
       'ERR_NATIVE_LOAD',
       `seismo's native addon could not be loaded for ${process.platform}-${process.arch} (libc ${libc}, ` +

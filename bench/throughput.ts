@@ -1,0 +1,169 @@
+/**
+ * Throughput of the hot path, measured in one run so that the ratio is fair on a shared machine:
+ * - `ortWindowsPerSec`: onnxruntime alone, `session.run` on prepared tensors in this thread;
+ * - `pipelineWindowsPerSec`: seismo's whole path, samples pushed into the native rings, cut into
+ *   windows, scored by the worker thread, results and events delivered;
+ * - `ingestSamplesPerSec`: frames pushed one at a time into a ring buffer, nothing else.
+ * Rounds alternate between the measurements; each figure is the median over rounds.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Detector } from '../src/detector.js';
+import { createSession, type ProviderRequest } from '../src/infer/providers.js';
+import { generateSeries } from '../src/ingest/synthetic.js';
+import { readModelDir } from '../src/model/model-dir.js';
+import { FrameRings } from '../src/window/frame-rings.js';
+
+export interface ThroughputOptions {
+  /** Model directory; default: an LSTM-AE of the reference size (window 64, 8 channels, encoder 32, decoder 16), trained 1 epoch. */
+  model?: string;
+  /** Windows per inference call. Default 64. */
+  batchSize?: number;
+  /** Measurement rounds per figure. Default 5. */
+  rounds?: number;
+  /** Seconds per round. Default 2. */
+  seconds?: number;
+  provider?: ProviderRequest;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface ThroughputResult {
+  model: { dir: string | null; kind: string; window: number; channels: number };
+  batchSize: number;
+  provider: string;
+  ortWindowsPerSec: number;
+  pipelineWindowsPerSec: number;
+  ratio: number;
+  ingestSamplesPerSec: number;
+  rounds: { ort: number[]; pipeline: number[]; ingest: number[] };
+  machine: { cpus: number; cpuModel: string; node: string };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function runThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult> {
+  const log = options.log ?? (() => {});
+  const batch = options.batchSize ?? 64;
+  const rounds = options.rounds ?? 5;
+  const seconds = options.seconds ?? 2;
+  let dir = options.model;
+  let tmp: string | undefined;
+  if (!dir) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
+    dir = tmp;
+    log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
+    const { trainToDir } = await import('../src/cli/train.js');
+    const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
+    await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
+      config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
+      stride: 4,
+      quiet: true,
+    });
+  }
+  try {
+    const model = readModelDir(dir);
+    const W = model.manifest.window;
+    const C = model.manifest.channels.length;
+    // Data: a long synthetic stream of the model's width.
+    const total = 1 << 16;
+    const stream = generateSeries({ length: total, channels: C, seed: 2, anomalies: [] }).table;
+
+    // 1. onnxruntime alone, same session options as the worker, stride-1 windows of one span.
+    const { session, report } = await createSession(model.onnx, { provider: options.provider });
+    const span = stream.frames.slice(0, (batch + W - 1) * C);
+    const starts = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i));
+    const feeds = { frames: new ort.Tensor('float32', span, [batch + W - 1, C]), starts: new ort.Tensor('int64', starts, [batch]) };
+    const fetches = ['score', 'channel_score'];
+    for (let i = 0; i < 20; i++) await session.run(feeds, fetches);
+    const ortRound = async (): Promise<number> => {
+      let windows = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < seconds * 1000) {
+        await session.run(feeds, fetches);
+        windows += batch;
+      }
+      return windows / ((performance.now() - t0) / 1000);
+    };
+
+    // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
+    const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1, maxSeries: 4 });
+    let anomalies = 0;
+    detector.onAnomaly = () => {
+      anomalies++;
+    };
+    let t = 0;
+    let series = 0;
+    const chunk = 64;
+    const pipelineRound = async (): Promise<number> => {
+      const id = `bench-${series++}`;
+      const before = detector.stats().windowsScored;
+      const t0 = performance.now();
+      let row = 0;
+      const times = new Float64Array(chunk);
+      while (performance.now() - t0 < seconds * 1000) {
+        if (row + chunk > total) row = 0;
+        for (let i = 0; i < chunk; i++) times[i] = t++;
+        await detector.write(id, times, stream.frames.subarray(row * C, (row + chunk) * C));
+        row += chunk;
+      }
+      await detector.flush();
+      return (detector.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
+    };
+
+    // 3. ingest alone: one N-API call per frame.
+    const rings = new FrameRings({ channels: C, capacity: 4096 });
+    const ingestRound = (): number => {
+      let n = 0;
+      const t0 = performance.now();
+      let written = rings.state(0).written;
+      while (performance.now() - t0 < seconds * 1000) {
+        for (let i = 0; i < 4096; i++) {
+          const r = (i * 7) % total;
+          written = rings.push(0, stream.frames.subarray(r * C, (r + 1) * C), 1);
+        }
+        rings.release(0, written);
+        n += 4096;
+      }
+      return n / ((performance.now() - t0) / 1000);
+    };
+
+    const ortRates: number[] = [];
+    const pipeRates: number[] = [];
+    const ingestRates: number[] = [];
+    try {
+      await pipelineRound(); // warm-up: worker session, JIT
+      for (let r = 0; r < rounds; r++) {
+        ortRates.push(await ortRound());
+        pipeRates.push(await pipelineRound());
+        ingestRates.push(ingestRound());
+        log(`round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s, ingest ${(ingestRates.at(-1)! / 1e6).toFixed(2)} M samples/s`);
+      }
+    } finally {
+      await detector.close();
+      await session.release();
+      rings.dispose();
+    }
+    const ortMedian = median(ortRates);
+    const pipeMedian = median(pipeRates);
+    return {
+      model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C },
+      batchSize: batch,
+      provider: report.provider,
+      ortWindowsPerSec: ortMedian,
+      pipelineWindowsPerSec: pipeMedian,
+      ratio: pipeMedian / ortMedian,
+      ingestSamplesPerSec: median(ingestRates),
+      rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node },
+    };
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { SeismoError } from '../errors.js';
+import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { action, say, type CommonOptions } from './output.js';
+import { intOption } from './train.js';
+
+interface BenchOptions extends CommonOptions {
+  model?: string;
+  batchSize: string;
+  rounds: string;
+  seconds: string;
+  provider: string;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure throughput: onnxruntime alone, the whole pipeline, and ring ingest')
+    .argument('[experiment]', 'throughput', 'throughput')
+    .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
+    .option('--batch-size <n>', 'windows per inference call', '64')
+    .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
+    .option('--seconds <n>', 'seconds per round', '2')
+    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--json', 'print the figures as JSON on stdout')
+    .action(
+      action<BenchOptions, [string]>(async (experiment, opts) => {
+        if (experiment !== 'throughput') {
+          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput`);
+        }
+        const { runThroughput } = await import('../../bench/throughput.js');
+        const r = await runThroughput({
+          model: opts.model,
+          batchSize: intOption('--batch-size', opts.batchSize),
+          rounds: intOption('--rounds', opts.rounds),
+          seconds: Number(opts.seconds),
+          provider: opts.provider as ProviderRequest,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
+        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus`);
+        say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
+        say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
+        say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
+        return { experiment, ...r };
+      }),
+    );
+}

@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { Detector } from '../detector.js';
+import { SeismoError } from '../errors.js';
+import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
+import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { scoreTable, type TableScores } from '../score/score-table.js';
+import { action, Progress, say, type CommonOptions } from './output.js';
+import { intOption } from './train.js';
+
+interface DetectOptions extends CommonOptions {
+  model: string;
+  data: string;
+  provider: string;
+  out?: string;
+  batchSize?: string;
+  threshold?: string;
+}
+
+/**
+ * Puts a table's columns in the model's channel order.
+ * @throws SeismoError `ERR_BAD_SHAPE` when the CSV's channels are not the model's.
+ */
+export function alignChannels(table: SeriesTable, channels: readonly string[]): Float32Array {
+  const index = channels.map((name) => table.channels.indexOf(name));
+  if (table.channels.length !== channels.length || index.some((i) => i < 0)) {
+    throw new SeismoError(
+      'ERR_BAD_SHAPE',
+      `the data has channels [${table.channels.join(', ')}], the model was trained on [${channels.join(', ')}]; ` +
+        'give a CSV with the same channel columns (any order)',
+    );
+  }
+  if (index.every((i, c) => i === c)) return table.frames;
+  const C = channels.length;
+  const out = new Float32Array(table.frames.length);
+  for (let r = 0; r < table.length; r++) for (let c = 0; c < C; c++) out[r * C + c] = table.frames[r * C + index[c]!]!;
+  return out;
+}
+
+/** Writes one row per scored window: `timestamp,score,threshold,anomaly,<channel scores...>`. */
+export function writeScoresCsv(file: string, table: SeriesTable, channels: readonly string[], s: TableScores): void {
+  const C = channels.length;
+  const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`)].join(',')];
+  for (let w = 0; w < s.scores.length; w++) {
+    const cells = [csvCell(table.timestamps[s.endRows[w]!]!), formatFloat32(s.scores[w]!), formatFloat32(s.threshold), s.scores[w]! >= s.threshold ? '1' : '0'];
+    for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
+    lines.push(cells.join(','));
+  }
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+function csvCell(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function registerDetect(program: Command): void {
+  program
+    .command('detect')
+    .description('score every window of a CSV with a trained model, streaming it through the detector')
+    .requiredOption('--model <dir>', 'model directory (model.onnx + model.json)')
+    .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels')
+    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--out <csv>', 'write one row per window: timestamp,score,threshold,anomaly,score_<channel>...')
+    .option('--batch-size <n>', 'windows per inference call', '64')
+    .option('--threshold <x>', 'override the model\'s threshold')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(
+      action<DetectOptions, []>(async (opts) => {
+        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
+          throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
+        }
+        const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
+        if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
+        const events: { timestamp: string; score: number; channels: string[] }[] = [];
+        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold });
+        try {
+          const p = detector.provider;
+          for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
+          process.stderr.write(`scoring on onnxruntime provider '${p.provider}'\n`);
+          const table = await readSeriesCsv(opts.data);
+          const frames = alignChannels(table, detector.channels);
+          const progress = new Progress('detect', table.length);
+          const t0 = performance.now();
+          let scores: TableScores;
+          try {
+            scores = await scoreTable(detector, table.time, frames, { onProgress: (rows) => progress.update(rows) });
+          } finally {
+            progress.stop();
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const C = detector.channels.length;
+          for (let w = 0; w < scores.scores.length; w++) {
+            if (scores.scores[w]! < scores.threshold) continue;
+            const cs = scores.channelScores.subarray(w * C, (w + 1) * C);
+            const top = Array.from(cs.keys()).sort((a, b) => cs[b]! - cs[a]!).slice(0, 3).map((c) => detector.channels[c]!);
+            events.push({ timestamp: table.timestamps[scores.endRows[w]!]!, score: scores.scores[w]!, channels: top });
+          }
+          if (opts.out) writeScoresCsv(opts.out, table, detector.channels, scores);
+          say(opts, `${scores.scores.length} windows scored in ${seconds.toFixed(2)} s on ${p.provider}; ${events.length} at or above the threshold ${scores.threshold.toPrecision(4)}`);
+          for (const e of events.slice(0, 20)) say(opts, `  ${e.timestamp}  score ${e.score.toPrecision(4)}  ${e.channels.join(', ')}`);
+          if (events.length > 20) say(opts, `  ... ${events.length - 20} more${opts.out ? ` (all in ${opts.out})` : ''}`);
+          return {
+            model: opts.model,
+            provider: p,
+            rows: table.length,
+            windows: scores.scores.length,
+            anomalies: events.length,
+            threshold: scores.threshold,
+            seconds,
+            windowsPerSec: scores.scores.length / seconds,
+            out: opts.out ?? null,
+            events: events.slice(0, 100),
+          };
+        } finally {
+          await detector.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,451 @@
+import { SeismoError } from './errors.js';
+import { InferenceWorker, type InferenceOutputs } from './infer/inference-worker.js';
+import type { ProviderReport, ProviderRequest } from './infer/providers.js';
+import type { Manifest } from './model/manifest.js';
+import { readModelDir, type ModelDir } from './model/model-dir.js';
+import { FrameRings, type OverflowPolicy } from './window/frame-rings.js';
+
+export interface DetectorOptions {
+  /** Execution provider. `auto` (default) tries CUDA, then CPU, and reports why. */
+  provider?: ProviderRequest;
+  /** Windows per inference call. Default 64. */
+  batchSize?: number;
+  /** Most distinct series this detector serves; each gets one ring. Default 64. */
+  maxSeries?: number;
+  /** Frames retained per series. Default `max(4 * window, window + 4 * batchSize * stride)`. */
+  capacity?: number;
+  /** What a full ring does (see {@link OverflowPolicy}). Default `reject`. */
+  overflow?: OverflowPolicy;
+  /** Batches sent to the worker before the next is held back. Default 2 (one runs, one waits). */
+  maxInFlight?: number;
+  /** Frames between window starts. Default: the model's stride. */
+  stride?: number;
+  /** Score at or above which a window is an anomaly. Default: the model's global threshold. */
+  threshold?: number;
+  /** Channels named in an anomaly event, most contributing first. Default 3. */
+  topChannels?: number;
+  /** onnxruntime intra-op threads. Default 1. */
+  intraOpThreads?: number;
+  /** Called with every scored batch (all windows, anomalous or not). */
+  onBatch?: (batch: ScoredBatch) => void;
+  /** Called with every window whose score reaches the threshold. */
+  onAnomaly?: (event: AnomalyEvent) => void;
+}
+
+/** One anomalous window. */
+export interface AnomalyEvent {
+  seriesId: string;
+  /** Timestamp of the window's last frame, as pushed. */
+  timestamp: number;
+  score: number;
+  threshold: number;
+  /** The channels that contribute most to the score, largest first. */
+  channels: { name: string; score: number }[];
+}
+
+/** Scores of one inference call; arrays are indexed by window. */
+export interface ScoredBatch {
+  size: number;
+  seriesIds: string[];
+  /** Timestamp of each window's last frame. */
+  timestamps: Float64Array;
+  /** Index of each window's first frame in its series (0 = the first frame pushed). */
+  starts: Float64Array;
+  /** `[size]`. */
+  scores: Float32Array;
+  /** `[size, channels]` row-major. */
+  channelScores: Float32Array;
+  threshold: number;
+}
+
+/** Running totals since the detector was loaded. */
+export interface DetectorStats {
+  series: number;
+  framesPushed: number;
+  windowsScored: number;
+  /** Windows lost because drop-oldest overwrote their frames before they were scored. */
+  windowsDropped: number;
+  batches: number;
+  anomalies: number;
+}
+
+interface Batch {
+  size: number;
+  slots: Int32Array;
+  starts: Float64Array;
+}
+
+/**
+ * Streaming anomaly detector over one model directory.
+ *
+ * Samples of many series are pushed into native ring buffers (one slot per series), cut into
+ * windows, and scored in batches by onnxruntime in a worker thread that reads the rings in
+ * place. Results arrive through `onBatch` and `onAnomaly`; `flush()` scores what is pending.
+ */
+export class Detector {
+  readonly manifest: Manifest;
+  readonly provider: ProviderReport;
+  readonly threshold: number;
+  readonly window: number;
+  readonly stride: number;
+  readonly channels: readonly string[];
+  readonly batchSize: number;
+  readonly capacity: number;
+  /** Called with every scored batch (all windows, anomalous or not). */
+  onBatch: ((batch: ScoredBatch) => void) | undefined;
+  /** Called with every window whose score reaches the threshold. */
+  onAnomaly: ((event: AnomalyEvent) => void) | undefined;
+
+  private readonly rings: FrameRings;
+  private readonly worker: InferenceWorker;
+  private readonly maxInFlight: number;
+  private readonly topChannels: number;
+  private readonly slotOf = new Map<string, number>();
+  private readonly seriesIds: string[] = [];
+  // Per slot, as typed arrays so the hot path allocates nothing.
+  private readonly written: Float64Array;
+  private readonly nextStart: Float64Array;
+  private readonly lastTime: Float64Array;
+  private readonly times: Float64Array;
+  private readonly queued: Uint8Array;
+  private readonly queue: Int32Array;
+  private queueHead = 0;
+  private queueSize = 0;
+  private pendingWindows = 0;
+  private readonly scratch: Float32Array;
+  private readonly inFlight: Promise<void>[] = [];
+  private readonly counters: DetectorStats = { series: 0, framesPushed: 0, windowsScored: 0, windowsDropped: 0, batches: 0, anomalies: 0 };
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(model: ModelDir, worker: InferenceWorker, options: DetectorOptions) {
+    const m = model.manifest;
+    this.manifest = m;
+    this.worker = worker;
+    this.provider = worker.report;
+    this.onBatch = options.onBatch;
+    this.onAnomaly = options.onAnomaly;
+    this.window = m.window;
+    this.channels = m.channels;
+    this.stride = options.stride ?? m.stride;
+    this.threshold = options.threshold ?? m.thresholds.global.value;
+    this.batchSize = options.batchSize ?? 64;
+    this.maxInFlight = options.maxInFlight ?? 2;
+    this.topChannels = options.topChannels ?? 3;
+    const maxSeries = options.maxSeries ?? 64;
+    this.capacity = options.capacity ?? Math.max(4 * this.window, this.window + 4 * this.batchSize * this.stride);
+    if (this.capacity < this.window + this.stride) {
+      throw new SeismoError('ERR_INVALID_OPTION', `capacity ${this.capacity} must hold at least a window and a stride (${this.window + this.stride} frames)`);
+    }
+    this.rings = new FrameRings({ channels: m.channels.length, capacity: this.capacity, slots: maxSeries, overflow: options.overflow ?? 'reject' });
+    this.written = new Float64Array(maxSeries);
+    this.nextStart = new Float64Array(maxSeries);
+    this.lastTime = new Float64Array(maxSeries).fill(-Infinity);
+    this.times = new Float64Array(maxSeries * this.capacity);
+    this.queued = new Uint8Array(maxSeries);
+    this.queue = new Int32Array(maxSeries);
+    this.scratch = new Float32Array(m.channels.length);
+  }
+
+  /**
+   * Loads a model directory and starts the inference worker.
+   * @throws SeismoError `ERR_MODEL_*` for a missing or inconsistent model directory,
+   *   `ERR_PROVIDER_UNAVAILABLE` when the requested provider cannot run here.
+   */
+  static async load(dir: string, options: DetectorOptions = {}): Promise<Detector> {
+    validateOptions(options);
+    const model = readModelDir(dir);
+    const worker = await InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads });
+    try {
+      return new Detector(model, worker, options);
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Pushes one sample of a series.
+   * @param timestamp strictly increasing per series (any unit; epoch ms by convention).
+   * @param values one value per channel, in the model's channel order.
+   * @throws SeismoError `ERR_BAD_SHAPE`, `ERR_NON_FINITE`, `ERR_TIMESTAMP_ORDER`, `ERR_TOO_MANY_SERIES`,
+   *   `ERR_RING_OVERFLOW` (reject policy: wait for `drain()` and push again). A sample that throws
+   *   is not stored; every sample that returns is scored.
+   */
+  push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
+    this.ensureOpen();
+    const channels = this.scratch.length;
+    if (values.length !== channels) {
+      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': sample has ${values.length} values, the model takes ${channels} (${this.channels.join(', ')})`, { seriesId });
+    }
+    for (let c = 0; c < channels; c++) {
+      const v = values[c]!;
+      if (!Number.isFinite(v)) {
+        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamp}: channel '${this.channels[c]}' is ${v}; clean or impute it before pushing`, { seriesId, timestamp });
+      }
+      this.scratch[c] = v;
+    }
+    const slot = this.slotFor(seriesId);
+    this.checkTime(seriesId, slot, timestamp);
+    this.store(slot, timestamp, this.scratch, 1);
+  }
+
+  /**
+   * Pushes many samples of one series, waiting for room in its ring when scoring lags behind.
+   * The whole call is validated first: on a bad sample it throws and stores none of them.
+   * @param timestamps `[n]`, strictly increasing and after the series' last timestamp.
+   * @param frames `[n, channels]` row-major.
+   */
+  async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array): Promise<void> {
+    this.ensureOpen();
+    const channels = this.scratch.length;
+    const n = timestamps.length;
+    if (frames.length !== n * channels) {
+      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
+    }
+    for (let i = 0; i < frames.length; i++) {
+      if (!Number.isFinite(frames[i]!)) {
+        const row = Math.floor(i / channels);
+        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamps[row]}: channel '${this.channels[i % channels]}' is ${frames[i]}; nothing of this write was stored`, { seriesId, row });
+      }
+    }
+    const slot = this.slotFor(seriesId);
+    let last = this.lastTime[slot]!;
+    for (let i = 0; i < n; i++) {
+      const t = timestamps[i]!;
+      if (!(t > last)) {
+        throw new SeismoError('ERR_TIMESTAMP_ORDER', `series '${seriesId}': timestamp ${t} (row ${i}) is not after ${last}; nothing of this write was stored`, { seriesId, row: i });
+      }
+      last = t;
+    }
+    let done = 0;
+    while (done < n) {
+      const room = this.capacity - (this.written[slot]! - this.releasedOf(slot));
+      if (room <= 0) {
+        await this.makeRoom();
+        continue;
+      }
+      const take = Math.min(room, n - done);
+      for (let i = 0; i < take; i++) this.times[slot * this.capacity + ((this.written[slot]! + i) % this.capacity)] = timestamps[done + i]!;
+      this.lastTime[slot] = timestamps[done + take - 1]!;
+      this.store(slot, NaN, frames.subarray(done * channels, (done + take) * channels), take);
+      done += take;
+    }
+  }
+
+  /** Resolves when the in-flight batches are scored (pushes may then fit again). */
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight[0];
+    this.throwIfFailed();
+  }
+
+  /** Scores every complete window pushed so far, partial batches included, and waits for the results. */
+  async flush(): Promise<void> {
+    this.ensureOpen();
+    while (this.pendingWindows > 0 || this.inFlight.length > 0) {
+      while (this.pendingWindows > 0 && this.inFlight.length < this.maxInFlight) this.dispatch();
+      if (this.inFlight.length > 0) await this.inFlight[0];
+      this.throwIfFailed();
+    }
+  }
+
+  stats(): DetectorStats {
+    return { ...this.counters, series: this.seriesIds.length };
+  }
+
+  /** Flushes nothing: stops the worker and frees the rings. Pending windows are not scored. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled(this.inFlight);
+    await this.worker.close();
+    this.rings.dispose();
+  }
+
+  // ---- internals ----
+
+  private store(slot: number, timestamp: number, frames: Float32Array, count: number): void {
+    const before = this.readyOf(slot);
+    const written = this.rings.push(slot, frames, count);
+    if (count === 1 && !Number.isNaN(timestamp)) {
+      this.times[slot * this.capacity + (this.written[slot]! % this.capacity)] = timestamp;
+      this.lastTime[slot] = timestamp;
+    }
+    this.written[slot] = written;
+    this.counters.framesPushed += count;
+    const ready = this.readyOf(slot);
+    if (ready > before) {
+      this.pendingWindows += ready - before;
+      if (this.queued[slot] === 0) this.enqueue(slot);
+    }
+    while (this.pendingWindows >= this.batchSize && this.inFlight.length < this.maxInFlight) this.dispatch();
+  }
+
+  private readyOf(slot: number): number {
+    const span = this.written[slot]! - this.window - this.nextStart[slot]!;
+    return span >= 0 ? Math.floor(span / this.stride) + 1 : 0;
+  }
+
+  /** Frames of `slot` the ring may overwrite: those before the oldest window not yet scored. */
+  private releasedOf(slot: number): number {
+    return this.rings.state(slot).released;
+  }
+
+  private slotFor(seriesId: string): number {
+    let slot = this.slotOf.get(seriesId);
+    if (slot === undefined) {
+      slot = this.seriesIds.length;
+      if (slot >= this.rings.slots) {
+        throw new SeismoError('ERR_TOO_MANY_SERIES', `series '${seriesId}' would be number ${slot + 1}; this detector serves ${this.rings.slots}. Load it with a larger maxSeries.`, { seriesId });
+      }
+      this.slotOf.set(seriesId, slot);
+      this.seriesIds.push(seriesId);
+    }
+    return slot;
+  }
+
+  private checkTime(seriesId: string, slot: number, timestamp: number): void {
+    if (!(timestamp > this.lastTime[slot]!)) {
+      throw new SeismoError(
+        'ERR_TIMESTAMP_ORDER',
+        `series '${seriesId}': timestamp ${timestamp} is not after the previous one (${this.lastTime[slot]}); the sample was not stored`,
+        { seriesId, timestamp },
+      );
+    }
+  }
+
+  private enqueue(slot: number): void {
+    this.queue[(this.queueHead + this.queueSize) % this.queue.length] = slot;
+    this.queueSize++;
+    this.queued[slot] = 1;
+  }
+
+  /** Sends up to `batchSize` ready windows to the worker, oldest series first. */
+  private dispatch(): void {
+    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize) };
+    while (batch.size < this.batchSize && this.queueSize > 0) {
+      const slot = this.queue[this.queueHead]!;
+      // Under drop-oldest, windows whose first frames were overwritten are gone: skip and count them.
+      const oldest = this.written[slot]! - this.capacity;
+      if (this.nextStart[slot]! < oldest) {
+        const lost = Math.ceil((oldest - this.nextStart[slot]!) / this.stride);
+        this.nextStart[slot] = this.nextStart[slot]! + lost * this.stride;
+        this.counters.windowsDropped += lost;
+        this.pendingWindows -= lost;
+      }
+      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size);
+      for (let i = 0; i < take; i++) {
+        batch.slots[batch.size] = slot;
+        batch.starts[batch.size] = this.nextStart[slot]!;
+        batch.size++;
+        this.nextStart[slot] = this.nextStart[slot]! + this.stride;
+      }
+      this.pendingWindows -= take;
+      if (this.readyOf(slot) === 0) {
+        this.queued[slot] = 0;
+        this.queueHead = (this.queueHead + 1) % this.queue.length;
+        this.queueSize--;
+      }
+    }
+    if (batch.size === 0) return;
+    // One contiguous row range of the arena covers every window of the batch: send it as a view.
+    let rowStart = Infinity;
+    let rowEnd = 0;
+    for (let i = 0; i < batch.size; i++) {
+      const row = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!);
+      if (row < rowStart) rowStart = row;
+      if (row + this.window > rowEnd) rowEnd = row + this.window;
+    }
+    const starts = new BigInt64Array(batch.size);
+    // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
+    const words = new Int32Array(starts.buffer);
+    for (let i = 0; i < batch.size; i++) words[2 * i] = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!) - rowStart;
+    const done = this.worker
+      .runArena(this.rings.id, rowStart, rowEnd - rowStart, starts)
+      .then((out) => this.deliver(batch, out))
+      .catch((err: Error) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inFlight.splice(this.inFlight.indexOf(done), 1);
+        if (!this.closed && !this.failure) {
+          while (this.pendingWindows >= this.batchSize && this.inFlight.length < this.maxInFlight) this.dispatch();
+        }
+      });
+    this.inFlight.push(done);
+  }
+
+  private deliver(batch: Batch, out: InferenceOutputs): void {
+    const scores = out.score!;
+    const channelScores = out.channel_score!;
+    const channels = this.channels.length;
+    const seriesIds = new Array<string>(batch.size);
+    const timestamps = new Float64Array(batch.size);
+    const threshold = this.threshold;
+    for (let i = 0; i < batch.size; i++) {
+      const slot = batch.slots[i]!;
+      const start = batch.starts[i]!;
+      seriesIds[i] = this.seriesIds[slot]!;
+      if (start < this.written[slot]! - this.capacity) {
+        // drop-oldest overwrote this window while it was scored: its score is not trusted.
+        scores[i] = NaN;
+        this.counters.windowsDropped++;
+        continue;
+      }
+      const last = start + this.window - 1;
+      timestamps[i] = this.times[slot * this.capacity + (last % this.capacity)]!;
+      if (scores[i]! >= threshold) {
+        this.counters.anomalies++;
+        this.onAnomaly?.(this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+      }
+    }
+    // Windows of one series come back in order: frames before the next window are free.
+    for (let i = 0; i < batch.size; i++) {
+      const slot = batch.slots[i]!;
+      if (i + 1 < batch.size && batch.slots[i + 1] === slot) continue;
+      this.rings.release(slot, Math.min(batch.starts[i]! + this.stride, this.written[slot]!));
+    }
+    this.counters.windowsScored += batch.size;
+    this.counters.batches++;
+    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, threshold });
+  }
+
+  private event(seriesId: string, timestamp: number, score: number, channelScores: Float32Array): AnomalyEvent {
+    const order = Array.from(channelScores.keys()).sort((a, b) => channelScores[b]! - channelScores[a]!);
+    const channels = order.slice(0, this.topChannels).map((c) => ({ name: this.channels[c]!, score: channelScores[c]! }));
+    return { seriesId, timestamp, score, threshold: this.threshold, channels };
+  }
+
+  private async makeRoom(): Promise<void> {
+    if (this.inFlight.length === 0) {
+      if (this.pendingWindows === 0) {
+        throw new SeismoError('ERR_RING_OVERFLOW', 'ring full with no window to score: capacity is too small for the window and stride');
+      }
+      this.dispatch();
+    }
+    await this.inFlight[0];
+    this.throwIfFailed();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new SeismoError('ERR_DISPOSED', 'detector used after close()');
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+}
+
+function validateOptions(o: DetectorOptions): void {
+  const positiveInt = ['batchSize', 'maxSeries', 'capacity', 'maxInFlight', 'stride', 'topChannels', 'intraOpThreads'] as const;
+  for (const key of positiveInt) {
+    const v = o[key];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `Detector option ${key} must be a positive integer, got ${String(v)}`);
+    }
+  }
+  if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
+  }
+}
