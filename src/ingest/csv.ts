@@ -237,7 +237,8 @@ class TableBuilder {
       const row = data[r]!;
       this.line++;
       // A blank line parses as one empty cell; skip it but keep counting lines so that later
-      // messages still point at the right line.
+      // messages still point at the right line. (A quoted cell spanning lines would shift the
+      // count; time-series exports do not write those.)
       if (row.length === 1 && row[0]!.trim() === '') continue;
       if (this.header === null) this.setHeader(row);
       else this.addRow(row);
@@ -257,12 +258,11 @@ class TableBuilder {
   private setHeader(row: string[]): void {
     const names = row.map((c, i) => (i === 0 ? c.replace(/^\uFEFF/, '') : c).trim());
     if (names.length < 2) {
-      this.fail('ERR_CSV_PARSE', undefined, `expected a header with a timestamp column and at least one ${this.kind === 'labels' ? 'label' : 'channel'} column, found ${names.length} column`);
+      this.fail('ERR_CSV_PARSE', undefined, `expected a header with a timestamp column and at least one ${this.kind === 'labels' ? 'label' : 'channel'} column, found ${names.length}`);
     }
     // A first line made only of numbers is data: the header is missing, and taking the numbers
-    // as channel names would silently drop the first sample.
-    // Only when the first cell also reads as a timestamp: "time,0,1" is a header with numbered
-    // channels.
+    // as channel names would silently drop the first sample. Only when the first cell also reads
+    // as a timestamp: "time,0,1" is a header with numbered channels.
     const looksLikeStamp = (s: string): boolean => {
       const v = parseNumberCell(s);
       return (v !== undefined && Number.isFinite(v)) || !Number.isNaN(parseTimestampMs(s));
@@ -288,7 +288,7 @@ class TableBuilder {
   }
 
   private grow(minRows: number): void {
-    let cap = Math.max(this.capacity * 2, minRows);
+    const cap = Math.max(this.capacity * 2, minRows);
     const time = new Float64Array(cap);
     time.set(this.time.subarray(0, this.rows));
     const frames = new Float32Array(cap * this.channelCount);
@@ -575,7 +575,7 @@ export function alignLabels(series: SeriesTable, labels: LabelTable): Uint8Array
 }
 
 /**
- * Writes a table as CSV (DC-VAE convention). Values are written with the fewest digits that
+ * Writes a table as CSV (DC-VAE convention). Values are written with at most 9 significant digits, chosen to
  * read back to the same float32, so write-then-read is lossless; NaN and ±Infinity are written
  * `NaN` / `Infinity` / `-Infinity` (read them back with `nonFinite: 'keep'`).
  *
@@ -618,11 +618,17 @@ export async function writeSeriesCsv(path: string, table: SeriesTable): Promise<
   }
 }
 
-/** Shortest decimal that reads back (through Math.fround) to the same float32. */
+/**
+ * A short decimal that reads back (through Math.fround) to exactly the same float32: at most 9
+ * significant digits, trailing zeros dropped (`0.1`, not `0.100000001`).
+ */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return v !== v ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
   if (Number.isInteger(v) && Math.abs(v) < 2 ** 24) return String(v);
-  for (let p = 1; p < 9; p++) {
+  // Start at 6 digits (float32 guarantees 6 round-trip the other way) rather than 1: each try is a
+  // toPrecision call, and starting low made writing 5x slower. Number() then String() drops the
+  // padding zeros, so values with fewer digits still come out short.
+  for (let p = 6; p < 9; p++) {
     const s = Number(v.toPrecision(p));
     if (Math.fround(s) === v) return String(s);
   }

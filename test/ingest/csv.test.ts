@@ -81,7 +81,7 @@ describe('ingest/csv', () => {
     const cases: [string, string, SeismoErrorCode, ...(string | RegExp)[]][] = [
       ['empty file', '', 'ERR_CSV_PARSE', 'line 1', 'missing header'],
       ['missing header', '1,2\n3,4\n', 'ERR_CSV_PARSE', 'line 1', 'missing header'],
-      ['one column', 'timestamp\n1\n', 'ERR_CSV_PARSE', 'line 1', /found 1 column/],
+      ['one column', 'timestamp\n1\n', 'ERR_CSV_PARSE', 'line 1', /at least one channel column, found 1/],
       ['duplicate channel', 't,a,a\n1,2,3\n', 'ERR_CSV_PARSE', 'line 1, column 3', 'duplicate'],
       ['empty channel name', 't,,b\n1,2,3\n', 'ERR_CSV_PARSE', 'line 1, column 2', 'empty column name'],
       ['ragged row (extra)', 't,a\n1,2\n2,3,4\n', 'ERR_CSV_PARSE', 'line 3', 'column 3', /expected 2 columns/],
@@ -180,7 +180,7 @@ describe('ingest/csv', () => {
       assert.deepEqual(Array.from(back.frames), Array.from(table.frames));
     });
 
-    it('formats every float32 with the fewest digits that read back exactly', () => {
+    it('formats every float32 so that it reads back exactly', () => {
       const buf = new Uint32Array(1);
       const f = new Float32Array(buf.buffer);
       // A deterministic sweep over bit patterns (finite ones only).
