@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { trainToDir } from '../src/cli/train.js';
 import { Detector } from '../src/detector.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
@@ -59,7 +60,6 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
     dir = tmp;
     log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
-    const { trainToDir } = await import('../src/cli/train.js');
     const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
     await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
       config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },

@@ -28,7 +28,9 @@ export function registerBench(program: Command): void {
         if (experiment !== 'throughput') {
           throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput`);
         }
-        const { runThroughput } = await import('../../bench/throughput.js');
+        // Loaded on demand: it pulls in training (tfjs), which other commands never need.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runThroughput } = require('../../bench/throughput.js') as typeof import('../../bench/throughput.js');
         const r = await runThroughput({
           model: opts.model,
           batchSize: intOption('--batch-size', opts.batchSize),

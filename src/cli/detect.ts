@@ -15,6 +15,7 @@ interface DetectOptions extends CommonOptions {
   out?: string;
   batchSize?: string;
   threshold?: string;
+  stride?: string;
 }
 
 /**
@@ -63,6 +64,7 @@ export function registerDetect(program: Command): void {
     .option('--out <csv>', 'write one row per window: timestamp,score,threshold,anomaly,score_<channel>...')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
+    .option('--stride <n>', 'frames between window starts (default: the model\'s stride)')
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<DetectOptions, []>(async (opts) => {
@@ -72,7 +74,7 @@ export function registerDetect(program: Command): void {
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
-        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold });
+        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
           const p = detector.provider;
           for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);

@@ -21,7 +21,7 @@ interface EvalOptions {
   json?: boolean;
 }
 
-interface NabOptions {
+interface NabScoringOptions {
   nab: string;
   results?: string;
   detector: string;
@@ -261,7 +261,7 @@ export function registerEval(program: Command): void {
     .requiredOption('--detector <name>', 'detector name (folder and file prefix)')
     .option('--json', 'print {"standard": x, "rewardLowFP": y, "rewardLowFN": z} on stdout')
     .action(
-      run<NabOptions>((opts) => {
+      run<NabScoringOptions>((opts) => {
         const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
         const results = runNab(files, loadNabWindows(opts.nab), loadNabProfiles(opts.nab), loadNabThresholds(opts.nab, opts.detector) ?? {});
         const json: Record<string, number> = {};

@@ -43,7 +43,8 @@ export async function trainToDir(
   out: string,
   options: { config?: Record<string, unknown>; stride?: number; seed?: number; quiet?: boolean },
 ): Promise<{ manifest: Manifest; summary: TrainSummary }> {
-  const training = await import('../../training/index.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const training = require('../../training/index.js') as typeof import('../../training/index.js');
   const { backend, tried } = await training.initBackend();
   if (!options.quiet) {
     const skipped = tried.filter((t) => t.error).map((t) => `${t.name} (${t.error!.split('\n')[0]!.slice(0, 80)})`);

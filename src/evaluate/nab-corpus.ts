@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { SeismoError } from '../errors.js';
-import type { NabDataFile, NabProfiles, NabWindow } from './nab.js';
+import type { NabDataFile, NabProfiles, NabLabelWindow } from './nab.js';
 
 function readJson(path: string): unknown {
   let text: string;
@@ -25,16 +25,16 @@ function readJson(path: string): unknown {
 }
 
 /** `labels/combined_windows.json`: windows per corpus-relative data path. */
-export function loadNabWindows(nabRoot: string): Record<string, NabWindow[]> {
+export function loadNabWindows(nabRoot: string): Record<string, NabLabelWindow[]> {
   const path = join(nabRoot, 'labels', 'combined_windows.json');
   const raw = readJson(path);
   if (typeof raw !== 'object' || raw === null) throw new SeismoError('ERR_EVAL', `${path}: expected an object of window lists`);
-  const out: Record<string, NabWindow[]> = {};
+  const out: Record<string, NabLabelWindow[]> = {};
   for (const [file, list] of Object.entries(raw as Record<string, unknown>)) {
     if (!Array.isArray(list) || !list.every((w) => Array.isArray(w) && w.length === 2 && w.every((t) => typeof t === 'string'))) {
       throw new SeismoError('ERR_EVAL', `${path}: windows of ${file} must be [start, end] timestamp pairs`, { file });
     }
-    out[file] = list as NabWindow[];
+    out[file] = list as NabLabelWindow[];
   }
   return out;
 }

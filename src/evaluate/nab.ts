@@ -38,7 +38,7 @@ export interface NabCostMatrix {
 export type NabProfiles = Record<string, NabCostMatrix>;
 
 /** One anomaly window: [first, last] timestamp, both inclusive and present in the file. */
-export type NabWindow = readonly [string | number, string | number];
+export type NabLabelWindow = readonly [string | number, string | number];
 
 /** One scored data file: a detector's anomaly score per row. */
 export interface NabDataFile {
@@ -51,7 +51,7 @@ export interface NabDataFile {
 }
 
 /** Options of {@link prepareNabFile}. */
-export interface NabOptions {
+export interface NabScoringOptions {
   /** Share of each file that is probationary. NAB: 0.15. */
   probationPercent?: number;
 }
@@ -140,7 +140,7 @@ export function nabProbationaryLength(n: number, probationPercent = 0.15): numbe
  * @throws SeismoError ERR_BAD_SHAPE on a length mismatch, ERR_EVAL when a window timestamp is not
  *   a row of the file or windows overlap, ERR_NON_FINITE on NaN scores
  */
-export function prepareNabFile(file: NabDataFile, windows: ReadonlyArray<NabWindow>, options: NabOptions = {}): NabPreparedFile {
+export function prepareNabFile(file: NabDataFile, windows: ReadonlyArray<NabLabelWindow>, options: NabScoringOptions = {}): NabPreparedFile {
   const n = file.timestamps.length;
   if (file.scores.length !== n) {
     throw new SeismoError('ERR_BAD_SHAPE', `${file.path}: ${n} timestamps but ${file.scores.length} scores`, { path: file.path });
@@ -386,10 +386,10 @@ export interface NabProfileResult extends NabCorpusScore {
  */
 export function runNab(
   files: ReadonlyArray<NabDataFile>,
-  windows: Readonly<Record<string, ReadonlyArray<NabWindow>>>,
+  windows: Readonly<Record<string, ReadonlyArray<NabLabelWindow>>>,
   profiles: NabProfiles,
   thresholds: Readonly<Record<string, number>> = {},
-  options: NabOptions = {},
+  options: NabScoringOptions = {},
 ): Record<string, NabProfileResult> {
   const prepared = files.map((f) => {
     const w = windows[f.path];

@@ -15,7 +15,7 @@ import {
   scoreNabFile,
   type NabCostMatrix,
   type NabDataFile,
-  type NabWindow,
+  type NabLabelWindow,
 } from '../../src/evaluate/nab';
 import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../../src/evaluate/nab-corpus';
 
@@ -35,7 +35,7 @@ function file(hot: number[], path = 'cat/a.csv'): NabDataFile {
 }
 const ts = stamps(20);
 // The label file writes microseconds; the data file does not: they must still match.
-const WINDOWS: NabWindow[] = [[`${ts[10]}.000000`, `${ts[13]}.000000`]];
+const WINDOWS: NabLabelWindow[] = [[`${ts[10]}.000000`, `${ts[13]}.000000`]];
 const sig = (x: number) => 2 / (1 + Math.exp(5 * x)) - 1;
 const near = (a: number, b: number, what = '') => assert.ok(Math.abs(a - b) < 1e-12, `${what} ${a} != ${b}`);
 
@@ -72,7 +72,7 @@ describe('evaluate: NAB scorer', () => {
   });
 
   it('a window inside the probationary period is not scored', () => {
-    const early: NabWindow[] = [[ts[0], ts[1]]];
+    const early: NabLabelWindow[] = [[ts[0], ts[1]]];
     const r = scoreNabFile(prepareNabFile(file([]), early), STANDARD, 0.5);
     assert.equal(r.score, 0);
   });

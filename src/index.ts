@@ -1,0 +1,18 @@
+/**
+ * seismo: streaming time-series anomaly detection with deep models.
+ *
+ * The data's way through the package: `ingest` (CSV, datasets, synthetic series) -> `window`
+ * (native ring buffers) -> `infer` (onnxruntime in a worker thread) -> `score` -> events, and
+ * `evaluate` for metrics. `Detector` is the facade over the streaming path; training lives in
+ * `seismo/training` (TensorFlow.js), which a deployed detector does not load.
+ */
+export { Detector, type DetectorOptions, type AnomalyEvent, type ScoredBatch, type DetectorStats } from './detector.js';
+export { SeismoError, isSeismoError, type SeismoErrorCode } from './errors.js';
+export { FrameRings, attachFrameRings, type FrameRingsOptions, type OverflowPolicy, type SlotState } from './window/frame-rings.js';
+export { createSession, PROVIDER_REQUESTS, type ProviderRequest, type ProviderReport, type SessionOptions } from './infer/providers.js';
+export { InferenceWorker, type InferenceWorkerOptions, type InferenceOutputs } from './infer/inference-worker.js';
+export { readModelDir, writeModelDir, checkGraph, type ModelDir } from './model/model-dir.js';
+export { ManifestSchema, MODEL_FORMAT_VERSION, MODEL_FILE, MANIFEST_FILE, type Manifest, type Threshold } from './model/manifest.js';
+export { scoreTable, type TableScores } from './score/score-table.js';
+export * from './ingest/index.js';
+export * from './evaluate/index.js';

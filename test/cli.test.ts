@@ -1,0 +1,119 @@
+// The CLI as a user runs it: separate processes, files in and out.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { rocAuc } from '../src/evaluate/index.js';
+import { readSeriesCsv, writeSeriesCsv, type SeriesTable } from '../src/ingest/csv.js';
+import { generateSeries } from '../src/ingest/synthetic.js';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Runs `seismo <args>` from the TypeScript sources in a child process. */
+function seismo(args: string[]): { stdout: string; stderr: string; status: number } {
+  const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
+  const r = spawnSync(process.execPath, ['-e', code, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
+}
+
+function slice(table: SeriesTable, from: number, to: number): SeriesTable {
+  const C = table.channels.length;
+  return { timestamps: table.timestamps.slice(from, to), time: table.time.slice(from, to), channels: table.channels, frames: table.frames.slice(from * C, to * C), length: to - from };
+}
+
+describe('cli: train, detect, eval', function () {
+  this.timeout(300_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-cli-'));
+  const modelDir = path.join(dir, 'model');
+  // One series: train on its clean first half, detect on the second half (unseen, with planted anomalies).
+  const series = generateSeries({ length: 2400, channels: 4, seed: 21, periods: [96, 24], normalPrefix: 0.5 });
+  const W = 16;
+
+  before(async () => {
+    await writeSeriesCsv(path.join(dir, 'train.csv'), slice(series.table, 0, 1200));
+    await writeSeriesCsv(path.join(dir, 'test.csv'), slice(series.table, 1200, 2400));
+    const labels = ['timestamp,label', ...series.table.timestamps.slice(1200).map((t, i) => `${t},${series.labels[1200 + i]}`)];
+    fs.writeFileSync(path.join(dir, 'labels.csv'), `${labels.join('\n')}\n`);
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ window: W, encoderUnits: [16], decoderUnits: [8], epochs: 12, learningRate: 0.003 }));
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('train writes a model directory and a JSON summary', () => {
+    const r = seismo(['train', '--model', 'lstm-ae', '--data', path.join(dir, 'train.csv'), '--config', path.join(dir, 'config.json'), '--stride', '2', '--out', modelDir, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.kind, 'lstm-ae');
+    assert.equal(summary.window, W);
+    assert.ok(summary.epochs >= 1 && Number.isFinite(summary.finalValLoss));
+    assert.match(r.stderr, /tfjs backend '(wasm|cpu|tensorflow)'/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+    assert.deepEqual(manifest.channels, series.table.channels);
+    assert.ok(fs.statSync(path.join(modelDir, 'model.onnx')).size > 1000);
+  });
+
+  it('detect --out writes one row per window and separates the planted anomalies of an unseen series', async () => {
+    const out = path.join(dir, 'scores.csv');
+    const r = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--out', out, '--provider', 'auto', '--stride', '1', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.provider.provider, 'cpu');
+    assert.equal(summary.windows, 1200 - W + 1);
+    assert.equal(summary.events.length, Math.min(summary.anomalies, 100));
+    const header = fs.readFileSync(out, 'utf8').split('\n')[0]!;
+    assert.equal(header, ['timestamp', 'score', 'threshold', 'anomaly', ...series.table.channels.map((c) => `score_${c}`)].join(','));
+    // The scores file reads back in the DC-VAE convention: first timestamp is the first window's last frame.
+    const scores = await readSeriesCsv(out);
+    assert.equal(scores.length, 1200 - W + 1);
+    assert.equal(scores.timestamps[0], series.table.timestamps[1200 + W - 1]);
+    const score = Float64Array.from({ length: scores.length }, (_, i) => scores.frames[i * scores.channels.length]!);
+    const labels = series.labels.subarray(1200 + W - 1);
+    const auc = rocAuc(labels, score);
+    assert.ok(auc > 0.75, `ROC AUC of the score column against point labels: ${auc}`);
+
+    const e = seismo(['eval', '--scores', out, '--labels', path.join(dir, 'labels.csv'), '--json']);
+    assert.equal(e.status, 0, e.stderr);
+    assert.ok(Math.abs(JSON.parse(e.stdout).metrics.rocAuc - auc) < 1e-6);
+  });
+
+  it('fails with typed errors and exit code 1', () => {
+    const cuda = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--provider', 'cuda', '--json']);
+    assert.equal(cuda.status, 1);
+    assert.equal(JSON.parse(cuda.stdout).error.code, 'ERR_PROVIDER_UNAVAILABLE');
+    assert.match(cuda.stderr, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+
+    const wrong = path.join(dir, 'wrong.csv');
+    fs.writeFileSync(wrong, 'timestamp,a,b\n1,1,2\n2,3,4\n');
+    const shape = seismo(['detect', '--model', modelDir, '--data', wrong, '--json']);
+    assert.equal(shape.status, 1);
+    assert.equal(JSON.parse(shape.stdout).error.code, 'ERR_BAD_SHAPE');
+
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'timestamp,a\n1,1\n2,abc\n');
+    const parse = seismo(['train', '--model', 'lstm-ae', '--data', bad, '--out', path.join(dir, 'never'), '--json']);
+    assert.equal(parse.status, 1);
+    assert.equal(JSON.parse(parse.stdout).error.code, 'ERR_CSV_PARSE');
+    assert.match(parse.stderr, /line 3/);
+    assert.ok(!fs.existsSync(path.join(dir, 'never')));
+
+    const kind = seismo(['train', '--model', 'transformer', '--data', path.join(dir, 'train.csv'), '--out', path.join(dir, 'never'), '--json']);
+    assert.equal(kind.status, 1);
+    assert.equal(JSON.parse(kind.stdout).error.code, 'ERR_TRAINING');
+  });
+});
+
+describe('package entry points', () => {
+  it('imports as CommonJS and as ESM, and the bin answers', function () {
+    this.timeout(60_000);
+    if (!fs.existsSync(path.join(ROOT, 'dist/src/index.mjs'))) {
+      assert.fail('dist/ is missing: `npm ci` (or `npm run build`) compiles it');
+    }
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Detector, evaluate } from 'seismo'; import { trainModel } from 'seismo/training'; console.log(typeof Detector, typeof evaluate, typeof trainModel)"], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(esm.stdout.trim(), 'function function function', esm.stderr);
+    const cjs = spawnSync(process.execPath, ['-e', "const s = require('seismo'); console.log(typeof s.Detector, typeof s.FrameRings)"], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(cjs.stdout.trim(), 'function function', cjs.stderr);
+    const bin = spawnSync(process.execPath, [path.join(ROOT, 'bin/seismo.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(bin.stdout.trim(), JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
