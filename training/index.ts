@@ -127,16 +127,22 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
   const framesT = tf.tensor2d(applyScaler(request.frames, scaler), [T, C]);
   let model: tfl.LayersModel | undefined;
   try {
-    model = spec.build(config);
-    const fit = await fitWindows(model, framesT, train, val, {
-      window: W,
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      patience: config.patience,
-      seed: config.seed,
-      targets: spec.targets,
-      onProgress: request.onProgress,
-    });
+    let fit: Awaited<ReturnType<typeof fitWindows>>;
+    if (spec.train) {
+      // Kinds with their own loss or a closed-form fit (see ModelKindSpec.train).
+      ({ model, fit } = await spec.train({ config, frames: framesT, train, val, onProgress: request.onProgress }));
+    } else {
+      model = spec.build(config);
+      fit = await fitWindows(model, framesT, train, val, {
+        window: W,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        patience: config.patience,
+        seed: config.seed,
+        targets: spec.targets,
+        onProgress: request.onProgress,
+      });
+    }
     const thresholdStarts = val.length > 0 ? val : train;
     const scores = windowScores(spec, model, framesT, thresholdStarts, W, config.batchSize);
     const threshold = quantile(scores, THRESHOLD_QUANTILE);

@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
 import { exportLstmAe, LSTM_AE_IO } from './export/lstm-ae';
-import type { BaseTrainConfig, FitOptions, Scaler } from './fit';
+import type { BaseTrainConfig, FitOptions, FitResult, Scaler, TrainProgress } from './fit';
 import { buildLstmAe, type LstmAeConfig, resolveLstmAeConfig } from './lstm-ae';
 import { type ReconstructionScoreTensors, reconstructionScores } from './score';
 
@@ -30,6 +30,25 @@ export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig>
   scoreWindows(model: tfl.LayersModel, windows: tf.Tensor3D): ReconstructionScoreTensors | Pick<ReconstructionScoreTensors, 'score' | 'channelScore'>;
   /** The bytes of `model.onnx` for a trained model. */
   exportOnnx(model: tfl.LayersModel, config: Config, channelNames: readonly string[], scaler: Scaler): Uint8Array;
+  /**
+   * Trains the kind its own way, instead of `build` + the shared `trainOnBatch` loop: for losses
+   * that a compiled LayersModel cannot express (VAE's ELBO, BiGAN's adversarial game) and for
+   * closed-form fits (PCA, one-class SVM). Returns the trained model that `scoreWindows` and
+   * `exportOnnx` take. Optional; without it `trainModel` uses `build` and `fitWindows`.
+   */
+  readonly train?: (context: KindTrainContext<Config>) => Promise<{ model: tfl.LayersModel; fit: FitResult }>;
+}
+
+/** What {@link ModelKindSpec.train} gets from the shared pipeline. */
+export interface KindTrainContext<Config extends BaseTrainConfig = BaseTrainConfig> {
+  /** The resolved config. */
+  config: Config;
+  /** Scaled frames `[T, C]` (owned by the pipeline: do not dispose). */
+  frames: tf.Tensor2D;
+  /** Window starts for training and for validation (validation may be empty). */
+  train: Int32Array;
+  val: Int32Array;
+  onProgress?: (p: TrainProgress) => void;
 }
 
 // Kinds are stored type-erased; each spec is only ever called with the config it resolved itself.

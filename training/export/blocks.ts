@@ -193,3 +193,38 @@ export function lstm(g: GraphBuilder, x: string, w: LstmWeights, returnSequences
   const [, yh] = g.node('LSTM', [x, W, R, b], attrs, ['', `${prefix}_Y_h`]); // [1, N, H]
   return g.op('Squeeze', [yh!, g.int64Const('axes_0', [0], [1])], {}, `${prefix}_last`); // [N, H]
 }
+
+/**
+ * `[N, W, C] -> [N, W*C]`: a window as one flat feature vector (frame-major, so feature
+ * `t * C + c` is frame t, channel c, as tfjs' Flatten lays it out), for the per-record kinds.
+ */
+export function flattenWindows(g: GraphBuilder, x: string, window: number, channels: number, name = 'flat'): string {
+  return g.op('Reshape', [x, g.int64Const('flat_shape', [-1, window * channels], [2])], {}, name);
+}
+
+/** `[N, W*C] -> [N, W, C]`, the inverse of {@link flattenWindows}. */
+export function unflattenWindows(g: GraphBuilder, x: string, window: number, channels: number, name = 'unflat'): string {
+  return g.op('Reshape', [x, g.int64Const('window_shape', [-1, window, channels], [3])], {}, name);
+}
+
+/** One step of a feed-forward chain: a Dense layer (with its activation) or a LeakyReLU layer. */
+export type DenseStep =
+  | { type: 'dense'; weights: DenseWeights; activation: 'linear' | 'relu' | 'tanh' | 'sigmoid' }
+  | { type: 'leakyRelu'; alpha: number };
+
+/** Applies a chain of {@link DenseStep}s to the last axis of `x`; returns the last tensor's name. */
+export function denseChain(g: GraphBuilder, x: string, steps: readonly DenseStep[], prefix: string): string {
+  let y = x;
+  steps.forEach((s, i) => {
+    const p = `${prefix}${i}`;
+    if (s.type === 'leakyRelu') {
+      y = g.op('LeakyRelu', [y], { alpha: attr.float(s.alpha) }, `${p}_lrelu`);
+      return;
+    }
+    y = dense(g, y, s.weights, p);
+    if (s.activation === 'relu') y = g.op('Relu', [y], {}, `${p}_relu`);
+    else if (s.activation === 'tanh') y = g.op('Tanh', [y], {}, `${p}_tanh`);
+    else if (s.activation === 'sigmoid') y = g.op('Sigmoid', [y], {}, `${p}_sigmoid`);
+  });
+  return y;
+}

@@ -1,0 +1,306 @@
+/**
+ * What the per-record baseline kinds (dense-ae, vae, bigan, pca, ocsvm) share: config checks,
+ * feed-forward parts stored as name-prefixed layers of one tfjs model (so one `getWeights` /
+ * `dispose` covers every part, and the exporter finds each part by its prefix), and a training
+ * loop for kinds whose step is not `model.trainOnBatch` (VAE's ELBO, BiGAN's adversarial game).
+ *
+ * A window is flattened frame-major to `D = W * C` features; with the default window 1 a window
+ * is one record (KDD Cup 99 connections), with W > 1 these kinds are the usual flat-window
+ * baselines on time series.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { SeismoError } from '../../src/errors';
+import type { DenseStep } from '../export/blocks';
+import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom } from '../fit';
+
+/** Shared defaults of the baseline kinds (window 1: one record per window). */
+export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
+  window: 1,
+  epochs: 50,
+  batchSize: 64,
+  learningRate: 1e-3,
+  validationSplit: 0.2,
+  patience: 5,
+  seed: 42,
+});
+
+/** Throws `ERR_INVALID_OPTION` prefixed with the kind. */
+export function badOption(kind: string, message: string, details: Record<string, unknown>): never {
+  throw new SeismoError('ERR_INVALID_OPTION', `${kind} config: ${message}`, details);
+}
+
+export function positiveInt(kind: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) badOption(kind, `${name} must be a positive integer, got ${JSON.stringify(v)}`, { [name]: v });
+  return v;
+}
+
+/** A finite number in (lo, hi] (or [lo, hi] with `closedLow`). */
+export function numberIn(kind: string, name: string, v: unknown, lo: number, hi: number, closedLow = false): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && (closedLow ? v >= lo : v > lo) && v <= hi;
+  if (!ok) badOption(kind, `${name} must be a number in ${closedLow ? '[' : '('}${lo}, ${hi}], got ${JSON.stringify(v)}`, { [name]: v });
+  return v as number;
+}
+
+export function unitList(kind: string, name: string, v: unknown, allowEmpty = false): number[] {
+  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) badOption(kind, `${name} must be a${allowEmpty ? 'n' : ' non-empty'} array of positive integers, got ${JSON.stringify(v)}`, { [name]: v });
+  return v.map((u, i) => positiveInt(kind, `${name}[${i}]`, u));
+}
+
+/**
+ * Completes the shared fields (defaults, then `partial`, `channels` from the data) and checks them.
+ * @returns the checked shared fields and the merged object (for the kind's own fields).
+ */
+export function resolveBase<T extends BaseTrainConfig & { channels: number }>(
+  kind: string,
+  defaults: Readonly<Omit<T, 'channels'>>,
+  partial: Partial<T> | undefined,
+  channels: number,
+): { base: BaseTrainConfig & { channels: number }; merged: T } {
+  if (partial?.channels !== undefined && partial.channels !== channels) {
+    badOption(kind, `channels is ${partial.channels} but the data have ${channels}`, { channels: partial.channels, dataChannels: channels });
+  }
+  const c = { ...defaults, ...(partial ?? {}), channels } as T;
+  const lr = numberIn(kind, 'learningRate', c.learningRate, 0, Infinity);
+  const vs = c.validationSplit;
+  if (typeof vs !== 'number' || !(vs >= 0 && vs < 1)) badOption(kind, `validationSplit must be in [0, 1), got ${vs}`, { validationSplit: vs });
+  if (typeof c.patience !== 'number' || !Number.isSafeInteger(c.patience) || c.patience < 0) badOption(kind, `patience must be an integer >= 0, got ${c.patience}`, { patience: c.patience });
+  if (typeof c.seed !== 'number' || !Number.isSafeInteger(c.seed)) badOption(kind, `seed must be an integer, got ${c.seed}`, { seed: c.seed });
+  return {
+    base: {
+      window: positiveInt(kind, 'window', c.window),
+      channels: positiveInt(kind, 'channels', c.channels),
+      epochs: positiveInt(kind, 'epochs', c.epochs),
+      batchSize: positiveInt(kind, 'batchSize', c.batchSize),
+      learningRate: lr,
+      validationSplit: vs,
+      patience: c.patience,
+      seed: c.seed,
+    },
+    merged: c,
+  };
+}
+
+/** Activations a hidden Dense layer of these kinds may use (each has a one-op ONNX twin). */
+export type HiddenActivation = 'relu' | 'tanh' | 'sigmoid';
+
+export function activationOption(kind: string, v: unknown): HiddenActivation {
+  if (v !== 'relu' && v !== 'tanh' && v !== 'sigmoid') badOption(kind, `activation must be "relu", "tanh" or "sigmoid", got ${JSON.stringify(v)}`, { activation: v });
+  return v;
+}
+
+/** Seeds for successive initializers: one shared seed would give every layer the same matrix. */
+export function seedSequence(seed: number): () => number {
+  let k = 0;
+  return () => seed * 1000 + ++k;
+}
+
+/** A Dense layer named `name`, glorot-uniform kernel from `seed`, zero bias. */
+export function denseLayer(name: string, units: number, activation: HiddenActivation | 'linear', seed: number, inputDim?: number): tfl.layers.Layer {
+  return tfl.layers.dense({
+    name,
+    units,
+    activation,
+    kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+    biasInitializer: 'zeros',
+    ...(inputDim !== undefined ? { inputDim } : {}),
+  });
+}
+
+/** The layers of `model` whose names start with `prefix`, in the model's (topological) order. */
+export function partLayers(model: tfl.LayersModel, prefix: string): tfl.layers.Layer[] {
+  const layers = model.layers.filter((l) => l.name.startsWith(prefix));
+  if (layers.length === 0) throw new Error(`model ${model.name} has no layers named ${prefix}*`);
+  return layers;
+}
+
+/** Applies a part's layers eagerly to a concrete tensor (training steps and tfjs-side scores). */
+export function applyPart(layers: readonly tfl.layers.Layer[], x: tf.Tensor, training = false): tf.Tensor {
+  let y = x;
+  for (const l of layers) y = l.apply(y, { training }) as tf.Tensor;
+  return y;
+}
+
+/** A part's layers as ONNX {@link DenseStep}s (Dense with its activation, or LeakyReLU). */
+export function denseSteps(layers: readonly tfl.layers.Layer[]): DenseStep[] {
+  return layers.map((l) => {
+    const cls = l.getClassName();
+    const cfg = l.getConfig();
+    if (cls === 'LeakyReLU') return { type: 'leakyRelu', alpha: Number(cfg['alpha']) };
+    if (cls !== 'Dense') throw new Error(`layer ${l.name}: ${cls} has no ONNX export here`);
+    const act = cfg['activation'];
+    if (act !== 'linear' && act !== 'relu' && act !== 'tanh' && act !== 'sigmoid') throw new Error(`layer ${l.name}: activation ${String(act)} has no ONNX export here`);
+    const [kernel, bias] = l.getWeights().map((t) => t.dataSync() as Float32Array);
+    const [inputSize, units] = l.getWeights()[0]!.shape as [number, number];
+    return { type: 'dense', activation: act, weights: { kernel: kernel!, bias, inputSize, units } };
+  });
+}
+
+/** Flattens scaled windows `[N, W, C]` to `[N, W*C]` (frame-major, as the graph's Reshape). */
+export function flatWindows(windows: tf.Tensor3D): tf.Tensor2D {
+  const [N, W, C] = windows.shape;
+  return tf.reshape(windows, [N, W * C]);
+}
+
+/** Options of {@link fitCustom}. */
+export interface CustomFitOptions {
+  /** Scaled frames `[T, C]`. */
+  frames: tf.Tensor2D;
+  /** Training / validation window starts. */
+  train: Int32Array;
+  val: Int32Array;
+  window: number;
+  epochs: number;
+  batchSize: number;
+  /** Epochs without improvement of the monitored loss before stopping; 0 disables. */
+  patience: number;
+  seed: number;
+  /**
+   * One optimisation step on a batch of scaled windows `[B, W, C]`; `step` counts from 0 over the
+   * whole run (so noise seeds derived from it differ per step and repeat per run).
+   * @returns the batch's training loss.
+   */
+  step(windows: tf.Tensor3D, step: number): number;
+  /** Mean monitored loss of a batch of validation windows (deterministic: no noise, no updates). */
+  valLoss(windows: tf.Tensor3D): number;
+  /** Copies of every weight, for restoring the best epoch. */
+  snapshot(): tf.Tensor[];
+  /** Puts a snapshot back. */
+  restore(weights: tf.Tensor[]): void;
+  /**
+   * Keep the best epoch's weights (by validation loss, else training loss) at the end. Off for
+   * adversarial training, where neither loss says which generator is best.
+   */
+  restoreBest: boolean;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+function shuffled(values: Int32Array, rand: () => number): Int32Array {
+  const out = values.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const tmp = out[i]!;
+    out[i] = out[j]!;
+    out[j] = tmp;
+  }
+  return out;
+}
+
+/**
+ * The shared pipeline's epoch loop (seeded shuffling, validation after each epoch, early
+ * stopping, divergence check, progress events) around a kind's own step function. Mirrors
+ * `fitWindows`, which is tied to `model.trainOnBatch`.
+ *
+ * @throws SeismoError `ERR_TRAINING` when a batch loss is NaN/Infinity.
+ */
+export async function fitCustom(o: CustomFitOptions): Promise<FitResult> {
+  const rand = seededRandom(o.seed);
+  const batches = Math.ceil(o.train.length / o.batchSize);
+  const losses: number[] = [];
+  const valLosses: number[] = [];
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestWeights: tf.Tensor[] | undefined;
+  let sinceBest = 0;
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const t0 = performance.now();
+      const order = shuffled(o.train, rand);
+      let sum = 0;
+      for (let b = 0; b < batches; b++) {
+        const part = order.subarray(b * o.batchSize, (b + 1) * o.batchSize);
+        const windows = gatherWindows(o.frames, part, o.window);
+        let loss: number;
+        try {
+          loss = o.step(windows, step++);
+        } finally {
+          windows.dispose();
+        }
+        if (!Number.isFinite(loss)) {
+          throw new SeismoError('ERR_TRAINING', `Training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}. Lower the learning rate or check the data.`, { epoch, batch: b + 1 });
+        }
+        sum += loss * part.length;
+        o.onProgress?.({ phase: 'batch', epoch, epochs: o.epochs, batch: b + 1, batches, loss });
+        // Yield now and then so progress output and timers get a turn during long epochs.
+        if (b % 64 === 63) await new Promise((r) => setImmediate(r));
+      }
+      const loss = sum / o.train.length;
+      losses.push(loss);
+      let valLoss = NaN;
+      if (o.val.length > 0) {
+        let vs = 0;
+        for (let i = 0; i < o.val.length; i += o.batchSize) {
+          const part = o.val.subarray(i, i + o.batchSize);
+          const windows = gatherWindows(o.frames, part, o.window);
+          try {
+            vs += o.valLoss(windows) * part.length;
+          } finally {
+            windows.dispose();
+          }
+        }
+        valLoss = vs / o.val.length;
+        valLosses.push(valLoss);
+      }
+      const monitored = o.val.length > 0 ? valLoss : loss;
+      const improved = monitored < best;
+      if (improved) {
+        best = monitored;
+        bestEpoch = epoch;
+        sinceBest = 0;
+        if (o.restoreBest) {
+          tf.dispose(bestWeights ?? []);
+          bestWeights = o.snapshot();
+        }
+      } else {
+        sinceBest++;
+      }
+      o.onProgress?.({ phase: 'epoch', epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000, best: improved });
+      if (o.patience > 0 && sinceBest >= o.patience) break;
+    }
+    if (o.restoreBest && bestWeights && bestEpoch !== losses.length) o.restore(bestWeights);
+    else if (!o.restoreBest) bestEpoch = losses.length;
+  } finally {
+    tf.dispose(bestWeights ?? []);
+  }
+  return { losses, valLosses, epochs: losses.length, bestEpoch };
+}
+
+/** Copies of a model's weights (for {@link CustomFitOptions.snapshot}). */
+export function snapshotWeights(models: readonly tfl.LayersModel[]): tf.Tensor[] {
+  return models.flatMap((m) => m.getWeights().map((w) => tf.clone(w)));
+}
+
+/** Restores weights taken by {@link snapshotWeights} from the same models. */
+export function restoreWeights(models: readonly tfl.LayersModel[], weights: tf.Tensor[]): void {
+  let i = 0;
+  for (const m of models) {
+    const n = m.getWeights().length;
+    m.setWeights(weights.slice(i, i + n));
+    i += n;
+  }
+}
+
+/** Variables of layers (for optimizer.minimize's var list). */
+export function variablesOf(layers: readonly tfl.layers.Layer[]): tf.Variable[] {
+  return layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+}
+
+/**
+ * Seeded subsample of window starts, keeping their order (OCSVM and PCA fit on at most this many
+ * windows; both are O(n^2) or O(n D^2) in memory or time).
+ */
+export function subsampleStarts(starts: Int32Array, max: number, seed: number): Int32Array {
+  if (starts.length <= max) return starts;
+  const rand = seededRandom(seed);
+  const idx = Int32Array.from({ length: starts.length }, (_, i) => i);
+  // Partial Fisher-Yates: the first `max` slots become a uniform sample.
+  for (let i = 0; i < max; i++) {
+    const j = i + Math.floor(rand() * (starts.length - i));
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
+  }
+  const chosen = idx.subarray(0, max).sort();
+  return Int32Array.from(chosen, (i) => starts[i]!);
+}
