@@ -10,6 +10,8 @@ import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION } from 
 import { initBackend } from './backend';
 import { applyScaler, fitScaler, fitWindows, quantile, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';
 import type { LstmAeConfig } from './lstm-ae';
+import type { DcVaeConfig } from './dc-vae';
+import type { DeepAntConfig } from './deepant';
 import { getKind } from './registry';
 import { reconstructionScores } from './score';
 
@@ -18,6 +20,11 @@ export { type BaseTrainConfig, type Scaler, type TrainProgress, fitScaler, apply
 export { type LstmAeConfig, LSTM_AE_DEFAULTS, buildLstmAe, resolveLstmAeConfig } from './lstm-ae';
 export { type ModelKindSpec, registerKind, getKind, listKinds } from './registry';
 export { exportLstmAe, seismoMetadata } from './export/lstm-ae';
+export { type DcVaeConfig, DC_VAE_DEFAULTS, buildDcVae, resolveDcVaeConfig, dcVaeScores, dcVaeReceptiveField } from './dc-vae';
+export { type DeepAntConfig, DEEPANT_DEFAULTS, buildDeepAnt, resolveDeepAntConfig, deepAntScores } from './deepant';
+export { causalConv1d } from './ops/causal-conv';
+export { exportDcVae, DC_VAE_IO } from './export/dc-vae';
+export { exportDeepAnt, DEEPANT_IO } from './export/deepant';
 
 /** Quantile of the validation window scores that becomes the global threshold. */
 export const THRESHOLD_QUANTILE = 0.995;
@@ -25,6 +32,8 @@ export const THRESHOLD_QUANTILE = 0.995;
 /** Configs by kind name, for typed requests. */
 export interface KindConfigs {
   'lstm-ae': LstmAeConfig;
+  'dc-vae': DcVaeConfig;
+  deepant: DeepAntConfig;
 }
 
 /** A training request. */

@@ -8,9 +8,13 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
 import { exportLstmAe, LSTM_AE_IO } from './export/lstm-ae';
-import type { BaseTrainConfig, FitOptions, FitResult, Scaler, TrainProgress } from './fit';
+import { type BaseTrainConfig, type FitOptions, type FitResult, fitWindows, type Scaler, type TrainProgress } from './fit';
 import { buildLstmAe, type LstmAeConfig, resolveLstmAeConfig } from './lstm-ae';
 import { type ReconstructionScoreTensors, reconstructionScores } from './score';
+import { buildDcVae, dcVaeScores, dcVaeTargets, type DcVaeConfig, resolveDcVaeConfig } from './dc-vae';
+import { buildDeepAnt, deepAntScores, deepAntTargets, type DeepAntConfig, resolveDeepAntConfig } from './deepant';
+import { DC_VAE_IO, exportDcVae } from './export/dc-vae';
+import { DEEPANT_IO, exportDeepAnt } from './export/deepant';
 
 /** Everything the shared pipeline needs to know about one model kind. */
 export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig> {
@@ -90,4 +94,71 @@ registerKind<LstmAeConfig>({
   build: buildLstmAe,
   scoreWindows: (model, windows) => reconstructionScores(model, windows),
   exportOnnx: exportLstmAe,
+});
+
+/**
+ * Trains a kind whose batch targets depend on its config (DC-VAE: the latent width; DeepAnT: the
+ * horizon) through the shared loop: `ModelKindSpec.targets` gets no config, `train` does.
+ */
+function fitWithTargets<Config extends BaseTrainConfig>(
+  build: (config: Config) => tfl.LayersModel,
+  targets: (config: Config) => NonNullable<FitOptions['targets']>,
+): NonNullable<ModelKindSpec<Config>['train']> {
+  return async ({ config, frames, train, val, onProgress }) => {
+    const model = build(config);
+    try {
+      const fit = await fitWindows(model, frames, train, val, {
+        window: config.window,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        patience: config.patience,
+        seed: config.seed,
+        targets: targets(config),
+        onProgress,
+      });
+      return { model, fit };
+    } catch (err) {
+      const optimizer = model.optimizer;
+      model.dispose();
+      optimizer?.dispose();
+      throw err;
+    }
+  };
+}
+
+registerKind<DcVaeConfig>({
+  kind: 'dc-vae',
+  score: {
+    definition: 'gaussian-z',
+    description:
+      'Deviation of the window\'s last frame from the predicted Gaussian, in predicted standard deviations: channel_score[c] = |x_c - mu_c| / sigma_c / C, score = sum_c channel_score[c] = mean over channels (scaled data). Channel c is anomalous by the paper\'s rule when channel_score[c] * C > alpha (hyperParameters.alpha).',
+  },
+  io: DC_VAE_IO,
+  resolveConfig: resolveDcVaeConfig,
+  build: buildDcVae,
+  train: fitWithTargets(buildDcVae, dcVaeTargets),
+  scoreWindows: (model, windows) => dcVaeScores(model, windows, { channels: windows.shape[2], latent: dcVaeLatent(model) }),
+  exportOnnx: exportDcVae,
+});
+
+/** Latent size of a built DC-VAE, read back from its encoder head (so scoring needs no config). */
+function dcVaeLatent(model: tfl.LayersModel): number {
+  const shape = model.getLayer('encoder_gaussian').outputShape as number[];
+  return shape[2]! / 2;
+}
+
+registerKind<DeepAntConfig>({
+  kind: 'deepant',
+  score: {
+    definition: 'forecast-l2',
+    description:
+      'Euclidean error of the forecast of the window\'s last `horizon` frames from the frames before them (scaled data); channel_score[c] = sq_c / (norm + 1e-12) with sq_c the squared error of channel c, so the shares sum to score.',
+  },
+  io: DEEPANT_IO,
+  resolveConfig: resolveDeepAntConfig,
+  build: buildDeepAnt,
+  train: fitWithTargets(buildDeepAnt, deepAntTargets),
+  // The horizon is the part of the window the model does not read: W minus its input length.
+  scoreWindows: (model, windows) => deepAntScores(model, windows, { horizon: windows.shape[1] - (model.inputs[0]!.shape[1] as number) }),
+  exportOnnx: exportDeepAnt,
 });

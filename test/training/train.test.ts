@@ -149,7 +149,7 @@ describe('training/trainModel (lstm-ae)', function () {
       await assert.rejects(trainModel(request({ frames: sineMixture(20, C) })), hasCode('ERR_TRAINING', /none is left for training/));
     });
     it('rejects an unknown kind, listing the known ones', async () => {
-      await assert.rejects(trainModel({ ...request(), kind: 'dc-vae' as 'lstm-ae' }), hasCode('ERR_TRAINING', /Unknown model kind "dc-vae".*lstm-ae/));
+      await assert.rejects(trainModel({ ...request(), kind: 'no-such-kind' as 'lstm-ae' }), hasCode('ERR_TRAINING', /Unknown model kind "no-such-kind".*lstm-ae/));
     });
     it('rejects bad channel names and bad config values', async () => {
       await assert.rejects(trainModel(request({ channels: ['a', 'a', 'b'] })), hasCode('ERR_BAD_SHAPE', /unique/));

@@ -228,3 +228,96 @@ export function denseChain(g: GraphBuilder, x: string, steps: readonly DenseStep
   });
   return y;
 }
+
+/** Weights and settings of a causal Conv1D (`training/ops/layers.ts` `CausalConv1DLayer`). */
+export interface CausalConvWeights {
+  /** Kernel `[k, Cin, Cout]`, row-major (tfjs/Keras Conv1D layout; tap k-1 is the current frame). */
+  kernel: Float32Array;
+  /** Bias `[Cout]`. */
+  bias: Float32Array;
+  /** Taps k. */
+  kernelSize: number;
+  /** Input features Cin. */
+  inputSize: number;
+  /** Output features Cout. */
+  filters: number;
+  /** Frames between taps d. */
+  dilation: number;
+}
+
+/**
+ * A causal dilated convolution as one ONNX `Conv` on a channels-first tensor: `[N, Cin, T] ->
+ * [N, Cout, T]`, `dilations=[d]`, `pads=[d*(k-1), 0]` (zeros before the first frame only), so
+ * output t sees frames `t - d*(k-1) .. t`, exactly as `training/ops/causal-conv.ts` computes it.
+ * The kernel is re-laid from `[k, Cin, Cout]` to ONNX's `[Cout, Cin, k]`.
+ */
+export function causalConv(g: GraphBuilder, x: string, w: CausalConvWeights, prefix = 'conv'): string {
+  const { kernelSize: k, inputSize: cin, filters: cout } = w;
+  const onnxKernel = new Float32Array(cout * cin * k);
+  for (let j = 0; j < k; j++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) onnxKernel[(o * cin + i) * k + j] = w.kernel[(j * cin + i) * cout + o]!;
+  return g.op(
+    'Conv',
+    [x, g.floatConst(`${prefix}_W`, onnxKernel, [cout, cin, k]), g.floatConst(`${prefix}_B`, w.bias, [cout])],
+    { kernel_shape: attr.ints([k]), dilations: attr.ints([w.dilation]), pads: attr.ints([w.dilation * (k - 1), 0]), strides: attr.ints([1]) },
+    `${prefix}_out`,
+  );
+}
+
+/** Element-wise activation by name (`linear` adds nothing). */
+export function activation(g: GraphBuilder, x: string, kind: 'linear' | 'relu' | 'tanh' | 'sigmoid', prefix = 'act'): string {
+  switch (kind) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return g.op('Relu', [x], {}, `${prefix}_relu`);
+    case 'tanh':
+      return g.op('Tanh', [x], {}, `${prefix}_tanh`);
+    case 'sigmoid':
+      return g.op('Sigmoid', [x], {}, `${prefix}_sigmoid`);
+  }
+}
+
+/** `[N, T, F] <-> [N, F, T]`: batch-major frames to the channels-first layout of ONNX Conv/MaxPool, and back. */
+export function swapTimeFeatures(g: GraphBuilder, x: string, name = 'swapped'): string {
+  return g.op('Transpose', [x], { perm: attr.ints([0, 2, 1]) }, name);
+}
+
+/**
+ * Non-overlapping 1-D max-pooling on `[N, F, T] -> [N, F, floor(T / size)]` (a trailing partial
+ * block is dropped), as tfjs' MaxPooling1D with `strides = poolSize`, `padding: 'valid'`.
+ */
+export function maxPool1d(g: GraphBuilder, x: string, size: number, prefix = 'pool'): string {
+  return g.op('MaxPool', [x], { kernel_shape: attr.ints([size]), strides: attr.ints([size]) }, `${prefix}_out`);
+}
+
+/**
+ * Frames `[from, to)` of a batch-major tensor `[N, T, F] -> [N, to - from, F]` (a constant Slice
+ * on axis 1).
+ */
+export function sliceFrames(g: GraphBuilder, x: string, from: number, to: number, name = 'frames_slice'): string {
+  return g.op('Slice', [x, g.int64Const('slice_start', [from], [1]), g.int64Const('slice_end', [to], [1]), g.int64Const('slice_axis', [1], [1])], {}, name);
+}
+
+/** Weights of a single-head self-attention (`training/ops/layers.ts` `SelfAttentionLayer`). */
+export interface SelfAttentionWeights {
+  /** Query, key and value projections, each `[F, F]` row-major. */
+  query: Float32Array;
+  key: Float32Array;
+  value: Float32Array;
+  /** Features F. */
+  features: number;
+}
+
+/**
+ * Residual scaled dot-product self-attention over frames, `[N, T, F] -> [N, T, F]`:
+ * `x + Softmax(x Wq (x Wk)^T / sqrt(F), axis -1) x Wv`.
+ */
+export function selfAttention(g: GraphBuilder, x: string, w: SelfAttentionWeights, prefix = 'attn'): string {
+  const F = w.features;
+  const proj = (name: string, data: Float32Array) => g.op('MatMul', [x, g.floatConst(`${prefix}_${name}`, data, [F, F])], {}, `${prefix}_${name}_proj`);
+  const q = proj('query', w.query);
+  const kT = g.op('Transpose', [proj('key', w.key)], { perm: attr.ints([0, 2, 1]) }, `${prefix}_keyT`);
+  const logits = g.op('Mul', [g.op('MatMul', [q, kT], {}, `${prefix}_qk`), g.floatConst(`${prefix}_scale`, [1 / Math.sqrt(F)], [])], {}, `${prefix}_logits`);
+  const weights = g.op('Softmax', [logits], { axis: attr.int(-1) }, `${prefix}_weights`); // [N, T, T]
+  return g.op('Add', [x, g.op('MatMul', [weights, proj('value', w.value)], {}, `${prefix}_context`)], {}, `${prefix}_out`);
+}

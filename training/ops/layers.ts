@@ -1,0 +1,254 @@
+/**
+ * tfjs-layers layers that the convolutional kinds (DC-VAE, DeepAnT) are built from, written on
+ * plain tfjs-core ops so that they train on every backend, wasm included (see
+ * {@link causalConv1d}). Each one maps onto a short, fixed sequence of ONNX ops in
+ * `training/export/blocks.ts`; weights are read back by layer name, in `addWeight` order.
+ *
+ * Shapes: N windows, T frames, F features.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { causalConv1d } from './causal-conv';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
+type Kwargs = Parameters<tfl.layers.Layer['call']>[1];
+
+/** Element-wise activations that the layers here apply and the exporter translates. */
+export type ConvActivation = 'linear' | 'relu' | 'tanh';
+
+/** Applies a {@link ConvActivation} in tfjs. */
+export function activate(x: tf.Tensor, activation: ConvActivation): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'tanh':
+      return tf.tanh(x);
+  }
+}
+
+function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  return Array.isArray(inputs) ? inputs[0]! : inputs;
+}
+
+function singleShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+  return (Array.isArray(shape[0]) ? shape[0] : shape) as tfl.Shape;
+}
+
+/** Options of {@link CausalConv1DLayer}. */
+export interface CausalConv1DArgs extends LayerArgs {
+  /** Output features Cout. */
+  filters: number;
+  /** Taps k (>= 1). */
+  kernelSize: number;
+  /** Frames between taps d (>= 1). Default 1. */
+  dilation?: number;
+  /** Activation after the bias. Default `linear`. */
+  activation?: ConvActivation;
+  /** Seed of the Glorot-uniform kernel initializer. */
+  seed: number;
+}
+
+/**
+ * Causal dilated Conv1D over `[N, T, Cin] -> [N, T, Cout]` through {@link causalConv1d}.
+ * Weights: `kernel` `[k, Cin, Cout]`, `bias` `[Cout]` (zeros at start).
+ */
+export class CausalConv1DLayer extends tfl.layers.Layer {
+  static readonly className = 'SeismoCausalConv1D';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly dilation: number;
+  readonly activation: ConvActivation;
+  private readonly seed: number;
+  private kernel?: tfl.LayerVariable;
+  private bias?: tfl.LayerVariable;
+
+  constructor(args: CausalConv1DArgs) {
+    super(args);
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize;
+    this.dilation = args.dilation ?? 1;
+    this.activation = args.activation ?? 'linear';
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const cin = singleShape(inputShape)[2]!;
+    this.kernel = this.addWeight('kernel', [this.kernelSize, cin, this.filters], 'float32', tfl.initializers.glorotUniform({ seed: this.seed }));
+    this.bias = this.addWeight('bias', [this.filters], 'float32', tfl.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const s = singleShape(inputShape);
+    return [s[0]!, s[1]!, this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const y = causalConv1d(single(inputs) as tf.Tensor3D, this.kernel!.read() as tf.Tensor3D, this.bias!.read() as tf.Tensor1D, this.dilation);
+      return activate(y, this.activation);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, dilation: this.dilation, activation: this.activation, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(CausalConv1DLayer);
+
+/** Options of {@link GaussianHeadLayer}. */
+export interface GaussianHeadArgs extends LayerArgs {
+  /** Features U of the Gaussian (output is `[N, T, 2U]`). */
+  units: number;
+  /** Log-variances are clipped to `[-logVarBound, logVarBound]` (keeps the NLL finite). */
+  logVarBound: number;
+  /** Seed of the Glorot-uniform kernel initializer. */
+  seed: number;
+}
+
+/**
+ * A per-frame Gaussian head: a kernel-1 convolution (a Dense per frame) to `[mean, logVar]`, with
+ * the log-variance clipped. Without the clip a variance that collapses on a very regular training
+ * set would send `1 / sigma` (and the NLL) to infinity. Output `[N, T, 2U]`: means first.
+ * Weights: `kernel` `[1, Cin, 2U]`, `bias` `[2U]`.
+ */
+export class GaussianHeadLayer extends tfl.layers.Layer {
+  static readonly className = 'SeismoGaussianHead';
+  readonly units: number;
+  readonly logVarBound: number;
+  private readonly seed: number;
+  private kernel?: tfl.LayerVariable;
+  private bias?: tfl.LayerVariable;
+
+  constructor(args: GaussianHeadArgs) {
+    super(args);
+    this.units = args.units;
+    this.logVarBound = args.logVarBound;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const cin = singleShape(inputShape)[2]!;
+    this.kernel = this.addWeight('kernel', [1, cin, 2 * this.units], 'float32', tfl.initializers.glorotUniform({ seed: this.seed }));
+    this.bias = this.addWeight('bias', [2 * this.units], 'float32', tfl.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const s = singleShape(inputShape);
+    return [s[0]!, s[1]!, 2 * this.units];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const y = causalConv1d(single(inputs) as tf.Tensor3D, this.kernel!.read() as tf.Tensor3D, this.bias!.read() as tf.Tensor1D, 1);
+      const [mean, logVar] = tf.split(y, 2, 2);
+      return tf.concat([mean!, tf.clipByValue(logVar!, -this.logVarBound, this.logVarBound)], 2);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), units: this.units, logVarBound: this.logVarBound, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(GaussianHeadLayer);
+
+/** Options of {@link GaussianSampleLayer}. */
+export interface GaussianSampleArgs extends LayerArgs {
+  /** First seed of the noise; each training call uses the next one, so runs are reproducible. */
+  seed: number;
+}
+
+/**
+ * The VAE's reparameterisation: input `[N, T, 2L]` (`[mean, logVar]` from a
+ * {@link GaussianHeadLayer}), output `[N, T, L]`. Training: `mean + exp(logVar / 2) * eps`,
+ * eps ~ N(0, 1) seeded per call. Inference (predict, evaluate): the mean, so scores are
+ * deterministic and the exported graph needs no random op.
+ */
+export class GaussianSampleLayer extends tfl.layers.Layer {
+  static readonly className = 'SeismoGaussianSample';
+  private readonly seed: number;
+  private calls = 0;
+
+  constructor(args: GaussianSampleArgs) {
+    super(args);
+    this.seed = args.seed;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const s = singleShape(inputShape);
+    return [s[0]!, s[1]!, s[2]! / 2];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    const training = kwargs['training'] === true;
+    return tf.tidy(() => {
+      const [mean, logVar] = tf.split(single(inputs), 2, 2);
+      if (!training) return mean!;
+      // tfjs' seeded randomNormal repeats the same draw for the same seed, so the seed advances.
+      const eps = tf.randomNormal(mean!.shape, 0, 1, 'float32', this.seed + ++this.calls);
+      return tf.add(mean!, tf.mul(tf.exp(tf.mul(logVar!, 0.5)), eps));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+}
+tf.serialization.registerClass(GaussianSampleLayer);
+
+/** Options of {@link SelfAttentionLayer}. */
+export interface SelfAttentionArgs extends LayerArgs {
+  /** Seed of the Glorot-uniform initializers of the three projections. */
+  seed: number;
+}
+
+/**
+ * Single-head scaled dot-product self-attention over the frames, with a residual connection:
+ * `y = x + softmax(Q K^T / sqrt(F)) V`, `Q = x Wq`, `K = x Wk`, `V = x Wv`, all `[F, F]`, no bias.
+ * `[N, T, F] -> [N, T, F]`. The residual keeps the plain convolutional features available, so
+ * the attention only has to learn what to add. Weights: `query`, `key`, `value`.
+ */
+export class SelfAttentionLayer extends tfl.layers.Layer {
+  static readonly className = 'SeismoSelfAttention';
+  private readonly seed: number;
+  private wq?: tfl.LayerVariable;
+  private wk?: tfl.LayerVariable;
+  private wv?: tfl.LayerVariable;
+
+  constructor(args: SelfAttentionArgs) {
+    super(args);
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const f = singleShape(inputShape)[2]!;
+    const init = (k: number) => tfl.initializers.glorotUniform({ seed: this.seed + k });
+    this.wq = this.addWeight('query', [f, f], 'float32', init(1));
+    this.wk = this.addWeight('key', [f, f], 'float32', init(2));
+    this.wv = this.addWeight('value', [f, f], 'float32', init(3));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return singleShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor3D;
+      const [N, T, F] = x.shape;
+      const flat = tf.reshape(x, [N * T, F]);
+      const proj = (w: tfl.LayerVariable) => tf.reshape(tf.matMul(flat, w.read() as tf.Tensor2D), [N, T, F]) as tf.Tensor3D;
+      const logits = tf.mul(tf.matMul(proj(this.wq!), proj(this.wk!), false, true), 1 / Math.sqrt(F)); // [N, T, T]
+      return tf.add(x, tf.matMul(tf.softmax(logits), proj(this.wv!)));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed };
+  }
+}
+tf.serialization.registerClass(SelfAttentionLayer);
