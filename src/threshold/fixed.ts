@@ -1,0 +1,106 @@
+/**
+ * Fixed thresholds: one number, `score >= value` is an alarm. They differ only in how the number
+ * was chosen (by hand, a quantile of validation scores, the best F-score on labels, DC-VAE's
+ * mu + alpha * sigma of a channel's validation scores), which the method name and params record.
+ */
+import { SeismoError } from '../errors.js';
+import type { Threshold } from '../model/manifest.js';
+import { numParam, registerThreshold, type ThresholdRule } from './rule.js';
+
+/** Methods whose rule is a fixed value. */
+export const FIXED_METHODS = ['static', 'quantile', 'best-f1', 'best-f2', 'best-f0.5', 'channel-sigma'] as const;
+
+/** `score >= value`. Stateless: the same for every series. */
+export class FixedThreshold implements ThresholdRule {
+  readonly method: string;
+  /** The threshold, in score units (inclusive). */
+  readonly value: number;
+  /** How the value was chosen; written back unchanged. */
+  readonly params: Readonly<Record<string, unknown>>;
+
+  constructor(value: number, method = 'static', params: Record<string, unknown> = {}) {
+    if (!Number.isFinite(value)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `a ${method} threshold must be a finite number, got ${value}`);
+    }
+    this.value = value;
+    this.method = method;
+    this.params = params;
+  }
+
+  prepare(): void {}
+
+  decide(score: number): boolean {
+    // NaN >= x is false: an unscored window never alarms.
+    return score >= this.value;
+  }
+
+  threshold(): number {
+    return this.value;
+  }
+
+  resetSlot(): void {}
+
+  toJSON(): Threshold {
+    return { value: this.value, method: this.method, params: { ...this.params } };
+  }
+
+  static fromJSON(json: Threshold): FixedThreshold {
+    if (json.method === 'quantile' && json.params.quantile !== undefined) {
+      const q = numParam(json, 'quantile');
+      if (!(q > 0 && q < 1)) throw new SeismoError('ERR_MODEL_CORRUPT', `threshold 'quantile': params.quantile must be in (0, 1), got ${q}`);
+    }
+    if (json.method === 'channel-sigma') {
+      // The value is what decides; mu, sigma and alpha say where it came from and must agree.
+      const mu = numParam(json, 'mu');
+      const sigma = numParam(json, 'sigma');
+      const alpha = numParam(json, 'alpha');
+      const implied = mu + alpha * (sigma > 0 ? sigma : 1);
+      if (Math.abs(implied - json.value) > 1e-6 * Math.max(1, Math.abs(json.value))) {
+        throw new SeismoError('ERR_MODEL_CORRUPT', `threshold 'channel-sigma': value ${json.value} is not mu + alpha * sigma = ${implied}`);
+      }
+    }
+    return new FixedThreshold(json.value, json.method, { ...json.params });
+  }
+}
+
+/**
+ * Linear-interpolation quantile of finite values (numpy's default `linear` method), so the
+ * figures match what a Python reference computes. NaNs are skipped.
+ * @param q level in [0, 1].
+ */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile level must be in [0, 1], got ${q}`);
+  const sorted = sortedFinite(values);
+  if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'quantile of no finite values');
+  return quantileSorted(sorted, q);
+}
+
+export function sortedFinite(values: ArrayLike<number>): Float64Array {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) n++;
+  const out = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) out[k++] = values[i]!;
+  return out.sort();
+}
+
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/**
+ * The `q`-quantile of validation scores as a threshold: about `1 - q` of normal windows alarm.
+ * @param scores validation window scores (NaNs skipped).
+ * @param q level in (0, 1), e.g. 0.995.
+ */
+export function quantileThreshold(scores: ArrayLike<number>, q: number): FixedThreshold {
+  if (!(q > 0 && q < 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile must be in (0, 1), got ${q}`);
+  const sorted = sortedFinite(scores);
+  if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'no finite validation score to take a quantile of');
+  return new FixedThreshold(quantileSorted(sorted, q), 'quantile', { quantile: q, windows: sorted.length });
+}
+
+for (const method of FIXED_METHODS) registerThreshold(method, FixedThreshold.fromJSON);
