@@ -122,7 +122,7 @@ describe('threshold: GPD and SPOT', () => {
     assert.equal(roundTrip(spot).threshold(0), Infinity);
   });
 
-  it('DSPOT's threshold follows a drifting mean and still alarms on a spike', () => {
+  it('the DSPOT threshold follows a drifting mean and still alarms on a spike', () => {
     const r = new Random(5);
     const level = (i: number) => 10 + i * 0.001;
     const init = Array.from({ length: 2000 }, (_, i) => level(i) + r.normal());
