@@ -29,12 +29,12 @@ export class FixedThreshold implements ThresholdRule {
 
   prepare(): void {}
 
-  decide(score: number): boolean {
+  decide(score: number, _channelScores?: Float32Array, _seriesSlot?: number, _offset?: number): boolean {
     // NaN >= x is false: an unscored window never alarms.
     return score >= this.value;
   }
 
-  threshold(): number {
+  threshold(_seriesSlot?: number): number {
     return this.value;
   }
 
