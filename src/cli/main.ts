@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../native.js';
 import { registerBench } from './bench.js';
+import { registerCalibrate } from './calibrate.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDemo(program);
   registerTrain(program);
+  registerCalibrate(program);
   registerDetect(program);
   registerEval(program);
   registerBench(program);
