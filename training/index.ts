@@ -14,6 +14,11 @@ import type { DcVaeConfig } from './dc-vae';
 import type { DeepAntConfig } from './deepant';
 import { getKind } from './registry';
 import { reconstructionScores } from './score';
+import type { DenseAeConfig } from './dense-ae';
+import type { PcaConfig } from './pca';
+import type { VaeConfig } from './vae';
+import type { BiganConfig } from './bigan';
+import type { OcsvmConfig } from './ocsvm';
 
 export { initBackend, type BackendAttempt, type BackendChoice } from './backend';
 export { type BaseTrainConfig, type Scaler, type TrainProgress, fitScaler, applyScaler, windowStarts, quantile } from './fit';
@@ -34,6 +39,11 @@ export interface KindConfigs {
   'lstm-ae': LstmAeConfig;
   'dc-vae': DcVaeConfig;
   deepant: DeepAntConfig;
+  'dense-ae': DenseAeConfig;
+  vae: VaeConfig;
+  pca: PcaConfig;
+  bigan: BiganConfig;
+  ocsvm: OcsvmConfig;
 }
 
 /** A training request. */

@@ -15,6 +15,16 @@ import { buildDcVae, dcVaeScores, dcVaeTargets, type DcVaeConfig, resolveDcVaeCo
 import { buildDeepAnt, deepAntScores, deepAntTargets, type DeepAntConfig, resolveDeepAntConfig } from './deepant';
 import { DC_VAE_IO, exportDcVae } from './export/dc-vae';
 import { DEEPANT_IO, exportDeepAnt } from './export/deepant';
+import { buildDenseAe, type DenseAeConfig, resolveDenseAeConfig } from './dense-ae';
+import { buildPca, type PcaConfig, resolvePcaConfig, trainPca } from './pca';
+import { buildVae, resolveVaeConfig, trainVae, type VaeConfig } from './vae';
+import { exportDenseAe, FLAT_RECONSTRUCTION_IO } from './export/dense-ae';
+import { exportPca } from './export/pca';
+import { exportVae } from './export/vae';
+import { biganAlpha, biganScores, buildBigan, type BiganConfig, resolveBiganConfig, trainBigan } from './bigan';
+import { buildOcsvm, type OcsvmConfig, ocsvmScores, resolveOcsvmConfig, trainOcsvm } from './ocsvm';
+import { BIGAN_IO, exportBigan } from './export/bigan';
+import { exportOcsvm, OCSVM_IO } from './export/ocsvm';
 
 /** Everything the shared pipeline needs to know about one model kind. */
 export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig> {
@@ -96,6 +106,7 @@ registerKind<LstmAeConfig>({
   exportOnnx: exportLstmAe,
 });
 
+
 /**
  * Trains a kind whose batch targets depend on its config (DC-VAE: the latent width; DeepAnT: the
  * horizon) through the shared loop: `ModelKindSpec.targets` gets no config, `train` does.
@@ -161,4 +172,79 @@ registerKind<DeepAntConfig>({
   // The horizon is the part of the window the model does not read: W minus its input length.
   scoreWindows: (model, windows) => deepAntScores(model, windows, { horizon: windows.shape[1] - (model.inputs[0]!.shape[1] as number) }),
   exportOnnx: exportDeepAnt,
+});
+
+// Per-record baselines (window 1 = one record; W > 1 = a flattened window). See training/classic/common.ts.
+const MSE_SCORE = {
+  definition: 'mse',
+  description: "Mean squared reconstruction error over the window's W*C scaled values; channel_score[c] is channel c's squared error summed over the window's frames / (W*C).",
+} as const;
+
+registerKind<DenseAeConfig>({
+  kind: 'dense-ae',
+  score: MSE_SCORE,
+  io: FLAT_RECONSTRUCTION_IO,
+  resolveConfig: resolveDenseAeConfig,
+  build: buildDenseAe,
+  scoreWindows: (model, windows) => reconstructionScores(model, windows),
+  exportOnnx: exportDenseAe,
+});
+
+registerKind<VaeConfig>({
+  kind: 'vae',
+  score: {
+    definition: 'mse',
+    description: `${MSE_SCORE.description} The reconstruction decodes the latent mean (deterministic), not a sample.`,
+  },
+  io: FLAT_RECONSTRUCTION_IO,
+  resolveConfig: resolveVaeConfig,
+  build: buildVae,
+  train: trainVae,
+  scoreWindows: (model, windows) => reconstructionScores(model, windows),
+  exportOnnx: exportVae,
+});
+
+registerKind<PcaConfig>({
+  kind: 'pca',
+  score: {
+    definition: 'mse',
+    description: `${MSE_SCORE.description} The reconstruction is the projection onto the top-k principal components of the training windows.`,
+  },
+  io: FLAT_RECONSTRUCTION_IO,
+  resolveConfig: resolvePcaConfig,
+  build: buildPca,
+  train: trainPca,
+  scoreWindows: (model, windows) => reconstructionScores(model, windows),
+  exportOnnx: exportPca,
+});
+
+registerKind<BiganConfig>({
+  kind: 'bigan',
+  score: {
+    definition: 'bigan-l1-fm',
+    description:
+      "alpha * ||x - G(E(x))||_1 + (1 - alpha) * ||f(x, E(x)) - f(G(E(x)), E(x))||_1 on the flattened scaled window (Zenati et al. 2018; f = discriminator's feature layer, alpha in hyperParameters). channel_score[c] = alpha * channel c's L1 error over the window + the feature-matching term shared in proportion to those errors.",
+  },
+  io: BIGAN_IO,
+  resolveConfig: resolveBiganConfig,
+  build: buildBigan,
+  train: trainBigan,
+  // The tfjs side scores with the alpha the model was built (and so exported) with.
+  scoreWindows: (model, windows) => biganScores(model, windows, biganAlpha(model)),
+  exportOnnx: exportBigan,
+});
+
+registerKind<OcsvmConfig>({
+  kind: 'ocsvm',
+  score: {
+    definition: 'ocsvm-neg-decision',
+    description:
+      'rho - sum_i alpha_i exp(-gamma |x - sv_i|^2) on the flattened scaled window (minus libsvm\'s one-class decision function; > 0 outside the learned support). channel_score[c] = score * channel c\'s share of the squared distance to the nearest support vector (summed over the window\'s frames).',
+  },
+  io: OCSVM_IO,
+  resolveConfig: resolveOcsvmConfig,
+  build: buildOcsvm,
+  train: trainOcsvm,
+  scoreWindows: ocsvmScores,
+  exportOnnx: exportOcsvm,
 });
