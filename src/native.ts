@@ -41,10 +41,55 @@ export interface NativeRingArenaConstructor {
   attach(id: number): AttachedArena;
 }
 
-export interface NativeBinding {
+/**
+ * Training kernels (native/kernels.h): float32, row-major, single-threaded, synchronous. Every
+ * array is caller-allocated with exactly the length its shape gives (the addon throws
+ * `ERR_BAD_SHAPE` otherwise); outputs are overwritten, never accumulated into. Call them through
+ * `training/native-ops/`, which validates shapes and wraps them as tfjs ops with custom gradients.
+ *
+ * LSTM shapes: x `[B, T, F]`, kernel `[F, 4H]`, recurrent `[H, 4H]`, bias `[4H]` (gate blocks
+ * i, f, c, o as in tfjs-layers), y `[B, T, H]` (returnSequences) or `[B, H]`, state
+ * `[T, B, 6H]` (what forward saves for backward). `gate`: 0 sigmoid, 1 hardSigmoid.
+ *
+ * Conv shapes (causal, dilated): x `[N, T, Cin]`, kernel `[k, Cin, Cout]`, bias `[Cout]`,
+ * y `[N, T, Cout]`.
+ */
+export interface NativeKernels {
+  lstmForward(
+    x: Float32Array, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array,
+    y: Float32Array, state: Float32Array,
+    batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+  ): void;
+  lstmBackward(
+    x: Float32Array, kernel: Float32Array, recurrent: Float32Array, state: Float32Array, dy: Float32Array,
+    dx: Float32Array, dkernel: Float32Array, drecurrent: Float32Array, dbias: Float32Array,
+    batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+  ): void;
+  convForward(
+    x: Float32Array, kernel: Float32Array, bias: Float32Array, y: Float32Array,
+    batch: number, steps: number, inChannels: number, outChannels: number, taps: number, dilation: number,
+  ): void;
+  convBackward(
+    x: Float32Array, kernel: Float32Array, dy: Float32Array, dx: Float32Array, dkernel: Float32Array, dbias: Float32Array,
+    batch: number, steps: number, inChannels: number, outChannels: number, taps: number, dilation: number,
+  ): void;
+  /**
+   * The compiled variant in use: `avx2` (AVX2+FMA build, chosen when the CPU has it) or
+   * `baseline` (x86-64 SSE2 build). Passing a name switches process-wide first (tests, benchmarks);
+   * `avx2` on a CPU without it throws `ERR_INVALID_OPTION`.
+   */
+  kernelIsa(select?: 'avx2' | 'baseline'): 'avx2' | 'baseline';
+  /** Whether this CPU can run the AVX2 variant. */
+  readonly cpuHasAvx2: boolean;
+}
+
+export interface NativeBinding extends NativeKernels {
   RingArena: NativeRingArenaConstructor;
   abiVersion: number;
 }
+
+/** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
+const NATIVE_ABI = 2;
 
 let binding: NativeBinding | undefined;
 
@@ -80,8 +125,10 @@ export function loadNative(): NativeBinding {
       { cause },
     );
   }
-  if (binding.abiVersion !== 1) {
-    throw new SeismoError('ERR_NATIVE_LOAD', `seismo's native addon has ABI ${binding.abiVersion}, expected 1: rebuild it with \`npx cmake-js compile\`.`);
+  if (binding.abiVersion !== NATIVE_ABI) {
+    const stale = binding.abiVersion;
+    binding = undefined;
+    throw new SeismoError('ERR_NATIVE_LOAD', `seismo's native addon has ABI ${stale}, expected ${NATIVE_ABI}: rebuild it with \`npx cmake-js compile\` (or delete build/ to use the prebuild).`);
   }
   return binding;
 }

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
 import { type BaseTrainConfig, seededRandom } from './fit';
+import { routeLstmThroughKernels } from './native-ops/lstm-layer';
 
 /** Hyper-parameters of the LSTM-AE. */
 export interface LstmAeConfig extends BaseTrainConfig {
@@ -98,6 +99,9 @@ export const LSTM_AE_LAYERS = {
 /**
  * Builds and compiles the LSTM-AE (Adam, MSE).
  *
+ * The LSTM layers train through the native kernels when they are loaded (see
+ * `training/native-ops`), else through tfjs ops; both give the same results.
+ *
  * Input and output `[batch, W, C]`, scaled units. Every initializer gets its own seed derived
  * from `config.seed`, so two builds with the same config hold identical weights.
  */
@@ -149,6 +153,10 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
     layer.setWeights([kernel!, ...fresh]);
     // getWeights() hands out the variables' own tensors (not copies): only the new ones are ours.
     tf.dispose(fresh);
+    // Each LSTM runs as one native op per layer (forward and backward through time) when the
+    // addon's kernels are loaded, and as tfjs-layers' own step loop otherwise; the layer, its
+    // weights and its config stay tfjs-layers' LSTM, so export and serialisation are unchanged.
+    routeLstmThroughKernels(layer);
   }
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanSquaredError' });
   return model;
