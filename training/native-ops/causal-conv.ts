@@ -61,3 +61,12 @@ export function causalConv1dNative(
   });
   return op(x, kernel, bias) as tf.Tensor3D;
 }
+
+/**
+ * {@link causalConv1dNative} when the native kernels are loaded and enabled, else undefined (the
+ * caller then runs its tfjs ops). The hook `training/ops/causal-conv.ts` `causalConv1d` calls.
+ */
+export function causalConv1dIfNative(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tensor1D, dilation: number): tf.Tensor3D | undefined {
+  const kernels = nativeKernels();
+  return kernels ? causalConv1dNative(x, kernel, bias, dilation, kernels) : undefined;
+}

@@ -41,6 +41,12 @@ export function causalConv1d(x: tf.Tensor3D, kernel: tf.Tensor3D, bias: tf.Tenso
   if (!Number.isSafeInteger(dilation) || dilation < 1) {
     throw new SeismoError('ERR_BAD_SHAPE', `causalConv1d: dilation must be a positive integer, got ${dilation}.`, { dilation });
   }
+  // The native kernel (im2col + GEMM, forward and backward, training/native-ops) when the addon
+  // is loaded: same function, same gradients, without the pad/slice/concat copies. Required
+  // lazily so that importing this file does not load the addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = (require('../native-ops/causal-conv') as typeof import('../native-ops/causal-conv')).causalConv1dIfNative(x, kernel, bias, dilation);
+  if (native) return native;
   return tf.tidy(() => {
     const pad = dilation * (k - 1);
     const padded = pad > 0 ? tf.pad(x, [[0, 0], [pad, 0], [0, 0]]) : x; // [N, pad + T, Cin]
