@@ -12,12 +12,14 @@ import { isSeismoError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus.js';
+import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
 
 interface EvalOptions {
   scores?: string;
   labels?: string;
   threshold?: string;
   slidingWindow?: string;
+  plots?: string;
   json?: boolean;
 }
 
@@ -104,7 +106,7 @@ export function evaluateCsvFiles(
   scoresPath: string,
   labelsPath: string,
   options: { threshold?: number; slidingWindow?: number } = {},
-): { metrics: EvaluationResult & { points: number; unlabelled: number; thresholdSource: ThresholdSource } } {
+): { metrics: EvaluationResult & { points: number; unlabelled: number; thresholdSource: ThresholdSource }; joined: EvalPlotData } {
   const st = readCsv(scoresPath);
   const lt = readCsv(labelsPath);
   const sTime = column(st, 'timestamp', true);
@@ -123,6 +125,10 @@ export function evaluateCsvFiles(
     labelAt.set(t, v);
   });
 
+  // `score_<channel>` columns (written by `seismo detect --out`) feed the per-channel plot.
+  const channelCols = st.header.flatMap((h, i) => (h.startsWith('score_') ? [{ name: h.slice('score_'.length), col: i }] : []));
+  const channelValues: number[][] = channelCols.map(() => []);
+  const times: string[] = [];
   const labels: number[] = [];
   const scores: number[] = [];
   const anomalies: number[] = [];
@@ -135,6 +141,8 @@ export function evaluateCsvFiles(
       return;
     }
     labels.push(y);
+    times.push(r[sTime].trim());
+    channelCols.forEach((c, k) => channelValues[k]!.push(numberCell(st, i, c.col)));
     scores.push(numberCell(st, i, sScore));
     if (sAnom !== undefined) anomalies.push(numberCell(st, i, sAnom) >= 1 ? 1 : 0);
     if (sThr !== undefined) rowThresholds.push(numberCell(st, i, sThr));
@@ -155,7 +163,21 @@ export function evaluateCsvFiles(
   } else source = 'best-f1';
 
   const metrics = evaluate(labels, scores, { threshold: options.threshold, predictions, slidingWindow: options.slidingWindow });
-  return { metrics: { ...metrics, points: labels.length, unlabelled, thresholdSource: source } };
+  // The decisions the threshold metrics used, and the one threshold behind them when there is one.
+  let threshold: number | null = metrics.threshold;
+  if (source === 'threshold-column' || source === 'anomaly-column') {
+    threshold = sThr !== undefined && rowThresholds.every((t) => t === rowThresholds[0]) ? rowThresholds[0]! : null;
+  }
+  const decided = predictions ?? scores.map((v) => (v >= metrics.threshold! ? 1 : 0));
+  const joined: EvalPlotData = {
+    timestamps: times,
+    labels: Uint8Array.from(labels),
+    scores: Float64Array.from(scores),
+    predictions: Uint8Array.from(decided),
+    threshold,
+    channels: channelCols.map((c, k) => ({ name: c.name, values: Float64Array.from(channelValues[k]!) })),
+  };
+  return { metrics: { ...metrics, points: labels.length, unlabelled, thresholdSource: source }, joined };
 }
 
 const ROWS: Array<[keyof EvaluationResult, string]> = [
@@ -230,7 +252,8 @@ export function registerEval(program: Command): void {
     .option('--labels <csv>', 'labels CSV: timestamp,label (0/1); joined on the timestamp text')
     .option('--threshold <x>', 'threshold for the threshold metrics (score >= x); default: the anomaly or threshold column, else best F1')
     .option('--sliding-window <n>', 'VUS buffer width in points (TSB-AD slidingWindow)', '100')
-    .option('--json', 'print {"metrics": {...}} on stdout')
+    .option('--plots <dir>', 'write PNG and SVG plots there: score histogram, ROC, PR, score timeline, channel contributions of the strongest event')
+    .option('--json', 'print {"metrics": {...}} on stdout (and "plots": [files] with --plots)')
     .action(
       run<EvalOptions>((opts) => {
         if (!opts.scores || !opts.labels) {
@@ -249,7 +272,13 @@ export function registerEval(program: Command): void {
           '',
           ...ROWS.map(([k, name]) => `${name.padEnd(32)} ${fmt(m[k])}`),
         ];
-        return { json: result, text };
+        if (opts.plots) {
+          const files = writeEvalPlots(opts.plots, result.joined);
+          text.push('', `plots: ${files.filter((f) => f.endsWith('.png')).length} charts (PNG and SVG) in ${opts.plots}`);
+          if (result.joined.channels.length === 0) text.push('  (no score_<channel> columns: no channel-contribution plot; write scores with `seismo detect --out`)');
+          return { json: { metrics: result.metrics, plots: files }, text };
+        }
+        return { json: { metrics: result.metrics }, text };
       }),
     );
 
