@@ -30,6 +30,12 @@ export { type DeepAntConfig, DEEPANT_DEFAULTS, buildDeepAnt, resolveDeepAntConfi
 export { causalConv1d } from './ops/causal-conv';
 export { exportDcVae, DC_VAE_IO } from './export/dc-vae';
 export { exportDeepAnt, DEEPANT_IO } from './export/deepant';
+export { type DenseAeConfig, DENSE_AE_DEFAULTS, buildDenseAe, resolveDenseAeConfig } from './dense-ae';
+export { type VaeConfig, VAE_DEFAULTS, buildVae, resolveVaeConfig, trainVae } from './vae';
+export { type PcaConfig, PCA_DEFAULTS, buildPca, resolvePcaConfig, trainPca, pcaComponents } from './pca';
+export { type BiganConfig, BIGAN_DEFAULTS, buildBigan, resolveBiganConfig, trainBigan, biganScores, biganAlpha } from './bigan';
+export { type OcsvmConfig, OCSVM_DEFAULTS, buildOcsvm, resolveOcsvmConfig, trainOcsvm, ocsvmScores, ocsvmParams } from './ocsvm';
+export { type KindTrainContext } from './registry';
 
 /** Quantile of the validation window scores that becomes the global threshold. */
 export const THRESHOLD_QUANTILE = 0.995;

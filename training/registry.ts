@@ -232,6 +232,9 @@ registerKind<BiganConfig>({
   // The tfjs side scores with the alpha the model was built (and so exported) with.
   scoreWindows: (model, windows) => biganScores(model, windows, biganAlpha(model)),
   exportOnnx: exportBigan,
+  // The contract suite's small fixture (test/contract/kinds.test.ts reads this): a GAN needs more
+  // steps than its generic 4 epochs give, so short windows, small nets and a larger step size.
+  ...{ contractConfig: { config: { window: 8, epochs: 25, batchSize: 32, learningRate: 2e-3, latent: 4, encoderUnits: [32], generatorUnits: [32], discriminatorUnits: 32 } } },
 });
 
 registerKind<OcsvmConfig>({
