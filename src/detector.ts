@@ -3,6 +3,7 @@ import { InferenceWorker, type InferenceOutputs } from './infer/inference-worker
 import type { ProviderReport, ProviderRequest } from './infer/providers.js';
 import type { Manifest } from './model/manifest.js';
 import { readModelDir, type ModelDir } from './model/model-dir.js';
+import { thresholdFromManifest, type ThresholdRule } from './threshold/index.js';
 import { FrameRings, type OverflowPolicy } from './window/frame-rings.js';
 
 export interface DetectorOptions {
@@ -20,8 +21,13 @@ export interface DetectorOptions {
   maxInFlight?: number;
   /** Frames between window starts. Default: the model's stride. */
   stride?: number;
-  /** Score at or above which a window is an anomaly. Default: the model's global threshold. */
+  /**
+   * Score at or above which a window is an anomaly (a static threshold that replaces the model's
+   * stored rules). Default: the rules stored in `model.json` (global, and per channel if calibrated).
+   */
   threshold?: number;
+  /** A threshold rule to use instead (e.g. a streaming `SpotThreshold`); overrides `threshold`. */
+  thresholdRule?: ThresholdRule;
   /** Channels named in an anomaly event, most contributing first. Default 3. */
   topChannels?: number;
   /** onnxruntime intra-op threads. Default 1. */
@@ -38,6 +44,7 @@ export interface AnomalyEvent {
   /** Timestamp of the window's last frame, as pushed. */
   timestamp: number;
   score: number;
+  /** The score threshold in force for this series when the window was decided (NaN for rules without one). */
   threshold: number;
   /** The channels that contribute most to the score, largest first. */
   channels: { name: string; score: number }[];
@@ -55,7 +62,10 @@ export interface ScoredBatch {
   scores: Float32Array;
   /** `[size, channels]` row-major. */
   channelScores: Float32Array;
-  threshold: number;
+  /** 1 where the threshold rule called the window an anomaly. */
+  anomalies: Uint8Array;
+  /** The score threshold in force for each window's series when it was decided. */
+  thresholds: Float64Array;
 }
 
 /** Running totals since the detector was loaded. */
@@ -85,7 +95,8 @@ interface Batch {
 export class Detector {
   readonly manifest: Manifest;
   readonly provider: ProviderReport;
-  readonly threshold: number;
+  /** Turns each window's score into a decision; streaming rules learn per series as they go. */
+  readonly thresholdRule: ThresholdRule;
   readonly window: number;
   readonly stride: number;
   readonly channels: readonly string[];
@@ -128,7 +139,7 @@ export class Detector {
     this.window = m.window;
     this.channels = m.channels;
     this.stride = options.stride ?? m.stride;
-    this.threshold = options.threshold ?? m.thresholds.global.value;
+    this.thresholdRule = options.thresholdRule ?? thresholdFromManifest(m, { override: options.threshold });
     this.batchSize = options.batchSize ?? 64;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.topChannels = options.topChannels ?? 3;
@@ -145,6 +156,12 @@ export class Detector {
     this.queued = new Uint8Array(maxSeries);
     this.queue = new Int32Array(maxSeries);
     this.scratch = new Float32Array(m.channels.length);
+    this.thresholdRule.prepare(maxSeries);
+  }
+
+  /** The score threshold now in force for the first series (per series with streaming rules). */
+  get threshold(): number {
+    return this.thresholdRule.threshold(0);
   }
 
   /**
@@ -381,7 +398,9 @@ export class Detector {
     const channels = this.channels.length;
     const seriesIds = new Array<string>(batch.size);
     const timestamps = new Float64Array(batch.size);
-    const threshold = this.threshold;
+    const anomalies = new Uint8Array(batch.size);
+    const thresholds = new Float64Array(batch.size);
+    const rule = this.thresholdRule;
     for (let i = 0; i < batch.size; i++) {
       const slot = batch.slots[i]!;
       const start = batch.starts[i]!;
@@ -389,14 +408,19 @@ export class Detector {
       if (start < this.written[slot]! - this.capacity) {
         // drop-oldest overwrote this window while it was scored: its score is not trusted.
         scores[i] = NaN;
+        thresholds[i] = NaN;
         this.counters.windowsDropped++;
         continue;
       }
       const last = start + this.window - 1;
       timestamps[i] = this.times[slot * this.capacity + (last % this.capacity)]!;
-      if (scores[i]! >= threshold) {
+      // Windows of a series reach the rule once each and in time order, as streaming rules need.
+      const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
+      thresholds[i] = rule.threshold(slot);
+      if (anomalous) {
+        anomalies[i] = 1;
         this.counters.anomalies++;
-        this.onAnomaly?.(this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+        this.onAnomaly?.(this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
       }
     }
     // Windows of one series come back in order: frames before the next window are free.
@@ -407,13 +431,13 @@ export class Detector {
     }
     this.counters.windowsScored += batch.size;
     this.counters.batches++;
-    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, threshold });
+    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds });
   }
 
-  private event(seriesId: string, timestamp: number, score: number, channelScores: Float32Array): AnomalyEvent {
+  private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
     const order = Array.from(channelScores.keys()).sort((a, b) => channelScores[b]! - channelScores[a]!);
     const channels = order.slice(0, this.topChannels).map((c) => ({ name: this.channels[c]!, score: channelScores[c]! }));
-    return { seriesId, timestamp, score, threshold: this.threshold, channels };
+    return { seriesId, timestamp, score, threshold, channels };
   }
 
   private async makeRoom(): Promise<void> {

@@ -6,6 +6,7 @@ import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector.j
 import { isSeismoError, type SeismoErrorCode } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { scoreTable } from '../src/score/score-table.js';
+import type { ThresholdRule } from '../src/threshold/index.js';
 import { copyModelDir, referenceScores, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 const code = (c: SeismoErrorCode) => (err: unknown) => isSeismoError(err, c);
@@ -124,6 +125,40 @@ describe('Detector', function () {
       }
       const w = time.indexOf(events[0]!.timestamp) - W + 1;
       assert.ok(Math.abs(events[0]!.score - reference.score[w]!) <= 1e-6);
+    } finally {
+      await detector.close();
+    }
+  });
+
+  it('hands every window to the threshold rule once, in each series\' time order, and reports its decisions', async () => {
+    const calls: { slot: number; score: number }[] = [];
+    // A stateful rule: alarms when a score beats the previous one of the same series by 10%.
+    const last = new Map<number, number>();
+    const rule: ThresholdRule = {
+      method: 'test-rising',
+      prepare: () => {},
+      decide: (score, _channels, slot) => {
+        calls.push({ slot, score });
+        const prev = last.get(slot) ?? Infinity;
+        last.set(slot, score);
+        return score > prev * 1.1;
+      },
+      threshold: (slot) => (last.get(slot) ?? Infinity) * 1.1,
+      resetSlot: (slot) => void last.delete(slot),
+      toJSON: () => ({ value: 0, method: 'test-rising', params: {} }),
+    };
+    const batches: ScoredBatch[] = [];
+    const detector = await Detector.load(model.dir, { provider: 'cpu', stride: 1, batchSize: 16, maxSeries: 2, thresholdRule: rule, onBatch: (b) => batches.push(b) });
+    try {
+      await Promise.all([scoreTable(detector, time.subarray(0, 200), frames.subarray(0, 200 * C), { seriesId: 'p', chunk: 7 }), scoreTable(detector, time.subarray(0, 150), frames.subarray(300 * C, 450 * C), { seriesId: 'q', chunk: 5 })]);
+      const perSlot = [0, 1].map((slot) => calls.filter((c) => c.slot === slot).map((c) => c.score));
+      assert.deepEqual(perSlot.map((x) => x.length), [200 - W + 1, 150 - W + 1]);
+      for (let w = 0; w < perSlot[0]!.length; w++) assert.ok(Math.abs(perSlot[0]![w]! - reference.score[w]!) <= 1e-6, 'series p in order');
+      for (let w = 0; w < perSlot[1]!.length; w++) assert.ok(Math.abs(perSlot[1]![w]! - reference.score[300 + w]!) <= 1e-6, 'series q in order');
+      let alarms = 0;
+      for (const b of batches) for (let i = 0; i < b.size; i++) alarms += b.anomalies[i]!;
+      assert.equal(alarms, detector.stats().anomalies);
+      assert.ok(alarms > 0);
     } finally {
       await detector.close();
     }

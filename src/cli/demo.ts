@@ -30,7 +30,7 @@ const DEMO = {
   trainStride: 2,
 };
 
-/** A run of consecutive windows at or above the threshold, reported as one finding. */
+/** A run of consecutive anomalous windows, reported as one finding. */
 interface Finding {
   from: string;
   to: string;
@@ -81,10 +81,10 @@ export function registerDemo(program: Command): void {
             const end = split + scored.endRows[w]!;
             for (let r = end - DEMO.window + 1; r <= end; r++) if (labels[r]) windowLabels[w] = 1;
           }
-          const m = evaluate(windowLabels, scored.scores, { threshold: scored.threshold, slidingWindow: DEMO.window });
+          const m = evaluate(windowLabels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
           const findings = groupFindings(scored, table.timestamps, split, detector.channels, anomalies, DEMO.window);
           const found = new Set(findings.map((f) => f.matches).filter((x): x is string => x !== null));
-          say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${scored.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
+          say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
           say(opts, 'findings:');
           for (const f of findings) say(opts, `  ${f.from} .. ${f.to}  peak ${f.peakScore.toPrecision(4)}  channels ${f.channels.join(', ')}  ${f.matches ? `<- planted ${f.matches}` : '(false alarm)'}`);
           say(opts, 'planted:');
@@ -96,7 +96,7 @@ export function registerDemo(program: Command): void {
               rocAuc: m.rocAuc, prAuc: m.prAuc, vusRoc: m.vusRoc, vusPr: m.vusPr,
               precision: m.precision, recall: m.recall, f1: m.f1, f2: m.f2,
               rangePrecision: m.rangePrecision, rangeRecall: m.rangeRecall, rangeF1: m.rangeF1,
-              bestF1: m.bestF1, threshold: m.threshold,
+              bestF1: m.bestF1, threshold: detector.threshold,
             },
             labelLevel: 'window (anomalous when any of its frames is labelled)',
             windows: scored.scores.length,
@@ -119,9 +119,9 @@ function label(a: PlantedAnomaly, timestamps: string[]): string {
   return `${a.kind} ${timestamps[a.start]} .. ${timestamps[a.end - 1]}`;
 }
 
-/** Merges runs of windows at or above the threshold and matches them to planted anomalies. */
+/** Merges runs of anomalous windows and matches them to planted anomalies. */
 function groupFindings(
-  scored: { endRows: Int32Array; scores: Float32Array; channelScores: Float32Array; threshold: number },
+  scored: { endRows: Int32Array; scores: Float32Array; channelScores: Float32Array; anomalies: Uint8Array },
   timestamps: string[],
   offset: number,
   channels: readonly string[],
@@ -132,13 +132,13 @@ function groupFindings(
   const findings: Finding[] = [];
   let w = 0;
   while (w < scored.scores.length) {
-    if (scored.scores[w]! < scored.threshold) {
+    if (!scored.anomalies[w]) {
       w++;
       continue;
     }
     let peak = w;
     let end = w;
-    while (end + 1 < scored.scores.length && scored.scores[end + 1]! >= scored.threshold) {
+    while (end + 1 < scored.scores.length && scored.anomalies[end + 1]) {
       end++;
       if (scored.scores[end]! > scored.scores[peak]!) peak = end;
     }

@@ -43,7 +43,7 @@ export function writeScoresCsv(file: string, table: SeriesTable, channels: reado
   const C = channels.length;
   const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`)].join(',')];
   for (let w = 0; w < s.scores.length; w++) {
-    const cells = [csvCell(table.timestamps[s.endRows[w]!]!), formatFloat32(s.scores[w]!), formatFloat32(s.threshold), s.scores[w]! >= s.threshold ? '1' : '0'];
+    const cells = [csvCell(table.timestamps[s.endRows[w]!]!), formatFloat32(s.scores[w]!), formatFloat32(s.thresholds[w]!), s.anomalies[w] ? '1' : '0'];
     for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
     lines.push(cells.join(','));
   }
@@ -92,13 +92,13 @@ export function registerDetect(program: Command): void {
           const seconds = (performance.now() - t0) / 1000;
           const C = detector.channels.length;
           for (let w = 0; w < scores.scores.length; w++) {
-            if (scores.scores[w]! < scores.threshold) continue;
+            if (!scores.anomalies[w]) continue;
             const cs = scores.channelScores.subarray(w * C, (w + 1) * C);
             const top = Array.from(cs.keys()).sort((a, b) => cs[b]! - cs[a]!).slice(0, 3).map((c) => detector.channels[c]!);
             events.push({ timestamp: table.timestamps[scores.endRows[w]!]!, score: scores.scores[w]!, channels: top });
           }
           if (opts.out) writeScoresCsv(opts.out, table, detector.channels, scores);
-          say(opts, `${scores.scores.length} windows scored in ${seconds.toFixed(2)} s on ${p.provider}; ${events.length} at or above the threshold ${scores.threshold.toPrecision(4)}`);
+          say(opts, `${scores.scores.length} windows scored in ${seconds.toFixed(2)} s on ${p.provider}; ${events.length} anomalous (threshold ${detector.thresholdRule.method} ${detector.threshold.toPrecision(4)})`);
           for (const e of events.slice(0, 20)) say(opts, `  ${e.timestamp}  score ${e.score.toPrecision(4)}  ${e.channels.join(', ')}`);
           if (events.length > 20) say(opts, `  ... ${events.length - 20} more${opts.out ? ` (all in ${opts.out})` : ''}`);
           return {
@@ -107,7 +107,7 @@ export function registerDetect(program: Command): void {
             rows: table.length,
             windows: scores.scores.length,
             anomalies: events.length,
-            threshold: scores.threshold,
+            threshold: detector.thresholdRule.toJSON(),
             seconds,
             windowsPerSec: scores.scores.length / seconds,
             out: opts.out ?? null,

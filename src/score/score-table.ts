@@ -11,7 +11,10 @@ export interface TableScores {
   scores: Float32Array;
   /** `[N, C]` row-major. */
   channelScores: Float32Array;
-  threshold: number;
+  /** 1 where the detector's threshold rule called the window an anomaly. */
+  anomalies: Uint8Array;
+  /** The score threshold in force when each window was decided (NaN for rules without one). */
+  thresholds: Float64Array;
 }
 
 /**
@@ -32,6 +35,8 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
   const endRows = new Int32Array(expected);
   const scores = new Float32Array(expected);
   const channelScores = new Float32Array(expected * C);
+  const anomalies = new Uint8Array(expected);
+  const thresholds = new Float64Array(expected);
   let n = 0;
   const previous = detector.onBatch;
   detector.onBatch = (batch) => {
@@ -40,6 +45,8 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
       const w = (batch.starts[i]! / detector.stride) | 0;
       endRows[w] = batch.starts[i]! + detector.window - 1;
       scores[w] = batch.scores[i]!;
+      anomalies[w] = batch.anomalies[i]!;
+      thresholds[w] = batch.thresholds[i]!;
       channelScores.set(batch.channelScores.subarray(i * C, (i + 1) * C), w * C);
       n++;
     }
@@ -59,5 +66,5 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
   if (n !== expected) {
     throw new SeismoError('ERR_INFERENCE', `scored ${n} windows of ${expected}: ${detector.stats().windowsDropped} were dropped`);
   }
-  return { endRows, scores, channelScores, threshold: detector.threshold };
+  return { endRows, scores, channelScores, anomalies, thresholds };
 }
