@@ -6,7 +6,8 @@
  *
  * The layout is fixed to what the ONNX exporter translates one-to-one:
  * encoder LSTM stack (all but the last return sequences) -> last hidden state -> RepeatVector(W)
- * -> decoder LSTM stack (return sequences) -> TimeDistributed(Dense(C), linear).
+ * (as {@link RepeatFrames})
+ * -> decoder LSTM stack (return sequences) -> Dense(C), linear, per frame (as TimeDistributed(Dense)).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -89,6 +90,47 @@ export function resolveLstmAeConfig(partial: Partial<LstmAeConfig> | undefined, 
   };
 }
 
+/** Options of {@link RepeatFrames}. */
+interface RepeatFramesArgs {
+  /** Frames W to repeat the code over. */
+  frames: number;
+  name?: string;
+}
+
+/**
+ * RepeatVector `[N, H] -> [N, W, H]` written as a broadcasting add. tfjs-layers' RepeatVector
+ * tiles, and the gradient of Tile is one slice and one add per repeat (2 x W tfjs kernels per
+ * training step); the gradient of a broadcasting add is one sum over the repeated axis.
+ * Exported as RepeatVector is (training/export/blocks.ts `repeatTimeMajor`).
+ */
+export class RepeatFrames extends tfl.layers.Layer {
+  static readonly className = 'SeismoRepeatFrames';
+  readonly frames: number;
+
+  constructor(args: RepeatFramesArgs) {
+    super({ name: args.name });
+    this.frames = args.frames;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return [s[0]!, this.frames, s[1]!];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs; // [N, H]
+      const [N, H] = x.shape as [number, number];
+      return tf.add(tf.expandDims(x, 1), tf.zeros([N, this.frames, H]));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), frames: this.frames };
+  }
+}
+tf.serialization.registerClass(RepeatFrames);
+
 /** Layer names the exporter looks the weights up by. */
 export const LSTM_AE_LAYERS = {
   encoder: (i: number) => `encoder_lstm_${i}`,
@@ -130,12 +172,18 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
     const last = i === config.encoderUnits.length - 1;
     model.add(tfl.layers.lstm({ ...lstmArgs(units, !last, LSTM_AE_LAYERS.encoder(i)), ...(i === 0 ? { inputShape: [W, C] } : {}) }));
   });
-  model.add(tfl.layers.repeatVector({ n: W, name: 'repeat_code' }));
+  model.add(new RepeatFrames({ frames: W, name: 'repeat_code' }));
   config.decoderUnits.forEach((units, i) => model.add(tfl.layers.lstm(lstmArgs(units, true, LSTM_AE_LAYERS.decoder(i)))));
+  // A Dense on the 3-D decoder output acts on the last axis, per frame: the same function and
+  // weights ([H', C] kernel, [C] bias) as TimeDistributed(Dense), as one matMul instead of
+  // TimeDistributed's unstack / W dense calls / stack (~5 x W tfjs kernels per step with the grads).
   model.add(
-    tfl.layers.timeDistributed({
+    tfl.layers.dense({
       name: LSTM_AE_LAYERS.output,
-      layer: tfl.layers.dense({ units: C, activation: 'linear', kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }), biasInitializer: 'zeros' }),
+      units: C,
+      activation: 'linear',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }),
+      biasInitializer: 'zeros',
     }),
   );
   // Keras' LSTM defaults, set by hand where tfjs-layers cannot:

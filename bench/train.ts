@@ -1,0 +1,223 @@
+/**
+ * Training speed of the reference models on a fixed synthetic set: seconds per epoch of the
+ * LSTM-AE and the DC-VAE, through the native kernels and (optionally) through plain tfjs ops, and
+ * (optionally) of the same models in PyTorch on one CPU thread (bench/pytorch/train_bench.py),
+ * all in one run so that the ratios are taken under the same machine load.
+ *
+ * Every path trains on the same data, a deterministic formula (no PRNG, so Python computes the
+ * very same frames): 4096 stride-1 windows of 64 frames x 8 channels, batch 64, Adam 1e-3,
+ * seeded shuffling, no validation. The first epoch of each run warms up (JIT, allocations) and is
+ * not counted; `secPerEpoch` is the median of the timed epochs.
+ */
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { SeismoError } from '../src/errors.js';
+import { initBackend } from '../training/backend.js';
+import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/dc-vae.js';
+import { fitWindows, type FitOptions } from '../training/fit.js';
+import { buildLstmAe, resolveLstmAeConfig } from '../training/lstm-ae.js';
+import { kernelPath, setNativeKernelsEnabled, type KernelPath } from '../training/native-ops/index.js';
+
+/** The fixed benchmark configuration (issue 7), printed with every result. */
+export const TRAIN_BENCH_CONFIG = Object.freeze({
+  windows: 4096,
+  window: 64,
+  channels: 8,
+  batchSize: 64,
+  learningRate: 1e-3,
+  seed: 42,
+  lstmAe: { encoderUnits: [32], decoderUnits: [16], recurrentActivation: 'sigmoid' },
+  dcVae: { depth: 4, dilations: [1, 2, 4, 8], filters: 32, kernelSize: 2, latent: 16, activation: 'relu', klWeight: 0.1 },
+});
+
+/** Options of {@link runTrainBench}. */
+export interface TrainBenchOptions {
+  /** Timed epochs per model and path (after one warm-up epoch). Default 3. */
+  epochs?: number;
+  /** Also time the pure-tfjs path (slow: ~20 s per LSTM-AE epoch on wasm). Default false. */
+  tfjs?: boolean;
+  /** Timed epochs of the pure-tfjs path. Default 1. */
+  tfjsEpochs?: number;
+  /** Also run the PyTorch reference: true for `/usr/bin/python3`, or a python executable. Default false. */
+  pytorch?: boolean | string;
+  /** Models to time. Default both. */
+  models?: readonly ('lstmAe' | 'dcVae')[];
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+/** Timing of one model on one path. */
+export interface EpochTiming {
+  /** Median seconds per epoch over the timed epochs. */
+  secPerEpoch: number;
+  /** Every timed epoch, seconds. */
+  epochSeconds: number[];
+  /** Mean training loss of the last epoch (sanity: both paths should agree). */
+  lastLoss: number;
+  path: KernelPath | 'pytorch';
+}
+
+export interface TrainBenchResult {
+  /** Native path where the addon loads, else tfjs; `tfjs` holds the pure-tfjs figures when asked for. */
+  lstmAe?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number };
+  dcVae?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number };
+  config: typeof TRAIN_BENCH_CONFIG & { timedEpochs: number; warmupEpochs: 1 };
+  /** tfjs backend, kernel path and variant. */
+  backend: string;
+  kernels: string;
+  machine: { cpus: number; model: string; loadAvg1mBefore: number; loadAvg1mAfter: number };
+}
+
+/**
+ * The benchmark frames `[T, C]`: per channel two sines and a deterministic hash-like ripple,
+ * T = windows + window - 1 so that stride-1 windows number exactly `windows`. Python's copy:
+ * bench/pytorch/train_bench.py `frames()`.
+ */
+export function benchFrames(windows: number, window: number, channels: number): Float32Array {
+  const T = windows + window - 1;
+  const out = new Float32Array(T * channels);
+  for (let t = 0; t < T; t++) {
+    for (let c = 0; c < channels; c++) {
+      const ripple = Math.sin(t * 12.9898 + c * 78.233) * 43758.5453;
+      out[t * channels + c] =
+        Math.sin((2 * Math.PI * t) / (11 + 5 * c)) + 0.5 * Math.sin((2 * Math.PI * t) / (37 + 3 * c) + c) + 0.1 * (ripple - Math.floor(ripple) - 0.5);
+    }
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epochs: number, targets: FitOptions['targets'], log: (l: string) => void, label: string): Promise<EpochTiming> {
+  const cfg = TRAIN_BENCH_CONFIG;
+  const model = build();
+  const starts = Int32Array.from({ length: cfg.windows }, (_, i) => i);
+  const seconds: number[] = [];
+  const losses: number[] = [];
+  try {
+    await fitWindows(model, frames, starts, new Int32Array(0), {
+      window: cfg.window,
+      epochs: epochs + 1,
+      batchSize: cfg.batchSize,
+      patience: 0,
+      seed: cfg.seed,
+      targets,
+      onProgress: (p) => {
+        if (p.phase !== 'epoch') return;
+        log(`  ${label} epoch ${p.epoch}${p.epoch === 1 ? ' (warm-up)' : ''}: ${p.seconds.toFixed(3)} s, loss ${p.loss.toFixed(5)}`);
+        if (p.epoch > 1) {
+          seconds.push(p.seconds);
+          losses.push(p.loss);
+        }
+      },
+    });
+  } finally {
+    model.dispose();
+  }
+  return { secPerEpoch: median(seconds), epochSeconds: seconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path };
+}
+
+function runPytorch(python: string, epochs: number, models: readonly string[], log: (l: string) => void): Record<string, EpochTiming> {
+  const script = path.join(__dirname, 'pytorch', 'train_bench.py');
+  log(`running the PyTorch reference: ${python} ${path.relative(process.cwd(), script)} (1 thread)`);
+  const r = spawnSync(python, [script, '--json', '--epochs', String(epochs), '--models', models.join(',')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) {
+    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch reference failed (${r.error?.message ?? `exit ${r.status}`}); install Debian's python3-torch or pass --pytorch <python>.`, {
+      python,
+    });
+  }
+  const out = JSON.parse(r.stdout) as Record<string, { secPerEpoch: number; epochSeconds: number[]; lastLoss: number }>;
+  return Object.fromEntries(Object.entries(out).filter(([k]) => k === 'lstmAe' || k === 'dcVae').map(([k, v]) => [k, { ...v, path: 'pytorch' as const }]));
+}
+
+/**
+ * Times training of the reference LSTM-AE and DC-VAE (see {@link TRAIN_BENCH_CONFIG}).
+ * @returns seconds per epoch per model and path, the config, and the machine load around the run.
+ */
+export async function runTrainBench(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
+  const log = options.log ?? (() => undefined);
+  const epochs = options.epochs ?? 3;
+  const tfjsEpochs = options.tfjsEpochs ?? 1;
+  const models = options.models ?? ['lstmAe', 'dcVae'];
+  const cfg = TRAIN_BENCH_CONFIG;
+  const loadBefore = os.loadavg()[0]!;
+  const { backend } = await initBackend();
+  const kernels = kernelPath();
+  const kernelsText = kernels.path === 'native' ? `native (${kernels.isa})` : `tfjs (${kernels.reason})`;
+  log(`tfjs backend '${backend}', training kernels: ${kernelsText}; load ${loadBefore.toFixed(2)} on ${os.cpus().length} cpus`);
+
+  const frames = tf.tensor2d(benchFrames(cfg.windows, cfg.window, cfg.channels), [cfg.windows + cfg.window - 1, cfg.channels]);
+  const lstmConfig = resolveLstmAeConfig(
+    { window: cfg.window, encoderUnits: [...cfg.lstmAe.encoderUnits], decoderUnits: [...cfg.lstmAe.decoderUnits], batchSize: cfg.batchSize, learningRate: cfg.learningRate, seed: cfg.seed },
+    cfg.channels,
+  );
+  const vaeConfig = resolveDcVaeConfig(
+    {
+      window: cfg.window,
+      depth: cfg.dcVae.depth,
+      filters: cfg.dcVae.filters,
+      kernelSize: cfg.dcVae.kernelSize,
+      latent: cfg.dcVae.latent,
+      activation: 'relu',
+      klWeight: cfg.dcVae.klWeight,
+      batchSize: cfg.batchSize,
+      learningRate: cfg.learningRate,
+      seed: cfg.seed,
+    },
+    cfg.channels,
+  );
+  const specs = {
+    lstmAe: { build: () => buildLstmAe(lstmConfig), targets: undefined },
+    dcVae: { build: () => buildDcVae(vaeConfig), targets: dcVaeTargets(vaeConfig) },
+  } as const;
+  const result: TrainBenchResult = {
+    config: { ...cfg, timedEpochs: epochs, warmupEpochs: 1 },
+    backend,
+    kernels: kernelsText,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadAvg1mBefore: loadBefore, loadAvg1mAfter: NaN },
+  };
+  try {
+    for (const name of models) {
+      const spec = specs[name];
+      const timing = await timeModel(spec.build, frames, epochs, spec.targets, log, `${name} [${kernels.path}]`);
+      let tfjs: EpochTiming | undefined;
+      if (options.tfjs && kernels.path === 'native') {
+        setNativeKernelsEnabled(false);
+        try {
+          tfjs = await timeModel(spec.build, frames, tfjsEpochs, spec.targets, log, `${name} [tfjs]`);
+        } finally {
+          setNativeKernelsEnabled(true);
+        }
+      }
+      result[name] = { ...timing, ...(tfjs ? { tfjs } : {}) };
+      log(`${name}: ${timing.secPerEpoch.toFixed(3)} s/epoch (${timing.path})${tfjs ? `, tfjs-only ${tfjs.secPerEpoch.toFixed(3)} s/epoch` : ''}`);
+    }
+  } finally {
+    frames.dispose();
+  }
+  if (options.pytorch) {
+    const python = typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3';
+    const ref = runPytorch(python, epochs, models, log);
+    for (const name of models) {
+      const mine = result[name];
+      const theirs = ref[name];
+      if (!mine || !theirs) continue;
+      mine.pytorch = theirs;
+      mine.ratioToPytorch = mine.secPerEpoch / theirs.secPerEpoch;
+      log(`${name}: PyTorch ${theirs.secPerEpoch.toFixed(3)} s/epoch, ratio ${mine.ratioToPytorch.toFixed(2)}x`);
+    }
+  }
+  result.machine.loadAvg1mAfter = os.loadavg()[0]!;
+  return result;
+}
