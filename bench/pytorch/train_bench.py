@@ -3,7 +3,8 @@
 same data, batch size, optimiser and epoch structure, on ONE CPU thread.
 
 Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--epochs 3] [--models lstmAe,dcVae] [--json]
-Needs Debian's python3-torch (apt-get install python3-torch). Prints progress on stderr and, with
+Needs Debian's python3-torch (apt-get install python3-torch) and, for a fair figure, an optimised
+BLAS (apt-get install libopenblas0-pthread; see below). Prints progress on stderr and, with
 --json, {"lstmAe": {"secPerEpoch", "epochSeconds", "lastLoss"}, "dcVae": {...}, "torch": ...}.
 
 Shapes follow the tfjs models: windows [N, W=64, C=8]; LSTM-AE encoder LSTM(8->32), last hidden
@@ -16,8 +17,16 @@ over frames and windows; log-variances clipped to [-8, 8].
 import argparse
 import json
 import math
+import os
 import sys
 import time
+
+# Debian's torch does its matmuls through the system BLAS (libblas.so.3 alternative). With only
+# the reference BLAS installed that is netlib's unoptimised code, several times slower than a
+# real one: install libopenblas0-pthread for a fair baseline. Its threads are capped here, before
+# torch loads it, because torch.set_num_threads does not reach OpenBLAS' own pool.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import torch
 import torch.nn as nn
@@ -122,6 +131,14 @@ def time_model(model, data, epochs, label):
     return {'secPerEpoch': med, 'epochSeconds': seconds, 'lastLoss': loss_last}
 
 
+def blas():
+    """Which BLAS libblas.so.3 resolves to (Debian alternatives), for the record."""
+    try:
+        return os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')
+    except OSError:
+        return 'unknown'
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--epochs', type=int, default=3)
@@ -131,7 +148,7 @@ def main():
     torch.manual_seed(SEED)
     data = frames()
     data = (data - data.mean(0)) / data.std(0)  # scaled like the tfjs pipeline (values do not affect timing)
-    out = {'torch': torch.__version__, 'threads': torch.get_num_threads()}
+    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas()}
     builders = {'lstmAe': LstmAe, 'dcVae': DcVae}
     for name in args.models.split(','):
         out[name] = time_model(builders[name](), data, args.epochs, name)

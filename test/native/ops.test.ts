@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
+// Gradients of the reference ops (tfjs-layers registers them too, but this file must not rely on it).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { isSeismoError } from '../../src/errors';
 import { loadNative } from '../../src/native';
 import { initBackend } from '../../training/backend';

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the training kernels (both variants, with the dispatcher) with AddressSanitizer and
+# UndefinedBehaviorSanitizer and runs their driver (test/native/kernels_sanitize.cc). Needs the
+# Eigen headers (apt-get install libeigen3-dev, or EIGEN3_INCLUDE_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eigen="${EIGEN3_INCLUDE_DIR:-/usr/include/eigen3}"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra
+  -isystem "$eigen" -DEIGEN_DONT_PARALLELIZE -DEIGEN_MPL2_ONLY)
+g++ "${flags[@]}" -c native/kernels_baseline.cc -o "$out/baseline.o"
+g++ "${flags[@]}" -mavx2 -mfma -c native/kernels_avx2.cc -o "$out/avx2.o"
+g++ "${flags[@]}" native/kernels_dispatch.cc test/native/kernels_sanitize.cc "$out/baseline.o" "$out/avx2.o" -o "$out/kernels_test"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/kernels_test"
