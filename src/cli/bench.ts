@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
-import { action, say, type CommonOptions } from './output.js';
+import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
 interface BenchOptions extends CommonOptions {
@@ -10,22 +10,76 @@ interface BenchOptions extends CommonOptions {
   rounds: string;
   seconds: string;
   provider: string;
-  epochs: string;
+  epochs?: string;
   tfjs?: boolean;
   pytorch?: boolean | string;
+  data?: string;
+  models?: string;
+}
+
+/** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
+const DATA_EXPERIMENTS: Record<string, string> = {
+  kdd: 'kdd99/',
+  nab: 'nab/ (data/, labels/, config/)',
+  power: 'power_demand/',
+  smtp: 'kdd99/',
+  http: 'kdd99/',
+  'smtp-http': 'kdd99/',
+};
+
+function requireData(experiment: string, data: string | undefined): string {
+  if (!data) {
+    throw new SeismoError('ERR_INVALID_OPTION', `bench ${experiment} needs --data <path> (${DATA_EXPERIMENTS[experiment]})`);
+  }
+  return data;
+}
+
+/** Runs one of the dataset experiments, printing a table; returns its JSON. */
+async function runDataExperiment(experiment: string, opts: BenchOptions): Promise<Record<string, unknown>> {
+  const data = requireData(experiment, opts.data);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (experiment === 'kdd') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runKdd } = require('../../bench/kdd.js') as typeof import('../../bench/kdd.js');
+    const r = await runKdd({ data, models: opts.models?.split(','), log });
+    say(opts, r.protocol);
+    say(opts, `  ${'model'.padEnd(9)} ${'ROC AUC'.padStart(8)} ${'PR AUC'.padStart(8)} ${'prec'.padStart(7)} ${'recall'.padStart(7)} ${'F1'.padStart(7)} ${'F2'.padStart(7)}`);
+    for (const [kind, m] of Object.entries(r.models)) {
+      say(opts, `  ${kind.padEnd(9)} ${m.rocAuc.toFixed(4).padStart(8)} ${m.prAuc.toFixed(4).padStart(8)} ${m.precision.toFixed(4).padStart(7)} ${m.recall.toFixed(4).padStart(7)} ${m.f1.toFixed(4).padStart(7)} ${m.f2.toFixed(4).padStart(7)}`);
+    }
+    return { experiment, ...r };
+  }
+  if (experiment === 'nab') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runNabBench } = require('../../bench/nab.js') as typeof import('../../bench/nab.js');
+    const progress = new Progress('nab', 58);
+    const r = await runNabBench({ data, log, onFile: (done, total) => progress.update(done, '', total) });
+    progress.stop();
+    say(opts, `${r.detector}: ${r.protocol}`);
+    say(opts, `  standard ${r.standard.toFixed(2)}, reward_low_FP_rate ${r.rewardLowFP.toFixed(2)}, reward_low_FN_rate ${r.rewardLowFN.toFixed(2)} (${r.files} files, ${r.seconds.toFixed(0)} s)`);
+    return { experiment, ...r };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runStream } = require('../../bench/streams.js') as typeof import('../../bench/streams.js');
+  const r = await runStream(experiment as 'power', { data, epochs: intOption('--epochs', opts.epochs), log });
+  say(opts, `${experiment}: ${r.protocol}`);
+  say(opts, `  static ROC AUC ${r.aucStatic.toFixed(4)} over ${r.windows} windows (${r.anomalousWindows} anomalous); trained on ${r.trainWindows} head windows in ${r.trainSeconds.toFixed(1)} s`);
+  return { ...r };
 }
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure throughput: onnxruntime alone, the whole pipeline, and ring ingest')
-    .argument('[experiment]', 'throughput | train', 'throughput')
+    .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
+    .argument('[experiment]', `throughput | train | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
+    .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round', '2')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
-    .option('--epochs <n>', 'train: timed epochs per model (after one warm-up epoch)', '3')
+    .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--json', 'print the figures as JSON on stdout')
@@ -35,7 +89,7 @@ export function registerBench(program: Command): void {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           const { runTrainBench } = require('../../bench/train.js') as typeof import('../../bench/train.js');
           const r = await runTrainBench({
-            epochs: intOption('--epochs', opts.epochs),
+            epochs: intOption('--epochs', opts.epochs) ?? 3,
             tfjs: opts.tfjs === true,
             pytorch: opts.pytorch,
             log: (line) => process.stderr.write(`${line}\n`),
@@ -51,8 +105,9 @@ export function registerBench(program: Command): void {
           }
           return { experiment, ...r };
         }
+        if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
         if (experiment !== 'throughput') {
-          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train`);
+          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
         }
         // Loaded on demand: it pulls in training (tfjs), which other commands never need.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
