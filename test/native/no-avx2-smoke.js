@@ -1,0 +1,21 @@
+// Smoke run of the addon's kernels for native/check-no-avx2.sh: under qemu with a CPU model
+// without AVX (which raises SIGILL on any AVX instruction) it proves that the addon loads, picks
+// the baseline kernels and runs them. Usage: node no-avx2-smoke.js <addon.node> [--baseline]
+'use strict';
+const path = require('node:path');
+const b = require(path.resolve(process.argv[2]));
+if (process.argv[3] === '--baseline') b.kernelIsa('baseline');
+const [N, T, Cin, Cout, k, d] = [2, 16, 3, 4, 2, 2];
+const x = Float32Array.from({ length: N * T * Cin }, (_, i) => Math.sin(i));
+const w = Float32Array.from({ length: k * Cin * Cout }, (_, i) => Math.cos(i));
+const y = new Float32Array(N * T * Cout);
+b.convForward(x, w, new Float32Array(Cout), y, N, T, Cin, Cout, k, d);
+const dx = new Float32Array(x.length), dw = new Float32Array(w.length), db = new Float32Array(Cout);
+b.convBackward(x, w, y, dx, dw, db, N, T, Cin, Cout, k, d);
+const [B, S, F, H] = [2, 5, 3, 4];
+const lx = Float32Array.from({ length: B * S * F }, (_, i) => Math.sin(i)), lk = Float32Array.from({ length: F * 4 * H }, (_, i) => Math.cos(i) / 3), lu = Float32Array.from({ length: H * 4 * H }, (_, i) => Math.sin(i * 3) / 3);
+const ly = new Float32Array(B * S * H), st = new Float32Array(S * B * 6 * H);
+b.lstmForward(lx, lk, lu, new Float32Array(4 * H), ly, st, B, S, F, H, 0, true);
+const g = [new Float32Array(lx.length), new Float32Array(lk.length), new Float32Array(lu.length), new Float32Array(4 * H)];
+b.lstmBackward(lx, lk, lu, st, ly, ...g, B, S, F, H, 0, true);
+console.log(JSON.stringify({ isa: b.kernelIsa(), y: Array.from(y), dx: Array.from(dx), ly: Array.from(ly), grads: g.map((a) => Array.from(a)) }));
