@@ -18,6 +18,7 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -225,7 +226,7 @@ namespace kn = seismo::kernels;
 int64_t DimArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
   if (!info[i].IsNumber()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": " + name + " must be a number");
   const double v = info[i].As<Napi::Number>().DoubleValue();
-  // 2^31 per dimension keeps every product of a few dims far from int64 overflow.
+  // 2^31 per dimension; the products of dims are bounded by CheckFloats.
   if (!(v >= 1 && v <= 2147483647.0) || v != static_cast<double>(static_cast<int64_t>(v))) {
     throw MakeError(info.Env(), "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a positive integer");
   }
@@ -260,6 +261,16 @@ float* Scratch(Napi::Env env, int64_t floats) {
   return scratch.data() + ((64 - base % 64) % 64) / sizeof(float);
 }
 
+// Rejects shapes whose arrays would exceed 2^40 floats. Computed in double (exact enough for a
+// comparison at that bound), so that every int64 size product computed afterwards, in the binding
+// and in the kernels, is far from overflowing: all dims are >= 1, so no partial product exceeds
+// the largest of these totals.
+void CheckFloats(Napi::Env env, const char* fn, std::initializer_list<double> totals) {
+  for (double total : totals) {
+    if (total > 1099511627776.0) throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": shape too large (an array would exceed 2^40 floats)");
+  }
+}
+
 void ArgCount(const Napi::CallbackInfo& info, size_t n, const char* signature) {
   if (info.Length() != n) throw MakeError(info.Env(), "ERR_INVALID_OPTION", signature);
 }
@@ -276,6 +287,8 @@ kn::LstmDims LstmDimsArg(const Napi::CallbackInfo& info, size_t first, const cha
   d.gate = static_cast<kn::GateActivation>(gate);
   if (!info[first + 5].IsBoolean()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": returnSequences must be a boolean");
   d.return_sequences = info[first + 5].As<Napi::Boolean>().Value();
+  const double B = d.batch, T = d.steps, F = d.features, H = d.units;
+  CheckFloats(info.Env(), fn, {B * T * F, B * T * 6 * H + 12 * B * H, F * 4 * H, H * 4 * H});
   return d;
 }
 
@@ -326,6 +339,8 @@ kn::ConvDims ConvDimsArg(const Napi::CallbackInfo& info, size_t first, const cha
   d.out = DimArg(info, first + 3, fn, "outChannels");
   d.taps = DimArg(info, first + 4, fn, "taps");
   d.dilation = DimArg(info, first + 5, fn, "dilation");
+  const double N = d.batch, T = d.steps, Cin = d.in, Cout = d.out, K = d.taps;
+  CheckFloats(info.Env(), fn, {N * T * K * Cin, N * T * Cout, K * Cin * Cout});
   return d;
 }
 

@@ -177,5 +177,7 @@ describe('native training ops', function () {
     assert.throws(() => native!.lstmForward(f(23), f(4 * 20), f(5 * 20), f(20), f(2 * 3 * 5), f(3 * 2 * 30), 2, 3, 4, 5, 0, true), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /x \[B, T, F\]/.test(e.message));
     assert.throws(() => native!.convForward(f(6), f(4), f(2), f(6), 1, 3, 2, 2, 1, 0), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /dilation/.test(e.message));
     assert.throws(() => native!.kernelIsa('sse9' as 'avx2'), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_OPTION');
+    // Dims whose product overflows int64 must not wrap around to a length that matches.
+    assert.throws(() => native!.convForward(f(8), f(8), f(2), f(8), 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 2, 1, 1), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /too large/.test(e.message));
   });
 });
