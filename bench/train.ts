@@ -14,7 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { existsSync } from 'node:fs';
 import { SeismoError } from '../src/errors.js';
+import { PACKAGE_ROOT } from '../src/native.js';
 import { initBackend } from '../training/backend.js';
 import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/dc-vae.js';
 import { fitWindows, type FitOptions } from '../training/fit.js';
@@ -125,7 +127,11 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
 }
 
 function runPytorch(python: string, epochs: number, models: readonly string[], log: (l: string) => void): Record<string, EpochTiming> {
-  const script = path.join(__dirname, 'pytorch', 'train_bench.py');
+  // From the package root, not __dirname: tsc does not copy the .py file into dist/.
+  const script = path.join(PACKAGE_ROOT, 'bench', 'pytorch', 'train_bench.py');
+  if (!existsSync(script)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch reference script not found at ${script} (it ships with a source checkout of seismo, not the npm package).`, { script });
+  }
   log(`running the PyTorch reference: ${python} ${path.relative(process.cwd(), script)} (1 thread)`);
   const r = spawnSync(python, [script, '--json', '--epochs', String(epochs), '--models', models.join(',')], {
     encoding: 'utf8',
