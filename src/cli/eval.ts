@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import Papa from 'papaparse';
-import { isSeismoError, SeismoError } from '../errors.js';
+import { SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
+import { action } from './output.js';
 
 interface EvalOptions {
   scores?: string;
@@ -207,21 +208,13 @@ function fmt(v: unknown): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(6);
 }
 
-/** Commander hands a subcommand's action only its own options; `--json` may sit on the parent. */
+/** Prints a command's text (or only its JSON with `--json`, through {@link action}). */
 function run<O extends { json?: boolean }>(work: (opts: O) => { json: unknown; text: string[] }) {
-  return (_opts: O, cmd: Command): void => {
-    const opts = cmd.optsWithGlobals<O>();
-    try {
-      const out = work(opts);
-      process.stdout.write(opts.json ? `${JSON.stringify(out.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n` : `${out.text.join('\n')}\n`);
-    } catch (err) {
-      const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
-      const message = err instanceof Error ? err.message : String(err);
-      process.stderr.write(`seismo: ${code}: ${message}\n`);
-      if (!isSeismoError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = 1;
-    }
-  };
+  return action<O, []>(async (opts) => {
+    const out = work(opts);
+    if (!opts.json) process.stdout.write(`${out.text.join('\n')}\n`);
+    return out.json as Record<string, unknown>;
+  });
 }
 
 function nabTable(detector: string, results: Record<string, NabProfileResult>): string[] {

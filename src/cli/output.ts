@@ -15,8 +15,10 @@ export function action<O extends CommonOptions, A extends unknown[]>(
   run: (...args: [...A, O]) => Promise<Record<string, unknown>>,
 ): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
-    // commander passes (...arguments, options, command)
-    const opts = args[args.length - 2] as O;
+    // commander passes (...arguments, options, command); a subcommand's `--json` may sit on its parent.
+    const command = args[args.length - 1] as { optsWithGlobals?: () => O } | undefined;
+    const opts = (command?.optsWithGlobals?.() ?? args[args.length - 2]) as O;
+    args[args.length - 2] = opts;
     try {
       const result = await run(...(args.slice(0, -1) as [...A, O]));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, jsonNumbers)}\n`);

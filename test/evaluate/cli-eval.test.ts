@@ -8,7 +8,7 @@ import { registerEval } from '../../src/cli/eval';
 import { evaluate } from '../../src/evaluate';
 
 /** Runs `seismo <args>` and returns what it wrote and its exit code. */
-function cli(args: string[]): { stdout: string; stderr: string; code: number } {
+async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   const program = new Command('seismo').exitOverride();
   registerEval(program);
   let stdout = '';
@@ -20,7 +20,7 @@ function cli(args: string[]): { stdout: string; stderr: string; code: number } {
   const before = process.exitCode;
   process.exitCode = 0;
   try {
-    program.parse(['node', 'seismo', ...args]);
+    await program.parseAsync(['node', 'seismo', ...args]);
   } finally {
     process.stdout.write = out;
     process.stderr.write = err;
@@ -52,8 +52,8 @@ describe('cli: seismo eval', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('--json prints exactly {"metrics": {...}} with the library numbers', () => {
-    const r = cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--threshold', '0.5', '--sliding-window', '4', '--json']);
+  it('--json prints exactly {"metrics": {...}} with the library numbers', async () => {
+    const r = await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--threshold', '0.5', '--sliding-window', '4', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(out), ['metrics']);
@@ -64,37 +64,38 @@ describe('cli: seismo eval', () => {
     assert.equal(out.metrics.thresholdSource, 'option');
   });
 
-  it('without --threshold uses the anomaly column, then the threshold column, then best F1', () => {
-    const anomaly = JSON.parse(cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--json']).stdout).metrics;
+  it('without --threshold uses the anomaly column, then the threshold column, then best F1', async () => {
+    const anomaly = JSON.parse((await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).metrics;
     assert.equal(anomaly.thresholdSource, 'anomaly-column');
     const preds = scores.map((v) => (v >= 0.9 ? 1 : 0));
     assert.equal(anomaly.f1, evaluate(labels, scores, { predictions: preds }).f1);
-    const plain = JSON.parse(cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--json']).stdout).metrics;
+    const plain = JSON.parse((await cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).metrics;
     assert.equal(plain.thresholdSource, 'best-f1');
     assert.equal(plain.threshold, plain.bestF1Threshold);
   });
 
-  it('prints a readable table by default', () => {
-    const r = cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv')]);
+  it('prints a readable table by default', async () => {
+    const r = await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /ROC AUC\s+\d\.\d{6}/);
     assert.match(r.stdout, /VUS-PR\s+\d/);
     assert.match(r.stdout, /40 labelled points/);
   });
 
-  it('reports errors on stderr with their code and exit code 1', () => {
-    const bad = cli(['eval', '--scores', join(dir, 'bad.csv'), '--labels', join(dir, 'labels.csv'), '--json']);
+  it('reports errors on stderr with their code and exit code 1', async () => {
+    const bad = await cli(['eval', '--scores', join(dir, 'bad.csv'), '--labels', join(dir, 'labels.csv'), '--json']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^seismo: ERR_CSV_PARSE: .*line 2/);
-    assert.equal(bad.stdout, '');
-    const missing = cli(['eval', '--labels', join(dir, 'labels.csv')]);
+    // With --json every command also answers on stdout, so that a harness reads one JSON either way.
+    assert.equal(JSON.parse(bad.stdout).error.code, 'ERR_CSV_PARSE');
+    const missing = await cli(['eval', '--labels', join(dir, 'labels.csv')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ERR_INVALID_OPTION/);
-    const window = cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--sliding-window', '-3']);
+    const window = await cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--sliding-window', '-3']);
     assert.match(window.stderr, /ERR_INVALID_OPTION: --sliding-window/);
   });
 
-  it('eval nab --json prints the three normalised profile scores', () => {
+  it('eval nab --json prints the three normalised profile scores', async () => {
     const root = join(dir, 'nab');
     mkdirSync(join(root, 'labels'), { recursive: true });
     mkdirSync(join(root, 'config'), { recursive: true });
@@ -110,12 +111,12 @@ describe('cli: seismo eval', () => {
     // Fires at the window's first row: perfect under every profile once optimised.
     const rows = ts.map((t, i) => `${t},0,${i === 10 ? 0.8 : 0.1}`);
     writeFileSync(join(root, 'results', 'toy', 'cat', 'toy_a.csv'), `timestamp,value,anomaly_score\n${rows.join('\n')}\n`);
-    const r = cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--json']);
+    const r = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { standard: 100, rewardLowFP: 100, rewardLowFN: 100 });
-    const table = cli(['eval', 'nab', '--nab', root, '--detector', 'toy']);
+    const table = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy']);
     assert.match(table.stdout, /reward_low_FN_rate\s+100\.000/);
-    const none = cli(['eval', 'nab', '--nab', root, '--detector', 'nobody', '--json']);
+    const none = await cli(['eval', 'nab', '--nab', root, '--detector', 'nobody', '--json']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /ERR_EVAL/);
   });

@@ -29,7 +29,7 @@ describe('report: seismo eval --plots', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('writes histogram, ROC, PR, timeline and event-channel charts as PNG and SVG', () => {
+  it('writes histogram, ROC, PR, timeline and event-channel charts as PNG and SVG', async () => {
     const program = new Command('seismo').exitOverride();
     registerEval(program);
     let stdout = '';
@@ -37,7 +37,7 @@ describe('report: seismo eval --plots', () => {
     process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
     const before = process.exitCode;
     try {
-      program.parse(['node', 'seismo', 'eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--plots', path.join(dir, 'plots'), '--json']);
+      await program.parseAsync(['node', 'seismo', 'eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--plots', path.join(dir, 'plots'), '--json']);
     } finally {
       process.stdout.write = write;
     }
