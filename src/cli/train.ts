@@ -48,7 +48,11 @@ export async function trainToDir(
   const { backend, tried } = await training.initBackend();
   if (!options.quiet) {
     const skipped = tried.filter((t) => t.error).map((t) => `${t.name} (${t.error!.split('\n')[0]!.slice(0, 80)})`);
-    process.stderr.write(`training ${kind} on tfjs backend '${backend}'${skipped.length ? `; not available: ${skipped.join(', ')}` : ''}\n`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { describeKernelPath } = require('../../training/native-ops/kernels.js') as typeof import('../../training/native-ops/kernels.js');
+    process.stderr.write(
+      `training ${kind} on tfjs backend '${backend}', kernels ${describeKernelPath()}${skipped.length ? `; not available: ${skipped.join(', ')}` : ''}\n`,
+    );
   }
   const progress = options.quiet ? undefined : new Progress(`train ${kind}`, 1);
   let result;
