@@ -36,6 +36,21 @@ export interface DetectorOptions {
   onBatch?: (batch: ScoredBatch) => void;
   /** Called with every window whose score reaches the threshold. */
   onAnomaly?: (event: AnomalyEvent) => void;
+  /**
+   * Model versions kept for {@link Detector.rollback}, the live one included. Older ones are
+   * forgotten (their directories are not deleted). Default 3.
+   */
+  keepVersions?: number;
+}
+
+/** What {@link Detector.swapModel} and {@link Detector.rollback} report. */
+export interface SwapResult {
+  /** Version now live. */
+  version: number;
+  /** Version that was live before. */
+  previous: number;
+  /** The live model's directory. */
+  dir: string;
 }
 
 /** One anomalous window. */
@@ -66,6 +81,12 @@ export interface ScoredBatch {
   anomalies: Uint8Array;
   /** The score threshold in force for each window's series when it was decided. */
   thresholds: Float64Array;
+  /**
+   * The model version that scored every window of this batch (1 = the model loaded first; each
+   * {@link Detector.swapModel} numbers the new model one higher; a rollback goes back to the
+   * kept version's number).
+   */
+  version: number;
 }
 
 /** Running totals since the detector was loaded. */
@@ -83,6 +104,19 @@ interface Batch {
   size: number;
   slots: Int32Array;
   starts: Float64Array;
+  /** The model version live when the batch was dispatched: it scores and decides the batch. */
+  model: LiveModel;
+}
+
+/** One loaded model version: its worker, its manifest and the rule that decides its scores. */
+interface LiveModel {
+  version: number;
+  model: ModelDir;
+  worker: InferenceWorker;
+  rule: ThresholdRule;
+  /** Batches of this version not yet delivered; its worker closes when they are done. */
+  inFlight: number;
+  retired: boolean;
 }
 
 /**
@@ -93,10 +127,6 @@ interface Batch {
  * place. Results arrive through `onBatch` and `onAnomaly`; `flush()` scores what is pending.
  */
 export class Detector {
-  readonly manifest: Manifest;
-  readonly provider: ProviderReport;
-  /** Turns each window's score into a decision; streaming rules learn per series as they go. */
-  readonly thresholdRule: ThresholdRule;
   readonly window: number;
   readonly stride: number;
   readonly channels: readonly string[];
@@ -108,7 +138,18 @@ export class Detector {
   onAnomaly: ((event: AnomalyEvent) => void) | undefined;
 
   private readonly rings: FrameRings;
-  private readonly worker: InferenceWorker;
+  private live: LiveModel;
+  /** Kept versions (directories), oldest first, the live one last; bounded by `keepVersions`. */
+  private readonly kept: { version: number; model: ModelDir }[] = [];
+  private readonly keepVersions: number;
+  private nextVersion = 2;
+  private readonly options: DetectorOptions;
+  /** Serialises swaps and rollbacks: one new worker starts at a time. */
+  private swapping: Promise<unknown> = Promise.resolve();
+  /** The delivery of the batch dispatched last: each batch delivers after the one before it. */
+  private lastDelivery: Promise<void> = Promise.resolve();
+  /** Workers of retired versions that are shutting down (awaited by `close`). */
+  private readonly closing = new Set<Promise<void>>();
   private readonly maxInFlight: number;
   private readonly topChannels: number;
   private readonly slotOf = new Map<string, number>();
@@ -131,15 +172,15 @@ export class Detector {
 
   private constructor(model: ModelDir, worker: InferenceWorker, options: DetectorOptions) {
     const m = model.manifest;
-    this.manifest = m;
-    this.worker = worker;
-    this.provider = worker.report;
+    this.options = options;
+    this.keepVersions = options.keepVersions ?? 3;
     this.onBatch = options.onBatch;
     this.onAnomaly = options.onAnomaly;
     this.window = m.window;
     this.channels = m.channels;
     this.stride = options.stride ?? m.stride;
-    this.thresholdRule = options.thresholdRule ?? thresholdFromManifest(m, { override: options.threshold });
+    this.live = { version: 1, model, worker, rule: this.ruleFor(m), inFlight: 0, retired: false };
+    this.kept.push({ version: 1, model });
     this.batchSize = options.batchSize ?? 64;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.topChannels = options.topChannels ?? 3;
@@ -156,7 +197,37 @@ export class Detector {
     this.queued = new Uint8Array(maxSeries);
     this.queue = new Int32Array(maxSeries);
     this.scratch = new Float32Array(m.channels.length);
-    this.thresholdRule.prepare(maxSeries);
+    this.live.rule.prepare(maxSeries);
+  }
+
+  /** The live model's manifest. */
+  get manifest(): Manifest {
+    return this.live.model.manifest;
+  }
+
+  /** The execution provider of the live model's worker. */
+  get provider(): ProviderReport {
+    return this.live.worker.report;
+  }
+
+  /** Turns each window's score into a decision (the live version's rule); streaming rules learn per series as they go. */
+  get thresholdRule(): ThresholdRule {
+    return this.live.rule;
+  }
+
+  /** The live model version (1 for the model loaded first). */
+  get version(): number {
+    return this.live.version;
+  }
+
+  /** The live model's directory. */
+  get modelDir(): string {
+    return this.live.model.dir;
+  }
+
+  /** Kept model versions, oldest first, the live one last. */
+  versions(): { version: number; dir: string }[] {
+    return this.kept.map((k) => ({ version: k.version, dir: k.model.dir }));
   }
 
   /** The score threshold now in force for the first series (per series with streaming rules). */
@@ -266,6 +337,67 @@ export class Detector {
     }
   }
 
+  /**
+   * Swaps in another model without stopping the stream. The new model's worker starts first (the
+   * old one keeps scoring meanwhile); then, in one synchronous step, every window dispatched from
+   * then on goes to the new version, while batches already dispatched are scored and decided by
+   * the old one. Every window is scored exactly once by exactly one version, and batches are
+   * delivered in dispatch order, so each series sees its versions in increasing order. The old
+   * worker closes once its last batch is delivered.
+   *
+   * Threshold: without a `threshold`/`thresholdRule` option, the new version decides with the
+   * rules of its own `model.json` (streaming rules start afresh); a rule given as an option stays.
+   * @param model a model directory path, or one already read by `readModelDir`.
+   * @returns the new version number.
+   * @throws SeismoError `ERR_MODEL_MISMATCH` when its channels, window or stride differ from the
+   *   live model's (nothing changes then), `ERR_MODEL_*` / `ERR_PROVIDER_UNAVAILABLE` as `load`.
+   */
+  swapModel(model: string | ModelDir): Promise<SwapResult> {
+    return this.serialise(async () => {
+      const next = typeof model === 'string' ? readModelDir(model) : model;
+      checkCompatible(this.live.model.manifest, next.manifest);
+      const result = await this.install(next, this.nextVersion);
+      this.nextVersion++;
+      this.kept.push({ version: result.version, model: next });
+      while (this.kept.length > this.keepVersions) this.kept.shift();
+      return result;
+    });
+  }
+
+  /**
+   * Goes back to the kept version before the live one (same switch as {@link swapModel}); the
+   * version rolled back from is forgotten.
+   * @throws SeismoError `ERR_NO_PREVIOUS_VERSION` when no older version is kept.
+   */
+  rollback(): Promise<SwapResult> {
+    return this.serialise(async () => {
+      if (this.kept.length < 2) {
+        throw new SeismoError('ERR_NO_PREVIOUS_VERSION', `no model version before ${this.live.version} is kept (keepVersions ${this.keepVersions})`);
+      }
+      const target = this.kept[this.kept.length - 2]!;
+      const result = await this.install(target.model, target.version);
+      this.kept.pop();
+      return result;
+    });
+  }
+
+  /**
+   * Copies the raw frames of one window (`[window, channels]` row-major) while they are still in
+   * the series' ring: always true inside `onBatch` for the windows of that batch (nothing is
+   * pushed while it runs). Returns undefined when the frames were overwritten.
+   */
+  windowFrames(seriesId: string, start: number, out?: Float32Array): Float32Array | undefined {
+    const slot = this.slotOf.get(seriesId);
+    if (slot === undefined) return undefined;
+    const end = start + this.window;
+    const written = this.written[slot]!;
+    if (!(start >= 0 && end <= written && start >= written - this.capacity)) return undefined;
+    const view = this.rings.span(slot, start, end);
+    const copy = out ?? new Float32Array(view.length);
+    copy.set(view);
+    return copy;
+  }
+
   stats(): DetectorStats {
     return { ...this.counters, series: this.seriesIds.length };
   }
@@ -274,12 +406,55 @@ export class Detector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.swapping.catch(() => {});
     await Promise.allSettled(this.inFlight);
-    await this.worker.close();
+    await this.live.worker.close();
+    await Promise.allSettled([...this.closing]);
     this.rings.dispose();
   }
 
   // ---- internals ----
+
+  private ruleFor(m: Manifest): ThresholdRule {
+    return this.options.thresholdRule ?? thresholdFromManifest(m, { override: this.options.threshold });
+  }
+
+  private retire(model: LiveModel): void {
+    const closing = model.worker.close().finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
+  }
+
+  private serialise<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.swapping.catch(() => {}).then(() => {
+      this.ensureOpen();
+      return work();
+    });
+    this.swapping = run;
+    return run;
+  }
+
+  /** Starts `model`'s worker, then switches to it synchronously and retires the old version. */
+  private async install(model: ModelDir, version: number): Promise<SwapResult> {
+    const worker = await InferenceWorker.start(model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
+    if (this.closed) {
+      await worker.close();
+      throw new SeismoError('ERR_DISPOSED', 'detector closed while a model was being swapped in');
+    }
+    let rule: ThresholdRule;
+    try {
+      rule = this.ruleFor(model.manifest);
+      rule.prepare(this.rings.slots);
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    const old = this.live;
+    // The switch: one assignment, no await between it and the next dispatch.
+    this.live = { version, model, worker, rule, inFlight: 0, retired: false };
+    old.retired = true;
+    if (old.inFlight === 0) this.retire(old);
+    return { version, previous: old.version, dir: model.dir };
+  }
 
   private store(slot: number, timestamp: number, frames: Float32Array, count: number): void {
     const before = this.readyOf(slot);
@@ -339,7 +514,7 @@ export class Detector {
 
   /** Sends up to `batchSize` ready windows to the worker, oldest series first. */
   private dispatch(): void {
-    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize) };
+    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model: this.live };
     while (batch.size < this.batchSize && this.queueSize > 0) {
       const slot = this.queue[this.queueHead]!;
       // Under drop-oldest, windows whose first frames were overwritten are gone: skip and count them.
@@ -377,18 +552,26 @@ export class Detector {
     // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
     const words = new Int32Array(starts.buffer);
     for (let i = 0; i < batch.size; i++) words[2 * i] = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!) - rowStart;
-    const done = this.worker
-      .runArena(this.rings.id, rowStart, rowEnd - rowStart, starts)
-      .then((out) => this.deliver(batch, out))
+    const model = batch.model;
+    model.inFlight++;
+    const scored = model.worker.runArena(this.rings.id, rowStart, rowEnd - rowStart, starts);
+    // Across a swap two workers run at once: deliver strictly in dispatch order anyway, so that
+    // rules see each series in time order and ring releases only move forward.
+    const previous = this.lastDelivery;
+    const done = Promise.all([scored, previous])
+      .then(([out]) => this.deliver(batch, out))
       .catch((err: Error) => {
         this.failure ??= err;
       })
       .finally(() => {
+        model.inFlight--;
+        if (model.retired && model.inFlight === 0) this.retire(model);
         this.inFlight.splice(this.inFlight.indexOf(done), 1);
         if (!this.closed && !this.failure) {
           while (this.pendingWindows >= this.batchSize && this.inFlight.length < this.maxInFlight) this.dispatch();
         }
       });
+    this.lastDelivery = done;
     this.inFlight.push(done);
   }
 
@@ -400,7 +583,7 @@ export class Detector {
     const timestamps = new Float64Array(batch.size);
     const anomalies = new Uint8Array(batch.size);
     const thresholds = new Float64Array(batch.size);
-    const rule = this.thresholdRule;
+    const rule = batch.model.rule;
     for (let i = 0; i < batch.size; i++) {
       const slot = batch.slots[i]!;
       const start = batch.starts[i]!;
@@ -431,7 +614,7 @@ export class Detector {
     }
     this.counters.windowsScored += batch.size;
     this.counters.batches++;
-    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds });
+    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version });
   }
 
   private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
@@ -461,8 +644,18 @@ export class Detector {
   }
 }
 
+/** A swapped-in model must cut and read windows exactly as the live one does. */
+function checkCompatible(live: Manifest, next: Manifest): void {
+  const differ = (what: string, a: unknown, b: unknown): never => {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `cannot swap in a model with another ${what}: live ${JSON.stringify(a)}, new ${JSON.stringify(b)}`, { what });
+  };
+  if (JSON.stringify(live.channels) !== JSON.stringify(next.channels)) differ('channel list', live.channels, next.channels);
+  if (live.window !== next.window) differ('window', live.window, next.window);
+  if (live.stride !== next.stride) differ('stride', live.stride, next.stride);
+}
+
 function validateOptions(o: DetectorOptions): void {
-  const positiveInt = ['batchSize', 'maxSeries', 'capacity', 'maxInFlight', 'stride', 'topChannels', 'intraOpThreads'] as const;
+  const positiveInt = ['batchSize', 'maxSeries', 'capacity', 'maxInFlight', 'stride', 'topChannels', 'intraOpThreads', 'keepVersions'] as const;
   for (const key of positiveInt) {
     const v = o[key];
     if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {

@@ -37,7 +37,13 @@ export type SeismoErrorCode =
   /** Inference failed inside onnxruntime or its worker thread. */
   | 'ERR_INFERENCE'
   /** Labels and scores cannot be evaluated together (no overlap, no positives). */
-  | 'ERR_EVAL';
+  | 'ERR_EVAL'
+  /** `rollback()` was called with no older model version kept. */
+  | 'ERR_NO_PREVIOUS_VERSION'
+  /** An online update could not be made (fine-tuning failed, the new version failed its checks). */
+  | 'ERR_LEARN'
+  /** A label or label-queue request is invalid (unknown window, malformed queue file). */
+  | 'ERR_LABEL';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';

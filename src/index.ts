@@ -16,3 +16,5 @@ export { ManifestSchema, MODEL_FORMAT_VERSION, MODEL_FILE, MANIFEST_FILE, type M
 export { scoreTable, type TableScores } from './score/score-table.js';
 export * from './ingest/index.js';
 export * from './evaluate/index.js';
+export { type SwapResult } from './detector.js';
+export * from './learn/index.js';

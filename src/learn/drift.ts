@@ -1,0 +1,101 @@
+/**
+ * Drift detection: Page-Hinkley tests on a stream of numbers (Page 1954; the form in River's
+ * `drift.PageHinkley`). The detector follows the running mean and accumulates how far values
+ * sit above (or below) it beyond a tolerance `delta`; when the accumulation exceeds its running
+ * minimum by `threshold`, the mean has shifted. It is O(1) memory and time per value.
+ */
+import { SeismoError } from '../errors.js';
+
+/** Options of {@link PageHinkley}. */
+export interface PageHinkleyOptions {
+  /** Values seen before an alarm may be raised (the mean needs a start). Default 30. */
+  minInstances?: number;
+  /** Tolerated deviation from the mean, in standard deviations when `standardise` (default 0.1), else in raw units (default 0.005). */
+  delta?: number;
+  /** Accumulated deviation that signals a change, same units. Default 50 (standardised: 25). */
+  threshold?: number;
+  /** Which shifts to detect: an increase of the mean, a decrease, or both. Default `both`. */
+  direction?: 'up' | 'down' | 'both';
+  /**
+   * Divide each value by the running standard deviation of the first `minInstances` values, so
+   * that `delta` and `threshold` are in standard deviations whatever the statistic. Default true.
+   */
+  standardise?: boolean;
+}
+
+/** A detected shift. */
+export interface DriftSignal {
+  /** Number of values seen (since the last reset) when the shift was detected. */
+  at: number;
+  direction: 'up' | 'down';
+  /** Mean before the alarm (raw units). */
+  mean: number;
+}
+
+/** Two-sided Page-Hinkley test; resets itself after an alarm. */
+export class PageHinkley {
+  readonly minInstances: number;
+  readonly delta: number;
+  readonly threshold: number;
+  readonly direction: 'up' | 'down' | 'both';
+  readonly standardise: boolean;
+  private n = 0;
+  private mean = 0;
+  private m2 = 0;
+  private scale = 1;
+  private sumUp = 0;
+  private minUp = 0;
+  private sumDown = 0;
+  private maxDown = 0;
+
+  constructor(options: PageHinkleyOptions = {}) {
+    this.standardise = options.standardise ?? true;
+    this.minInstances = options.minInstances ?? 30;
+    this.delta = options.delta ?? (this.standardise ? 0.1 : 0.005);
+    this.threshold = options.threshold ?? (this.standardise ? 25 : 50);
+    this.direction = options.direction ?? 'both';
+    if (!(this.threshold > 0) || !(this.delta >= 0) || !Number.isInteger(this.minInstances) || this.minInstances < 2) {
+      throw new SeismoError('ERR_INVALID_OPTION', `PageHinkley: threshold > 0, delta >= 0 and integer minInstances >= 2 required`);
+    }
+  }
+
+  /** Values seen since the last reset. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Adds a value; returns the shift when one is detected (the test then starts afresh). */
+  update(x: number): DriftSignal | undefined {
+    if (!Number.isFinite(x)) return undefined;
+    this.n++;
+    const d0 = x - this.mean;
+    this.mean += d0 / this.n;
+    if (this.n <= this.minInstances) {
+      // The scale is fixed from the warm-up values: a scale that kept learning would absorb the shift.
+      this.m2 += d0 * (x - this.mean);
+      if (this.n === this.minInstances) this.scale = this.standardise ? Math.sqrt(this.m2 / (this.n - 1)) || 1 : 1;
+      return undefined;
+    }
+    const z = (x - this.mean) / this.scale;
+    this.sumUp += z - this.delta;
+    this.minUp = Math.min(this.minUp, this.sumUp);
+    this.sumDown += z + this.delta;
+    this.maxDown = Math.max(this.maxDown, this.sumDown);
+    let signal: DriftSignal | undefined;
+    if (this.direction !== 'down' && this.sumUp - this.minUp > this.threshold) signal = { at: this.n, direction: 'up', mean: this.mean };
+    else if (this.direction !== 'up' && this.maxDown - this.sumDown > this.threshold) signal = { at: this.n, direction: 'down', mean: this.mean };
+    if (signal) this.reset();
+    return signal;
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.mean = 0;
+    this.m2 = 0;
+    this.scale = 1;
+    this.sumUp = 0;
+    this.minUp = 0;
+    this.sumDown = 0;
+    this.maxDown = 0;
+  }
+}

@@ -1,0 +1,62 @@
+/** Messages between the learner and its fine-tuning worker thread. */
+
+/** A model's trainable state: tfjs weights in `model.getWeights()` order. */
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Fine-tuning hyper-parameters (see {@link FineTuneOptions} in online.ts for their meaning). */
+export interface FineTuneParams {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  anomalyWeight: number;
+  margin: number;
+  seed: number;
+}
+
+export type FineTuneRequest =
+  | {
+      type: 'init';
+      kind: string;
+      /** The manifest's hyper-parameters (the resolved config the model was built with). */
+      config: Record<string, unknown>;
+      channels: string[];
+      scaler: { mean: number[]; std: number[] };
+      backend?: string;
+    }
+  | {
+      type: 'update';
+      id: number;
+      /** Weights to start from (the live version's). */
+      weights: WeightTensor[];
+      /** Raw windows `[n, W, C]` to reconstruct well, and `[m, W, C]` to reconstruct badly. */
+      normal: Float32Array;
+      anomaly: Float32Array;
+      /** Raw windows `[k, W, C]` scored before and after (held-out check, calibration). */
+      check: Float32Array;
+      params: FineTuneParams;
+    }
+  | { type: 'close' };
+
+export type FineTuneResponse =
+  | { type: 'ready'; backend: string }
+  | {
+      type: 'done';
+      id: number;
+      onnx: Uint8Array;
+      weights: WeightTensor[];
+      /** Mean loss per epoch. */
+      losses: number[];
+      /** Scores of `check` by the starting weights (tfjs) and by the exported graph (onnxruntime). */
+      checkBefore: Float32Array;
+      checkAfter: Float32Array;
+      /** Scores of `normal` and `anomaly` windows by the exported graph. */
+      normalAfter: Float32Array;
+      anomalyAfter: Float32Array;
+      /** Largest |tfjs - onnxruntime| score difference over the check windows, relative to max(1, |score|). */
+      parity: number;
+      seconds: number;
+    }
+  | { type: 'error'; id: number | null; message: string };

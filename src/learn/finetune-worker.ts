@@ -1,0 +1,151 @@
+/**
+ * The fine-tuning worker thread: holds a tfjs copy of the model, continues training it from the
+ * live version's weights on the update buffers, exports it to ONNX and checks the export, all off
+ * the scoring thread (tfjs training blocks its thread for seconds).
+ *
+ * Loss: mean reconstruction error of the normal windows, plus `anomalyWeight` times a hinge on
+ * the labelled anomalies, `relu(log(margin) - log(mse))`, which pushes their reconstruction error
+ * up to at least `margin` (the live threshold times a factor) without rewarding it without bound.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-node';
+import { applyScaler, getKind, initBackend, type Scaler } from '../../training/index.js';
+import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
+
+const port = parentPort!;
+let state: { kind: string; config: Record<string, unknown>; channels: string[]; scaler: Scaler; model: tfl.LayersModel } | undefined;
+
+port.on('message', (msg: FineTuneRequest) => {
+  void handle(msg).catch((err: Error) => {
+    port.postMessage({ type: 'error', id: msg.type === 'update' ? msg.id : null, message: err.stack ?? err.message } satisfies FineTuneResponse);
+  });
+});
+
+async function handle(msg: FineTuneRequest): Promise<void> {
+  if (msg.type === 'close') {
+    state?.model.dispose();
+    port.close();
+    return;
+  }
+  if (msg.type === 'init') {
+    const { backend } = await initBackend(msg.backend);
+    const spec = getKind(msg.kind);
+    const config = spec.resolveConfig(msg.config as never, msg.channels.length);
+    state = { kind: msg.kind, config: config as unknown as Record<string, unknown>, channels: msg.channels, scaler: msg.scaler, model: spec.build(config) };
+    port.postMessage({ type: 'ready', backend } satisfies FineTuneResponse);
+    return;
+  }
+  if (!state) throw new Error('fine-tune worker used before init');
+  const t0 = performance.now();
+  const { model, scaler } = state;
+  const spec = getKind(state.kind);
+  const W = state.config.window as number;
+  const C = state.channels.length;
+  const per = W * C;
+  const setWeights = (weights: WeightTensor[]): void => {
+    const tensors = weights.map((w) => tf.tensor(w.data, w.shape));
+    model.setWeights(tensors);
+    tf.dispose(tensors);
+  };
+  setWeights(msg.weights);
+  const scaled = (raw: Float32Array): tf.Tensor3D => tf.tensor3d(applyScaler(raw, scaler), [raw.length / per, W, C]);
+  const tfScores = (raw: Float32Array): Float32Array => {
+    if (raw.length === 0) return new Float32Array(0);
+    return tf.tidy(() => spec.scoreWindows(model, scaled(raw)).score.dataSync() as Float32Array);
+  };
+  const checkBefore = tfScores(msg.check);
+  const losses = await fineTune(model, scaled, msg.normal, msg.anomaly, per, msg.params);
+  const onnx = spec.exportOnnx(model, state.config as never, state.channels, scaler);
+  const checkTf = tfScores(msg.check);
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  try {
+    const ortScores = async (raw: Float32Array): Promise<Float32Array> => {
+      const n = raw.length / per;
+      if (n === 0) return new Float32Array(0);
+      const starts = BigInt64Array.from({ length: n }, (_, i) => BigInt(i * W));
+      const out = await session.run({ frames: new ort.Tensor('float32', raw, [n * W, C]), starts: new ort.Tensor('int64', starts, [n]) }, ['score']);
+      return Float32Array.from(out.score!.data as Float32Array);
+    };
+    const checkAfter = await ortScores(msg.check);
+    let parity = 0;
+    for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - checkTf[i]!) / Math.max(1, Math.abs(checkTf[i]!)));
+    const normalAfter = await ortScores(msg.normal);
+    const anomalyAfter = await ortScores(msg.anomaly);
+    const weights = model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+    const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, checkBefore, checkAfter, normalAfter, anomalyAfter, parity, seconds: (performance.now() - t0) / 1000 };
+    port.postMessage(res, [onnx.buffer as ArrayBuffer, ...weights.map((w) => w.data.buffer as ArrayBuffer)]);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Continues training from the current weights; returns the mean loss per epoch. */
+async function fineTune(model: tfl.LayersModel, scaled: (raw: Float32Array) => tf.Tensor3D, normalRaw: Float32Array, anomalyRaw: Float32Array, per: number, p: FineTuneParams): Promise<number[]> {
+  const normal = scaled(normalRaw);
+  const anomaly = scaled(anomalyRaw);
+  const nN = normal.shape[0];
+  const nA = anomaly.shape[0];
+  const optimizer = tf.train.adam(p.learningRate);
+  const vars = model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
+  const logMargin = Math.log(Math.max(p.margin, 1e-12));
+  let seed = p.seed >>> 0;
+  const rand = (): number => {
+    // mulberry32, seeded: the same buffers and seed give the same update.
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const losses: number[] = [];
+  try {
+    if (nN === 0 && nA === 0) return losses;
+    const steps = Math.max(1, Math.ceil(nN / p.batchSize));
+    for (let epoch = 0; epoch < p.epochs; epoch++) {
+      const order = Int32Array.from({ length: nN }, (_, i) => i);
+      for (let i = nN - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      let sum = 0;
+      for (let s = 0; s < steps; s++) {
+        const idxN = order.subarray(s * p.batchSize, (s + 1) * p.batchSize);
+        // Every step sees a few anomalies (drawn with replacement): they are few and must not be forgotten within an epoch.
+        const idxA = Int32Array.from({ length: Math.min(nA, Math.max(1, Math.ceil(p.batchSize / 4))) }, () => Math.floor(rand() * nA));
+        const cost = optimizer.minimize(
+          () =>
+            tf.tidy(() => {
+              let loss = tf.scalar(0);
+              if (idxN.length > 0) {
+                const x = tf.gather(normal, tf.tensor1d(idxN, 'int32'));
+                const r = model.apply(x, { training: true }) as tf.Tensor3D;
+                loss = tf.add(loss, tf.mean(tf.squaredDifference(r, x)));
+              }
+              if (nA > 0 && p.anomalyWeight > 0) {
+                const x = tf.gather(anomaly, tf.tensor1d(idxA, 'int32'));
+                const r = model.apply(x, { training: true }) as tf.Tensor3D;
+                const mse = tf.mean(tf.squaredDifference(r, x), [1, 2]);
+                const hinge = tf.mean(tf.relu(tf.sub(logMargin, tf.log(tf.add(mse, 1e-12)))));
+                loss = tf.add(loss, tf.mul(p.anomalyWeight, hinge));
+              }
+              return loss as tf.Scalar;
+            }),
+          true,
+          vars,
+        );
+        const v = cost!.dataSync()[0]!;
+        cost!.dispose();
+        if (!Number.isFinite(v)) throw new Error(`fine-tuning diverged (loss ${v}) at epoch ${epoch + 1}`);
+        sum += v;
+      }
+      losses.push(sum / steps);
+      // Yield between epochs so a close request is not stuck behind the whole run.
+      await new Promise((r) => setImmediate(r));
+    }
+    return losses;
+  } finally {
+    optimizer.dispose();
+    tf.dispose([normal, anomaly]);
+  }
+}

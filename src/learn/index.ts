@@ -1,0 +1,8 @@
+/** Online learning: update buffers, the label queue, active learning, drift, and the learner that ties them to a Detector. */
+export { WindowBuffer, refKey, type WindowRef, type BufferedWindow, type WindowBufferOptions } from './buffers.js';
+export { LabelQueue, readQueueFile, writeQueueFile, appendAnswers, QUEUE_FILE, ANSWERS_FILE, type QueueItem, type LabelAnswer, type LabelQueueOptions } from './label-queue.js';
+export { PageHinkley, type PageHinkleyOptions, type DriftSignal } from './drift.js';
+export { selectQueries, uncertainty, type Candidate } from './select.js';
+export { ExpertSimulator, type ExpertSimulatorOptions } from './expert.js';
+export { OnlineLearner, type OnlineLearnerOptions, type FineTuneOptions, type UpdateRecord, type DriftEvent, type LabelOutcome, type LearnerStats } from './online.js';
+export type { WeightTensor } from './finetune-protocol.js';

@@ -1,0 +1,627 @@
+/**
+ * The online framework: a learner attached to a {@link Detector} that turns an expert's labels
+ * into model updates while the stream keeps being scored.
+ *
+ * Per scored mini-batch (one `onBatch` call): drift statistics are updated; active learning picks
+ * the windows to ask about within the labelling budget, and their raw frames are copied (the
+ * rings are overwritten soon after); alarms are kept the same way for a while, since an expert may
+ * label any alarm. A label (`label(ref, isAnomaly)`, any time later, or never) sorts the window:
+ * false alarms and uncertain normal windows go to the normal update buffer, missed, uncertain and
+ * confirmed anomalies to the anomaly buffer, every `heldOutEvery`-th label to a held-out sample.
+ * When a buffer is full (or drift asks for it sooner), an update runs in the fine-tuning worker:
+ * fine-tune from the live weights, export, check ONNX parity and no regression on the held-out
+ * sample, recalibrate the threshold, write the version's model directory, and swap it in.
+ *
+ * Drift policy: a shift of the input statistic (mean |z| of a window under the model's scaler)
+ * means normal behaviour changed: an update is made as soon as the normal buffer holds
+ * `minUpdateWindows` labelled windows. A shift of the score distribution alone (log score) means
+ * the threshold no longer fits: it is recalibrated to the `recalibrationQuantile` of the recent
+ * scores and swapped in as a new version of the same graph (no retraining).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Detector, ScoredBatch } from '../detector.js';
+import { SeismoError } from '../errors.js';
+import { rocAuc } from '../evaluate/index.js';
+import { readModelDir, writeModelDir } from '../model/model-dir.js';
+import { ManifestSchema, type Manifest } from '../model/manifest.js';
+import { quantile, tuneThreshold } from '../threshold/index.js';
+import { mulberry32, refKey, WindowBuffer, type WindowRef } from './buffers.js';
+import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
+import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
+import { FineTuner } from './finetuner.js';
+import { LabelQueue, type QueueItem } from './label-queue.js';
+import { selectQueries, uncertainty, type Candidate } from './select.js';
+
+/** Fine-tuning hyper-parameters. */
+export interface FineTuneOptions {
+  /** Passes over the update buffer. Default 10. */
+  epochs?: number;
+  /** Normal windows per gradient step. Default 32. */
+  batchSize?: number;
+  /** Adam learning rate (fresh optimizer per update). Default 1e-3. */
+  learningRate?: number;
+  /** Weight of the anomaly hinge against the normal reconstruction loss. Default 0.5. */
+  anomalyWeight?: number;
+  /** The hinge pushes labelled anomalies' scores up to `marginFactor` times the live threshold. Default 3. */
+  marginFactor?: number;
+  /** Seed of the batch order. Default 7. */
+  seed?: number;
+}
+
+/** Options of {@link OnlineLearner}. */
+export interface OnlineLearnerOptions {
+  /** Folder for the versions' model directories (`v<N>/`) and the label queue files. */
+  workDir: string;
+  /** tfjs weights of the live model (`model.getWeights()` order), to fine-tune from. */
+  weights: WeightTensor[];
+  /** Capacity of the normal update buffer (an update starts when it is full). Default 64. */
+  normalBuffer?: number;
+  /** Capacity of the anomaly update buffer (an update starts when it is full). Default 16. */
+  anomalyBuffer?: number;
+  /**
+   * Unlabelled windows scored well below the threshold (under `replayBelow` times it), kept as a
+   * uniform reservoir and replayed as normal data in each update so that fine-tuning on a few
+   * hard windows does not forget the rest of normal behaviour. Capacity; 0 disables. Default 128.
+   */
+  replay?: number;
+  /** Score / threshold ratio under which a window may enter the replay reservoir. Default 0.5. */
+  replayBelow?: number;
+  /** Held-out labelled windows (the most recent ones), for the no-regression check. Default 64. */
+  heldOut?: number;
+  /** Every n-th label goes to the held-out sample instead of the update buffers. Default 4. */
+  heldOutEvery?: number;
+  /** Recent alarms whose frames are kept so that a later label on them can be used. Default 128. */
+  keepAlarms?: number;
+  /** `|ln(score / threshold)|` within which a window counts as uncertain. Default 0.5. */
+  uncertainBand?: number;
+  /** The label queue: capacity, budget per period (windows scored). Defaults 64, 16, 1024. */
+  queue?: { capacity?: number; budget?: number; period?: number; persist?: boolean };
+  /** Questions asked per scored mini-batch at most (the budget per period caps them too). Default 2. */
+  queriesPerBatch?: number;
+  /** Fine-tuning hyper-parameters. */
+  fineTune?: FineTuneOptions;
+  /** Normal windows an update needs at least when drift calls for one early. Default a quarter of `normalBuffer`. */
+  minUpdateWindows?: number;
+  /** An update's held-out AUC may fall at most this much below the live version's. Default 0.02. */
+  regressionTolerance?: number;
+  /** Largest relative |tfjs - onnxruntime| score difference accepted. Default 1e-3. */
+  parityTolerance?: number;
+  /** Labelled anomalies needed to tune the threshold for F1; fewer: a quantile of normal scores. Default 3. */
+  minAnomaliesToTune?: number;
+  /** Quantile of the new version's scores of labelled and replayed normal windows that becomes its threshold otherwise. Default 0.99. */
+  thresholdQuantile?: number;
+  /** Page-Hinkley options for the input statistic and the log score; `false` turns drift detection off. */
+  drift?: { input?: PageHinkleyOptions; score?: PageHinkleyOptions } | false;
+  /** Quantile of recent scores the threshold moves to on a score-only drift. Default 0.99. */
+  recalibrationQuantile?: number;
+  /** Scores remembered for recalibration. Default 1024. */
+  recentScores?: number;
+  /** tfjs backend for fine-tuning (see `initBackend`). */
+  backend?: string;
+  /** Called after each update attempt (swapped in or rejected). */
+  onUpdate?: (update: UpdateRecord) => void;
+  /** Called with each drift event. */
+  onDrift?: (event: DriftEvent) => void;
+  /** Called with each question put in the label queue. */
+  onQuery?: (item: QueueItem) => void;
+}
+
+/** One update attempt. */
+export interface UpdateRecord {
+  /** `finetune`: a retrained model; `recalibration`: the same graph with a new threshold. */
+  kind: 'finetune' | 'recalibration';
+  /** Why it ran. */
+  trigger: 'normal-buffer-full' | 'anomaly-buffer-full' | 'input-drift' | 'score-drift';
+  accepted: boolean;
+  /** Why it was rejected, when it was. */
+  reason?: string;
+  fromVersion: number;
+  /** Version swapped in (accepted updates). */
+  version?: number;
+  normalWindows: number;
+  anomalyWindows: number;
+  replayWindows: number;
+  /** Held-out ROC AUC before and after (NaN without both classes held out). */
+  heldOutAucBefore: number;
+  heldOutAucAfter: number;
+  parity: number;
+  threshold: number;
+  thresholdMethod: string;
+  losses: number[];
+  seconds: number;
+  /** Windows scored when the update started. */
+  at: number;
+}
+
+/** A detected shift, and what the policy did about it. */
+export interface DriftEvent {
+  on: 'input' | 'score';
+  signal: DriftSignal;
+  /** Windows scored when it was detected. */
+  at: number;
+  action: 'update' | 'recalibrate';
+}
+
+/** What became of a label. */
+export type LabelOutcome = 'normal-buffer' | 'anomaly-buffer' | 'held-out' | 'kept' | 'unknown-window';
+
+interface Captured {
+  ref: WindowRef;
+  frames: Float32Array;
+  score: number;
+  threshold: number;
+  version: number;
+  alarm: boolean;
+}
+
+/** Running totals of a learner. */
+export interface LearnerStats {
+  windows: number;
+  asked: number;
+  labels: number;
+  /** Labels on windows whose frames were no longer kept (answered too late). */
+  unknownLabels: number;
+  updates: number;
+  rejectedUpdates: number;
+  recalibrations: number;
+  drifts: number;
+}
+
+/**
+ * Online learning around a detector (see the file comment for the whole loop). Create with
+ * {@link OnlineLearner.attach}; it chains itself into `detector.onBatch`.
+ */
+export class OnlineLearner {
+  readonly detector: Detector;
+  readonly queue: LabelQueue;
+  readonly normal: WindowBuffer;
+  readonly anomaly: WindowBuffer;
+  readonly replayBuffer: WindowBuffer | undefined;
+  readonly heldOut: WindowBuffer;
+  readonly history: UpdateRecord[] = [];
+  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'queue' | 'fineTune' | 'weights'>>;
+  private readonly options: OnlineLearnerOptions;
+  private readonly fineTuner: FineTuner;
+  private readonly weightsByVersion = new Map<number, WeightTensor[]>();
+  private readonly captured = new Map<string, Captured>();
+  private readonly alarmKeys: string[] = [];
+  private readonly driftInput: PageHinkley | undefined;
+  private readonly driftScore: PageHinkley | undefined;
+  private readonly recent: Float64Array;
+  private recentCount = 0;
+  private readonly rand = mulberry32(11);
+  private readonly previousOnBatch: ((b: ScoredBatch) => void) | undefined;
+  private readonly per: number;
+  private running: Promise<void> | undefined;
+  private earlyUpdate = false;
+  private labelCount = 0;
+  private stopped = false;
+  private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
+
+  private constructor(detector: Detector, fineTuner: FineTuner, options: OnlineLearnerOptions) {
+    this.detector = detector;
+    this.fineTuner = fineTuner;
+    this.options = options;
+    const normalBuffer = options.normalBuffer ?? 64;
+    this.o = {
+      workDir: options.workDir,
+      normalBuffer,
+      anomalyBuffer: options.anomalyBuffer ?? 16,
+      replay: options.replay ?? 128,
+      replayBelow: options.replayBelow ?? 0.5,
+      heldOut: options.heldOut ?? 64,
+      heldOutEvery: options.heldOutEvery ?? 4,
+      keepAlarms: options.keepAlarms ?? 128,
+      uncertainBand: options.uncertainBand ?? 0.5,
+      queriesPerBatch: options.queriesPerBatch ?? 2,
+      minUpdateWindows: options.minUpdateWindows ?? Math.max(1, Math.floor(normalBuffer / 4)),
+      regressionTolerance: options.regressionTolerance ?? 0.02,
+      parityTolerance: options.parityTolerance ?? 1e-3,
+      minAnomaliesToTune: options.minAnomaliesToTune ?? 3,
+      thresholdQuantile: options.thresholdQuantile ?? 0.99,
+      recalibrationQuantile: options.recalibrationQuantile ?? 0.99,
+      recentScores: options.recentScores ?? 1024,
+    };
+    this.per = detector.window * detector.channels.length;
+    this.normal = new WindowBuffer({ capacity: this.o.normalBuffer, windowSize: this.per });
+    this.anomaly = new WindowBuffer({ capacity: this.o.anomalyBuffer, windowSize: this.per });
+    this.replayBuffer = this.o.replay > 0 ? new WindowBuffer({ capacity: this.o.replay, windowSize: this.per, policy: 'reservoir', seed: 5 }) : undefined;
+    this.heldOut = new WindowBuffer({ capacity: this.o.heldOut, windowSize: this.per });
+    const q = options.queue ?? {};
+    this.queue = new LabelQueue({ capacity: q.capacity, budget: q.budget, period: q.period, dir: q.persist ? options.workDir : undefined });
+    this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
+    this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
+    this.recent = new Float64Array(this.o.recentScores);
+    this.weightsByVersion.set(detector.version, options.weights);
+    this.previousOnBatch = detector.onBatch;
+    detector.onBatch = (batch) => {
+      this.previousOnBatch?.(batch);
+      this.onBatch(batch);
+    };
+  }
+
+  /**
+   * Starts the fine-tuning worker and attaches to `detector` (chaining its `onBatch`).
+   * @throws SeismoError `ERR_LEARN` when the worker cannot start, `ERR_INVALID_OPTION` on bad options.
+   */
+  static async attach(detector: Detector, options: OnlineLearnerOptions): Promise<OnlineLearner> {
+    if (!Array.isArray(options.weights) || options.weights.length === 0) {
+      throw new SeismoError('ERR_INVALID_OPTION', 'OnlineLearner needs the live model\'s tfjs weights (options.weights) to fine-tune from');
+    }
+    fs.mkdirSync(options.workDir, { recursive: true });
+    const fineTuner = await FineTuner.start(detector.manifest, { backend: options.backend });
+    return new OnlineLearner(detector, fineTuner, options);
+  }
+
+  stats(): LearnerStats {
+    return { ...this.counters };
+  }
+
+  /** Accepted fine-tunes so far. */
+  get updates(): number {
+    return this.counters.updates;
+  }
+
+  /** True while an update runs in the background. */
+  get updating(): boolean {
+    return this.running !== undefined;
+  }
+
+  /**
+   * Labels a window (asynchronous feedback: any time after it was scored, or never). Labels on
+   * windows whose frames are no longer kept (not asked about, not a recent alarm, or evicted) are
+   * counted and ignored. May start an update in the background.
+   */
+  label(ref: WindowRef, isAnomaly: boolean): LabelOutcome {
+    const key = refKey(ref);
+    this.queue.remove(key);
+    const c = this.captured.get(key);
+    if (!c) {
+      this.counters.unknownLabels++;
+      return 'unknown-window';
+    }
+    this.captured.delete(key);
+    this.counters.labels++;
+    this.labelCount++;
+    const y = isAnomaly ? 1 : 0;
+    let outcome: LabelOutcome;
+    const uncertain = uncertainty(c.score, c.threshold) <= this.o.uncertainBand;
+    if (this.labelCount % this.o.heldOutEvery === 0) {
+      this.heldOut.add(c.ref, c.frames, c.score, c.version, y);
+      outcome = 'held-out';
+    } else if (isAnomaly) {
+      // Anomalies are rare: every labelled one teaches the hinge, confirmed alarms included.
+      this.anomaly.add(c.ref, c.frames, c.score, c.version, 1);
+      outcome = 'anomaly-buffer';
+    } else if (c.alarm || uncertain) {
+      this.normal.add(c.ref, c.frames, c.score, c.version, 0);
+      outcome = 'normal-buffer';
+    } else {
+      // A confident, correct normal window teaches little; the replay reservoir covers such windows.
+      outcome = 'kept';
+    }
+    this.maybeUpdate();
+    return outcome;
+  }
+
+  /** Applies the answers appended to the queue's answers file (what `seismo label` writes). */
+  importAnswers(): number {
+    let n = 0;
+    for (const a of this.queue.readAnswers()) {
+      const at = a.key.lastIndexOf('@');
+      const start = Number(a.key.slice(at + 1));
+      if (at < 0 || !Number.isFinite(start)) throw new SeismoError('ERR_LABEL', `answer key '${a.key}' is not seriesId@start`);
+      this.label({ seriesId: a.key.slice(0, at), start }, a.anomaly);
+      n++;
+    }
+    return n;
+  }
+
+  /** Resolves when no update is running (and re-checks whether one is due). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Forces an update now with what the buffers hold (no-op when empty or one is running). */
+  async updateNow(): Promise<void> {
+    if (!this.running && this.normal.size + this.anomaly.size > 0) this.startUpdate('normal-buffer-full');
+    await this.idle();
+  }
+
+  /** Detaches from the detector and stops the fine-tuning worker (an update in progress is abandoned). */
+  async close(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.detector.onBatch = this.previousOnBatch;
+    await this.fineTuner.close();
+    await this.running?.catch(() => {});
+  }
+
+  // ---- per mini-batch ----
+
+  private onBatch(batch: ScoredBatch): void {
+    if (this.stopped) return;
+    const m = this.detector.manifest;
+    const candidates: Candidate[] = [];
+    for (let i = 0; i < batch.size; i++) {
+      const score = batch.scores[i]!;
+      if (Number.isNaN(score)) continue;
+      this.counters.windows++;
+      const threshold = batch.thresholds[i]!;
+      const alarm = batch.anomalies[i] === 1;
+      this.recent[this.recentCount++ % this.recent.length] = score;
+      candidates.push({ index: i, score, threshold, alarm });
+      if (this.driftInput || (this.replayBuffer && score < this.o.replayBelow * threshold)) {
+        const frames = this.detector.windowFrames(batch.seriesIds[i]!, batch.starts[i]!);
+        if (frames) {
+          if (this.replayBuffer && score < this.o.replayBelow * threshold) this.replayBuffer.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
+          if (this.driftInput) {
+            let s = 0;
+            for (let k = 0; k < frames.length; k++) {
+              const c = k % m.channels.length;
+              s += Math.abs((frames[k]! - m.scaler.mean[c]!) / m.scaler.std[c]!);
+            }
+            const signal = this.driftInput.update(s / frames.length);
+            if (signal) this.onDrift('input', signal);
+          }
+        }
+      }
+      const signal = this.driftScore?.update(Math.log(Math.max(score, 1e-12)));
+      if (signal) this.onDrift('score', signal);
+      if (alarm) this.capture(batch, i, false);
+    }
+    const k = Math.min(this.o.queriesPerBatch, this.queue.remaining(this.counters.windows));
+    for (const { candidate, reason } of selectQueries(candidates, k, this.o.uncertainBand, this.rand)) {
+      const i = candidate.index;
+      const c = this.capture(batch, i, true);
+      if (!c) continue;
+      const item: QueueItem = {
+        key: refKey(c.ref),
+        ref: c.ref,
+        timestamp: batch.timestamps[i]!,
+        score: c.score,
+        threshold: c.threshold,
+        version: c.version,
+        reason,
+        askedAt: this.counters.windows,
+      };
+      const dropped = this.queue.ask(item);
+      if (!dropped) continue;
+      for (const key of dropped) if (!this.isAlarmKept(key)) this.captured.delete(key);
+      this.counters.asked++;
+      this.options.onQuery?.(item);
+    }
+  }
+
+  private capture(batch: ScoredBatch, i: number, asked: boolean): Captured | undefined {
+    const ref = { seriesId: batch.seriesIds[i]!, start: batch.starts[i]! };
+    const key = refKey(ref);
+    let c = this.captured.get(key);
+    if (!c) {
+      const frames = this.detector.windowFrames(ref.seriesId, ref.start);
+      if (!frames) return undefined;
+      c = { ref, frames, score: batch.scores[i]!, threshold: batch.thresholds[i]!, version: batch.version, alarm: batch.anomalies[i] === 1 };
+      this.captured.set(key, c);
+    }
+    if (!asked) {
+      // Alarms are kept FIFO-bounded; questions are bounded by the queue.
+      this.alarmKeys.push(key);
+      while (this.alarmKeys.length > this.o.keepAlarms) {
+        const old = this.alarmKeys.shift()!;
+        if (!this.queue.has(old) && !this.alarmKeys.includes(old)) this.captured.delete(old);
+      }
+    }
+    return c;
+  }
+
+  private isAlarmKept(key: string): boolean {
+    return this.alarmKeys.includes(key);
+  }
+
+  private onDrift(on: 'input' | 'score', signal: DriftSignal): void {
+    this.counters.drifts++;
+    const action = on === 'input' ? 'update' : 'recalibrate';
+    this.options.onDrift?.({ on, signal, at: this.counters.windows, action });
+    if (action === 'update') {
+      this.earlyUpdate = true;
+      this.maybeUpdate();
+    } else if (!this.running) {
+      this.startRecalibration();
+    }
+  }
+
+  // ---- updates ----
+
+  private maybeUpdate(): void {
+    if (this.running || this.stopped) return;
+    if (this.normal.full) this.startUpdate('normal-buffer-full');
+    else if (this.anomaly.full) this.startUpdate('anomaly-buffer-full');
+    else if (this.earlyUpdate && this.normal.size >= this.o.minUpdateWindows) this.startUpdate('input-drift');
+  }
+
+  private startUpdate(trigger: UpdateRecord['trigger']): void {
+    this.earlyUpdate = false;
+    const run = this.update(trigger)
+      .catch((err: Error) => {
+        if (!this.stopped) this.record({ ...this.emptyRecord('finetune', trigger), reason: err.message });
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (!this.stopped) this.maybeUpdate();
+      });
+    this.running = run;
+  }
+
+  private startRecalibration(): void {
+    const run = this.recalibrate()
+      .catch((err: Error) => {
+        if (!this.stopped) this.record({ ...this.emptyRecord('recalibration', 'score-drift'), reason: err.message });
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    this.running = run;
+  }
+
+  private emptyRecord(kind: UpdateRecord['kind'], trigger: UpdateRecord['trigger']): UpdateRecord {
+    return {
+      kind, trigger, accepted: false, fromVersion: this.detector.version, normalWindows: 0, anomalyWindows: 0, replayWindows: 0,
+      heldOutAucBefore: NaN, heldOutAucAfter: NaN, parity: NaN, threshold: NaN, thresholdMethod: '', losses: [], seconds: 0, at: this.counters.windows,
+    };
+  }
+
+  private record(r: UpdateRecord): void {
+    this.history.push(r);
+    // Bounded history: the last 256 attempts are plenty for reports.
+    if (this.history.length > 256) this.history.shift();
+    if (r.kind === 'finetune') {
+      if (r.accepted) this.counters.updates++;
+      else this.counters.rejectedUpdates++;
+    } else if (r.accepted) this.counters.recalibrations++;
+    this.options.onUpdate?.(r);
+  }
+
+  private async update(trigger: UpdateRecord['trigger']): Promise<void> {
+    const t0 = performance.now();
+    const fromVersion = this.detector.version;
+    const weights = this.weightsByVersion.get(fromVersion);
+    if (!weights) throw new SeismoError('ERR_LEARN', `no tfjs weights for the live version ${fromVersion} (it was not made by this learner)`);
+    const live = this.detector.manifest;
+    const threshold = live.thresholds.global.value;
+    // Snapshot and empty the update buffers: windows labelled during the update go to the next one.
+    const normal = this.normal.snapshot();
+    const anomaly = this.anomaly.snapshot();
+    const replay = this.replayBuffer?.snapshot();
+    const held = this.heldOut.snapshot();
+    this.normal.clear();
+    this.anomaly.clear();
+    const nReplay = replay ? replay.labels.length : 0;
+    const normalFrames = new Float32Array(normal.frames.length + (replay?.frames.length ?? 0));
+    normalFrames.set(normal.frames);
+    if (replay) normalFrames.set(replay.frames, normal.frames.length);
+    const ft = this.options.fineTune ?? {};
+    const params: FineTuneParams = {
+      epochs: ft.epochs ?? 10,
+      batchSize: ft.batchSize ?? 32,
+      learningRate: ft.learningRate ?? 1e-3,
+      anomalyWeight: ft.anomalyWeight ?? 0.5,
+      margin: (ft.marginFactor ?? 3) * threshold,
+      seed: (ft.seed ?? 7) + this.history.length,
+    };
+    const res = await this.fineTuner.update(weights, normalFrames, anomaly.frames, held.frames, params);
+    if (this.stopped) return;
+    const base: UpdateRecord = {
+      ...this.emptyRecord('finetune', trigger),
+      fromVersion,
+      at: this.counters.windows,
+      normalWindows: normal.labels.length,
+      anomalyWindows: anomaly.labels.length,
+      replayWindows: nReplay,
+      parity: res.parity,
+      losses: res.losses,
+    };
+    const heldBoth = held.labels.includes(1) && held.labels.includes(0);
+    base.heldOutAucBefore = heldBoth ? rocAuc(held.labels, res.checkBefore) : NaN;
+    base.heldOutAucAfter = heldBoth ? rocAuc(held.labels, res.checkAfter) : NaN;
+    if (!(res.parity <= this.o.parityTolerance)) {
+      this.record({ ...base, reason: `ONNX parity ${res.parity.toExponential(2)} above ${this.o.parityTolerance}`, seconds: (performance.now() - t0) / 1000 });
+      return;
+    }
+    if (heldBoth && base.heldOutAucAfter < base.heldOutAucBefore - this.o.regressionTolerance) {
+      this.record({ ...base, reason: `held-out ROC AUC fell from ${base.heldOutAucBefore.toFixed(3)} to ${base.heldOutAucAfter.toFixed(3)}`, seconds: (performance.now() - t0) / 1000 });
+      return;
+    }
+    // Threshold of the new version, from its own scores of every labelled window it can see.
+    const labels = concatU8(held.labels, normal.labels, anomaly.labels);
+    const scores = concatF32(res.checkAfter, res.normalAfter.subarray(0, normal.labels.length), res.anomalyAfter);
+    let value: number;
+    let method: string;
+    const positives = labels.reduce((a, b) => a + b, 0);
+    if (positives >= this.o.minAnomaliesToTune && positives < labels.length) {
+      value = tuneThreshold(labels, scores, 'f1').threshold;
+      method = 'best-f1';
+    } else {
+      const normals = [...scores.filter((_, i) => labels[i] === 0), ...res.normalAfter.subarray(normal.labels.length)];
+      value = quantile(normals, this.o.thresholdQuantile);
+      method = 'quantile';
+    }
+    if (!Number.isFinite(value)) value = threshold;
+    const manifest = nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds);
+    const version = await this.install(manifest, res.onnx);
+    this.weightsByVersion.set(version, res.weights);
+    this.pruneVersions();
+    this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, seconds: (performance.now() - t0) / 1000 });
+  }
+
+  private async recalibrate(): Promise<void> {
+    const t0 = performance.now();
+    const n = Math.min(this.recentCount, this.recent.length);
+    if (n < 32) return;
+    const live = this.detector.manifest;
+    const fromVersion = this.detector.version;
+    const value = quantile(this.recent.subarray(0, n), this.o.recalibrationQuantile);
+    const manifest = nextManifest(live, value, 'quantile', { quantile: this.o.recalibrationQuantile, windows: n, on: 'recent scores' });
+    const onnx = readModelDir(this.detector.modelDir).onnx;
+    const version = await this.install(manifest, onnx);
+    const weights = this.weightsByVersion.get(fromVersion);
+    if (weights) this.weightsByVersion.set(version, weights);
+    this.pruneVersions();
+    this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'quantile', seconds: (performance.now() - t0) / 1000 });
+  }
+
+  private async install(manifest: Manifest, onnx: Uint8Array): Promise<number> {
+    // The version number the detector will give it: named ahead so the directory says which it is.
+    const dir = path.join(this.o.workDir, `v${Date.now().toString(36)}-${this.history.length + 1}`);
+    writeModelDir(dir, manifest, onnx);
+    const swap = await this.detector.swapModel(readModelDir(dir));
+    return swap.version;
+  }
+
+  /** Keeps weights and directories only of the versions the detector still keeps. */
+  private pruneVersions(): void {
+    const kept = this.detector.versions();
+    const versions = new Set(kept.map((k) => k.version));
+    for (const v of [...this.weightsByVersion.keys()]) if (!versions.has(v)) this.weightsByVersion.delete(v);
+    const dirs = new Set(kept.map((k) => path.resolve(k.dir)));
+    for (const name of fs.readdirSync(this.o.workDir)) {
+      const full = path.resolve(this.o.workDir, name);
+      if (/^v[0-9a-z]+-\d+$/.test(name) && !dirs.has(full)) fs.rmSync(full, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The manifest of a new version: same model, new threshold, the update appended to its record. */
+function nextManifest(live: Manifest, threshold: number, method: string, params: Record<string, unknown>, losses: number[] = [], seconds = 0): Manifest {
+  return ManifestSchema.parse({
+    ...live,
+    thresholds: { global: { value: threshold, method: method === 'best-f1' ? 'best-f1' : 'quantile', params: { ...params, online: true } }, channels: null },
+    training: {
+      ...live.training,
+      epochs: live.training.epochs + losses.length,
+      losses: [...live.training.losses, ...losses],
+      date: new Date().toISOString(),
+      seconds: live.training.seconds + seconds,
+    },
+  });
+}
+
+function concatU8(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function concatF32(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
