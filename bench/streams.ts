@@ -23,6 +23,7 @@ import { rocAuc } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
 import { loadPowerDemand } from '../src/ingest/power-demand.js';
 import { scoreTable } from '../src/score/score-table.js';
+import { runOnline, trainWithWeights, type OnlineFigures, type OnlineProtocol } from './online.js';
 
 export const STREAM_EXPERIMENTS = ['power', 'smtp', 'http', 'smtp-http'] as const;
 export type StreamExperiment = (typeof STREAM_EXPERIMENTS)[number];
@@ -46,6 +47,8 @@ export interface StreamOptions {
   /** Maximum training epochs. Default 40. */
   epochs?: number;
   log?: (line: string) => void;
+  /** Also replay the stream with online learning and a simulated expert (bench/online.ts). */
+  online?: boolean;
 }
 
 export interface StreamResult {
@@ -60,6 +63,35 @@ export interface StreamResult {
   scoreSeconds: number;
   backend: string;
   provider: string;
+}
+
+/** With `online`: the static figures plus the online ones. */
+export type StreamResultOnline = StreamResult & Partial<OnlineFigures>;
+
+/**
+ * Online settings per stream. KDD: mini-batches of 64 windows, 16 questions per 256 windows (one window in 16),
+ * answers one mini-batch late. Power has only ~250 streamed days: mini-batches of 7 days and
+ * small buffers, answers a week late.
+ */
+const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
+  power: {
+    batchSize: 7,
+    learner: { normalBuffer: 12, anomalyBuffer: 6, replay: 32, heldOutEvery: 5, queriesPerBatch: 2, queue: { capacity: 32, budget: 2, period: 7 }, fineTune: { epochs: 30, batchSize: 8 } },
+    expert: { budget: 2, period: 7, delay: 7 },
+    description: 'mini-batches of 7 windows, 2 questions a week answered a week later, buffers 12 normal / 6 anomalous',
+  },
+  smtp: kddOnline(),
+  http: kddOnline(),
+  'smtp-http': kddOnline(),
+};
+
+function kddOnline(): OnlineProtocol {
+  return {
+    batchSize: 64,
+    learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 128, heldOutEvery: 5, queriesPerBatch: 4, queue: { capacity: 64, budget: 16, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
+    expert: { budget: 16, period: 256, delay: 64 },
+    description: 'mini-batches of 64 windows, 16 questions per 256 windows answered 64 windows later, buffers 64 normal / 16 anomalous',
+  };
 }
 
 async function prepare(experiment: StreamExperiment, data: string): Promise<Stream> {
@@ -95,7 +127,7 @@ async function prepare(experiment: StreamExperiment, data: string): Promise<Stre
   };
 }
 
-export async function runStream(experiment: StreamExperiment, options: StreamOptions): Promise<StreamResult> {
+export async function runStream(experiment: StreamExperiment, options: StreamOptions): Promise<StreamResultOnline> {
   if (!STREAM_EXPERIMENTS.includes(experiment)) throw new SeismoError('ERR_INVALID_OPTION', `unknown stream experiment '${experiment}'`);
   const log = options.log ?? (() => {});
   const s = await prepare(experiment, options.data);
@@ -116,13 +148,12 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-${experiment}-`));
   try {
-    const { summary } = await trainToDir('lstm-ae', trainFrames, s.channels, dir, {
-      config: { ...s.config, window: s.window, epochs: options.epochs ?? 40 },
-      // Windows were laid end to end: stride = window keeps training windows from straddling two of them.
-      stride: s.window,
-      seed: options.seed ?? 1,
-      quiet: true,
-    });
+    const config = { ...s.config, window: s.window, epochs: options.epochs ?? 40 };
+    // Windows were laid end to end: stride = window keeps training windows from straddling two of them.
+    const trainOptions = { config, stride: s.window, seed: options.seed ?? 1 };
+    // Online needs the tfjs weights to fine-tune from; the same trainModel call, so the same model.
+    const trained = options.online ? await trainWithWeights(trainFrames, s.channels, dir, trainOptions) : undefined;
+    const summary = trained ?? (await trainToDir('lstm-ae', trainFrames, s.channels, dir, { ...trainOptions, quiet: true })).summary;
     log(`${experiment}: trained in ${summary.seconds.toFixed(1)} s (${summary.epochs} epochs, tfjs ${summary.backend})`);
     const detector = await Detector.load(dir, { stride: s.stride });
     try {
@@ -134,6 +165,11 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
       const scoreSeconds = (performance.now() - t0) / 1000;
       const labels = Uint8Array.from(scored.endRows, (end) => windowLabel(headWindows + (end - s.window + 1) / s.stride));
       const anomalous = labels.reduce((a, b) => a + b, 0);
+      let online: OnlineFigures | undefined;
+      if (trained) {
+        log(`${experiment}: online replay (${ONLINE[experiment].description})`);
+        online = await runOnline(dir, trained.weights, s.frames.subarray(from * C), s.stride, (start) => windowLabel(headWindows + start / s.stride), ONLINE[experiment], log);
+      }
       return {
         experiment,
         protocol: s.description,
@@ -146,6 +182,7 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
         scoreSeconds,
         backend: summary.backend,
         provider: detector.provider.provider,
+        ...online,
       };
     } finally {
       await detector.close();

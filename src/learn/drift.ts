@@ -10,9 +10,9 @@ import { SeismoError } from '../errors.js';
 export interface PageHinkleyOptions {
   /** Values seen before an alarm may be raised (the mean needs a start). Default 30. */
   minInstances?: number;
-  /** Tolerated deviation from the mean, in standard deviations when `standardise` (default 0.1), else in raw units (default 0.005). */
+  /** Tolerated deviation from the mean, in standard deviations when `standardise` (default 0.5), else in raw units (default 0.005). */
   delta?: number;
-  /** Accumulated deviation that signals a change, same units. Default 50 (standardised: 25). */
+  /** Accumulated deviation that signals a change, same units. Default 50. */
   threshold?: number;
   /** Which shifts to detect: an increase of the mean, a decrease, or both. Default `both`. */
   direction?: 'up' | 'down' | 'both';
@@ -51,8 +51,8 @@ export class PageHinkley {
   constructor(options: PageHinkleyOptions = {}) {
     this.standardise = options.standardise ?? true;
     this.minInstances = options.minInstances ?? 30;
-    this.delta = options.delta ?? (this.standardise ? 0.1 : 0.005);
-    this.threshold = options.threshold ?? (this.standardise ? 25 : 50);
+    this.delta = options.delta ?? (this.standardise ? 0.5 : 0.005);
+    this.threshold = options.threshold ?? (50);
     this.direction = options.direction ?? 'both';
     if (!(this.threshold > 0) || !(this.delta >= 0) || !Number.isInteger(this.minInstances) || this.minInstances < 2) {
       throw new SeismoError('ERR_INVALID_OPTION', `PageHinkley: threshold > 0, delta >= 0 and integer minInstances >= 2 required`);

@@ -15,8 +15,9 @@
  * Drift policy: a shift of the input statistic (mean |z| of a window under the model's scaler)
  * means normal behaviour changed: an update is made as soon as the normal buffer holds
  * `minUpdateWindows` labelled windows. A shift of the score distribution alone (log score) means
- * the threshold no longer fits: it is recalibrated to the `recalibrationQuantile` of the recent
- * scores and swapped in as a new version of the same graph (no retraining).
+ * the threshold no longer fits: it is recalibrated to a robust upper bound of the recent scores
+ * (median + 3 MAD on the log scale) and swapped in as a new version of the same graph (no
+ * retraining). After either, drift events are ignored for `driftCooldown` windows.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -93,8 +94,13 @@ export interface OnlineLearnerOptions {
   thresholdQuantile?: number;
   /** Page-Hinkley options for the input statistic and the log score; `false` turns drift detection off. */
   drift?: { input?: PageHinkleyOptions; score?: PageHinkleyOptions } | false;
-  /** Quantile of recent scores the threshold moves to on a score-only drift. Default 0.99. */
-  recalibrationQuantile?: number;
+  /**
+   * On a score-only drift the threshold moves to `exp(median + k * 1.4826 * MAD)` of the recent
+   * log scores: robust to bursts of anomalies among them (up to half), unlike a high quantile. k; default 3.
+   */
+  recalibrationSigmas?: number;
+  /** Windows after a drift event during which further drift events are ignored (the change is being handled). Default 512. */
+  driftCooldown?: number;
   /** Scores remembered for recalibration. Default 1024. */
   recentScores?: number;
   /** tfjs backend for fine-tuning (see `initBackend`). */
@@ -195,6 +201,7 @@ export class OnlineLearner {
   private readonly per: number;
   private running: Promise<void> | undefined;
   private earlyUpdate = false;
+  private driftQuietUntil = 0;
   private labelCount = 0;
   private stopped = false;
   private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
@@ -220,7 +227,8 @@ export class OnlineLearner {
       parityTolerance: options.parityTolerance ?? 1e-3,
       minAnomaliesToTune: options.minAnomaliesToTune ?? 3,
       thresholdQuantile: options.thresholdQuantile ?? 0.99,
-      recalibrationQuantile: options.recalibrationQuantile ?? 0.99,
+      recalibrationSigmas: options.recalibrationSigmas ?? 3,
+      driftCooldown: options.driftCooldown ?? 512,
       recentScores: options.recentScores ?? 1024,
     };
     this.per = detector.window * detector.channels.length;
@@ -420,6 +428,8 @@ export class OnlineLearner {
   }
 
   private onDrift(on: 'input' | 'score', signal: DriftSignal): void {
+    if (this.counters.windows < this.driftQuietUntil) return;
+    this.driftQuietUntil = this.counters.windows + this.o.driftCooldown;
     this.counters.drifts++;
     const action = on === 'input' ? 'update' : 'recalibrate';
     this.options.onDrift?.({ on, signal, at: this.counters.windows, action });
@@ -560,14 +570,17 @@ export class OnlineLearner {
     if (n < 32) return;
     const live = this.detector.manifest;
     const fromVersion = this.detector.version;
-    const value = quantile(this.recent.subarray(0, n), this.o.recalibrationQuantile);
-    const manifest = nextManifest(live, value, 'quantile', { quantile: this.o.recalibrationQuantile, windows: n, on: 'recent scores' });
+    const logs = Array.from(this.recent.subarray(0, n), (v) => Math.log(Math.max(v, 1e-12)));
+    const median = quantile(logs, 0.5);
+    const mad = quantile(logs.map((v) => Math.abs(v - median)), 0.5);
+    const value = Math.exp(median + this.o.recalibrationSigmas * 1.4826 * mad);
+    const manifest = nextManifest(live, value, 'quantile', { method: 'median+k*MAD of log scores', k: this.o.recalibrationSigmas, windows: n, on: 'recent scores' });
     const onnx = readModelDir(this.detector.modelDir).onnx;
     const version = await this.install(manifest, onnx);
     const weights = this.weightsByVersion.get(fromVersion);
     if (weights) this.weightsByVersion.set(version, weights);
     this.pruneVersions();
-    this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'quantile', seconds: (performance.now() - t0) / 1000 });
+    this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'median+MAD', seconds: (performance.now() - t0) / 1000 });
   }
 
   private async install(manifest: Manifest, onnx: Uint8Array): Promise<number> {

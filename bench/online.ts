@@ -1,0 +1,119 @@
+/**
+ * The online protocol on the thesis streams (`seismo bench power|smtp|http|smtp-http --online`).
+ *
+ * Same model, same head training and same stream as the static figure (bench/streams.ts). The
+ * stream after the head is replayed through a second detector with an OnlineLearner attached; a
+ * simulated expert answers the learner's questions from the ground-truth window labels, within a
+ * budget per period and after a delay. Each window is scored once, by whichever version was live
+ * when it was dispatched; `aucUpdating` is the window-level ROC AUC of those scores. The replay
+ * waits for a running update before pushing the next chunk (a stream slower than fine-tuning;
+ * see src/learn/replay.ts), so the figures do not depend on machine load.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Detector } from '../src/detector.js';
+import { rocAuc } from '../src/evaluate/index.js';
+import { writeModelDir } from '../src/model/model-dir.js';
+import { ExpertSimulator } from '../src/learn/expert.js';
+import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
+import { replayOnline } from '../src/learn/replay.js';
+import type { WeightTensor } from '../src/learn/finetune-protocol.js';
+
+/** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
+export interface OnlineProtocol {
+  /** Windows per inference call (= the mini-batch the learner sees). */
+  batchSize: number;
+  learner: Omit<OnlineLearnerOptions, 'workDir' | 'weights'>;
+  expert: { budget: number; period: number; delay: number };
+  description: string;
+}
+
+export interface OnlineFigures {
+  aucUpdating: number;
+  updates: number;
+  rejectedUpdates: number;
+  recalibrations: number;
+  labels: number;
+  questions: number;
+  drifts: number;
+  history: UpdateRecord[];
+  onlineSeconds: number;
+  protocolOnline: string;
+  /** Windows each version scored, its anomalous ones, and the ROC AUC among them (NaN without both classes). */
+  perVersion: { version: number; windows: number; anomalous: number; auc: number; meanNormalScore: number }[];
+}
+
+/** Trains the head model the way trainToDir does, keeping the tfjs weights for fine-tuning. */
+export async function trainWithWeights(frames: Float32Array, channels: string[], dir: string, options: { config: Record<string, unknown>; stride: number; seed: number }): Promise<{ weights: WeightTensor[]; seconds: number; epochs: number; backend: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const training = require('../training/index.js') as typeof import('../training/index.js');
+  await training.initBackend();
+  const result = await training.trainModel({ kind: 'lstm-ae', frames, channels, config: options.config as never, stride: options.stride, seed: options.seed });
+  try {
+    writeModelDir(dir, result.manifest, result.onnx);
+    const weights = result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+    return { weights, seconds: result.manifest.training.seconds, epochs: result.manifest.training.epochs, backend: result.manifest.training.backend };
+  } finally {
+    result.dispose();
+  }
+}
+
+/**
+ * Replays the stream part (`frames` from the first streamed frame on) with online learning.
+ * @param label ground truth of the window starting at streamed frame `start`.
+ */
+export async function runOnline(dir: string, weights: WeightTensor[], frames: Float32Array, stride: number, label: (start: number) => number, protocol: OnlineProtocol, log: (line: string) => void): Promise<OnlineFigures> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-'));
+  const t0 = performance.now();
+  const detector = await Detector.load(dir, { stride, batchSize: protocol.batchSize });
+  let learner: OnlineLearner | undefined;
+  try {
+    const expert = new ExpertSimulator({ truth: (ref) => label(ref.start) === 1, ...protocol.expert });
+    learner = await OnlineLearner.attach(detector, {
+      ...protocol.learner,
+      workDir: work,
+      weights,
+      onQuery: (item) => expert.ask(item),
+      onUpdate: (u) =>
+        log(
+          `  ${u.kind} (${u.trigger}) at window ${u.at}: ${u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`}; ` +
+            `${u.normalWindows} normal + ${u.replayWindows} replay, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
+            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod}); loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
+        ),
+      onDrift: (d) => log(`  drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}`),
+    });
+    const C = detector.channels.length;
+    const T = frames.length / C;
+    const time = Float64Array.from({ length: T }, (_, i) => i);
+    const r = await replayOnline(detector, learner, expert, time, frames);
+    const labels = Uint8Array.from({ length: r.scores.length }, (_, w) => label(w * stride));
+    const s = learner.stats();
+    const perVersion = [...new Set(r.versions)].sort((a, b) => a - b).map((v) => {
+      const idx = [...r.versions.keys()].filter((w) => r.versions[w] === v);
+      const y = Uint8Array.from(idx, (w) => labels[w]!);
+      const sc = Float32Array.from(idx, (w) => r.scores[w]!);
+      const anomalous = y.reduce((a, b) => a + b, 0);
+      const normals = idx.filter((w) => !labels[w]).map((w) => r.scores[w]!);
+      return { version: v, windows: idx.length, anomalous, auc: anomalous > 0 && anomalous < idx.length ? rocAuc(y, sc) : NaN, meanNormalScore: normals.reduce((a, b) => a + b, 0) / Math.max(1, normals.length) };
+    });
+    for (const p of perVersion) log(`  v${p.version}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)}`);
+    return {
+      perVersion,
+      aucUpdating: rocAuc(labels, r.scores),
+      updates: s.updates,
+      rejectedUpdates: s.rejectedUpdates,
+      recalibrations: s.recalibrations,
+      labels: s.labels,
+      questions: s.asked,
+      drifts: s.drifts,
+      history: learner.history,
+      onlineSeconds: (performance.now() - t0) / 1000,
+      protocolOnline: protocol.description,
+    };
+  } finally {
+    await learner?.close();
+    await detector.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
