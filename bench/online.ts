@@ -79,7 +79,7 @@ export async function runOnline(dir: string, weights: WeightTensor[], frames: Fl
         log(
           `  ${u.kind} (${u.trigger}) at window ${u.at}: ${u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`}; ` +
             `${u.normalWindows} normal + ${u.replayWindows} replay, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
-            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod}); loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
+            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})${u.rescaled ? "; rescaled" : ""}; loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
         ),
       onDrift: (d) => log(`  drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}`),
     });

@@ -14,6 +14,11 @@ export interface FineTuneParams {
   anomalyWeight: number;
   margin: number;
   seed: number;
+  /**
+   * Refit the per-channel scaler on the normal windows first when, in some channel, the labelled ones' mean |z| under the live
+   * scaler exceeds this (normal data under its own scaler sits near 0.8); 0 never refits.
+   */
+  rescaleAbove: number;
 }
 
 export type FineTuneRequest =
@@ -29,11 +34,14 @@ export type FineTuneRequest =
   | {
       type: 'update';
       id: number;
-      /** Weights to start from (the live version's). */
+      /** Weights to start from, and the scaler baked into that version's graph. */
       weights: WeightTensor[];
+      scaler: { mean: number[]; std: number[] };
       /** Raw windows `[n, W, C]` to reconstruct well, and `[m, W, C]` to reconstruct badly. */
       normal: Float32Array;
       anomaly: Float32Array;
+      /** The first `labelledNormal` windows of `normal` are labelled; the rest are replayed. */
+      labelledNormal: number;
       /** Raw windows `[k, W, C]` scored before and after (held-out check, calibration). */
       check: Float32Array;
       params: FineTuneParams;
@@ -55,6 +63,9 @@ export type FineTuneResponse =
       /** Scores of `normal` and `anomaly` windows by the exported graph. */
       normalAfter: Float32Array;
       anomalyAfter: Float32Array;
+      /** The scaler baked into the new graph (the live one unless it was refitted). */
+      scaler: { mean: number[]; std: number[] };
+      rescaled: boolean;
       /** Largest |tfjs - onnxruntime| score difference over the check windows, relative to max(1, |score|). */
       parity: number;
       seconds: number;

@@ -11,7 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { applyScaler, getKind, initBackend, type Scaler } from '../../training/index.js';
+import { applyScaler, fitScaler, getKind, initBackend, type Scaler } from '../../training/index.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 const port = parentPort!;
@@ -39,7 +39,8 @@ async function handle(msg: FineTuneRequest): Promise<void> {
   }
   if (!state) throw new Error('fine-tune worker used before init');
   const t0 = performance.now();
-  const { model, scaler } = state;
+  const { model } = state;
+  let scaler: Scaler = msg.scaler;
   const spec = getKind(state.kind);
   const W = state.config.window as number;
   const C = state.channels.length;
@@ -56,6 +57,21 @@ async function handle(msg: FineTuneRequest): Promise<void> {
     return tf.tidy(() => spec.scoreWindows(model, scaled(raw)).score.dataSync() as Float32Array);
   };
   const checkBefore = tfScores(msg.check);
+  // A stream whose normal behaviour left the scaler's range (a new service, new units) cannot be
+  // learned by a few steps in the old scaled space: refit the scaler on the normal windows and
+  // let fine-tuning adapt the weights to it. The scaler stays for later updates.
+  let rescaled = false;
+  if (msg.params.rescaleAbove > 0 && msg.labelledNormal > 0) {
+    // Per channel, over the labelled normal windows only (the replay holds the old regime): one
+    // channel far outside its old range is enough to dominate the reconstruction error.
+    const z = new Float64Array(C);
+    const n = msg.labelledNormal * per;
+    for (let i = 0; i < n; i++) z[i % C] += Math.abs((msg.normal[i]! - scaler.mean[i % C]!) / scaler.std[i % C]!);
+    if (Math.max(...z) / (n / C) > msg.params.rescaleAbove) {
+      scaler = fitScaler(msg.normal, C);
+      rescaled = true;
+    }
+  }
   const losses = await fineTune(model, scaled, msg.normal, msg.anomaly, per, msg.params);
   const onnx = spec.exportOnnx(model, state.config as never, state.channels, scaler);
   const checkTf = tfScores(msg.check);
@@ -74,7 +90,7 @@ async function handle(msg: FineTuneRequest): Promise<void> {
     const normalAfter = await ortScores(msg.normal);
     const anomalyAfter = await ortScores(msg.anomaly);
     const weights = model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
-    const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, checkBefore, checkAfter, normalAfter, anomalyAfter, parity, seconds: (performance.now() - t0) / 1000 };
+    const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, scaler: { mean: [...scaler.mean], std: [...scaler.std] }, rescaled, checkBefore, checkAfter, normalAfter, anomalyAfter, parity, seconds: (performance.now() - t0) / 1000 };
     port.postMessage(res, [onnx.buffer as ArrayBuffer, ...weights.map((w) => w.data.buffer as ArrayBuffer)]);
   } finally {
     await session.release();

@@ -48,6 +48,12 @@ export interface FineTuneOptions {
   marginFactor?: number;
   /** Seed of the batch order. Default 7. */
   seed?: number;
+  /**
+   * Refit the scaler on the update's normal windows (labelled and replayed) when, in some channel,
+   * the labelled normal windows' mean |z| under the live scaler exceeds this (normal data under
+   * its own scaler: ~0.8); 0 never refits. Default 4.
+   */
+  rescaleAbove?: number;
 }
 
 /** Options of {@link OnlineLearner}. */
@@ -132,6 +138,8 @@ export interface UpdateRecord {
   heldOutAucBefore: number;
   heldOutAucAfter: number;
   parity: number;
+  /** True when the update refitted the scaler (the input left the live scaler's range). */
+  rescaled: boolean;
   threshold: number;
   thresholdMethod: string;
   losses: number[];
@@ -477,7 +485,7 @@ export class OnlineLearner {
   private emptyRecord(kind: UpdateRecord['kind'], trigger: UpdateRecord['trigger']): UpdateRecord {
     return {
       kind, trigger, accepted: false, fromVersion: this.detector.version, normalWindows: 0, anomalyWindows: 0, replayWindows: 0,
-      heldOutAucBefore: NaN, heldOutAucAfter: NaN, parity: NaN, threshold: NaN, thresholdMethod: '', losses: [], seconds: 0, at: this.counters.windows,
+      heldOutAucBefore: NaN, heldOutAucAfter: NaN, parity: NaN, rescaled: false, threshold: NaN, thresholdMethod: '', losses: [], seconds: 0, at: this.counters.windows,
     };
   }
 
@@ -518,8 +526,9 @@ export class OnlineLearner {
       anomalyWeight: ft.anomalyWeight ?? 0.5,
       margin: (ft.marginFactor ?? 3) * threshold,
       seed: (ft.seed ?? 7) + this.history.length,
+      rescaleAbove: ft.rescaleAbove ?? 4,
     };
-    const res = await this.fineTuner.update(weights, normalFrames, anomaly.frames, held.frames, params);
+    const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, anomaly.frames, held.frames, params);
     if (this.stopped) return;
     const base: UpdateRecord = {
       ...this.emptyRecord('finetune', trigger),
@@ -529,6 +538,7 @@ export class OnlineLearner {
       anomalyWindows: anomaly.labels.length,
       replayWindows: nReplay,
       parity: res.parity,
+      rescaled: res.rescaled,
       losses: res.losses,
     };
     const heldBoth = held.labels.includes(1) && held.labels.includes(0);
@@ -557,7 +567,7 @@ export class OnlineLearner {
       method = 'quantile';
     }
     if (!Number.isFinite(value)) value = threshold;
-    const manifest = nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds);
+    const manifest = { ...nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds), scaler: res.scaler };
     const version = await this.install(manifest, res.onnx);
     this.weightsByVersion.set(version, res.weights);
     this.pruneVersions();
