@@ -88,7 +88,7 @@ const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
 function kddOnline(): OnlineProtocol {
   return {
     batchSize: 64,
-    learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 128, heldOutEvery: 5, queriesPerBatch: 4, queue: { capacity: 64, budget: 16, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
+    learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 256, heldOutEvery: 5, minUpdateWindows: 8, driftCooldown: 256, queriesPerBatch: 4, queue: { capacity: 64, budget: 16, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
     expert: { budget: 16, period: 256, delay: 64 },
     description: 'mini-batches of 64 windows, 16 questions per 256 windows answered 64 windows later, buffers 64 normal / 16 anomalous',
   };

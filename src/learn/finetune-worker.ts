@@ -68,7 +68,11 @@ async function handle(msg: FineTuneRequest): Promise<void> {
     const n = msg.labelledNormal * per;
     for (let i = 0; i < n; i++) z[i % C] += Math.abs((msg.normal[i]! - scaler.mean[i % C]!) / scaler.std[i % C]!);
     if (Math.max(...z) / (n / C) > msg.params.rescaleAbove) {
-      scaler = fitScaler(msg.normal, C);
+      // Means move to the new data; a spread never shrinks below the live one, because a channel
+      // that happens to be (near) constant in a small update sample would otherwise get a tiny
+      // std and turn every later change of it into an enormous score.
+      const fitted = fitScaler(msg.normal, C);
+      scaler = { mean: fitted.mean, std: fitted.std.map((s, c) => Math.max(s, scaler.std[c]!)) };
       rescaled = true;
     }
   }

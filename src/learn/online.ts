@@ -67,12 +67,14 @@ export interface OnlineLearnerOptions {
   /** Capacity of the anomaly update buffer (an update starts when it is full). Default 16. */
   anomalyBuffer?: number;
   /**
-   * Unlabelled windows scored well below the threshold (under `replayBelow` times it), kept as a
+   * Unlabelled windows that did not alarm and scored at most the `replayBelow` quantile of the
+   * recent scores (a rank, not a multiple of the threshold: thresholds jump when the score scale
+   * does, and then a multiple would let anomalies in), kept as a
    * uniform reservoir and replayed as normal data in each update so that fine-tuning on a few
    * hard windows does not forget the rest of normal behaviour. Capacity; 0 disables. Default 128.
    */
   replay?: number;
-  /** Score / threshold ratio under which a window may enter the replay reservoir. Default 0.5. */
+  /** Quantile of the recent scores (those of earlier mini-batches) under which a window may enter the replay reservoir. Default 0.5. */
   replayBelow?: number;
   /** Held-out labelled windows (the most recent ones), for the no-regression check. Default 64. */
   heldOut?: number;
@@ -105,7 +107,7 @@ export interface OnlineLearnerOptions {
    * log scores: robust to bursts of anomalies among them (up to half), unlike a high quantile. k; default 3.
    */
   recalibrationSigmas?: number;
-  /** Windows after a drift event during which further drift events are ignored (the change is being handled). Default 512. */
+  /** Windows after a drift event during which further events of the same monitor are ignored (the change is being handled). Default 512. */
   driftCooldown?: number;
   /** Scores remembered for recalibration. Default 1024. */
   recentScores?: number;
@@ -209,7 +211,8 @@ export class OnlineLearner {
   private readonly per: number;
   private running: Promise<void> | undefined;
   private earlyUpdate = false;
-  private driftQuietUntil = 0;
+  /** Per monitor: the stream position before which its drift events are ignored. */
+  private readonly driftQuietUntil = { input: 0, score: 0 };
   private labelCount = 0;
   private stopped = false;
   private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
@@ -360,6 +363,9 @@ export class OnlineLearner {
     if (this.stopped) return;
     const m = this.detector.manifest;
     const candidates: Candidate[] = [];
+    const filled = Math.min(this.recentCount, this.recent.length);
+    // Needs some history first: until then nothing is replayed.
+    const replayBelow = this.replayBuffer && filled >= 64 ? quantile(this.recent.subarray(0, filled), this.o.replayBelow) : -Infinity;
     for (let i = 0; i < batch.size; i++) {
       const score = batch.scores[i]!;
       if (Number.isNaN(score)) continue;
@@ -368,10 +374,11 @@ export class OnlineLearner {
       const alarm = batch.anomalies[i] === 1;
       this.recent[this.recentCount++ % this.recent.length] = score;
       candidates.push({ index: i, score, threshold, alarm });
-      if (this.driftInput || (this.replayBuffer && score < this.o.replayBelow * threshold)) {
+      const replay = !alarm && score <= replayBelow;
+      if (this.driftInput || replay) {
         const frames = this.detector.windowFrames(batch.seriesIds[i]!, batch.starts[i]!);
         if (frames) {
-          if (this.replayBuffer && score < this.o.replayBelow * threshold) this.replayBuffer.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
+          if (replay) this.replayBuffer!.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
           if (this.driftInput) {
             let s = 0;
             for (let k = 0; k < frames.length; k++) {
@@ -436,8 +443,9 @@ export class OnlineLearner {
   }
 
   private onDrift(on: 'input' | 'score', signal: DriftSignal): void {
-    if (this.counters.windows < this.driftQuietUntil) return;
-    this.driftQuietUntil = this.counters.windows + this.o.driftCooldown;
+    // Each monitor has its own cooldown: a threshold recalibration must not mask a change of the input.
+    if (this.counters.windows < this.driftQuietUntil[on]) return;
+    this.driftQuietUntil[on] = this.counters.windows + this.o.driftCooldown;
     this.counters.drifts++;
     const action = on === 'input' ? 'update' : 'recalibrate';
     this.options.onDrift?.({ on, signal, at: this.counters.windows, action });
