@@ -76,9 +76,9 @@ export type StreamResultOnline = StreamResult & Partial<OnlineFigures>;
 const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
   power: {
     batchSize: 7,
-    learner: { normalBuffer: 12, anomalyBuffer: 6, replay: 32, heldOutEvery: 5, queriesPerBatch: 2, queue: { capacity: 32, budget: 2, period: 7 }, fineTune: { epochs: 30, batchSize: 8 } },
-    expert: { budget: 2, period: 7, delay: 7 },
-    description: 'mini-batches of 7 windows, 2 questions a week answered a week later, buffers 12 normal / 6 anomalous',
+    learner: { normalBuffer: 6, anomalyBuffer: 2, replay: 32, heldOutEvery: 5, minUpdateWindows: 3, queriesPerBatch: 2, queue: { capacity: 32, budget: 2, period: 7 }, fineTune: { epochs: 30, batchSize: 8, anomalyWeight: 1 } },
+    expert: { budget: 2, period: 7, delay: 1 },
+    description: 'mini-batches of 7 windows, 2 questions a week answered 1 days later, buffers 6 normal / 2 anomalous',
   },
   smtp: kddOnline(),
   http: kddOnline(),
@@ -88,8 +88,8 @@ const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
 function kddOnline(): OnlineProtocol {
   return {
     batchSize: 64,
-    learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 256, heldOutEvery: 5, minUpdateWindows: 8, driftCooldown: 256, queriesPerBatch: 4, queue: { capacity: 64, budget: 16, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
-    expert: { budget: 16, period: 256, delay: 64 },
+    learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 256, heldOutEvery: 5, minUpdateWindows: 8, driftCooldown: 256, queriesPerBatch: 8, queue: { capacity: 64, budget: 32, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
+    expert: { budget: 32, period: 256, delay: 32 },
     description: 'mini-batches of 64 windows, 16 questions per 256 windows answered 64 windows later, buffers 64 normal / 16 anomalous',
   };
 }

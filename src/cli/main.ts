@@ -7,6 +7,7 @@ import { registerCalibrate } from './calibrate.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
+import { registerLabel } from './label.js';
 import { registerTrain } from './train.js';
 
 /** Builds the `seismo` command line. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDetect(program);
   registerEval(program);
   registerBench(program);
+  registerLabel(program);
   return program;
 }
 
