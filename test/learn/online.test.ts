@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Detector } from '../../src/detector.js';
+import { rocAuc } from '../../src/evaluate/index.js';
+import { generateSeries } from '../../src/ingest/synthetic.js';
+import { ExpertSimulator } from '../../src/learn/expert.js';
+import { appendAnswers, readQueueFile } from '../../src/learn/label-queue.js';
+import { OnlineLearner, type UpdateRecord } from '../../src/learn/online.js';
+import { replayOnline } from '../../src/learn/replay.js';
+import type { WeightTensor } from '../../src/learn/finetune-protocol.js';
+import { writeModelDir } from '../../src/model/model-dir.js';
+import { scoreTable } from '../../src/score/score-table.js';
+import { trainModel } from '../../training/index.js';
+
+const W = 8;
+const C = 3;
+const STRIDE = 4;
+
+/** A stream whose normal behaviour changes a third of the way in, with spikes throughout. */
+function driftStream(): { time: Float64Array; frames: Float32Array; labels: Uint8Array } {
+  const spikes = Array.from({ length: 24 }, (_, k) => ({ kind: 'spike' as const, start: 100 + k * 120, magnitude: 8 }));
+  const s = generateSeries({ length: 3000, channels: C, seed: 13, periods: [48, 12], normalPrefix: 0, anomalies: spikes });
+  const frames = s.table.frames.slice();
+  // From row 1000 on, channels 0 and 1 live at a new level with twice the swing: a new normal.
+  for (let t = 1000; t < 3000; t++) {
+    frames[t * C] = frames[t * C]! * 2 + 3;
+    frames[t * C + 1] = frames[t * C + 1]! * 2 - 3;
+  }
+  return { time: s.table.time, frames, labels: s.labels };
+}
+
+describe('OnlineLearner', function () {
+  let dir: string;
+  let weights: WeightTensor[];
+  const stream = driftStream();
+  const windowLabel = (start: number): boolean => {
+    for (let r = start; r < start + W; r++) if (stream.labels[r]) return true;
+    return false;
+  };
+
+  before(async function () {
+    const train = generateSeries({ length: 800, channels: C, seed: 11, periods: [48, 12], anomalies: [] });
+    const r = await trainModel({ kind: 'lstm-ae', frames: train.table.frames, channels: train.table.channels, config: { window: W, encoderUnits: [8], decoderUnits: [8], epochs: 8, batchSize: 32, learningRate: 3e-3 }, stride: STRIDE, seed: 3 });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-test-'));
+    writeModelDir(dir, r.manifest, r.onnx);
+    weights = r.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+    r.dispose();
+  });
+
+  it('beats the static model on a stream whose normal behaviour drifts, and swaps versions in as it learns', async () => {
+    const staticDetector = await Detector.load(dir, { provider: 'cpu' });
+    const staticScores = await scoreTable(staticDetector, stream.time, stream.frames);
+    await staticDetector.close();
+    const labels = Uint8Array.from(staticScores.endRows, (end) => (windowLabel(end - W + 1) ? 1 : 0));
+    const aucStatic = rocAuc(labels, staticScores.scores);
+
+    const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 32 });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+    const expert = new ExpertSimulator({ truth: (ref) => windowLabel(ref.start), budget: 8, period: 64, delay: 16 });
+    const updates: UpdateRecord[] = [];
+    const learner = await OnlineLearner.attach(detector, {
+      workDir: work,
+      weights,
+      normalBuffer: 24,
+      anomalyBuffer: 6,
+      replay: 64,
+      queriesPerBatch: 4,
+      queue: { capacity: 32, budget: 8, period: 64, persist: true },
+      fineTune: { epochs: 20, batchSize: 16, learningRate: 3e-3 },
+      onQuery: (q) => expert.ask(q),
+      onUpdate: (u) => updates.push(u),
+    });
+    try {
+      const r = await replayOnline(detector, learner, expert, stream.time, stream.frames, { chunk: 64 });
+      const aucUpdating = rocAuc(labels, r.scores);
+      if (process.env.SEISMO_TEST_LOG) console.log({ aucStatic, aucUpdating, updates: updates.map((u) => [u.trigger, u.accepted, u.reason]) });
+      const accepted = updates.filter((u) => u.kind === 'finetune' && u.accepted);
+      assert.ok(accepted.length >= 1, `no accepted update: ${JSON.stringify(updates.map((u) => u.reason))}`);
+      assert.ok(aucUpdating > aucStatic + 0.02, `updating ${aucUpdating.toFixed(3)} vs static ${aucStatic.toFixed(3)}`);
+      // Versions only go up along the stream, and each window was scored once (replayOnline checks).
+      for (let w = 1; w < r.versions.length; w++) assert.ok(r.versions[w]! >= r.versions[w - 1]!);
+      assert.equal(learner.updates, accepted.length);
+      for (const u of accepted) assert.ok(u.parity <= 1e-3);
+      // Kept versions are bounded (default 3), and so are the learner's version directories.
+      assert.ok(detector.versions().length <= 3);
+      assert.ok(fs.readdirSync(work).filter((f) => /^v/.test(f)).length <= 3);
+      assert.ok(learner.normal.size <= 24 && learner.anomaly.size <= 6 && learner.queue.size <= 32);
+    } finally {
+      await learner.close();
+      await detector.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('takes late labels, ignores labels on windows it no longer holds, and imports answers written by `seismo label`', async () => {
+    const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 16 });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+    const learner = await OnlineLearner.attach(detector, { workDir: work, weights, queue: { capacity: 4, budget: 3, period: 1000, persist: true }, queriesPerBatch: 3, drift: false });
+    try {
+      await scoreTable(detector, stream.time.subarray(0, 400), stream.frames.subarray(0, 400 * C), { seriesId: 's' });
+      const pending = readQueueFile(work);
+      assert.equal(pending.length, 3, 'the budget of 3 per period caps the questions');
+      assert.equal(learner.queue.remaining(learner.stats().windows), 0);
+      assert.equal(learner.label({ seriesId: 's', start: 1e9 }, false), 'unknown-window');
+      appendAnswers(work, [{ key: pending[0]!.key, anomaly: false }, { key: pending[1]!.key, anomaly: true }]);
+      assert.equal(learner.importAnswers(), 2);
+      assert.equal(learner.importAnswers(), 0, 'answers are read once');
+      assert.equal(readQueueFile(work).length, 1);
+      const s = learner.stats();
+      assert.deepEqual([s.labels, s.unknownLabels], [2, 1]);
+      assert.equal(learner.anomaly.size, 1);
+    } finally {
+      await learner.close();
+      await detector.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
