@@ -209,6 +209,7 @@ export class OnlineLearner {
   private readonly rand = mulberry32(11);
   private readonly previousOnBatch: ((b: ScoredBatch) => void) | undefined;
   private readonly per: number;
+  private readonly scratch: Float32Array;
   private running: Promise<void> | undefined;
   private earlyUpdate = false;
   /** Per monitor: the stream position before which its drift events are ignored. */
@@ -243,6 +244,7 @@ export class OnlineLearner {
       recentScores: options.recentScores ?? 1024,
     };
     this.per = detector.window * detector.channels.length;
+    this.scratch = new Float32Array(this.per);
     this.normal = new WindowBuffer({ capacity: this.o.normalBuffer, windowSize: this.per });
     this.anomaly = new WindowBuffer({ capacity: this.o.anomalyBuffer, windowSize: this.per });
     this.replayBuffer = this.o.replay > 0 ? new WindowBuffer({ capacity: this.o.replay, windowSize: this.per, policy: 'reservoir', seed: 5 }) : undefined;
@@ -376,7 +378,8 @@ export class OnlineLearner {
       candidates.push({ index: i, score, threshold, alarm });
       const replay = !alarm && score <= replayBelow;
       if (this.driftInput || replay) {
-        const frames = this.detector.windowFrames(batch.seriesIds[i]!, batch.starts[i]!);
+        // Into a scratch array: the replay buffer copies what it keeps, the drift statistic keeps nothing.
+        const frames = this.detector.windowFrames(batch.seriesIds[i]!, batch.starts[i]!, this.scratch);
         if (frames) {
           if (replay) this.replayBuffer!.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
           if (this.driftInput) {

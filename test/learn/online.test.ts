@@ -94,6 +94,55 @@ describe('OnlineLearner', function () {
     }
   });
 
+  it('keeps scoring while an update runs, and scores every window once across the swap it ends with', async () => {
+    const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 16 });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+    const learner = await OnlineLearner.attach(detector, { workDir: work, weights, drift: false, fineTune: { epochs: 40 } });
+    const seen = new Map<number, number>();
+    let scoredWhileUpdating = 0;
+    const versions = new Set<number>();
+    const tap = detector.onBatch;
+    detector.onBatch = (b) => {
+      tap?.(b);
+      for (let i = 0; i < b.size; i++) seen.set(b.starts[i]!, (seen.get(b.starts[i]!) ?? 0) + 1);
+      if (learner.updating) scoredWhileUpdating += b.size;
+      versions.add(b.version);
+    };
+    try {
+      let row = 0;
+      const push = async (rows: number): Promise<void> => {
+        const frames = new Float32Array(rows * C);
+        const time = new Float64Array(rows);
+        for (let k = 0; k < rows; k++, row++) {
+          time[k] = row;
+          frames.set(stream.frames.subarray((row % 3000) * C, (row % 3000 + 1) * C), k * C);
+        }
+        await detector.write('s', time, frames);
+      };
+      await push(800);
+      await detector.flush();
+      for (const q of learner.queue.pending()) learner.label(q.ref, windowLabel(q.ref.start % 3000));
+      const update = learner.updateNow();
+      while (learner.updating) {
+        await push(32);
+        await new Promise((r) => setImmediate(r));
+      }
+      await update;
+      await push(200);
+      await detector.flush();
+      assert.equal(learner.updates, 1, JSON.stringify(learner.history.map((h) => h.reason)));
+      assert.ok(scoredWhileUpdating > 0, 'no window was scored during the update');
+      assert.deepEqual([...versions].sort(), [1, 2]);
+      const expected = Math.floor((row - W) / STRIDE) + 1;
+      assert.equal(seen.size, expected);
+      for (const [start, n] of seen) assert.equal(n, 1, `window ${start} scored ${n} times`);
+    } finally {
+      await learner.close();
+      await detector.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('takes late labels, ignores labels on windows it no longer holds, and imports answers written by `seismo label`', async () => {
     const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 16 });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
