@@ -23,6 +23,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from './fit';
+import { DcVaeStep, floats, type StepConv, type StepGrads, type StepHead, type StepNet } from './native-ops/dc-vae-step';
+import { nativeKernels } from './native-ops/kernels';
 import { CausalConv1DLayer, type ConvActivation, GaussianHeadLayer, GaussianSampleLayer } from './ops/layers';
 import { ConfigChecker } from './ops/options';
 
@@ -159,11 +161,9 @@ export function dcVaeLoss(config: Pick<DcVaeConfig, 'channels' | 'latent' | 'klW
  * only the first C features.
  */
 export function dcVaeTargets(config: Pick<DcVaeConfig, 'channels' | 'latent'>): (windows: tf.Tensor3D) => { x: tf.Tensor; y: tf.Tensor } {
-  return (windows) =>
-    tf.tidy(() => {
-      const [N, W] = windows.shape;
-      return { x: tf.clone(windows), y: tf.concat([windows, tf.zeros([N, W, config.channels + 2 * config.latent])], 2) };
-    });
+  // tf.pad rather than concat with zeros: the same tensor, but one backend kernel instead of the
+  // wasm backend's row-by-row concat.
+  return (windows) => tf.tidy(() => ({ x: tf.clone(windows), y: tf.pad(windows, [[0, 0], [0, 0], [0, config.channels + 2 * config.latent]]) }));
 }
 
 /**
@@ -198,9 +198,141 @@ export function buildDcVae(config: DcVaeConfig): tfl.LayersModel {
     stack(z, DC_VAE_LAYERS.decoder),
   ) as tfl.SymbolicTensor;
   const output = tfl.layers.concatenate({ axis: -1, name: 'gaussians' }).apply([decoded, latent]) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: input, outputs: output, name: 'dc_vae' });
+  const model = new DcVaeModel({ inputs: input, outputs: output, name: 'dc_vae' }, config);
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: dcVaeLoss(config) });
   return model;
+}
+
+/**
+ * {@link DcVaeModel.nativeGradients} of a model from {@link buildDcVae}; undefined for any other
+ * model or when the native step does not apply (tests compare it with tfjs autodiff).
+ */
+export function dcVaeNativeGradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: tf.NamedTensorMap } | undefined {
+  return model instanceof DcVaeModel ? model.nativeGradients(x, y) : undefined;
+}
+
+/**
+ * The DC-VAE as a plain LayersModel (same layers, weights, predict, evaluate, export) whose
+ * `trainOnBatch` runs the native training step when the native kernels are loaded.
+ *
+ * Why: through tfjs-layers, a bench step (issue 7) spent ~6x more time in tfjs around the native
+ * convolutions (split/concat copies of the Gaussian heads, activations copied in and out of the
+ * wasm heap per op, the autodiff tape, GC) than in them. {@link DcVaeStep} computes the same
+ * loss and weight gradients directly on reused buffers; the gradients then go to this model's
+ * own optimizer (Adam, state and all), in the order tfjs-layers' trainOnBatch hands them over,
+ * so both paths update the same variables the same way and can alternate. Without the kernels,
+ * or for inputs that are not one `[N, W, C]` tensor and its `[N, W, >= C]` target, the
+ * tfjs-layers step runs.
+ */
+class DcVaeModel extends tfl.LayersModel {
+  private step?: DcVaeStep;
+
+  constructor(
+    args: ConstructorParameters<typeof tfl.LayersModel>[0],
+    private readonly dcVae: Pick<DcVaeConfig, 'channels' | 'latent' | 'klWeight' | 'depth'>,
+  ) {
+    super(args);
+  }
+
+  override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
+    const step = this.nativeGradients(x, y);
+    if (!step) return super.trainOnBatch(x, y);
+    try {
+      this.optimizer.applyGradients(step.grads);
+    } finally {
+      tf.dispose(Object.values(step.grads));
+    }
+    return step.loss;
+  }
+
+  /**
+   * Loss and weight gradients of one training batch through {@link DcVaeStep} (draws the next
+   * noise of the sample layer), keyed by variable name in trainableWeights order; undefined
+   * (nothing drawn) when the native step does not apply. The caller disposes the gradients.
+   */
+  nativeGradients(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): { loss: number; grads: tf.NamedTensorMap } | undefined {
+    const kernels = nativeKernels();
+    const C = this.dcVae.channels;
+    const inShape = this.inputs[0]!.shape;
+    if (
+      !kernels ||
+      !(x instanceof tf.Tensor) ||
+      !(y instanceof tf.Tensor) ||
+      x.rank !== 3 ||
+      y.rank !== 3 ||
+      x.dtype !== 'float32' ||
+      y.dtype !== 'float32' ||
+      x.shape[1] !== inShape[1] ||
+      x.shape[2] !== C ||
+      y.shape[0] !== x.shape[0] ||
+      y.shape[1] !== x.shape[1] ||
+      y.shape[2]! < C ||
+      x.shape[0] < 1
+    ) {
+      return undefined;
+    }
+    const plan = this.gradientPlan();
+    if (!plan) return undefined;
+    const [N, T] = x.shape as [number, number, number];
+    this.step ??= new DcVaeStep(kernels);
+    const sample = this.getLayer(DC_VAE_LAYERS.sample) as GaussianSampleLayer;
+    const noise = sample.noise(N * T * this.dcVae.latent);
+    const { loss, grads } = this.step.run(this.stepNet(), floats(x), floats(y), y.shape[2]!, noise, N, T, C);
+    // tf.tensor copies the buffers (reused by the next step) into the backend.
+    const named: tf.NamedTensorMap = {};
+    for (const p of plan) named[p.name] = tf.tensor(p.pick(grads), p.shape);
+    return { loss, grads: named };
+  }
+
+  private plan?: { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }[] | null;
+
+  /**
+   * Where each trainable variable's gradient is in a {@link StepGrads}, in trainableWeights order
+   * (Adam keeps its moments by position: the order must be the one tfjs-layers' own step passes,
+   * its variable names the keys). Null when a trainable weight is not one this step computes.
+   */
+  private gradientPlan(): { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }[] | null {
+    if (this.plan !== undefined) return this.plan;
+    const where = new Map<string, (g: StepGrads) => [Float32Array, Float32Array]>();
+    for (let i = 0; i < this.dcVae.depth; i++) {
+      where.set(DC_VAE_LAYERS.encoder(i), (g) => g.encoder[i]!);
+      where.set(DC_VAE_LAYERS.decoder(i), (g) => g.decoder[i]!);
+    }
+    where.set(DC_VAE_LAYERS.encoderHead, (g) => g.encoderHead);
+    where.set(DC_VAE_LAYERS.decoderHead, (g) => g.decoderHead);
+    const byVariable = new Map<string, { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }>();
+    for (const layer of this.layers) {
+      const at = where.get(layer.name);
+      // Layer weights are [kernel, bias], in addWeight order.
+      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { name: (w.read() as tf.Variable).name, shape: w.shape as number[], pick: (g) => at(g)[j]! }));
+    }
+    const plan = this.trainableWeights.map((w) => byVariable.get(w.name));
+    this.plan = plan.every((p) => p !== undefined) ? plan : null;
+    return this.plan;
+  }
+
+  /** The current weights and shapes of the network, for {@link DcVaeStep}. */
+  private stepNet(): StepNet {
+    const conv = (name: string): StepConv => {
+      const layer = this.getLayer(name) as CausalConv1DLayer;
+      const [kernel, bias] = layer.trainableWeights.map((w) => floats(w.read()));
+      const k = layer.trainableWeights[0]!.shape;
+      return { kernel: kernel!, bias: bias!, taps: k[0]!, in: k[1]!, out: k[2]!, dilation: layer.dilation, activation: layer.activation };
+    };
+    const head = (name: string): StepHead => {
+      const layer = this.getLayer(name) as GaussianHeadLayer;
+      const [kernel, bias] = layer.trainableWeights.map((w) => floats(w.read()));
+      return { kernel: kernel!, bias: bias!, in: layer.trainableWeights[0]!.shape[1]!, units: layer.units, logVarBound: layer.logVarBound };
+    };
+    const depth = this.dcVae.depth;
+    return {
+      encoder: Array.from({ length: depth }, (_, i) => conv(DC_VAE_LAYERS.encoder(i))),
+      encoderHead: head(DC_VAE_LAYERS.encoderHead),
+      decoder: Array.from({ length: depth }, (_, i) => conv(DC_VAE_LAYERS.decoder(i))),
+      decoderHead: head(DC_VAE_LAYERS.decoderHead),
+      klWeight: this.dcVae.klWeight,
+    };
+  }
 }
 
 /** DC-VAE scores of a batch of windows, as tensors (the caller disposes them). */

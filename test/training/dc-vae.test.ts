@@ -4,10 +4,11 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { onnx } from 'onnx-proto';
 import { isSeismoError } from '../../src/errors';
 import { initBackend } from '../../training/backend';
-import { buildDcVae, DC_VAE_LAYERS, type DcVaeConfig, dcVaeLoss, dcVaeReceptiveField, dcVaeScores, resolveDcVaeConfig } from '../../training/dc-vae';
+import { buildDcVae, DC_VAE_LAYERS, type DcVaeConfig, dcVaeLoss, dcVaeNativeGradients, dcVaeReceptiveField, dcVaeScores, dcVaeTargets, resolveDcVaeConfig } from '../../training/dc-vae';
 import { exportDcVae } from '../../training/export/dc-vae';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows } from '../../training/index';
+import { kernelPath, setNativeKernelsEnabled } from '../../training/native-ops';
 import { causalConv1d } from '../../training/ops/causal-conv';
 import { maxRelDiff, runOrtAll } from '../contract/ort-run';
 import { sineMixture } from './helpers';
@@ -205,5 +206,55 @@ describe('training/dc-vae', function () {
     } finally {
       model.dispose();
     }
+  });
+
+  // The native training step (training/native-ops/dc-vae-step.ts) replaces tfjs autodiff in
+  // trainOnBatch: it must give the loss and every weight gradient of the layers model.
+  const gradientCases: [string, Partial<DcVaeConfig>][] = [
+    ['relu, kernel 2, clipped log-variances', { depth: 3, filters: 6, latent: 2, klWeight: 0.3, logVarBound: 0.6 }],
+    ['tanh, kernel 3', { depth: 2, kernelSize: 3, filters: 5, latent: 1, activation: 'tanh' }],
+  ];
+  gradientCases.forEach(([name, partial], i) => {
+    it(`native training step: loss and gradients equal tfjs autodiff (${name})`, function () {
+      if (kernelPath().path !== 'native') this.skip();
+      const config = resolveDcVaeConfig({ window: W, ...partial }, C);
+      // Same config and seed: same initial weights (then scrambled alike) and the same noise stream.
+      const [ref, native] = [buildDcVae(config), buildDcVae(config)];
+      const x = tf.tensor3d(cutScaledWindows(frames, scaler, W, [0, 7, 40, 90, 150]), [5, W, C]);
+      const { y } = dcVaeTargets(config)(x);
+      try {
+        scrambleWeights(ref!, 30 + i, 0.8);
+        scrambleWeights(native!, 30 + i, 0.8);
+        setNativeKernelsEnabled(false); // reference: plain tfjs ops and tfjs autodiff
+        const vars = ref!.trainableWeights.map((w) => w.read() as tf.Variable);
+        const want = tf.variableGrads(() => tf.mean(dcVaeLoss(config)(y, ref!.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar, vars);
+        setNativeKernelsEnabled(true);
+        const got = dcVaeNativeGradients(native!, x, y)!;
+        assert.ok(got, 'the native step applies');
+        try {
+          const wantLoss = want.value.dataSync()[0]!;
+          assert.ok(Math.abs(got.loss - wantLoss) <= 1e-5 * Math.abs(wantLoss), `loss ${got.loss} vs ${wantLoss}`);
+          const gotGrads = Object.values(got.grads);
+          assert.equal(gotGrads.length, vars.length);
+          vars.forEach((v, j) => {
+            const a = gotGrads[j]!.dataSync();
+            const b = want.grads[v.name]!.dataSync();
+            assert.deepEqual(gotGrads[j]!.shape, v.shape);
+            let scale = 0;
+            for (const e of b) scale = Math.max(scale, Math.abs(e));
+            let diff = 0;
+            for (let e = 0; e < a.length; e++) diff = Math.max(diff, Math.abs(a[e]! - b[e]!));
+            assert.ok(scale > 0 && diff <= 1e-4 * scale, `${v.name}: max diff ${diff} vs max |grad| ${scale}`);
+          });
+        } finally {
+          tf.dispose([want.value, ...Object.values(want.grads), ...Object.values(got.grads)]);
+        }
+      } finally {
+        setNativeKernelsEnabled(true);
+        tf.dispose([x, y]);
+        ref!.dispose();
+        native!.dispose();
+      }
+    });
   });
 });
