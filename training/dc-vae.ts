@@ -19,6 +19,11 @@
  * `score = sum_c channel_score[c] = mean_c z_c`. The paper's rule "anomaly on channel c when x_c
  * is outside mu_c +- alpha_c sigma_c" is `channel_score[c] * C > alpha_c`; `alpha` in the config
  * is the stored default for every channel.
+ *
+ * Training: with the native kernels loaded, `trainOnBatch` computes the loss and gradients in
+ * one native step (`training/native-ops/dc-vae-step.ts`, see {@link DcVaeModel}) and hands them
+ * to the model's Adam; otherwise tfjs-layers differentiates the layers below. Same math, same
+ * noise stream, same weights and optimizer state either way.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -235,7 +240,8 @@ class DcVaeModel extends tfl.LayersModel {
   }
 
   override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
-    const step = this.nativeGradients(x, y);
+    // Uncompiled: tfjs-layers' step raises its own error.
+    const step = this.optimizer ? this.nativeGradients(x, y) : undefined;
     if (!step) return super.trainOnBatch(x, y);
     try {
       this.optimizer.applyGradients(step.grads);

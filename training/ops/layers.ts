@@ -206,51 +206,21 @@ export class GaussianSampleLayer extends tfl.layers.Layer {
     });
   }
 
-  /**
-   * The next eps ~ N(0, 1) of this layer's seeded stream, as a tensor (see {@link noise}).
-   */
+  /** The next eps ~ N(0, 1) of this layer's seeded stream, as a tensor (see {@link noise}). */
   drawNoise(shape: number[]): tf.Tensor {
-    return tf.tensor(this.noise(shape.reduce((a, b) => a * b, 1)), shape, 'float32');
+    // tfjs' seeded randomNormal repeats the same draw for the same seed, so the seed advances.
+    return tf.randomNormal(shape, 0, 1, 'float32', this.seed + ++this.calls);
   }
 
   /**
-   * The next `count` eps ~ N(0, 1) of this layer's seeded stream: each draw (one per training
-   * call) seeds its own generator with `seed + draws so far`, so runs are reproducible. The
-   * native DC-VAE training step (`training/native-ops/dc-vae-step.ts`) draws through here too,
-   * so both training paths see the same noise.
-   *
-   * Marsaglia's polar method on mulberry32 uniforms, rather than tf.randomNormal: the same
-   * distribution at a third of the cost (tfjs' seeded generator, alea, took ~1.8 ms of a ~20 ms
-   * bench step for 64 x 64 x 16 values), and a plain array for the native step.
+   * The next `count` values of the same stream as a plain array, for the native DC-VAE training
+   * step (`training/native-ops/dc-vae-step.ts`): both training paths draw through this layer, so
+   * they see the same noise, and a seed trains the same model as before that step existed.
+   * (A faster generator of our own would save ~1 ms of a ~18 ms bench step, but it changes
+   * every seeded run's results; not worth it.)
    */
   noise(count: number): Float32Array {
-    const out = new Float32Array(count);
-    // fmix32 (MurmurHash3's finaliser) of the seed, so that consecutive seeds start unrelated
-    // mulberry32 states.
-    let h = (this.seed + ++this.calls) | 0;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    // mulberry32 (as `seededRandom` in training/fit.ts), inlined: a closure call per uniform
-    // cost a third of the loop.
-    let a = (h ^ (h >>> 16)) | 0;
-    const uniform11 = (): number => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), a | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) * (2 / 4294967296) - 1; // [-1, 1)
-    };
-    for (let i = 0; i < count; i += 2) {
-      let u: number, v: number, s: number;
-      do {
-        u = uniform11();
-        v = uniform11();
-        s = u * u + v * v;
-      } while (s >= 1 || s === 0);
-      const m = Math.sqrt((-2 * Math.log(s)) / s);
-      out[i] = u * m;
-      if (i + 1 < count) out[i + 1] = v * m;
-    }
-    return out;
+    return tf.tidy(() => this.drawNoise([count]).dataSync() as Float32Array);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
