@@ -220,7 +220,7 @@ export function dcVaeNativeGradients(model: tfl.LayersModel, x: tf.Tensor, y: tf
  * The DC-VAE as a plain LayersModel (same layers, weights, predict, evaluate, export) whose
  * `trainOnBatch` runs the native training step when the native kernels are loaded.
  *
- * Why: through tfjs-layers, a bench step (issue 7) spent ~6x more time in tfjs around the native
+ * Why: through tfjs-layers, a bench step (issue 7) spent ~5x more time in tfjs around the native
  * convolutions (split/concat copies of the Gaussian heads, activations copied in and out of the
  * wasm heap per op, the autodiff tape, GC) than in them. {@link DcVaeStep} computes the same
  * loss and weight gradients directly on reused buffers; the gradients then go to this model's
