@@ -25,6 +25,7 @@
  * to the model's Adam; otherwise tfjs-layers differentiates the layers below. Same math, same
  * noise stream, same weights and optimizer state either way.
  */
+import { TRAIN_DEFAULTS } from './fit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from './fit';
@@ -86,12 +87,7 @@ export const DC_VAE_DEFAULTS: Readonly<Omit<DcVaeConfig, 'channels'>> = Object.f
   klWeight: 0.1,
   logVarBound: 8,
   alpha: 3,
-  epochs: 50,
-  batchSize: 64,
-  learningRate: 1e-3,
-  validationSplit: 0.2,
-  patience: 5,
-  seed: 42,
+  ...TRAIN_DEFAULTS,
 });
 
 /**

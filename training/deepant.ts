@@ -17,6 +17,7 @@
  * the Euclidean error to float precision (the 1e-12 only keeps a perfect forecast from dividing
  * by zero), and splits it over channels in proportion to their squared errors.
  */
+import { TRAIN_DEFAULTS } from './fit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from './fit';
@@ -58,12 +59,7 @@ export const DEEPANT_DEFAULTS: Readonly<Omit<DeepAntConfig, 'channels'>> = Objec
   poolSize: 2,
   hidden: 40,
   attention: false,
-  epochs: 50,
-  batchSize: 64,
-  learningRate: 1e-3,
-  validationSplit: 0.2,
-  patience: 5,
-  seed: 42,
+  ...TRAIN_DEFAULTS,
 });
 
 /** Frames left after the two poolings of the history: `floor(floor((W - h) / p) / p)`. */

@@ -32,6 +32,16 @@ export interface BaseTrainConfig {
   seed: number;
 }
 
+/** The training defaults every kind shares (the window is each kind's own). */
+export const TRAIN_DEFAULTS: Readonly<Omit<BaseTrainConfig, 'window'>> = Object.freeze({
+  epochs: 50,
+  batchSize: 64,
+  learningRate: 1e-3,
+  validationSplit: 0.2,
+  patience: 5,
+  seed: 42,
+});
+
 /** Progress of a training run, for progress bars and logs. Losses are MSE in scaled units. */
 export type TrainProgress =
   | {

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
-import { type BaseTrainConfig, seededRandom } from './fit';
+import { type BaseTrainConfig, seededRandom, TRAIN_DEFAULTS } from './fit';
 import { routeLstmThroughKernels } from './native-ops/lstm-layer';
 
 /** Hyper-parameters of the LSTM-AE. */
@@ -39,12 +39,7 @@ export const LSTM_AE_DEFAULTS: Readonly<Omit<LstmAeConfig, 'channels'>> = Object
   window: 64,
   encoderUnits: [32],
   decoderUnits: [16],
-  epochs: 50,
-  batchSize: 64,
-  learningRate: 1e-3,
-  validationSplit: 0.2,
-  patience: 5,
-  seed: 42,
+  ...TRAIN_DEFAULTS,
 });
 
 function bad(message: string, details: Record<string, unknown>): never {

@@ -12,17 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../../src/errors';
 import type { DenseStep } from '../export/blocks';
-import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom } from '../fit';
+import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom, TRAIN_DEFAULTS } from '../fit';
 
 /** Shared defaults of the baseline kinds (window 1: one record per window). */
 export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
   window: 1,
-  epochs: 50,
-  batchSize: 64,
-  learningRate: 1e-3,
-  validationSplit: 0.2,
-  patience: 5,
-  seed: 42,
+  ...TRAIN_DEFAULTS,
 });
 
 /** Throws `ERR_INVALID_OPTION` prefixed with the kind. */
