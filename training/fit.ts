@@ -6,6 +6,7 @@
  * tensor and each batch is cut from it with one `gather` on `[B, W]` indices, the same way the
  * exported ONNX graph cuts them, so memory stays at T*C instead of N*W*C.
  */
+import { mulberry32 as seededRandom, shuffled } from '../src/ingest/random.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
@@ -146,28 +147,8 @@ export function gatherWindows(frames: tf.Tensor2D, starts: ArrayLike<number>, wi
   return tf.tidy(() => tf.gather(frames, tf.tensor2d(idx, [starts.length, window], 'int32')) as unknown as tf.Tensor3D);
 }
 
-/** mulberry32: a tiny seeded PRNG, so batch order is reproducible (tfjs' own shuffle is not seeded). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled(values: Int32Array, rand: () => number): Int32Array {
-  const out = values.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const tmp = out[i]!;
-    out[i] = out[j]!;
-    out[j] = tmp;
-  }
-  return out;
-}
+/** Seeded uniforms in [0, 1), so batch order is reproducible (tfjs' own shuffle is not seeded). */
+export { seededRandom, shuffled };
 
 /** What {@link fitWindows} did. */
 export interface FitResult {

@@ -3,6 +3,7 @@
  * is scored (the detector's rings are overwritten soon after), into memory allocated once per
  * buffer: memory is `capacity * window * channels` floats whatever the stream does.
  */
+import { mulberry32 } from '../ingest/random.js';
 import { SeismoError } from '../errors.js';
 
 /** Identifies one window of a stream: its series and the index of its first frame in it. */
@@ -132,14 +133,4 @@ export class WindowBuffer {
   }
 }
 
-/** mulberry32: small seeded PRNG, for reproducible sampling. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../../src/errors';
 import type { DenseStep } from '../export/blocks';
-import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom, TRAIN_DEFAULTS } from '../fit';
+import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom, shuffled, TRAIN_DEFAULTS } from '../fit';
 
 /** Shared defaults of the baseline kinds (window 1: one record per window). */
 export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
@@ -170,16 +170,6 @@ export interface CustomFitOptions {
   onProgress?: (p: TrainProgress) => void;
 }
 
-function shuffled(values: Int32Array, rand: () => number): Int32Array {
-  const out = values.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const tmp = out[i]!;
-    out[i] = out[j]!;
-    out[j] = tmp;
-  }
-  return out;
-}
 
 /**
  * The shared pipeline's epoch loop (seeded shuffling, validation after each epoch, early
