@@ -31,7 +31,11 @@ interface NabScoringOptions {
   json?: boolean;
 }
 
-/** A CSV read strictly: header names and the rows as strings. */
+/**
+ * A CSV read strictly: header names and the rows as strings. Not the ingest stage's reader on
+ * purpose: that one stores float32 frames, and metrics must see the scores' full float64 values
+ * (a rounding to float32 can reorder near-ties and move AUC and best-F1 off the reference).
+ */
 interface CsvTable {
   path: string;
   header: string[];
