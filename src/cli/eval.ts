@@ -87,6 +87,15 @@ function numberCell(t: CsvTable, row: number, col: number): number {
   return v;
 }
 
+function thresholdCell(t: CsvTable, row: number, col: number): number {
+  const cell = t.rows[row]![col]!.trim();
+  const v = cell === '' ? NaN : Number(cell);
+  if (Number.isNaN(v) && cell !== 'NaN') {
+    throw new SeismoError('ERR_CSV_PARSE', `${t.path}: line ${row + 2}: '${t.header[col]}' is '${cell}', not a number`, { path: t.path, line: row + 2 });
+  }
+  return v;
+}
+
 function parseNumberOption(name: string, raw: string | undefined, integer: boolean): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
@@ -150,7 +159,9 @@ export function evaluateCsvFiles(
     channelCols.forEach((c, k) => channelValues[k]!.push(numberCell(st, i, c.col)));
     scores.push(numberCell(st, i, sScore));
     if (sAnom !== undefined) anomalies.push(numberCell(st, i, sAnom) >= 1 ? 1 : 0);
-    if (sThr !== undefined) rowThresholds.push(numberCell(st, i, sThr));
+    // A threshold cell may be NaN or Infinity: rules without a single score threshold, or a
+    // streaming rule still calibrating, write those (`seismo detect --out`).
+    if (sThr !== undefined) rowThresholds.push(thresholdCell(st, i, sThr));
   });
   if (labels.length === 0) {
     throw new SeismoError('ERR_EVAL', `no timestamp of ${scoresPath} occurs in ${labelsPath}; check that both use the same timestamp text`);

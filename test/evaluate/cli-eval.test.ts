@@ -82,6 +82,15 @@ describe('cli: seismo eval', () => {
     assert.match(r.stdout, /40 labelled points/);
   });
 
+  it('accepts NaN and Infinity thresholds (per-channel rules, a calibrating SPOT) and uses the anomaly column', async () => {
+    const rows = ['timestamp,score,threshold,anomaly', ...scores.map((v, i) => `${stamp(i)},${v},${i < 5 ? 'Infinity' : 'NaN'},${v >= 0.9 ? 1 : 0}`)];
+    writeFileSync(join(dir, 'odd-thresholds.csv'), `${rows.join('\n')}\n`);
+    const r = await cli(['eval', '--scores', join(dir, 'odd-thresholds.csv'), '--labels', join(dir, 'labels.csv'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const expected = evaluate(labels, scores, { predictions: scores.map((v) => (v >= 0.9 ? 1 : 0)) });
+    assert.equal(JSON.parse(r.stdout).metrics.f1, expected.f1);
+  });
+
   it('reports errors on stderr with their code and exit code 1', async () => {
     const bad = await cli(['eval', '--scores', join(dir, 'bad.csv'), '--labels', join(dir, 'labels.csv'), '--json']);
     assert.equal(bad.code, 1);
