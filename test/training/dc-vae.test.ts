@@ -11,7 +11,7 @@ import { cutScaledWindows } from '../../training/index';
 import { kernelPath, setNativeKernelsEnabled } from '../../training/native-ops';
 import { causalConv1d } from '../../training/ops/causal-conv';
 import { maxRelDiff, runOrtAll } from '../contract/ort-run';
-import { sineMixture } from './helpers';
+import { sineMixture, scrambleWeights } from './helpers';
 
 const C = 3;
 const W = 16;
@@ -38,17 +38,6 @@ function uniform(n: number, rand: () => number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => (2 * rand() - 1) * scale);
 }
 
-/** Seeded uniform weights in [-scale, scale] for every layer: no weight is left at its init. */
-function scrambleWeights(model: tfl.LayersModel, seed: number, scale = 0.5): void {
-  const rand = seededRandom(seed);
-  for (const layer of model.layers) {
-    const ws = layer.getWeights();
-    if (ws.length === 0) continue;
-    const fresh = ws.map((w) => tf.tensor(uniform(w.size, rand, scale), w.shape));
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  }
-}
 
 describe('training/ops: causalConv1d', () => {
   before(async () => {
@@ -139,7 +128,7 @@ describe('training/dc-vae', function () {
     const config = resolveDcVaeConfig({ window: W, depth: 3, filters: 6, latent: 2 }, C);
     const model = buildDcVae(config);
     try {
-      scrambleWeights(model, 5);
+      scrambleWeights(model, 5, 0.5);
       const x = cutScaledWindows(frames, scaler, W, [10]);
       const y = x.slice();
       for (let c = 0; c < C; c++) y[(W - 1) * C + c]! += 5;
@@ -161,7 +150,7 @@ describe('training/dc-vae', function () {
       const config = resolveDcVaeConfig({ window: W, ...partial }, C);
       const model = buildDcVae(config);
       try {
-        scrambleWeights(model, 20 + i);
+        scrambleWeights(model, 20 + i, 0.5);
         const bytes = exportDcVae(model, config, CHANNELS, scaler);
         const got = await runOrtAll(bytes, frames, C, starts);
         const ref = tf.tidy(() => {

@@ -9,21 +9,11 @@ import { exportDeepAnt } from '../../training/export/deepant';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows } from '../../training/index';
 import { maxRelDiff, runOrtAll } from '../contract/ort-run';
-import { sineMixture } from './helpers';
+import { sineMixture, scrambleWeights } from './helpers';
 
 const C = 3;
 const CHANNELS = ['a', 'b', 'c'];
 
-function scrambleWeights(model: tfl.LayersModel, seed: number, scale = 0.5): void {
-  const rand = seededRandom(seed);
-  for (const layer of model.layers) {
-    const ws = layer.getWeights();
-    if (ws.length === 0) continue;
-    const fresh = ws.map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (2 * rand() - 1) * scale), w.shape));
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  }
-}
 
 describe('training/deepant', function () {
   this.timeout(60_000);
@@ -68,7 +58,7 @@ describe('training/deepant', function () {
       const starts = [0, 5, 77, 200 - W];
       const model = buildDeepAnt(config);
       try {
-        scrambleWeights(model, 30 + i);
+        scrambleWeights(model, 30 + i, 0.5);
         const bytes = exportDeepAnt(model, config, CHANNELS, scaler);
         const got = await runOrtAll(bytes, frames, C, starts);
         const ref = tf.tidy(() => {

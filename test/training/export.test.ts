@@ -8,7 +8,7 @@ import { exportLstmAe } from '../../training/export/lstm-ae';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows, predictScores, trainModel } from '../../training/index';
 import { buildLstmAe, LSTM_AE_LAYERS, type LstmAeConfig, resolveLstmAeConfig } from '../../training/lstm-ae';
-import { maxAbsDiff, runOrt, sineMixture } from './helpers';
+import { maxAbsDiff, runOrt, sineMixture, scrambleWeights } from './helpers';
 
 const TOL = 1e-4;
 const C = 3;
@@ -43,20 +43,6 @@ function assertParity(d: { reconstruction: number; score: number; channelScore: 
   assert.ok(d.channelScore <= TOL, `${what}: channel_score differs by ${d.channelScore}`);
 }
 
-/**
- * Overwrites every weight with seeded uniform values in [-scale, scale]: every gate block and
- * bias differs, so a gate mix-up in the exporter cannot go unnoticed.
- */
-function scrambleWeights(model: tfl.LayersModel, seed: number, scale = 0.8): void {
-  const rand = seededRandom(seed);
-  for (const layer of model.layers) {
-    const ws = layer.getWeights();
-    if (ws.length === 0) continue;
-    const fresh = ws.map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (2 * rand() - 1) * scale), w.shape));
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  }
-}
 
 describe('training/export: LSTM-AE to ONNX', function () {
   this.timeout(60_000);
@@ -128,7 +114,7 @@ describe('training/export: LSTM-AE to ONNX', function () {
         const config = resolveLstmAeConfig({ window: W, ...partial }, C);
         const model = buildLstmAe(config);
         try {
-          scrambleWeights(model, 100 + i);
+          scrambleWeights(model, 100 + i, 0.8);
           assertParity(await parity(model, exportLstmAe(model, config, CHANNELS, scaler), frames, scaler, someStarts(320)), name);
         } finally {
           model.dispose();
@@ -149,7 +135,7 @@ describe('training/export: LSTM-AE to ONNX', function () {
       const config = resolveLstmAeConfig({ window: W, encoderUnits: [6], decoderUnits: [4] }, C);
       const model = buildLstmAe(config);
       try {
-        scrambleWeights(model, 7);
+        scrambleWeights(model, 7, 0.8);
         const bytes = exportLstmAe(model, config, CHANNELS, scaler);
         assertParity(await parity(model, bytes, frames, scaler, someStarts(320)), 'scrambled');
         // Swap the forget and output gate blocks of the encoder in tfjs only: if the exporter's

@@ -3,6 +3,8 @@
  * running exported bytes through onnxruntime-node in the contract's frames + starts form.
  */
 import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { seededRandom } from '../../training/fit';
 
 /**
@@ -60,4 +62,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/**
+ * Overwrites every weight with seeded uniform values in [-scale, scale]: every gate block and
+ * bias differs from its init, so an exporter that mixes up weights cannot go unnoticed.
+ */
+export function scrambleWeights(model: tfl.LayersModel, seed: number, scale: number): void {
+  const rand = seededRandom(seed);
+  for (const layer of model.layers) {
+    const ws = layer.getWeights();
+    if (ws.length === 0) continue;
+    const fresh = ws.map((w) => tf.tensor(Float32Array.from({ length: w.size }, () => (2 * rand() - 1) * scale), w.shape));
+    layer.setWeights(fresh);
+    tf.dispose(fresh);
+  }
 }
