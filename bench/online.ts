@@ -5,7 +5,13 @@
  * stream after the head is replayed through a second detector with an OnlineLearner attached; a
  * simulated expert answers the learner's questions from the ground-truth window labels, within a
  * budget per period and after a delay. Each window is scored once, by whichever version was live
- * when it was dispatched; `aucUpdating` is the window-level ROC AUC of those scores. The replay
+ * when it was dispatched. Scores of different versions are on different scales (a fine-tuned
+ * version reconstructs normal data better and scores everything lower), so each version carries a
+ * score calibration (src/learn/calibration.ts: robust location and spread of its log scores on
+ * normal windows it did not train on; the static model's on its validation windows) and
+ * `aucUpdatingNormalized` is the window-level ROC AUC of the normalised scores, the one scale an
+ * alerting rule sees across hot swaps; `aucUpdating` (as before) pools the raw scores of all
+ * versions, each on its own scale. The replay
  * waits for a running update before pushing the next chunk (a stream slower than fine-tuning;
  * see src/learn/replay.ts), so the figures do not depend on machine load.
  */
@@ -14,10 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Detector } from '../src/detector.js';
 import { rocAuc } from '../src/evaluate/index.js';
-import { writeModelDir } from '../src/model/model-dir.js';
+import { readModelDir, writeModelDir } from '../src/model/model-dir.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline } from '../src/learn/replay.js';
+import { fitCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
+import { scoreTable } from '../src/score/score-table.js';
 import type { WeightTensor } from '../src/learn/finetune-protocol.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
@@ -30,7 +38,12 @@ export interface OnlineProtocol {
 }
 
 export interface OnlineFigures {
+  /** ROC AUC of the raw scores pooled over versions (each version on its own scale). */
   aucUpdating: number;
+  /** ROC AUC of the normalised scores (one scale across versions; windows of uncalibrated versions count as least anomalous). */
+  aucUpdatingNormalized: number;
+  /** The static model's calibration, fitted on its validation windows. */
+  calibration: ScoreCalibration;
   updates: number;
   rejectedUpdates: number;
   recalibrations: number;
@@ -41,7 +54,7 @@ export interface OnlineFigures {
   onlineSeconds: number;
   protocolOnline: string;
   /** Windows each version scored, its anomalous ones, and the ROC AUC among them (NaN without both classes). */
-  perVersion: { version: number; windows: number; anomalous: number; auc: number; meanNormalScore: number }[];
+  perVersion: { version: number; windows: number; anomalous: number; auc: number; meanNormalScore: number; meanNormalNormalized: number }[];
 }
 
 /** Trains the head model the way trainToDir does, keeping the tfjs weights for fine-tuning. */
@@ -62,16 +75,20 @@ export async function trainWithWeights(frames: Float32Array, channels: string[],
 /**
  * Replays the stream part (`frames` from the first streamed frame on) with online learning.
  * @param label ground truth of the window starting at streamed frame `start`.
+ * @param validation the static model's validation windows (normal, not trained on), laid end to end: its calibration.
  */
-export async function runOnline(dir: string, weights: WeightTensor[], frames: Float32Array, stride: number, label: (start: number) => number, protocol: OnlineProtocol, log: (line: string) => void): Promise<OnlineFigures> {
+export async function runOnline(dir: string, weights: WeightTensor[], frames: Float32Array, stride: number, label: (start: number) => number, protocol: OnlineProtocol, log: (line: string) => void, validation: Float32Array): Promise<OnlineFigures> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-'));
   const t0 = performance.now();
+  const calibration = await calibrateOn(dir, validation);
+  log(`  v1 calibration on ${calibration.on}: center ${calibration.center.toPrecision(3)}, scale ${calibration.scale.toPrecision(3)}`);
   const detector = await Detector.load(dir, { stride, batchSize: protocol.batchSize });
   let learner: OnlineLearner | undefined;
   try {
     const expert = new ExpertSimulator({ truth: (ref) => label(ref.start) === 1, ...protocol.expert });
     learner = await OnlineLearner.attach(detector, {
       ...protocol.learner,
+      calibration,
       workDir: work,
       weights,
       onQuery: (item) => expert.ask(item),
@@ -79,7 +96,7 @@ export async function runOnline(dir: string, weights: WeightTensor[], frames: Fl
         log(
           `  ${u.kind} (${u.trigger}) at window ${u.at}: ${u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`}; ` +
             `${u.normalWindows} normal + ${u.replayWindows} replay, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
-            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})${u.rescaled ? "; rescaled" : ""}; loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
+            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})${u.rescaled ? "; rescaled" : ""}${u.calibration ? `; calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}` : ''}; loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
         ),
       onDrift: (d) => log(`  drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}`),
     });
@@ -94,13 +111,21 @@ export async function runOnline(dir: string, weights: WeightTensor[], frames: Fl
       const y = Uint8Array.from(idx, (w) => labels[w]!);
       const sc = Float32Array.from(idx, (w) => r.scores[w]!);
       const anomalous = y.reduce((a, b) => a + b, 0);
-      const normals = idx.filter((w) => !labels[w]).map((w) => r.scores[w]!);
-      return { version: v, windows: idx.length, anomalous, auc: anomalous > 0 && anomalous < idx.length ? rocAuc(y, sc) : NaN, meanNormalScore: normals.reduce((a, b) => a + b, 0) / Math.max(1, normals.length) };
+      const normals = idx.filter((w) => !labels[w]);
+      const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+      return {
+        version: v, windows: idx.length, anomalous, auc: anomalous > 0 && anomalous < idx.length ? rocAuc(y, sc) : NaN,
+        meanNormalScore: mean(normals.map((w) => r.scores[w]!)), meanNormalNormalized: mean(normals.map((w) => r.normalized[w]!)),
+      };
     });
-    for (const p of perVersion) log(`  v${p.version}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)}`);
+    for (const p of perVersion) log(`  v${p.version}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)} (normalised ${p.meanNormalNormalized.toFixed(2)})`);
+    const uncalibrated = r.normalized.reduce((a, z) => a + (Number.isNaN(z) ? 1 : 0), 0);
+    if (uncalibrated > 0) log(`  ${uncalibrated} windows scored by versions without a calibration: aucUpdatingNormalized counts them as the least anomalous`);
     return {
       perVersion,
+      calibration,
       aucUpdating: rocAuc(labels, r.scores),
+      aucUpdatingNormalized: rocAuc(labels, r.normalized.map((z) => (Number.isNaN(z) ? -Infinity : z))),
       updates: s.updates,
       rejectedUpdates: s.rejectedUpdates,
       recalibrations: s.recalibrations,
@@ -115,5 +140,19 @@ export async function runOnline(dir: string, weights: WeightTensor[], frames: Fl
     await learner?.close();
     await detector.close();
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The static model's calibration: its scores of its validation windows (laid end to end, scored one window each). */
+async function calibrateOn(dir: string, validation: Float32Array): Promise<ScoreCalibration> {
+  const { window: W, channels } = readModelDir(dir).manifest;
+  const C = channels.length;
+  const detector = await Detector.load(dir, { stride: W });
+  try {
+    const T = validation.length / C;
+    const scored = await scoreTable(detector, Float64Array.from({ length: T }, (_, i) => i), validation);
+    return fitCalibration(scored.scores, `${scored.scores.length} validation windows`);
+  } finally {
+    await detector.close();
   }
 }

@@ -168,7 +168,10 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
       let online: OnlineFigures | undefined;
       if (trained) {
         log(`${experiment}: online replay (${ONLINE[experiment].description})`);
-        online = await runOnline(dir, trained.weights, s.frames.subarray(from * C), s.stride, (start) => windowLabel(headWindows + start / s.stride), ONLINE[experiment], log);
+        // The static model's validation windows (the last validationSplit of its training windows, as trainModel splits them): its calibration.
+        const nVal = Math.max(1, Math.floor(train.length * (s.config.validationSplit as number)));
+        const validation = trainFrames.subarray((train.length - nVal) * s.window * C);
+        online = await runOnline(dir, trained.weights, s.frames.subarray(from * C), s.stride, (start) => windowLabel(headWindows + start / s.stride), ONLINE[experiment], log, validation);
       }
       return {
         experiment,

@@ -3,6 +3,7 @@ import { InferenceWorker, type InferenceOutputs } from './infer/inference-worker
 import type { ProviderReport, ProviderRequest } from './infer/providers.js';
 import type { Manifest } from './model/manifest.js';
 import { readModelDir, type ModelDir } from './model/model-dir.js';
+import { checkCalibration, normalizeScore, readCalibration, type ScoreCalibration } from './learn/calibration.js';
 import { thresholdFromManifest, type ThresholdRule } from './threshold/index.js';
 import { FrameRings, type OverflowPolicy } from './window/frame-rings.js';
 
@@ -87,6 +88,12 @@ export interface ScoredBatch {
    * kept version's number).
    */
   version: number;
+  /**
+   * `[size]` the scores on one scale across versions: each window's robust z-score under the
+   * calibration of the version that scored it (`(ln score - center) / scale`, see
+   * `src/learn/calibration.ts`); NaN where that version has no calibration.
+   */
+  normalizedScores: Float32Array;
 }
 
 /** Running totals since the detector was loaded. */
@@ -117,6 +124,8 @@ interface LiveModel {
   /** Batches of this version not yet delivered; its worker closes when they are done. */
   inFlight: number;
   retired: boolean;
+  /** Its score calibration (for `normalizedScores`), if any. */
+  calibration?: ScoreCalibration;
 }
 
 /**
@@ -141,6 +150,8 @@ export class Detector {
   private live: LiveModel;
   /** Kept versions (directories), oldest first, the live one last; bounded by `keepVersions`. */
   private readonly kept: { version: number; model: ModelDir }[] = [];
+  /** Score calibrations of the kept versions (read from `calibration.json` or set with {@link setCalibration}). */
+  private readonly calibrations = new Map<number, ScoreCalibration>();
   private readonly keepVersions: number;
   private nextVersion = 2;
   private readonly options: DetectorOptions;
@@ -181,6 +192,9 @@ export class Detector {
     this.stride = options.stride ?? m.stride;
     this.live = { version: 1, model, worker, rule: this.ruleFor(m), inFlight: 0, retired: false };
     this.kept.push({ version: 1, model });
+    const calibration = readCalibration(model.dir);
+    if (calibration) this.calibrations.set(1, calibration);
+    this.live.calibration = calibration;
     this.batchSize = options.batchSize ?? 64;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.topChannels = options.topChannels ?? 3;
@@ -223,6 +237,24 @@ export class Detector {
   /** The live model's directory. */
   get modelDir(): string {
     return this.live.model.dir;
+  }
+
+  /** The score calibration of a kept version (default: the live one); undefined when it has none. */
+  calibration(version = this.live.version): ScoreCalibration | undefined {
+    return this.calibrations.get(version);
+  }
+
+  /**
+   * Sets the score calibration of a kept version (default: the live one), from then on used for
+   * `normalizedScores` of the batches that version scores (batches already delivered keep theirs).
+   * A model directory's `calibration.json` sets it when the model is loaded or swapped in.
+   * @throws SeismoError `ERR_INVALID_OPTION` when the version is not kept, `ERR_MODEL_CORRUPT` on a malformed calibration.
+   */
+  setCalibration(calibration: ScoreCalibration, version = this.live.version): void {
+    if (!this.kept.some((k) => k.version === version)) throw new SeismoError('ERR_INVALID_OPTION', `model version ${version} is not kept`);
+    const checked = checkCalibration(calibration, 'setCalibration');
+    this.calibrations.set(version, checked);
+    if (version === this.live.version) this.live.calibration = checked;
   }
 
   /** Kept model versions, oldest first, the live one last. */
@@ -360,6 +392,7 @@ export class Detector {
       this.nextVersion++;
       this.kept.push({ version: result.version, model: next });
       while (this.kept.length > this.keepVersions) this.kept.shift();
+      this.pruneCalibrations();
       return result;
     });
   }
@@ -377,6 +410,7 @@ export class Detector {
       const target = this.kept[this.kept.length - 2]!;
       const result = await this.install(target.model, target.version);
       this.kept.pop();
+      this.pruneCalibrations();
       return result;
     });
   }
@@ -433,6 +467,12 @@ export class Detector {
     return run;
   }
 
+  /** Forgets the calibrations of versions no longer kept (batches in flight hold their own). */
+  private pruneCalibrations(): void {
+    const kept = new Set(this.kept.map((k) => k.version));
+    for (const v of [...this.calibrations.keys()]) if (!kept.has(v)) this.calibrations.delete(v);
+  }
+
   /** Starts `model`'s worker, then switches to it synchronously and retires the old version. */
   private async install(model: ModelDir, version: number): Promise<SwapResult> {
     const worker = await InferenceWorker.start(model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
@@ -448,9 +488,18 @@ export class Detector {
       await worker.close();
       throw err;
     }
+    // A kept version keeps the calibration it had; a new one takes its directory's calibration.json.
+    let calibration = this.calibrations.get(version);
+    try {
+      calibration ??= readCalibration(model.dir);
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    if (calibration) this.calibrations.set(version, calibration);
     const old = this.live;
     // The switch: one assignment, no await between it and the next dispatch.
-    this.live = { version, model, worker, rule, inFlight: 0, retired: false };
+    this.live = { version, model, worker, rule, inFlight: 0, retired: false, calibration };
     old.retired = true;
     if (old.inFlight === 0) this.retire(old);
     return { version, previous: old.version, dir: model.dir };
@@ -583,6 +632,8 @@ export class Detector {
     const timestamps = new Float64Array(batch.size);
     const anomalies = new Uint8Array(batch.size);
     const thresholds = new Float64Array(batch.size);
+    const normalizedScores = new Float32Array(batch.size).fill(NaN);
+    const calibration = batch.model.calibration;
     const rule = batch.model.rule;
     for (let i = 0; i < batch.size; i++) {
       const slot = batch.slots[i]!;
@@ -595,6 +646,7 @@ export class Detector {
         this.counters.windowsDropped++;
         continue;
       }
+      if (calibration) normalizedScores[i] = normalizeScore(scores[i]!, calibration);
       const last = start + this.window - 1;
       timestamps[i] = this.times[slot * this.capacity + (last % this.capacity)]!;
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
@@ -614,7 +666,7 @@ export class Detector {
     }
     this.counters.windowsScored += batch.size;
     this.counters.batches++;
-    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version });
+    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
   }
 
   private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {

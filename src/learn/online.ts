@@ -18,6 +18,21 @@
  * the threshold no longer fits: it is recalibrated to a robust upper bound of the recent scores
  * (median + 3 MAD on the log scale) and swapped in as a new version of the same graph (no
  * retraining). After either, drift events are ignored for `driftCooldown` windows.
+ *
+ * Calibration (one score scale across versions): the most recent `calibrationWindows` scored
+ * windows are kept (unlabelled; median and MAD tolerate the few anomalies among them). Each
+ * fine-tuned version is scored on those of them it was not trained on, and the robust location
+ * and spread of its log scores become its {@link ScoreCalibration}, written beside its model and
+ * read by the Detector with the swap, so that `normalizedScores` of every batch are on one scale
+ * whichever version scored it. A threshold-only recalibration keeps the live calibration (same
+ * graph, same scores). The first version's calibration is given with `calibration` (e.g. fitted
+ * on its validation windows) or read from its directory.
+ *
+ * The learner's own score statistics (the recent scores behind the replay cut-off and the
+ * recalibration, the score drift monitor) use the same scale: a window's score level is its
+ * normalised score when its version is calibrated, else ln(score). On raw scores a swap to a
+ * version that scores everything lower looks like a score drift, and puts every window it scores,
+ * anomalies included, under the replay cut-off computed from the previous version's scores.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +43,7 @@ import { readModelDir, writeModelDir } from '../model/model-dir.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
 import { quantile, tuneThreshold } from '../threshold/index.js';
 import { mulberry32, refKey, WindowBuffer, type WindowRef } from './buffers.js';
+import { fitCalibration, writeCalibration, type ScoreCalibration } from './calibration.js';
 import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';
@@ -68,7 +84,7 @@ export interface OnlineLearnerOptions {
   anomalyBuffer?: number;
   /**
    * Unlabelled windows that did not alarm and scored at most the `replayBelow` quantile of the
-   * recent scores (a rank, not a multiple of the threshold: thresholds jump when the score scale
+   * recent score levels (normalised scores where calibrated; a rank, not a multiple of the threshold: thresholds jump when the score scale
    * does, and then a multiple would let anomalies in), kept as a
    * uniform reservoir and replayed as normal data in each update so that fine-tuning on a few
    * hard windows does not forget the rest of normal behaviour. Capacity; 0 disables. Default 128.
@@ -76,6 +92,19 @@ export interface OnlineLearnerOptions {
   replay?: number;
   /** Quantile of the recent scores (those of earlier mini-batches) under which a window may enter the replay reservoir. Default 0.5. */
   replayBelow?: number;
+  /**
+   * Recent scored windows kept (FIFO, unlabelled) as the reference on which each fine-tuned
+   * version's score calibration is fitted (those of them it trained on, or known to be
+   * anomalous, are left out). 0 disables: new versions then have no calibration. Default 64.
+   */
+  calibrationWindows?: number;
+  /** Fewest reference windows a calibration is fitted on; with fewer the version has none. Default 8. */
+  minCalibrationWindows?: number;
+  /**
+   * The live version's score calibration (e.g. fitted with `fitCalibration` on its validation
+   * windows), set on the detector at attach; otherwise the detector's own (from `calibration.json`) stays.
+   */
+  calibration?: ScoreCalibration;
   /** Held-out labelled windows (the most recent ones), for the no-regression check. Default 64. */
   heldOut?: number;
   /** Every n-th label goes to the held-out sample instead of the update buffers. Default 4. */
@@ -100,11 +129,11 @@ export interface OnlineLearnerOptions {
   minAnomaliesToTune?: number;
   /** Quantile of the new version's scores of labelled and replayed normal windows that becomes its threshold otherwise. Default 0.99. */
   thresholdQuantile?: number;
-  /** Page-Hinkley options for the input statistic and the log score; `false` turns drift detection off. */
+  /** Page-Hinkley options for the input statistic and the score level (normalised score, or log score without a calibration); `false` turns drift detection off. */
   drift?: { input?: PageHinkleyOptions; score?: PageHinkleyOptions } | false;
   /**
-   * On a score-only drift the threshold moves to `exp(median + k * 1.4826 * MAD)` of the recent
-   * log scores: robust to bursts of anomalies among them (up to half), unlike a high quantile. k; default 3.
+   * On a score-only drift the threshold moves to `median + k * 1.4826 * MAD` of the recent score
+   * levels, mapped back to the live version's raw scale: robust to bursts of anomalies among them (up to half), unlike a high quantile. k; default 3.
    */
   recalibrationSigmas?: number;
   /** Windows after a drift event during which further events of the same monitor are ignored (the change is being handled). Default 512. */
@@ -144,6 +173,8 @@ export interface UpdateRecord {
   rescaled: boolean;
   threshold: number;
   thresholdMethod: string;
+  /** The new version's score calibration (accepted updates; undefined when too few reference windows). */
+  calibration?: ScoreCalibration;
   losses: number[];
   seconds: number;
   /** Windows scored when the update started. */
@@ -195,8 +226,9 @@ export class OnlineLearner {
   readonly anomaly: WindowBuffer;
   readonly replayBuffer: WindowBuffer | undefined;
   readonly heldOut: WindowBuffer;
+  readonly calibrationBuffer: WindowBuffer | undefined;
   readonly history: UpdateRecord[] = [];
-  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'queue' | 'fineTune' | 'weights'>>;
+  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'queue' | 'fineTune' | 'weights' | 'calibration'>>;
   private readonly options: OnlineLearnerOptions;
   private readonly fineTuner: FineTuner;
   private readonly weightsByVersion = new Map<number, WeightTensor[]>();
@@ -230,6 +262,8 @@ export class OnlineLearner {
       replay: options.replay ?? 128,
       replayBelow: options.replayBelow ?? 0.5,
       heldOut: options.heldOut ?? 64,
+      calibrationWindows: options.calibrationWindows ?? 64,
+      minCalibrationWindows: options.minCalibrationWindows ?? 8,
       heldOutEvery: options.heldOutEvery ?? 4,
       keepAlarms: options.keepAlarms ?? 128,
       uncertainBand: options.uncertainBand ?? 0.5,
@@ -249,6 +283,8 @@ export class OnlineLearner {
     this.anomaly = new WindowBuffer({ capacity: this.o.anomalyBuffer, windowSize: this.per });
     this.replayBuffer = this.o.replay > 0 ? new WindowBuffer({ capacity: this.o.replay, windowSize: this.per, policy: 'reservoir', seed: 5 }) : undefined;
     this.heldOut = new WindowBuffer({ capacity: this.o.heldOut, windowSize: this.per });
+    this.calibrationBuffer = this.o.calibrationWindows > 0 ? new WindowBuffer({ capacity: this.o.calibrationWindows, windowSize: this.per }) : undefined;
+    if (options.calibration) detector.setCalibration(options.calibration);
     const q = options.queue ?? {};
     this.queue = new LabelQueue({ capacity: q.capacity, budget: q.budget, period: q.period, dir: q.persist ? options.workDir : undefined });
     this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
@@ -374,14 +410,18 @@ export class OnlineLearner {
       this.counters.windows++;
       const threshold = batch.thresholds[i]!;
       const alarm = batch.anomalies[i] === 1;
-      this.recent[this.recentCount++ % this.recent.length] = score;
+      // One scale across versions: the normalised score where the version is calibrated.
+      const z = batch.normalizedScores[i]!;
+      const level = Number.isFinite(z) ? z : Math.log(Math.max(score, 1e-12));
+      this.recent[this.recentCount++ % this.recent.length] = level;
       candidates.push({ index: i, score, threshold, alarm });
-      const replay = !alarm && score <= replayBelow;
-      if (this.driftInput || replay) {
+      const replay = !alarm && level <= replayBelow;
+      if (this.driftInput || replay || this.calibrationBuffer) {
         // Into a scratch array: the replay buffer copies what it keeps, the drift statistic keeps nothing.
         const frames = this.detector.windowFrames(batch.seriesIds[i]!, batch.starts[i]!, this.scratch);
         if (frames) {
           if (replay) this.replayBuffer!.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
+          this.calibrationBuffer?.add({ seriesId: batch.seriesIds[i]!, start: batch.starts[i]! }, frames, score, batch.version, -1);
           if (this.driftInput) {
             let s = 0;
             for (let k = 0; k < frames.length; k++) {
@@ -393,7 +433,7 @@ export class OnlineLearner {
           }
         }
       }
-      const signal = this.driftScore?.update(Math.log(Math.max(score, 1e-12)));
+      const signal = this.driftScore?.update(level);
       if (signal) this.onDrift('score', signal);
       if (alarm) this.capture(batch, i, false);
     }
@@ -525,6 +565,13 @@ export class OnlineLearner {
     const held = this.heldOut.snapshot();
     this.normal.clear();
     this.anomaly.clear();
+    // Calibration reference: recent windows the new version will not be trained on and that are not known anomalies.
+    const exclude = new Set([...normal.refs, ...anomaly.refs, ...(replay?.refs ?? []), ...held.refs.filter((_, i) => held.labels[i] === 1)].map(refKey));
+    const reference = (this.calibrationBuffer?.items() ?? []).filter((it) => !exclude.has(refKey(it.ref)));
+    const nHeld = held.labels.length;
+    const check = new Float32Array(held.frames.length + reference.length * this.per);
+    check.set(held.frames);
+    reference.forEach((it, k) => check.set(it.frames, held.frames.length + k * this.per));
     const nReplay = replay ? replay.labels.length : 0;
     const normalFrames = new Float32Array(normal.frames.length + (replay?.frames.length ?? 0));
     normalFrames.set(normal.frames);
@@ -539,7 +586,7 @@ export class OnlineLearner {
       seed: (ft.seed ?? 7) + this.history.length,
       rescaleAbove: ft.rescaleAbove ?? 4,
     };
-    const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, anomaly.frames, held.frames, params);
+    const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, anomaly.frames, check, params);
     if (this.stopped) return;
     const base: UpdateRecord = {
       ...this.emptyRecord('finetune', trigger),
@@ -553,8 +600,10 @@ export class OnlineLearner {
       losses: res.losses,
     };
     const heldBoth = held.labels.includes(1) && held.labels.includes(0);
-    base.heldOutAucBefore = heldBoth ? rocAuc(held.labels, res.checkBefore) : NaN;
-    base.heldOutAucAfter = heldBoth ? rocAuc(held.labels, res.checkAfter) : NaN;
+    const heldBefore = res.checkBefore.subarray(0, nHeld);
+    const heldAfter = res.checkAfter.subarray(0, nHeld);
+    base.heldOutAucBefore = heldBoth ? rocAuc(held.labels, heldBefore) : NaN;
+    base.heldOutAucAfter = heldBoth ? rocAuc(held.labels, heldAfter) : NaN;
     if (!(res.parity <= this.o.parityTolerance)) {
       this.record({ ...base, reason: `ONNX parity ${res.parity.toExponential(2)} above ${this.o.parityTolerance}`, seconds: (performance.now() - t0) / 1000 });
       return;
@@ -565,7 +614,7 @@ export class OnlineLearner {
     }
     // Threshold of the new version, from its own scores of every labelled window it can see.
     const labels = concatU8(held.labels, normal.labels, anomaly.labels);
-    const scores = concatF32(res.checkAfter, res.normalAfter.subarray(0, normal.labels.length), res.anomalyAfter);
+    const scores = concatF32(heldAfter, res.normalAfter.subarray(0, normal.labels.length), res.anomalyAfter);
     let value: number;
     let method: string;
     const positives = labels.reduce((a, b) => a + b, 0);
@@ -579,10 +628,11 @@ export class OnlineLearner {
     }
     if (!Number.isFinite(value)) value = threshold;
     const manifest = { ...nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds), scaler: res.scaler };
-    const version = await this.install(manifest, res.onnx);
+    const calibration = reference.length >= this.o.minCalibrationWindows ? fitCalibration(res.checkAfter.subarray(nHeld), `${reference.length} recent unlabelled windows it was not trained on`) : undefined;
+    const version = await this.install(manifest, res.onnx, calibration);
     this.weightsByVersion.set(version, res.weights);
     this.pruneVersions();
-    this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, seconds: (performance.now() - t0) / 1000 });
+    this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, calibration, seconds: (performance.now() - t0) / 1000 });
   }
 
   private async recalibrate(): Promise<void> {
@@ -591,23 +641,30 @@ export class OnlineLearner {
     if (n < 32) return;
     const live = this.detector.manifest;
     const fromVersion = this.detector.version;
-    const logs = Array.from(this.recent.subarray(0, n), (v) => Math.log(Math.max(v, 1e-12)));
-    const median = quantile(logs, 0.5);
-    const mad = quantile(logs.map((v) => Math.abs(v - median)), 0.5);
-    const value = Math.exp(median + this.o.recalibrationSigmas * 1.4826 * mad);
+    // Score levels (normalised scores, or log scores without a calibration), back to the live version's raw scale.
+    const levels = Array.from(this.recent.subarray(0, n));
+    const median = quantile(levels, 0.5);
+    const mad = quantile(levels.map((v) => Math.abs(v - median)), 0.5);
+    const level = median + this.o.recalibrationSigmas * 1.4826 * mad;
+    const cal = this.detector.calibration();
+    const value = Math.exp(cal ? cal.center + cal.scale * level : level);
     const manifest = nextManifest(live, value, 'quantile', { method: 'median+k*MAD of log scores', k: this.o.recalibrationSigmas, windows: n, on: 'recent scores' });
     const onnx = readModelDir(this.detector.modelDir).onnx;
-    const version = await this.install(manifest, onnx);
+    // Same graph, same scores: the calibration stays.
+    const calibration = this.detector.calibration();
+    const version = await this.install(manifest, onnx, calibration);
     const weights = this.weightsByVersion.get(fromVersion);
     if (weights) this.weightsByVersion.set(version, weights);
     this.pruneVersions();
-    this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'median+MAD', seconds: (performance.now() - t0) / 1000 });
+    this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'median+MAD', calibration, seconds: (performance.now() - t0) / 1000 });
   }
 
-  private async install(manifest: Manifest, onnx: Uint8Array): Promise<number> {
+  private async install(manifest: Manifest, onnx: Uint8Array, calibration: ScoreCalibration | undefined): Promise<number> {
     // The version number the detector will give it: named ahead so the directory says which it is.
     const dir = path.join(this.o.workDir, `v${Date.now().toString(36)}-${this.history.length + 1}`);
     writeModelDir(dir, manifest, onnx);
+    // Beside the model, so the detector takes it with the swap: no window of the version goes uncalibrated.
+    if (calibration) writeCalibration(dir, calibration);
     const swap = await this.detector.swapModel(readModelDir(dir));
     return swap.version;
   }

@@ -27,6 +27,8 @@ export interface ReplayOptions {
 export interface ReplayResult {
   /** `[N]` window scores, window w starting at frame `w * stride`. */
   scores: Float32Array;
+  /** `[N]` the scores on one scale across versions (`ScoredBatch.normalizedScores`; NaN where the version had no calibration). */
+  normalized: Float32Array;
   /** `[N]` model version that scored each window. */
   versions: Int32Array;
   /** `[N]` 1 where the live rule alarmed. */
@@ -40,6 +42,7 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
   const T = time.length;
   const n = T < detector.window ? 0 : Math.floor((T - detector.window) / detector.stride) + 1;
   const scores = new Float32Array(n).fill(NaN);
+  const normalized = new Float32Array(n).fill(NaN);
   const versions = new Int32Array(n);
   const alarms = new Uint8Array(n);
   let seen = 0;
@@ -49,6 +52,7 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
       const w = b.starts[i]! / detector.stride;
       if (!Number.isNaN(scores[w]!)) throw new SeismoError('ERR_INFERENCE', `window ${w} scored twice`);
       scores[w] = b.scores[i]!;
+      normalized[w] = b.normalizedScores[i]!;
       versions[w] = b.version;
       alarms[w] = b.anomalies[i]!;
       seen++;
@@ -76,5 +80,5 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
     detector.onBatch = learnerHook;
   }
   if (seen !== n) throw new SeismoError('ERR_INFERENCE', `scored ${seen} windows of ${n}`);
-  return { scores, versions, alarms };
+  return { scores, normalized, versions, alarms };
 }
