@@ -120,7 +120,7 @@ export function loadNative(): NativeBinding {
       `seismo's native addon could not be loaded for ${process.platform}-${process.arch} (libc ${libc}, ` +
         `node ${process.versions.node}, N-API ${process.versions.napi}). Tried ${path.join(PACKAGE_ROOT, 'build/Release')} ` +
         `and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npx cmake-js compile` in the seismo package (needs cmake and a C++17 compiler).',
+        'Build it from source with `npx cmake-js compile` in the seismo package (needs cmake, a C++17 compiler and the Eigen 3 headers, e.g. `apt-get install cmake g++ libeigen3-dev`).',
       { root: PACKAGE_ROOT },
       { cause },
     );
