@@ -197,17 +197,8 @@ export async function trainBigan(ctx: KindTrainContext<BiganConfig>): Promise<{ 
   const bce = (logits: tf.Tensor, label: number) => tf.losses.sigmoidCrossEntropy(label === 1 ? tf.onesLike(logits) : tf.zerosLike(logits), logits);
   const logit = (x: tf.Tensor, z: tf.Tensor) => applyPart(p.head, features(p, x, z));
   try {
-    const fit = await fitCustom({
-      frames: ctx.frames,
-      train: ctx.train,
-      val: ctx.val,
-      window: config.window,
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      patience: config.patience,
-      seed: config.seed,
+    const fit = await fitCustom(ctx, {
       restoreBest: false,
-      onProgress: ctx.onProgress,
       step: (windows, step) =>
         tf.tidy(() => {
           const x = flatWindows(windows);

@@ -133,17 +133,8 @@ export async function trainVae(ctx: KindTrainContext<VaeConfig>): Promise<{ mode
       ...logvar.layers,
     ];
     const vars = variablesOf(trainable);
-    const fit = await fitCustom({
-      frames: ctx.frames,
-      train: ctx.train,
-      val: ctx.val,
-      window: config.window,
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      patience: config.patience,
-      seed: config.seed,
+    const fit = await fitCustom(ctx, {
       restoreBest: true,
-      onProgress: ctx.onProgress,
       step: (windows, step) =>
         tf.tidy(() => {
           const eps = tf.randomNormal([windows.shape[0], config.latent], 0, 1, 'float32', config.seed * 7919 + step) as tf.Tensor2D;

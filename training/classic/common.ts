@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../../src/errors';
 import type { DenseStep } from '../export/blocks';
-import { type BaseTrainConfig, type FitResult, type TrainProgress, gatherWindows, seededRandom, shuffled, TRAIN_DEFAULTS } from '../fit';
+import type { KindTrainContext } from '../registry';
+import { type BaseTrainConfig, type FitResult, gatherWindows, seededRandom, shuffled, TRAIN_DEFAULTS } from '../fit';
 
 /** Shared defaults of the baseline kinds (window 1: one record per window). */
 export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
@@ -137,19 +138,8 @@ export function flatWindows(windows: tf.Tensor3D): tf.Tensor2D {
   return tf.reshape(windows, [N, W * C]);
 }
 
-/** Options of {@link fitCustom}. */
-export interface CustomFitOptions {
-  /** Scaled frames `[T, C]`. */
-  frames: tf.Tensor2D;
-  /** Training / validation window starts. */
-  train: Int32Array;
-  val: Int32Array;
-  window: number;
-  epochs: number;
-  batchSize: number;
-  /** Epochs without improvement of the monitored loss before stopping; 0 disables. */
-  patience: number;
-  seed: number;
+/** What a kind brings to {@link fitCustom}; the loop's settings come from its training context. */
+export interface CustomFitHooks {
   /**
    * One optimisation step on a batch of scaled windows `[B, W, C]`; `step` counts from 0 over the
    * whole run (so noise seeds derived from it differ per step and repeat per run).
@@ -167,7 +157,6 @@ export interface CustomFitOptions {
    * adversarial training, where neither loss says which generator is best.
    */
   restoreBest: boolean;
-  onProgress?: (p: TrainProgress) => void;
 }
 
 
@@ -178,7 +167,9 @@ export interface CustomFitOptions {
  *
  * @throws SeismoError `ERR_TRAINING` when a batch loss is NaN/Infinity.
  */
-export async function fitCustom(o: CustomFitOptions): Promise<FitResult> {
+export async function fitCustom(ctx: KindTrainContext, hooks: CustomFitHooks): Promise<FitResult> {
+  const { window, epochs, batchSize, patience, seed } = ctx.config;
+  const o = { ...hooks, frames: ctx.frames, train: ctx.train, val: ctx.val, onProgress: ctx.onProgress, window, epochs, batchSize, patience, seed };
   const rand = seededRandom(o.seed);
   const batches = Math.ceil(o.train.length / o.batchSize);
   const losses: number[] = [];
@@ -251,7 +242,7 @@ export async function fitCustom(o: CustomFitOptions): Promise<FitResult> {
   return { losses, valLosses, epochs: losses.length, bestEpoch };
 }
 
-/** Copies of a model's weights (for {@link CustomFitOptions.snapshot}). */
+/** Copies of a model's weights (for {@link CustomFitHooks.snapshot}). */
 export function snapshotWeights(models: readonly tfl.LayersModel[]): tf.Tensor[] {
   return models.flatMap((m) => m.getWeights().map((w) => tf.clone(w)));
 }
