@@ -19,8 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type BaseTrainConfig, type FitResult, gatherWindows } from './fit';
-import { BASELINE_BASE_DEFAULTS, badOption, flatWindows, numberIn, positiveInt, resolveBase, subsampleStarts } from './classic/common';
+import type { BaseTrainConfig, FitResult } from './fit';
+import { BASELINE_BASE_DEFAULTS, badOption, flatWindows, meanWindowScore, numberIn, positiveInt, resolveBase, subsampleStarts, windowRows } from './classic/common';
 import { trainOneClassSvm } from './classic/libsvm';
 import type { KindTrainContext } from './registry';
 
@@ -170,15 +170,6 @@ export function buildOcsvm(config: OcsvmConfig): tfl.LayersModel {
   return container(config.window, config.channels, 1, config.gamma === 'scale' ? 1 : config.gamma);
 }
 
-function meanScore(model: tfl.LayersModel, frames: tf.Tensor2D, starts: Int32Array, window: number): number {
-  let sum = 0;
-  for (let i = 0; i < starts.length; i += 512) {
-    const part = starts.subarray(i, i + 512);
-    sum += tf.tidy(() => tf.sum(ocsvmScores(model, gatherWindows(frames, part, window)).score).dataSync()[0]!);
-  }
-  return sum / starts.length;
-}
-
 /** Fits libsvm's one-class SVM on (a seeded subsample of) the training windows. "Losses": mean score on training / validation windows. */
 export async function trainOcsvm(ctx: KindTrainContext<OcsvmConfig>): Promise<{ model: tfl.LayersModel; fit: FitResult }> {
   const { config, frames, train, val } = ctx;
@@ -187,17 +178,16 @@ export async function trainOcsvm(ctx: KindTrainContext<OcsvmConfig>): Promise<{ 
   const C = config.channels;
   const D = W * C;
   const chosen = subsampleStarts(train, config.maxWindows, config.seed);
-  const data = tf.tidy(() => gatherWindows(frames, chosen, W).dataSync() as Float32Array);
-  const rows: number[][] = [];
-  for (let n = 0; n < chosen.length; n++) rows.push(Array.from(data.subarray(n * D, (n + 1) * D)));
+  const rows = windowRows(frames, chosen, W);
   let gamma: number;
   if (config.gamma === 'scale') {
+    const values = rows.length * D;
     let mean = 0;
-    for (const v of data) mean += v;
-    mean /= data.length;
+    for (const row of rows) for (const v of row) mean += v;
+    mean /= values;
     let v2 = 0;
-    for (const v of data) v2 += (v - mean) ** 2;
-    const variance = v2 / data.length;
+    for (const row of rows) for (const v of row) v2 += (v - mean) ** 2;
+    const variance = v2 / values;
     gamma = variance > 0 ? 1 / (D * variance) : 1;
   } else {
     gamma = config.gamma;
@@ -207,8 +197,8 @@ export async function trainOcsvm(ctx: KindTrainContext<OcsvmConfig>): Promise<{ 
   const weights = [tf.tensor2d(Float32Array.from(svm.supportVectors), [svm.count, D]), tf.tensor1d(Float32Array.from(svm.coef)), tf.tensor1d([svm.rho])];
   model.setWeights(weights);
   tf.dispose(weights);
-  const loss = meanScore(model, frames, train, W);
-  const valLosses = val.length > 0 ? [meanScore(model, frames, val, W)] : [];
+  const loss = meanWindowScore(frames, train, W, (w) => ocsvmScores(model, w).score);
+  const valLosses = val.length > 0 ? [meanWindowScore(frames, val, W, (w) => ocsvmScores(model, w).score)] : [];
   ctx.onProgress?.({ phase: 'epoch', epoch: 1, epochs: 1, loss, valLoss: valLosses[0] ?? NaN, seconds: (performance.now() - t0) / 1000, best: true });
   return { model, fit: { losses: [loss], valLosses, epochs: 1, bestEpoch: 1 } };
 }

@@ -13,8 +13,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PCA } from 'ml-pca';
-import { type BaseTrainConfig, type FitResult, gatherWindows } from './fit';
-import { BASELINE_BASE_DEFAULTS, badOption, numberIn, positiveInt, resolveBase, subsampleStarts } from './classic/common';
+import type { BaseTrainConfig, FitResult } from './fit';
+import { BASELINE_BASE_DEFAULTS, badOption, meanWindowScore, numberIn, positiveInt, resolveBase, subsampleStarts, windowRows } from './classic/common';
 import type { KindTrainContext } from './registry';
 import { reconstructionScores } from './score';
 
@@ -79,30 +79,6 @@ export function buildPca(config: PcaConfig): tfl.LayersModel {
   return linearAe(config.window, config.channels, config.components ?? config.window * config.channels);
 }
 
-/** Flattened scaled windows at `starts` as rows (float64 arrays for ml-matrix). */
-function windowRows(frames: tf.Tensor2D, starts: Int32Array, window: number): number[][] {
-  const rows: number[][] = [];
-  for (let i = 0; i < starts.length; i += 1024) {
-    const part = starts.subarray(i, i + 1024);
-    const data = tf.tidy(() => gatherWindows(frames, part, window).dataSync() as Float32Array);
-    const D = data.length / part.length;
-    for (let n = 0; n < part.length; n++) rows.push(Array.from(data.subarray(n * D, (n + 1) * D)));
-  }
-  return rows;
-}
-
-function meanScore(model: tfl.LayersModel, frames: tf.Tensor2D, starts: Int32Array, window: number): number {
-  let sum = 0;
-  for (let i = 0; i < starts.length; i += 1024) {
-    const part = starts.subarray(i, i + 1024);
-    sum += tf.tidy(() => {
-      const r = reconstructionScores(model, gatherWindows(frames, part, window));
-      return tf.sum(r.score).dataSync()[0]!;
-    });
-  }
-  return sum / starts.length;
-}
-
 /**
  * Fits the components on (a seeded subsample of) the training windows and returns the linear AE
  * holding them. "Losses" are the mean reconstruction MSE on training and validation windows.
@@ -148,8 +124,8 @@ export async function trainPca(ctx: KindTrainContext<PcaConfig>): Promise<{ mode
   const weights = [tf.tensor2d(V, [D, k]), tf.tensor1d(encBias), tf.tensor2d(Vt, [k, D]), tf.tensor1d(Float32Array.from(means))];
   model.setWeights(weights);
   tf.dispose(weights);
-  const loss = meanScore(model, frames, train, W);
-  const valLosses = val.length > 0 ? [meanScore(model, frames, val, W)] : [];
+  const loss = meanWindowScore(frames, train, W, (w) => reconstructionScores(model, w).score);
+  const valLosses = val.length > 0 ? [meanWindowScore(frames, val, W, (w) => reconstructionScores(model, w).score)] : [];
   ctx.onProgress?.({ phase: 'epoch', epoch: 1, epochs: 1, loss, valLoss: valLosses[0] ?? NaN, seconds: (performance.now() - t0) / 1000, best: true });
   return { model, fit: { losses: [loss], valLosses, epochs: 1, bestEpoch: 1 } };
 }

@@ -280,3 +280,29 @@ export function subsampleStarts(starts: Int32Array, max: number, seed: number): 
   const chosen = idx.subarray(0, max).sort();
   return Int32Array.from(chosen, (i) => starts[i]!);
 }
+
+/** Flattened scaled windows at `starts` as rows (float64 arrays, as ml-matrix and libsvm take them). */
+export function windowRows(frames: tf.Tensor2D, starts: Int32Array, window: number): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < starts.length; i += 1024) {
+    const part = starts.subarray(i, i + 1024);
+    const data = tf.tidy(() => gatherWindows(frames, part, window).dataSync() as Float32Array);
+    const D = data.length / part.length;
+    for (let n = 0; n < part.length; n++) rows.push(Array.from(data.subarray(n * D, (n + 1) * D)));
+  }
+  return rows;
+}
+
+/**
+ * Mean window score over `starts`, in chunks: the "loss" that closed-form fits (PCA, OCSVM)
+ * report for their training and validation windows.
+ * @param score scores of scaled windows `[N, W, C]` -> `[N]`.
+ */
+export function meanWindowScore(frames: tf.Tensor2D, starts: Int32Array, window: number, score: (windows: tf.Tensor3D) => tf.Tensor): number {
+  let sum = 0;
+  for (let i = 0; i < starts.length; i += 1024) {
+    const part = starts.subarray(i, i + 1024);
+    sum += tf.tidy(() => tf.sum(score(gatherWindows(frames, part, window))).dataSync()[0]!);
+  }
+  return sum / starts.length;
+}
