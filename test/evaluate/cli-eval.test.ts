@@ -3,32 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { registerEval } from '../../src/cli/eval';
 import { evaluate } from '../../src/evaluate';
+import { runCli, type CliRun } from '../helpers/run-cli';
 
-/** Runs `seismo <args>` and returns what it wrote and its exit code. */
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const program = new Command('seismo').exitOverride();
-  registerEval(program);
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'seismo', ...args]);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = before;
-  return { stdout, stderr, code };
-}
+/** Runs `seismo <args>` in this process. */
+const cli = (args: string[]): Promise<CliRun> => runCli(registerEval, args);
 
 const stamp = (i: number) => `2024-01-01 00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`;
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { registerEval } from '../../src/cli/eval.js';
 import { Random } from '../../src/ingest/random.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -30,19 +30,9 @@ describe('report: seismo eval --plots', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('writes histogram, ROC, PR, timeline and event-channel charts as PNG and SVG', async () => {
-    const program = new Command('seismo').exitOverride();
-    registerEval(program);
-    let stdout = '';
-    const write = process.stdout.write;
-    process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-    const before = process.exitCode;
-    try {
-      await program.parseAsync(['node', 'seismo', 'eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--plots', path.join(dir, 'plots'), '--json']);
-    } finally {
-      process.stdout.write = write;
-    }
-    assert.equal(Number(process.exitCode ?? 0), 0);
-    process.exitCode = before;
+    const r = await runCli(registerEval, ['eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--plots', path.join(dir, 'plots'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const stdout = r.stdout;
     const out = JSON.parse(stdout);
     assert.ok(out.metrics.rocAuc > 0.9);
     for (const name of ['scores-histogram', 'roc', 'pr', 'timeline', 'event-channels']) {

@@ -4,36 +4,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { registerCalibrate } from '../../src/cli/calibrate.js';
 import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { readModelDir } from '../../src/model/model-dir.js';
 import { thresholdFromManifest } from '../../src/threshold/index.js';
+import { runCli, type CliRun } from '../helpers/run-cli.js';
 import { copyModelDir, tinyModel } from '../helpers/tiny-model.js';
 
-/** Runs `seismo calibrate <args>` in this process and captures stdout, stderr and the exit code. */
-async function calibrate(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  const program = new Command('seismo').exitOverride();
-  registerCalibrate(program);
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
-  const before = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'seismo', 'calibrate', ...args]);
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = before;
-  return { stdout, stderr, code };
-}
+/** Runs `seismo calibrate <args>` in this process. */
+const calibrate = (args: string[]): Promise<CliRun> => runCli(registerCalibrate, ['calibrate', ...args]);
 
 describe('cli: seismo calibrate', function () {
   this.timeout(120_000);
