@@ -162,66 +162,97 @@ export interface FitResult {
   bestEpoch: number;
 }
 
-/** Options of {@link fitWindows}. */
-export interface FitOptions {
+/** Settings of {@link trainLoop}: window length and the epoch loop's knobs. */
+export interface TrainLoopSettings {
   /** Window length W. */
   window: number;
   epochs: number;
   batchSize: number;
+  /** Epochs without improvement of the monitored loss before stopping; 0 disables. */
   patience: number;
   seed: number;
-  /** Builds the (input, target) pair of a batch from its windows `[B, W, C]`; autoencoders: identity. */
-  targets?: (windows: tf.Tensor3D) => { x: tf.Tensor; y: tf.Tensor };
   onProgress?: (p: TrainProgress) => void;
 }
 
+/** What a model brings to {@link trainLoop}. */
+export interface TrainLoopHooks {
+  /**
+   * One optimisation step on a batch of scaled windows `[B, W, C]`; `step` counts from 0 over the
+   * whole run (so noise seeds derived from it differ per step and repeat per run).
+   * @returns the batch's training loss.
+   */
+  step(windows: tf.Tensor3D, step: number): number | Promise<number>;
+  /** Mean monitored loss of a batch of validation windows (deterministic: no noise, no updates). */
+  valLoss(windows: tf.Tensor3D): number;
+  /** Copies of every weight, for restoring the best epoch. */
+  snapshot(): tf.Tensor[];
+  /** Puts a snapshot back. */
+  restore(weights: tf.Tensor[]): void;
+  /**
+   * Keep the best epoch's weights (by validation loss, else training loss) at the end. Off for
+   * adversarial training, where neither loss says which generator is best.
+   */
+  restoreBest: boolean;
+}
+
 /**
- * Trains a compiled model on windows cut from `frames`, with seeded shuffling, validation loss
- * after every epoch, early stopping, and restoration of the best epoch's weights.
+ * The epoch loop every model trains with: seeded shuffling, windows cut from `frames` per batch,
+ * validation loss after every epoch, early stopping, divergence check, progress events, and
+ * (optionally) the best epoch's weights restored at the end.
  *
  * @param frames scaled frames `[T, C]`.
  * @param train training window starts; @param val validation window starts (may be empty).
- * @throws SeismoError `ERR_TRAINING` when the loss becomes NaN/Infinity.
+ * @throws SeismoError `ERR_TRAINING` when a batch loss is NaN/Infinity.
  */
-export async function fitWindows(model: tfl.LayersModel, frames: tf.Tensor2D, train: Int32Array, val: Int32Array, options: FitOptions): Promise<FitResult> {
-  const targets = options.targets ?? ((w: tf.Tensor3D) => ({ x: w, y: w }));
-  const rand = seededRandom(options.seed);
-  const batches = Math.ceil(train.length / options.batchSize);
+export async function trainLoop(frames: tf.Tensor2D, train: Int32Array, val: Int32Array, o: TrainLoopSettings, h: TrainLoopHooks): Promise<FitResult> {
+  const rand = seededRandom(o.seed);
+  const batches = Math.ceil(train.length / o.batchSize);
   const losses: number[] = [];
   const valLosses: number[] = [];
   let best = Infinity;
   let bestEpoch = 0;
   let bestWeights: tf.Tensor[] | undefined;
   let sinceBest = 0;
+  let step = 0;
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
       const order = shuffled(train, rand);
       let sum = 0;
       for (let b = 0; b < batches; b++) {
-        const batchStarts = order.subarray(b * options.batchSize, (b + 1) * options.batchSize);
-        const windows = gatherWindows(frames, batchStarts, options.window);
-        const { x, y } = targets(windows);
+        const part = order.subarray(b * o.batchSize, (b + 1) * o.batchSize);
+        const windows = gatherWindows(frames, part, o.window);
         let loss: number;
         try {
-          const out = await model.trainOnBatch(x, y);
-          loss = Array.isArray(out) ? out[0]! : out;
+          loss = await h.step(windows, step++);
         } finally {
-          tf.dispose([windows, x, y]);
+          windows.dispose();
         }
         if (!Number.isFinite(loss)) {
-          throw new SeismoError('ERR_TRAINING', `Training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}. Lower the learning rate or check the data.`, {
-            epoch,
-            batch: b + 1,
-          });
+          throw new SeismoError('ERR_TRAINING', `Training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}. Lower the learning rate or check the data.`, { epoch, batch: b + 1 });
         }
-        sum += loss * batchStarts.length;
-        options.onProgress?.({ phase: 'batch', epoch, epochs: options.epochs, batch: b + 1, batches, loss });
+        sum += loss * part.length;
+        o.onProgress?.({ phase: 'batch', epoch, epochs: o.epochs, batch: b + 1, batches, loss });
+        // Yield now and then so progress output and timers get a turn during long epochs.
+        if (b % 64 === 63) await new Promise((r) => setImmediate(r));
       }
       const loss = sum / train.length;
       losses.push(loss);
-      const valLoss = val.length > 0 ? evaluateLoss(model, frames, val, options) : NaN;
-      if (val.length > 0) valLosses.push(valLoss);
+      let valLoss = NaN;
+      if (val.length > 0) {
+        let vs = 0;
+        for (let i = 0; i < val.length; i += o.batchSize) {
+          const part = val.subarray(i, i + o.batchSize);
+          const windows = gatherWindows(frames, part, o.window);
+          try {
+            vs += h.valLoss(windows) * part.length;
+          } finally {
+            windows.dispose();
+          }
+        }
+        valLoss = vs / val.length;
+        valLosses.push(valLoss);
+      }
       // Without validation windows the training loss decides what "best" means.
       const monitored = val.length > 0 ? valLoss : loss;
       const improved = monitored < best;
@@ -229,34 +260,59 @@ export async function fitWindows(model: tfl.LayersModel, frames: tf.Tensor2D, tr
         best = monitored;
         bestEpoch = epoch;
         sinceBest = 0;
-        tf.dispose(bestWeights ?? []);
-        bestWeights = model.getWeights().map((w) => tf.clone(w));
+        if (h.restoreBest) {
+          tf.dispose(bestWeights ?? []);
+          bestWeights = h.snapshot();
+        }
       } else {
         sinceBest++;
       }
-      options.onProgress?.({ phase: 'epoch', epoch, epochs: options.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000, best: improved });
-      if (options.patience > 0 && sinceBest >= options.patience) break;
+      o.onProgress?.({ phase: 'epoch', epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000, best: improved });
+      if (o.patience > 0 && sinceBest >= o.patience) break;
     }
-    if (bestWeights && bestEpoch !== losses.length) model.setWeights(bestWeights);
+    if (h.restoreBest && bestWeights && bestEpoch !== losses.length) h.restore(bestWeights);
+    else if (!h.restoreBest) bestEpoch = losses.length;
   } finally {
     tf.dispose(bestWeights ?? []);
   }
   return { losses, valLosses, epochs: losses.length, bestEpoch };
 }
 
-/** Mean loss of the model over the windows at `starts`, evaluated in batches. */
-function evaluateLoss(model: tfl.LayersModel, frames: tf.Tensor2D, starts: Int32Array, options: FitOptions): number {
+/** Options of {@link fitWindows}. */
+export interface FitOptions extends TrainLoopSettings {
+  /** Builds the (input, target) pair of a batch from its windows `[B, W, C]`; autoencoders: identity. */
+  targets?: (windows: tf.Tensor3D) => { x: tf.Tensor; y: tf.Tensor };
+}
+
+/**
+ * Trains a compiled tfjs-layers model on windows cut from `frames` through {@link trainLoop}:
+ * `trainOnBatch` per batch, `evaluate` for the validation loss, best weights restored.
+ *
+ * @param frames scaled frames `[T, C]`.
+ * @param train training window starts; @param val validation window starts (may be empty).
+ * @throws SeismoError `ERR_TRAINING` when the loss becomes NaN/Infinity.
+ */
+export function fitWindows(model: tfl.LayersModel, frames: tf.Tensor2D, train: Int32Array, val: Int32Array, options: FitOptions): Promise<FitResult> {
   const targets = options.targets ?? ((w: tf.Tensor3D) => ({ x: w, y: w }));
-  let sum = 0;
-  for (let i = 0; i < starts.length; i += options.batchSize) {
-    const part = starts.subarray(i, i + options.batchSize);
-    sum += tf.tidy(() => {
-      const { x, y } = targets(gatherWindows(frames, part, options.window));
-      const out = model.evaluate(x, y, { batchSize: part.length });
-      return (Array.isArray(out) ? out[0]! : out).dataSync()[0]!;
-    }) * part.length;
-  }
-  return sum / starts.length;
+  const first = (out: tf.Scalar | tf.Scalar[] | number | number[]) => (Array.isArray(out) ? out[0]! : out);
+  return trainLoop(frames, train, val, options, {
+    restoreBest: true,
+    step: async (windows) => {
+      const { x, y } = targets(windows);
+      try {
+        return first(await model.trainOnBatch(x, y)) as number;
+      } finally {
+        tf.dispose([x, y]);
+      }
+    },
+    valLoss: (windows) =>
+      tf.tidy(() => {
+        const { x, y } = targets(windows);
+        return (first(model.evaluate(x, y, { batchSize: windows.shape[0] }) as tf.Scalar | tf.Scalar[]) as tf.Scalar).dataSync()[0]!;
+      }),
+    snapshot: () => model.getWeights().map((w) => tf.clone(w)),
+    restore: (weights) => model.setWeights(weights),
+  });
 }
 
 /**

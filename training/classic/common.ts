@@ -13,7 +13,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../../src/errors';
 import type { DenseStep } from '../export/blocks';
 import type { KindTrainContext } from '../registry';
-import { type BaseTrainConfig, type FitResult, gatherWindows, seededRandom, shuffled, TRAIN_DEFAULTS } from '../fit';
+import { type BaseTrainConfig, type FitResult, type TrainLoopHooks, gatherWindows, seededRandom, trainLoop, TRAIN_DEFAULTS } from '../fit';
 
 /** Shared defaults of the baseline kinds (window 1: one record per window). */
 export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
@@ -138,108 +138,17 @@ export function flatWindows(windows: tf.Tensor3D): tf.Tensor2D {
   return tf.reshape(windows, [N, W * C]);
 }
 
-/** What a kind brings to {@link fitCustom}; the loop's settings come from its training context. */
-export interface CustomFitHooks {
-  /**
-   * One optimisation step on a batch of scaled windows `[B, W, C]`; `step` counts from 0 over the
-   * whole run (so noise seeds derived from it differ per step and repeat per run).
-   * @returns the batch's training loss.
-   */
-  step(windows: tf.Tensor3D, step: number): number;
-  /** Mean monitored loss of a batch of validation windows (deterministic: no noise, no updates). */
-  valLoss(windows: tf.Tensor3D): number;
-  /** Copies of every weight, for restoring the best epoch. */
-  snapshot(): tf.Tensor[];
-  /** Puts a snapshot back. */
-  restore(weights: tf.Tensor[]): void;
-  /**
-   * Keep the best epoch's weights (by validation loss, else training loss) at the end. Off for
-   * adversarial training, where neither loss says which generator is best.
-   */
-  restoreBest: boolean;
-}
-
+/** What a kind brings to {@link fitCustom}. */
+export type CustomFitHooks = TrainLoopHooks;
 
 /**
- * The shared pipeline's epoch loop (seeded shuffling, validation after each epoch, early
- * stopping, divergence check, progress events) around a kind's own step function. Mirrors
- * `fitWindows`, which is tied to `model.trainOnBatch`.
+ * The shared epoch loop ({@link trainLoop}) around a kind's own step function, with the loop's
+ * settings read from the kind's training context.
  *
  * @throws SeismoError `ERR_TRAINING` when a batch loss is NaN/Infinity.
  */
-export async function fitCustom(ctx: KindTrainContext, hooks: CustomFitHooks): Promise<FitResult> {
-  const { window, epochs, batchSize, patience, seed } = ctx.config;
-  const o = { ...hooks, frames: ctx.frames, train: ctx.train, val: ctx.val, onProgress: ctx.onProgress, window, epochs, batchSize, patience, seed };
-  const rand = seededRandom(o.seed);
-  const batches = Math.ceil(o.train.length / o.batchSize);
-  const losses: number[] = [];
-  const valLosses: number[] = [];
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestWeights: tf.Tensor[] | undefined;
-  let sinceBest = 0;
-  let step = 0;
-  try {
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const t0 = performance.now();
-      const order = shuffled(o.train, rand);
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        const part = order.subarray(b * o.batchSize, (b + 1) * o.batchSize);
-        const windows = gatherWindows(o.frames, part, o.window);
-        let loss: number;
-        try {
-          loss = o.step(windows, step++);
-        } finally {
-          windows.dispose();
-        }
-        if (!Number.isFinite(loss)) {
-          throw new SeismoError('ERR_TRAINING', `Training diverged: loss is ${loss} at epoch ${epoch}, batch ${b + 1}. Lower the learning rate or check the data.`, { epoch, batch: b + 1 });
-        }
-        sum += loss * part.length;
-        o.onProgress?.({ phase: 'batch', epoch, epochs: o.epochs, batch: b + 1, batches, loss });
-        // Yield now and then so progress output and timers get a turn during long epochs.
-        if (b % 64 === 63) await new Promise((r) => setImmediate(r));
-      }
-      const loss = sum / o.train.length;
-      losses.push(loss);
-      let valLoss = NaN;
-      if (o.val.length > 0) {
-        let vs = 0;
-        for (let i = 0; i < o.val.length; i += o.batchSize) {
-          const part = o.val.subarray(i, i + o.batchSize);
-          const windows = gatherWindows(o.frames, part, o.window);
-          try {
-            vs += o.valLoss(windows) * part.length;
-          } finally {
-            windows.dispose();
-          }
-        }
-        valLoss = vs / o.val.length;
-        valLosses.push(valLoss);
-      }
-      const monitored = o.val.length > 0 ? valLoss : loss;
-      const improved = monitored < best;
-      if (improved) {
-        best = monitored;
-        bestEpoch = epoch;
-        sinceBest = 0;
-        if (o.restoreBest) {
-          tf.dispose(bestWeights ?? []);
-          bestWeights = o.snapshot();
-        }
-      } else {
-        sinceBest++;
-      }
-      o.onProgress?.({ phase: 'epoch', epoch, epochs: o.epochs, loss, valLoss, seconds: (performance.now() - t0) / 1000, best: improved });
-      if (o.patience > 0 && sinceBest >= o.patience) break;
-    }
-    if (o.restoreBest && bestWeights && bestEpoch !== losses.length) o.restore(bestWeights);
-    else if (!o.restoreBest) bestEpoch = losses.length;
-  } finally {
-    tf.dispose(bestWeights ?? []);
-  }
-  return { losses, valLosses, epochs: losses.length, bestEpoch };
+export function fitCustom(ctx: KindTrainContext, hooks: CustomFitHooks): Promise<FitResult> {
+  return trainLoop(ctx.frames, ctx.train, ctx.val, { ...ctx.config, onProgress: ctx.onProgress }, hooks);
 }
 
 /** Copies of a model's weights (for {@link CustomFitHooks.snapshot}). */
