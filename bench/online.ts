@@ -72,12 +72,27 @@ export async function trainWithWeights(frames: Float32Array, channels: string[],
   }
 }
 
-/**
- * Replays the stream part (`frames` from the first streamed frame on) with online learning.
- * @param label ground truth of the window starting at streamed frame `start`.
- * @param validation the static model's validation windows (normal, not trained on), laid end to end: its calibration.
- */
-export async function runOnline(dir: string, weights: WeightTensor[], frames: Float32Array, stride: number, label: (start: number) => number, protocol: OnlineProtocol, log: (line: string) => void, validation: Float32Array): Promise<OnlineFigures> {
+/** What {@link runOnline} replays, and against what. */
+export interface OnlineRun {
+  /** The static model's directory and its tfjs weights. */
+  dir: string;
+  weights: WeightTensor[];
+  /** The streamed part, `[T, C]` from the first streamed frame on, cut into windows every `stride` frames. */
+  frames: Float32Array;
+  stride: number;
+  /** Ground truth of the window starting at streamed frame `start` (1 anomalous). */
+  label: (start: number) => number;
+  protocol: OnlineProtocol;
+  log: (line: string) => void;
+  /** The static model's validation windows (normal, not trained on), laid end to end: its calibration. */
+  validation: Float32Array;
+  /** The static model's training windows, laid end to end: the learner's anchor. */
+  anchor: Float32Array;
+}
+
+/** Replays the stream part with online learning. */
+export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
+  const { dir, weights, frames, stride, label, protocol, log, validation, anchor } = run;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-'));
   const t0 = performance.now();
   const calibration = await calibrateOn(dir, validation);
@@ -91,11 +106,12 @@ export async function runOnline(dir: string, weights: WeightTensor[], frames: Fl
       calibration,
       workDir: work,
       weights,
+      anchor,
       onQuery: (item) => expert.ask(item),
       onUpdate: (u) =>
         log(
           `  ${u.kind} (${u.trigger}) at window ${u.at}: ${u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`}; ` +
-            `${u.normalWindows} normal + ${u.replayWindows} replay, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
+            `${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
             `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})${u.rescaled ? "; rescaled" : ""}${u.calibration ? `; calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}` : ''}; loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
         ),
       onDrift: (d) => log(`  drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}`),

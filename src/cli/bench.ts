@@ -16,6 +16,7 @@ interface BenchOptions extends CommonOptions {
   data?: string;
   models?: string;
   online?: boolean;
+  seed?: string;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -62,7 +63,7 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runStream } = require('../../bench/streams.js') as typeof import('../../bench/streams.js');
-  const r = await runStream(experiment as 'power', { data, epochs: intOption('--epochs', opts.epochs), log, online: opts.online === true });
+  const r = await runStream(experiment as 'power', { data, epochs: intOption('--epochs', opts.epochs), seed: intOption('--seed', opts.seed), log, online: opts.online === true });
   say(opts, `${experiment}: ${r.protocol}`);
   say(opts, `  static ROC AUC ${r.aucStatic.toFixed(4)} over ${r.windows} windows (${r.anomalousWindows} anomalous); trained on ${r.trainWindows} head windows in ${r.trainSeconds.toFixed(1)} s`);
   if (r.aucUpdating !== undefined) {
@@ -85,6 +86,7 @@ export function registerBench(program: Command): void {
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
+    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--json', 'print the figures as JSON on stdout')

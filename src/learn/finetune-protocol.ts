@@ -42,6 +42,8 @@ export type FineTuneRequest =
       anomaly: Float32Array;
       /** The first `labelledNormal` windows of `normal` are labelled; the rest are replayed. */
       labelledNormal: number;
+      /** The last `anchorNormal` windows of `normal` are the anchor (the starting model's training sample): left out when the scaler is refitted. */
+      anchorNormal: number;
       /** Raw windows `[k, W, C]` scored before and after (held-out check, calibration). */
       check: Float32Array;
       params: FineTuneParams;
@@ -60,7 +62,7 @@ export type FineTuneResponse =
       /** Scores of `check` by the starting weights (tfjs) and by the exported graph (onnxruntime). */
       checkBefore: Float32Array;
       checkAfter: Float32Array;
-      /** Scores of `normal` and `anomaly` windows by the exported graph. */
+      /** Scores by the exported graph of the normal windows trained on (`normal`, less the anchor after a rescale) and of `anomaly`. */
       normalAfter: Float32Array;
       anomalyAfter: Float32Array;
       /** The scaler baked into the new graph (the live one unless it was refitted). */

@@ -61,6 +61,7 @@ async function handle(msg: FineTuneRequest): Promise<void> {
   // learned by a few steps in the old scaled space: refit the scaler on the normal windows and
   // let fine-tuning adapt the weights to it. The scaler stays for later updates.
   let rescaled = false;
+  let normal = msg.normal;
   if (msg.params.rescaleAbove > 0 && msg.labelledNormal > 0) {
     // Per channel, over the labelled normal windows only (the replay holds the old regime): one
     // channel far outside its old range is enough to dominate the reconstruction error.
@@ -71,12 +72,14 @@ async function handle(msg: FineTuneRequest): Promise<void> {
       // Means move to the new data; a spread never shrinks below the live one, because a channel
       // that happens to be (near) constant in a small update sample would otherwise get a tiny
       // std and turn every later change of it into an enormous score.
-      const fitted = fitScaler(msg.normal, C);
+      // The anchor describes the regime the input just left: neither the scaler nor the update learns it.
+      normal = msg.normal.subarray(0, msg.normal.length - msg.anchorNormal * per);
+      const fitted = fitScaler(normal, C);
       scaler = { mean: fitted.mean, std: fitted.std.map((s, c) => Math.max(s, scaler.std[c]!)) };
       rescaled = true;
     }
   }
-  const losses = await fineTune(model, scaled, msg.normal, msg.anomaly, per, msg.params);
+  const losses = await fineTune(model, scaled, normal, msg.anomaly, per, msg.params);
   const onnx = spec.exportOnnx(model, state.config as never, state.channels, scaler);
   const checkTf = tfScores(msg.check);
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
@@ -91,7 +94,7 @@ async function handle(msg: FineTuneRequest): Promise<void> {
     const checkAfter = await ortScores(msg.check);
     let parity = 0;
     for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - checkTf[i]!) / Math.max(1, Math.abs(checkTf[i]!)));
-    const normalAfter = await ortScores(msg.normal);
+    const normalAfter = await ortScores(normal);
     const anomalyAfter = await ortScores(msg.anomaly);
     const weights = model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
     const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, scaler: { mean: [...scaler.mean], std: [...scaler.std] }, rescaled, checkBefore, checkAfter, normalAfter, anomalyAfter, parity, seconds: (performance.now() - t0) / 1000 };

@@ -67,13 +67,16 @@ export class FineTuner {
     }
   }
 
-  /** Fine-tunes from `weights`; every array argument is raw windows `[n, W, C]`. */
-  update(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<FineTuneResult> {
+  /**
+   * Fine-tunes from `weights`; every array argument is raw windows `[n, W, C]`. `normal` holds
+   * `labelledNormal` labelled windows first and `anchorNormal` anchor windows last (replayed ones between).
+   */
+  update(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anchorNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<FineTuneResult> {
     if (this.closed) return Promise.reject(new SeismoError('ERR_DISPOSED', 'fine-tuner is closed'));
     const id = this.nextId++;
     return new Promise<FineTuneResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'update', id, weights, scaler, normal, labelledNormal, anomaly, check, params } satisfies FineTuneRequest);
+      this.worker.postMessage({ type: 'update', id, weights, scaler, normal, labelledNormal, anchorNormal, anomaly, check, params } satisfies FineTuneRequest);
     });
   }
 

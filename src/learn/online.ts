@@ -93,6 +93,20 @@ export interface OnlineLearnerOptions {
   /** Quantile of the recent scores (those of earlier mini-batches) under which a window may enter the replay reservoir. Default 0.5. */
   replayBelow?: number;
   /**
+   * Normal windows the live model was trained on, laid end to end (`[n, window, channels]` raw
+   * frames, e.g. its training set). A seeded uniform sample of `anchorWindows` of them is replayed
+   * in every update beside the stream's replay reservoir: an update made of a few hard windows, or
+   * of labelled anomalies alone, then cannot drag the model (and every score with it) away from the
+   * normal behaviour it started from, and unlabelled anomalies that slipped into the stream's
+   * reservoir stay a minority. When an update refits the scaler (the input left the live scaler's
+   * range: a new regime), the anchor is left out of it and dropped for good, so that the old
+   * regime does not hold back learning the new one. Without it, updates train on the labelled and
+   * replayed windows only.
+   */
+  anchor?: Float32Array;
+  /** Anchor windows kept at most. Default 128. */
+  anchorWindows?: number;
+  /**
    * Recent scored windows kept (FIFO, unlabelled) as the reference on which each fine-tuned
    * version's score calibration is fitted (those of them it trained on, or known to be
    * anomalous, are left out). 0 disables: new versions then have no calibration. Default 64.
@@ -165,6 +179,8 @@ export interface UpdateRecord {
   normalWindows: number;
   anomalyWindows: number;
   replayWindows: number;
+  /** Windows of the anchor (the live model's training sample, see `anchor`) trained on with them. */
+  anchorWindows: number;
   /** Held-out ROC AUC before and after (NaN without both classes held out). */
   heldOutAucBefore: number;
   heldOutAucAfter: number;
@@ -225,10 +241,12 @@ export class OnlineLearner {
   readonly normal: WindowBuffer;
   readonly anomaly: WindowBuffer;
   readonly replayBuffer: WindowBuffer | undefined;
+  /** The sample of the live model's training windows replayed in every update (see `anchor`); dropped after a rescale. */
+  anchorBuffer: WindowBuffer | undefined;
   readonly heldOut: WindowBuffer;
   readonly calibrationBuffer: WindowBuffer | undefined;
   readonly history: UpdateRecord[] = [];
-  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'queue' | 'fineTune' | 'weights' | 'calibration'>>;
+  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'queue' | 'fineTune' | 'weights' | 'calibration' | 'anchor'>>;
   private readonly options: OnlineLearnerOptions;
   private readonly fineTuner: FineTuner;
   private readonly weightsByVersion = new Map<number, WeightTensor[]>();
@@ -261,6 +279,7 @@ export class OnlineLearner {
       anomalyBuffer: options.anomalyBuffer ?? 16,
       replay: options.replay ?? 128,
       replayBelow: options.replayBelow ?? 0.5,
+      anchorWindows: options.anchorWindows ?? 128,
       heldOut: options.heldOut ?? 64,
       calibrationWindows: options.calibrationWindows ?? 64,
       minCalibrationWindows: options.minCalibrationWindows ?? 8,
@@ -283,6 +302,7 @@ export class OnlineLearner {
     this.anomaly = new WindowBuffer({ capacity: this.o.anomalyBuffer, windowSize: this.per });
     this.replayBuffer = this.o.replay > 0 ? new WindowBuffer({ capacity: this.o.replay, windowSize: this.per, policy: 'reservoir', seed: 5 }) : undefined;
     this.heldOut = new WindowBuffer({ capacity: this.o.heldOut, windowSize: this.per });
+    this.anchorBuffer = options.anchor ? anchorSample(options.anchor, this.per, this.o.anchorWindows) : undefined;
     this.calibrationBuffer = this.o.calibrationWindows > 0 ? new WindowBuffer({ capacity: this.o.calibrationWindows, windowSize: this.per }) : undefined;
     if (options.calibration) detector.setCalibration(options.calibration);
     const q = options.queue ?? {};
@@ -300,7 +320,8 @@ export class OnlineLearner {
 
   /**
    * Starts the fine-tuning worker and attaches to `detector` (chaining its `onBatch`).
-   * @throws SeismoError `ERR_LEARN` when the worker cannot start, `ERR_INVALID_OPTION` on bad options.
+   * @throws SeismoError `ERR_LEARN` when the worker cannot start, `ERR_INVALID_OPTION` on bad options,
+   *   `ERR_BAD_SHAPE` / `ERR_NON_FINITE` on an anchor that is not whole finite windows.
    */
   static async attach(detector: Detector, options: OnlineLearnerOptions): Promise<OnlineLearner> {
     if (!Array.isArray(options.weights) || options.weights.length === 0) {
@@ -308,7 +329,13 @@ export class OnlineLearner {
     }
     fs.mkdirSync(options.workDir, { recursive: true });
     const fineTuner = await FineTuner.start(detector.manifest, { backend: options.backend });
-    return new OnlineLearner(detector, fineTuner, options);
+    try {
+      return new OnlineLearner(detector, fineTuner, options);
+    } catch (err) {
+      // Bad options (buffer sizes, anchor shape): the worker must not outlive the failed attach.
+      await fineTuner.close();
+      throw err;
+    }
   }
 
   stats(): LearnerStats {
@@ -535,7 +562,7 @@ export class OnlineLearner {
 
   private emptyRecord(kind: UpdateRecord['kind'], trigger: UpdateRecord['trigger']): UpdateRecord {
     return {
-      kind, trigger, accepted: false, fromVersion: this.detector.version, normalWindows: 0, anomalyWindows: 0, replayWindows: 0,
+      kind, trigger, accepted: false, fromVersion: this.detector.version, normalWindows: 0, anomalyWindows: 0, replayWindows: 0, anchorWindows: 0,
       heldOutAucBefore: NaN, heldOutAucAfter: NaN, parity: NaN, rescaled: false, threshold: NaN, thresholdMethod: '', losses: [], seconds: 0, at: this.counters.windows,
     };
   }
@@ -562,6 +589,7 @@ export class OnlineLearner {
     const normal = this.normal.snapshot();
     const anomaly = this.anomaly.snapshot();
     const replay = this.replayBuffer?.snapshot();
+    const anchor = this.anchorBuffer?.snapshot();
     const held = this.heldOut.snapshot();
     this.normal.clear();
     this.anomaly.clear();
@@ -573,9 +601,13 @@ export class OnlineLearner {
     check.set(held.frames);
     reference.forEach((it, k) => check.set(it.frames, held.frames.length + k * this.per));
     const nReplay = replay ? replay.labels.length : 0;
-    const normalFrames = new Float32Array(normal.frames.length + (replay?.frames.length ?? 0));
-    normalFrames.set(normal.frames);
-    if (replay) normalFrames.set(replay.frames, normal.frames.length);
+    const nAnchor = anchor ? anchor.labels.length : 0;
+    // Labelled normal windows first (the worker checks them alone for a change of scale), the anchor last (the worker leaves it out when it rescales).
+    const normalFrames = concatF32(normal.frames, replay?.frames ?? new Float32Array(0), anchor?.frames ?? new Float32Array(0));
+    if (normalFrames.length === 0) {
+      // Labelled anomalies alone: the hinge would push every score up with nothing holding normal windows down.
+      throw new SeismoError('ERR_LEARN', 'an update needs normal windows: none labelled, none replayed, and no anchor (give `anchor`, or keep `replay` on)');
+    }
     const ft = this.options.fineTune ?? {};
     const params: FineTuneParams = {
       epochs: ft.epochs ?? 10,
@@ -586,7 +618,7 @@ export class OnlineLearner {
       seed: (ft.seed ?? 7) + this.history.length,
       rescaleAbove: ft.rescaleAbove ?? 4,
     };
-    const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, anomaly.frames, check, params);
+    const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, nAnchor, anomaly.frames, check, params);
     if (this.stopped) return;
     const base: UpdateRecord = {
       ...this.emptyRecord('finetune', trigger),
@@ -595,6 +627,7 @@ export class OnlineLearner {
       normalWindows: normal.labels.length,
       anomalyWindows: anomaly.labels.length,
       replayWindows: nReplay,
+      anchorWindows: res.rescaled ? 0 : nAnchor,
       parity: res.parity,
       rescaled: res.rescaled,
       losses: res.losses,
@@ -631,6 +664,8 @@ export class OnlineLearner {
     const calibration = reference.length >= this.o.minCalibrationWindows ? fitCalibration(res.checkAfter.subarray(nHeld), `${reference.length} recent unlabelled windows it was not trained on`) : undefined;
     const version = await this.install(manifest, res.onnx, calibration);
     this.weightsByVersion.set(version, res.weights);
+    // A new regime (see `anchor`): the starting model's training windows no longer describe normal data.
+    if (res.rescaled) this.anchorBuffer = undefined;
     this.pruneVersions();
     this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, calibration, seconds: (performance.now() - t0) / 1000 });
   }
@@ -695,6 +730,19 @@ function nextManifest(live: Manifest, threshold: number, method: string, params:
       seconds: live.training.seconds + seconds,
     },
   });
+}
+
+/** A seeded uniform sample of at most `capacity` of the windows in `frames` (`[n, per]`). */
+function anchorSample(frames: Float32Array, per: number, capacity: number): WindowBuffer {
+  if (frames.length === 0 || frames.length % per !== 0) {
+    throw new SeismoError('ERR_BAD_SHAPE', `anchor holds ${frames.length} values: expected a positive multiple of window * channels = ${per}`);
+  }
+  for (let i = 0; i < frames.length; i++) {
+    if (!Number.isFinite(frames[i]!)) throw new SeismoError('ERR_NON_FINITE', `anchor value ${i} (window ${Math.floor(i / per)}) is ${frames[i]}: anchor windows must be finite`);
+  }
+  const buffer = new WindowBuffer({ capacity, windowSize: per, policy: 'reservoir', seed: 3 });
+  for (let k = 0; k < frames.length / per; k++) buffer.add({ seriesId: '(anchor)', start: k }, frames.subarray(k * per, (k + 1) * per), NaN, 0, -1);
+  return buffer;
 }
 
 function concatU8(...parts: Uint8Array[]): Uint8Array {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Detector } from '../../src/detector.js';
+import { isSeismoError } from '../../src/errors.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { ExpertSimulator } from '../../src/learn/expert.js';
@@ -40,8 +41,12 @@ describe('OnlineLearner', function () {
     return false;
   };
 
+  /** The training series, cut into windows laid end to end: the anchor. */
+  let trainWindows: Float32Array;
+
   before(async function () {
     const train = generateSeries({ length: 800, channels: C, seed: 11, periods: [48, 12], anomalies: [] });
+    trainWindows = train.table.frames;
     const r = await trainModel({ kind: 'lstm-ae', frames: train.table.frames, channels: train.table.channels, config: { window: W, encoderUnits: [8], decoderUnits: [8], epochs: 8, batchSize: 32, learningRate: 3e-3 }, stride: STRIDE, seed: 3 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-test-'));
     writeModelDir(dir, r.manifest, r.onnx);
@@ -143,6 +148,63 @@ describe('OnlineLearner', function () {
       await learner.close();
       await detector.close();
       fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('needs normal data for an update: anomalies alone are rejected, an anchor of training windows makes them trainable, a rescale drops it', async () => {
+    /** Scores `rows` of the stream from `from` on, then labels every pending question `isAnomaly` and forces an update. */
+    const updateAfter = async (learner: OnlineLearner, from: number, rows: number, isAnomaly: boolean): Promise<UpdateRecord> => {
+      await scoreTable(learner.detector, stream.time.subarray(from, from + rows), stream.frames.subarray(from * C, (from + rows) * C), { seriesId: `s${from}` });
+      for (const q of learner.queue.pending()) learner.label(q.ref, isAnomaly);
+      await learner.updateNow();
+      return learner.history.at(-1)!;
+    };
+    // Every question answered goes to an update buffer (none held out); replay off: only labelled windows and the anchor remain.
+    const base = { weights, replay: 0, heldOutEvery: 1000, queriesPerBatch: 4, uncertainBand: 100, queue: { capacity: 64, budget: 64, period: 1000 }, drift: false as const, fineTune: { epochs: 3 } };
+    const run = async (options: Partial<Parameters<typeof OnlineLearner.attach>[1]>, check: (learner: OnlineLearner) => Promise<void>): Promise<void> => {
+      const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 16 });
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+      const learner = await OnlineLearner.attach(detector, { ...base, workDir: work, ...options });
+      try {
+        await check(learner);
+      } finally {
+        await learner.close();
+        await detector.close();
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    };
+
+    await run({}, async (learner) => {
+      const u = await updateAfter(learner, 0, 200, true);
+      assert.ok(learner.anomaly.size === 0 && u.anomalyWindows === 0, 'the buffers were taken for the attempt');
+      assert.equal(u.accepted, false);
+      assert.match(u.reason ?? '', /needs normal windows/);
+      assert.equal(learner.detector.version, 1, 'nothing swapped in');
+    });
+
+    // rescaleAbove 1.5: the drifted channels' mean |z| under the old scaler (normal data sits near 0.8 under its own) counts as a new regime.
+    await run({ anchor: trainWindows, anchorWindows: 40, fineTune: { epochs: 3, rescaleAbove: 1.5 } }, async (learner) => {
+      assert.equal(learner.anchorBuffer!.size, 40, 'a sample of anchorWindows of the 100 training windows');
+      const u = await updateAfter(learner, 0, 200, true);
+      assert.equal(u.accepted, true, u.reason);
+      assert.deepEqual([u.normalWindows, u.replayWindows, u.anchorWindows], [0, 0, 40]);
+      assert.ok(u.anomalyWindows > 0 && !u.rescaled);
+      assert.equal(learner.detector.version, 2);
+      // After the drift (row 1000 on) the labelled normal windows sit far outside the scaler: the update rescales and leaves the anchor out, for good.
+      const after = await updateAfter(learner, 1200, 300, false);
+      assert.equal(after.accepted, true, after.reason);
+      assert.ok(after.rescaled && after.normalWindows > 0, JSON.stringify({ rescaled: after.rescaled, normal: after.normalWindows }));
+      assert.equal(after.anchorWindows, 0);
+      assert.equal(learner.anchorBuffer, undefined);
+    });
+
+    for (const [anchor, code] of [[trainWindows.subarray(0, W * C * 3 + 1), 'ERR_BAD_SHAPE'], [Float32Array.from(trainWindows).fill(NaN, 5, 6), 'ERR_NON_FINITE']] as const) {
+      const detector = await Detector.load(dir, { provider: 'cpu' });
+      try {
+        await assert.rejects(OnlineLearner.attach(detector, { ...base, workDir: os.tmpdir(), anchor }), (e) => isSeismoError(e, code));
+      } finally {
+        await detector.close();
+      }
     }
   });
 
