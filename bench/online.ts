@@ -20,13 +20,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Detector } from '../src/detector.js';
 import { rocAuc } from '../src/evaluate/index.js';
-import { readModelDir, writeModelDir } from '../src/model/model-dir.js';
+import { readModelDir } from '../src/model/model-dir.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline } from '../src/learn/replay.js';
 import { fitCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
 import { scoreTable } from '../src/score/score-table.js';
-import type { WeightTensor } from '../src/learn/finetune-protocol.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
 export interface OnlineProtocol {
@@ -57,26 +56,10 @@ export interface OnlineFigures {
   perVersion: { version: number; windows: number; anomalous: number; auc: number; meanNormalScore: number; meanNormalNormalized: number }[];
 }
 
-/** Trains the head model the way trainToDir does, keeping the tfjs weights for fine-tuning. */
-export async function trainWithWeights(frames: Float32Array, channels: string[], dir: string, options: { config: Record<string, unknown>; stride: number; seed: number }): Promise<{ weights: WeightTensor[]; seconds: number; epochs: number; backend: string }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const training = require('../training/index.js') as typeof import('../training/index.js');
-  await training.initBackend();
-  const result = await training.trainModel({ kind: 'lstm-ae', frames, channels, config: options.config as never, stride: options.stride, seed: options.seed });
-  try {
-    writeModelDir(dir, result.manifest, result.onnx);
-    const weights = result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
-    return { weights, seconds: result.manifest.training.seconds, epochs: result.manifest.training.epochs, backend: result.manifest.training.backend };
-  } finally {
-    result.dispose();
-  }
-}
-
 /** What {@link runOnline} replays, and against what. */
 export interface OnlineRun {
-  /** The static model's directory and its tfjs weights. */
+  /** The static model's directory (with its saved weights, which the learner starts from). */
   dir: string;
-  weights: WeightTensor[];
   /** The streamed part, `[T, C]` from the first streamed frame on, cut into windows every `stride` frames. */
   frames: Float32Array;
   stride: number;
@@ -92,7 +75,7 @@ export interface OnlineRun {
 
 /** Replays the stream part with online learning. */
 export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
-  const { dir, weights, frames, stride, label, protocol, log, validation, anchor } = run;
+  const { dir, frames, stride, label, protocol, log, validation, anchor } = run;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-'));
   const t0 = performance.now();
   const calibration = await calibrateOn(dir, validation);
@@ -105,7 +88,6 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
       ...protocol.learner,
       calibration,
       workDir: work,
-      weights,
       anchor,
       onQuery: (item) => expert.ask(item),
       onUpdate: (u) =>

@@ -25,7 +25,7 @@ import { rocAuc } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
 import { loadPowerDemand } from '../src/ingest/power-demand.js';
 import { scoreTable } from '../src/score/score-table.js';
-import { runOnline, trainWithWeights, type OnlineFigures, type OnlineProtocol } from './online.js';
+import { runOnline, type OnlineFigures, type OnlineProtocol } from './online.js';
 
 export const STREAM_EXPERIMENTS = ['power', 'smtp', 'http', 'smtp-http'] as const;
 export type StreamExperiment = (typeof STREAM_EXPERIMENTS)[number];
@@ -154,9 +154,7 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
     const config = { ...s.config, window: s.window, epochs: options.epochs ?? 40 };
     // Windows were laid end to end: stride = window keeps training windows from straddling two of them.
     const trainOptions = { config, stride: s.window, seed: options.seed ?? 1 };
-    // Online needs the tfjs weights to fine-tune from; the same trainModel call, so the same model.
-    const trained = options.online ? await trainWithWeights(trainFrames, s.channels, dir, trainOptions) : undefined;
-    const summary = trained ?? (await trainToDir('lstm-ae', trainFrames, s.channels, dir, { ...trainOptions, quiet: true })).summary;
+    const { summary } = await trainToDir('lstm-ae', trainFrames, s.channels, dir, { ...trainOptions, quiet: true });
     log(`${experiment}: trained in ${summary.seconds.toFixed(1)} s (${summary.epochs} epochs, tfjs ${summary.backend})`);
     const detector = await Detector.load(dir, { stride: s.stride });
     try {
@@ -169,13 +167,13 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
       const labels = Uint8Array.from(scored.endRows, (end) => windowLabel(headWindows + (end - s.window + 1) / s.stride));
       const anomalous = labels.reduce((a, b) => a + b, 0);
       let online: OnlineFigures | undefined;
-      if (trained) {
+      if (options.online) {
         log(`${experiment}: online replay (${ONLINE[experiment].description})`);
         // The static model's validation windows (the last validationSplit of its training windows, as trainModel splits them): its calibration.
         const nVal = Math.max(1, Math.floor(train.length * (s.config.validationSplit as number)));
         const validation = trainFrames.subarray((train.length - nVal) * s.window * C);
         online = await runOnline({
-          dir, weights: trained.weights, frames: s.frames.subarray(from * C), stride: s.stride, label: (start) => windowLabel(headWindows + start / s.stride),
+          dir, frames: s.frames.subarray(from * C), stride: s.stride, label: (start) => windowLabel(headWindows + start / s.stride),
           protocol: ONLINE[experiment], log, validation, anchor: trainFrames,
         });
       }

@@ -4,14 +4,14 @@
  * generic pipeline (scaler, windows, training loop, threshold, manifest) is shared. DC-VAE,
  * DeepAnT, dense AE plug in with {@link registerKind}.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
 import { exportLstmAe, LSTM_AE_IO } from './export/lstm-ae';
 import { type BaseTrainConfig, type FitOptions, type FitResult, fitWindows, type Scaler, type TrainProgress } from './fit';
 import { buildLstmAe, type LstmAeConfig, resolveLstmAeConfig } from './lstm-ae';
 import { type ReconstructionScoreTensors, reconstructionScores } from './score';
-import { buildDcVae, dcVaeScores, dcVaeTargets, type DcVaeConfig, resolveDcVaeConfig } from './dc-vae';
+import { buildDcVae, dcVaeLoss, dcVaeScores, dcVaeTargets, type DcVaeConfig, resolveDcVaeConfig } from './dc-vae';
 import { buildDeepAnt, deepAntScores, deepAntTargets, type DeepAntConfig, resolveDeepAntConfig } from './deepant';
 import { DC_VAE_IO, exportDcVae } from './export/dc-vae';
 import { DEEPANT_IO, exportDeepAnt } from './export/deepant';
@@ -51,6 +51,13 @@ export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig>
    * `exportOnnx` take. Optional; without it `trainModel` uses `build` and `fitWindows`.
    */
   readonly train?: (context: KindTrainContext<Config>) => Promise<{ model: tfl.LayersModel; fit: FitResult }>;
+  /**
+   * The kind's training loss of a batch of scaled windows `[B, W, C]`, as a differentiable scalar
+   * (dropout and sampling in training mode): what the online learner (src/learn) minimises on
+   * normal windows when it continues training a version. Absent: the kind cannot be fine-tuned
+   * online (closed-form fits, adversarial or custom training loops); retrain it instead.
+   */
+  readonly fineTuneLoss?: (model: tfl.LayersModel, config: Config, windows: tf.Tensor3D) => tf.Scalar;
 }
 
 /** What {@link ModelKindSpec.train} gets from the shared pipeline. */
@@ -93,6 +100,11 @@ export function listKinds(): string[] {
   return [...kinds.keys()];
 }
 
+/** Mean squared reconstruction error: the compiled loss of the autoencoder kinds. */
+function reconstructionLoss(model: tfl.LayersModel, _config: unknown, windows: tf.Tensor3D): tf.Scalar {
+  return tf.tidy(() => tf.mean(tf.squaredDifference(model.apply(windows, { training: true }) as tf.Tensor, windows)) as tf.Scalar);
+}
+
 registerKind<LstmAeConfig>({
   kind: 'lstm-ae',
   score: {
@@ -104,6 +116,7 @@ registerKind<LstmAeConfig>({
   build: buildLstmAe,
   scoreWindows: (model, windows) => reconstructionScores(model, windows),
   exportOnnx: exportLstmAe,
+  fineTuneLoss: reconstructionLoss,
 });
 
 
@@ -150,6 +163,11 @@ registerKind<DcVaeConfig>({
   train: fitWithTargets(buildDcVae, dcVaeTargets),
   scoreWindows: (model, windows) => dcVaeScores(model, windows, { channels: windows.shape[2], latent: dcVaeLatent(model) }),
   exportOnnx: exportDcVae,
+  fineTuneLoss: (model, config, windows) =>
+    tf.tidy(() => {
+      const { x, y } = dcVaeTargets(config)(windows);
+      return tf.mean(dcVaeLoss(config)(y, model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar;
+    }),
 });
 
 /** Latent size of a built DC-VAE, read back from its encoder head (so scoring needs no config). */
@@ -172,6 +190,11 @@ registerKind<DeepAntConfig>({
   // The horizon is the part of the window the model does not read: W minus its input length.
   scoreWindows: (model, windows) => deepAntScores(model, windows, { horizon: windows.shape[1] - (model.inputs[0]!.shape[1] as number) }),
   exportOnnx: exportDeepAnt,
+  fineTuneLoss: (model, config, windows) =>
+    tf.tidy(() => {
+      const { x, y } = deepAntTargets(config)(windows);
+      return tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)) as tf.Scalar;
+    }),
 });
 
 // Per-record baselines (window 1 = one record; W > 1 = a flattened window). See training/classic/common.ts.
@@ -188,6 +211,7 @@ registerKind<DenseAeConfig>({
   build: buildDenseAe,
   scoreWindows: (model, windows) => reconstructionScores(model, windows),
   exportOnnx: exportDenseAe,
+  fineTuneLoss: reconstructionLoss,
 });
 
 registerKind<VaeConfig>({

@@ -5,6 +5,7 @@ import { SeismoError } from '../errors.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import type { Manifest } from '../model/manifest.js';
 import { writeModelDir } from '../model/model-dir.js';
+import { writeWeights } from '../model/weights.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
@@ -83,6 +84,8 @@ export async function trainToDir(
   if (lastEpoch && !options.quiet && !process.stderr.isTTY) process.stderr.write(`train ${kind}: done, ${lastEpoch}\n`);
   try {
     writeModelDir(out, result.manifest, result.onnx);
+    // Beside the graph, the trainable state: what an online learner continues training from.
+    writeWeights(out, result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array })));
   } finally {
     result.dispose();
   }

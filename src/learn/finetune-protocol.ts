@@ -1,10 +1,9 @@
 /** Messages between the learner and its fine-tuning worker thread. */
 
+import type { WeightTensor } from '../model/weights.js';
+
 /** A model's trainable state: tfjs weights in `model.getWeights()` order. */
-export interface WeightTensor {
-  shape: number[];
-  data: Float32Array;
-}
+export type { WeightTensor };
 
 /** Fine-tuning hyper-parameters (see {@link FineTuneOptions} in online.ts for their meaning). */
 export interface FineTuneParams {

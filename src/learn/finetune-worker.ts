@@ -3,15 +3,17 @@
  * live version's weights on the update buffers, exports it to ONNX and checks the export, all off
  * the scoring thread (tfjs training blocks its thread for seconds).
  *
- * Loss: mean reconstruction error of the normal windows, plus `anomalyWeight` times a hinge on
- * the labelled anomalies, `relu(log(margin) - log(mse))`, which pushes their reconstruction error
- * up to at least `margin` (the live threshold times a factor) without rewarding it without bound.
+ * Loss: the kind's own training loss on the normal windows (`fineTuneLoss` in the registry:
+ * reconstruction error for the autoencoders, the Gaussian NLL + KL for DC-VAE, the forecast error
+ * for DeepAnT), plus `anomalyWeight` times a hinge on the labelled anomalies' scores,
+ * `relu(log(margin) - log(score))`, which pushes them up to at least `margin` (the live threshold
+ * times a factor) without rewarding them without bound.
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
-import { applyScaler, fitScaler, getKind, initBackend, type Scaler } from '../../training/index.js';
+import { applyScaler, fitScaler, getKind, initBackend, listKinds, type ModelKindSpec, type Scaler } from '../../training/index.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 const port = parentPort!;
@@ -32,6 +34,10 @@ async function handle(msg: FineTuneRequest): Promise<void> {
   if (msg.type === 'init') {
     const { backend } = await initBackend(msg.backend);
     const spec = getKind(msg.kind);
+    if (!spec.fineTuneLoss) {
+      const tunable = listKinds().filter((k) => getKind(k).fineTuneLoss);
+      throw new Error(`model kind '${msg.kind}' cannot be fine-tuned online (fine-tunable kinds: ${tunable.join(', ')}); retrain it on recent data with \`seismo train\` instead`);
+    }
     const config = spec.resolveConfig(msg.config as never, msg.channels.length);
     state = { kind: msg.kind, config: config as unknown as Record<string, unknown>, channels: msg.channels, scaler: msg.scaler, model: spec.build(config) };
     port.postMessage({ type: 'ready', backend } satisfies FineTuneResponse);
@@ -79,7 +85,7 @@ async function handle(msg: FineTuneRequest): Promise<void> {
       rescaled = true;
     }
   }
-  const losses = await fineTune(model, scaled, normal, msg.anomaly, per, msg.params);
+  const losses = await fineTune(spec, state.config, model, scaled, normal, msg.anomaly, msg.params);
   const onnx = spec.exportOnnx(model, state.config as never, state.channels, scaler);
   const checkTf = tfScores(msg.check);
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
@@ -105,7 +111,16 @@ async function handle(msg: FineTuneRequest): Promise<void> {
 }
 
 /** Continues training from the current weights; returns the mean loss per epoch. */
-async function fineTune(model: tfl.LayersModel, scaled: (raw: Float32Array) => tf.Tensor3D, normalRaw: Float32Array, anomalyRaw: Float32Array, per: number, p: FineTuneParams): Promise<number[]> {
+async function fineTune(
+  spec: ModelKindSpec,
+  config: Record<string, unknown>,
+  model: tfl.LayersModel,
+  scaled: (raw: Float32Array) => tf.Tensor3D,
+  normalRaw: Float32Array,
+  anomalyRaw: Float32Array,
+  p: FineTuneParams,
+): Promise<number[]> {
+  const kindLoss = spec.fineTuneLoss!;
   const normal = scaled(normalRaw);
   const anomaly = scaled(anomalyRaw);
   const nN = normal.shape[0];
@@ -141,15 +156,14 @@ async function fineTune(model: tfl.LayersModel, scaled: (raw: Float32Array) => t
             tf.tidy(() => {
               let loss = tf.scalar(0);
               if (idxN.length > 0) {
-                const x = tf.gather(normal, tf.tensor1d(idxN, 'int32'));
-                const r = model.apply(x, { training: true }) as tf.Tensor3D;
-                loss = tf.add(loss, tf.mean(tf.squaredDifference(r, x)));
+                const x = tf.gather(normal, tf.tensor1d(idxN, 'int32')) as tf.Tensor3D;
+                loss = tf.add(loss, kindLoss(model, config as never, x));
               }
               if (nA > 0 && p.anomalyWeight > 0) {
-                const x = tf.gather(anomaly, tf.tensor1d(idxA, 'int32'));
-                const r = model.apply(x, { training: true }) as tf.Tensor3D;
-                const mse = tf.mean(tf.squaredDifference(r, x), [1, 2]);
-                const hinge = tf.mean(tf.relu(tf.sub(logMargin, tf.log(tf.add(mse, 1e-12)))));
+                const x = tf.gather(anomaly, tf.tensor1d(idxA, 'int32')) as tf.Tensor3D;
+                // The score the exported graph computes (differentiable on the tfjs side), so the margin is in threshold units for every kind.
+                const score = spec.scoreWindows(model, x).score;
+                const hinge = tf.mean(tf.relu(tf.sub(logMargin, tf.log(tf.add(score, 1e-12)))));
                 loss = tf.add(loss, tf.mul(p.anomalyWeight, hinge));
               }
               return loss as tf.Scalar;

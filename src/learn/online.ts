@@ -41,6 +41,7 @@ import { SeismoError } from '../errors.js';
 import { rocAuc } from '../evaluate/index.js';
 import { readModelDir, writeModelDir } from '../model/model-dir.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
+import { readWeights, WEIGHTS_INDEX_FILE, writeWeights } from '../model/weights.js';
 import { quantile, tuneThreshold } from '../threshold/index.js';
 import { mulberry32, refKey, WindowBuffer, type WindowRef } from './buffers.js';
 import { fitCalibration, writeCalibration, type ScoreCalibration } from './calibration.js';
@@ -76,8 +77,12 @@ export interface FineTuneOptions {
 export interface OnlineLearnerOptions {
   /** Folder for the versions' model directories (`v<N>/`) and the label queue files. */
   workDir: string;
-  /** tfjs weights of the live model (`model.getWeights()` order), to fine-tune from. */
-  weights: WeightTensor[];
+  /**
+   * tfjs weights of the live model (`model.getWeights()` order), to fine-tune from. Default: the
+   * ones saved in the live model directory (`weights.json` + `weights.bin`, written by
+   * `seismo train` and by every version this learner makes).
+   */
+  weights?: WeightTensor[];
   /** Capacity of the normal update buffer (an update starts when it is full). Default 64. */
   normalBuffer?: number;
   /** Capacity of the anomaly update buffer (an update starts when it is full). Default 16. */
@@ -268,7 +273,7 @@ export class OnlineLearner {
   private stopped = false;
   private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
 
-  private constructor(detector: Detector, fineTuner: FineTuner, options: OnlineLearnerOptions) {
+  private constructor(detector: Detector, fineTuner: FineTuner, options: OnlineLearnerOptions, weights: WeightTensor[]) {
     this.detector = detector;
     this.fineTuner = fineTuner;
     this.options = options;
@@ -310,7 +315,7 @@ export class OnlineLearner {
     this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
     this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
     this.recent = new Float64Array(this.o.recentScores);
-    this.weightsByVersion.set(detector.version, options.weights);
+    this.weightsByVersion.set(detector.version, weights);
     this.previousOnBatch = detector.onBatch;
     detector.onBatch = (batch) => {
       this.previousOnBatch?.(batch);
@@ -320,17 +325,24 @@ export class OnlineLearner {
 
   /**
    * Starts the fine-tuning worker and attaches to `detector` (chaining its `onBatch`).
-   * @throws SeismoError `ERR_LEARN` when the worker cannot start, `ERR_INVALID_OPTION` on bad options,
+   * @throws SeismoError `ERR_LEARN` when the worker cannot start or the model kind cannot be
+   *   fine-tuned, `ERR_INVALID_OPTION` on bad options or without weights (none given, none saved
+   *   in the model directory), `ERR_MODEL_CORRUPT` / `ERR_MODEL_MISMATCH` on unreadable or stale saved weights,
    *   `ERR_BAD_SHAPE` / `ERR_NON_FINITE` on an anchor that is not whole finite windows.
    */
   static async attach(detector: Detector, options: OnlineLearnerOptions): Promise<OnlineLearner> {
-    if (!Array.isArray(options.weights) || options.weights.length === 0) {
-      throw new SeismoError('ERR_INVALID_OPTION', 'OnlineLearner needs the live model\'s tfjs weights (options.weights) to fine-tune from');
+    const weights = options.weights ?? readWeights(detector.modelDir);
+    if (!Array.isArray(weights) || weights.length === 0) {
+      throw new SeismoError(
+        'ERR_INVALID_OPTION',
+        `OnlineLearner needs the live model's tfjs weights to fine-tune from: ${detector.modelDir} has no ${WEIGHTS_INDEX_FILE} (written by \`seismo train\` since it saves weights; retrain, or pass options.weights)`,
+        { dir: detector.modelDir },
+      );
     }
     fs.mkdirSync(options.workDir, { recursive: true });
     const fineTuner = await FineTuner.start(detector.manifest, { backend: options.backend });
     try {
-      return new OnlineLearner(detector, fineTuner, options);
+      return new OnlineLearner(detector, fineTuner, options, weights);
     } catch (err) {
       // Bad options (buffer sizes, anchor shape): the worker must not outlive the failed attach.
       await fineTuner.close();
@@ -581,8 +593,7 @@ export class OnlineLearner {
   private async update(trigger: UpdateRecord['trigger']): Promise<void> {
     const t0 = performance.now();
     const fromVersion = this.detector.version;
-    const weights = this.weightsByVersion.get(fromVersion);
-    if (!weights) throw new SeismoError('ERR_LEARN', `no tfjs weights for the live version ${fromVersion} (it was not made by this learner)`);
+    const weights = this.liveWeights();
     const live = this.detector.manifest;
     const threshold = live.thresholds.global.value;
     // Snapshot and empty the update buffers: windows labelled during the update go to the next one.
@@ -662,7 +673,7 @@ export class OnlineLearner {
     if (!Number.isFinite(value)) value = threshold;
     const manifest = { ...nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds), scaler: res.scaler };
     const calibration = reference.length >= this.o.minCalibrationWindows ? fitCalibration(res.checkAfter.subarray(nHeld), `${reference.length} recent unlabelled windows it was not trained on`) : undefined;
-    const version = await this.install(manifest, res.onnx, calibration);
+    const version = await this.install(manifest, res.onnx, res.weights, calibration);
     this.weightsByVersion.set(version, res.weights);
     // A new regime (see `anchor`): the starting model's training windows no longer describe normal data.
     if (res.rescaled) this.anchorBuffer = undefined;
@@ -687,17 +698,28 @@ export class OnlineLearner {
     const onnx = readModelDir(this.detector.modelDir).onnx;
     // Same graph, same scores: the calibration stays.
     const calibration = this.detector.calibration();
-    const version = await this.install(manifest, onnx, calibration);
-    const weights = this.weightsByVersion.get(fromVersion);
-    if (weights) this.weightsByVersion.set(version, weights);
+    const weights = this.liveWeights();
+    const version = await this.install(manifest, onnx, weights, calibration);
+    this.weightsByVersion.set(version, weights);
     this.pruneVersions();
     this.record({ ...this.emptyRecord('recalibration', 'score-drift'), fromVersion, accepted: true, version, threshold: value, thresholdMethod: 'median+MAD', calibration, seconds: (performance.now() - t0) / 1000 });
   }
 
-  private async install(manifest: Manifest, onnx: Uint8Array, calibration: ScoreCalibration | undefined): Promise<number> {
+  /** The live version's weights: kept in memory for the versions this learner made, else read from its directory (e.g. after a rollback). */
+  private liveWeights(): WeightTensor[] {
+    const version = this.detector.version;
+    const weights = this.weightsByVersion.get(version) ?? readWeights(this.detector.modelDir);
+    if (!weights) throw new SeismoError('ERR_LEARN', `no tfjs weights for the live version ${version}: ${this.detector.modelDir} has no ${WEIGHTS_INDEX_FILE}`);
+    this.weightsByVersion.set(version, weights);
+    return weights;
+  }
+
+  private async install(manifest: Manifest, onnx: Uint8Array, weights: WeightTensor[], calibration: ScoreCalibration | undefined): Promise<number> {
     // The version number the detector will give it: named ahead so the directory says which it is.
     const dir = path.join(this.o.workDir, `v${Date.now().toString(36)}-${this.history.length + 1}`);
     writeModelDir(dir, manifest, onnx);
+    // So that a learner can continue from this version after a restart (or from another process).
+    writeWeights(dir, weights);
     // Beside the model, so the detector takes it with the swap: no window of the version goes uncalibrated.
     if (calibration) writeCalibration(dir, calibration);
     const swap = await this.detector.swapModel(readModelDir(dir));

@@ -11,7 +11,8 @@ import { appendAnswers, readQueueFile } from '../../src/learn/label-queue.js';
 import { OnlineLearner, type UpdateRecord } from '../../src/learn/online.js';
 import { replayOnline } from '../../src/learn/replay.js';
 import type { WeightTensor } from '../../src/learn/finetune-protocol.js';
-import { writeModelDir } from '../../src/model/model-dir.js';
+import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
+import { readWeights, writeWeights } from '../../src/model/weights.js';
 import { scoreTable } from '../../src/score/score-table.js';
 import { trainModel } from '../../training/index.js';
 
@@ -51,6 +52,7 @@ describe('OnlineLearner', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-test-'));
     writeModelDir(dir, r.manifest, r.onnx);
     weights = r.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+    writeWeights(dir, weights);
     r.dispose();
   });
 
@@ -205,6 +207,92 @@ describe('OnlineLearner', function () {
       } finally {
         await detector.close();
       }
+    }
+  });
+
+  it('fine-tunes every kind with a training loss (DC-VAE, DeepAnT, dense AE) and refuses the others at attach', async () => {
+    const train = generateSeries({ length: 600, channels: C, seed: 11, periods: [48, 12], anomalies: [] });
+    const configs: Record<string, Record<string, unknown>> = {
+      'dc-vae': { window: 16, epochs: 3, filters: 8, depth: 2, latent: 2 },
+      deepant: { window: 16, epochs: 3, horizon: 1 },
+      'dense-ae': { window: W, epochs: 3 },
+      pca: { window: W },
+    };
+    for (const [kind, config] of Object.entries(configs)) {
+      const r = await trainModel({ kind: kind as never, frames: train.table.frames, channels: train.table.channels, config: config as never, stride: STRIDE, seed: 3 });
+      const kindDir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-online-${kind}-`));
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+      writeModelDir(kindDir, r.manifest, r.onnx);
+      const kindWeights = r.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+      r.dispose();
+      const detector = await Detector.load(kindDir, { provider: 'cpu', batchSize: 16 });
+      try {
+        const options = { workDir: work, weights: kindWeights, drift: false as const, heldOutEvery: 1000, queriesPerBatch: 4, uncertainBand: 100, queue: { capacity: 64, budget: 64, period: 1000 }, fineTune: { epochs: 2 } };
+        if (kind === 'pca') {
+          await assert.rejects(OnlineLearner.attach(detector, options), (e) => isSeismoError(e, 'ERR_LEARN') && /cannot be fine-tuned online/.test((e as Error).message));
+          continue;
+        }
+        const learner = await OnlineLearner.attach(detector, options);
+        try {
+          await scoreTable(detector, stream.time.subarray(0, 300), stream.frames.subarray(0, 300 * C), { seriesId: 's' });
+          for (const q of learner.queue.pending()) learner.label(q.ref, windowLabel(q.ref.start));
+          await learner.updateNow();
+          const u = learner.history.at(-1)!;
+          assert.equal(u.accepted, true, `${kind}: ${u.reason}`);
+          assert.ok(u.parity <= 1e-3 && u.losses.length === 2 && u.losses.every(Number.isFinite), `${kind}: ${JSON.stringify(u.losses)}`);
+          assert.equal(detector.version, 2);
+          assert.equal(detector.manifest.kind, kind);
+        } finally {
+          await learner.close();
+        }
+      } finally {
+        await detector.close();
+        fs.rmSync(kindDir, { recursive: true, force: true });
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it('continues from saved weights: attaches to a model directory alone, and a second learner continues from the version the first made (a restart)', async () => {
+    const works: string[] = [];
+    const session = async (modelDir: string, from: number): Promise<string> => {
+      const detector = await Detector.load(modelDir, { provider: 'cpu', batchSize: 16 });
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+      works.push(work);
+      // No `weights`: the learner reads them from the model directory.
+      const learner = await OnlineLearner.attach(detector, { workDir: work, drift: false, heldOutEvery: 1000, queriesPerBatch: 4, uncertainBand: 100, queue: { capacity: 64, budget: 64, period: 1000 }, fineTune: { epochs: 2 } });
+      try {
+        await scoreTable(detector, stream.time.subarray(from, from + 300), stream.frames.subarray(from * C, (from + 300) * C), { seriesId: 's' });
+        for (const q of learner.queue.pending()) learner.label(q.ref, windowLabel(q.ref.start + from));
+        await learner.updateNow();
+        assert.equal(learner.history.at(-1)!.accepted, true, learner.history.at(-1)!.reason);
+        return detector.modelDir;
+      } finally {
+        await learner.close();
+        await detector.close();
+      }
+    };
+    try {
+      const first = await session(dir, 0);
+      const saved = readWeights(first)!;
+      assert.deepEqual(saved.map((w) => w.shape), weights.map((w) => w.shape));
+      assert.ok(saved.some((w, i) => w.data.some((v, k) => v !== weights[i]!.data[k])), 'the version holds the fine-tuned weights, not the originals');
+      // A new process would do exactly this: load the last version's directory and attach.
+      const second = await session(first, 300);
+      assert.notEqual(second, first);
+      assert.ok(readWeights(second));
+      const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-noweights-'));
+      works.push(empty);
+      const m = readModelDir(dir);
+      writeModelDir(empty, m.manifest, m.onnx);
+      const detector = await Detector.load(empty, { provider: 'cpu' });
+      try {
+        await assert.rejects(OnlineLearner.attach(detector, { workDir: empty }), (e) => isSeismoError(e, 'ERR_INVALID_OPTION') && /weights/.test((e as Error).message));
+      } finally {
+        await detector.close();
+      }
+    } finally {
+      for (const w of works) fs.rmSync(w, { recursive: true, force: true });
     }
   });
 
