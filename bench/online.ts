@@ -8,7 +8,8 @@
  * when it was dispatched. Scores of different versions are on different scales (a fine-tuned
  * version reconstructs normal data better and scores everything lower), so each version carries a
  * score calibration (src/learn/calibration.ts: robust location and spread of its log scores on
- * normal windows it did not train on; the static model's on its validation windows) and
+ * normal windows it did not train on; the static model's on its validation windows, written by
+ * `seismo train` beside the model) and
  * `aucUpdatingNormalized` is the window-level ROC AUC of the normalised scores, the one scale an
  * alerting rule sees across hot swaps; `aucUpdating` (as before) pools the raw scores of all
  * versions, each on its own scale. The replay
@@ -20,12 +21,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Detector } from '../src/detector.js';
 import { rocAuc } from '../src/evaluate/index.js';
-import { readModelDir } from '../src/model/model-dir.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline } from '../src/learn/replay.js';
-import { fitCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
-import { scoreTable } from '../src/score/score-table.js';
+import { readCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
 export interface OnlineProtocol {
@@ -67,18 +66,17 @@ export interface OnlineRun {
   label: (start: number) => number;
   protocol: OnlineProtocol;
   log: (line: string) => void;
-  /** The static model's validation windows (normal, not trained on), laid end to end: its calibration. */
-  validation: Float32Array;
   /** The static model's training windows, laid end to end: the learner's anchor. */
   anchor: Float32Array;
 }
 
 /** Replays the stream part with online learning. */
 export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
-  const { dir, frames, stride, label, protocol, log, validation, anchor } = run;
+  const { dir, frames, stride, label, protocol, log, anchor } = run;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-'));
   const t0 = performance.now();
-  const calibration = await calibrateOn(dir, validation);
+  const calibration = readCalibration(dir);
+  if (!calibration) throw new Error(`${dir} has no calibration.json: train it with trainToDir (seismo train)`);
   log(`  v1 calibration on ${calibration.on}: center ${calibration.center.toPrecision(3)}, scale ${calibration.scale.toPrecision(3)}`);
   const detector = await Detector.load(dir, { stride, batchSize: protocol.batchSize });
   let learner: OnlineLearner | undefined;
@@ -86,7 +84,6 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
     const expert = new ExpertSimulator({ truth: (ref) => label(ref.start) === 1, ...protocol.expert });
     learner = await OnlineLearner.attach(detector, {
       ...protocol.learner,
-      calibration,
       workDir: work,
       anchor,
       onQuery: (item) => expert.ask(item),
@@ -138,19 +135,5 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
     await learner?.close();
     await detector.close();
     fs.rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** The static model's calibration: its scores of its validation windows (laid end to end, scored one window each). */
-async function calibrateOn(dir: string, validation: Float32Array): Promise<ScoreCalibration> {
-  const { window: W, channels } = readModelDir(dir).manifest;
-  const C = channels.length;
-  const detector = await Detector.load(dir, { stride: W });
-  try {
-    const T = validation.length / C;
-    const scored = await scoreTable(detector, Float64Array.from({ length: T }, (_, i) => i), validation);
-    return fitCalibration(scored.scores, `${scored.scores.length} validation windows`);
-  } finally {
-    await detector.close();
   }
 }

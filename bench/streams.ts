@@ -169,12 +169,9 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
       let online: OnlineFigures | undefined;
       if (options.online) {
         log(`${experiment}: online replay (${ONLINE[experiment].description})`);
-        // The static model's validation windows (the last validationSplit of its training windows, as trainModel splits them): its calibration.
-        const nVal = Math.max(1, Math.floor(train.length * (s.config.validationSplit as number)));
-        const validation = trainFrames.subarray((train.length - nVal) * s.window * C);
         online = await runOnline({
           dir, frames: s.frames.subarray(from * C), stride: s.stride, label: (start) => windowLabel(headWindows + start / s.stride),
-          protocol: ONLINE[experiment], log, validation, anchor: trainFrames,
+          protocol: ONLINE[experiment], log, anchor: trainFrames,
         });
       }
       return {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { rocAuc } from '../src/evaluate/index.js';
 import { readSeriesCsv, writeSeriesCsv, type SeriesTable } from '../src/ingest/csv.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
+import { readCalibration } from '../src/learn/calibration.js';
+import { readWeights } from '../src/model/weights.js';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -51,6 +53,11 @@ describe('cli: train, detect, eval', function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
     assert.deepEqual(manifest.channels, series.table.channels);
     assert.ok(fs.statSync(path.join(modelDir, 'model.onnx')).size > 1000);
+    // Beside the graph: the weights an online learner continues from, and the score calibration on the validation windows.
+    assert.ok(readWeights(modelDir)!.length > 0);
+    const calibration = readCalibration(modelDir)!;
+    assert.match(calibration.on, /validation windows/);
+    assert.ok(calibration.scale > 0 && Number.isFinite(calibration.center));
   });
 
   it('detect --out writes one row per window and separates the planted anomalies of an unseen series', async () => {
@@ -75,6 +82,46 @@ describe('cli: train, detect, eval', function () {
     const e = seismo(['eval', '--scores', out, '--labels', path.join(dir, 'labels.csv'), '--json']);
     assert.equal(e.status, 0, e.stderr);
     assert.ok(Math.abs(JSON.parse(e.stdout).metrics.rocAuc - auc) < 1e-6);
+  });
+
+  it('learn streams the unseen half with a simulated expert, writing versions a later detect loads; without labels it leaves the questions to `seismo label`', () => {
+    const work = path.join(dir, 'learn');
+    const out = path.join(dir, 'learn-scores.csv');
+    fs.writeFileSync(path.join(dir, 'learner.json'), JSON.stringify({ normalBuffer: 8, anomalyBuffer: 4, uncertainBand: 2, fineTune: { epochs: 4 } }));
+    const args = ['--model', modelDir, '--data', path.join(dir, 'test.csv'), '--anchor', path.join(dir, 'train.csv'), '--options', path.join(dir, 'learner.json'), '--budget', '16', '--period', '128', '--delay', '16'];
+    const r = seismo(['learn', ...args, '--labels', path.join(dir, 'labels.csv'), '--work', work, '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.ok(s.updates >= 1 && s.labels > 0 && s.labels <= s.asked, JSON.stringify({ updates: s.updates, labels: s.labels, asked: s.asked, history: s.history.map((h: { reason?: string }) => h.reason) }));
+    assert.equal(s.windows, Math.floor((1200 - W) / 2) + 1);
+    assert.ok(s.figures.rocAuc > 0.75, `online ROC AUC ${s.figures.rocAuc}`);
+    assert.match(r.stderr, /finetune \(.*\) at window \d+: v1 -> v2/);
+    // The live version is a whole model directory, weights included: detect (and a later learn) can start from it.
+    assert.ok(fs.existsSync(path.join(s.liveModel, 'weights.json')) && s.liveModel.startsWith(work));
+    const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'timestamp,score,normalized,anomaly,version');
+    assert.equal(rows.length - 1, s.windows);
+    assert.ok(new Set(rows.slice(1).map((l) => l.split(',')[4])).size >= 2, 'windows scored by more than one version');
+    const d = seismo(['detect', '--model', s.liveModel, '--data', path.join(dir, 'test.csv'), '--json']);
+    assert.equal(d.status, 0, d.stderr);
+
+    const human = path.join(dir, 'learn-human');
+    const h = seismo(['learn', ...args, '--work', human, '--json']);
+    assert.equal(h.status, 0, h.stderr);
+    const hs = JSON.parse(h.stdout);
+    assert.ok(hs.pending > 0 && hs.labels === 0 && hs.updates === 0, JSON.stringify({ pending: hs.pending, labels: hs.labels }));
+    const q = seismo(['label', '--dir', human, '--json']);
+    assert.equal(JSON.parse(q.stdout).pending.length, hs.pending);
+
+    // A training config is not a learner's options: refused by name, as is what the command sets itself.
+    fs.writeFileSync(path.join(dir, 'bad-learner.json'), JSON.stringify({ workDir: '/elsewhere' }));
+    for (const [file, message] of [['config.json', /unknown OnlineLearner option 'window'/], ['bad-learner.json', /'workDir' is set by the command/]] as const) {
+      const refused = seismo(['learn', ...args.slice(0, 4), '--work', human, '--options', path.join(dir, file), '--json']);
+      assert.equal(refused.status, 1);
+      const error = JSON.parse(refused.stdout).error;
+      assert.equal(error.code, 'ERR_INVALID_OPTION');
+      assert.match(error.message, message);
+    }
   });
 
   it('fails with typed errors and exit code 1', () => {

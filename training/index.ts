@@ -83,6 +83,14 @@ export interface TrainResult {
   onnx: Uint8Array;
   /** The trained tfjs model (its input/output is scaled `[N, W, C]`), for parity tests. */
   model: tfl.LayersModel;
+  /**
+   * `[n]` the scores of the windows the threshold was set on (the validation windows; the
+   * training windows when there is no validation split), as the exported graph computes them
+   * (within export parity): the reference for a score calibration of this model.
+   */
+  referenceScores: Float32Array;
+  /** Which windows `referenceScores` are. */
+  referenceOn: 'validation' | 'training';
   /** Frees the tfjs model's tensors. */
   dispose(): void;
 }
@@ -204,7 +212,7 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
       },
     });
     const trained = model;
-    return { manifest, onnx, model: trained, dispose: () => disposeModel(trained) };
+    return { manifest, onnx, model: trained, referenceScores: Float32Array.from(scores), referenceOn: val.length > 0 ? 'validation' : 'training', dispose: () => disposeModel(trained) };
   } catch (err) {
     if (model) disposeModel(model);
     throw err;

@@ -8,6 +8,7 @@ import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
 import { registerLabel } from './label.js';
+import { registerLearn } from './learn.js';
 import { registerTrain } from './train.js';
 
 /** Builds the `seismo` command line. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDetect(program);
   registerEval(program);
   registerBench(program);
+  registerLearn(program);
   registerLabel(program);
   return program;
 }

@@ -6,6 +6,7 @@ import { readSeriesCsv } from '../ingest/csv.js';
 import type { Manifest } from '../model/manifest.js';
 import { writeModelDir } from '../model/model-dir.js';
 import { writeWeights } from '../model/weights.js';
+import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../learn/calibration.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
@@ -86,6 +87,11 @@ export async function trainToDir(
     writeModelDir(out, result.manifest, result.onnx);
     // Beside the graph, the trainable state: what an online learner continues training from.
     writeWeights(out, result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array })));
+    // And the score calibration on the windows the threshold was set on: the detector then reports
+    // normalizedScores from the first version on, on the scale later (fine-tuned) versions share.
+    const finite = result.referenceScores.filter(Number.isFinite).length;
+    if (finite >= 2) writeCalibration(out, fitCalibration(result.referenceScores, `${finite} ${result.referenceOn} windows`));
+    else fs.rmSync(path.join(out, CALIBRATION_FILE), { force: true }); // never a stale one of an earlier model in the same folder
   } finally {
     result.dispose();
   }

@@ -1,6 +1,7 @@
 /**
- * Replays a recorded series through a detector with an {@link OnlineLearner} and an
- * {@link ExpertSimulator}: the online protocol of the benchmarks and tests.
+ * Replays a recorded series through a detector with an {@link OnlineLearner} and an expert: an
+ * {@link ExpertSimulator} (the online protocol of the benchmarks and tests), or a person answering
+ * through the label queue's files ({@link answersFromFiles}, what `seismo learn` uses without labels).
  *
  * Pacing: the series is pushed in chunks of `chunk` frames; after each chunk the expert's due
  * answers are given, and when `waitForUpdates` is set, an update that has started is waited for
@@ -10,8 +11,18 @@
  */
 import type { Detector, ScoredBatch } from '../detector.js';
 import { SeismoError } from '../errors.js';
-import type { ExpertSimulator } from './expert.js';
 import type { OnlineLearner } from './online.js';
+
+/** Whoever answers the learner's questions; `tick` is called after every chunk pushed. */
+export interface Expert {
+  /** Gives the learner the answers due at stream position `position` (windows scored; Infinity at the end); returns how many. */
+  tick(learner: OnlineLearner, position: number): number;
+}
+
+/** A person answering with `seismo label` (the queue folder's answers file): imported after every chunk. */
+export function answersFromFiles(): Expert {
+  return { tick: (learner) => learner.importAnswers() };
+}
 
 /** Options of {@link replayOnline}. */
 export interface ReplayOptions {
@@ -36,7 +47,7 @@ export interface ReplayResult {
 }
 
 /** Streams `frames` (`[T, C]`) with timestamps `time` through `detector`, learning as it goes. */
-export async function replayOnline(detector: Detector, learner: OnlineLearner, expert: ExpertSimulator, time: Float64Array, frames: Float32Array, options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replayOnline(detector: Detector, learner: OnlineLearner, expert: Expert, time: Float64Array, frames: Float32Array, options: ReplayOptions = {}): Promise<ReplayResult> {
   const seriesId = options.seriesId ?? 'replay';
   const C = detector.channels.length;
   const T = time.length;
