@@ -71,8 +71,8 @@ export interface StreamResult {
 export type StreamResultOnline = StreamResult & Partial<OnlineFigures>;
 
 /**
- * Online settings per stream. KDD: mini-batches of 64 windows, 16 questions per 256 windows (one window in 16),
- * answers one mini-batch late. Power has only ~250 streamed windows (one a day):
+ * Online settings per stream. KDD: mini-batches of 64 windows, 32 questions per 256 windows (one
+ * window in 8), answered 32 windows late. Power has only ~250 streamed windows (one a day):
  * mini-batches of a week's 7 windows, small buffers, 2 questions a week answered a day late.
  */
 const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
@@ -92,7 +92,7 @@ function kddOnline(): OnlineProtocol {
     batchSize: 64,
     learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 256, heldOutEvery: 5, minUpdateWindows: 8, driftCooldown: 256, queriesPerBatch: 8, queue: { capacity: 64, budget: 32, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
     expert: { budget: 32, period: 256, delay: 32 },
-    description: 'mini-batches of 64 windows, 16 questions per 256 windows answered 64 windows later, buffers 64 normal / 16 anomalous',
+    description: 'mini-batches of 64 windows, 32 questions per 256 windows (1 in 8) answered 32 windows later, buffers 64 normal / 16 anomalous',
   };
 }
 

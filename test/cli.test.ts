@@ -111,7 +111,20 @@ describe('cli: train, detect, eval', function () {
     const hs = JSON.parse(h.stdout);
     assert.ok(hs.pending > 0 && hs.labels === 0 && hs.updates === 0, JSON.stringify({ pending: hs.pending, labels: hs.labels }));
     const q = seismo(['label', '--dir', human, '--json']);
-    assert.equal(JSON.parse(q.stdout).pending.length, hs.pending);
+    const pending = JSON.parse(q.stdout).pending as { key: string; ref: { start: number } }[];
+    assert.equal(pending.length, hs.pending);
+    // The person answers after the run; the next run on the same folder (the next file of the stream) takes the answers up.
+    const truth = (start: number): boolean => series.labels[1200 + start + W - 1] === 1;
+    const normal = pending.filter((p) => !truth(p.ref.start)).map((p) => p.key);
+    const anomalous = pending.filter((p) => truth(p.ref.start)).map((p) => p.key);
+    const answer = seismo(['label', '--dir', human, ...(normal.length ? ['--normal', normal.join(',')] : []), ...(anomalous.length ? ['--anomaly', anomalous.join(',')] : []), '--json']);
+    assert.equal(answer.status, 0, answer.stderr);
+    const again = seismo(['learn', ...args, '--work', human, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    const as = JSON.parse(again.stdout);
+    assert.equal(as.labels, pending.length, 'every answer given between the runs was applied');
+    assert.equal(as.unknownLabels, 0);
+    assert.equal(fs.readdirSync(path.join(human, 'questions')).length, as.pending, 'one frames file per question still pending');
 
     // A training config is not a learner's options: refused by name, as is what the command sets itself.
     fs.writeFileSync(path.join(dir, 'bad-learner.json'), JSON.stringify({ workDir: '/elsewhere' }));

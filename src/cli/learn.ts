@@ -40,6 +40,7 @@ interface LearnOptions extends CommonOptions {
   out?: string;
   provider: string;
   batchSize?: string;
+  series?: string;
 }
 
 /** Learner options a JSON file may set (`--options`): everything but callbacks and what the command sets itself. */
@@ -97,6 +98,7 @@ export function registerLearn(program: Command): void {
     .option('--delay <n>', 'simulated expert: windows between a question and its answer', '32')
     .option('--options <json>', 'a JSON file of further OnlineLearner options (buffers, fine-tuning, drift; see the API docs)')
     .option('--out <csv>', 'write one row per window: timestamp,score,normalized,anomaly,version (the version that scored it)')
+    .option('--series <id>', "the stream's series id, the first part of a question's key (seriesId@start); default: the data file's name")
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--batch-size <n>', 'windows per inference call (the mini-batch the learner sees)', '64')
     .option('--json', 'print a JSON summary on stdout')
@@ -126,7 +128,8 @@ export function registerLearn(program: Command): void {
             if (n === 0) throw new SeismoError('ERR_BAD_SHAPE', `--anchor ${opts.anchor} is shorter than one window (${W} rows)`);
             anchor = a.subarray(0, n * W * C);
           }
-          // A window is labelled by its last frame (as calibrate and eval do); series id 'stream', windows start at frame k * stride.
+          const seriesId = opts.series ?? path.basename(opts.data, path.extname(opts.data));
+          // A window is labelled by its last frame (as calibrate and eval do); windows start at frame k * stride.
           const windowLabel = (start: number): boolean => rowLabels![start + W - 1] === 1;
           const expert = rowLabels ? new ExpertSimulator({ truth: (ref) => windowLabel(ref.start), budget, period, delay }) : answersFromFiles();
           fs.mkdirSync(opts.work, { recursive: true });
@@ -142,7 +145,7 @@ export function registerLearn(program: Command): void {
           });
           process.stderr.write(`learning on ${table.length} rows; ${rowLabels ? `simulated expert from ${opts.labels}` : `answer with \`seismo label --dir ${opts.work}\``}; versions in ${opts.work}\n`);
           const t0 = performance.now();
-          const r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId: 'stream' });
+          const r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId });
           const seconds = (performance.now() - t0) / 1000;
           const stats = learner.stats();
           if (opts.out) {

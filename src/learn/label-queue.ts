@@ -6,7 +6,9 @@
  *
  * Files (in `dir`): `label-queue.jsonl`, one pending {@link QueueItem} per line, rewritten whole
  * (atomically) when the queue changes; `label-answers.jsonl`, one {@link LabelAnswer} per line,
- * appended by whoever answers, read by the learner from the offset it reached last time.
+ * appended by whoever answers, read by the learner from the offset it reached last time, which
+ * `label-state.json` keeps. A queue opened on a folder that holds these resumes them: the
+ * questions still pending, and the answers not yet read (a person may answer while no learner runs).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { refKey, type WindowRef } from './buffers.js';
 
 export const QUEUE_FILE = 'label-queue.jsonl';
 export const ANSWERS_FILE = 'label-answers.jsonl';
+export const STATE_FILE = 'label-state.json';
 
 /** One question for the expert. */
 export interface QueueItem {
@@ -46,7 +49,7 @@ export interface LabelQueueOptions {
   budget?: number;
   /** Length of a budget period, in windows scored. Default 1024. */
   period?: number;
-  /** Folder for the queue files; none: the queue lives in memory only. */
+  /** Folder for the queue files (resumed when they exist); none: the queue lives in memory only. */
   dir?: string;
 }
 
@@ -72,6 +75,26 @@ export class LabelQueue {
       if (!Number.isInteger(v) || v <= 0) throw new SeismoError('ERR_INVALID_OPTION', `label queue ${k} must be a positive integer, got ${v}`);
     }
     if (!Number.isInteger(this.budget) || this.budget < 0) throw new SeismoError('ERR_INVALID_OPTION', `label queue budget must be an integer >= 0, got ${this.budget}`);
+    if (this.dir) this.resume(this.dir);
+  }
+
+  /** Takes up the questions and the answers offset a previous queue left in `dir`. */
+  private resume(dir: string): void {
+    const pending = readQueueFile(dir);
+    // The newest `capacity` of them, if the capacity shrank.
+    for (const item of pending.slice(-this.capacity)) this.items.set(item.key, item);
+    this.expired += Math.max(0, pending.length - this.capacity);
+    const stateFile = path.join(dir, STATE_FILE);
+    if (fs.existsSync(stateFile)) {
+      let state: { answersOffset?: unknown };
+      try {
+        state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { answersOffset?: unknown };
+      } catch (cause) {
+        throw new SeismoError('ERR_LABEL', `${stateFile} is not JSON: ${(cause as Error).message} (delete it to read every answer again)`, { file: stateFile }, { cause });
+      }
+      if (Number.isSafeInteger(state.answersOffset) && (state.answersOffset as number) >= 0) this.answersOffset = state.answersOffset as number;
+    }
+    if (pending.length > this.capacity) this.save();
   }
 
   get size(): number {
@@ -125,12 +148,16 @@ export class LabelQueue {
     const file = path.join(this.dir, ANSWERS_FILE);
     if (!fs.existsSync(file)) return [];
     const text = fs.readFileSync(file, 'utf8');
+    // A shorter file than the offset was replaced, not appended to: read it from the start.
+    if (text.length < this.answersOffset) this.answersOffset = 0;
     // Only whole lines: a writer may be half-way through the last one.
     const end = text.lastIndexOf('\n') + 1;
     if (end <= this.answersOffset) return [];
     const lines = text.slice(this.answersOffset, end).split('\n').filter((l) => l.trim().length > 0);
+    const answers = lines.map((l) => parseAnswer(l, file));
     this.answersOffset = end;
-    return lines.map((l) => parseAnswer(l, file));
+    writeAtomically(path.join(this.dir, STATE_FILE), `${JSON.stringify({ answersOffset: end })}\n`);
+    return answers;
   }
 
   private roll(position: number): void {
@@ -150,9 +177,14 @@ export class LabelQueue {
 /** Rewrites the queue file atomically (write beside, rename). */
 export function writeQueueFile(dir: string, items: QueueItem[]): void {
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${QUEUE_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
-  fs.renameSync(tmp, path.join(dir, QUEUE_FILE));
+  writeAtomically(path.join(dir, QUEUE_FILE), items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
+}
+
+/** Writes beside `file` and renames: a reader sees the old content or the new, never half. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
 }
 
 /** Reads the pending questions of a queue folder (empty when there is no queue file). */
@@ -164,11 +196,16 @@ export function readQueueFile(dir: string): QueueItem[] {
     .split('\n')
     .filter((l) => l.trim().length > 0)
     .map((l, i) => {
+      let item: QueueItem;
       try {
-        return JSON.parse(l) as QueueItem;
+        item = JSON.parse(l) as QueueItem;
       } catch (cause) {
         throw new SeismoError('ERR_LABEL', `${file} line ${i + 1} is not JSON: ${(cause as Error).message}`, { file }, { cause });
       }
+      if (typeof item?.key !== 'string' || typeof item.ref?.seriesId !== 'string' || !Number.isSafeInteger(item.ref.start) || refKey(item.ref) !== item.key) {
+        throw new SeismoError('ERR_LABEL', `${file} line ${i + 1} is not a question ({key: "seriesId@start", ref: {seriesId, start}, ...})`, { file });
+      }
+      return item;
     });
 }
 

@@ -132,7 +132,13 @@ export interface OnlineLearnerOptions {
   keepAlarms?: number;
   /** `|ln(score / threshold)|` within which a window counts as uncertain. Default 0.5. */
   uncertainBand?: number;
-  /** The label queue: capacity, budget per period (windows scored). Defaults 64, 16, 1024. */
+  /**
+   * The label queue: capacity, budget per period (windows scored). Defaults 64, 16, 1024.
+   * `persist`: keep it in `workDir` (`seismo label` reads and answers it there), with the frames
+   * of every pending question (`questions/`, one small file each), so that a learner attached
+   * later to the same folder (after a restart, or a `seismo learn` run that ended) takes up the
+   * pending questions and applies the answers given meanwhile.
+   */
   queue?: { capacity?: number; budget?: number; period?: number; persist?: boolean };
   /** Questions asked per scored mini-batch at most (the budget per period caps them too). Default 2. */
   queriesPerBatch?: number;
@@ -270,6 +276,8 @@ export class OnlineLearner {
   /** Per monitor: the stream position before which its drift events are ignored. */
   private readonly driftQuietUntil = { input: 0, score: 0 };
   private labelCount = 0;
+  /** Where the frames of pending questions are kept (a persisted queue), one file per question. */
+  private readonly questionsDir: string | undefined;
   private stopped = false;
   private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
 
@@ -312,6 +320,8 @@ export class OnlineLearner {
     if (options.calibration) detector.setCalibration(options.calibration);
     const q = options.queue ?? {};
     this.queue = new LabelQueue({ capacity: q.capacity, budget: q.budget, period: q.period, dir: q.persist ? options.workDir : undefined });
+    this.questionsDir = q.persist ? path.join(options.workDir, QUESTIONS_DIR) : undefined;
+    if (this.questionsDir) this.resumeQuestions(this.questionsDir);
     this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
     this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
     this.recent = new Float64Array(this.o.recentScores);
@@ -372,6 +382,7 @@ export class OnlineLearner {
   label(ref: WindowRef, isAnomaly: boolean): LabelOutcome {
     const key = refKey(ref);
     this.queue.remove(key);
+    this.forgetQuestion(key);
     const c = this.captured.get(key);
     if (!c) {
       this.counters.unknownLabels++;
@@ -493,7 +504,11 @@ export class OnlineLearner {
       };
       const dropped = this.queue.ask(item);
       if (!dropped) continue;
-      for (const key of dropped) if (!this.isAlarmKept(key)) this.captured.delete(key);
+      this.saveQuestion(item.key, c.frames);
+      for (const key of dropped) {
+        this.forgetQuestion(key);
+        if (!this.isAlarmKept(key)) this.captured.delete(key);
+      }
       this.counters.asked++;
       this.options.onQuery?.(item);
     }
@@ -518,6 +533,33 @@ export class OnlineLearner {
       }
     }
     return c;
+  }
+
+  /** A pending question's frames, for a learner that resumes the queue (rare: a few per period, a few KiB each). */
+  private saveQuestion(key: string, frames: Float32Array): void {
+    if (!this.questionsDir) return;
+    fs.mkdirSync(this.questionsDir, { recursive: true });
+    fs.writeFileSync(questionFile(this.questionsDir, key), new Uint8Array(frames.buffer, frames.byteOffset, frames.byteLength));
+  }
+
+  private forgetQuestion(key: string): void {
+    if (this.questionsDir) fs.rmSync(questionFile(this.questionsDir, key), { force: true });
+  }
+
+  /** Takes up the questions a previous learner left pending in the folder; drops those whose frames are gone or do not fit this model. */
+  private resumeQuestions(dir: string): void {
+    for (const item of this.queue.pending()) {
+      const file = questionFile(dir, item.key);
+      const bytes = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
+      if (!bytes || bytes.byteLength !== this.per * 4) {
+        this.queue.remove(item.key);
+        this.forgetQuestion(item.key);
+        continue;
+      }
+      const frames = new Float32Array(this.per);
+      new Uint8Array(frames.buffer).set(bytes);
+      this.captured.set(item.key, { ref: item.ref, frames, score: item.score, threshold: item.threshold, version: item.version, alarm: item.reason === 'alarm' });
+    }
   }
 
   private isAlarmKept(key: string): boolean {
@@ -752,6 +794,14 @@ function nextManifest(live: Manifest, threshold: number, method: string, params:
       seconds: live.training.seconds + seconds,
     },
   });
+}
+
+/** Folder (inside the work folder) of the pending questions' frames. */
+const QUESTIONS_DIR = 'questions';
+
+/** One file per question; the key (`seriesId@start`) made safe as a file name. */
+function questionFile(dir: string, key: string): string {
+  return path.join(dir, `${encodeURIComponent(key)}.f32`);
 }
 
 /** A seeded uniform sample of at most `capacity` of the windows in `frames` (`[n, per]`). */

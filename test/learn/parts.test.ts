@@ -7,7 +7,7 @@ import { isSeismoError } from '../../src/errors.js';
 import { mulberry32, WindowBuffer } from '../../src/learn/buffers.js';
 import { PageHinkley } from '../../src/learn/drift.js';
 import { ExpertSimulator } from '../../src/learn/expert.js';
-import { LabelQueue, readQueueFile, type QueueItem } from '../../src/learn/label-queue.js';
+import { appendAnswers, LabelQueue, readQueueFile, type QueueItem } from '../../src/learn/label-queue.js';
 import { selectQueries, uncertainty } from '../../src/learn/select.js';
 
 const item = (start: number, askedAt: number): QueueItem => ({
@@ -56,6 +56,30 @@ describe('learn: buffers, label queue, drift, selection', () => {
     assert.equal(q.expired, 1);
     assert.ok(q.remove('s@4'));
     assert.equal(q.size, 3);
+  });
+
+  it('a queue on a folder resumes the questions still pending and reads only the answers given since', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-queue-'));
+    try {
+      const first = new LabelQueue({ capacity: 8, budget: 8, period: 100, dir });
+      for (const k of [0, 1, 2]) first.ask(item(k, k));
+      appendAnswers(dir, [{ key: 's@0', anomaly: true }]);
+      assert.deepEqual(first.readAnswers(), [{ key: 's@0', anomaly: true }]);
+      first.remove('s@0');
+      // Answered while no learner runs:
+      appendAnswers(dir, [{ key: 's@1', anomaly: false }]);
+      const second = new LabelQueue({ capacity: 8, budget: 8, period: 100, dir });
+      assert.deepEqual(second.pending().map((q) => q.key), ['s@1', 's@2']);
+      assert.deepEqual(second.readAnswers(), [{ key: 's@1', anomaly: false }], 'the answer read before is not read again');
+      // A smaller capacity keeps the newest questions.
+      const third = new LabelQueue({ capacity: 1, dir });
+      assert.deepEqual(third.pending().map((q) => q.key), ['s@2']);
+      assert.deepEqual(readQueueFile(dir).map((q) => q.key), ['s@2']);
+      fs.writeFileSync(path.join(dir, 'label-queue.jsonl'), '{"key": "s@9", "ref": {"seriesId": "s", "start": 8}}\n');
+      assert.throws(() => new LabelQueue({ dir }), (e) => isSeismoError(e, 'ERR_LABEL'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the expert simulator answers within its budget, after its delay', () => {
