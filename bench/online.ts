@@ -22,7 +22,7 @@ import path from 'node:path';
 import { Detector } from '../src/detector.js';
 import { rocAuc } from '../src/evaluate/index.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
-import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
+import { describeUpdate, OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline } from '../src/learn/replay.js';
 import { readCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
 
@@ -87,12 +87,7 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
       workDir: work,
       anchor,
       onQuery: (item) => expert.ask(item),
-      onUpdate: (u) =>
-        log(
-          `  ${u.kind} (${u.trigger}) at window ${u.at}: ${u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`}; ` +
-            `${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}; ` +
-            `threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})${u.rescaled ? "; rescaled" : ""}${u.calibration ? `; calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}` : ''}; loss ${u.losses[0]?.toPrecision(3)} -> ${u.losses.at(-1)?.toPrecision(3)}; ${u.seconds.toFixed(1)} s`,
-        ),
+      onUpdate: (u) => log(`  ${describeUpdate(u)}`),
       onDrift: (d) => log(`  drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}`),
     });
     const C = detector.channels.length;

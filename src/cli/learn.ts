@@ -21,7 +21,7 @@ import { rocAuc } from '../evaluate/index.js';
 import { alignLabels, formatFloat32, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ExpertSimulator } from '../learn/expert.js';
-import { OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../learn/online.js';
+import { describeUpdate, OnlineLearner, type OnlineLearnerOptions } from '../learn/online.js';
 import { answersFromFiles, replayOnline } from '../learn/replay.js';
 import { alignChannels } from './detect.js';
 import { action, say, type CommonOptions } from './output.js';
@@ -73,15 +73,6 @@ function readOptionsFile(file: string | undefined): FileOptions {
     }
   }
   return raw as FileOptions;
-}
-
-/** One line per update attempt, on stderr. */
-export function describeUpdate(u: UpdateRecord): string {
-  const what = u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`;
-  const data = u.kind === 'finetune' ? `; ${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous` : '';
-  const held = Number.isNaN(u.heldOutAucBefore) ? '' : `; held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}`;
-  const threshold = u.accepted ? `; threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})` : '';
-  return `${u.kind} (${u.trigger}) at window ${u.at}: ${what}${data}${held}${threshold}${u.rescaled ? '; rescaled' : ''}; ${u.seconds.toFixed(1)} s`;
 }
 
 export function registerLearn(program: Command): void {

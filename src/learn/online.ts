@@ -781,6 +781,20 @@ export class OnlineLearner {
   }
 }
 
+/** One line that says what an update attempt did (for logs: `seismo learn`, the benchmarks). */
+export function describeUpdate(u: UpdateRecord): string {
+  const what = u.accepted ? `v${u.fromVersion} -> v${u.version}` : `rejected: ${u.reason}`;
+  const parts = [`${u.kind} (${u.trigger}) at window ${u.at}: ${what}`];
+  if (u.kind === 'finetune') parts.push(`${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous`);
+  if (!Number.isNaN(u.heldOutAucBefore)) parts.push(`held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}`);
+  if (u.accepted) parts.push(`threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})`);
+  if (u.rescaled) parts.push('rescaled');
+  if (u.calibration) parts.push(`calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}`);
+  if (u.losses.length > 0) parts.push(`loss ${u.losses[0]!.toPrecision(3)} -> ${u.losses.at(-1)!.toPrecision(3)}`);
+  parts.push(`${u.seconds.toFixed(1)} s`);
+  return parts.join('; ');
+}
+
 /** The manifest of a new version: same model, new threshold, the update appended to its record. */
 function nextManifest(live: Manifest, threshold: number, method: string, params: Record<string, unknown>, losses: number[] = [], seconds = 0): Manifest {
   return ManifestSchema.parse({
