@@ -110,6 +110,7 @@ export function registerLearn(program: Command): void {
         try {
           const frames = alignChannels(table, detector.channels);
           const { window: W, stride } = detector;
+          if (table.length < W) throw new SeismoError('ERR_BAD_SHAPE', `${opts.data} has ${table.length} rows, fewer than one window of the model (${W}): nothing to score or learn from`);
           const C = detector.channels.length;
           let anchor: Float32Array | undefined;
           if (opts.anchor) {
