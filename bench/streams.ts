@@ -51,6 +51,8 @@ export interface StreamOptions {
   log?: (line: string) => void;
   /** Also replay the stream with online learning and a simulated expert (bench/online.ts). */
   online?: boolean;
+  /** With `online`: query by committee (the learner's `committee` option). */
+  committee?: boolean;
 }
 
 export interface StreamResult {
@@ -171,7 +173,7 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
         log(`${experiment}: online replay (${ONLINE[experiment].description})`);
         online = await runOnline({
           dir, frames: s.frames.subarray(from * C), stride: s.stride, label: (start) => windowLabel(headWindows + start / s.stride),
-          protocol: ONLINE[experiment], log, anchor: trainFrames,
+          protocol: options.committee ? { ...ONLINE[experiment], learner: { ...ONLINE[experiment].learner, committee: true } } : ONLINE[experiment], log, anchor: trainFrames,
         });
       }
       return {

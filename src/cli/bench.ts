@@ -17,6 +17,7 @@ interface BenchOptions extends CommonOptions {
   models?: string;
   online?: boolean;
   seed?: string;
+  committee?: boolean;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -63,7 +64,7 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runStream } = require('../../bench/streams.js') as typeof import('../../bench/streams.js');
-  const r = await runStream(experiment as 'power', { data, epochs: intOption('--epochs', opts.epochs), seed: intOption('--seed', opts.seed), log, online: opts.online === true });
+  const r = await runStream(experiment as 'power', { data, epochs: intOption('--epochs', opts.epochs), seed: intOption('--seed', opts.seed), log, online: opts.online === true, committee: opts.committee === true });
   say(opts, `${experiment}: ${r.protocol}`);
   say(opts, `  static ROC AUC ${r.aucStatic.toFixed(4)} over ${r.windows} windows (${r.anomalousWindows} anomalous); trained on ${r.trainWindows} head windows in ${r.trainSeconds.toFixed(1)} s`);
   if (r.aucUpdating !== undefined) {
@@ -88,6 +89,7 @@ export function registerBench(program: Command): void {
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
     .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
+    .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--json', 'print the figures as JSON on stdout')
     .action(

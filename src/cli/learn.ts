@@ -48,7 +48,7 @@ type FileOptions = Omit<OnlineLearnerOptions, 'workDir' | 'weights' | 'anchor' |
 
 const FILE_OPTION_KEYS = [
   'normalBuffer', 'anomalyBuffer', 'replay', 'replayBelow', 'anchorWindows', 'calibrationWindows', 'minCalibrationWindows', 'heldOut', 'heldOutEvery',
-  'keepAlarms', 'uncertainBand', 'queue', 'queriesPerBatch', 'fineTune', 'minUpdateWindows', 'regressionTolerance', 'parityTolerance',
+  'keepAlarms', 'uncertainBand', 'queue', 'queriesPerBatch', 'committee', 'fineTune', 'minUpdateWindows', 'regressionTolerance', 'parityTolerance',
   'minAnomaliesToTune', 'thresholdQuantile', 'drift', 'recalibrationSigmas', 'driftCooldown', 'recentScores', 'backend',
 ] as const satisfies readonly (keyof FileOptions)[];
 // Fails to compile when OnlineLearnerOptions gains an option this list does not name.

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeismoError } from '../errors.js';
 import { refKey, type WindowRef } from './buffers.js';
+import type { QueryReason } from './select.js';
 
 export const QUEUE_FILE = 'label-queue.jsonl';
 export const ANSWERS_FILE = 'label-answers.jsonl';
@@ -29,8 +30,8 @@ export interface QueueItem {
   score: number;
   threshold: number;
   version: number;
-  /** Why it was asked: near the threshold, or an alarm drawn for review. */
-  reason: 'uncertain' | 'alarm';
+  /** Why it was asked: near the threshold, an alarm drawn for review, or the committee's disagreement. */
+  reason: QueryReason;
   /** Stream position (windows scored so far) when it was asked. */
   askedAt: number;
 }

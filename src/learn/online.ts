@@ -49,7 +49,8 @@ import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';
 import { LabelQueue, type QueueItem } from './label-queue.js';
-import { selectQueries, uncertainty, type Candidate } from './select.js';
+import { committeePool, relativeLogScore, selectByCommittee, selectQueries, uncertainty, type Candidate, type QueryReason } from './select.js';
+import { InferenceWorker } from '../infer/inference-worker.js';
 
 /** Fine-tuning hyper-parameters. */
 export interface FineTuneOptions {
@@ -142,6 +143,16 @@ export interface OnlineLearnerOptions {
   queue?: { capacity?: number; budget?: number; period?: number; persist?: boolean };
   /** Questions asked per scored mini-batch at most (the budget per period caps them too). Default 2. */
   queriesPerBatch?: number;
+  /**
+   * Query by committee: once an update has been swapped in, the version it replaced (kept for
+   * rollback anyway) scores a pool of each mini-batch's most uncertain windows and some alarms,
+   * in its own onnxruntime session in a worker thread, and half of the questions go to the
+   * windows the two versions disagree on most (see `selectByCommittee`). The questions of a
+   * mini-batch are then asked a moment later, when the committee has scored it; scoring never
+   * waits. Before the first update, and with this off (the default), selection is by uncertainty
+   * and alarm review alone.
+   */
+  committee?: boolean;
   /** Fine-tuning hyper-parameters. */
   fineTune?: FineTuneOptions;
   /** Normal windows an update needs at least when drift calls for one early. Default a quarter of `normalBuffer`. */
@@ -278,6 +289,10 @@ export class OnlineLearner {
   private labelCount = 0;
   /** Where the frames of pending questions are kept (a persisted queue), one file per question. */
   private readonly questionsDir: string | undefined;
+  /** The committee's second member (the version the last update replaced), when `committee` is on. */
+  private member: { worker: InferenceWorker; threshold: number; version: number } | undefined;
+  /** Committee selections run one after another, in stream order. */
+  private committeeChain: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly counters: LearnerStats = { windows: 0, asked: 0, labels: 0, unknownLabels: 0, updates: 0, rejectedUpdates: 0, recalibrations: 0, drifts: 0 };
 
@@ -300,6 +315,7 @@ export class OnlineLearner {
       keepAlarms: options.keepAlarms ?? 128,
       uncertainBand: options.uncertainBand ?? 0.5,
       queriesPerBatch: options.queriesPerBatch ?? 2,
+      committee: options.committee ?? false,
       minUpdateWindows: options.minUpdateWindows ?? Math.max(1, Math.floor(normalBuffer / 4)),
       regressionTolerance: options.regressionTolerance ?? 0.02,
       parityTolerance: options.parityTolerance ?? 1e-3,
@@ -427,7 +443,12 @@ export class OnlineLearner {
 
   /** Resolves when no update is running (and re-checks whether one is due). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    for (;;) {
+      const chain = this.committeeChain;
+      if (this.running) await this.running;
+      await chain;
+      if (!this.running && chain === this.committeeChain) return;
+    }
   }
 
   /** Forces an update now with what the buffers hold (no-op when empty or one is running). */
@@ -443,6 +464,9 @@ export class OnlineLearner {
     this.detector.onBatch = this.previousOnBatch;
     await this.fineTuner.close();
     await this.running?.catch(() => {});
+    await this.committeeChain;
+    await this.member?.worker.close();
+    this.member = undefined;
   }
 
   // ---- per mini-batch ----
@@ -485,54 +509,108 @@ export class OnlineLearner {
       }
       const signal = this.driftScore?.update(level);
       if (signal) this.onDrift('score', signal);
-      if (alarm) this.capture(batch, i, false);
+      if (alarm) this.keepAlarm(batch, i);
     }
     const k = Math.min(this.o.queriesPerBatch, this.queue.remaining(this.counters.windows));
+    if (k <= 0) return;
+    if (this.member) {
+      this.selectWithCommittee(batch, candidates, k, this.member);
+      return;
+    }
     for (const { candidate, reason } of selectQueries(candidates, k, this.o.uncertainBand, this.rand)) {
-      const i = candidate.index;
-      const c = this.capture(batch, i, true);
-      if (!c) continue;
-      const item: QueueItem = {
-        key: refKey(c.ref),
-        ref: c.ref,
-        timestamp: batch.timestamps[i]!,
-        score: c.score,
-        threshold: c.threshold,
-        version: c.version,
-        reason,
-        askedAt: this.counters.windows,
-      };
-      const dropped = this.queue.ask(item);
-      if (!dropped) continue;
-      this.saveQuestion(item.key, c.frames);
-      for (const key of dropped) {
-        this.forgetQuestion(key);
-        if (!this.isAlarmKept(key)) this.captured.delete(key);
-      }
-      this.counters.asked++;
-      this.options.onQuery?.(item);
+      const c = this.windowOf(batch, candidate.index);
+      if (c) this.askAbout(c, batch.timestamps[candidate.index]!, reason);
     }
   }
 
-  private capture(batch: ScoredBatch, i: number, asked: boolean): Captured | undefined {
-    const ref = { seriesId: batch.seriesIds[i]!, start: batch.starts[i]! };
-    const key = refKey(ref);
-    let c = this.captured.get(key);
-    if (!c) {
-      const frames = this.detector.windowFrames(ref.seriesId, ref.start);
-      if (!frames) return undefined;
-      c = { ref, frames, score: batch.scores[i]!, threshold: batch.thresholds[i]!, version: batch.version, alarm: batch.anomalies[i] === 1 };
-      this.captured.set(key, c);
+  /**
+   * Copies the pool's windows now (the batch and the rings move on), has the committee member
+   * score them in its worker, and asks about the chosen ones when that is done.
+   */
+  private selectWithCommittee(batch: ScoredBatch, candidates: Candidate[], k: number, member: NonNullable<OnlineLearner['member']>): void {
+    const pool: { candidate: Candidate; window: Captured; timestamp: number }[] = [];
+    for (const candidate of committeePool(candidates, 4 * k, this.rand)) {
+      const window = this.windowOf(batch, candidate.index);
+      if (window) pool.push({ candidate, window, timestamp: batch.timestamps[candidate.index]! });
     }
-    if (!asked) {
-      // Alarms are kept FIFO-bounded; questions are bounded by the queue.
-      this.alarmKeys.push(key);
-      while (this.alarmKeys.length > this.o.keepAlarms) {
-        const old = this.alarmKeys.shift()!;
-        if (!this.queue.has(old) && !this.alarmKeys.includes(old)) this.captured.delete(old);
+    if (pool.length === 0) return;
+    const W = this.detector.window;
+    const C = this.detector.channels.length;
+    this.committeeChain = this.committeeChain.then(async () => {
+      if (this.stopped) return;
+      const frames = new Float32Array(pool.length * this.per);
+      pool.forEach((p, j) => frames.set(p.window.frames, j * this.per));
+      const disagreement = new Map<number, number>();
+      try {
+        const out = await member.worker.runFrames(frames, C, BigInt64Array.from(pool, (_, j) => BigInt(j * W)));
+        pool.forEach((p, j) => {
+          const d = Math.abs(relativeLogScore(p.candidate.score, p.candidate.threshold) - relativeLogScore(out.score![j]!, member.threshold));
+          if (Number.isFinite(d)) disagreement.set(p.candidate.index, d);
+        });
+      } catch {
+        // The member could not score (closed by a later swap): select by uncertainty alone.
       }
+      if (this.stopped) return;
+      const byIndex = new Map(pool.map((p) => [p.candidate.index, p]));
+      const budget = Math.min(k, this.queue.remaining(this.counters.windows));
+      for (const { candidate, reason } of selectByCommittee(pool.map((p) => p.candidate), disagreement, budget, this.o.uncertainBand, this.rand)) {
+        const p = byIndex.get(candidate.index)!;
+        this.askAbout(this.captured.get(refKey(p.window.ref)) ?? p.window, p.timestamp, reason);
+      }
+    });
+  }
+
+  /** Makes the version an update replaced the committee's second member (its graph in a worker thread of its own). */
+  private async setMember(dir: string, threshold: number, version: number): Promise<void> {
+    const worker = await InferenceWorker.start(readModelDir(dir).onnx, { provider: 'cpu', intraOpThreads: 1 });
+    if (this.stopped) {
+      await worker.close();
+      return;
     }
-    return c;
+    const old = this.member;
+    this.member = { worker, threshold, version };
+    // Selections already queued may still use the old member: close it after them.
+    if (old) this.committeeChain = this.committeeChain.then(() => old.worker.close());
+  }
+
+  /** Puts a question in the queue; keeps its window for the answer. Returns false when the queue declined it. */
+  private askAbout(c: Captured, timestamp: number, reason: QueryReason): boolean {
+    const key = refKey(c.ref);
+    const item: QueueItem = { key, ref: c.ref, timestamp, score: c.score, threshold: c.threshold, version: c.version, reason, askedAt: this.counters.windows };
+    const dropped = this.queue.ask(item);
+    if (!dropped) return false;
+    if (!this.captured.has(key)) this.captured.set(key, c);
+    this.saveQuestion(key, c.frames);
+    for (const d of dropped) {
+      this.forgetQuestion(d);
+      if (!this.isAlarmKept(d)) this.captured.delete(d);
+    }
+    this.counters.asked++;
+    this.options.onQuery?.(item);
+    return true;
+  }
+
+  /** Window `i` of the batch as a {@link Captured}: the one already kept, or a copy of its frames (not kept). */
+  private windowOf(batch: ScoredBatch, i: number): Captured | undefined {
+    const ref = { seriesId: batch.seriesIds[i]!, start: batch.starts[i]! };
+    const kept = this.captured.get(refKey(ref));
+    if (kept) return kept;
+    const frames = this.detector.windowFrames(ref.seriesId, ref.start);
+    if (!frames) return undefined;
+    return { ref, frames, score: batch.scores[i]!, threshold: batch.thresholds[i]!, version: batch.version, alarm: batch.anomalies[i] === 1 };
+  }
+
+  /** Keeps an alarm's window for a while (an expert may label any alarm): FIFO-bounded by `keepAlarms`; questions are bounded by the queue. */
+  private keepAlarm(batch: ScoredBatch, i: number): void {
+    const c = this.windowOf(batch, i);
+    if (!c) return;
+    const key = refKey(c.ref);
+    this.captured.set(key, c);
+    this.alarmKeys.push(key);
+    while (this.alarmKeys.length > this.o.keepAlarms) {
+      const old = this.alarmKeys.shift()!;
+      if (!this.queue.has(old) && !this.alarmKeys.includes(old)) this.captured.delete(old);
+    }
   }
 
   /** A pending question's frames, for a learner that resumes the queue (rare: a few per period, a few KiB each). */
@@ -635,6 +713,7 @@ export class OnlineLearner {
   private async update(trigger: UpdateRecord['trigger']): Promise<void> {
     const t0 = performance.now();
     const fromVersion = this.detector.version;
+    const fromDir = this.detector.modelDir;
     const weights = this.liveWeights();
     const live = this.detector.manifest;
     const threshold = live.thresholds.global.value;
@@ -719,6 +798,7 @@ export class OnlineLearner {
     this.weightsByVersion.set(version, res.weights);
     // A new regime (see `anchor`): the starting model's training windows no longer describe normal data.
     if (res.rescaled) this.anchorBuffer = undefined;
+    if (this.o.committee) await this.setMember(fromDir, threshold, fromVersion);
     this.pruneVersions();
     this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, calibration, seconds: (performance.now() - t0) / 1000 });
   }

@@ -104,6 +104,42 @@ describe('OnlineLearner', function () {
     }
   });
 
+  it('with a committee, asks about the windows the new and the replaced version disagree on, once there is a replaced version', async () => {
+    const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 32 });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));
+    const expert = new ExpertSimulator({ truth: (ref) => windowLabel(ref.start), budget: 8, period: 64, delay: 16 });
+    const asked: { reason: string; at: number }[] = [];
+    const learner = await OnlineLearner.attach(detector, {
+      workDir: work,
+      weights,
+      committee: true,
+      normalBuffer: 24,
+      anomalyBuffer: 6,
+      replay: 64,
+      queriesPerBatch: 4,
+      queue: { capacity: 32, budget: 8, period: 64 },
+      fineTune: { epochs: 10, batchSize: 16, learningRate: 3e-3 },
+      onQuery: (q) => {
+        asked.push({ reason: q.reason, at: q.askedAt });
+        expert.ask(q);
+      },
+    });
+    try {
+      const r = await replayOnline(detector, learner, expert, stream.time, stream.frames, { chunk: 64 });
+      const first = learner.history.find((u) => u.kind === 'finetune' && u.accepted);
+      assert.ok(first, JSON.stringify(learner.history.map((u) => u.reason)));
+      const disputed = asked.filter((a) => a.reason === 'disagreement');
+      assert.ok(disputed.length > 0, `reasons: ${[...new Set(asked.map((a) => a.reason))].join(', ')}`);
+      assert.ok(disputed.every((a) => a.at >= first.at), 'no committee before a version was replaced');
+      assert.ok(asked.length <= Math.ceil(r.scores.length / 64) * 8, 'the budget holds with asynchronous selection too');
+      assert.equal(r.scores.filter(Number.isNaN).length, 0);
+    } finally {
+      await learner.close();
+      await detector.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('keeps scoring while an update runs, and scores every window once across the swap it ends with', async () => {
     const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 16 });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-work-'));

@@ -8,7 +8,7 @@ import { mulberry32, WindowBuffer } from '../../src/learn/buffers.js';
 import { PageHinkley } from '../../src/learn/drift.js';
 import { ExpertSimulator } from '../../src/learn/expert.js';
 import { appendAnswers, LabelQueue, readQueueFile, type QueueItem } from '../../src/learn/label-queue.js';
-import { selectQueries, uncertainty } from '../../src/learn/select.js';
+import { committeePool, relativeLogScore, selectByCommittee, selectQueries, uncertainty } from '../../src/learn/select.js';
 
 const item = (start: number, askedAt: number): QueueItem => ({
   key: `s@${start}`, ref: { seriesId: 's', start }, timestamp: start, score: 1, threshold: 1, version: 1, reason: 'uncertain', askedAt,
@@ -80,6 +80,24 @@ describe('learn: buffers, label queue, drift, selection', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('query by committee asks about the windows two versions disagree on most, then as selectQueries would', () => {
+    const c = (index: number, score: number, alarm = false) => ({ index, score, threshold: 1, alarm });
+    const candidates = [c(0, 1.0), c(1, 1.1), c(2, 0.2), c(3, 5, true), c(4, 0.9), c(5, 3, true)];
+    // The second version's threshold-relative log scores differ most on windows 2 and 4.
+    const disagreement = new Map([[0, 0.1], [1, 0.05], [2, 2.5], [4, 1.5], [3, NaN]]);
+    const picked = selectByCommittee(candidates, disagreement, 4, 0.5, mulberry32(2));
+    assert.deepEqual(picked.slice(0, 2).map((p) => [p.candidate.index, p.reason]), [[2, 'disagreement'], [4, 'disagreement']]);
+    assert.deepEqual(picked.slice(2).map((p) => p.reason), ['uncertain', 'alarm'], 'the rest: nearest the threshold, then an alarm');
+    assert.equal(new Set(picked.map((p) => p.candidate.index)).size, 4);
+    assert.deepEqual(selectByCommittee(candidates, new Map(), 2, 0.5).map((p) => p.reason), ['uncertain', 'alarm'], 'no opinion: plain selection');
+    // The pool: up to a quarter alarms, the rest the most uncertain windows.
+    const pool = committeePool(candidates, 4, mulberry32(3));
+    assert.equal(pool.length, 4);
+    assert.equal(pool.filter((p) => p.alarm).length, 1);
+    assert.ok(pool.some((p) => p.index === 0) && pool.some((p) => p.index === 1) && pool.some((p) => p.index === 4));
+    assert.ok(Math.abs(relativeLogScore(2, 1) - Math.log(2)) < 1e-12 && Number.isNaN(relativeLogScore(0, 1)));
   });
 
   it('the expert simulator answers within its budget, after its delay', () => {
