@@ -150,7 +150,9 @@ export interface OnlineLearnerOptions {
    * windows the two versions disagree on most (see `selectByCommittee`). The questions of a
    * mini-batch are then asked a moment later, when the committee has scored it; scoring never
    * waits. Before the first update, and with this off (the default), selection is by uncertainty
-   * and alarm review alone.
+   * and alarm review alone. On the benchmark streams it did worse than that default
+   * (docs/benchmarks.md): try it where successive versions are expected to differ in judgement,
+   * not only in scale.
    */
   committee?: boolean;
   /** Fine-tuning hyper-parameters. */
