@@ -266,7 +266,10 @@ export class OnlineLearner {
   readonly anomaly: WindowBuffer;
   readonly replayBuffer: WindowBuffer | undefined;
   /** The sample of the live model's training windows replayed in every update (see `anchor`); dropped after a rescale. */
-  anchorBuffer: WindowBuffer | undefined;
+  get anchorBuffer(): WindowBuffer | undefined {
+    return this.anchorSet;
+  }
+  private anchorSet: WindowBuffer | undefined;
   readonly heldOut: WindowBuffer;
   readonly calibrationBuffer: WindowBuffer | undefined;
   readonly history: UpdateRecord[] = [];
@@ -333,7 +336,7 @@ export class OnlineLearner {
     this.anomaly = new WindowBuffer({ capacity: this.o.anomalyBuffer, windowSize: this.per });
     this.replayBuffer = this.o.replay > 0 ? new WindowBuffer({ capacity: this.o.replay, windowSize: this.per, policy: 'reservoir', seed: 5 }) : undefined;
     this.heldOut = new WindowBuffer({ capacity: this.o.heldOut, windowSize: this.per });
-    this.anchorBuffer = options.anchor ? anchorSample(options.anchor, this.per, this.o.anchorWindows) : undefined;
+    this.anchorSet = options.anchor ? anchorSample(options.anchor, this.per, this.o.anchorWindows) : undefined;
     this.calibrationBuffer = this.o.calibrationWindows > 0 ? new WindowBuffer({ capacity: this.o.calibrationWindows, windowSize: this.per }) : undefined;
     if (options.calibration) detector.setCalibration(options.calibration);
     const q = options.queue ?? {};
@@ -723,7 +726,7 @@ export class OnlineLearner {
     const normal = this.normal.snapshot();
     const anomaly = this.anomaly.snapshot();
     const replay = this.replayBuffer?.snapshot();
-    const anchor = this.anchorBuffer?.snapshot();
+    const anchor = this.anchorSet?.snapshot();
     const held = this.heldOut.snapshot();
     this.normal.clear();
     this.anomaly.clear();
@@ -799,7 +802,7 @@ export class OnlineLearner {
     const version = await this.install(manifest, res.onnx, res.weights, calibration);
     this.weightsByVersion.set(version, res.weights);
     // A new regime (see `anchor`): the starting model's training windows no longer describe normal data.
-    if (res.rescaled) this.anchorBuffer = undefined;
+    if (res.rescaled) this.anchorSet = undefined;
     if (this.o.committee) await this.setMember(fromDir, threshold, fromVersion);
     this.pruneVersions();
     this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, calibration, seconds: (performance.now() - t0) / 1000 });
