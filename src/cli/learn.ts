@@ -24,7 +24,7 @@ import { ExpertSimulator } from '../learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions } from '../learn/online.js';
 import { answersFromFiles, replayOnline } from '../learn/replay.js';
 import { alignChannels } from './detect.js';
-import { action, say, type CommonOptions } from './output.js';
+import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
 interface LearnOptions extends CommonOptions {
@@ -137,7 +137,13 @@ export function registerLearn(program: Command): void {
           });
           process.stderr.write(`learning on ${table.length} rows; ${rowLabels ? `simulated expert from ${opts.labels}` : `answer with \`seismo label --dir ${opts.work}\``}; versions in ${opts.work}\n`);
           const t0 = performance.now();
-          const r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId });
+          const progress = new Progress('learn', table.length);
+          let r;
+          try {
+            r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId, onProgress: (rows) => progress.update(rows, `v${detector.version}, ${learner!.stats().updates} updates`) });
+          } finally {
+            progress.stop();
+          }
           const seconds = (performance.now() - t0) / 1000;
           const stats = learner.stats();
           if (opts.out) {

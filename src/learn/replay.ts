@@ -32,6 +32,8 @@ export interface ReplayOptions {
   chunk?: number;
   /** Wait for a running update before pushing the next chunk. Default true. */
   waitForUpdates?: boolean;
+  /** Called after each chunk with the rows pushed so far. */
+  onProgress?: (rows: number) => void;
 }
 
 /** Scores as produced online, one per window, and the version that produced each. */
@@ -83,6 +85,7 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
       await detector.write(seriesId, time.subarray(r, end), frames.subarray(r * C, end * C));
       expert.tick(learner, learner.stats().windows);
       if (wait) await learner.idle();
+      options.onProgress?.(end);
     }
     await detector.flush();
     expert.tick(learner, Infinity);
