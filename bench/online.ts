@@ -23,7 +23,7 @@ import { Detector } from '../src/detector.js';
 import { rocAuc } from '../src/evaluate/index.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
-import { replayOnline } from '../src/learn/replay.js';
+import { replayOnline, replayRocAuc } from '../src/learn/replay.js';
 import { readCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
@@ -32,14 +32,19 @@ export interface OnlineProtocol {
   batchSize: number;
   learner: Omit<OnlineLearnerOptions, 'workDir' | 'weights'>;
   expert: { budget: number; period: number; delay: number };
-  description: string;
+}
+
+/** The protocol in words, from its settings (so the two cannot disagree). */
+export function describeProtocol(p: OnlineProtocol): string {
+  const { budget, period, delay } = p.expert;
+  return `mini-batches of ${p.batchSize} windows, ${budget} questions per ${period} windows answered ${delay} windows later, buffers ${p.learner.normalBuffer} normal / ${p.learner.anomalyBuffer} anomalous`;
 }
 
 export interface OnlineFigures {
   /** ROC AUC of the raw scores pooled over versions (each version on its own scale). */
   aucUpdating: number;
-  /** ROC AUC of the normalised scores (one scale across versions; windows of uncalibrated versions count as least anomalous). */
-  aucUpdatingNormalized: number;
+  /** ROC AUC of the normalised scores (one scale across versions); null when a version had no calibration. */
+  aucUpdatingNormalized: number | null;
   /** The static model's calibration, fitted on its validation windows. */
   calibration: ScoreCalibration;
   updates: number;
@@ -109,13 +114,13 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
       };
     });
     for (const p of perVersion) log(`  v${p.version}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)} (normalised ${p.meanNormalNormalized.toFixed(2)})`);
-    const uncalibrated = r.normalized.reduce((a, z) => a + (Number.isNaN(z) ? 1 : 0), 0);
-    if (uncalibrated > 0) log(`  ${uncalibrated} windows scored by versions without a calibration: aucUpdatingNormalized counts them as the least anomalous`);
+    const auc = replayRocAuc(labels, r);
+    if (auc.normalized === null) log('  some windows were scored by versions without a calibration: no normalised figure');
     return {
       perVersion,
       calibration,
-      aucUpdating: rocAuc(labels, r.scores),
-      aucUpdatingNormalized: rocAuc(labels, r.normalized.map((z) => (Number.isNaN(z) ? -Infinity : z))),
+      aucUpdating: auc.raw,
+      aucUpdatingNormalized: auc.normalized,
       updates: s.updates,
       rejectedUpdates: s.rejectedUpdates,
       recalibrations: s.recalibrations,
@@ -124,7 +129,7 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
       drifts: s.drifts,
       history: learner.history,
       onlineSeconds: (performance.now() - t0) / 1000,
-      protocolOnline: protocol.description,
+      protocolOnline: describeProtocol(protocol),
     };
   } finally {
     await learner?.close();

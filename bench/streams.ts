@@ -25,7 +25,7 @@ import { rocAuc } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
 import { loadPowerDemand } from '../src/ingest/power-demand.js';
 import { scoreTable } from '../src/score/score-table.js';
-import { runOnline, type OnlineFigures, type OnlineProtocol } from './online.js';
+import { describeProtocol, runOnline, type OnlineFigures, type OnlineProtocol } from './online.js';
 
 export const STREAM_EXPERIMENTS = ['power', 'smtp', 'http', 'smtp-http'] as const;
 export type StreamExperiment = (typeof STREAM_EXPERIMENTS)[number];
@@ -82,7 +82,6 @@ const ONLINE: Record<StreamExperiment, OnlineProtocol> = {
     batchSize: 7,
     learner: { normalBuffer: 6, anomalyBuffer: 2, replay: 32, heldOutEvery: 5, minUpdateWindows: 3, queriesPerBatch: 2, queue: { capacity: 32, budget: 2, period: 7 }, fineTune: { epochs: 30, batchSize: 8 } },
     expert: { budget: 2, period: 7, delay: 1 },
-    description: 'mini-batches of 7 windows (a week), 2 questions a week answered a day later, buffers 6 normal / 2 anomalous',
   },
   smtp: kddOnline(),
   http: kddOnline(),
@@ -94,7 +93,6 @@ function kddOnline(): OnlineProtocol {
     batchSize: 64,
     learner: { normalBuffer: 64, anomalyBuffer: 16, replay: 256, heldOutEvery: 5, minUpdateWindows: 8, driftCooldown: 256, queriesPerBatch: 8, queue: { capacity: 64, budget: 32, period: 256 }, fineTune: { epochs: 30, batchSize: 32, learningRate: 3e-3 } },
     expert: { budget: 32, period: 256, delay: 32 },
-    description: 'mini-batches of 64 windows, 32 questions per 256 windows (1 in 8) answered 32 windows later, buffers 64 normal / 16 anomalous',
   };
 }
 
@@ -170,7 +168,7 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
       const anomalous = labels.reduce((a, b) => a + b, 0);
       let online: OnlineFigures | undefined;
       if (options.online) {
-        log(`${experiment}: online replay (${ONLINE[experiment].description})`);
+        log(`${experiment}: online replay (${describeProtocol(ONLINE[experiment])})`);
         online = await runOnline({
           dir, frames: s.frames.subarray(from * C), stride: s.stride, label: (start) => windowLabel(headWindows + start / s.stride),
           protocol: options.committee ? { ...ONLINE[experiment], learner: { ...ONLINE[experiment].learner, committee: true } } : ONLINE[experiment], log, anchor: trainFrames,

@@ -68,7 +68,7 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   say(opts, `${experiment}: ${r.protocol}`);
   say(opts, `  static ROC AUC ${r.aucStatic.toFixed(4)} over ${r.windows} windows (${r.anomalousWindows} anomalous); trained on ${r.trainWindows} head windows in ${r.trainSeconds.toFixed(1)} s`);
   if (r.aucUpdating !== undefined) {
-    say(opts, `  updating ROC AUC ${r.aucUpdating.toFixed(4)} (raw scores pooled over versions; on the normalised scale ${r.aucUpdatingNormalized!.toFixed(4)}) with ${r.updates} updates (${r.rejectedUpdates} rejected, ${r.recalibrations} recalibrations), ${r.labels} labels of ${r.questions} questions`);
+    say(opts, `  updating ROC AUC ${r.aucUpdating.toFixed(4)} (raw scores pooled over versions; on the normalised scale ${r.aucUpdatingNormalized?.toFixed(4) ?? 'n/a: a version had no calibration'}) with ${r.updates} updates (${r.rejectedUpdates} rejected, ${r.recalibrations} recalibrations), ${r.labels} labels of ${r.questions} questions`);
   }
   return { ...r };
 }

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import { metricsFromCounts, countConfusion, type PointMetrics } from '../evaluate/threshold-metrics.js';
 import { alignLabels, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
@@ -67,9 +68,7 @@ export function writeThresholds(dir: string, thresholds: Manifest['thresholds'])
   if (!checked.success) {
     throw new SeismoError('ERR_MODEL_CORRUPT', `the calibrated manifest does not validate: ${checked.error.issues[0]?.message}`);
   }
-  const tmp = path.join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(raw, null, 2)}\n`);
 }
 
 export function registerCalibrate(program: Command): void {

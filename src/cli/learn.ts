@@ -17,12 +17,11 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
 import { SeismoError } from '../errors.js';
-import { rocAuc } from '../evaluate/index.js';
 import { alignLabels, formatFloat32, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ExpertSimulator } from '../learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions } from '../learn/online.js';
-import { answersFromFiles, replayOnline } from '../learn/replay.js';
+import { answersFromFiles, replayOnline, replayRocAuc } from '../learn/replay.js';
 import { alignChannels } from './detect.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
@@ -159,8 +158,8 @@ export function registerLearn(program: Command): void {
             const anomalous = y.reduce((a, b) => a + b, 0);
             if (anomalous > 0 && anomalous < y.length) {
               // The normalised figure needs every version calibrated (models from `seismo train` are; older directories may not be).
-              const calibrated = r.normalized.every(Number.isFinite);
-              figures = { rocAuc: rocAuc(y, r.scores), rocAucNormalized: calibrated ? rocAuc(y, r.normalized) : null, anomalousWindows: anomalous };
+              const auc = replayRocAuc(y, r);
+              figures = { rocAuc: auc.raw, rocAucNormalized: auc.normalized, anomalousWindows: anomalous };
             }
           }
           const live = detector.modelDir;

@@ -21,6 +21,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 
 /** File beside `model.json` holding the version's {@link ScoreCalibration}. */
@@ -89,10 +90,10 @@ export function readCalibration(dir: string): ScoreCalibration | undefined {
   return checkCalibration(raw, file);
 }
 
-/** Writes `calibration.json` into a model directory. */
+/** Writes `calibration.json` into a model directory (atomically: a detector may be loading it). */
 export function writeCalibration(dir: string, calibration: ScoreCalibration): void {
   checkCalibration(calibration, 'calibration');
-  fs.writeFileSync(path.join(dir, CALIBRATION_FILE), `${JSON.stringify(calibration, null, 2)}\n`);
+  writeFileAtomic(path.join(dir, CALIBRATION_FILE), `${JSON.stringify(calibration, null, 2)}\n`);
 }
 
 /** Checks the shape of a calibration. @throws SeismoError `ERR_MODEL_CORRUPT`. */

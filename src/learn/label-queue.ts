@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import { refKey, type WindowRef } from './buffers.js';
 import type { QueryReason } from './select.js';
@@ -157,7 +158,7 @@ export class LabelQueue {
     const lines = text.slice(this.answersOffset, end).split('\n').filter((l) => l.trim().length > 0);
     const answers = lines.map((l) => parseAnswer(l, file));
     this.answersOffset = end;
-    writeAtomically(path.join(this.dir, STATE_FILE), `${JSON.stringify({ answersOffset: end })}\n`);
+    writeFileAtomic(path.join(this.dir, STATE_FILE), `${JSON.stringify({ answersOffset: end })}\n`);
     return answers;
   }
 
@@ -178,14 +179,7 @@ export class LabelQueue {
 /** Rewrites the queue file atomically (write beside, rename). */
 export function writeQueueFile(dir: string, items: QueueItem[]): void {
   fs.mkdirSync(dir, { recursive: true });
-  writeAtomically(path.join(dir, QUEUE_FILE), items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
-}
-
-/** Writes beside `file` and renames: a reader sees the old content or the new, never half. */
-function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(path.join(dir, QUEUE_FILE), items.map((i) => JSON.stringify(i)).join('\n') + (items.length ? '\n' : ''));
 }
 
 /** Reads the pending questions of a queue folder (empty when there is no queue file). */

@@ -295,7 +295,7 @@ export class OnlineLearner {
   /** Where the frames of pending questions are kept (a persisted queue), one file per question. */
   private readonly questionsDir: string | undefined;
   /** The committee's second member (the version the last update replaced), when `committee` is on. */
-  private member: { worker: InferenceWorker; threshold: number; version: number } | undefined;
+  private member: { worker: InferenceWorker; threshold: number } | undefined;
   /** Committee selections run one after another, in stream order. */
   private committeeChain: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -566,14 +566,14 @@ export class OnlineLearner {
   }
 
   /** Makes the version an update replaced the committee's second member (its graph in a worker thread of its own). */
-  private async setMember(dir: string, threshold: number, version: number): Promise<void> {
+  private async setMember(dir: string, threshold: number): Promise<void> {
     const worker = await InferenceWorker.start(readModelDir(dir).onnx, { provider: 'cpu', intraOpThreads: 1 });
     if (this.stopped) {
       await worker.close();
       return;
     }
     const old = this.member;
-    this.member = { worker, threshold, version };
+    this.member = { worker, threshold };
     // Selections already queued may still use the old member: close it after them.
     if (old) this.committeeChain = this.committeeChain.then(() => old.worker.close());
   }
@@ -803,7 +803,7 @@ export class OnlineLearner {
     this.weightsByVersion.set(version, res.weights);
     // A new regime (see `anchor`): the starting model's training windows no longer describe normal data.
     if (res.rescaled) this.anchorSet = undefined;
-    if (this.o.committee) await this.setMember(fromDir, threshold, fromVersion);
+    if (this.o.committee) await this.setMember(fromDir, threshold);
     this.pruneVersions();
     this.record({ ...base, accepted: true, version, threshold: value, thresholdMethod: method, calibration, seconds: (performance.now() - t0) / 1000 });
   }

@@ -11,6 +11,7 @@
  */
 import type { Detector, ScoredBatch } from '../detector.js';
 import { SeismoError } from '../errors.js';
+import { rocAuc } from '../evaluate/index.js';
 import type { OnlineLearner } from './online.js';
 
 /** Whoever answers the learner's questions; `tick` is called after every chunk pushed. */
@@ -95,4 +96,15 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
   }
   if (seen !== n) throw new SeismoError('ERR_INFERENCE', `scored ${seen} windows of ${n}`);
   return { scores, normalized, versions, alarms };
+}
+
+/**
+ * Window-level ROC AUC of a replay: `raw` pools the scores of all versions (each on its own
+ * scale); `normalized` uses the one calibrated scale across versions, null when a version that
+ * scored some window had no calibration (its windows have no place on that scale).
+ * @param labels `[N]` 1 for an anomalous window, in the replay's window order.
+ * @throws SeismoError ERR_EVAL when the labels lack one of the classes.
+ */
+export function replayRocAuc(labels: Uint8Array, r: ReplayResult): { raw: number; normalized: number | null } {
+  return { raw: rocAuc(labels, r.scores), normalized: r.normalized.every(Number.isFinite) ? rocAuc(labels, r.normalized) : null };
 }

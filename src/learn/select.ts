@@ -27,8 +27,8 @@ export type QueryReason = 'uncertain' | 'alarm' | 'disagreement';
 
 /** `|ln(score / threshold)|` (Infinity for non-positive or non-finite inputs). */
 export function uncertainty(score: number, threshold: number): number {
-  if (!(score > 0) || !(threshold > 0) || !Number.isFinite(score) || !Number.isFinite(threshold)) return Infinity;
-  return Math.abs(Math.log(score / threshold));
+  const u = Math.abs(relativeLogScore(score, threshold));
+  return Number.isNaN(u) ? Infinity : u;
 }
 
 /**

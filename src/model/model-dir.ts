@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import { MANIFEST_FILE, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from './manifest.js';
 
@@ -112,9 +113,5 @@ export function writeModelDir(dir: string, manifest: Manifest, bytes: Uint8Array
     [manifest.onnx.file, bytes],
     [MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`],
   ];
-  for (const [name, content] of files) {
-    const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, content);
-    fs.renameSync(tmp, path.join(dir, name));
-  }
+  for (const [name, content] of files) writeFileAtomic(path.join(dir, name), content);
 }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import { MODEL_FILE } from './manifest.js';
 
@@ -71,9 +72,9 @@ export function writeWeights(dir: string, weights: WeightTensor[]): void {
     at += w.data.length;
   }
   const index: WeightsIndex = { format: WEIGHTS_FORMAT, onnxSha256: sha256(fs.readFileSync(onnxPath)), shapes: weights.map((w) => [...w.shape]), bytes: all.byteLength };
-  fs.writeFileSync(path.join(dir, WEIGHTS_FILE), new Uint8Array(all.buffer));
+  writeFileAtomic(path.join(dir, WEIGHTS_FILE), new Uint8Array(all.buffer));
   // The index last: a directory with an index has complete weights.
-  fs.writeFileSync(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index)}\n`);
+  writeFileAtomic(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index)}\n`);
 }
 
 /**
