@@ -54,7 +54,7 @@ import type { WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';
 import { LabelJournal, type LabelDestination } from './journal.js';
 import { LabelQueue, parseKey, type QueueItem, type RejectedAnswer } from './label-queue.js';
-import { Sampler, type Captured } from './sampling.js';
+import { Sampler, type Captured, type UpdateSnapshot } from './sampling.js';
 import { committeePool, selectQueries, type Candidate, type QueryReason } from './select.js';
 import { Updater, type FineTuneOptions, type UpdateRecord } from './updater.js';
 import { VersionStore } from './versions.js';
@@ -589,12 +589,14 @@ export class OnlineLearner {
   private startUpdate(trigger: UpdateRecord['trigger']): void {
     this.earlyUpdate = false;
     const at = this.counters.windows;
-    const run = this.update(trigger, at)
+    const snapshot = this.sampler.take();
+    const run = this.update(snapshot, trigger, at)
       .catch((err: Error) => {
-        if (!this.stopped) this.record({ ...this.updater.emptyRecord('finetune', trigger, at), reason: err.message });
+        if (!this.stopped) this.record({ ...this.updater.emptyRecord('finetune', trigger, at), labels: [...snapshot.normal.refs, ...snapshot.anomaly.refs].map(refKey), reason: err.message });
       })
       .finally(() => {
-        // The buffers were taken: what the journal must keep is what they hold now (an update abandoned by close keeps it all).
+        // The buffers were taken and the attempt recorded: the journal keeps what they hold now
+        // (an update abandoned by close keeps it all, for the next learner).
         if (!this.stopped) this.journal.compact(this.sampler.labelledKeys());
         this.running = undefined;
         if (!this.stopped) this.maybeUpdate();
@@ -602,8 +604,7 @@ export class OnlineLearner {
     this.running = run;
   }
 
-  private async update(trigger: UpdateRecord['trigger'], at: number): Promise<void> {
-    const snapshot = this.sampler.take();
+  private async update(snapshot: UpdateSnapshot, trigger: UpdateRecord['trigger'], at: number): Promise<void> {
     const done = await this.updater.finetune(snapshot, trigger, at, this.history.length, () => this.stopped);
     if (!done || this.stopped) return;
     if (done.record.accepted) {
@@ -626,6 +627,8 @@ export class OnlineLearner {
   }
 
   private record(r: UpdateRecord): void {
+    // Durable before the journal lets go of the labels it names.
+    this.updater.versions.record(r);
     this.history.push(r);
     // Bounded history: the last 256 attempts are plenty for reports.
     if (this.history.length > 256) this.history.shift();

@@ -3,9 +3,11 @@
  * its work folder, the same names in the CLI's output, the update records and the page.
  *
  * Names only move forward. The next name is one above the highest ever given in the work folder
- * (its folders, and the ledger `versions.jsonl`, which remembers names whose folders were pruned)
+ * (its folders, and the ledger `updates.jsonl`, which remembers names whose folders were pruned)
  * and above the starting model's own name, so a re-run, or a run continuing from a version made
- * elsewhere, never reuses a name. The model a learner starts from is named by its `version.json`
+ * elsewhere, never reuses a name. Every update attempt, accepted or not, is appended to
+ * `updates.jsonl` (fsync'd): the versions' history, and the record of which labels each used.
+ * The model a learner starts from is named by its `version.json`
  * when a learner made it; a model from `seismo train` is `v0000`.
  *
  * Ownership: a learner prunes only the folders it made itself in this run, never the model it
@@ -24,8 +26,8 @@ import { writeCalibration, type ScoreCalibration } from './calibration.js';
 
 /** File in a version folder saying which version it is and how it was made. */
 export const VERSION_FILE = 'version.json';
-/** Append-only list of the versions made in a work folder (one JSON object per line). */
-export const LEDGER_FILE = 'versions.jsonl';
+/** Append-only list of the update attempts made in a work folder (one JSON record per line). */
+export const LEDGER_FILE = 'updates.jsonl';
 /** The name of a model no learner made (e.g. from `seismo train`). */
 export const BASE_VERSION = 'v0000';
 
@@ -135,8 +137,12 @@ export class VersionStore {
     fs.renameSync(tmp, dir);
     fsyncPath(this.workDir);
     this.made.set(name, path.resolve(dir));
-    appendDurable(path.join(this.workDir, LEDGER_FILE), `${JSON.stringify({ name, parent: info.parent, createdAt: full.createdAt })}\n`);
     return { dir, manifest: content.manifest, onnx: content.onnx };
+  }
+
+  /** Appends an update attempt's record to the ledger (fsync'd): from then on it has happened. */
+  record(record: object): void {
+    appendDurable(path.join(this.workDir, LEDGER_FILE), `${JSON.stringify(record)}\n`);
   }
 
   /** Deletes the folders this store made that are not in `keep` (absolute or relative paths); returns their names. */
@@ -170,8 +176,7 @@ function highestInLedger(dir: string): number {
   let max = 0;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     // A torn last line (killed mid-append) names nothing; the folder scan still sees its version.
-    const m = /"name":"(v\d{4,})"/.exec(line);
-    if (m) max = Math.max(max, versionSequence(m[1]!)!);
+    for (const m of line.matchAll(/"(?:version|fromVersion)":"(v\d{4,})"/g)) max = Math.max(max, versionSequence(m[1]!)!);
   }
   return max;
 }
