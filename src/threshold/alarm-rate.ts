@@ -15,9 +15,9 @@
  * calibration maximum of a degenerate fit.
  */
 import { SeismoError } from '../errors.js';
-import type { Threshold } from '../model/manifest.js';
+import type { Threshold } from './schema.js';
 import { normalizedToTail, tailToNormalized } from '../score/normalize.js';
-import { quantileSorted } from './fixed.js';
+import { quantileSorted } from '../stats/quantile.js';
 import { fitGpd, gpdQuantile } from './gpd.js';
 import { nextAbove } from './tune.js';
 import { ensureSlot, intParam, numParam, registerThreshold, type ThresholdRule } from './rule.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createNormalizer, logGaussianTail, normalizedToTail, tailToNormalized } from '../../src/score/normalize.js';
-import { Random } from '../../src/ingest/random.js';
+import { Random } from '../../src/stats/random.js';
 
 function noise(n: number, seed: number): Float64Array {
   const r = new Random(seed);

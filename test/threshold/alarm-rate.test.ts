@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AlarmRateThreshold, thresholdFromJSON } from '../../src/threshold/index.js';
 import { createNormalizer, tailToNormalized } from '../../src/score/normalize.js';
-import { Random } from '../../src/ingest/random.js';
+import { Random } from '../../src/stats/random.js';
 
 const NO_CHANNELS = new Float32Array(0);
 
