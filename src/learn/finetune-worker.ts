@@ -14,7 +14,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { mulberry32 } from '../ingest/random.js';
+import { mulberry32 } from '../stats/random.js';
 import { applyScaler, fitScaler, getKind, initBackend, listKinds, type ModelKindSpec, type Scaler } from '../../training/index.js';
 import { trainLoop } from '../../training/fit.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';

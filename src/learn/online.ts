@@ -46,7 +46,8 @@ import fs from 'node:fs';
 import type { Detector, ScoredBatch } from '../detector.js';
 import { SeismoError } from '../errors.js';
 import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
-import { mulberry32, refKey, type WindowBuffer, type WindowRef } from './buffers.js';
+import { mulberry32 } from '../stats/random.js';
+import { refKey, type WindowBuffer, type WindowRef } from './buffers.js';
 import type { ScoreCalibration } from './calibration.js';
 import { Committee, type PoolEntry } from './committee.js';
 import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
@@ -293,7 +294,7 @@ export class OnlineLearner {
     this.restoreLabels();
     this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
     this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
-    this.unsubscribe = subscribe(detector, (batch) => this.onBatch(batch));
+    this.unsubscribe = detector.on('batch', (batch) => this.onBatch(batch));
   }
 
   /**
@@ -638,24 +639,6 @@ export class OnlineLearner {
     } else if (r.accepted) this.counters.recalibrations++;
     this.options.onUpdate?.(r);
   }
-}
-
-/**
- * Subscribes to a detector's scored batches; returns the unsubscribe. Through `detector.on('batch')`
- * where the detector has its event seam, else by chaining `onBatch` (undone only while still ours).
- */
-function subscribe(detector: Detector, listener: (batch: ScoredBatch) => void): () => void {
-  const withEvents = detector as unknown as { on?: (name: 'batch', fn: (b: ScoredBatch) => void) => () => void };
-  if (typeof withEvents.on === 'function') return withEvents.on('batch', listener);
-  const previous = detector.onBatch;
-  const chained = (batch: ScoredBatch): void => {
-    previous?.(batch);
-    listener(batch);
-  };
-  detector.onBatch = chained;
-  return () => {
-    if (detector.onBatch === chained) detector.onBatch = previous;
-  };
 }
 
 /** One line that says what an update attempt did (for logs: `seismo learn`, the benchmarks). */

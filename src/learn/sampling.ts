@@ -8,7 +8,7 @@
  * detector's rings are overwritten soon after).
  */
 import { SeismoError } from '../errors.js';
-import { quantile } from '../threshold/index.js';
+import { quantile } from '../stats/quantile.js';
 import { refKey, WindowBuffer, type WindowRef } from './buffers.js';
 import type { LabelDestination } from './journal.js';
 import { uncertainty } from './select.js';

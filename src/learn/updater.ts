@@ -19,7 +19,8 @@ import { InferenceWorker } from '../infer/inference-worker.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
 import { readModelDir } from '../model/model-dir.js';
 import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
-import { quantile, thresholdFromManifest, tuneThreshold, type ThresholdRule } from '../threshold/index.js';
+import { quantile } from '../stats/quantile.js';
+import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
 import { fitCalibration, type ScoreCalibration } from './calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
@@ -252,10 +253,7 @@ export class Updater {
     const value = Math.exp(cal ? cal.center + cal.scale * level : level);
     const manifest = nextManifest(live, value, 'quantile', { method: 'median+k*MAD of log scores', k: this.o.recalibrationSigmas, windows: n, on: 'recent scores' });
     const version = this.detector.version;
-    // Until the detector's event seam lands everywhere this file is used, ask for the method by name.
-    const setRule = (this.detector as { setThresholdRule?: (rule: ThresholdRule) => void }).setThresholdRule;
-    if (!setRule) throw new SeismoError('ERR_LEARN', 'this Detector cannot change its threshold rule in place (setThresholdRule)');
-    setRule.call(this.detector, thresholdFromManifest(manifest));
+    this.detector.setThresholdRule(thresholdFromManifest(manifest));
     this.recalibrated.set(version, manifest);
     return { ...this.emptyRecord('recalibration', 'score-drift', at), accepted: true, threshold: value, thresholdMethod: 'median+MAD', calibration: cal, seconds: (performance.now() - t0) / 1000 };
   }
