@@ -102,6 +102,12 @@ export class Sampler {
   /** Windows an answer may still come for (questions, recent alarms), by key. */
   private readonly captured = new Map<string, Captured>();
   private readonly alarmKeys: string[] = [];
+  /**
+   * Labelled windows that found their update buffer full (labels that arrived while an update
+   * ran): they wait here, oldest first, and fill the buffer again when the update takes it. An
+   * accepted label is never dropped before an update uses it.
+   */
+  private readonly waiting: { dest: 'normal' | 'anomaly'; ref: WindowRef; frames: Float32Array; score: number; version: number; label: 0 | 1 }[] = [];
 
   /** @param per floats per window (`window * channels`). */
   constructor(per: number, o: SamplingOptions) {
@@ -175,15 +181,30 @@ export class Sampler {
     return 'kept';
   }
 
-  /** Puts a labelled window in its buffer. */
+  /**
+   * Puts a labelled window in its buffer; into the waiting list when that update buffer is full.
+   * The held-out sample keeps the newest `heldOut` labels (an older one pushed out by a newer one
+   * has served its turn).
+   */
   place(dest: LabelDestination, ref: WindowRef, frames: Float32Array, score: number, version: number, label: 0 | 1): void {
-    const buffer = dest === 'held-out' ? this.heldOut : dest === 'anomaly' ? this.anomaly : this.normal;
-    buffer.add(ref, frames, score, version, label);
+    if (dest === 'held-out') {
+      this.heldOut.add(ref, frames, score, version, label);
+      return;
+    }
+    const buffer = dest === 'anomaly' ? this.anomaly : this.normal;
+    if (buffer.full) this.waiting.push({ dest, ref: { ...ref }, frames: frames.slice(), score, version, label });
+    else buffer.add(ref, frames, score, version, label);
   }
 
-  /** Keys of the labelled windows the buffers still hold (what the label journal must keep). */
+  /** Labelled windows waiting for room in a full update buffer. */
+  get waitingLabels(): number {
+    return this.waiting.length;
+  }
+
+  /** Keys of the labelled windows the buffers still hold or that wait for them (what the label journal must keep). */
   labelledKeys(): Set<string> {
-    return new Set([this.normal, this.anomaly, this.heldOut].flatMap((b) => b.items().map((it) => refKey(it.ref))));
+    const held = [this.normal, this.anomaly, this.heldOut].flatMap((b) => b.items().map((it) => refKey(it.ref)));
+    return new Set([...held, ...this.waiting.map((w) => refKey(w.ref))]);
   }
 
   /** Takes the update buffers (emptied: windows labelled meanwhile go to the next update) and copies the rest. */
@@ -195,6 +216,9 @@ export class Sampler {
     const held = this.heldOut.snapshot();
     this.normal.clear();
     this.anomaly.clear();
+    // The labels that waited for room go in now, oldest first; the rest wait on.
+    const still = this.waiting.splice(0);
+    for (const w of still) this.place(w.dest, w.ref, w.frames, w.score, w.version, w.label);
     // Calibration reference: recent windows the new version will not be trained on and that are not known anomalies.
     const exclude = new Set([...normal.refs, ...anomaly.refs, ...(replay?.refs ?? []), ...held.refs.filter((_, i) => held.labels[i] === 1)].map(refKey));
     const items = (this.calibration?.items() ?? []).filter((it) => !exclude.has(refKey(it.ref)));

@@ -167,4 +167,31 @@ describe('learn: nothing lost', function () {
       assert.notEqual(l.label(q.ref, false), 'unknown-window');
     }, id);
   });
+
+  it('recalibrates a threshold in place: no new worker, no new version, the next batches decided by it', async () => {
+    const work = mk('seismo-durable-work-');
+    const detector = await Detector.load(model, { provider: 'cpu', batchSize: 16 });
+    const swaps: unknown[] = [];
+    detector.on('swap', (e) => swaps.push(e));
+    const learner = await OnlineLearner.attach(detector, { workDir: work, queriesPerBatch: 0, drift: { input: { threshold: 1e9 }, score: { threshold: 2, minInstances: 30 } } });
+    const thresholds: number[] = [];
+    detector.on('batch', (b) => thresholds.push(b.thresholds[0]!));
+    try {
+      // Scores jump when the stream's level does: a score drift with the input monitor silenced.
+      const frames = stream.table.frames.slice(0, 800 * C);
+      for (let i = 400 * C; i < frames.length; i++) frames[i] = frames[i]! * 3 + 2;
+      await scoreTable(detector, stream.table.time.subarray(0, 800), frames, { seriesId: 's' });
+      const r = learner.history.find((h) => h.kind === 'recalibration');
+      assert.ok(r, JSON.stringify(learner.history));
+      assert.equal(r.accepted, true, r.reason);
+      assert.equal(r.version, undefined, 'no new version');
+      assert.equal(r.fromVersion, 'v0000');
+      assert.deepEqual([detector.version, detector.versions().length, swaps.length], [1, 1, 0], 'the same version, no swap');
+      assert.equal(thresholds.at(-1), r.threshold, 'later batches are decided by the new threshold');
+      assert.ok(!fs.readdirSync(work).some((n) => /^v\d+$/.test(n)), 'no version folder');
+    } finally {
+      await learner.close();
+      await detector.close();
+    }
+  });
 });
