@@ -112,17 +112,17 @@ async function fineTune(spec: ModelKindSpec, config: Record<string, unknown>, mo
   const optimizer = tf.train.adam(p.learningRate);
   const vars = model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
   const logMargin = Math.log(Math.max(p.margin, 1e-12));
-  // The shared seeded generator, on a stream of its own (the loop seeds the batch order with `seed`).
-  const drawAnomaly = mulberry32((p.seed ^ 0x5bd1e995) >>> 0);
+  // One seeded stream for the batch order and the anomaly draws: the same buffers and seed give the same update.
+  const rand = mulberry32(p.seed);
   const perStep = Math.min(nA, Math.max(1, Math.ceil(p.batchSize / 4)));
   try {
-    const fit = await trainLoop(frames, Int32Array.from({ length: nN }, (_, i) => i * W), new Int32Array(0), { window: W, epochs: p.epochs, batchSize: p.batchSize, patience: 0, seed: p.seed }, {
+    const fit = await trainLoop(frames, Int32Array.from({ length: nN }, (_, i) => i * W), new Int32Array(0), { window: W, epochs: p.epochs, batchSize: p.batchSize, patience: 0, seed: p.seed, rand }, {
       restoreBest: false,
       snapshot: () => [],
       restore: () => {},
       valLoss: () => NaN,
       step: (windows) => {
-        const idxA = Int32Array.from({ length: perStep }, () => Math.floor(drawAnomaly() * nA));
+        const idxA = Int32Array.from({ length: perStep }, () => Math.floor(rand() * nA));
         const cost = optimizer.minimize(
           () =>
             tf.tidy(() => {
