@@ -12,7 +12,8 @@
  * fine-tune from the live weights, export, check ONNX parity and no regression on the held-out
  * sample, recalibrate the threshold, write the version's model directory, and swap it in.
  *
- * The parts: this file attaches to the detector and routes (each batch to sampling, drift and
+ * This file is the facade (over 400 lines because the loop is described here once, with the
+ * public API's documentation and the per-batch routing it calls). The parts: this file attaches to the detector and routes (each batch to sampling, drift and
  * question selection; each label to its buffer); `sampling.ts` keeps the windows (update buffers,
  * held-out sample, anchor, calibration reference, replay behind its filter); `label-queue.ts`
  * owns the questions and their persisted frames; `journal.ts` keeps every accepted label durable
@@ -50,7 +51,8 @@ import { mulberry32 } from '../stats/random.js';
 import { refKey, type WindowBuffer, type WindowRef } from './buffers.js';
 import type { ScoreCalibration } from './calibration.js';
 import { Committee, type PoolEntry } from './committee.js';
-import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
+import { DriftWatch, type DriftSignal } from './drift.js';
+import { resolveOptions, type LabelOutcome, type LearnerStats, type OnlineLearnerOptions, type ResolvedOptions } from './learner-options.js';
 import type { WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';
 import { LabelJournal, type LabelDestination } from './journal.js';
@@ -61,160 +63,8 @@ import { Updater, type FineTuneOptions, type UpdateRecord } from './updater.js';
 import { VersionStore } from './versions.js';
 
 export type { FineTuneOptions, UpdateRecord } from './updater.js';
-
-/** Options of {@link OnlineLearner}. */
-export interface OnlineLearnerOptions {
-  /**
-   * Folder for the versions' model directories (`v0001/`, ... see `versions.ts`), the label
-   * journal (`labels.wal`) and the label queue files. A learner attached to a folder that holds
-   * them takes up the labels not yet used by an update and the questions still pending, and
-   * continues the version names.
-   */
-  workDir: string;
-  /**
-   * tfjs weights of the live model (`model.getWeights()` order), to fine-tune from. Default: the
-   * ones saved in the live model directory (`weights.json` + `weights.bin`, written by
-   * `seismo train` and by every version this learner makes).
-   */
-  weights?: WeightTensor[];
-  /** Capacity of the normal update buffer (an update starts when it is full). Default 64. */
-  normalBuffer?: number;
-  /** Capacity of the anomaly update buffer (an update starts when it is full). Default 16. */
-  anomalyBuffer?: number;
-  /**
-   * Unlabelled windows that did not alarm and scored at most the `replayBelow` quantile of the
-   * recent score levels (normalised scores where calibrated; a rank, not a multiple of the threshold: thresholds jump when the score scale
-   * does, and then a multiple would let anomalies in), kept as a
-   * uniform reservoir and replayed as normal data in each update so that fine-tuning on a few
-   * hard windows does not forget the rest of normal behaviour. Capacity; 0 disables. Default 128.
-   */
-  replay?: number;
-  /** Quantile of the recent scores (those of earlier mini-batches) under which a window may enter the replay reservoir. Default 0.5. */
-  replayBelow?: number;
-  /**
-   * Normal windows the live model was trained on, laid end to end (`[n, window, channels]` raw
-   * frames, e.g. its training set). A seeded uniform sample of `anchorWindows` of them is replayed
-   * in every update beside the stream's replay reservoir: an update made of a few hard windows, or
-   * of labelled anomalies alone, then cannot drag the model (and every score with it) away from the
-   * normal behaviour it started from, and unlabelled anomalies that slipped into the stream's
-   * reservoir stay a minority. When an update refits the scaler (the input left the live scaler's
-   * range: a new regime), the anchor is left out of it and dropped for good, so that the old
-   * regime does not hold back learning the new one. Without it, updates train on the labelled and
-   * replayed windows only.
-   */
-  anchor?: Float32Array;
-  /** Anchor windows kept at most. Default 128. */
-  anchorWindows?: number;
-  /**
-   * Recent scored windows kept (FIFO, unlabelled) as the reference on which each fine-tuned
-   * version's score calibration is fitted (those of them it trained on, or known to be
-   * anomalous, are left out). 0 disables: new versions then have no calibration. Default 64.
-   */
-  calibrationWindows?: number;
-  /** Fewest reference windows a calibration is fitted on; with fewer the version has none. Default 8. */
-  minCalibrationWindows?: number;
-  /**
-   * The live version's score calibration (e.g. fitted with `fitCalibration` on its validation
-   * windows), set on the detector at attach; otherwise the detector's own (from `calibration.json`) stays.
-   */
-  calibration?: ScoreCalibration;
-  /** Held-out labelled windows (the most recent ones), for the no-regression check. Default 64. */
-  heldOut?: number;
-  /** Every n-th label goes to the held-out sample instead of the update buffers. Default 4. */
-  heldOutEvery?: number;
-  /** Recent alarms whose frames are kept so that a later label on them can be used. Default 128. */
-  keepAlarms?: number;
-  /** `|ln(score / threshold)|` within which a window counts as uncertain. Default 0.5. */
-  uncertainBand?: number;
-  /**
-   * The label queue: capacity, budget per period (windows scored). Defaults 64, 16, 1024.
-   * `persist`: keep it in `workDir` (`seismo label` reads and answers it there), with the frames
-   * of every pending question (`questions/`, one small file each), so that a learner attached
-   * later to the same folder (after a restart, or a `seismo learn` run that ended) takes up the
-   * pending questions and applies the answers given meanwhile.
-   */
-  queue?: { capacity?: number; budget?: number; period?: number; persist?: boolean };
-  /** Questions asked per scored mini-batch at most (the budget per period caps them too). Default 2. */
-  queriesPerBatch?: number;
-  /**
-   * Query by committee: once an update has been swapped in, the version it replaced (kept for
-   * rollback anyway) scores a pool of each mini-batch's most uncertain windows and some alarms,
-   * in its own onnxruntime session in a worker thread, and half of the questions go to the
-   * windows the two versions disagree on most (see `selectByCommittee`). The questions of a
-   * mini-batch are then asked a moment later, when the committee has scored it; scoring never
-   * waits. Before the first update, and with this off (the default), selection is by uncertainty
-   * and alarm review alone. On the benchmark streams it did worse than that default
-   * (docs/benchmarks.md): try it where successive versions are expected to differ in judgement,
-   * not only in scale.
-   */
-  committee?: boolean;
-  /** Fine-tuning hyper-parameters. */
-  fineTune?: FineTuneOptions;
-  /** Normal windows an update needs at least when drift calls for one early. Default a quarter of `normalBuffer`. */
-  minUpdateWindows?: number;
-  /** An update's held-out AUC may fall at most this much below the live version's. Default 0.02. */
-  regressionTolerance?: number;
-  /** Largest relative |tfjs - onnxruntime| score difference accepted. Default 1e-3. */
-  parityTolerance?: number;
-  /** Labelled anomalies needed to tune the threshold for F1; fewer: a quantile of normal scores. Default 3. */
-  minAnomaliesToTune?: number;
-  /** Quantile of the new version's scores of labelled and replayed normal windows that becomes its threshold otherwise. Default 0.99. */
-  thresholdQuantile?: number;
-  /** Page-Hinkley options for the input statistic and the score level (normalised score, or log score without a calibration); `false` turns drift detection off. */
-  drift?: { input?: PageHinkleyOptions; score?: PageHinkleyOptions } | false;
-  /**
-   * On a score-only drift the threshold moves to `median + k * 1.4826 * MAD` of the recent score
-   * levels, mapped back to the live version's raw scale: robust to bursts of anomalies among them (up to half), unlike a high quantile. k; default 3.
-   */
-  recalibrationSigmas?: number;
-  /** Windows after a drift event during which further events of the same monitor are ignored (the change is being handled). Default 512. */
-  driftCooldown?: number;
-  /** Scores remembered for recalibration. Default 1024. */
-  recentScores?: number;
-  /** tfjs backend for fine-tuning (see `initBackend`). */
-  backend?: string;
-  /** Called after each update attempt (swapped in or rejected). */
-  onUpdate?: (update: UpdateRecord) => void;
-  /** Called with each drift event. */
-  onDrift?: (event: DriftEvent) => void;
-  /** Called with each question put in the label queue. */
-  onQuery?: (item: QueueItem) => void;
-  /** Called with each label given (`label`, `importAnswers`) and what became of it; accepted labels are durable by then. */
-  onLabel?: (key: string, anomaly: boolean, outcome: LabelOutcome) => void;
-  /** Called with each answer line of the answers file that could not be used (it is skipped). */
-  onRejectedAnswer?: (answer: RejectedAnswer) => void;
-}
-
-/** A detected shift, and what the policy did about it. */
-export interface DriftEvent {
-  on: 'input' | 'score';
-  signal: DriftSignal;
-  /** Windows scored when it was detected. */
-  at: number;
-  action: 'update' | 'recalibrate';
-}
-
-
-/** Running totals of a learner. */
-export interface LearnerStats {
-  windows: number;
-  asked: number;
-  labels: number;
-  /** Labels on windows whose frames were no longer kept (answered too late). */
-  unknownLabels: number;
-  updates: number;
-  rejectedUpdates: number;
-  recalibrations: number;
-  drifts: number;
-  /** Labels taken up from the journal of an earlier learner on the same folder. */
-  restoredLabels: number;
-  /** Answer lines skipped (malformed, or a key that names no window). */
-  rejectedAnswers: number;
-}
-
-
-/** What became of a label. */
-export type LabelOutcome = 'normal-buffer' | 'anomaly-buffer' | 'held-out' | 'kept' | 'unknown-window' | 'already-labelled';
+export { describeUpdate } from './updater.js';
+export type { OnlineLearnerOptions, DriftEvent, LearnerStats, LabelOutcome } from './learner-options.js';
 
 const OUTCOME: Record<LabelDestination, LabelOutcome> = { normal: 'normal-buffer', anomaly: 'anomaly-buffer', 'held-out': 'held-out' };
 
@@ -230,19 +80,16 @@ export class OnlineLearner {
   private readonly journal: LabelJournal;
   private readonly updater: Updater;
   private readonly committee: Committee | undefined;
-  private readonly o: Required<Omit<OnlineLearnerOptions, 'drift' | 'backend' | 'onUpdate' | 'onDrift' | 'onQuery' | 'onLabel' | 'onRejectedAnswer' | 'queue' | 'fineTune' | 'weights' | 'calibration' | 'anchor'>>;
+  private readonly o: ResolvedOptions;
   private readonly options: OnlineLearnerOptions;
   private readonly fineTuner: FineTuner;
-  private readonly driftInput: PageHinkley | undefined;
-  private readonly driftScore: PageHinkley | undefined;
+  private readonly drift: DriftWatch;
   private readonly rand = mulberry32(11);
   private readonly unsubscribe: () => void;
   private readonly per: number;
   private readonly scratch: Float32Array;
   private running: Promise<void> | undefined;
   private earlyUpdate = false;
-  /** Per monitor: the stream position before which its drift events are ignored. */
-  private readonly driftQuietUntil = { input: 0, score: 0 };
   private labelCount = 0;
   private readonly restored: string[] = [];
   private stopped = false;
@@ -252,31 +99,7 @@ export class OnlineLearner {
     this.detector = detector;
     this.fineTuner = fineTuner;
     this.options = options;
-    const normalBuffer = options.normalBuffer ?? 64;
-    this.o = {
-      workDir: options.workDir,
-      normalBuffer,
-      anomalyBuffer: options.anomalyBuffer ?? 16,
-      replay: options.replay ?? 128,
-      replayBelow: options.replayBelow ?? 0.5,
-      anchorWindows: options.anchorWindows ?? 128,
-      heldOut: options.heldOut ?? 64,
-      calibrationWindows: options.calibrationWindows ?? 64,
-      minCalibrationWindows: options.minCalibrationWindows ?? 8,
-      heldOutEvery: options.heldOutEvery ?? 4,
-      keepAlarms: options.keepAlarms ?? 128,
-      uncertainBand: options.uncertainBand ?? 0.5,
-      queriesPerBatch: options.queriesPerBatch ?? 2,
-      committee: options.committee ?? false,
-      minUpdateWindows: options.minUpdateWindows ?? Math.max(1, Math.floor(normalBuffer / 4)),
-      regressionTolerance: options.regressionTolerance ?? 0.02,
-      parityTolerance: options.parityTolerance ?? 1e-3,
-      minAnomaliesToTune: options.minAnomaliesToTune ?? 3,
-      thresholdQuantile: options.thresholdQuantile ?? 0.99,
-      recalibrationSigmas: options.recalibrationSigmas ?? 3,
-      driftCooldown: options.driftCooldown ?? 512,
-      recentScores: options.recentScores ?? 1024,
-    };
+    this.o = resolveOptions(options);
     this.per = detector.window * detector.channels.length;
     this.scratch = new Float32Array(this.per);
     this.sampler = new Sampler(this.per, { ...this.o, anchor: options.anchor });
@@ -292,8 +115,7 @@ export class OnlineLearner {
     }
     this.journal = new LabelJournal(options.workDir, this.per);
     this.restoreLabels();
-    this.driftInput = options.drift === false ? undefined : new PageHinkley(options.drift?.input);
-    this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
+    this.drift = new DriftWatch(options.drift, this.o.driftCooldown);
     this.unsubscribe = detector.on('batch', (batch) => this.onBatch(batch));
   }
 
@@ -483,25 +305,18 @@ export class OnlineLearner {
       const level = Number.isFinite(z) ? z : Math.log(Math.max(score, 1e-12));
       const replay = this.sampler.filter.admit(level, alarm) && this.sampler.replay !== undefined;
       candidates.push({ index: i, score, threshold, alarm });
-      if (this.driftInput || replay || this.sampler.calibration) {
+      if (this.drift.watchesInput || replay || this.sampler.calibration) {
         // Into a scratch array: the buffers copy what they keep, the drift statistic keeps nothing.
         const ref = { seriesId: batch.seriesIds[i]!, start: batch.starts[i]! };
         const frames = this.detector.windowFrames(ref.seriesId, ref.start, this.scratch);
         if (frames) {
           this.sampler.observe(ref, frames, score, batch.version, replay);
-          if (this.driftInput) {
-            let s = 0;
-            for (let k = 0; k < frames.length; k++) {
-              const c = k % m.channels.length;
-              s += Math.abs((frames[k]! - m.scaler.mean[c]!) / m.scaler.std[c]!);
-            }
-            const signal = this.driftInput.update(s / frames.length);
-            if (signal) this.onDrift('input', signal);
-          }
+          const signal = this.drift.input(frames, m.scaler, this.counters.windows);
+          if (signal) this.onDrift('input', signal, batch, i);
         }
       }
-      const signal = this.driftScore?.update(level);
-      if (signal) this.onDrift('score', signal);
+      const signal = this.drift.score(level, this.counters.windows);
+      if (signal) this.onDrift('score', signal, batch, i);
       if (alarm) {
         const c = this.windowOf(batch, i);
         if (c) this.sampler.keepAlarm(c, (key) => this.queue.has(key));
@@ -563,10 +378,9 @@ export class OnlineLearner {
     }
   }
 
-  private onDrift(on: 'input' | 'score', signal: DriftSignal): void {
-    // Each monitor has its own cooldown: a threshold recalibration must not mask a change of the input.
-    if (this.counters.windows < this.driftQuietUntil[on]) return;
-    this.driftQuietUntil[on] = this.counters.windows + this.o.driftCooldown;
+  /** A shift seen on window `i` of `batch`: counted, reported (also as the detector's `drift` event), acted on. */
+  private onDrift(on: 'input' | 'score', signal: DriftSignal, batch: ScoredBatch, i: number): void {
+    this.detector.emit('drift', { seriesId: batch.seriesIds[i], statistic: `page-hinkley:${on}`, value: signal.mean, timestamp: batch.timestamps[i]! });
     this.counters.drifts++;
     const action = on === 'input' ? 'update' : 'recalibrate';
     this.options.onDrift?.({ on, signal, at: this.counters.windows, action });
@@ -639,18 +453,4 @@ export class OnlineLearner {
     } else if (r.accepted) this.counters.recalibrations++;
     this.options.onUpdate?.(r);
   }
-}
-
-/** One line that says what an update attempt did (for logs: `seismo learn`, the benchmarks). */
-export function describeUpdate(u: UpdateRecord): string {
-  const what = !u.accepted ? `rejected: ${u.reason}` : u.version ? `${u.fromVersion} -> ${u.version}` : `${u.fromVersion}, new threshold`;
-  const parts = [`${u.kind} (${u.trigger}) at window ${u.at}: ${what}`];
-  if (u.kind === 'finetune') parts.push(`${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous`);
-  if (!Number.isNaN(u.heldOutAucBefore)) parts.push(`held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}`);
-  if (u.accepted) parts.push(`threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})`);
-  if (u.rescaled) parts.push('rescaled');
-  if (u.calibration) parts.push(`calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}`);
-  if (u.losses.length > 0) parts.push(`loss ${u.losses[0]!.toPrecision(3)} -> ${u.losses.at(-1)!.toPrecision(3)}`);
-  parts.push(`${u.seconds.toFixed(1)} s`);
-  return parts.join('; ');
 }

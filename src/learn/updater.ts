@@ -338,3 +338,17 @@ function concatF32(...parts: Float32Array[]): Float32Array {
   }
   return out;
 }
+
+/** One line that says what an update attempt did (for logs: `seismo learn`, the benchmarks). */
+export function describeUpdate(u: UpdateRecord): string {
+  const what = !u.accepted ? `rejected: ${u.reason}` : u.version ? `${u.fromVersion} -> ${u.version}` : `${u.fromVersion}, new threshold`;
+  const parts = [`${u.kind} (${u.trigger}) at window ${u.at}: ${what}`];
+  if (u.kind === 'finetune') parts.push(`${u.normalWindows} normal + ${u.replayWindows} replay + ${u.anchorWindows} anchor, ${u.anomalyWindows} anomalous`);
+  if (!Number.isNaN(u.heldOutAucBefore)) parts.push(`held-out AUC ${u.heldOutAucBefore.toFixed(3)} -> ${u.heldOutAucAfter.toFixed(3)}`);
+  if (u.accepted) parts.push(`threshold ${u.threshold.toPrecision(3)} (${u.thresholdMethod})`);
+  if (u.rescaled) parts.push('rescaled');
+  if (u.calibration) parts.push(`calibration ${u.calibration.center.toPrecision(3)} +- ${u.calibration.scale.toPrecision(3)} on ${u.calibration.windows}`);
+  if (u.losses.length > 0) parts.push(`loss ${u.losses[0]!.toPrecision(3)} -> ${u.losses.at(-1)!.toPrecision(3)}`);
+  parts.push(`${u.seconds.toFixed(1)} s`);
+  return parts.join('; ');
+}

@@ -95,6 +95,8 @@ export class VersionStore {
   constructor(workDir: string, startDir: string, startVersion: number) {
     this.workDir = workDir;
     fs.mkdirSync(workDir, { recursive: true });
+    removeStaleTemp(workDir);
+    removeStaleTemp(path.join(workDir, 'questions'));
     this.startName = readVersionInfo(startDir)?.name ?? BASE_VERSION;
     this.byDetectorVersion.set(startVersion, this.startName);
     this.last = Math.max(versionSequence(this.startName)!, highestInFolder(workDir), highestInLedger(workDir));
@@ -161,6 +163,29 @@ export class VersionStore {
   /** Names of the folders this store made and still holds. */
   madeNames(): string[] {
     return [...this.made.keys()];
+  }
+}
+
+/**
+ * Removes what a killed writer left in `dir`: the temp files and folders written beside their
+ * final names (`.name.<pid>.tmp`, `name.<pid>.tmp`) by processes that no longer run.
+ */
+export function removeStaleTemp(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  for (const name of fs.readdirSync(dir)) {
+    const m = /\.(\d+)\.tmp$/.exec(name);
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

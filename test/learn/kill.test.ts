@@ -118,6 +118,8 @@ describe('seismo learn under kill -9', function () {
         assert.equal(summary.restoredLabels, taken.size);
       }
     }
+    const leftovers = (fs.readdirSync(work, { recursive: true }) as string[]).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(leftovers, [], 'temp files of killed runs are cleaned up');
     assert.ok(kills >= 1, `${kills} of 2 runs were killed (the other ended before its kill)`);
     assert.ok(total >= 20, `answers accepted over the runs: ${total}`);
   });
