@@ -3,7 +3,7 @@ import { InferenceWorker, type InferenceOutputs } from './infer/inference-worker
 import type { ProviderReport, ProviderRequest } from './infer/providers.js';
 import type { Manifest } from './model/manifest.js';
 import { readModelDir, type ModelDir } from './model/model-dir.js';
-import { checkCalibration, normalizeScore, readCalibration, type ScoreCalibration } from './learn/calibration.js';
+import { checkCalibration, normalizeScore, readCalibration, type ScoreCalibration } from './score/calibration.js';
 import { thresholdFromManifest, type ThresholdRule } from './threshold/index.js';
 import { FrameRings, type OverflowPolicy } from './window/frame-rings.js';
 
@@ -135,7 +135,7 @@ export interface ScoredBatch {
   /**
    * `[size]` the scores on one scale across versions: each window's robust z-score under the
    * calibration of the version that scored it (`(ln score - center) / scale`, see
-   * `src/learn/calibration.ts`); NaN where that version has no calibration.
+   * `src/score/calibration.ts`); NaN where that version has no calibration.
    */
   normalizedScores: Float32Array;
 }
