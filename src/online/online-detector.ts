@@ -31,11 +31,13 @@ import type { FineTuneParams } from '../learn/finetune-protocol.js';
 import type { Manifest } from '../model/manifest.js';
 import { readModelDir, writeModelDir } from '../model/model-dir.js';
 import { readWeights, writeWeights, type WeightTensor } from '../model/weights.js';
-import { quantile } from '../threshold/index.js';
-import type { Threshold } from '../model/manifest.js';
+import { quantile } from '../stats/quantile.js';
+import type { Threshold } from '../threshold/schema.js';
+import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
+import { FixedThreshold } from '../threshold/fixed.js';
 import type { ThresholdRule } from '../threshold/rule.js';
 import { identityScaler, initialModel, nextOnlineManifest } from './initial-model.js';
-import { logTailNormalizer, type NormalizerFactory } from './normalizer.js';
+import { likelihoodNormalizer, type NormalizerFactory } from './normalizer.js';
 import { resolvePolicy, type OnlineKind, type OnlinePolicy, type ResolvedPolicy } from './policy.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
 
@@ -53,9 +55,15 @@ export interface OnlineDetectorOptions {
   policy?: OnlinePolicy;
   /**
    * Makes each series' score normaliser (raw score -> [0, 1]), fresh or from saved state.
-   * Default: {@link logTailNormalizer} with its defaults.
+   * Default: {@link likelihoodNormalizer} (`createNormalizer` of `src/score/normalize.ts`) with its defaults.
    */
   normalizer?: NormalizerFactory;
+  /**
+   * The rule that turns each series' normalised scores into alarms (called with the series' index
+   * as its slot). Default: `policy.threshold` as a fixed value when given, else
+   * `new AlarmRateThreshold({ alarmsPer10k: policy.alarmsPer10k })`.
+   */
+  alarmRule?: ThresholdRule;
   /** Folder for the model versions it makes. Default: a new temporary folder, removed by `close()`. */
   workDir?: string;
   /** onnxruntime provider. Default `auto`. */
@@ -75,6 +83,7 @@ export interface OnlineResumeOptions {
   /** Policy fields to change (e.g. `learning: 'off'`); the others are the saved ones. */
   policy?: Partial<OnlinePolicy>;
   normalizer?: NormalizerFactory;
+  alarmRule?: ThresholdRule;
   workDir?: string;
   provider?: ProviderRequest;
   batchSize?: number;
@@ -257,6 +266,8 @@ export class OnlineDetector {
   private readonly config: Record<string, unknown>;
   private readonly options: OnlineDetectorOptions | OnlineResumeOptions;
   private readonly normalizerFactory: NormalizerFactory;
+  private readonly alarmRule: ThresholdRule;
+  private readonly noChannels = new Float32Array(0);
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
   private readonly groups: ModelGroup[] = [];
@@ -283,7 +294,8 @@ export class OnlineDetector {
     this.policy = init.policy;
     this.config = init.config;
     this.options = init.options;
-    this.normalizerFactory = init.options.normalizer ?? logTailNormalizer();
+    this.normalizerFactory = init.options.normalizer ?? likelihoodNormalizer();
+    this.alarmRule = init.options.alarmRule ?? (this.policy.threshold !== undefined ? new FixedThreshold(this.policy.threshold, 'static', { on: 'normalised score' }) : new AlarmRateThreshold({ alarmsPer10k: this.policy.alarmsPer10k }));
     this.workDir = init.workDir;
     this.ownsWorkDir = init.ownsWorkDir;
     this.seed = init.seed;
@@ -797,7 +809,9 @@ export class OnlineDetector {
       await detector.close();
       return;
     }
-    detector.onBatch = (batch) => this.onBatch(g, batch);
+    detector.on('batch', (batch) => this.onBatch(g, batch));
+    // The detector's own failures (a listener, a batch, a worker) reach this detector's listeners.
+    detector.on('error', (err) => this.emit('error', err));
     g.detector = detector;
     g.weights = weights;
     g.trained = from !== undefined;
@@ -848,7 +862,7 @@ export class OnlineDetector {
       normalized[i] = z;
       s.counters.scored++;
       s.lastEnd = end;
-      if (z >= p.threshold) {
+      if (this.alarmRule.decide(z, this.noChannels, s.index)) {
         anomalies[i] = 1;
         s.counters.alarms++;
       }

@@ -4,6 +4,7 @@
  * a default; {@link resolvePolicy} fills and checks them once, so the hot path reads plain numbers.
  */
 import { SeismoError } from '../errors.js';
+import { tailToNormalized } from '../score/normalize.js';
 
 /** The kinds that can learn online: those whose training loss the fine-tuning worker can continue. */
 export const ONLINE_KINDS = ['deepant', 'dc-vae', 'lstm-ae', 'dense-ae'] as const;
@@ -75,11 +76,18 @@ export interface OnlinePolicy {
    * The guard against learning anomalies: a window is admitted for training only when no window
    * overlapping it (the `window - 1` before it and after it) reached this normalised score; it is
    * decided `window - 1` samples late, once every overlapping window has been scored. In [0, 1];
-   * default 0.995 (below the alarm threshold: near-alarms are kept out too; lower keeps more out,
-   * and with stride-1 windows each hot window withdraws its `2 * window - 1` neighbours).
+   * default: the default normaliser's score for a tail probability of 1% (`tailToNormalized(0.01)`,
+   * 1/6): well below an alarm, so near-alarms are kept out too. Lower keeps more out; with
+   * stride-1 windows each hot window withdraws its `2 * window - 1` neighbours.
    */
   guardBelow?: number;
-  /** Normalised score at or above which a window is an alarm. In (0, 1]; default 0.9995. */
+  /**
+   * Expected false alarms per 10,000 samples of a series: the one knob of the default threshold,
+   * the self-calibrating `alarm-rate` rule on the normalised scores (`src/threshold/alarm-rate.ts`).
+   * In (0, 200). Default 5.
+   */
+  alarmsPer10k?: number;
+  /** A fixed normalised score at or above which a window is an alarm, instead of `alarmsPer10k`. In (0, 1]. */
   threshold?: number;
   /**
    * Half-life in samples of the per-series scaler's adaptation after warm-up (exponentially
@@ -104,7 +112,7 @@ export interface OnlinePolicy {
 }
 
 /** {@link OnlinePolicy} with every field filled. */
-export type ResolvedPolicy = Required<OnlinePolicy>;
+export type ResolvedPolicy = Required<Omit<OnlinePolicy, 'threshold'>> & Pick<OnlinePolicy, 'threshold'>;
 
 /**
  * Fills the defaults and checks every field.
@@ -124,8 +132,9 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
     initialEpochs: o.initialEpochs ?? 30,
     learningRate: o.learningRate ?? 1e-3,
     batchSize: o.batchSize ?? 32,
-    guardBelow: o.guardBelow ?? 0.995,
-    threshold: o.threshold ?? 0.9995,
+    guardBelow: o.guardBelow ?? tailToNormalized(0.01),
+    alarmsPer10k: o.alarmsPer10k ?? 5,
+    threshold: o.threshold,
     scalerHalfLife: o.scalerHalfLife ?? 0,
     clip: o.clip ?? 100,
     missing: o.missing ?? 'hold',
@@ -144,7 +153,8 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
   if (!Number.isInteger(r.seed)) bad('seed', 'an integer', r.seed);
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) bad('learningRate', 'a positive number', r.learningRate);
   if (!(r.guardBelow >= 0 && r.guardBelow <= 1)) bad('guardBelow', 'in [0, 1]', r.guardBelow);
-  if (!(r.threshold > 0 && r.threshold <= 1)) bad('threshold', 'in (0, 1]', r.threshold);
+  if (r.threshold !== undefined && !(r.threshold > 0 && r.threshold <= 1)) bad('threshold', 'in (0, 1]', r.threshold);
+  if (!(r.alarmsPer10k > 0 && r.alarmsPer10k < 200)) bad('alarmsPer10k', 'in (0, 200)', r.alarmsPer10k);
   if (!(r.scalerHalfLife >= 0 && Number.isFinite(r.scalerHalfLife))) bad('scalerHalfLife', 'a non-negative number', r.scalerHalfLife);
   if (!(r.clip > 0)) bad('clip', 'a positive number', r.clip);
   if (!(r.gapFactor > 1 && Number.isFinite(r.gapFactor))) bad('gapFactor', 'a number above 1', r.gapFactor);

@@ -99,7 +99,7 @@ describe('online mode', function () {
   });
 
   it('does not learn the anomalies: windows near an alarm are kept out of training', async () => {
-    const d = await make({ policy: { learning: 'blocking', updateEvery: 32, admitEvery: 1, trainWindows: 1024 } });
+    const d = await make({ policy: { learning: 'blocking', updateEvery: 32, admitEvery: 1, trainWindows: 1024, threshold: 0.3 } });
     const c = collect(d);
     const values = wave(1200);
     const spikes = [500, 700, 900, 1100];
