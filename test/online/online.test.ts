@@ -107,7 +107,8 @@ describe('online mode', function () {
     await feed(d, 'x', values);
     await d.flush();
     const alarms = c.scores.get('x')!.filter((s) => s.alarm).map((s) => s.t);
-    for (const at of spikes) assert.ok(alarms.includes(at), `spike at ${at} alarms (alarms: ${alarms.join(', ')})`);
+    // The normaliser averages a short run of raw scores: an alarm comes within a few samples of the spike.
+    for (const at of spikes) assert.ok(alarms.some((t) => t >= at && t < at + 16), `spike at ${at} alarms (alarms: ${alarms.join(', ')})`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-guard-'));
     try {
       await d.save(dir);
