@@ -434,6 +434,31 @@ export class OnlineDetector {
     }
   }
 
+  /**
+   * Back-pressure for a reader that pushes faster than scoring goes: resolves once at most
+   * `maxQueued` samples wait in series queues (or none can move: a model is still being fitted
+   * and nothing else waits).
+   */
+  async drain(maxQueued = 4096): Promise<void> {
+    this.ensureOpen();
+    for (;;) {
+      let queued = 0;
+      for (const s of this.pending) queued += s.queueCount;
+      if (queued <= maxQueued) return;
+      const held = this.groups.filter((g) => !g.trained || g.hold);
+      this.schedulePump();
+      await this.pumping;
+      this.throwIfFailed();
+      const waiting = held.map((g) => g.updating).filter((u): u is Promise<void> => u !== undefined);
+      if (waiting.length > 0) await Promise.all(waiting);
+      else if (held.length > 0 && held.every((g) => !g.trained)) {
+        await this.groupStarts;
+        if (this.groups.every((g) => !g.trained && !g.updating)) return;
+      }
+      this.throwIfFailed();
+    }
+  }
+
   /** Scores every sample pushed so far (waiting for the first fit, and for updates in blocking mode). */
   async flush(): Promise<void> {
     this.ensureOpen();
