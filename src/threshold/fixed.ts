@@ -4,7 +4,8 @@
  * mu + alpha * sigma of a channel's validation scores), which the method name and params record.
  */
 import { SeismoError } from '../errors.js';
-import type { Threshold } from '../model/manifest.js';
+import type { Threshold } from './schema.js';
+import { quantileSorted, sortedFinite } from '../stats/quantile.js';
 import { numParam, registerThreshold, type ThresholdRule } from './rule.js';
 
 /** Methods whose rule is a fixed value. */
@@ -61,34 +62,6 @@ export class FixedThreshold implements ThresholdRule {
     }
     return new FixedThreshold(json.value, json.method, { ...json.params });
   }
-}
-
-/**
- * Linear-interpolation quantile of finite values (numpy's default `linear` method), so the
- * figures match what a Python reference computes. NaNs are skipped.
- * @param q level in [0, 1].
- */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  if (!(q >= 0 && q <= 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile level must be in [0, 1], got ${q}`);
-  const sorted = sortedFinite(values);
-  if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'quantile of no finite values');
-  return quantileSorted(sorted, q);
-}
-
-export function sortedFinite(values: ArrayLike<number>): Float64Array {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) n++;
-  const out = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) out[k++] = values[i]!;
-  return out.sort();
-}
-
-export function quantileSorted(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
 /**
