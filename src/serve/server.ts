@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import type { Detector, ScoredBatch } from '../detector.js';
+import type { Detector, DriftEvent, ScoredBatch, SwapEvent } from '../detector.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { OnlineLearner } from '../learn/online.js';
 import { PACKAGE_ROOT } from '../native.js';
@@ -35,7 +35,6 @@ import { loadEvaluation, type EvalPayload } from './evaluation.js';
 import { SeriesHistory, type AlarmRecord } from './history.js';
 import { checkBatch, checkSeriesId, parseBinaryBatch, parseCsvRows, parseJsonRows, type ParsedBatch } from './ingest.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
-import { subscribe } from './events.js';
 
 /** Options of {@link mountSeismo}. */
 export interface ServeOptions {
@@ -237,9 +236,8 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
   const unsubscribe: (() => void)[] = [];
   if (detector) {
     const C = channels.length;
-    const W = detector.window;
     unsubscribe.push(
-      subscribe(detector, 'batch', (b: ScoredBatch) => {
+      detector.on('batch', (b: ScoredBatch) => {
         const now = performance.now();
         let alarmsIn = 0;
         for (let i = 0; i < b.size; i++) {
@@ -275,30 +273,27 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
         }
         metrics.windows.inc(b.size);
         if (alarmsIn > 0) metrics.alarms.inc(alarmsIn);
-        void W;
       }),
-      subscribe(detector, 'swap', (e: unknown) => {
-        const kind = (e as { kind?: string }).kind ?? 'swap';
-        metrics.swaps.inc({ kind });
-        const record = { ...(e as object), at: Date.now() };
+      detector.on('swap', (e: SwapEvent) => {
+        metrics.swaps.inc({ kind: e.kind });
+        const record = { ...e, at: Date.now() };
         events.swaps.push(record);
         if (events.swaps.length > 200) events.swaps.shift();
         queue('swap', record);
       }),
-      subscribe(detector, 'drift', (e: unknown) => {
+      detector.on('drift', (e: DriftEvent) => {
         metrics.drifts.inc();
-        const record = { ...(e as object), at: Date.now() };
+        const record = { ...e, at: Date.now() };
         events.drifts.push(record);
         if (events.drifts.length > 200) events.drifts.shift();
         queue('drift', record);
       }),
-      subscribe(detector, 'error', (e: unknown) => {
-        const code = isSeismoError(e) ? e.code : 'ERR_UNEXPECTED';
-        metrics.errors.inc({ code });
-        const record = { code, message: e instanceof Error ? e.message : String(e), at: Date.now() };
+      detector.on('error', (e: SeismoError) => {
+        metrics.errors.inc({ code: e.code });
+        const record = { code: e.code, message: e.message, at: Date.now() };
         events.errors.push(record);
         if (events.errors.length > 200) events.errors.shift();
-        app.log.error({ code, err: e }, 'detector error');
+        app.log.error({ code: e.code, err: e }, 'detector error');
         queue('error', record);
       }),
     );
@@ -395,6 +390,8 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
         const e = err as { statusCode?: number; code?: string; message?: string };
         const status = e.statusCode && e.statusCode >= 400 ? e.statusCode : 500;
         if (status >= 500) request.log.error({ err }, 'request failed');
+        // Bodies refused before the route ran (unparseable JSON, too large, unknown type) count as ingestion requests too.
+        if (request.routeOptions.url?.endsWith('/samples')) metrics.requests.inc({ format: formatOf(request.headers['content-type']), status: String(status) });
         return sendError(reply, status, e.code ?? 'ERR_UNEXPECTED', e.message ?? String(err));
       });
 
@@ -426,8 +423,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       // ---- ingestion ----
       api.post<{ Params: { seriesId: string } }>('/api/series/:seriesId/samples', { bodyLimit }, async (request, reply) => {
         if (!detector) return sendError(reply, 404, 'ERR_NOT_FOUND', 'no model is served (seismo serve --model <dir>): nothing to ingest into');
-        const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
-        const format = type === 'application/octet-stream' ? 'binary' : type === 'application/json' ? 'json' : 'csv';
+        const format = formatOf(request.headers['content-type']);
         try {
           const id = checkSeriesId(request.params.seriesId);
           let batch: ParsedBatch;
@@ -549,10 +545,10 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
         readModelDir(modelDir); // a directory that does not load is not written to
         writeThresholds(modelDir, { global: rule.toJSON(), channels: null });
         // A live detector on the same model decides with it from now on, without a new version.
-        const live = detector && path.resolve(detector.modelDir) === path.resolve(modelDir) ? (detector as unknown as { setThresholdRule?: (r: FixedThreshold) => void }) : undefined;
-        live?.setThresholdRule?.(rule);
-        request.log.info({ threshold, modelDir }, 'threshold saved');
-        return { threshold, modelDir, file: path.join(modelDir, 'model.json'), appliedToLive: typeof live?.setThresholdRule === 'function' };
+        const live = detector !== undefined && path.resolve(detector.modelDir) === path.resolve(modelDir);
+        if (live) detector.setThresholdRule(rule);
+        request.log.info({ threshold, modelDir, live }, 'threshold saved');
+        return { threshold, modelDir, file: path.join(modelDir, 'model.json'), appliedToLive: live };
       });
 
       // ---- the feed ----
@@ -640,6 +636,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 /** True for addresses only this machine reaches. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The ingestion body format a Content-Type names. */
+function formatOf(contentType: string | undefined): string {
+  const type = (contentType ?? '').split(';')[0]!.trim();
+  return type === 'application/octet-stream' ? 'binary' : type === 'application/json' ? 'json' : 'csv';
 }
 
 function positiveInt(name: string, v: number): number {

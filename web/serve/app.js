@@ -91,6 +91,10 @@ function timeScale() {
   return { time: timeIsEpochMs };
 }
 
+/** Dates on the charts in UTC, as the tables print them. */
+const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
+const timeLabel = () => (timeIsEpochMs ? 'time (UTC)' : 'time');
+
 // ---------- header, tabs ----------
 function showTab(name) {
   for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('active', b.dataset.tab === name);
@@ -229,7 +233,8 @@ function renderLive() {
         width: chartWidth(chEl),
         height: 230,
         scales: { x: timeScale() },
-        series: [{ label: 'time', value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) }, ...model.channels.map((name, c) => ({ label: name, stroke: COLORS[c % COLORS.length], width: 1.25, points: { show: false } }))],
+        tzDate: utc,
+        series: [{ label: timeLabel(), value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) }, ...model.channels.map((name, c) => ({ label: name, stroke: COLORS[c % COLORS.length], width: 1.25, points: { show: false } }))],
         axes: [{}, { size: 60 }],
         legend: { live: true },
         plugins: [bandsPlugin(() => alarmBands(id))],
@@ -241,14 +246,23 @@ function renderLive() {
   } else state.charts.channels.setData(dataC);
   const scEl = $('chart-score');
   const dataS = [s.scoreTime.map(tx), s.score, s.threshold];
+  // Scores spread over decades (reconstruction errors) read better on a log axis.
+  let minS = Infinity;
+  let maxS = -Infinity;
+  for (const v of s.score) {
+    if (v < minS) minS = v;
+    if (v > maxS) maxS = v;
+  }
+  const logScore = minS > 0 && maxS / minS > 20;
   if (!state.charts.score) {
     state.charts.score = new uPlot(
       {
         width: chartWidth(scEl),
         height: 180,
-        scales: { x: timeScale() },
+        tzDate: utc,
+        scales: { x: timeScale(), y: logScore ? { distr: 3 } : {} },
         series: [
-          { label: 'time', value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) },
+          { label: timeLabel(), value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) },
           { label: 'score', stroke: '#1d2430', width: 1.25, points: { show: false } },
           { label: 'threshold', stroke: '#d93b3b', dash: [6, 4], width: 1.25, points: { show: false } },
         ],
@@ -271,6 +285,11 @@ function renderLive() {
       scEl,
     );
   } else state.charts.score.setData(dataS);
+  // One time range for both charts (scores start a window later than samples).
+  const t0 = Math.min(s.time.length ? s.time[0] : Infinity, s.scoreTime.length ? s.scoreTime[0] : Infinity);
+  const t1 = Math.max(s.time.length ? s.time[s.time.length - 1] : -Infinity, s.scoreTime.length ? s.scoreTime[s.scoreTime.length - 1] : -Infinity);
+  if (Number.isFinite(t0) && t1 > t0) for (const c of [state.charts.channels, state.charts.score]) c.setScale('x', { min: tx(t0), max: tx(t1) });
+  $('chart-score').previousElementSibling.querySelector('.muted').textContent = `(dashed: threshold; red bands: alarms; click a band for its detail${logScore ? '; log scale' : ''})`;
   renderAlarmTable();
 }
 
@@ -283,15 +302,32 @@ function topChannels(contributions, k = 3) {
     .map((p) => p[0]);
 }
 
+/** Alarms of overlapping or adjacent windows are one episode; its peak window stands for it. */
+function episodes(list) {
+  const W = state.info && state.info.model ? state.info.model.window : 1;
+  const out = [];
+  for (const a of list) {
+    const e = out[out.length - 1];
+    if (e && a.seriesId === e.last.seriesId && a.start <= e.last.start + W) {
+      e.last = a;
+      e.count++;
+      if (a.score > e.peak.score) e.peak = a;
+    } else out.push({ first: a, last: a, peak: a, count: 1 });
+  }
+  return out;
+}
+
 function renderAlarmTable() {
-  const list = (state.alarms.get(state.selected) || []).slice(-50).reverse();
+  const list = episodes(state.alarms.get(state.selected) || []).slice(-50).reverse();
   $('alarm-empty').hidden = list.length > 0;
   $('alarm-table').hidden = list.length === 0;
+  const selected = state.selectedAlarm && state.selectedAlarm.id;
   $('alarm-table').querySelector('tbody').innerHTML = list
-    .map(
-      (a) => `<tr class="clickable ${state.selectedAlarm && state.selectedAlarm.id === a.id ? 'active' : ''}" data-id="${a.id}">
-      <td>${esc(fmtTime(a.timestamp))}</td><td class="num">${fmt(a.score)}</td><td class="num">${fmt(a.threshold)}</td><td class="num">${a.version}</td><td>${esc(topChannels(a.contributions).join(', '))}</td></tr>`,
-    )
+    .map((e) => {
+      const active = selected !== null && selected >= e.first.id && selected <= e.last.id;
+      return `<tr class="clickable ${active ? 'active' : ''}" data-id="${e.peak.id}">
+      <td>${esc(fmtTime(e.first.startTime ?? e.first.timestamp))}</td><td>${esc(fmtTime(e.last.timestamp))}</td><td class="num">${e.count}</td><td class="num">${fmt(e.peak.score)}</td><td class="num">${fmt(e.peak.threshold)}</td><td>${esc(topChannels(e.peak.contributions).join(', '))}</td></tr>`;
+    })
     .join('');
   for (const tr of $('alarm-table').querySelectorAll('tbody tr')) tr.addEventListener('click', () => showAlarm(Number(tr.dataset.id)));
 }
@@ -333,7 +369,8 @@ function contextChart(el, channels, ctx, height) {
       width: chartWidth(el),
       height,
       scales: { x: timeScale() },
-      series: [{ label: 'time', value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) }, ...channels.map((name, c) => ({ label: name, stroke: COLORS[c % COLORS.length], width: 1.5, points: { show: false } }))],
+      tzDate: utc,
+        series: [{ label: timeLabel(), value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) }, ...channels.map((name, c) => ({ label: name, stroke: COLORS[c % COLORS.length], width: 1.5, points: { show: false } }))],
       axes: [{}, { size: 60 }],
       plugins: [bandsPlugin(() => band, 'rgba(47,111,222,0.14)')],
     },
@@ -685,6 +722,7 @@ function drawEvalCharts() {
         scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
         series: [{ label: xl, value: (u, v) => fmt(v, 3) }, { label: yl, stroke: '#2f6fde', width: 2, points: { show: false }, value: (u, v) => fmt(v, 3) }, ...(diagonal ? [{ label: 'chance', stroke: '#b8bec8', dash: [4, 4], width: 1, points: { show: false } }] : [])],
         axes: [{ label: xl }, { label: yl, size: 50 }],
+        legend: { show: false },
         plugins: [pointPlugin(get)],
       },
       diagonal ? [x, y, x] : [x, y],
