@@ -43,7 +43,11 @@ export type SeismoErrorCode =
   /** An online update could not be made (fine-tuning failed, the new version failed its checks). */
   | 'ERR_LEARN'
   /** A label or label-queue request is invalid (unknown window, malformed queue file). */
-  | 'ERR_LABEL';
+  | 'ERR_LABEL'
+  /** A stream entry cannot be decoded (missing or malformed fields); it goes to the dead-letter stream. */
+  | 'ERR_BAD_ENTRY'
+  /** The message broker failed or cannot be reached (Redis down, script refused, group missing). */
+  | 'ERR_CONNECTOR';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';
