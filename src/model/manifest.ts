@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ThresholdSchema, type Threshold } from '../threshold/schema.js';
 
 /**
  * `model.json`: the manifest that sits beside `model.onnx` in a model directory.
@@ -21,15 +22,7 @@ export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'model.json';
 
-export const ThresholdSchema = z.object({
-  /** Score at or above which a window is anomalous. */
-  value: z.number(),
-  /** How the value was chosen: `static`, `quantile`, `best-f1`, ... */
-  method: z.string(),
-  /** Method parameters (e.g. `{ quantile: 0.995 }`). */
-  params: z.record(z.string(), z.unknown()).default({}),
-});
-export type Threshold = z.infer<typeof ThresholdSchema>;
+export { ThresholdSchema, type Threshold };
 
 export const ManifestSchema = z.object({
   format: z.literal('seismo-model'),

@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
+import { median } from '../stats/quantile.js';
 
 /** File beside `model.json` holding the version's {@link ScoreCalibration}. */
 export const CALIBRATION_FILE = 'calibration.json';
@@ -103,10 +104,4 @@ export function checkCalibration(raw: unknown, source: string): ScoreCalibration
     throw new SeismoError('ERR_MODEL_CORRUPT', `${source}: a score calibration needs a finite center and a positive scale`, { source });
   }
   return { center: c.center!, scale: c.scale, windows: Number.isFinite(c.windows) ? c.windows! : 0, on: typeof c.on === 'string' ? c.on : '' };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
