@@ -195,6 +195,8 @@ export class StreamConsumer {
   private running: Promise<ConsumerStats> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatBusy = false;
+  /** A failure reported by the detector's error event (e.g. a window without a source entry). */
+  private failure: Error | undefined;
   private readonly counters = { entries: 0, samples: 0, windows: 0, deadLetters: 0, commits: 0, fenced: 0, acquired: 0, released: 0, lost: 0, claimed: 0, restored: 0, reconnects: 0 };
 
   constructor(options: StreamConsumerOptions) {
@@ -256,19 +258,15 @@ export class StreamConsumer {
 
   private async loadDetector(): Promise<Detector> {
     const detector = await Detector.load(this.o.model, { ...this.o.detector, maxSeries: this.maxSeries, overflow: 'reject' });
-    const listener = (batch: ScoredBatch): void => this.onBatch(batch);
-    // The detector's event seam when it has one; otherwise its onBatch slot, chained.
-    const on = (detector as unknown as { on?: (name: 'batch', l: (b: ScoredBatch) => void) => () => void }).on;
-    if (typeof on === 'function') {
-      this.unsubscribe = on.call(detector, 'batch', listener);
-    } else {
-      const previous = detector.onBatch;
-      detector.onBatch = (b) => {
-        previous?.(b);
-        listener(b);
-      };
-      this.unsubscribe = undefined;
-    }
+    const offBatch = detector.on('batch', (batch: ScoredBatch) => this.onBatch(batch));
+    // A listener that throws is reported, not raised: keep the first such failure and stop on it.
+    const offError = detector.on('error', (err) => {
+      this.failure ??= err;
+    });
+    this.unsubscribe = () => {
+      offBatch();
+      offError();
+    };
     return detector;
   }
 
@@ -496,6 +494,8 @@ export class StreamConsumer {
       this.counters.samples += n;
     }
     await this.detector.flush();
+    // Never commit a round the detector reported trouble with: the consumer stops uncommitted.
+    if (this.failure) throw this.failure;
     for (const part of parts) await this.commit(part);
   }
 

@@ -67,12 +67,15 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     const stats = await c.stop();
     await running;
     const results = await readResults(redis, `${stream}:out`);
-    const check = checkExactlyOnce(results, expected, produced);
+    const check = checkExactlyOnce(results, expected, produced, (id) => binary.streamOf(id));
     assert.deepEqual(check, { windows: expected.size, duplicated: 0, missing: 0 });
     const dead = await readStream(redis, `${stream}:dead`);
-    const byId = new Map(dead.map((d) => [d.fields[1]!, Object.fromEntries(d.fields.flatMap((v, i) => (i % 2 === 0 ? [[v, d.fields[i + 1]]] : [])))]));
-    assert.deepEqual(bad.map((id) => byId.get(id!)?.code), ['ERR_BAD_SHAPE', 'ERR_BAD_ENTRY', 'ERR_NON_FINITE', 'ERR_BAD_ENTRY', 'ERR_TIMESTAMP_ORDER', 'ERR_BAD_ENTRY']);
-    assert.match(String(byId.get(bad[5]!)?.reason), /belongs to partition/);
+    // Entry ids are unique per stream only: key the dead letters by stream and id.
+    const letters = dead.map((d) => Object.fromEntries(d.fields.flatMap((v, i) => (i % 2 === 0 ? [[v, d.fields[i + 1]!]] : []))) as Record<string, string>);
+    const byId = new Map(letters.map((l) => [`${l.stream} ${l.id}`, l]));
+    const streams = [p0, p0, p0, p0, p0, wrongP];
+    assert.deepEqual(bad.map((id, i) => byId.get(`${streams[i]} ${id}`)?.code), ['ERR_BAD_SHAPE', 'ERR_BAD_ENTRY', 'ERR_NON_FINITE', 'ERR_BAD_ENTRY', 'ERR_TIMESTAMP_ORDER', 'ERR_BAD_ENTRY']);
+    assert.match(String(byId.get(`${wrongP} ${bad[5]}`)?.reason), /belongs to partition/);
     assert.equal(stats.deadLetters, 6);
     assert.equal(stats.windows, expected.size);
     // Everything acknowledged: nothing pending in any partition.
@@ -95,6 +98,8 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     const first = consumer('first', stream);
     const r1 = first.start();
     await waitFor('the first part scored', 60_000, async () => {
+      const groups = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xinfo('GROUPS', partitionStream(stream, p)).catch(() => []) as Promise<unknown[]>));
+      if (groups.some((g) => g.length === 0)) return false;
       const pending = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xpending(partitionStream(stream, p), 'g') as Promise<[number]>));
       const lengths = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xlen(partitionStream(stream, p))));
       const info = (await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xinfo('GROUPS', partitionStream(stream, p))))) as unknown[][][];
@@ -111,7 +116,7 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     const stats = await second.stop();
     await r2;
     assert.equal(stats.restored, work.series.length, log.join('\n'));
-    const check = checkExactlyOnce(await readResults(redis, `${stream}:out`), expected, produced);
+    const check = checkExactlyOnce(await readResults(redis, `${stream}:out`), expected, produced, (id) => producer.streamOf(id));
     assert.deepEqual(check, { windows: expected.size, duplicated: 0, missing: 0 });
     await producer.close();
   });

@@ -43,7 +43,7 @@ export function makeWorkload(options: { series: number; length: number; entrySiz
   return { channels: options.channels, series, entries };
 }
 
-/** Where each produced entry came from (entry id -> series and timestamp range). */
+/** Where each produced entry came from (`<partition stream> <entry id>` -> series and timestamp range; ids are unique per stream only). */
 export type Produced = Map<string, { seriesId: string; t0: number; t1: number }>;
 
 export async function produce(producer: RedisProducer, work: Workload, entries: WorkEntry[], produced: Produced, chunk = 64): Promise<void> {
@@ -51,7 +51,7 @@ export async function produce(producer: RedisProducer, work: Workload, entries: 
   for (let i = 0; i < entries.length; i += chunk) {
     const part = entries.slice(i, i + chunk);
     const ids = await producer.addMany(part.map((e) => ({ seriesId: e.series.id, timestamps: e.series.time.subarray(e.from, e.to), frames: e.series.frames.subarray(e.from * C, e.to * C) })));
-    ids.forEach((id, k) => produced.set(id, { seriesId: part[k]!.series.id, t0: part[k]!.series.time[part[k]!.from]!, t1: part[k]!.series.time[part[k]!.to - 1]! }));
+    ids.forEach((id, k) => produced.set(`${producer.streamOf(part[k]!.series.id)} ${id}`, { seriesId: part[k]!.series.id, t0: part[k]!.series.time[part[k]!.from]!, t1: part[k]!.series.time[part[k]!.to - 1]! }));
   }
 }
 
@@ -65,9 +65,9 @@ export interface Expected {
 export async function referenceScores(modelDir: string, work: Workload, batchSize = 64): Promise<Map<string, Expected>> {
   const out = new Map<string, Expected>();
   const detector = await Detector.load(modelDir, { provider: 'cpu', batchSize, maxSeries: work.series.length });
-  detector.onBatch = (b) => {
+  detector.on('batch', (b) => {
     for (let i = 0; i < b.size; i++) out.set(`${b.seriesIds[i]}@${b.timestamps[i]}`, { score: b.scores[i]!, threshold: b.thresholds[i]!, anomaly: b.anomalies[i] === 1 });
-  };
+  });
   try {
     const C = work.channels;
     for (const e of work.entries) await detector.write(e.series.id, e.series.time.subarray(e.from, e.to), e.series.frames.subarray(e.from * C, e.to * C));
@@ -97,7 +97,7 @@ export async function readResults(redis: Redis, stream: string): Promise<WindowR
  * The bar: every expected window exactly once, with the reference score, threshold and decision,
  * and a source entry of its own series whose time range holds the window's last timestamp.
  */
-export function checkExactlyOnce(results: WindowResult[], expected: Map<string, Expected>, produced: Produced): { windows: number; duplicated: number; missing: number } {
+export function checkExactlyOnce(results: WindowResult[], expected: Map<string, Expected>, produced: Produced, streamOf: (seriesId: string) => string): { windows: number; duplicated: number; missing: number } {
   const seen = new Map<string, number>();
   for (const r of results) {
     const key = `${r.seriesId}@${r.timestamp}`;
@@ -107,7 +107,7 @@ export function checkExactlyOnce(results: WindowResult[], expected: Map<string, 
     assert.equal(r.score, want.score, `score of ${key}`);
     assert.equal(r.threshold, want.threshold, `threshold of ${key}`);
     assert.equal(r.anomaly, want.anomaly, `decision of ${key}`);
-    const src = produced.get(r.src);
+    const src = produced.get(`${streamOf(r.seriesId)} ${r.src}`);
     assert.ok(src, `result ${key} names source ${r.src}, which was never produced`);
     assert.equal(src.seriesId, r.seriesId, `source of ${key} is an entry of another series`);
     assert.ok(r.timestamp >= src.t0 && r.timestamp <= src.t1, `source ${r.src} of ${key} does not hold its last frame`);
