@@ -15,13 +15,24 @@ const PARTITIONS = 4;
 describe('connect: StreamConsumer on Redis Streams', function () {
   this.timeout(120_000);
   let model: TinyModel;
-  let server: RedisServer;
+  let server: RedisServer | undefined;
   let redis: Redis;
+
+  let url: string;
+  // Stream names unique to this run: the server may be the one .ci/run shares between runs.
+  const run = `t${process.pid}-${Date.now().toString(36)}`;
 
   before(async () => {
     model = await tinyModel();
-    server = await RedisServer.start();
-    redis = new Redis(server.url);
+    // .ci/run starts one for the tests; otherwise the suite starts its own.
+    if (process.env.SEISMO_TEST_REDIS_URL) {
+      url = process.env.SEISMO_TEST_REDIS_URL;
+      assert.match(url, /^redis:\/\/127\.0\.0\.1:\d+$/, 'tests talk to 127.0.0.1 only');
+    } else {
+      server = await RedisServer.start();
+      url = server.url;
+    }
+    redis = new Redis(url);
   });
   after(async () => {
     redis?.disconnect();
@@ -30,7 +41,7 @@ describe('connect: StreamConsumer on Redis Streams', function () {
 
   function consumer(name: string, stream: string, log?: string[]): StreamConsumer {
     return new StreamConsumer({
-      connector: new RedisStreamsConnector({ url: server.url, stream, group: 'g', outStream: `${stream}:out`, partitions: PARTITIONS, name, leaseMs: 1000 }),
+      connector: new RedisStreamsConnector({ url, stream, group: 'g', outStream: `${stream}:out`, partitions: PARTITIONS, name, leaseMs: 1000 }),
       model: model.dir,
       detector: { provider: 'cpu', batchSize: 64 },
       count: 16,
@@ -40,11 +51,11 @@ describe('connect: StreamConsumer on Redis Streams', function () {
   }
 
   it('scores every window exactly once, as in process; bad entries go to the dead-letter stream with their reason', async () => {
-    const stream = 'in1';
+    const stream = `${run}:in1`;
     const work = makeWorkload({ series: 5, length: 300, entrySize: 20, channels: model.manifest.channels.length });
     const expected = await referenceScores(model.dir, work);
-    const binary = new RedisProducer({ url: server.url, stream, partitions: PARTITIONS, channels: work.channels });
-    const json = new RedisProducer({ url: server.url, stream, partitions: PARTITIONS, channels: work.channels, binary: false });
+    const binary = new RedisProducer({ url, stream, partitions: PARTITIONS, channels: work.channels });
+    const json = new RedisProducer({ url, stream, partitions: PARTITIONS, channels: work.channels, binary: false });
     const produced: Produced = new Map();
     const half = Math.floor(work.entries.length / 2);
     // Both encodings in one stream: binary entries, then JSON ones.
@@ -88,10 +99,10 @@ describe('connect: StreamConsumer on Redis Streams', function () {
   });
 
   it('a new owner resumes each series from its checkpoint: the windows across the handover score as in one process', async () => {
-    const stream = 'in2';
+    const stream = `${run}:in2`;
     const work = makeWorkload({ series: 4, length: 257, entrySize: 13, channels: model.manifest.channels.length, seed: 2 });
     const expected = await referenceScores(model.dir, work);
-    const producer = new RedisProducer({ url: server.url, stream, partitions: PARTITIONS, channels: work.channels });
+    const producer = new RedisProducer({ url, stream, partitions: PARTITIONS, channels: work.channels });
     const produced: Produced = new Map();
     const cut = Math.floor(work.entries.length * 0.4);
     await produce(producer, work, work.entries.slice(0, cut), produced);
