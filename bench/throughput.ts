@@ -91,9 +91,9 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
     const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
     let anomalies = 0;
-    detector.onAnomaly = () => {
+    detector.on('anomaly', () => {
       anomalies++;
-    };
+    });
     let t = 0;
     let series = 0;
     const chunk = 64;

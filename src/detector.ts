@@ -1,4 +1,4 @@
-import { SeismoError } from './errors.js';
+import { isSeismoError, SeismoError } from './errors.js';
 import { InferenceWorker, type InferenceOutputs } from './infer/inference-worker.js';
 import type { ProviderReport, ProviderRequest } from './infer/providers.js';
 import type { Manifest } from './model/manifest.js';
@@ -33,9 +33,9 @@ export interface DetectorOptions {
   topChannels?: number;
   /** onnxruntime intra-op threads. Default 1. */
   intraOpThreads?: number;
-  /** Called with every scored batch (all windows, anomalous or not). */
+  /** Shorthand for `detector.on('batch', onBatch)`: called with every scored batch (all windows, anomalous or not). */
   onBatch?: (batch: ScoredBatch) => void;
-  /** Called with every window whose score reaches the threshold. */
+  /** Shorthand for `detector.on('anomaly', onAnomaly)`: called with every window whose score reaches the threshold. */
   onAnomaly?: (event: AnomalyEvent) => void;
   /**
    * Model versions kept for {@link Detector.rollback}, the live one included. Older ones are
@@ -53,6 +53,50 @@ export interface SwapResult {
   /** The live model's directory. */
   dir: string;
 }
+
+/** What the `swap` event reports: a {@link SwapResult} and how the switch came about. */
+export interface SwapEvent extends SwapResult {
+  /**
+   * `swap`: {@link Detector.swapModel}; `rollback`: {@link Detector.rollback}; `auto-rollback`: the
+   * detector went back by itself because the live version failed at inference (see `reason`).
+   */
+  kind: 'swap' | 'rollback' | 'auto-rollback';
+  /** Why an `auto-rollback` happened (the failure's message). */
+  reason?: string;
+}
+
+/** A drift statistic that crossed its alarm level (reported by whoever watches for drift, e.g. the online learner). */
+export interface DriftEvent {
+  /** The series it was seen on; absent for a statistic over all series. */
+  seriesId?: string;
+  /** Which statistic fired (e.g. `page-hinkley:input`). */
+  statistic: string;
+  /** The statistic's value when it fired. */
+  value: number;
+  /** Timestamp of the window that made it fire, as pushed. */
+  timestamp: number;
+}
+
+/**
+ * The events of a {@link Detector}, subscribed with {@link Detector.on}. Listeners run
+ * synchronously, in subscription order; one that throws is reported as an `error` event (code
+ * `ERR_LISTENER`) and the others still run: a listener never breaks the pipeline.
+ */
+export interface DetectorEvents {
+  /** Every scored batch (all windows, anomalous or not), in dispatch order. */
+  batch: (batch: ScoredBatch) => void;
+  /** Every window whose score reaches its threshold. */
+  anomaly: (event: AnomalyEvent) => void;
+  /** A model version went live (swap, rollback, automatic rollback). */
+  swap: (event: SwapEvent) => void;
+  /** A drift statistic fired. */
+  drift: (event: DriftEvent) => void;
+  /** Something failed without a caller to tell: a listener threw, a batch failed, the worker died. Always coded. */
+  error: (error: SeismoError) => void;
+}
+
+/** Names of the {@link DetectorEvents}. */
+export type DetectorEventName = keyof DetectorEvents;
 
 /** One anomalous window. */
 export interface AnomalyEvent {
@@ -133,7 +177,8 @@ interface LiveModel {
  *
  * Samples of many series are pushed into native ring buffers (one slot per series), cut into
  * windows, and scored in batches by onnxruntime in a worker thread that reads the rings in
- * place. Results arrive through `onBatch` and `onAnomaly`; `flush()` scores what is pending.
+ * place. Results arrive as events (`detector.on('batch' | 'anomaly' | ...)`); `flush()` scores
+ * what is pending.
  */
 export class Detector {
   readonly window: number;
@@ -141,10 +186,12 @@ export class Detector {
   readonly channels: readonly string[];
   readonly batchSize: number;
   readonly capacity: number;
-  /** Called with every scored batch (all windows, anomalous or not). */
-  onBatch: ((batch: ScoredBatch) => void) | undefined;
-  /** Called with every window whose score reaches the threshold. */
-  onAnomaly: ((event: AnomalyEvent) => void) | undefined;
+
+  /**
+   * Listeners per event. Copy on write: `on` and its unsubscribe replace the array, so `emit`
+   * iterates a stable array without copying it (a listener may unsubscribe while it runs).
+   */
+  private readonly listeners: { [K in DetectorEventName]: DetectorEvents[K][] } = { batch: [], anomaly: [], swap: [], drift: [], error: [] };
 
   private readonly rings: FrameRings;
   private live: LiveModel;
@@ -185,8 +232,8 @@ export class Detector {
     const m = model.manifest;
     this.options = options;
     this.keepVersions = options.keepVersions ?? 3;
-    this.onBatch = options.onBatch;
-    this.onAnomaly = options.onAnomaly;
+    if (options.onBatch) this.on('batch', options.onBatch);
+    if (options.onAnomaly) this.on('anomaly', options.onAnomaly);
     this.window = m.window;
     this.channels = m.channels;
     this.stride = options.stride ?? m.stride;
@@ -265,6 +312,67 @@ export class Detector {
   /** The score threshold now in force for the first series (per series with streaming rules). */
   get threshold(): number {
     return this.thresholdRule.threshold(0);
+  }
+
+  /**
+   * Subscribes to an event (see {@link DetectorEvents}). Several listeners may watch the same
+   * event; none replaces another.
+   * @returns a function that unsubscribes this listener (calling it again does nothing).
+   * @throws SeismoError `ERR_INVALID_OPTION` for an unknown event name or a listener that is not a function.
+   */
+  on<K extends DetectorEventName>(name: K, listener: DetectorEvents[K]): () => void {
+    const list = this.listeners[name] as DetectorEvents[K][] | undefined;
+    if (!list) throw new SeismoError('ERR_INVALID_OPTION', `unknown detector event '${String(name)}'; events are ${Object.keys(this.listeners).join(', ')}`);
+    if (typeof listener !== 'function') throw new SeismoError('ERR_INVALID_OPTION', `the listener of '${name}' must be a function, got ${typeof listener}`);
+    (this.listeners[name] as DetectorEvents[K][]) = [...list, listener];
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      const now = this.listeners[name] as DetectorEvents[K][];
+      const at = now.indexOf(listener);
+      if (at >= 0) (this.listeners[name] as DetectorEvents[K][]) = [...now.slice(0, at), ...now.slice(at + 1)];
+    };
+  }
+
+  /** Whether anything listens to `name` (lets the hot path skip building an event nobody reads). */
+  listening(name: DetectorEventName): boolean {
+    return this.listeners[name].length > 0;
+  }
+
+  /**
+   * Calls the listeners of `name` in subscription order. A listener that throws is reported as an
+   * `error` event (`ERR_LISTENER`) and the rest still run. An `error` nobody listens to, or one
+   * whose listener throws, becomes a process warning rather than vanishing.
+   * @internal for the detector's stages and the components that report through it (drift).
+   */
+  emit<K extends DetectorEventName>(name: K, ...args: Parameters<DetectorEvents[K]>): void {
+    const list = this.listeners[name] as ((...a: Parameters<DetectorEvents[K]>) => void)[];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(...args);
+      } catch (err) {
+        if (name === 'error') warn(err);
+        else this.emit('error', listenerError(name, err));
+      }
+    }
+    if (name === 'error' && list.length === 0 && isSeismoError(args[0], 'ERR_LISTENER')) warn(args[0]);
+  }
+
+  /**
+   * Replaces the threshold rule of the live version, with no new worker and no new version: the
+   * batches delivered from now on are decided by `rule` (prepared for every series slot; a
+   * streaming rule starts from what it holds). Swapping in or rolling back to another version
+   * takes that version's rules again (or the `thresholdRule` option), as before.
+   * @throws SeismoError `ERR_INVALID_OPTION` when `rule` is not a threshold rule, `ERR_DISPOSED` after close.
+   */
+  setThresholdRule(rule: ThresholdRule): void {
+    this.ensureOpen();
+    if (!rule || typeof rule.decide !== 'function' || typeof rule.threshold !== 'function' || typeof rule.prepare !== 'function') {
+      throw new SeismoError('ERR_INVALID_OPTION', 'setThresholdRule needs a ThresholdRule (decide, threshold, prepare), e.g. thresholdFromManifest(manifest) or a SpotThreshold');
+    }
+    rule.prepare(this.rings.slots);
+    this.live.rule = rule;
   }
 
   /**
@@ -393,6 +501,7 @@ export class Detector {
       this.kept.push({ version: result.version, model: next });
       while (this.kept.length > this.keepVersions) this.kept.shift();
       this.pruneCalibrations();
+      this.emit('swap', { ...result, kind: 'swap' });
       return result;
     });
   }
@@ -411,6 +520,7 @@ export class Detector {
       const result = await this.install(target.model, target.version);
       this.kept.pop();
       this.pruneCalibrations();
+      this.emit('swap', { ...result, kind: 'rollback' });
       return result;
     });
   }
@@ -655,7 +765,7 @@ export class Detector {
       if (anomalous) {
         anomalies[i] = 1;
         this.counters.anomalies++;
-        this.onAnomaly?.(this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+        if (this.listeners.anomaly.length > 0) this.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
       }
     }
     // Windows of one series come back in order: frames before the next window are free.
@@ -666,7 +776,7 @@ export class Detector {
     }
     this.counters.windowsScored += batch.size;
     this.counters.batches++;
-    this.onBatch?.({ size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
+    if (this.listeners.batch.length > 0) this.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
   }
 
   private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
@@ -717,4 +827,14 @@ function validateOptions(o: DetectorOptions): void {
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
   }
+}
+
+/** A listener's exception as the `error` event reports it. */
+function listenerError(event: DetectorEventName, err: unknown): SeismoError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new SeismoError('ERR_LISTENER', `a '${event}' listener threw: ${message}; the detector carried on (fix the listener)`, { event }, { cause: err });
+}
+
+function warn(err: unknown): void {
+  process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: isSeismoError(err) ? err.code : 'ERR_LISTENER' });
 }

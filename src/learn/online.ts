@@ -259,7 +259,7 @@ export interface LearnerStats {
 
 /**
  * Online learning around a detector (see the file comment for the whole loop). Create with
- * {@link OnlineLearner.attach}; it chains itself into `detector.onBatch`.
+ * {@link OnlineLearner.attach}; it subscribes to the detector's `batch` event.
  */
 export class OnlineLearner {
   readonly detector: Detector;
@@ -286,7 +286,7 @@ export class OnlineLearner {
   private readonly recent: Float64Array;
   private recentCount = 0;
   private readonly rand = mulberry32(11);
-  private readonly previousOnBatch: ((b: ScoredBatch) => void) | undefined;
+  private readonly unsubscribe: () => void;
   private readonly per: number;
   private readonly scratch: Float32Array;
   private running: Promise<void> | undefined;
@@ -349,15 +349,11 @@ export class OnlineLearner {
     this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
     this.recent = new Float64Array(this.o.recentScores);
     this.weightsByVersion.set(detector.version, weights);
-    this.previousOnBatch = detector.onBatch;
-    detector.onBatch = (batch) => {
-      this.previousOnBatch?.(batch);
-      this.onBatch(batch);
-    };
+    this.unsubscribe = detector.on('batch', (batch) => this.onBatch(batch));
   }
 
   /**
-   * Starts the fine-tuning worker and attaches to `detector` (chaining its `onBatch`).
+   * Starts the fine-tuning worker and attaches to `detector` (subscribing to its `batch` event).
    * @throws SeismoError `ERR_LEARN` when the worker cannot start or the model kind cannot be
    *   fine-tuned, `ERR_INVALID_OPTION` on bad options or without weights (none given, none saved
    *   in the model directory), `ERR_MODEL_CORRUPT` / `ERR_MODEL_MISMATCH` on unreadable or stale saved weights,
@@ -468,7 +464,7 @@ export class OnlineLearner {
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.detector.onBatch = this.previousOnBatch;
+    this.unsubscribe();
     await this.fineTuner.close();
     await this.running?.catch(() => {});
     await this.committeeChain;

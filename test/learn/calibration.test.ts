@@ -69,7 +69,7 @@ describe('Detector normalizedScores', function () {
     const detector = await Detector.load(model.dir, { provider: 'cpu', batchSize: 8, stride: 4 });
     const batches: ScoredBatch[] = [];
     let uncalibrated = 0;
-    detector.onBatch = (b) => batches.push(b);
+    detector.on('batch', (b) => batches.push(b));
     try {
       assert.equal(detector.calibration(), undefined);
       await detector.write('s', data.time.subarray(0, 100), data.frames.subarray(0, 100 * C));
