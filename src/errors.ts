@@ -121,8 +121,37 @@ export function resourceError(err: unknown, doing: string): SeismoError | undefi
   const message = err instanceof Error ? err.message : String(err);
   const oom =
     errno === 'ENOMEM' ||
-    (err instanceof RangeError && /allocation failed|invalid (typed )?array length|invalid string length/i.test(message)) ||
+    (err instanceof RangeError && /allocation failed|invalid (typed )?array( buffer)? length|invalid string length/i.test(message)) ||
     /bad_alloc|out of memory|failed to allocate/i.test(message);
   if (!oom) return undefined;
   return new SeismoError('ERR_RESOURCE', `out of memory while ${doing} (${message.split('\n')[0]}); free memory or ask for less (smaller --batch-size, shorter input, fewer series)`, {}, { cause: err });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an Array';
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
+  return typeof value;
+}
+
+/**
+ * Checks a public argument that must be a list of numbers (an Array or a typed array), so that
+ * `null` or a number where a list belongs is an `ERR_BAD_SHAPE` naming the argument, not a
+ * TypeError from deep inside.
+ * @throws SeismoError `ERR_BAD_SHAPE`.
+ */
+export function expectArrayLike(value: unknown, what: string): asserts value is ArrayLike<number> {
+  const ok = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
+  if (!ok) throw new SeismoError('ERR_BAD_SHAPE', `${what} must be an array or a typed array of numbers, got ${describe(value)}`);
+}
+
+/**
+ * Checks a public argument that must be a Float32Array (the frames of the hot path are handed
+ * to the ring buffers and onnxruntime without a copy, so nothing else will do).
+ * @throws SeismoError `ERR_BAD_SHAPE`, saying how to convert.
+ */
+export function expectFloat32Array(value: unknown, what: string): asserts value is Float32Array {
+  if (!(value instanceof Float32Array)) {
+    throw new SeismoError('ERR_BAD_SHAPE', `${what} must be a Float32Array, got ${describe(value)}${Array.isArray(value) ? ' (wrap it: Float32Array.from(values))' : ''}`);
+  }
 }
