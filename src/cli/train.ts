@@ -7,7 +7,7 @@ import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
 import { writeModelDir } from '../model/model-dir.js';
 import { writeWeights } from '../model/weights.js';
-import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../learn/calibration.js';
+import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../score/calibration.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
