@@ -65,7 +65,43 @@ export class FixedThreshold implements ThresholdRule {
 }
 
 /**
+ * Relative and absolute margin above a tied quantile: above float32 rounding of scores computed
+ * by another runtime (tfjs at training, onnxruntime at inference), below any real deviation.
+ */
+const TIE_MARGIN = 1e-6;
+
+/**
+ * The `q`-quantile of sorted calibration scores as an alarm threshold (`score >= value`), moved
+ * above ties. When many scores equal the quantile (all of them when a channel or a whole series
+ * was constant in training: PCA or an autoencoder reconstructs it exactly and every score is 0),
+ * the plain quantile makes `score >= value` true for all those normal windows, and the model
+ * flags every row. So when the share of calibration scores at or above the quantile exceeds
+ * twice `1 - q`, the threshold moves to just above the tied value: the midpoint to the next
+ * distinct score, or the value plus a margin of 1e-6 (relative, at least 1e-6 absolute) when it
+ * is the maximum.
+ * @param sorted finite scores in ascending order.
+ */
+export function quantileAboveTies(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  const v = quantileSorted(sorted, q);
+  let lo = 0;
+  let hi = n;
+  // First index with sorted[i] >= v.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  if ((n - lo) / n <= 2 * (1 - q)) return v;
+  let next = lo;
+  while (next < n && sorted[next]! <= v) next++;
+  const margin = Math.max(TIE_MARGIN * Math.abs(v), TIE_MARGIN);
+  return next < n ? Math.min(v + margin, (v + sorted[next]!) / 2) : v + margin;
+}
+
+/**
  * The `q`-quantile of validation scores as a threshold: about `1 - q` of normal windows alarm.
+ * Tied scores (a constant channel or series) move it just above the tie, see {@link quantileAboveTies}.
  * @param scores validation window scores (NaNs skipped).
  * @param q level in (0, 1), e.g. 0.995.
  */
@@ -73,7 +109,7 @@ export function quantileThreshold(scores: ArrayLike<number>, q: number): FixedTh
   if (!(q > 0 && q < 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile must be in (0, 1), got ${q}`);
   const sorted = sortedFinite(scores);
   if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'no finite validation score to take a quantile of');
-  return new FixedThreshold(quantileSorted(sorted, q), 'quantile', { quantile: q, windows: sorted.length });
+  return new FixedThreshold(quantileAboveTies(sorted, q), 'quantile', { quantile: q, windows: sorted.length });
 }
 
 for (const method of FIXED_METHODS) registerThreshold(method, FixedThreshold.fromJSON);

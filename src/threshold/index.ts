@@ -9,12 +9,15 @@ import { FixedThreshold } from './fixed.js';
 import { thresholdFromJSON, type ThresholdRule } from './rule.js';
 // Side effect: registers spot and dspot.
 import './spot.js';
+// Side effect: registers alarm-rate.
+import './alarm-rate.js';
 
 export { ThresholdSchema, type Threshold, type ThresholdSet } from './schema.js';
 export { registerThreshold, thresholdFromJSON, thresholdMethods, type ThresholdFactory, type ThresholdRule } from './rule.js';
 export { FIXED_METHODS, FixedThreshold, quantileThreshold } from './fixed.js';
 export { AnyOfThreshold, KOfNThreshold, PerChannelThreshold, type KOfNOptions } from './chain.js';
 export { DspotThreshold, SpotThreshold, type DspotOptions, type SpotOptions } from './spot.js';
+export { AlarmRateThreshold, type AlarmRateOptions } from './alarm-rate.js';
 export { fitGpd, gpdLogLikelihood, gpdQuantile, type GpdFit } from './gpd.js';
 export * from './tune.js';
 
