@@ -2,7 +2,7 @@
  * The fine-tuning worker thread: holds a tfjs copy of the model, continues training it from the
  * live version's weights on the update buffers and exports it to ONNX, off the scoring thread
  * (tfjs training blocks its thread for seconds). Checking the export against onnxruntime is the
- * learner's (it scores through the detector's inference worker).
+ * {@link FineTuner}'s (on the calling side, through the detector's inference worker).
  *
  * Training runs through training's one loop (`trainLoop`: seeded shuffling, divergence check) with
  * a step of its own. Loss: the kind's own training loss on the normal windows (`fineTuneLoss` in

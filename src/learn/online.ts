@@ -49,7 +49,7 @@ import { SeismoError } from '../errors.js';
 import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
 import { mulberry32 } from '../stats/random.js';
 import { refKey, type WindowBuffer, type WindowRef } from './buffers.js';
-import type { ScoreCalibration } from './calibration.js';
+import type { ScoreCalibration } from '../score/calibration.js';
 import { Committee, type PoolEntry } from './committee.js';
 import { DriftWatch, type DriftSignal } from './drift.js';
 import { resolveOptions, type LabelOutcome, type LearnerStats, type OnlineLearnerOptions, type ResolvedOptions } from './learner-options.js';

@@ -2,9 +2,9 @@
  * The updater: turns a snapshot of the learner's buffers into a new model version and its record.
  *
  * A fine-tune runs in the fine-tuning worker (from the live weights, through training's one
- * training loop); its graph is then scored by onnxruntime on the check windows (the held-out
- * sample and the calibration reference) through the same inference worker the detector uses, and
- * compared with the tfjs scores (parity). An update that passes parity and does not regress on the
+ * training loop); the {@link FineTuner} then scores its graph with onnxruntime on the check windows
+ * (the held-out sample and the calibration reference) through the same inference worker the
+ * detector uses, and compares them with the tfjs scores (parity). An update that passes parity and does not regress on the
  * held-out sample gets its threshold from its own scores of the labelled windows, a calibration on
  * the reference, and is written as the next version folder (see `versions.ts`) and handed to the
  * detector as the in-memory model directory: nothing is read back.
@@ -15,14 +15,13 @@
 import type { Detector } from '../detector.js';
 import { SeismoError } from '../errors.js';
 import { rocAuc } from '../evaluate/index.js';
-import { InferenceWorker } from '../infer/inference-worker.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
 import { readModelDir } from '../model/model-dir.js';
 import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
 import { quantile } from '../stats/quantile.js';
 import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
-import { fitCalibration, type ScoreCalibration } from './calibration.js';
+import { fitCalibration, type ScoreCalibration } from '../score/calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import type { FineTuner } from './finetuner.js';
 import type { UpdateSnapshot } from './sampling.js';
@@ -178,12 +177,7 @@ export class Updater {
     };
     const res = await this.fineTuner.update(weights, { mean: [...live.scaler.mean], std: [...live.scaler.std] }, normalFrames, normal.labels.length, nAnchor, anomaly.frames, check, params);
     if (stopped()) return undefined;
-    const trained = res.rescaled ? normalFrames.subarray(0, normalFrames.length - nAnchor * this.per) : normalFrames;
-    const after = await scoreGraph(res.onnx, [check, trained, anomaly.frames], this.detector.window, this.detector.channels.length);
-    if (stopped()) return undefined;
-    const [checkAfter, normalAfter, anomalyAfter] = after as [Float32Array, Float32Array, Float32Array];
-    let parity = 0;
-    for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - res.checkTf[i]!) / Math.max(1, Math.abs(res.checkTf[i]!)));
+    const { checkAfter, normalAfter, anomalyAfter, parity } = res;
     const base: UpdateRecord = {
       ...this.emptyRecord('finetune', trigger, at),
       normalWindows: normal.labels.length,
@@ -273,29 +267,6 @@ export class Updater {
     if (!weights) throw new SeismoError('ERR_LEARN', `no tfjs weights for the live version ${this.nameOf(version)}: ${this.detector.modelDir} has no ${WEIGHTS_INDEX_FILE}`);
     this.weightsByVersion.set(version, weights);
     return weights;
-  }
-}
-
-/**
- * Scores raw windows (`[n, window, channels]` each) with an ONNX graph through an inference worker
- * of its own (the detector's helper), and closes it.
- */
-async function scoreGraph(onnx: Uint8Array, sets: Float32Array[], window: number, channels: number): Promise<Float32Array[]> {
-  const worker = await InferenceWorker.start(onnx, { provider: 'cpu', intraOpThreads: 1 });
-  try {
-    const out: Float32Array[] = [];
-    for (const raw of sets) {
-      const n = raw.length / (window * channels);
-      if (n === 0) {
-        out.push(new Float32Array(0));
-        continue;
-      }
-      const r = await worker.runFrames(raw, channels, BigInt64Array.from({ length: n }, (_, i) => BigInt(i * window)));
-      out.push(Float32Array.from(r.score!));
-    }
-    return out;
-  } finally {
-    await worker.close();
   }
 }
 
