@@ -11,6 +11,14 @@ import { QUEUE_FILE } from '../../src/learn/label-queue.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { C, copyDir, jsonRows, learnableModel, spikyStream } from './fixtures.js';
 
+// Functions given to page.evaluate run in the page: these are its globals (the project compiles without the DOM lib).
+declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number }; getElementById(id: string): { textContent: string | null } | null };
+declare const window: unknown;
+declare class Event {
+  constructor(type: string);
+}
+type InputElement = { value: string; dispatchEvent(e: Event): boolean };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const wait = (ms: number) => new Promise((z) => setTimeout(z, ms));
 
@@ -95,7 +103,7 @@ describe('serve: the page in a real browser (chromium, headless)', function () {
       const u = (window as unknown as { seismo: { charts: { channels?: { data: number[][] } } } }).seismo?.charts.channels;
       return u ? { n: u.data[0]!.length, last: u.data[0]![u.data[0]!.length - 1]! } : null;
     });
-    const first = await until('the channels chart', async () => (await lastX())?.n ? await lastX() : undefined);
+    const first = await until('the channels chart', async () => ((await lastX())?.n ? ((await lastX()) ?? undefined) : undefined));
     await send('host-1', 300);
     const later = await until('the chart to move', async () => {
       const now = await lastX();
@@ -162,8 +170,8 @@ describe('serve: the page in a real browser (chromium, headless)', function () {
     const figures = () => page.evaluate(() => ['f-precision', 'f-recall', 'f-f1', 'f-f2', 'c-tp', 'c-fp', 'c-fn', 'c-tn'].map((id) => document.getElementById(id)!.textContent));
     const at = async (rank: number) => {
       await page.locator('#thr-slider').evaluate((el, v) => {
-        (el as HTMLInputElement).value = String(v);
-        el.dispatchEvent(new Event('input'));
+        (el as unknown as InputElement).value = String(v);
+        (el as unknown as InputElement).dispatchEvent(new Event('input'));
       }, rank);
       return figures();
     };
