@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
-import { SeismoError } from '../errors.js';
+import { fileError, SeismoError } from '../errors.js';
 import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { scoreTable, type TableScores } from '../score/score-table.js';
-import { action, Progress, say, type CommonOptions } from './output.js';
+import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
 interface DetectOptions extends CommonOptions {
@@ -47,7 +47,11 @@ export function writeScoresCsv(file: string, table: SeriesTable, channels: reado
     for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
     lines.push(cells.join(','));
   }
-  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  try {
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  } catch (err) {
+    throw fileError(file, err, 'write');
+  }
 }
 
 function csvCell(text: string): string {
@@ -73,6 +77,7 @@ export function registerDetect(program: Command): void {
         }
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
+        if (opts.out) checkOutputFile(opts.out, '--out');
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
         const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
