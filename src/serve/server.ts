@@ -100,6 +100,8 @@ function statusOf(code: string): number {
       return 404;
     case 'ERR_INFERENCE':
     case 'ERR_LEARN':
+    case 'ERR_IO':
+    case 'ERR_RESOURCE':
       return 500;
     default:
       return 400;
@@ -687,7 +689,7 @@ function readPage(): Record<string, Asset> {
     try {
       out[route] = { type, body: fs.readFileSync(file) };
     } catch (cause) {
-      throw new SeismoError('ERR_MODEL_NOT_FOUND', `the page's file ${file} is missing from the seismo package (reinstall it)`, { file }, { cause });
+      throw new SeismoError('ERR_IO', `the page's file ${file} is missing from the seismo package (reinstall it)`, { file }, { cause });
     }
   }
   return out;

@@ -82,6 +82,21 @@ describe('seismo serve (CLI)', function () {
     assert.equal(run.code, 0, run.stderr);
   });
 
+  it('replays a generated series into itself over HTTP with --replay synthetic', async () => {
+    const dir = await learnableModel();
+    const run = await serve(['--model', dir, '--port', '0', '--provider', 'cpu', '--replay', 'synthetic', '--replay-rate', '2000', '--log-level', 'warn'], async (url) => {
+      const deadline = Date.now() + 30000;
+      let state: { series: { id: string; samples: number; scored: number }[] };
+      do {
+        await new Promise((z) => setTimeout(z, 200));
+        state = (await (await fetch(`${url}api/state`)).json()) as typeof state;
+      } while (!(state.series[0]?.scored > 0) && Date.now() < deadline);
+      assert.equal(state.series[0]!.id, 'replay');
+      assert.ok(state.series[0]!.scored > 0, 'replayed samples were scored');
+    });
+    assert.equal(run.code, 0, run.stderr);
+  });
+
   it('refuses a bad command line with a coded error', async () => {
     const run = await serve(['--eval', 'x.csv'], async () => {});
     assert.equal(run.code, 1);
