@@ -30,6 +30,8 @@ export type SeismoErrorCode =
   | 'ERR_RESOURCE'
   /** Timestamps of one series went backwards (or repeated). */
   | 'ERR_TIMESTAMP_ORDER'
+  /** A stream skipped samples (a time gap) and its gap policy is `error`. */
+  | 'ERR_STREAM_GAP'
   /** A model directory or file does not exist. */
   | 'ERR_MODEL_NOT_FOUND'
   /** `model.onnx` or `model.json` cannot be parsed. */
@@ -57,7 +59,11 @@ export type SeismoErrorCode =
   /** A label or label-queue request is invalid (unknown window, malformed queue file). */
   | 'ERR_LABEL'
   /** A detector event listener threw; the detector reported it and carried on (see `cause`). */
-  | 'ERR_LISTENER';
+  | 'ERR_LISTENER'
+  /** A stream entry cannot be decoded (missing or malformed fields); it goes to the dead-letter stream. */
+  | 'ERR_BAD_ENTRY'
+  /** The message broker failed or cannot be reached (Redis down, script refused, group missing). */
+  | 'ERR_CONNECTOR';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';
