@@ -135,6 +135,22 @@ export class SeriesHistory {
     return out;
   }
 
+  /** The scores held whose window ends within `[t0, t1]`, in scoring order. */
+  scoresBetween(t0: number, t1: number): ScoreSlice {
+    const out: ScoreSlice = { scoreTime: [], score: [], threshold: [], anomaly: [] };
+    for (let j = Math.max(0, this.scored - this.capacity); j < this.scored; j++) {
+      const at = j % this.capacity;
+      const t = this.sTime[at]!;
+      if (t < t0 || t > t1) continue;
+      out.scoreTime.push(t);
+      out.score.push(this.sScore[at]!);
+      const thr = this.sThreshold[at]!;
+      out.threshold.push(Number.isFinite(thr) ? thr : null);
+      out.anomaly.push(this.sAnomaly[at]!);
+    }
+    return out;
+  }
+
   /** The last samples and scores held, thinned to about `points` each. */
   recent(points: number): HistorySlice {
     const held = Math.min(this.samples, this.capacity);

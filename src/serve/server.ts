@@ -571,7 +571,8 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
     const W = detector?.window ?? 0;
     if (!h || !h.holdsSample(start)) return null;
     const slice = h.samplesSlice(start - 3 * W, start + 4 * W);
-    return { ...slice, windowStart: start, windowEnd: start + W - 1, windowStartTime: h.timeOf(start) ?? null, windowEndTime: h.timeOf(start + W - 1) ?? null };
+    const scores = slice.time.length > 0 ? h.scoresBetween(slice.time[0]!, slice.time[slice.time.length - 1]!) : undefined;
+    return { ...slice, scores, windowStart: start, windowEnd: start + W - 1, windowStartTime: h.timeOf(start) ?? null, windowEndTime: h.timeOf(start + W - 1) ?? null };
   }
 
   return {
