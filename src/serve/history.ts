@@ -73,11 +73,15 @@ export class SeriesHistory {
     const C = this.channels;
     const skip = Math.max(0, n - this.capacity);
     this.samples += skip;
-    for (let i = skip; i < n; i++) {
+    // At most two contiguous copies (before and after the ring's wrap point), nothing per sample.
+    let i = skip;
+    while (i < n) {
       const at = this.samples % this.capacity;
-      this.time[at] = timestamps[i]!;
-      this.values.set(frames.subarray(i * C, (i + 1) * C), at * C);
-      this.samples++;
+      const take = Math.min(n - i, this.capacity - at);
+      for (let k = 0; k < take; k++) this.time[at + k] = timestamps[i + k]!;
+      this.values.set(frames.subarray(i * C, (i + take) * C), at * C);
+      this.samples += take;
+      i += take;
     }
   }
 
