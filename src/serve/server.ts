@@ -58,7 +58,7 @@ export interface ServeOptions {
    * room (up to `admissionWaitMs`), then is answered 429. Default: 8 times the ring capacity.
    */
   maxPendingSamples?: number;
-  /** Milliseconds a batch may wait for its series' queue to drain before the 429. Default 1000. */
+  /** Milliseconds a batch may wait for its series' queue to drain before the 429 (backpressure first, refusal when the overload lasts). Default 5000. */
   admissionWaitMs?: number;
   /** Largest ingestion request body, bytes. Default 16 MiB. Other routes take 64 KiB. */
   bodyLimit?: number;
@@ -148,7 +148,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
   const retryAfter = positiveInt('retryAfterSeconds', options.retryAfterSeconds ?? 1);
   const keepAlarms = positiveInt('keepAlarms', options.keepAlarms ?? 2000);
   const maxPending = positiveInt('maxPendingSamples', options.maxPendingSamples ?? 8 * (detector?.capacity ?? 1));
-  const admissionWait = options.admissionWaitMs ?? 1000;
+  const admissionWait = options.admissionWaitMs ?? 5000;
   if (!(admissionWait >= 0)) throw new SeismoError('ERR_INVALID_OPTION', `admissionWaitMs must be >= 0, got ${admissionWait}`);
   const evaluation: EvalPayload | undefined = options.evaluation ? loadEvaluation(options.evaluation.scores, options.evaluation.labels) : undefined;
   const modelDir = options.modelDir ?? detector?.modelDir;
