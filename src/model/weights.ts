@@ -6,14 +6,13 @@
  * Scoring needs only the ONNX graph. Continued training (the online learner) needs these: with
  * them a learner can attach to a model directory written by `seismo train`, by another process,
  * or by itself before a restart, instead of only to a model trained in the same process.
+ *
+ * This file is the format only (bytes in, tensors out); reading and writing the files is the
+ * model directory's (`./model-dir.ts`: `readWeights`, `writeWeights`, `writeModelDir`).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
-import { MODEL_FILE } from './manifest.js';
 
 /** One tensor of a model's trainable state. */
 export interface WeightTensor {
@@ -26,7 +25,8 @@ export const WEIGHTS_INDEX_FILE = 'weights.json';
 export const WEIGHTS_FILE = 'weights.bin';
 const WEIGHTS_FORMAT = 1;
 
-interface WeightsIndex {
+/** Contents of `weights.json`. */
+export interface WeightsIndex {
   format: number;
   /** SHA-256 (hex) of the `model.onnx` exported from these weights: a stale pair is refused. */
   onnxSha256: string;
@@ -34,7 +34,8 @@ interface WeightsIndex {
   bytes: number;
 }
 
-function sha256(bytes: Uint8Array): string {
+/** SHA-256 of `bytes`, hex. */
+export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
@@ -45,15 +46,12 @@ function assertLittleEndian(): void {
 }
 
 /**
- * Writes `weights.json` and `weights.bin` into the model directory `dir`, which must already hold
- * the `model.onnx` exported from these weights.
- * @throws SeismoError `ERR_MODEL_NOT_FOUND` without `model.onnx`; `ERR_BAD_SHAPE` when a tensor's
- *   data does not match its shape; `ERR_NON_FINITE` on NaN or infinite values.
+ * The two files of `weights` saved for the graph whose SHA-256 is `onnxSha256`.
+ * @throws SeismoError `ERR_BAD_SHAPE` when a tensor's data does not match its shape;
+ *   `ERR_NON_FINITE` on NaN or infinite values.
  */
-export function writeWeights(dir: string, weights: WeightTensor[]): void {
+export function encodeWeights(weights: readonly WeightTensor[], onnxSha256: string): { index: string; bin: Uint8Array } {
   assertLittleEndian();
-  const onnxPath = path.join(dir, MODEL_FILE);
-  if (!fs.existsSync(onnxPath)) throw new SeismoError('ERR_MODEL_NOT_FOUND', `${onnxPath} is missing: write the model directory before its weights`, { dir });
   let floats = 0;
   weights.forEach((w, i) => {
     const n = w.shape.reduce((a, b) => a * b, 1);
@@ -71,25 +69,22 @@ export function writeWeights(dir: string, weights: WeightTensor[]): void {
     all.set(w.data, at);
     at += w.data.length;
   }
-  const index: WeightsIndex = { format: WEIGHTS_FORMAT, onnxSha256: sha256(fs.readFileSync(onnxPath)), shapes: weights.map((w) => [...w.shape]), bytes: all.byteLength };
-  writeFileAtomic(path.join(dir, WEIGHTS_FILE), new Uint8Array(all.buffer));
-  // The index last: a directory with an index has complete weights.
-  writeFileAtomic(path.join(dir, WEIGHTS_INDEX_FILE), `${JSON.stringify(index)}\n`);
+  const index: WeightsIndex = { format: WEIGHTS_FORMAT, onnxSha256, shapes: weights.map((w) => [...w.shape]), bytes: all.byteLength };
+  return { index: `${JSON.stringify(index)}\n`, bin: new Uint8Array(all.buffer) };
 }
 
 /**
- * Reads the weights saved beside `dir`'s `model.onnx`; `undefined` when the directory has none
- * (a model directory without them scores as well, it just cannot be fine-tuned).
+ * Tensors from the two files.
+ * @param indexText contents of `weights.json`; `indexPath`/`binPath` name the files in errors.
+ * @param onnxSha256 SHA-256 of the directory's `model.onnx`.
  * @throws SeismoError `ERR_MODEL_CORRUPT` on an unreadable index or a data file of the wrong
  *   size; `ERR_MODEL_MISMATCH` when they were saved for another `model.onnx`.
  */
-export function readWeights(dir: string): WeightTensor[] | undefined {
+export function decodeWeights(indexText: string, bin: Uint8Array | undefined, onnxSha256: string, indexPath: string, binPath: string): WeightTensor[] {
   assertLittleEndian();
-  const indexPath = path.join(dir, WEIGHTS_INDEX_FILE);
-  if (!fs.existsSync(indexPath)) return undefined;
   let index: WeightsIndex;
   try {
-    index = JSON.parse(fs.readFileSync(indexPath, 'utf8')) as WeightsIndex;
+    index = JSON.parse(indexText) as WeightsIndex;
   } catch (cause) {
     throw new SeismoError('ERR_MODEL_CORRUPT', `${indexPath} is not valid JSON: ${(cause as Error).message}`, { file: indexPath }, { cause });
   }
@@ -97,19 +92,16 @@ export function readWeights(dir: string): WeightTensor[] | undefined {
   if (index?.format !== WEIGHTS_FORMAT || !shapesOk || typeof index.onnxSha256 !== 'string') {
     throw new SeismoError('ERR_MODEL_CORRUPT', `${indexPath} is not a seismo weights index (format ${WEIGHTS_FORMAT})`, { file: indexPath });
   }
-  const onnxPath = path.join(dir, MODEL_FILE);
-  if (!fs.existsSync(onnxPath) || sha256(fs.readFileSync(onnxPath)) !== index.onnxSha256) {
-    throw new SeismoError('ERR_MODEL_MISMATCH', `${indexPath} was saved for another ${MODEL_FILE}: the directory mixes files of two models (retrain, or delete the weights files to score only)`, { file: indexPath });
+  if (index.onnxSha256 !== onnxSha256) {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `${indexPath} was saved for another model.onnx: the directory mixes files of two models (retrain, or delete the weights files to score only)`, { file: indexPath });
   }
-  const binPath = path.join(dir, WEIGHTS_FILE);
   const floats = index.shapes.reduce((a, s) => a + s.reduce((x, y) => x * y, 1), 0);
-  const bytes = fs.existsSync(binPath) ? fs.readFileSync(binPath) : undefined;
-  if (!bytes || bytes.byteLength !== floats * 4) {
-    throw new SeismoError('ERR_MODEL_CORRUPT', `${binPath} ${bytes ? `holds ${bytes.byteLength} bytes` : 'is missing'}; ${WEIGHTS_INDEX_FILE} describes ${floats * 4}`, { file: binPath });
+  if (!bin || bin.byteLength !== floats * 4) {
+    throw new SeismoError('ERR_MODEL_CORRUPT', `${binPath} ${bin ? `holds ${bin.byteLength} bytes` : 'is missing'}; ${WEIGHTS_INDEX_FILE} describes ${floats * 4}`, { file: binPath });
   }
   // One copy out of the file buffer (which may not be 4-byte aligned), then views per tensor.
   const all = new Float32Array(floats);
-  new Uint8Array(all.buffer).set(bytes);
+  new Uint8Array(all.buffer).set(bin);
   let at = 0;
   return index.shapes.map((shape) => {
     const n = shape.reduce((a, b) => a * b, 1);
