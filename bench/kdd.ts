@@ -16,7 +16,7 @@ import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector.js';
 import { averagePrecision, bestF1, rocAuc, thresholdMetrics } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
-import { Random } from '../src/ingest/random.js';
+import { Random } from '../src/stats/random.js';
 import { scoreTable } from '../src/score/score-table.js';
 
 export const KDD_MODELS = ['dense-ae', 'vae', 'bigan', 'ocsvm', 'pca'] as const;

@@ -15,6 +15,7 @@ import { Detector } from '../src/detector.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
+import { median } from '../src/stats/quantile.js';
 import { FrameRings } from '../src/window/frame-rings.js';
 
 export interface ThroughputOptions {
@@ -43,11 +44,6 @@ export interface ThroughputResult {
   machine: { cpus: number; cpuModel: string; node: string };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export async function runThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const log = options.log ?? (() => {});
@@ -94,9 +90,9 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
     const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
     let anomalies = 0;
-    detector.onAnomaly = () => {
+    detector.on('anomaly', () => {
       anomalies++;
-    };
+    });
     let t = 0;
     let series = 0;
     const chunk = 64;

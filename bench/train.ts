@@ -17,6 +17,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { existsSync } from 'node:fs';
 import { SeismoError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/native.js';
+import { median } from '../src/stats/quantile.js';
 import { initBackend } from '../training/backend.js';
 import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/dc-vae.js';
 import { fitWindows, type FitOptions } from '../training/fit.js';
@@ -91,11 +92,6 @@ export function benchFrames(windows: number, window: number, channels: number): 
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epochs: number, targets: FitOptions['targets'], log: (l: string) => void, label: string): Promise<EpochTiming> {
   const cfg = TRAIN_BENCH_CONFIG;

@@ -43,7 +43,9 @@ export type SeismoErrorCode =
   /** An online update could not be made (fine-tuning failed, the new version failed its checks). */
   | 'ERR_LEARN'
   /** A label or label-queue request is invalid (unknown window, malformed queue file). */
-  | 'ERR_LABEL';
+  | 'ERR_LABEL'
+  /** A detector event listener threw; the detector reported it and carried on (see `cause`). */
+  | 'ERR_LISTENER';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';

@@ -16,6 +16,7 @@ export { readWeights, writeWeights } from './model/model-dir.js';
 export { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './model/weights.js';
 export { ManifestSchema, MODEL_FORMAT_VERSION, MODEL_FILE, MANIFEST_FILE, type Manifest, type Threshold } from './model/manifest.js';
 export { scoreTable, type TableScores } from './score/score-table.js';
+export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
 export * from './ingest/index.js';
 export * from './evaluate/index.js';
 export { type SwapResult } from './detector.js';

@@ -6,7 +6,7 @@
  * tensor and each batch is cut from it with one `gather` on `[B, W]` indices, the same way the
  * exported ONNX graph cuts them, so memory stays at T*C instead of N*W*C.
  */
-import { mulberry32 as seededRandom, shuffled } from '../src/ingest/random.js';
+import { mulberry32 as seededRandom, shuffled } from '../src/stats/random.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
@@ -313,17 +313,4 @@ export function fitWindows(model: tfl.LayersModel, frames: tf.Tensor2D, train: I
     snapshot: () => model.getWeights().map((w) => tf.clone(w)),
     restore: (weights) => model.setWeights(weights),
   });
-}
-
-/**
- * The q-quantile of `values` with linear interpolation between order statistics (NumPy's
- * default), so thresholds match what a Python reference computes.
- */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  if (values.length === 0) throw new RangeError('quantile of an empty array');
-  const sorted = Float64Array.from(values).sort();
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

@@ -3,7 +3,7 @@
  * directory's contents (`model.onnx` bytes and the `model.json` manifest), or write it.
  */
 export { initBackend, type BackendAttempt, type BackendChoice } from './backend';
-export { type BaseTrainConfig, type Scaler, type TrainProgress, fitScaler, applyScaler, windowStarts, quantile } from './fit';
+export { type BaseTrainConfig, type Scaler, type TrainProgress, fitScaler, applyScaler, windowStarts } from './fit';
 export { type LstmAeConfig, LSTM_AE_DEFAULTS, buildLstmAe, resolveLstmAeConfig } from './lstm-ae';
 export { type ModelKindSpec, registerKind, getKind, listKinds } from './registry';
 export { exportLstmAe, seismoMetadata } from './export/lstm-ae';

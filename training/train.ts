@@ -9,7 +9,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
 import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION } from '../src/model/manifest';
 import { initBackend } from './backend';
-import { applyScaler, fitScaler, fitWindows, quantile, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';
+import { quantileAboveTies } from '../src/threshold/fixed';
+import { applyScaler, fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';
 import type { LstmAeConfig } from './lstm-ae';
 import type { DcVaeConfig } from './dc-vae';
 import type { DeepAntConfig } from './deepant';
@@ -162,7 +163,9 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
     }
     const thresholdStarts = val.length > 0 ? val : train;
     const scores = windowScores(spec, model, framesT, thresholdStarts, W, config.batchSize);
-    const threshold = quantile(scores, THRESHOLD_QUANTILE);
+    // Above ties: a series constant in training scores 0 everywhere, and a threshold of 0 would
+    // flag every window of it (`score >= threshold`).
+    const threshold = quantileAboveTies(Float64Array.from(scores).sort(), THRESHOLD_QUANTILE);
     const onnx = spec.exportOnnx(model, config, request.channels, scaler);
     const seconds = (performance.now() - t0) / 1000;
     const manifest = ManifestSchema.parse({

@@ -7,4 +7,3 @@ export * from './synthetic.js';
 export * from './nab.js';
 export * from './kdd99.js';
 export * from './power-demand.js';
-export { Random } from './random.js';

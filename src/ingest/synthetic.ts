@@ -8,7 +8,7 @@
  */
 import { SeismoError } from '../errors.js';
 import type { SeriesTable } from './csv.js';
-import { Random } from './random.js';
+import { Random } from '../stats/random.js';
 
 /** The anomaly kinds the generator can plant. */
 export type AnomalyKind =

@@ -3,7 +3,7 @@
  * is scored (the detector's rings are overwritten soon after), into memory allocated once per
  * buffer: memory is `capacity * window * channels` floats whatever the stream does.
  */
-import { mulberry32 } from '../ingest/random.js';
+import { mulberry32 } from '../stats/random.js';
 import { SeismoError } from '../errors.js';
 
 /** Identifies one window of a stream: its series and the index of its first frame in it. */
@@ -133,4 +133,3 @@ export class WindowBuffer {
   }
 }
 
-export { mulberry32 };

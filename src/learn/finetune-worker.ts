@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { applyScaler, fitScaler, getKind, initBackend, listKinds, type ModelKindSpec, type Scaler } from '../../training/index.js';
+import { mulberry32 } from '../stats/random.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 const port = parentPort!;
@@ -128,14 +129,8 @@ async function fineTune(
   const optimizer = tf.train.adam(p.learningRate);
   const vars = model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
   const logMargin = Math.log(Math.max(p.margin, 1e-12));
-  let seed = p.seed >>> 0;
-  const rand = (): number => {
-    // mulberry32, seeded: the same buffers and seed give the same update.
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Seeded: the same buffers and seed give the same update.
+  const rand = mulberry32(p.seed);
   const losses: number[] = [];
   try {
     if (nN === 0 && nA === 0) return losses;

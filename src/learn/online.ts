@@ -42,9 +42,11 @@ import { rocAuc } from '../evaluate/index.js';
 import { readModelDir, readWeights, writeModelDir, writeWeights } from '../model/model-dir.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
 import { WEIGHTS_INDEX_FILE } from '../model/weights.js';
-import { quantile, tuneThreshold } from '../threshold/index.js';
-import { mulberry32, refKey, WindowBuffer, type WindowRef } from './buffers.js';
-import { fitCalibration, writeCalibration, type ScoreCalibration } from './calibration.js';
+import { tuneThreshold } from '../threshold/index.js';
+import { quantile } from '../stats/quantile.js';
+import { mulberry32 } from '../stats/random.js';
+import { refKey, WindowBuffer, type WindowRef } from './buffers.js';
+import { fitCalibration, writeCalibration, type ScoreCalibration } from '../score/calibration.js';
 import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';
@@ -257,7 +259,7 @@ export interface LearnerStats {
 
 /**
  * Online learning around a detector (see the file comment for the whole loop). Create with
- * {@link OnlineLearner.attach}; it chains itself into `detector.onBatch`.
+ * {@link OnlineLearner.attach}; it subscribes to the detector's `batch` event.
  */
 export class OnlineLearner {
   readonly detector: Detector;
@@ -284,7 +286,7 @@ export class OnlineLearner {
   private readonly recent: Float64Array;
   private recentCount = 0;
   private readonly rand = mulberry32(11);
-  private readonly previousOnBatch: ((b: ScoredBatch) => void) | undefined;
+  private readonly unsubscribe: () => void;
   private readonly per: number;
   private readonly scratch: Float32Array;
   private running: Promise<void> | undefined;
@@ -347,15 +349,11 @@ export class OnlineLearner {
     this.driftScore = options.drift === false ? undefined : new PageHinkley(options.drift?.score);
     this.recent = new Float64Array(this.o.recentScores);
     this.weightsByVersion.set(detector.version, weights);
-    this.previousOnBatch = detector.onBatch;
-    detector.onBatch = (batch) => {
-      this.previousOnBatch?.(batch);
-      this.onBatch(batch);
-    };
+    this.unsubscribe = detector.on('batch', (batch) => this.onBatch(batch));
   }
 
   /**
-   * Starts the fine-tuning worker and attaches to `detector` (chaining its `onBatch`).
+   * Starts the fine-tuning worker and attaches to `detector` (subscribing to its `batch` event).
    * @throws SeismoError `ERR_LEARN` when the worker cannot start or the model kind cannot be
    *   fine-tuned, `ERR_INVALID_OPTION` on bad options or without weights (none given, none saved
    *   in the model directory), `ERR_MODEL_CORRUPT` / `ERR_MODEL_MISMATCH` on unreadable or stale saved weights,
@@ -466,7 +464,7 @@ export class OnlineLearner {
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.detector.onBatch = this.previousOnBatch;
+    this.unsubscribe();
     await this.fineTuner.close();
     await this.running?.catch(() => {});
     await this.committeeChain;

@@ -60,11 +60,16 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
   const versions = new Int32Array(n);
   const alarms = new Uint8Array(n);
   let seen = 0;
+  // A listener's exception does not stop the detector: keep the first and throw it at the end.
+  let twice: SeismoError | undefined;
   const tap = (b: ScoredBatch): void => {
     for (let i = 0; i < b.size; i++) {
       if (b.seriesIds[i] !== seriesId) continue;
       const w = b.starts[i]! / detector.stride;
-      if (!Number.isNaN(scores[w]!)) throw new SeismoError('ERR_INFERENCE', `window ${w} scored twice`);
+      if (!Number.isNaN(scores[w]!)) {
+        twice ??= new SeismoError('ERR_INFERENCE', `window ${w} scored twice`);
+        continue;
+      }
       scores[w] = b.scores[i]!;
       normalized[w] = b.normalizedScores[i]!;
       versions[w] = b.version;
@@ -72,12 +77,7 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
       seen++;
     }
   };
-  // The tap goes first in the chain: the learner then sees the batch after it was recorded.
-  const learnerHook = detector.onBatch;
-  detector.onBatch = (b) => {
-    tap(b);
-    learnerHook?.(b);
-  };
+  const unsubscribe = detector.on('batch', tap);
   const chunk = options.chunk ?? detector.batchSize * detector.stride;
   const wait = options.waitForUpdates ?? true;
   try {
@@ -92,8 +92,9 @@ export async function replayOnline(detector: Detector, learner: OnlineLearner, e
     expert.tick(learner, Infinity);
     if (wait) await learner.idle();
   } finally {
-    detector.onBatch = learnerHook;
+    unsubscribe();
   }
+  if (twice) throw twice;
   if (seen !== n) throw new SeismoError('ERR_INFERENCE', `scored ${seen} windows of ${n}`);
   return { scores, normalized, versions, alarms };
 }

@@ -12,7 +12,7 @@
  * (the learner's previous version), half of the budget goes to the windows the two disagree on
  * most, on their threshold-relative log scores `ln(score / threshold)` (each model's own scale).
  */
-import { mulberry32 } from './buffers.js';
+import { mulberry32 } from '../stats/random.js';
 
 /** One scored window offered to {@link selectQueries}. */
 export interface Candidate {

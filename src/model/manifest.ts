@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ThresholdSchema, type Threshold } from '../threshold/schema.js';
 
 /**
  * `model.json`: the manifest that sits beside `model.onnx` in a model directory.
@@ -20,6 +21,8 @@ import { z } from 'zod';
 export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'model.json';
+
+export { ThresholdSchema, type Threshold };
 
 /**
  * Names of the graph contract's inputs and outputs (see above), said once: the exporters write
@@ -67,15 +70,6 @@ export const FileNameSchema = z
   .max(255)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name inside the model directory (letters, digits, ".", "_", "-"; no path)');
 
-export const ThresholdSchema = z.object({
-  /** Score at or above which a window is anomalous. */
-  value: z.number(),
-  /** How the value was chosen: `static`, `quantile`, `best-f1`, ... */
-  method: z.string(),
-  /** Method parameters (e.g. `{ quantile: 0.995 }`). */
-  params: z.record(z.string(), z.unknown()).default({}),
-});
-export type Threshold = z.infer<typeof ThresholdSchema>;
 
 export const ManifestSchema = z.object({
   format: z.literal('seismo-model'),

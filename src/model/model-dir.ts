@@ -45,7 +45,7 @@ import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE,
 /** File of a model directory holding its score calibration. */
 export const CALIBRATION_FILE = 'calibration.json';
 
-/** Where a version's normal scores lie, on the log scale (see src/learn/calibration.ts for the math). */
+/** Where a version's normal scores lie, on the log scale (see src/score/calibration.ts for the math). */
 export interface ScoreCalibration {
   /** Median of ln(score) over the reference windows. */
   center: number;

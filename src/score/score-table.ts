@@ -38,8 +38,7 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
   const anomalies = new Uint8Array(expected);
   const thresholds = new Float64Array(expected);
   let n = 0;
-  const previous = detector.onBatch;
-  detector.onBatch = (batch) => {
+  const unsubscribe = detector.on('batch', (batch) => {
     for (let i = 0; i < batch.size; i++) {
       if (batch.seriesIds[i] !== seriesId) continue;
       const w = (batch.starts[i]! / detector.stride) | 0;
@@ -50,8 +49,7 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
       channelScores.set(batch.channelScores.subarray(i * C, (i + 1) * C), w * C);
       n++;
     }
-    previous?.(batch);
-  };
+  });
   try {
     const chunk = options.chunk ?? 1024;
     for (let r = 0; r < T; r += chunk) {
@@ -61,7 +59,7 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
     }
     await detector.flush();
   } finally {
-    detector.onBatch = previous;
+    unsubscribe();
   }
   if (n !== expected) {
     throw new SeismoError('ERR_INFERENCE', `scored ${n} windows of ${expected}: ${detector.stats().windowsDropped} were dropped`);

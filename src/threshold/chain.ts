@@ -4,7 +4,7 @@
  * k-of-n window rule of the LSTM-AE thesis.
  */
 import { SeismoError } from '../errors.js';
-import type { Threshold } from '../model/manifest.js';
+import type { Threshold } from './schema.js';
 import { ensureSlot, intParam, registerThreshold, thresholdFromJSON, type ThresholdRule } from './rule.js';
 
 /** Alarms when any step alarms. Every step sees every window (no short circuit), so streaming steps keep learning. */

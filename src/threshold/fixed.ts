@@ -4,7 +4,8 @@
  * mu + alpha * sigma of a channel's validation scores), which the method name and params record.
  */
 import { SeismoError } from '../errors.js';
-import type { Threshold } from '../model/manifest.js';
+import type { Threshold } from './schema.js';
+import { quantileSorted, sortedFinite } from '../stats/quantile.js';
 import { numParam, registerThreshold, type ThresholdRule } from './rule.js';
 
 /** Methods whose rule is a fixed value. */
@@ -64,35 +65,43 @@ export class FixedThreshold implements ThresholdRule {
 }
 
 /**
- * Linear-interpolation quantile of finite values (numpy's default `linear` method), so the
- * figures match what a Python reference computes. NaNs are skipped.
- * @param q level in [0, 1].
+ * Relative and absolute margin above a tied quantile: above float32 rounding of scores computed
+ * by another runtime (tfjs at training, onnxruntime at inference), below any real deviation.
  */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  if (!(q >= 0 && q <= 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile level must be in [0, 1], got ${q}`);
-  const sorted = sortedFinite(values);
-  if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'quantile of no finite values');
-  return quantileSorted(sorted, q);
-}
+const TIE_MARGIN = 1e-6;
 
-export function sortedFinite(values: ArrayLike<number>): Float64Array {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) n++;
-  const out = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) out[k++] = values[i]!;
-  return out.sort();
-}
-
-export function quantileSorted(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+/**
+ * The `q`-quantile of sorted calibration scores as an alarm threshold (`score >= value`), moved
+ * above ties. When many scores equal the quantile (all of them when a channel or a whole series
+ * was constant in training: PCA or an autoencoder reconstructs it exactly and every score is 0),
+ * the plain quantile makes `score >= value` true for all those normal windows, and the model
+ * flags every row. So when the share of calibration scores at or above the quantile exceeds
+ * twice `1 - q`, the threshold moves to just above the tied value: the midpoint to the next
+ * distinct score, or the value plus a margin of 1e-6 (relative, at least 1e-6 absolute) when it
+ * is the maximum.
+ * @param sorted finite scores in ascending order.
+ */
+export function quantileAboveTies(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  const v = quantileSorted(sorted, q);
+  let lo = 0;
+  let hi = n;
+  // First index with sorted[i] >= v.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  if ((n - lo) / n <= 2 * (1 - q)) return v;
+  let next = lo;
+  while (next < n && sorted[next]! <= v) next++;
+  const margin = Math.max(TIE_MARGIN * Math.abs(v), TIE_MARGIN);
+  return next < n ? Math.min(v + margin, (v + sorted[next]!) / 2) : v + margin;
 }
 
 /**
  * The `q`-quantile of validation scores as a threshold: about `1 - q` of normal windows alarm.
+ * Tied scores (a constant channel or series) move it just above the tie, see {@link quantileAboveTies}.
  * @param scores validation window scores (NaNs skipped).
  * @param q level in (0, 1), e.g. 0.995.
  */
@@ -100,7 +109,7 @@ export function quantileThreshold(scores: ArrayLike<number>, q: number): FixedTh
   if (!(q > 0 && q < 1)) throw new SeismoError('ERR_INVALID_OPTION', `quantile must be in (0, 1), got ${q}`);
   const sorted = sortedFinite(scores);
   if (sorted.length === 0) throw new SeismoError('ERR_EVAL', 'no finite validation score to take a quantile of');
-  return new FixedThreshold(quantileSorted(sorted, q), 'quantile', { quantile: q, windows: sorted.length });
+  return new FixedThreshold(quantileAboveTies(sorted, q), 'quantile', { quantile: q, windows: sorted.length });
 }
 
 for (const method of FIXED_METHODS) registerThreshold(method, FixedThreshold.fromJSON);

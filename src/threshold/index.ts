@@ -3,17 +3,21 @@
  * interface the Detector calls), their JSON registry, and the tuning used by `seismo calibrate`.
  */
 import { SeismoError } from '../errors.js';
-import type { Manifest, Threshold } from '../model/manifest.js';
+import type { Threshold, ThresholdSet } from './schema.js';
 import { AnyOfThreshold, PerChannelThreshold } from './chain.js';
 import { FixedThreshold } from './fixed.js';
 import { thresholdFromJSON, type ThresholdRule } from './rule.js';
 // Side effect: registers spot and dspot.
 import './spot.js';
+// Side effect: registers alarm-rate.
+import './alarm-rate.js';
 
+export { ThresholdSchema, type Threshold, type ThresholdSet } from './schema.js';
 export { registerThreshold, thresholdFromJSON, thresholdMethods, type ThresholdFactory, type ThresholdRule } from './rule.js';
-export { FIXED_METHODS, FixedThreshold, quantile, quantileThreshold } from './fixed.js';
+export { FIXED_METHODS, FixedThreshold, quantileThreshold } from './fixed.js';
 export { AnyOfThreshold, KOfNThreshold, PerChannelThreshold, type KOfNOptions } from './chain.js';
 export { DspotThreshold, SpotThreshold, type DspotOptions, type SpotOptions } from './spot.js';
+export { AlarmRateThreshold, type AlarmRateOptions } from './alarm-rate.js';
 export { fitGpd, gpdLogLikelihood, gpdQuantile, type GpdFit } from './gpd.js';
 export * from './tune.js';
 
@@ -34,7 +38,7 @@ export interface ThresholdFromManifestOptions {
  * @throws SeismoError `ERR_MODEL_CORRUPT` (unknown method, malformed params, per-channel
  *   thresholds that do not match the channels), `ERR_INVALID_OPTION` (non-finite override).
  */
-export function thresholdFromManifest(manifest: Pick<Manifest, 'thresholds'> & Partial<Pick<Manifest, 'channels'>>, options: ThresholdFromManifestOptions = {}): ThresholdRule {
+export function thresholdFromManifest(manifest: { thresholds: ThresholdSet; channels?: readonly string[] }, options: ThresholdFromManifestOptions = {}): ThresholdRule {
   if (options.override !== undefined) return new FixedThreshold(options.override, 'static', { source: 'override' });
   const global = thresholdFromJSON(manifest.thresholds.global);
   const channels = manifest.thresholds.channels;

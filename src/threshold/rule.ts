@@ -7,7 +7,7 @@
  * model directory alone rebuilds the whole decision chain.
  */
 import { SeismoError } from '../errors.js';
-import { ThresholdSchema, type Threshold } from '../model/manifest.js';
+import { ThresholdSchema, type Threshold } from './schema.js';
 
 /**
  * One decision step. The Detector calls {@link ThresholdRule.decide} once per scored window, in

@@ -18,9 +18,9 @@
  * GPD shape comes from the retained (recent) peaks.
  */
 import { SeismoError } from '../errors.js';
-import type { Threshold } from '../model/manifest.js';
+import type { Threshold } from './schema.js';
 import { fitGpd, gpdQuantile } from './gpd.js';
-import { quantileSorted } from './fixed.js';
+import { quantileSorted } from '../stats/quantile.js';
 import { ensureSlot, intParam, numArrayParam, numParam, optionalRecordParam, registerThreshold, type ThresholdRule } from './rule.js';
 
 /** Options of {@link SpotThreshold} and {@link DspotThreshold}. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors.js';
 import { parseSeriesCsv } from '../../src/ingest/csv.js';
-import { Random } from '../../src/ingest/random.js';
+import { Random } from '../../src/stats/random.js';
 import { ANOMALY_KINDS, generateSeries } from '../../src/ingest/synthetic.js';
 
 function bytes(a: Float32Array | Uint8Array): Buffer {

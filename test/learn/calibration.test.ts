@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Detector, type ScoredBatch } from '../../src/detector.js';
 import { isSeismoError } from '../../src/errors.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { CALIBRATION_FILE, fitCalibration, MIN_SCALE, normalizeScore, readCalibration, writeCalibration } from '../../src/learn/calibration.js';
+import { CALIBRATION_FILE, fitCalibration, MIN_SCALE, normalizeScore, readCalibration, writeCalibration } from '../../src/score/calibration.js';
 import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
 import { tinyModel, type TinyModel } from '../helpers/tiny-model.js';
 
@@ -77,7 +77,7 @@ describe('Detector normalizedScores', function () {
     const detector = await Detector.load(model.dir, { provider: 'cpu', batchSize: 8, stride: 4 });
     const batches: ScoredBatch[] = [];
     let uncalibrated = 0;
-    detector.onBatch = (b) => batches.push(b);
+    detector.on('batch', (b) => batches.push(b));
     try {
       assert.equal(detector.calibration(), undefined);
       await detector.write('s', data.time.subarray(0, 100), data.frames.subarray(0, 100 * C));

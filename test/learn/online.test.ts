@@ -147,13 +147,11 @@ describe('OnlineLearner', function () {
     const seen = new Map<number, number>();
     let scoredWhileUpdating = 0;
     const versions = new Set<number>();
-    const tap = detector.onBatch;
-    detector.onBatch = (b) => {
-      tap?.(b);
+    detector.on('batch', (b) => {
       for (let i = 0; i < b.size; i++) seen.set(b.starts[i]!, (seen.get(b.starts[i]!) ?? 0) + 1);
       if (learner.updating) scoredWhileUpdating += b.size;
       versions.add(b.version);
-    };
+    });
     try {
       let row = 0;
       const push = async (rows: number): Promise<void> => {

@@ -33,7 +33,7 @@ describe('Detector hot swap', function () {
     const lastVersion = new Map<string, number>();
     const byVersion = new Map<number, number>();
     const batches: ScoredBatch[] = [];
-    detector.onBatch = (b) => {
+    detector.on('batch', (b) => {
       batches.push(b);
       for (let i = 0; i < b.size; i++) {
         const key = `${b.seriesIds[i]}@${b.starts[i]}`;
@@ -43,7 +43,10 @@ describe('Detector hot swap', function () {
         lastVersion.set(b.seriesIds[i]!, b.version);
       }
       byVersion.set(b.version, (byVersion.get(b.version) ?? 0) + b.size);
-    };
+    });
+    // The listener asserts: a failed assertion arrives as an error event, checked at the end.
+    const listenerErrors: Error[] = [];
+    detector.on('error', (e) => listenerErrors.push(e));
     const T = 1500;
     const series = ['a', 'b', 'c'];
     const data = series.map((_, k) => generateSeries({ length: T, channels: C, seed: 20 + k, periods: [48, 12] }).table);
@@ -64,6 +67,7 @@ describe('Detector hot swap', function () {
       assert.equal(s2.version, 3);
       await pushing;
       await detector.flush();
+      assert.deepEqual(listenerErrors, []);
       const expected = series.length * (T - W + 1);
       assert.equal(seen.size, expected);
       for (const [key, n] of seen) assert.equal(n, 1, `${key} scored ${n} times`);

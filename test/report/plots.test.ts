@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { registerEval } from '../../src/cli/eval.js';
-import { Random } from '../../src/ingest/random.js';
+import { Random } from '../../src/stats/random.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

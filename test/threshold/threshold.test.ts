@@ -1,6 +1,6 @@
 // Threshold rules: SPOT/DSPOT on seeded streams, per-channel alpha tuning, k-of-n, JSON round trips.
 import assert from 'node:assert/strict';
-import { Random } from '../../src/ingest/random.js';
+import { Random } from '../../src/stats/random.js';
 import {
   AnyOfThreshold,
   applyRule,

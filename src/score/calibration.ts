@@ -21,6 +21,7 @@
  */
 import { SeismoError } from '../errors.js';
 import type { ScoreCalibration } from '../model/model-dir.js';
+import { median } from '../stats/quantile.js';
 
 // The file `calibration.json` belongs to the model directory, which reads and writes all of its files.
 export { CALIBRATION_FILE, checkCalibration, readCalibration, writeCalibration, type ScoreCalibration } from '../model/model-dir.js';
@@ -63,8 +64,3 @@ export function normalizeScores(scores: ArrayLike<number>, calibration: ScoreCal
   return out;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}

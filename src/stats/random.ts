@@ -1,8 +1,11 @@
 /**
- * A small deterministic PRNG for synthetic data and tests: the same seed gives the same stream on
- * every platform and Node version, which `Math.random()` cannot promise. xoshiro128** (Blackman &
- * Vigna) on 32-bit integers, seeded through splitmix32 so that nearby seeds (1, 2, 3, ...) give
- * unrelated streams. Not for cryptography.
+ * Seeded random generators: the same seed gives the same stream on every platform and Node
+ * version, which `Math.random()` cannot promise. Not for cryptography.
+ */
+
+/**
+ * The generator for synthetic data and tests: xoshiro128** (Blackman & Vigna) on 32-bit
+ * integers, seeded through splitmix32 so that nearby seeds (1, 2, 3, ...) give unrelated streams.
  */
 export class Random {
   private s0: number;
