@@ -40,7 +40,7 @@ import {
   MODEL_FORMAT_VERSION,
   type Manifest,
 } from './manifest.js';
-import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights.js';
+import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights-format.js';
 
 /** File of a model directory holding its score calibration. */
 export const CALIBRATION_FILE = 'calibration.json';
