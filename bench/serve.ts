@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector, type ScoredBatch } from '../src/detector.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';
@@ -126,7 +126,6 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
     await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
       config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
       stride: 4,
-      quiet: true,
     });
   }
   const maxSeries = clients * (rounds + 1) * 3 + 8;
