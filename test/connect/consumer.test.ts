@@ -7,7 +7,7 @@ import { partitionOf, partitionStream } from '../../src/connect/partition.js';
 import { RedisProducer } from '../../src/connect/producer.js';
 import { RedisStreamsConnector } from '../../src/connect/redis-streams.js';
 import { tinyModel, type TinyModel } from '../helpers/tiny-model.js';
-import { RedisServer } from './redis-server.js';
+import { RedisServer } from '../../bench/redis-server.js';
 import { checkExactlyOnce, makeWorkload, produce, readResults, readStream, referenceScores, waitFor, type Produced } from './workload.js';
 
 const PARTITIONS = 4;
