@@ -30,6 +30,8 @@ export type SeismoErrorCode =
   | 'ERR_RESOURCE'
   /** Timestamps of one series went backwards (or repeated). */
   | 'ERR_TIMESTAMP_ORDER'
+  /** A stream skipped samples (a time gap) and its gap policy is `error`. */
+  | 'ERR_STREAM_GAP'
   /** A model directory or file does not exist. */
   | 'ERR_MODEL_NOT_FOUND'
   /** `model.onnx` or `model.json` cannot be parsed. */

@@ -142,4 +142,35 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     for (const r of results) assert.equal(r.normalized, nscore.get(`${r.seriesId}@${r.timestamp}`), `nscore of ${r.seriesId}@${r.timestamp}`);
     await producer.close();
   });
+
+  it('rebalances as consumers join and leave: a leaving consumer drains and hands over at once', async () => {
+    const stream = `${run}:in3`;
+    const work = makeWorkload({ series: 6, length: 400, entrySize: 10, channels: model.manifest.channels.length, seed: 3 });
+    const expected = await referenceScores(model.dir, work);
+    const producer = new RedisProducer({ url, stream, partitions: PARTITIONS, channels: work.channels });
+    const produced: Produced = new Map();
+    const a = consumer('a', stream);
+    const ra = a.start();
+    await waitFor('a to own every partition', 30_000, () => a.stats().owned.length === PARTITIONS);
+    const b = consumer('b', stream);
+    const rb = b.start();
+    // b joins: a hands over half of the partitions at a round boundary.
+    await waitFor('a and b to share the partitions', 30_000, () => a.stats().owned.length === PARTITIONS / 2 && b.stats().owned.length === PARTITIONS / 2);
+    const half = Math.floor(work.entries.length / 2);
+    await produce(producer, work, work.entries.slice(0, half), produced);
+    await waitFor('some output', 30_000, async () => (await redis.xlen(`${stream}:out`)) > 0);
+    // a leaves: it drains, releases its leases (none expires) and leaves the group; b takes over.
+    const sa = await a.stop();
+    await ra;
+    await waitFor('b to own every partition', 30_000, () => b.stats().owned.length === PARTITIONS);
+    await produce(producer, work, work.entries.slice(half), produced);
+    await waitFor('every window in the output', 60_000, async () => (await redis.xlen(`${stream}:out`)) >= expected.size);
+    const sb = await b.stop();
+    await rb;
+    assert.equal(sa.released, PARTITIONS, 'a released half on the join and half when leaving');
+    assert.equal(sb.claimed, 0, 'a drained: nothing left pending for b to claim');
+    const check = checkExactlyOnce(await readResults(redis, `${stream}:out`), expected, produced, (id) => producer.streamOf(id));
+    assert.deepEqual(check, { windows: expected.size, duplicated: 0, missing: 0 });
+    await producer.close();
+  });
 });

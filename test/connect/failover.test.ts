@@ -102,8 +102,17 @@ describe('connect: failover between consumer processes', function () {
     const b = start('b', stream);
     await bothOwn(stream, 'a', 'b');
     await produce(producer, work, work.entries, produced);
-    // Kill `a` while it holds entries it read but has not committed.
-    await waitFor('a to be in the middle of a round', 30_000, async () => (await redis.xlen(`${stream}:out`)) > expected.size * 0.2 && (await pendingOf(stream, 'a')) > 0, 2);
+    // Kill `a` while it holds entries it read but has not committed: freeze it (SIGSTOP), let what
+    // it already sent settle, and kill it only if it is caught with entries pending; else go on.
+    await waitFor('some output', 30_000, async () => (await redis.xlen(`${stream}:out`)) > expected.size * 0.2, 2);
+    await waitFor('a frozen in the middle of a round', 30_000, async () => {
+      if ((await pendingOf(stream, 'a')) === 0) return false;
+      a.proc.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 20));
+      if ((await pendingOf(stream, 'a')) > 0) return true;
+      a.proc.kill('SIGCONT');
+      return false;
+    }, 2);
     a.proc.kill('SIGKILL');
     await a.exited;
     const orphaned = await pendingOf(stream, 'a');
@@ -126,7 +135,8 @@ describe('connect: failover between consumer processes', function () {
     await bothOwn(stream, 'a', 'b');
     const third = Math.floor(work.entries.length / 3);
     await produce(producer, work, work.entries.slice(0, third), produced);
-    await waitFor('a to be busy', 30_000, async () => (await pendingOf(stream, 'a')) > 0, 2);
+    // Stop it mid-round when that can be caught (entries read, not committed); else once it has output.
+    await waitFor('a to be busy', 30_000, async () => (await pendingOf(stream, 'a')) > 0 || (await redis.xlen(`${stream}:out`)) > expected.size * 0.15, 2);
     a.proc.kill('SIGSTOP');
     await produce(producer, work, work.entries.slice(third, 2 * third), produced);
     await waitFor('b to own every partition', 30_000, async () => (await leaseOwners(stream)).every((o) => o === 'b'));
