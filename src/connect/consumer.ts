@@ -249,11 +249,12 @@ export class StreamConsumer {
       this.membership = await this.connector.heartbeat();
       this.heartbeatTimer = setInterval(() => void this.beat(), period);
       await this.loop();
-      return this.stats();
     } finally {
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.shutdown();
     }
+    // After the shutdown: the totals include the partitions released on the way out.
+    return this.stats();
   }
 
   private async loadDetector(): Promise<Detector> {
