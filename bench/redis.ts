@@ -17,7 +17,7 @@ import { Detector } from '../src/detector.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { PACKAGE_ROOT } from '../src/native.js';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { RedisServer } from './redis-server.js';
 
 export interface RedisBenchOptions {
@@ -79,7 +79,7 @@ export async function runRedisBench(options: RedisBenchOptions = {}): Promise<Re
     dir = tmp;
     log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
     const g = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
-    await trainToDir('lstm-ae', g.table.frames, g.table.channels, dir, { config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 }, stride: 4, quiet: true });
+    await trainToDir('lstm-ae', g.table.frames, g.table.channels, dir, { config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 }, stride: 4 });
   }
   const model = readModelDir(dir);
   const W = model.manifest.window;
