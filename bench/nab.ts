@@ -17,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { trainToDir } from '../src/cli/train.js';
 import { Detector } from '../src/detector.js';
-import { loadNabProfiles, loadNabWindows } from '../src/evaluate/nab-corpus.js';
+import { loadNabProfiles } from '../src/evaluate/nab-corpus.js';
 import { NAB_PROFILE_KEYS, nabProbationaryLength, optimizeNabThreshold, prepareNabFile, scoreNabCorpus, type NabPreparedFile } from '../src/evaluate/nab.js';
-import { loadNab } from '../src/ingest/nab.js';
+import { loadNab, readNabWindows } from '../src/ingest/nab.js';
 import { scoreTable } from '../src/score/score-table.js';
 
 export interface NabBenchOptions {
@@ -85,7 +85,7 @@ export async function runNabBench(options: NabBenchOptions): Promise<NabBenchRes
   const log = options.log ?? (() => {});
   const t0 = performance.now();
   const series = await loadNab(options.data, { names: options.names });
-  const windows = loadNabWindows(options.data);
+  const windows = readNabWindows(options.data);
   const profiles = loadNabProfiles(options.data);
   const prepared: NabPreparedFile[] = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-nab-'));

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import Papa from 'papaparse';
-import { SeismoError } from '../errors.js';
+import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab.js';
-import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus.js';
+import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
+import { readNabWindows } from '../ingest/nab.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
 import { action } from './output.js';
 
@@ -47,7 +48,7 @@ function readCsv(path: string): CsvTable {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new SeismoError('ERR_CSV_PARSE', `cannot read ${path}`, { path }, { cause });
+    throw fileError(path, cause);
   }
   const parsed = Papa.parse<string[]>(text, { skipEmptyLines: true });
   if (parsed.errors.length > 0) {
@@ -300,7 +301,7 @@ export function registerEval(program: Command): void {
     .action(
       run<NabScoringOptions>((opts) => {
         const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
-        const results = runNab(files, loadNabWindows(opts.nab), loadNabProfiles(opts.nab), loadNabThresholds(opts.nab, opts.detector) ?? {});
+        const results = runNab(files, readNabWindows(opts.nab), loadNabProfiles(opts.nab), loadNabThresholds(opts.nab, opts.detector) ?? {});
         const json: Record<string, number> = {};
         for (const [profile, r] of Object.entries(results)) {
           json[(NAB_PROFILE_KEYS as Record<string, string>)[profile] ?? profile] = r.normalized;

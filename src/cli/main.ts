@@ -4,11 +4,13 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../native.js';
 import { registerBench } from './bench.js';
 import { registerCalibrate } from './calibrate.js';
+import { registerConsume } from './consume.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
 import { registerLabel } from './label.js';
 import { registerLearn } from './learn.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 /** Builds the `seismo` command line. */
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLearn(program);
   registerLabel(program);
+  registerServe(program);
+  registerConsume(program);
   return program;
 }
 
