@@ -4,7 +4,7 @@
  * events. The stages live beside it: `batcher.ts` (series, rings, batches), `versions.ts` (model
  * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
  */
-import { expectArrayLike, isSeismoError, SeismoError } from '../errors.js';
+import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
@@ -223,23 +223,20 @@ export class Detector {
    * new series does not take a slot). Should scoring fail while the call waits for room, the
    * rows stored before stay stored and the error says how many (`details.stored`).
    * @param timestamps `[n]`, finite, strictly increasing and after the series' last timestamp.
-   * @param frames `[n, channels]` row-major (a `Float32Array`, or any array-like of numbers,
-   *   which is converted; each value must be finite as a float32).
+   * @param frames `[n, channels]` row-major, finite.
    */
-  async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array | ArrayLike<number>): Promise<void> {
+  async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array): Promise<void> {
     this.ensureOpen();
     expectSeriesId(seriesId);
     expectArrayLike(timestamps, `series '${seriesId}': timestamps`);
-    // Any array-like is taken (converted once per call below); null or an object is refused here.
-    expectArrayLike(frames, `series '${seriesId}': frames`);
+    expectFloat32Array(frames, `series '${seriesId}': frames`);
     const channels = this.scratch.length;
     const n = timestamps.length;
-    if (frames === null || typeof frames !== 'object' || typeof frames.length !== 'number' || frames.length !== n * channels) {
-      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames?.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
+    if (frames.length !== n * channels) {
+      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
     }
-    const values = frames instanceof Float32Array ? frames : Float32Array.from(frames);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+    for (let i = 0; i < frames.length; i++) {
+      if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
     }
     let last = this.batcher.lastTimeOf(seriesId);
     for (let i = 0; i < n; i++) {
@@ -257,7 +254,7 @@ export class Detector {
           continue;
         }
         const take = Math.min(room, n - done);
-        this.batcher.store(slot, timestamps, done, values.subarray(done * channels, (done + take) * channels), take);
+        this.batcher.store(slot, timestamps, done, frames.subarray(done * channels, (done + take) * channels), take);
         this.pipeline.pump();
         done += take;
       }
