@@ -8,10 +8,13 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { Detector, type ScoredBatch, type SwapEvent } from '../src/detector.js';
 import { isSeismoError, SeismoError, type SeismoErrorCode } from '../src/errors.js';
-import type { InferenceWorker } from '../src/infer/inference-worker.js';
+import { registerDetect } from '../src/cli/detect.js';
+import { InferenceWorker } from '../src/infer/inference-worker.js';
+import { writeSeriesCsv } from '../src/ingest/csv.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { writeModelDir } from '../src/model/model-dir.js';
 import { scoreTable } from '../src/score/score-table.js';
+import { runCli } from './helpers/run-cli.js';
 import { referenceScores, tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 const code = (c: SeismoErrorCode) => (err: unknown) => isSeismoError(err, c);
@@ -308,6 +311,51 @@ describe('Detector faults', function () {
         assert.doesNotMatch(stderr, /terminate called|FATAL ERROR/, `delay ${delay}: ${stderr.slice(-400)}`);
         assert.equal(status, 1, `delay ${delay}: exit ${status}\n${stderr.slice(-400)}`);
         assert.match(stderr, /ERR_TOO_MANY_SERIES/);
+      }
+    });
+  });
+
+  describe('seismo detect', () => {
+    let csv: string;
+    before(async () => {
+      csv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-faults-')), 'data.csv');
+      await writeSeriesCsv(csv, { ...data, channels: model.manifest.channels });
+    });
+
+    it('exits non-zero with ERR_INFERENCE, writing no --out file, when every worker it starts dies', async () => {
+      // Every worker dies at its first batch, the restarted ones too: no transient cause.
+      const run = InferenceWorker.prototype.runArena;
+      InferenceWorker.prototype.runArena = function (this: InferenceWorker, ...args: Parameters<typeof run>) {
+        void this.terminate();
+        return run.apply(this, args);
+      };
+      const out = path.join(path.dirname(csv), 'scores.csv');
+      try {
+        const running = runCli(registerDetect, ['detect', '--model', model.dir, '--data', csv, '--out', out, '--provider', 'cpu', '--json']);
+        assert.equal(await within(running, 50_000), 'returned', 'detect hung');
+        const result = await running;
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stdout + result.stderr, /ERR_INFERENCE/);
+        assert.ok(!fs.existsSync(out));
+      } finally {
+        InferenceWorker.prototype.runArena = run;
+      }
+    });
+
+    it('succeeds when a worker dies once: it is restarted and every window is written', async () => {
+      const run = InferenceWorker.prototype.runArena;
+      let kills = 1;
+      InferenceWorker.prototype.runArena = function (this: InferenceWorker, ...args: Parameters<typeof run>) {
+        if (kills-- > 0) void this.terminate();
+        return run.apply(this, args);
+      };
+      const out = path.join(path.dirname(csv), 'scores-once.csv');
+      try {
+        const result = await runCli(registerDetect, ['detect', '--model', model.dir, '--data', csv, '--out', out, '--provider', 'cpu', '--stride', '1', '--json']);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(fs.readFileSync(out, 'utf8').trim().split('\n').length - 1, T - W + 1);
+      } finally {
+        InferenceWorker.prototype.runArena = run;
       }
     });
   });
