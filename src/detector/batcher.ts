@@ -6,6 +6,7 @@
  */
 import { SeismoError } from '../errors.js';
 import { FrameRings, type OverflowPolicy } from '../window/frame-rings.js';
+import type { ThresholdRule } from '../threshold/index.js';
 import type { LiveModel } from './versions.js';
 
 /** Windows sent to one inference call. */
@@ -16,6 +17,8 @@ export interface Batch {
   starts: Float64Array;
   /** The model version that scores and decides the batch (the live one when it was dispatched). */
   model: LiveModel;
+  /** The rule that decides the batch: its version's rule when it was dispatched (see `setThresholdRule`). */
+  rule: ThresholdRule;
 }
 
 /** Where a batch's windows lie in the arena, as the inference worker reads them. */
@@ -135,7 +138,7 @@ export class WindowBatcher {
 
   /** Takes up to `batchSize` ready windows, oldest series first, for `model`; undefined when none is ready. */
   next(model: LiveModel): Batch | undefined {
-    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model };
+    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model, rule: model.rule };
     while (batch.size < this.batchSize && this.queueSize > 0) {
       const slot = this.queue[this.queueHead]!;
       // Under drop-oldest, windows whose first frames were overwritten are gone: skip and count them.

@@ -155,8 +155,9 @@ export class Detector {
 
   /**
    * Replaces the threshold rule of the live version, with no new worker and no new version: the
-   * batches delivered from now on are decided by `rule` (prepared for every series slot; a
-   * streaming rule starts from what it holds). Swapping in or rolling back to another version
+   * batches dispatched from now on are decided by `rule`, those already in flight by the rule
+   * live when they were dispatched (as across a swap). `rule` is prepared for every series slot;
+   * a streaming rule starts from what it holds. Swapping in or rolling back to another version
    * takes that version's rules again (or the `thresholdRule` option), as before.
    * @throws SeismoError `ERR_INVALID_OPTION` when `rule` is not a threshold rule, `ERR_DISPOSED` after close.
    */
@@ -361,6 +362,8 @@ export class Detector {
   }
 
   private checkTimestamp(seriesId: string, t: number, last: number, row: number): void {
+    // The hot path: nothing is built unless the timestamp is refused.
+    if (Number.isFinite(t) && t > last) return;
     const where = row >= 0 ? ` (row ${row})` : '';
     const stored = row >= 0 ? 'nothing of this write was stored' : 'the sample was not stored';
     if (!Number.isFinite(t)) {

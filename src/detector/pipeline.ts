@@ -136,6 +136,7 @@ export class ScoringPipeline {
         if (next !== model) {
           next.inFlight++;
           batch.model = next;
+          batch.rule = next.rule;
           this.models.batchDone(model);
         }
       }
@@ -168,7 +169,7 @@ export class ScoringPipeline {
     const thresholds = new Float64Array(batch.size);
     const normalizedScores = new Float32Array(batch.size).fill(NaN);
     const calibration = batch.model.calibration;
-    const rule = batch.model.rule;
+    const rule = batch.rule;
     const announce = this.events.listening('anomaly');
     let scored = 0;
     for (let i = 0; i < batch.size; i++) {
