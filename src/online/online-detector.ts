@@ -37,7 +37,7 @@ import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
 import { FixedThreshold } from '../threshold/fixed.js';
 import type { ThresholdRule } from '../threshold/rule.js';
 import { identityScaler, initialModel, nextOnlineManifest } from './initial-model.js';
-import { likelihoodNormalizer, type NormalizerFactory } from './normalizer.js';
+import { likelihoodNormalizer, type NormalizerFactory, type ScorerFactory } from './normalizer.js';
 import { resolvePolicy, type OnlineKind, type OnlinePolicy, type ResolvedPolicy } from './policy.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
 
@@ -58,6 +58,12 @@ export interface OnlineDetectorOptions {
    * Default: {@link likelihoodNormalizer} (`createNormalizer` of `src/score/normalize.ts`) with its defaults.
    */
   normalizer?: NormalizerFactory;
+  /**
+   * A per-series scorer that sees every raw sample beside the deep model's raw score (e.g. the
+   * ensemble of `src/score/ensemble.ts`) and whose output is the normalised score; it replaces
+   * `normalizer`. Saved and restored with the series.
+   */
+  scorer?: ScorerFactory;
   /**
    * The rule that turns each series' normalised scores into alarms (called with the series' index
    * as its slot). Default: `policy.threshold` as a fixed value when given, else
@@ -83,6 +89,7 @@ export interface OnlineResumeOptions {
   /** Policy fields to change (e.g. `learning: 'off'`); the others are the saved ones. */
   policy?: Partial<OnlinePolicy>;
   normalizer?: NormalizerFactory;
+  scorer?: ScorerFactory;
   alarmRule?: ThresholdRule;
   workDir?: string;
   provider?: ProviderRequest;
@@ -198,6 +205,8 @@ interface SavedSeries {
   lastTime: number | null;
   interval: number | null;
   normalizer: unknown;
+  /** The scorer's state, with a scorer. */
+  scorer?: unknown;
   /** The last `window - 1` scaled frames and their timestamps: the context of the next window. */
   contextTimes: number[];
   contextFrames: number[];
@@ -463,6 +472,8 @@ export class OnlineDetector {
   async flush(): Promise<void> {
     this.ensureOpen();
     for (;;) {
+      // Per-series models whose workers are still starting fit their warm-up once started.
+      await this.groupStarts;
       this.schedulePump();
       await this.pumping;
       const held = this.groups.filter((g) => !g.trained || g.hold);
@@ -553,6 +564,7 @@ export class OnlineDetector {
         lastTime: Number.isFinite(s.lastTime) ? s.lastTime : null,
         interval: Number.isFinite(s.interval) ? s.interval : null,
         normalizer: s.normalizer.toJSON(),
+        scorer: s.scorer?.toJSON(),
         contextTimes: tail.times,
         contextFrames: tail.frames,
         sinceHot: Number.isFinite(s.lastHot) ? s.lastEnd - s.lastHot : null,
@@ -598,9 +610,17 @@ export class OnlineDetector {
       throw new SeismoError('ERR_TOO_MANY_SERIES', `series '${id}' would be number ${this.seriesList.length + 1}; this detector serves ${this.options.maxSeries ?? 1024}. Create it with a larger maxSeries.`, { seriesId: id });
     }
     const s = new SeriesState(id, this.seriesList.length, group, this.channels.length, this.policy.warmup, this.window, this.recentDepth, this.normalizerFactory());
+    this.attachScorer(s, undefined);
     this.series.set(id, s);
     this.seriesList.push(s);
     return s;
+  }
+
+  private attachScorer(s: SeriesState, state: unknown): void {
+    const factory = this.options.scorer;
+    if (!factory) return;
+    s.scorer = factory(state);
+    s.rawFifo = new Float32Array(64 * this.channels.length);
   }
 
   /** Per-series models start one after another in the background. */
@@ -674,6 +694,7 @@ export class OnlineDetector {
       return;
     }
     if (this.alpha > 0) s.adapt(raw, this.alpha);
+    if (s.scorer) s.keepRaw(raw);
     s.scale(raw, this.scaled, this.policy.clip);
     this.send(s, timestamp, this.scaled);
   }
@@ -707,6 +728,8 @@ export class OnlineDetector {
     const C = this.channels.length;
     const n = s.warmCount;
     s.fitScaler();
+    // A scorer sees every sample in order: the warm-up ones have no deep score.
+    if (s.scorer) for (let t = 0; t < n; t++) s.scorer.update(s.warmFrames!, NaN, t * C);
     const scaled = new Float32Array(n * C);
     for (let t = 0; t < n; t++) s.scale(s.warmFrames!.subarray(t * C, (t + 1) * C), scaled.subarray(t * C, (t + 1) * C), this.policy.clip);
     const g = this.groups[s.group]!;
@@ -877,13 +900,14 @@ export class OnlineDetector {
       const id = batch.seriesIds[i]!;
       if (s === undefined || s.id !== id) s = this.series.get(id)!;
       const raw = batch.scores[i]!;
+      // A scorer sees the sample's raw frame (kept since it was sent) with the deep score.
+      const z = s.scorer ? s.scorer.update(s.rawFifo!, raw, s.takeRaw()) : s.normalizer.update(raw);
       if (Number.isNaN(raw)) {
         normalized[i] = NaN;
         continue;
       }
       const start = batch.starts[i]!;
       const end = start + W - 1;
-      const z = s.normalizer.update(raw);
       normalized[i] = z;
       s.counters.scored++;
       s.lastEnd = end;
@@ -1039,6 +1063,7 @@ export class OnlineDetector {
     const C = this.channels.length;
     const W = this.window;
     const s = new SeriesState(saved.id, this.seriesList.length, saved.group, C, this.policy.warmup, W, this.recentDepth, this.normalizerFactory(saved.normalizer));
+    this.attachScorer(s, saved.scorer);
     this.series.set(s.id, s);
     this.seriesList.push(s);
     s.mean.set(saved.mean);
