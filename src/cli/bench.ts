@@ -124,7 +124,7 @@ async function runOnlineMode(opts: BenchOptions): Promise<Record<string, unknown
   }
   say(opts, `  allocated per series: ${Object.entries(r.perSeriesAllocations).map(([k, v]) => `${k} ${v} B`).join('; ')}`);
   say(opts, `  learning on / off: ${r.learning.learningWindowsPerSec.toFixed(0)} / ${r.learning.frozenWindowsPerSec.toFixed(0)} windows/s = ratio ${r.learning.ratio.toFixed(2)} (${r.learning.updates} updates)`);
-  if (r.nab) say(opts, `  NAB: ${r.nab.files} files, ${r.nab.points} points in ${r.nab.seconds.toFixed(0)} s (${r.nab.pointsPerSec.toFixed(0)} points/s, ${r.nab.updates} updates; ${r.nab.learning})`);
+  if (r.nab) say(opts, `  NAB: ${r.nab.files} files, ${r.nab.points} points in ${r.nab.seconds.toFixed(0)} s wall, ${r.nab.cpuSeconds.toFixed(0)} s CPU (${r.nab.pointsPerSec.toFixed(0)} points/s, ${r.nab.updates} updates, ${r.nab.disordered} repeated timestamps skipped; ${r.nab.learning})`);
   return { experiment: 'online-mode', ...r };
 }
 

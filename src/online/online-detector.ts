@@ -900,8 +900,10 @@ export class OnlineDetector {
       const id = batch.seriesIds[i]!;
       if (s === undefined || s.id !== id) s = this.series.get(id)!;
       const raw = batch.scores[i]!;
-      // A scorer sees the sample's raw frame (kept since it was sent) with the deep score.
-      const z = s.scorer ? s.scorer.update(s.rawFifo!, raw, s.takeRaw()) : s.normalizer.update(raw);
+      // A scorer sees the sample's raw frame (kept since it was sent) with the deep score, settling or not.
+      const settling = s.counters.scored < p.settle;
+      let z = s.scorer ? s.scorer.update(s.rawFifo!, raw, s.takeRaw()) : settling ? 0 : s.normalizer.update(raw);
+      if (settling) z = 0;
       if (Number.isNaN(raw)) {
         normalized[i] = NaN;
         continue;
@@ -911,7 +913,7 @@ export class OnlineDetector {
       normalized[i] = z;
       s.counters.scored++;
       s.lastEnd = end;
-      if (this.alarmRule.decide(z, this.noChannels, s.index)) {
+      if (!settling && this.alarmRule.decide(z, this.noChannels, s.index)) {
         anomalies[i] = 1;
         s.counters.alarms++;
       }
