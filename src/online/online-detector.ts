@@ -222,6 +222,8 @@ export const ONLINE_STATE_FILE = 'online.json';
 /** A model and everything learning needs beside it. */
 interface ModelGroup {
   index: number;
+  /** The version directory `weights` belong to (a version swapped in by someone else has its own). */
+  weightsDir: string;
   /** Undefined while a per-series model's worker starts. */
   detector: Detector | undefined;
   weights: WeightTensor[];
@@ -537,7 +539,7 @@ export class OnlineDetector {
       const target = path.join(dir, rel);
       const current = readModelDir(live(g).modelDir);
       writeModelDir(target, current.manifest, current.onnx);
-      writeWeights(target, g.weights);
+      writeWeights(target, path.resolve(current.dir) === g.weightsDir ? g.weights : (readWeights(current.dir) ?? g.weights));
       // The whole buffer, withdrawn entries included: they hold their places in the FIFO.
       const train: SavedWindow[] = [];
       for (let k = 0; k < g.ringCount; k++) {
@@ -820,7 +822,7 @@ export class OnlineDetector {
     const size = this.policy.trainWindows;
     const ring = new Float32Array(size * this.per);
     const g: ModelGroup = {
-      index: this.groups.length, detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
+      index: this.groups.length, weightsDir: '', detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
       ring, views: Array.from({ length: size }, (_, k) => ring.subarray(k * this.per, (k + 1) * this.per)),
       ringSeries: new Int32Array(size).fill(-1), ringEnd: new Float64Array(size), ringValid: new Uint8Array(size),
       ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
@@ -862,6 +864,7 @@ export class OnlineDetector {
     detector.on('error', (err) => this.emit('error', err));
     g.detector = detector;
     g.weights = weights;
+    g.weightsDir = path.resolve(detector.modelDir);
     g.trained = from !== undefined;
     // A per-series model whose series finished its warm-up while the detector was starting.
     if (!g.trained && !g.updating && g.ringCount > 0) this.startUpdate(g, true);
@@ -1026,7 +1029,11 @@ export class OnlineDetector {
     const tuner = this.tuner;
     if (!tuner) throw new SeismoError('ERR_LEARN', 'learning is off for this detector (no fine-tuning worker)');
     // One fine-tuning worker holds one tfjs model: updates of several models take turns.
-    const job = this.tuneChain.then(() => tuner.update(g.weights, identityScaler(this.channels.length), normal, 0, 0, new Float32Array(0), check, params));
+    // Continue from the live version, whoever made it: an OnlineLearner attached to this model's
+    // detector (expert labels) swaps in versions of its own, with their weights beside them.
+    const liveDir = live(g).modelDir;
+    const start = liveDir === g.weightsDir ? g.weights : (readWeights(liveDir) ?? g.weights);
+    const job = this.tuneChain.then(() => tuner.update(start, identityScaler(this.channels.length), normal, 0, 0, new Float32Array(0), check, params));
     this.tuneChain = job.catch(() => {});
     const res = await job;
     if (this.closed) return;
@@ -1043,6 +1050,7 @@ export class OnlineDetector {
     writeWeights(dir, res.weights);
     const swap = await live(g).swapModel(dir);
     g.weights = res.weights;
+    g.weightsDir = path.resolve(dir);
     g.updates++;
     g.trained = true;
     this.prune(g);

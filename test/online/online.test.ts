@@ -198,7 +198,7 @@ describe('online mode', function () {
     const seen = new Map<number, { frames: number[]; deep: number[] }>();
     let made = 0;
     const d = await make({
-      policy: { learning: 'off', threshold: 0.9 },
+      policy: { learning: 'off', threshold: 0.9, settle: 0 },
       scorer: () => {
         const id = made++;
         const log = { frames: [] as number[], deep: [] as number[] };
@@ -228,6 +228,20 @@ describe('online mode', function () {
     assert.deepEqual(log.deep.slice(64), scored.map((x) => x.score));
     scored.forEach((x, i) => assert.equal(x.normalized, Math.fround(values[64 + i]! / (1 + values[64 + i]!))));
     assert.deepEqual(scored.filter((x) => x.alarm).map((x) => x.t).slice(0, 3), [64, 65, 66]);
+  });
+
+  it('does not judge the first samples after the warm-up (settle): normalised 0, no alarm, nothing learnt by the normaliser', async () => {
+    const d = await make({ policy: { learning: 'off', settle: 50, threshold: 0.01 } });
+    const c = collect(d);
+    const values = wave(300);
+    values[100] = 30; // inside the settle period (scored from 64, judged from 114)
+    values[250] = 30;
+    await feed(d, 'z', values);
+    await d.flush();
+    const got = c.scores.get('z')!;
+    assert.ok(got.slice(0, 50).every((x) => x.normalized === 0 && !x.alarm));
+    assert.ok(got[100 - 64]!.score > 10 * got[99 - 64]!.score, 'the spike is scored (raw) while settling');
+    assert.ok(got.some((x) => x.t >= 250 && x.t < 266 && x.alarm), 'a spike after settling alarms');
   });
 
   it('gives each series a model of its own when asked (sharing: per-series)', async () => {
