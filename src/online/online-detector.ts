@@ -242,6 +242,8 @@ interface ModelGroup {
   ringCount: number;
   admittedSince: number;
   pushedSince: number;
+  /** Background learning: no update starts before this time (`performance.now()`, see `learningShare`). */
+  nextUpdateAt: number;
   updates: number;
   rejected: number;
   scored: number;
@@ -825,7 +827,7 @@ export class OnlineDetector {
       index: this.groups.length, weightsDir: '', detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
       ring, views: Array.from({ length: size }, (_, k) => ring.subarray(k * this.per, (k + 1) * this.per)),
       ringSeries: new Int32Array(size).fill(-1), ringEnd: new Float64Array(size), ringValid: new Uint8Array(size),
-      ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
+      ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, nextUpdateAt: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
     };
     this.groups.push(g);
     return g;
@@ -935,7 +937,7 @@ export class OnlineDetector {
         if (anomalies[i]) this.emit('anomaly', { seriesId: batch.seriesIds[i]!, timestamp: batch.timestamps[i]!, score: batch.scores[i]!, normalized: normalized[i]!, model: g.index, version: batch.version });
       }
     }
-    if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery) this.startUpdate(g, false);
+    if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery && performance.now() >= g.nextUpdateAt) this.startUpdate(g, false);
   }
 
   /** Copies a window the guard lets through into the training buffer (its frames are in the rings while the batch is delivered). */
@@ -1049,6 +1051,8 @@ export class OnlineDetector {
     writeModelDir(dir, manifest, res.onnx);
     writeWeights(dir, res.weights);
     const swap = await live(g).swapModel(dir);
+    // The learning budget: rest in proportion to the time this update took.
+    if (!initial && this.policy.learning === 'background') g.nextUpdateAt = performance.now() + (performance.now() - t0) * (1 / this.policy.learningShare - 1);
     g.weights = res.weights;
     g.weightsDir = path.resolve(dir);
     g.updates++;

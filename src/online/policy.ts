@@ -63,6 +63,12 @@ export interface OnlinePolicy {
   maxModels?: number;
   /** When learning runs (see {@link LearningMode}). Default `background`. */
   learning?: LearningMode;
+  /**
+   * Background learning: the most of the wall time the fine-tuning worker may spend updating a
+   * model (after an update of d seconds the next waits d * (1 / share - 1) seconds), so that
+   * scoring keeps its share of the cores. In (0, 1]; 1 updates back to back. Default 0.5.
+   */
+  learningShare?: number;
   /** Windows admitted for training (after the guard) between two updates of a model. Default 256. */
   updateEvery?: number;
   /** Most recent admitted windows kept per model and trained on in each update (FIFO). Default 512. */
@@ -135,6 +141,7 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
     maxModels: o.maxModels ?? 16,
     learning: o.learning ?? 'background',
     updateEvery: o.updateEvery ?? 256,
+    learningShare: o.learningShare ?? 0.5,
     trainWindows: o.trainWindows ?? 512,
     admitEvery: o.admitEvery ?? 4,
     epochs: o.epochs ?? 2,
@@ -161,6 +168,7 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
   if (r.warmup <= window) bad('warmup', `more than the window (${window})`, r.warmup);
   if (!Number.isInteger(r.seed)) bad('seed', 'an integer', r.seed);
   if (!Number.isInteger(r.settle) || r.settle < 0) bad('settle', 'a non-negative integer', r.settle);
+  if (!(r.learningShare > 0 && r.learningShare <= 1)) bad('learningShare', 'in (0, 1]', r.learningShare);
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) bad('learningRate', 'a positive number', r.learningRate);
   if (!(r.guardBelow >= 0 && r.guardBelow <= 1)) bad('guardBelow', 'in [0, 1]', r.guardBelow);
   if (r.threshold !== undefined && !(r.threshold > 0 && r.threshold <= 1)) bad('threshold', 'in (0, 1]', r.threshold);
