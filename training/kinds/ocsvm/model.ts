@@ -19,56 +19,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { BaseTrainConfig, FitResult } from './fit';
-import { BASELINE_BASE_DEFAULTS, badOption, flatWindows, meanWindowScore, numberIn, positiveInt, resolveBase, subsampleStarts, windowRows } from './classic/common';
-import { trainOneClassSvm } from './classic/libsvm';
-import type { KindTrainContext } from './registry';
+import type { BaseTrainConfig, FitResult } from '../../fit';
+import { flatWindows, meanWindowScore, subsampleStarts, windowRows } from '../../classic/common';
+import { trainOneClassSvm } from '../../classic/libsvm';
+import type { KindTrainContext } from '../../kind-spec';
+import type { OcsvmConfig } from './config';
 
-/** Hyper-parameters of the one-class SVM. `epochs`, `batchSize`, `learningRate`, `patience` are unused. */
-export interface OcsvmConfig extends BaseTrainConfig {
-  /** Frames per window (W), flattened with the channels. Default 1 (one record per window). */
-  window: number;
-  /** Channels per frame (C); set from the training data. */
-  channels: number;
-  /** nu in (0, 1]: upper bound on the training outlier fraction, lower bound on the support-vector fraction. Default 0.1. */
-  nu: number;
-  /**
-   * RBF width gamma (per squared scaled unit), or `'scale'` (default): `1 / (D * var)`, with var
-   * the variance of all training values (scikit-learn's rule; about 1/D on standardised data).
-   */
-  gamma: number | 'scale';
-  /** Training windows the SVM is fitted on, at most (seeded subsample; SMO is O(n^2)). Default 2000. */
-  maxWindows: number;
-  /** libsvm's stopping tolerance. Default 1e-3. */
-  tolerance: number;
-}
-
-/** Defaults of {@link OcsvmConfig}. */
-export const OCSVM_DEFAULTS: Readonly<Omit<OcsvmConfig, 'channels'>> = Object.freeze({
-  ...BASELINE_BASE_DEFAULTS,
-  epochs: 1,
-  nu: 0.1,
-  gamma: 'scale',
-  maxWindows: 2000,
-  tolerance: 1e-3,
-});
+export { type OcsvmConfig, OCSVM_DEFAULTS, resolveOcsvmConfig } from './config';
 
 /** Keeps the nearest-support-vector shares defined when x sits on a support vector. */
 export const OCSVM_SHARE_EPS = 1e-8;
-
-/** @throws SeismoError `ERR_INVALID_OPTION` naming the offending field. */
-export function resolveOcsvmConfig(partial: Partial<OcsvmConfig> | undefined, channels: number): OcsvmConfig {
-  const { base, merged } = resolveBase<OcsvmConfig>('ocsvm', OCSVM_DEFAULTS, partial, channels);
-  const gamma = merged.gamma === 'scale' ? 'scale' : numberIn('ocsvm', 'gamma', merged.gamma, 0, Infinity);
-  if (gamma === Infinity) badOption('ocsvm', 'gamma must be finite', { gamma });
-  return {
-    ...base,
-    nu: numberIn('ocsvm', 'nu', merged.nu, 0, 1),
-    gamma,
-    maxWindows: positiveInt('ocsvm', 'maxWindows', merged.maxWindows),
-    tolerance: numberIn('ocsvm', 'tolerance', merged.tolerance, 0, 1),
-  };
-}
 
 /** Name of the layer that holds the fitted SVM. */
 export const OCSVM_LAYER = 'ocsvm_decision';

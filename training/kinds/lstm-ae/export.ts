@@ -6,20 +6,9 @@
  * LSTM takes `[seq, batch, feature]` and ORT rejects `layout=1`; one Transpose in, one out.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { MODEL_FORMAT_VERSION } from '../../src/model/manifest';
-import { LSTM_AE_LAYERS, type LstmAeConfig } from '../lstm-ae';
-import { type LstmWeights, type ScalerParams, dense, lstm, reconstructionScore, repeatTimeMajor, swapBatchTime, windowPrologue } from './blocks';
-import { GraphBuilder, OPSET } from './onnx-graph';
-
-/** The standard `metadata_props` of a seismo graph, which loading checks against `model.json`. */
-export function seismoMetadata(kind: string, window: number, channels: readonly string[]): Record<string, string> {
-  return {
-    'seismo.formatVersion': String(MODEL_FORMAT_VERSION),
-    'seismo.kind': kind,
-    'seismo.window': String(window),
-    'seismo.channels': JSON.stringify(channels),
-  };
-}
+import { LSTM_AE_LAYERS, type LstmAeConfig } from './model';
+import { contractIO, type LstmWeights, type ScalerParams, dense, lstm, reconstructionScore, repeatTimeMajor, seismoMetadata, swapBatchTime, windowPrologue } from '../../export/blocks';
+import { GraphBuilder, OPSET } from '../../export/onnx-graph';
 
 function weightsOf(model: tfl.LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((t) => t.dataSync() as Float32Array);
@@ -38,7 +27,7 @@ function lstmWeights(model: tfl.LayersModel, name: string, inputSize: number, un
 }
 
 /** Inputs and outputs of an exported LSTM-AE graph, in order. */
-export const LSTM_AE_IO = { inputs: ['frames', 'starts'], outputs: ['channel_score', 'score', 'reconstruction'], opset: OPSET } as const;
+export const LSTM_AE_IO = contractIO(['reconstruction']);
 
 /**
  * Writes a trained LSTM-AE as an ONNX model.

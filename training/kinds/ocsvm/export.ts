@@ -4,13 +4,12 @@
  * the alphas), rho minus that; the channel shares from the nearest support vector (ArgMin, Gather).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { OCSVM_SHARE_EPS, type OcsvmConfig, ocsvmParams } from '../ocsvm';
-import { IO, type ScalerParams, flattenWindows, windowPrologue } from './blocks';
-import { seismoMetadata } from './lstm-ae';
-import { DType, GraphBuilder, OPSET, attr } from './onnx-graph';
+import { OCSVM_SHARE_EPS, type OcsvmConfig, ocsvmParams } from './model';
+import { contractIO, IO, type ScalerParams, seismoMetadata, flattenWindows, windowPrologue } from '../../export/blocks';
+import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 
 /** Inputs and outputs of an exported OCSVM graph, in order (no reconstruction: nothing is reconstructed). */
-export const OCSVM_IO = { inputs: ['frames', 'starts'], outputs: ['channel_score', 'score'], opset: OPSET } as const;
+export const OCSVM_IO = contractIO([]);
 
 /** Writes a fitted one-class SVM as an ONNX model (`score` = rho - decision sum; higher = more anomalous). */
 export function exportOcsvm(model: tfl.LayersModel, config: OcsvmConfig, channelNames: readonly string[], scaler: ScalerParams): Uint8Array {

@@ -25,96 +25,15 @@
  * to the model's Adam; otherwise tfjs-layers differentiates the layers below. Same math, same
  * noise stream, same weights and optimizer state either way.
  */
-import { TRAIN_DEFAULTS } from './fit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { BaseTrainConfig } from './fit';
-import { DcVaeStep, floats, type StepConv, type StepGrads, type StepHead, type StepNet } from './native-ops/dc-vae-step';
-import { nativeKernels } from './native-ops/kernels';
-import { CausalConv1DLayer, type ConvActivation, GaussianHeadLayer, GaussianSampleLayer } from './ops/layers';
-import { ConfigChecker } from './ops/options';
+import type { BaseTrainConfig } from '../../fit';
+import { DcVaeStep, floats, type StepConv, type StepGrads, type StepHead, type StepNet } from '../../native-ops/dc-vae-step';
+import { nativeKernels } from '../../native-ops/kernels';
+import { CausalConv1DLayer, type ConvActivation, GaussianHeadLayer, GaussianSampleLayer } from '../../ops/layers';
+import type { DcVaeConfig } from './config';
 
-/** Hyper-parameters of the DC-VAE. */
-export interface DcVaeConfig extends BaseTrainConfig {
-  /**
-   * Frames per window (W). Default 64, the receptive field of the default encoder
-   * (`1 + (k-1) * (2^depth - 1)` = 64 for k 2, depth 6): the scored last frame then sees the whole
-   * window through the encoder.
-   */
-  window: number;
-  /** Channels per frame (C); set from the training data's channel names. */
-  channels: number;
-  /** Dilated causal convolutions in the encoder, and again in the decoder; dilations 1, 2, ... 2^(depth-1). Default 6. */
-  depth: number;
-  /** Output features of every dilated convolution. Default 32. */
-  filters: number;
-  /** Taps per convolution (k). Default 2 (the paper's). */
-  kernelSize: number;
-  /**
-   * Latent features per frame (L). Smaller than C makes a bottleneck, so the decoder cannot
-   * copy anomalies through. Default 4.
-   */
-  latent: number;
-  /** Activation after every dilated convolution: `relu` or `tanh`. Default `relu`. */
-  activation: Exclude<ConvActivation, 'linear'>;
-  /**
-   * Weight of the KL term against the NLL (1 = the plain ELBO). Default 0.1: with a latent per
-   * frame and the KL summed over frames, weight 1 collapsed the posterior to the prior on our
-   * synthetic fixtures (the loss stayed at the NLL of N(0, 1), ROC AUC 0.62), while 0.1 trained
-   * (ROC AUC 0.90 on the same data).
-   */
-  klWeight: number;
-  /**
-   * Log-variances (of x and of z) are clipped to `[-logVarBound, logVarBound]`, i.e. sigma within
-   * `exp(+-logVarBound / 2)` scaled units. Default 8 (sigma in [0.018, 55]).
-   */
-  logVarBound: number;
-  /**
-   * The paper's alpha: channel c of a frame is anomalous when `|x_c - mu_c| > alpha * sigma_c`,
-   * i.e. `channel_score[c] * C > alpha`. Stored for thresholding; training ignores it. Default 3.
-   */
-  alpha: number;
-}
-
-/** Defaults of {@link DcVaeConfig} (channels excepted: the data decide it). */
-export const DC_VAE_DEFAULTS: Readonly<Omit<DcVaeConfig, 'channels'>> = Object.freeze({
-  window: 64,
-  depth: 6,
-  filters: 32,
-  kernelSize: 2,
-  latent: 4,
-  activation: 'relu',
-  klWeight: 0.1,
-  logVarBound: 8,
-  alpha: 3,
-  ...TRAIN_DEFAULTS,
-});
-
-/**
- * Completes a partial config with the defaults and checks every field.
- * @throws SeismoError `ERR_INVALID_OPTION` naming the offending field.
- */
-export function resolveDcVaeConfig(partial: Partial<DcVaeConfig> | undefined, channels: number): DcVaeConfig {
-  const check = new ConfigChecker('dc-vae');
-  const c = { ...DC_VAE_DEFAULTS, ...(partial ?? {}), channels } as DcVaeConfig;
-  const base = check.base(c, partial?.channels, channels);
-  const depth = check.int('depth', c.depth);
-  // 2^depth frames of dilation is already far beyond any sensible window; the cap keeps typos
-  // (depth 60) from building a model that cannot run.
-  if (depth > 16) check.bad(`depth must be at most 16, got ${depth}`, { depth });
-  return {
-    ...base,
-    channels: check.int('channels', c.channels),
-    depth,
-    filters: check.int('filters', c.filters),
-    kernelSize: check.int('kernelSize', c.kernelSize),
-    latent: check.int('latent', c.latent),
-    activation: check.oneOf('activation', c.activation, ['relu', 'tanh'] as const),
-    klWeight: check.nonNegative('klWeight', c.klWeight),
-    logVarBound: check.positive('logVarBound', c.logVarBound),
-    alpha: check.positive('alpha', c.alpha),
-  };
-}
+export { type DcVaeConfig, DC_VAE_DEFAULTS, resolveDcVaeConfig } from './config';
 
 /** Layer names the exporter looks the weights up by. */
 export const DC_VAE_LAYERS = {

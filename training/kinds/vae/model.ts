@@ -16,70 +16,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type BaseTrainConfig, type FitResult } from './fit';
-import {
-  BASELINE_BASE_DEFAULTS,
-  type HiddenActivation,
-  activationOption,
-  applyPart,
-  denseLayer,
-  fitCustom,
-  flatWindows,
-  numberIn,
-  partLayers,
-  positiveInt,
-  resolveBase,
-  restoreWeights,
-  seedSequence,
-  snapshotWeights,
-  unitList,
-  variablesOf,
-} from './classic/common';
-import type { KindTrainContext } from './registry';
+import { type BaseTrainConfig, type FitResult } from '../../fit';
+import { type HiddenActivation, applyPart, denseLayer, fitCustom, flatWindows, partLayers, restoreWeights, seedSequence, snapshotWeights, variablesOf } from '../../classic/common';
+import type { KindTrainContext } from '../../kind-spec';
+import type { VaeConfig } from './config';
 
-/** Hyper-parameters of the dense VAE. */
-export interface VaeConfig extends BaseTrainConfig {
-  /** Frames per window (W), flattened with the channels. Default 1 (one record per window). */
-  window: number;
-  /** Channels per frame (C); set from the training data. */
-  channels: number;
-  /** Units of the encoder's hidden Dense layers, first to last. Default `[64]`. */
-  encoderUnits: number[];
-  /** Latent dimensions (size of `mu` and `logvar`). Default 8. */
-  latent: number;
-  /** Units of the decoder's hidden Dense layers. Default: the encoder's mirrored (`[64]`). */
-  decoderUnits?: number[];
-  /** Activation of the hidden layers (heads and output are linear). Default `'tanh'`. */
-  activation: HiddenActivation;
-  /** Weight of the KL term (beta-VAE's beta; 1 is the plain ELBO), >= 0. Default 1. */
-  klWeight: number;
-}
-
-/** Defaults of {@link VaeConfig}. */
-export const VAE_DEFAULTS: Readonly<Omit<VaeConfig, 'channels' | 'decoderUnits'>> = Object.freeze({
-  ...BASELINE_BASE_DEFAULTS,
-  encoderUnits: [64],
-  latent: 8,
-  activation: 'tanh',
-  klWeight: 1,
-});
+export { type VaeConfig, VAE_DEFAULTS, resolveVaeConfig } from './config';
 
 /** Layer names: the inference path is enc_h* -> enc_mu -> dec_*, in that order in the model. */
 export const VAE_LAYERS = { encoderHidden: 'enc_h', mu: 'enc_mu', decoder: 'dec_', logvar: 'vae_logvar' } as const;
-
-/** @throws SeismoError `ERR_INVALID_OPTION` naming the offending field. */
-export function resolveVaeConfig(partial: Partial<VaeConfig> | undefined, channels: number): VaeConfig {
-  const { base, merged } = resolveBase<VaeConfig>('vae', VAE_DEFAULTS, partial, channels);
-  const encoderUnits = unitList('vae', 'encoderUnits', merged.encoderUnits);
-  return {
-    ...base,
-    encoderUnits,
-    latent: positiveInt('vae', 'latent', merged.latent),
-    decoderUnits: unitList('vae', 'decoderUnits', merged.decoderUnits ?? [...encoderUnits].reverse(), true),
-    activation: activationOption('vae', merged.activation),
-    klWeight: numberIn('vae', 'klWeight', merged.klWeight, 0, Infinity, true),
-  };
-}
 
 /**
  * The VAE's inference model: `[B, W, C]` -> encoder -> mu -> decoder -> `[B, W, C]` (what

@@ -3,14 +3,13 @@
  * D's feature layer evaluated twice (on (x, E(x)) and on (G(E(x)), E(x))) with shared weights.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { denseSteps, partLayers } from '../classic/common';
-import { BIGAN_PARTS, BIGAN_SHARE_EPS, type BiganConfig } from '../bigan';
-import { DType, GraphBuilder, OPSET, attr } from './onnx-graph';
-import { IO, type ScalerParams, denseChain, flattenWindows, unflattenWindows, windowPrologue } from './blocks';
-import { seismoMetadata } from './lstm-ae';
+import { denseSteps, partLayers } from '../../classic/common';
+import { BIGAN_PARTS, BIGAN_SHARE_EPS, type BiganConfig } from './model';
+import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
+import { contractIO, IO, type ScalerParams, seismoMetadata, denseChain, flattenWindows, unflattenWindows, windowPrologue } from '../../export/blocks';
 
 /** Inputs and outputs of an exported BiGAN graph, in order. */
-export const BIGAN_IO = { inputs: ['frames', 'starts'], outputs: ['channel_score', 'score', 'reconstruction'], opset: OPSET } as const;
+export const BIGAN_IO = contractIO(['reconstruction']);
 
 /** Writes a trained BiGAN as an ONNX model. */
 export function exportBigan(model: tfl.LayersModel, config: BiganConfig, channelNames: readonly string[], scaler: ScalerParams): Uint8Array {

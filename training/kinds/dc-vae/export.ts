@@ -7,13 +7,12 @@
  * frame is scored, the decoder's Gaussian head (a per-frame Dense) runs on that frame alone.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { DC_VAE_LAYERS, type DcVaeConfig } from '../dc-vae';
-import { IO, type ScalerParams, activation, causalConv, swapTimeFeatures, windowPrologue } from './blocks';
-import { seismoMetadata } from './lstm-ae';
-import { DType, GraphBuilder, OPSET, attr } from './onnx-graph';
+import { DC_VAE_LAYERS, type DcVaeConfig } from './model';
+import { contractIO, IO, type ScalerParams, seismoMetadata, activation, causalConv, swapTimeFeatures, windowPrologue } from '../../export/blocks';
+import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 
 /** Inputs and outputs of an exported DC-VAE graph, in order. */
-export const DC_VAE_IO = { inputs: ['frames', 'starts'], outputs: ['channel_score', 'score', 'mean', 'std'], opset: OPSET } as const;
+export const DC_VAE_IO = contractIO(['mean', 'std']);
 
 function weightsOf(model: tfl.LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((t) => t.dataSync() as Float32Array);

@@ -13,53 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { PCA } from 'ml-pca';
-import type { BaseTrainConfig, FitResult } from './fit';
-import { BASELINE_BASE_DEFAULTS, badOption, meanWindowScore, numberIn, positiveInt, resolveBase, subsampleStarts, windowRows } from './classic/common';
-import type { KindTrainContext } from './registry';
-import { reconstructionScores } from './score';
+import type { BaseTrainConfig, FitResult } from '../../fit';
+import { meanWindowScore, subsampleStarts, windowRows } from '../../classic/common';
+import type { KindTrainContext } from '../../kind-spec';
+import { reconstructionScores } from '../../score';
+import type { PcaConfig } from './config';
 
-/** Hyper-parameters of the PCA baseline. `epochs`, `batchSize`, `learningRate`, `patience` are unused (closed-form fit). */
-export interface PcaConfig extends BaseTrainConfig {
-  /** Frames per window (W), flattened with the channels. Default 1 (one record per window). */
-  window: number;
-  /** Channels per frame (C); set from the training data. */
-  channels: number;
-  /**
-   * Number of principal components kept (k, 1..W*C). When null (default), k is the smallest
-   * number whose cumulative explained variance reaches {@link explainedVariance}.
-   */
-  components: number | null;
-  /** Fraction of the training variance the kept components must explain, in (0, 1]. Default 0.9. */
-  explainedVariance: number;
-  /** Training windows the components are fitted on, at most (seeded subsample). Default 20000. */
-  maxWindows: number;
-}
-
-/** Defaults of {@link PcaConfig}. */
-export const PCA_DEFAULTS: Readonly<Omit<PcaConfig, 'channels'>> = Object.freeze({
-  ...BASELINE_BASE_DEFAULTS,
-  epochs: 1,
-  components: null,
-  explainedVariance: 0.9,
-  maxWindows: 20000,
-});
-
-/** @throws SeismoError `ERR_INVALID_OPTION` naming the offending field. */
-export function resolvePcaConfig(partial: Partial<PcaConfig> | undefined, channels: number): PcaConfig {
-  const { base, merged } = resolveBase<PcaConfig>('pca', PCA_DEFAULTS, partial, channels);
-  const D = base.window * base.channels;
-  let components: number | null = null;
-  if (merged.components !== null && merged.components !== undefined) {
-    components = positiveInt('pca', 'components', merged.components);
-    if (components > D) badOption('pca', `components is ${components} but a window has only ${D} features (window ${base.window} x ${base.channels} channels)`, { components, features: D });
-  }
-  return {
-    ...base,
-    components,
-    explainedVariance: numberIn('pca', 'explainedVariance', merged.explainedVariance, 0, 1),
-    maxWindows: positiveInt('pca', 'maxWindows', merged.maxWindows),
-  };
-}
+export { type PcaConfig, PCA_DEFAULTS, resolvePcaConfig } from './config';
 
 /** The linear AE that holds a PCA projection with `k` components (weights zero until fitted). */
 function linearAe(W: number, C: number, k: number): tfl.LayersModel {

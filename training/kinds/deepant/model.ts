@@ -17,84 +17,16 @@
  * the Euclidean error to float precision (the 1e-12 only keeps a perfect forecast from dividing
  * by zero), and splits it over channels in proportion to their squared errors.
  */
-import { TRAIN_DEFAULTS } from './fit';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { BaseTrainConfig } from './fit';
-import { CausalConv1DLayer, SelfAttentionLayer } from './ops/layers';
-import { ConfigChecker } from './ops/options';
+import type { BaseTrainConfig } from '../../fit';
+import { CausalConv1DLayer, SelfAttentionLayer } from '../../ops/layers';
+import { type DeepAntConfig, deepAntPooledLength } from './config';
+
+export { type DeepAntConfig, DEEPANT_DEFAULTS, resolveDeepAntConfig, deepAntPooledLength } from './config';
 
 /** Added to the error norm before dividing by it (see the module doc). */
 export const DEEPANT_NORM_EPSILON = 1e-12;
-
-/** Hyper-parameters of DeepAnT. */
-export interface DeepAntConfig extends BaseTrainConfig {
-  /** Frames per window (W): `W - horizon` frames of history plus the `horizon` frames forecast. Default 48. */
-  window: number;
-  /** Channels per frame (C); set from the training data's channel names. */
-  channels: number;
-  /** Frames forecast (h) at the end of the window. Default 1 (the paper's). */
-  horizon: number;
-  /** Output features of the two convolutions. Default `[32, 32]` (the paper's). */
-  filters: [number, number];
-  /** Taps per convolution (causal, stride 1). Default 2. */
-  kernelSize: number;
-  /** Max-pooling size and stride after each convolution. Default 2. */
-  poolSize: number;
-  /** Units of the hidden Dense layer (ReLU). Default 40. */
-  hidden: number;
-  /**
-   * Residual single-head self-attention over the pooled conv features before the Dense layers
-   * (the attention variant). Default false (the paper's plain CNN).
-   */
-  attention: boolean;
-}
-
-/** Defaults of {@link DeepAntConfig} (channels excepted: the data decide it). */
-export const DEEPANT_DEFAULTS: Readonly<Omit<DeepAntConfig, 'channels'>> = Object.freeze({
-  window: 48,
-  horizon: 1,
-  filters: [32, 32] as [number, number],
-  kernelSize: 2,
-  poolSize: 2,
-  hidden: 40,
-  attention: false,
-  ...TRAIN_DEFAULTS,
-});
-
-/** Frames left after the two poolings of the history: `floor(floor((W - h) / p) / p)`. */
-export function deepAntPooledLength(config: Pick<DeepAntConfig, 'window' | 'horizon' | 'poolSize'>): number {
-  return Math.floor(Math.floor((config.window - config.horizon) / config.poolSize) / config.poolSize);
-}
-
-/**
- * Completes a partial config with the defaults and checks every field.
- * @throws SeismoError `ERR_INVALID_OPTION` naming the offending field.
- */
-export function resolveDeepAntConfig(partial: Partial<DeepAntConfig> | undefined, channels: number): DeepAntConfig {
-  const check = new ConfigChecker('deepant');
-  const c = { ...DEEPANT_DEFAULTS, ...(partial ?? {}), channels } as DeepAntConfig;
-  const base = check.base(c, partial?.channels, channels);
-  const filters = check.intList('filters', c.filters);
-  if (filters.length !== 2) check.bad(`filters must list the two convolutions' widths, got ${JSON.stringify(c.filters)}`, { filters: c.filters });
-  const resolved: DeepAntConfig = {
-    ...base,
-    channels: check.int('channels', c.channels),
-    horizon: check.int('horizon', c.horizon),
-    filters: [filters[0]!, filters[1]!],
-    kernelSize: check.int('kernelSize', c.kernelSize),
-    poolSize: check.int('poolSize', c.poolSize),
-    hidden: check.int('hidden', c.hidden),
-    attention: check.bool('attention', c.attention),
-  };
-  if (deepAntPooledLength(resolved) < 1) {
-    check.bad(
-      `window ${resolved.window} leaves ${resolved.window - resolved.horizon} history frames, too few for two poolings of ${resolved.poolSize}; use a window of at least ${resolved.horizon + resolved.poolSize ** 2}`,
-      { window: resolved.window, horizon: resolved.horizon, poolSize: resolved.poolSize },
-    );
-  }
-  return resolved;
-}
 
 /** Layer names the exporter looks the weights up by. */
 export const DEEPANT_LAYERS = {

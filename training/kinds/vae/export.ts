@@ -1,9 +1,9 @@
 /** ONNX export of the dense VAE's deterministic path (encoder -> mu -> decoder; see `training/vae.ts`). */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { denseSteps, partLayers } from '../classic/common';
-import { VAE_LAYERS, type VaeConfig } from '../vae';
-import type { ScalerParams } from './blocks';
-import { exportFlatReconstruction } from './dense-ae';
+import { denseSteps, partLayers } from '../../classic/common';
+import { VAE_LAYERS, type VaeConfig } from './model';
+import type { ScalerParams } from '../../export/blocks';
+import { exportFlatReconstruction } from '../../export/flat';
 
 /** Writes a trained VAE as an ONNX model: reconstruction from the latent mean, MSE score. */
 export function exportVae(model: tfl.LayersModel, config: VaeConfig, channelNames: readonly string[], scaler: ScalerParams): Uint8Array {

@@ -24,60 +24,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type BaseTrainConfig, type FitResult } from './fit';
-import {
-  BASELINE_BASE_DEFAULTS,
-  applyPart,
-  fitCustom,
-  flatWindows,
-  numberIn,
-  partLayers,
-  positiveInt,
-  resolveBase,
-  restoreWeights,
-  seedSequence,
-  snapshotWeights,
-  unitList,
-  variablesOf,
-} from './classic/common';
-import type { KindTrainContext } from './registry';
+import { type BaseTrainConfig, type FitResult } from '../../fit';
+import { applyPart, fitCustom, flatWindows, partLayers, restoreWeights, seedSequence, snapshotWeights, variablesOf } from '../../classic/common';
+import type { KindTrainContext } from '../../kind-spec';
+import type { BiganConfig } from './config';
 
-/** Hyper-parameters of the BiGAN. */
-export interface BiganConfig extends BaseTrainConfig {
-  /** Frames per window (W), flattened with the channels. Default 1 (one record per window). */
-  window: number;
-  /** Channels per frame (C); set from the training data. */
-  channels: number;
-  /** Latent dimensions of z. Default 32 (the paper's KDD setting). */
-  latent: number;
-  /** Units of E's hidden Dense layers (leaky ReLU). Default `[64]`. */
-  encoderUnits: number[];
-  /** Units of G's hidden Dense layers (ReLU). Default `[64, 128]`. */
-  generatorUnits: number[];
-  /** Units of each of D's three hidden layers (x branch, z branch, joint = feature layer). Default 128. */
-  discriminatorUnits: number;
-  /** Weight of the reconstruction term in the score, in [0, 1]; 1 - alpha weighs feature matching. Default 0.9. */
-  alpha: number;
-  /**
-   * Epochs without improvement of the validation mean score before stopping; 0 (default) trains
-   * all `epochs`: adversarial losses do not say when the model is good, so the last epoch's
-   * weights are kept either way.
-   */
-  patience: number;
-}
-
-/** Defaults of {@link BiganConfig}. */
-export const BIGAN_DEFAULTS: Readonly<Omit<BiganConfig, 'channels'>> = Object.freeze({
-  ...BASELINE_BASE_DEFAULTS,
-  epochs: 20,
-  learningRate: 1e-4,
-  patience: 0,
-  latent: 32,
-  encoderUnits: [64],
-  generatorUnits: [64, 128],
-  discriminatorUnits: 128,
-  alpha: 0.9,
-});
+export { type BiganConfig, BIGAN_DEFAULTS, resolveBiganConfig } from './config';
 
 /** Leaky ReLU slope of E and D (the paper's code uses 0.1). */
 export const BIGAN_LEAKY_ALPHA = 0.1;
@@ -86,19 +38,6 @@ export const BIGAN_SHARE_EPS = 1e-8;
 
 /** Layer name prefixes of the parts. */
 export const BIGAN_PARTS = { encoder: 'enc_', generator: 'gen_', dx: 'dx_', dz: 'dz_', joint: 'dj_', head: 'dhead' } as const;
-
-/** @throws SeismoError `ERR_INVALID_OPTION` naming the offending field. */
-export function resolveBiganConfig(partial: Partial<BiganConfig> | undefined, channels: number): BiganConfig {
-  const { base, merged } = resolveBase<BiganConfig>('bigan', BIGAN_DEFAULTS, partial, channels);
-  return {
-    ...base,
-    latent: positiveInt('bigan', 'latent', merged.latent),
-    encoderUnits: unitList('bigan', 'encoderUnits', merged.encoderUnits, true),
-    generatorUnits: unitList('bigan', 'generatorUnits', merged.generatorUnits, true),
-    discriminatorUnits: positiveInt('bigan', 'discriminatorUnits', merged.discriminatorUnits),
-    alpha: numberIn('bigan', 'alpha', merged.alpha, 0, 1, true),
-  };
-}
 
 /**
  * All three networks in one tfjs model (so one `getWeights`/`dispose` covers them): input

@@ -11,79 +11,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { SeismoError } from '../src/errors';
-import { type BaseTrainConfig, seededRandom, TRAIN_DEFAULTS } from './fit';
-import { routeLstmThroughKernels } from './native-ops/lstm-layer';
+import { SeismoError } from '../../../src/errors';
+import { type BaseTrainConfig, seededRandom } from '../../fit';
+import { routeLstmThroughKernels } from '../../native-ops/lstm-layer';
+import type { LstmAeConfig } from './config';
 
-/** Hyper-parameters of the LSTM-AE. */
-export interface LstmAeConfig extends BaseTrainConfig {
-  /** Frames per window (W). Default 64. */
-  window: number;
-  /** Channels per frame (C); set from the training data's channel names. */
-  channels: number;
-  /**
-   * Units of each encoder LSTM, first to last. The last one's final hidden state is the code.
-   * Default `[32]`.
-   */
-  encoderUnits: number[];
-  /**
-   * Units of each decoder LSTM, first to last. A decoder weaker than the encoder (e.g. `[16]`
-   * against `[32]`) is the asymmetric variant: it cannot memorise details, which tends to raise
-   * the error on anomalies more than on normal windows. Default `[16]`.
-   */
-  decoderUnits: number[];
-}
-
-/** Defaults of {@link LstmAeConfig} (channels excepted: the data decide it). */
-export const LSTM_AE_DEFAULTS: Readonly<Omit<LstmAeConfig, 'channels'>> = Object.freeze({
-  window: 64,
-  encoderUnits: [32],
-  decoderUnits: [16],
-  ...TRAIN_DEFAULTS,
-});
-
-function bad(message: string, details: Record<string, unknown>): never {
-  throw new SeismoError('ERR_INVALID_OPTION', `lstm-ae config: ${message}`, details);
-}
-
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`${name} must be a positive integer, got ${JSON.stringify(v)}`, { [name]: v });
-  return v;
-}
-
-function unitList(name: string, v: unknown): number[] {
-  if (!Array.isArray(v) || v.length === 0) bad(`${name} must be a non-empty array of positive integers, got ${JSON.stringify(v)}`, { [name]: v });
-  return v.map((u, i) => positiveInt(`${name}[${i}]`, u));
-}
-
-/**
- * Completes a partial config with the defaults and checks every field.
- * @throws SeismoError `ERR_INVALID_OPTION` naming the offending field.
- */
-export function resolveLstmAeConfig(partial: Partial<LstmAeConfig> | undefined, channels: number): LstmAeConfig {
-  const c = { ...LSTM_AE_DEFAULTS, ...(partial ?? {}), channels } as LstmAeConfig;
-  if (partial?.channels !== undefined && partial.channels !== channels) {
-    bad(`channels is ${partial.channels} but the data have ${channels}`, { channels: partial.channels, dataChannels: channels });
-  }
-  const lr = c.learningRate;
-  const vs = c.validationSplit;
-  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) bad(`learningRate must be a positive number, got ${lr}`, { learningRate: lr });
-  if (typeof vs !== 'number' || !(vs >= 0 && vs < 1)) bad(`validationSplit must be in [0, 1), got ${vs}`, { validationSplit: vs });
-  if (typeof c.patience !== 'number' || !Number.isSafeInteger(c.patience) || c.patience < 0) bad(`patience must be an integer >= 0, got ${c.patience}`, { patience: c.patience });
-  if (typeof c.seed !== 'number' || !Number.isSafeInteger(c.seed)) bad(`seed must be an integer, got ${c.seed}`, { seed: c.seed });
-  return {
-    window: positiveInt('window', c.window),
-    channels: positiveInt('channels', c.channels),
-    encoderUnits: unitList('encoderUnits', c.encoderUnits),
-    decoderUnits: unitList('decoderUnits', c.decoderUnits),
-    epochs: positiveInt('epochs', c.epochs),
-    batchSize: positiveInt('batchSize', c.batchSize),
-    learningRate: lr,
-    validationSplit: vs,
-    patience: c.patience,
-    seed: c.seed,
-  };
-}
+export { type LstmAeConfig, LSTM_AE_DEFAULTS, resolveLstmAeConfig } from './config';
 
 /** Options of {@link RepeatFrames}. */
 interface RepeatFramesArgs {

@@ -6,13 +6,12 @@
  * for the attention variant], Reshape (Flatten), MatMul + Add (Dense), and the error epilogue.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { DEEPANT_LAYERS, DEEPANT_NORM_EPSILON, type DeepAntConfig, deepAntPooledLength } from '../deepant';
-import { IO, type ScalerParams, causalConv, dense, maxPool1d, selfAttention, sliceFrames, swapTimeFeatures, windowPrologue } from './blocks';
-import { seismoMetadata } from './lstm-ae';
-import { DType, GraphBuilder, OPSET, attr } from './onnx-graph';
+import { DEEPANT_LAYERS, DEEPANT_NORM_EPSILON, type DeepAntConfig, deepAntPooledLength } from './model';
+import { contractIO, IO, type ScalerParams, seismoMetadata, causalConv, dense, maxPool1d, selfAttention, sliceFrames, swapTimeFeatures, windowPrologue } from '../../export/blocks';
+import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 
 /** Inputs and outputs of an exported DeepAnT graph, in order. */
-export const DEEPANT_IO = { inputs: ['frames', 'starts'], outputs: ['channel_score', 'score', 'forecast'], opset: OPSET } as const;
+export const DEEPANT_IO = contractIO(['forecast']);
 
 function weightsOf(model: tfl.LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((t) => t.dataSync() as Float32Array);
