@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { StreamConsumer } from '../connect/consumer.js';
-import { createNormalizer, type NormalizerState } from '../score/normalize.js';
+import { likelihoodNormalizer } from '../online/normalizer.js';
 import { RedisStreamsConnector } from '../connect/redis-streams.js';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
@@ -76,7 +76,7 @@ export function registerConsume(program: Command): void {
           count: intOption('--count', opts.count),
           blockMs: intOption('--block-ms', opts.blockMs),
           detector: { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries), threshold },
-          normalizer: opts.normalize ? (state) => createNormalizer(undefined, state as NormalizerState | undefined) : undefined,
+          normalizer: opts.normalize ? likelihoodNormalizer() : undefined,
           log,
         });
         // SIGTERM / SIGINT drain: the round in flight is committed, partitions are handed over.
