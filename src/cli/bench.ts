@@ -18,6 +18,7 @@ interface BenchOptions extends CommonOptions {
   online?: boolean;
   seed?: string;
   committee?: boolean;
+  quick?: boolean;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -55,11 +56,25 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   if (experiment === 'nab') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runNabBench } = require('../../bench/nab.js') as typeof import('../../bench/nab.js');
-    const progress = new Progress('nab', 58);
-    const r = await runNabBench({ data, log, onFile: (done, total) => progress.update(done, '', total) });
+    const progress = new Progress('nab settings', opts.quick ? 1 : 24);
+    const r = await runNabBench({ data, log, seed: intOption('--seed', opts.seed), quick: opts.quick === true, onFile: (done, total) => progress.update(done, '', total) });
     progress.stop();
-    say(opts, `${r.detector}: ${r.protocol}`);
-    say(opts, `  standard ${r.standard.toFixed(2)}, reward_low_FP_rate ${r.rewardLowFP.toFixed(2)}, reward_low_FN_rate ${r.rewardLowFN.toFixed(2)} (${r.files} files, ${r.seconds.toFixed(0)} s)`);
+    const f = (x: { standard: number; rewardLowFP: number; rewardLowFN: number }) =>
+      `${x.standard.toFixed(2).padStart(6)} ${x.rewardLowFP.toFixed(2).padStart(7)} ${x.rewardLowFN.toFixed(2).padStart(7)}`;
+    say(opts, `${r.detector} (${r.setting.name}): ${r.protocol}`);
+    say(opts, `  ${''.padEnd(44)} standard  low-FP  low-FN`);
+    say(opts, `  ${`whole corpus, ${r.files} files (exact search)`.padEnd(44)} ${f(r)}`);
+    say(opts, `  ${'whole corpus, NAB v1.0 local search'.padEnd(44)} ${f(r.local)}`);
+    if (r.folds) {
+      for (const k of ['A', 'B'] as const) {
+        const fold = r.folds[k];
+        say(opts, `  ${`fold ${k} (${fold.files.length} files), ${fold.pickedOnOther} picked on ${k === 'A' ? 'B' : 'A'}`.padEnd(44)} ${f(fold.heldOut)}`);
+        say(opts, `  ${`  same, at ${k === 'A' ? 'B' : 'A'}'s thresholds`.padEnd(44)} ${f(fold.heldOutAtOtherThresholds)}`);
+        say(opts, `  ${`  default setting on fold ${k}`.padEnd(44)} ${f(fold.defaultSetting)}`);
+      }
+    }
+    for (const [cat, c] of Object.entries(r.categories)) say(opts, `  ${`${cat} (${c.files} files)`.padEnd(44)} ${f(c)}`);
+    say(opts, `  wall time ${r.seconds.toFixed(1)} s (streaming ${r.streamSeconds.toFixed(1)} s for ${r.grid.length || 1} settings, ${(r.samplesPerSecond / 1e3).toFixed(0)}k samples/s)`);
     return { experiment, ...r };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -87,7 +102,8 @@ export function registerBench(program: Command): void {
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
-    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1)')
+    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
+    .option('--quick', 'nab: score the default setting only (no cross-validation grid)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
