@@ -7,7 +7,7 @@
  * budget per period and after a delay. Each window is scored once, by whichever version was live
  * when it was dispatched. Scores of different versions are on different scales (a fine-tuned
  * version reconstructs normal data better and scores everything lower), so each version carries a
- * score calibration (src/learn/calibration.ts: robust location and spread of its log scores on
+ * score calibration (src/score/calibration.ts: robust location and spread of its log scores on
  * normal windows it did not train on; the static model's on its validation windows, written by
  * `seismo train` beside the model) and
  * `aucUpdatingNormalized` is the window-level ROC AUC of the normalised scores, the one scale an
@@ -24,7 +24,7 @@ import { rocAuc } from '../src/evaluate/index.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline, replayRocAuc } from '../src/learn/replay.js';
-import { readCalibration, type ScoreCalibration } from '../src/learn/calibration.js';
+import { readCalibration, type ScoreCalibration } from '../src/score/calibration.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
 export interface OnlineProtocol {

@@ -9,6 +9,7 @@ import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
 import { registerLabel } from './label.js';
 import { registerLearn } from './learn.js';
+import { registerServe } from './serve.js';
 import { registerTrain } from './train.js';
 
 /** Builds the `seismo` command line. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerLearn(program);
   registerLabel(program);
+  registerServe(program);
   return program;
 }
 

@@ -6,7 +6,7 @@ import { readSeriesCsv } from '../ingest/csv.js';
 import type { Manifest } from '../model/manifest.js';
 import { writeModelDir } from '../model/model-dir.js';
 import { writeWeights } from '../model/weights.js';
-import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../learn/calibration.js';
+import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../score/calibration.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {

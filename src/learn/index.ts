@@ -6,5 +6,5 @@ export { selectQueries, uncertainty, type Candidate } from './select.js';
 export { ExpertSimulator, type ExpertSimulatorOptions } from './expert.js';
 export { OnlineLearner, describeUpdate, type OnlineLearnerOptions, type FineTuneOptions, type UpdateRecord, type DriftEvent, type LabelOutcome, type LearnerStats } from './online.js';
 export type { WeightTensor } from './finetune-protocol.js';
-export { fitCalibration, normalizeScore, normalizeScores, readCalibration, writeCalibration, checkCalibration, CALIBRATION_FILE, MIN_SCALE, type ScoreCalibration } from './calibration.js';
+export { fitCalibration, normalizeScore, normalizeScores, readCalibration, writeCalibration, checkCalibration, CALIBRATION_FILE, MIN_SCALE, type ScoreCalibration } from '../score/calibration.js';
 export { replayOnline, replayRocAuc, answersFromFiles, type Expert, type ReplayOptions, type ReplayResult } from './replay.js';

@@ -46,7 +46,7 @@ import { tuneThreshold } from '../threshold/index.js';
 import { quantile } from '../stats/quantile.js';
 import { mulberry32 } from '../stats/random.js';
 import { refKey, WindowBuffer, type WindowRef } from './buffers.js';
-import { fitCalibration, writeCalibration, type ScoreCalibration } from './calibration.js';
+import { fitCalibration, writeCalibration, type ScoreCalibration } from '../score/calibration.js';
 import { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './drift.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import { FineTuner } from './finetuner.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Detector, type ScoredBatch } from '../../src/detector.js';
 import { isSeismoError } from '../../src/errors.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { CALIBRATION_FILE, fitCalibration, MIN_SCALE, normalizeScore, readCalibration, writeCalibration } from '../../src/learn/calibration.js';
+import { CALIBRATION_FILE, fitCalibration, MIN_SCALE, normalizeScore, readCalibration, writeCalibration } from '../../src/score/calibration.js';
 import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
 import { tinyModel, type TinyModel } from '../helpers/tiny-model.js';
 

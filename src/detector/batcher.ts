@@ -1,0 +1,233 @@
+/**
+ * The batching of windows across series: one native ring per series (slot), each series' clock
+ * (frames written, last timestamp, the timestamps of retained frames), the queue of series with
+ * windows ready, and the assembly of batches of up to `batchSize` windows, oldest series first.
+ * The hot path (`store`) allocates nothing per sample: per-slot state lives in typed arrays.
+ */
+import { SeismoError } from '../errors.js';
+import { FrameRings, type OverflowPolicy } from '../window/frame-rings.js';
+import type { LiveModel } from './versions.js';
+
+/** Windows sent to one inference call. */
+export interface Batch {
+  size: number;
+  slots: Int32Array;
+  /** Index of each window's first frame in its series. */
+  starts: Float64Array;
+  /** The model version that scores and decides the batch (the live one when it was dispatched). */
+  model: LiveModel;
+}
+
+/** Where a batch's windows lie in the arena, as the inference worker reads them. */
+export interface BatchSpan {
+  rowStart: number;
+  rowCount: number;
+  /** Window starts in rows relative to `rowStart`. */
+  starts: BigInt64Array;
+}
+
+export interface BatcherOptions {
+  window: number;
+  stride: number;
+  channels: number;
+  capacity: number;
+  batchSize: number;
+  maxSeries: number;
+  overflow: OverflowPolicy;
+}
+
+export class WindowBatcher {
+  readonly rings: FrameRings;
+  readonly window: number;
+  readonly stride: number;
+  readonly capacity: number;
+  readonly batchSize: number;
+  /** Complete windows stored and not yet dispatched. */
+  pendingWindows = 0;
+  /** Windows lost because drop-oldest overwrote their frames before they were scored. */
+  windowsDropped = 0;
+  framesPushed = 0;
+  readonly seriesIds: string[] = [];
+  private readonly slotOf = new Map<string, number>();
+  // Per slot, as typed arrays so the hot path allocates nothing.
+  private readonly written: Float64Array;
+  private readonly nextStart: Float64Array;
+  private readonly lastTime: Float64Array;
+  private readonly times: Float64Array;
+  private readonly queued: Uint8Array;
+  private readonly queue: Int32Array;
+  private queueHead = 0;
+  private queueSize = 0;
+
+  constructor(o: BatcherOptions) {
+    this.window = o.window;
+    this.stride = o.stride;
+    this.capacity = o.capacity;
+    this.batchSize = o.batchSize;
+    this.rings = new FrameRings({ channels: o.channels, capacity: o.capacity, slots: o.maxSeries, overflow: o.overflow });
+    this.written = new Float64Array(o.maxSeries);
+    this.nextStart = new Float64Array(o.maxSeries);
+    this.lastTime = new Float64Array(o.maxSeries).fill(-Infinity);
+    this.times = new Float64Array(o.maxSeries * o.capacity);
+    this.queued = new Uint8Array(o.maxSeries);
+    this.queue = new Int32Array(o.maxSeries);
+  }
+
+  get slots(): number {
+    return this.rings.slots;
+  }
+
+  /** The slot of a series, assigning the next free one to a new series. */
+  slotFor(seriesId: string): number {
+    let slot = this.slotOf.get(seriesId);
+    if (slot === undefined) {
+      slot = this.seriesIds.length;
+      if (slot >= this.rings.slots) {
+        throw new SeismoError('ERR_TOO_MANY_SERIES', `series '${seriesId}' would be number ${slot + 1}; this detector serves ${this.rings.slots}. Load it with a larger maxSeries.`, { seriesId });
+      }
+      this.slotOf.set(seriesId, slot);
+      this.seriesIds.push(seriesId);
+    }
+    return slot;
+  }
+
+  /** The slot of a known series, or undefined. */
+  find(seriesId: string): number | undefined {
+    return this.slotOf.get(seriesId);
+  }
+
+  lastTimeOf(slot: number): number {
+    return this.lastTime[slot]!;
+  }
+
+  checkTime(seriesId: string, slot: number, timestamp: number): void {
+    if (!(timestamp > this.lastTime[slot]!)) {
+      throw new SeismoError(
+        'ERR_TIMESTAMP_ORDER',
+        `series '${seriesId}': timestamp ${timestamp} is not after the previous one (${this.lastTime[slot]}); the sample was not stored`,
+        { seriesId, timestamp },
+      );
+    }
+  }
+
+  /** Frames the slot's ring can take now without overwriting a window not yet scored. */
+  room(slot: number): number {
+    return this.capacity - (this.written[slot]! - this.rings.state(slot).released);
+  }
+
+  /** Records the timestamps of the next `count` frames of `slot` (before they are stored). */
+  setTimes(slot: number, timestamps: ArrayLike<number>, from: number, count: number): void {
+    for (let i = 0; i < count; i++) this.times[slot * this.capacity + ((this.written[slot]! + i) % this.capacity)] = timestamps[from + i]!;
+    this.lastTime[slot] = timestamps[from + count - 1]!;
+  }
+
+  /** Appends frames to a slot (timestamp: the single frame's, or NaN when set by `setTimes`) and queues its new windows. */
+  store(slot: number, timestamp: number, frames: Float32Array, count: number): void {
+    const before = this.readyOf(slot);
+    const written = this.rings.push(slot, frames, count);
+    if (count === 1 && !Number.isNaN(timestamp)) {
+      this.times[slot * this.capacity + (this.written[slot]! % this.capacity)] = timestamp;
+      this.lastTime[slot] = timestamp;
+    }
+    this.written[slot] = written;
+    this.framesPushed += count;
+    const ready = this.readyOf(slot);
+    if (ready > before) {
+      this.pendingWindows += ready - before;
+      if (this.queued[slot] === 0) this.enqueue(slot);
+    }
+  }
+
+  /** Takes up to `batchSize` ready windows, oldest series first, for `model`; undefined when none is ready. */
+  next(model: LiveModel): Batch | undefined {
+    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model };
+    while (batch.size < this.batchSize && this.queueSize > 0) {
+      const slot = this.queue[this.queueHead]!;
+      // Under drop-oldest, windows whose first frames were overwritten are gone: skip and count them.
+      const oldest = this.written[slot]! - this.capacity;
+      if (this.nextStart[slot]! < oldest) {
+        const lost = Math.ceil((oldest - this.nextStart[slot]!) / this.stride);
+        this.nextStart[slot] = this.nextStart[slot]! + lost * this.stride;
+        this.windowsDropped += lost;
+        this.pendingWindows -= lost;
+      }
+      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size);
+      for (let i = 0; i < take; i++) {
+        batch.slots[batch.size] = slot;
+        batch.starts[batch.size] = this.nextStart[slot]!;
+        batch.size++;
+        this.nextStart[slot] = this.nextStart[slot]! + this.stride;
+      }
+      this.pendingWindows -= take;
+      if (this.readyOf(slot) === 0) {
+        this.queued[slot] = 0;
+        this.queueHead = (this.queueHead + 1) % this.queue.length;
+        this.queueSize--;
+      }
+    }
+    return batch.size > 0 ? batch : undefined;
+  }
+
+  /** One contiguous row range of the arena covers every window of a batch: the worker reads it as a view. */
+  span(batch: Batch): BatchSpan {
+    let rowStart = Infinity;
+    let rowEnd = 0;
+    for (let i = 0; i < batch.size; i++) {
+      const row = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!);
+      if (row < rowStart) rowStart = row;
+      if (row + this.window > rowEnd) rowEnd = row + this.window;
+    }
+    const starts = new BigInt64Array(batch.size);
+    // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
+    const words = new Int32Array(starts.buffer);
+    for (let i = 0; i < batch.size; i++) words[2 * i] = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!) - rowStart;
+    return { rowStart, rowCount: rowEnd - rowStart, starts };
+  }
+
+  /** Whether drop-oldest overwrote the window at `start` of `slot` (its score is then not trusted). */
+  overwritten(slot: number, start: number): boolean {
+    return start < this.written[slot]! - this.capacity;
+  }
+
+  /** Timestamp of the last frame of the window at `start` of `slot`. */
+  timestampOf(slot: number, start: number): number {
+    return this.times[slot * this.capacity + ((start + this.window - 1) % this.capacity)]!;
+  }
+
+  /** After delivery: windows of one series come back in order, so frames before the next window are free. */
+  release(batch: Batch): void {
+    for (let i = 0; i < batch.size; i++) {
+      const slot = batch.slots[i]!;
+      if (i + 1 < batch.size && batch.slots[i + 1] === slot) continue;
+      this.rings.release(slot, Math.min(batch.starts[i]! + this.stride, this.written[slot]!));
+    }
+  }
+
+  /** A copy of a window's raw frames while they are retained; undefined once overwritten. */
+  windowFrames(seriesId: string, start: number, out?: Float32Array): Float32Array | undefined {
+    const slot = this.slotOf.get(seriesId);
+    if (slot === undefined) return undefined;
+    const end = start + this.window;
+    const written = this.written[slot]!;
+    if (!(start >= 0 && end <= written && start >= written - this.capacity)) return undefined;
+    const view = this.rings.span(slot, start, end);
+    const copy = out ?? new Float32Array(view.length);
+    copy.set(view);
+    return copy;
+  }
+
+  dispose(): void {
+    this.rings.dispose();
+  }
+
+  private readyOf(slot: number): number {
+    const span = this.written[slot]! - this.window - this.nextStart[slot]!;
+    return span >= 0 ? Math.floor(span / this.stride) + 1 : 0;
+  }
+
+  private enqueue(slot: number): void {
+    this.queue[(this.queueHead + this.queueSize) % this.queue.length] = slot;
+    this.queueSize++;
+    this.queued[slot] = 1;
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * The Detector facade: loads a model directory, takes samples (`push`, `write`), hands complete
+ * windows to the inference worker in batches and delivers the scores, in dispatch order, as
+ * events. The stages live beside it: `batcher.ts` (series, rings, batches), `versions.ts` (model
+ * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
+ */
+import { SeismoError } from '../errors.js';
+import { InferenceWorker } from '../infer/inference-worker.js';
+import type { ProviderReport } from '../infer/providers.js';
+import type { Manifest } from '../model/manifest.js';
+import { readModelDir, type ModelDir } from '../model/model-dir.js';
+import type { ScoreCalibration } from '../score/calibration.js';
+import type { ThresholdRule } from '../threshold/index.js';
+import { WindowBatcher } from './batcher.js';
+import { DetectorEmitter } from './events.js';
+import { ScoringPipeline } from './pipeline.js';
+import type { DetectorEventName, DetectorEvents, DetectorOptions, DetectorStats, SwapResult } from './types.js';
+import { ModelVersions } from './versions.js';
+
+/**
+ * Streaming anomaly detector over one model directory.
+ *
+ * Samples of many series are pushed into native ring buffers (one slot per series), cut into
+ * windows, and scored in batches by onnxruntime in a worker thread that reads the rings in
+ * place. Results arrive as events (`detector.on('batch' | 'anomaly' | ...)`); `flush()` scores
+ * what is pending.
+ */
+export class Detector {
+  readonly window: number;
+  readonly stride: number;
+  readonly channels: readonly string[];
+  readonly batchSize: number;
+  readonly capacity: number;
+
+  private readonly events = new DetectorEmitter();
+  private readonly batcher: WindowBatcher;
+  private readonly models: ModelVersions;
+  private readonly pipeline: ScoringPipeline;
+  private readonly scratch: Float32Array;
+  private closed = false;
+
+  private constructor(model: ModelDir, worker: InferenceWorker, options: DetectorOptions) {
+    const m = model.manifest;
+    if (options.onBatch) this.on('batch', options.onBatch);
+    if (options.onAnomaly) this.on('anomaly', options.onAnomaly);
+    this.window = m.window;
+    this.channels = m.channels;
+    this.stride = options.stride ?? m.stride;
+    this.batchSize = options.batchSize ?? 64;
+    const maxSeries = options.maxSeries ?? 64;
+    this.capacity = options.capacity ?? Math.max(4 * this.window, this.window + 4 * this.batchSize * this.stride);
+    if (this.capacity < this.window + this.stride) {
+      throw new SeismoError('ERR_INVALID_OPTION', `capacity ${this.capacity} must hold at least a window and a stride (${this.window + this.stride} frames)`);
+    }
+    this.models = new ModelVersions(model, worker, options, maxSeries, () => this.ensureOpen());
+    this.batcher = new WindowBatcher({
+      window: this.window,
+      stride: this.stride,
+      channels: m.channels.length,
+      capacity: this.capacity,
+      batchSize: this.batchSize,
+      maxSeries,
+      overflow: options.overflow ?? 'reject',
+    });
+    this.pipeline = new ScoringPipeline(this.batcher, this.models, this.events, {
+      channels: this.channels,
+      batchSize: this.batchSize,
+      maxInFlight: options.maxInFlight ?? 2,
+      topChannels: options.topChannels ?? 3,
+    });
+    this.scratch = new Float32Array(m.channels.length);
+  }
+
+  /** The live model's manifest. */
+  get manifest(): Manifest {
+    return this.models.live.model.manifest;
+  }
+
+  /** The execution provider of the live model's worker. */
+  get provider(): ProviderReport {
+    return this.models.live.worker.report;
+  }
+
+  /** Turns each window's score into a decision (the live version's rule); streaming rules learn per series as they go. */
+  get thresholdRule(): ThresholdRule {
+    return this.models.live.rule;
+  }
+
+  /** The live model version (1 for the model loaded first). */
+  get version(): number {
+    return this.models.live.version;
+  }
+
+  /** The live model's directory. */
+  get modelDir(): string {
+    return this.models.live.model.dir;
+  }
+
+  /** The score calibration of a kept version (default: the live one); undefined when it has none. */
+  calibration(version?: number): ScoreCalibration | undefined {
+    return this.models.calibration(version);
+  }
+
+  /**
+   * Sets the score calibration of a kept version (default: the live one), from then on used for
+   * `normalizedScores` of the batches that version scores (batches already delivered keep theirs).
+   * A model directory's `calibration.json` sets it when the model is loaded or swapped in.
+   * @throws SeismoError `ERR_INVALID_OPTION` when the version is not kept, `ERR_MODEL_CORRUPT` on a malformed calibration.
+   */
+  setCalibration(calibration: ScoreCalibration, version?: number): void {
+    this.models.setCalibration(calibration, version);
+  }
+
+  /** Kept model versions, oldest first, the live one last. */
+  versions(): { version: number; dir: string }[] {
+    return this.models.versions();
+  }
+
+  /** The score threshold now in force for the first series (per series with streaming rules). */
+  get threshold(): number {
+    return this.thresholdRule.threshold(0);
+  }
+
+  /**
+   * Subscribes to an event (see {@link DetectorEvents}). Several listeners may watch the same
+   * event; none replaces another.
+   * @returns a function that unsubscribes this listener (calling it again does nothing).
+   * @throws SeismoError `ERR_INVALID_OPTION` for an unknown event name or a listener that is not a function.
+   */
+  on<K extends DetectorEventName>(name: K, listener: DetectorEvents[K]): () => void {
+    return this.events.on(name, listener);
+  }
+
+  /** Whether anything listens to `name`. */
+  listening(name: DetectorEventName): boolean {
+    return this.events.listening(name);
+  }
+
+  /**
+   * Calls the listeners of `name` in subscription order. A listener that throws is reported as an
+   * `error` event (`ERR_LISTENER`) and the rest still run. An `ERR_LISTENER` nobody listens to, or
+   * an `error` listener that throws, becomes a process warning rather than vanishing.
+   * @internal for the detector's stages and the components that report through it (drift).
+   */
+  emit<K extends DetectorEventName>(name: K, ...args: Parameters<DetectorEvents[K]>): void {
+    this.events.emit(name, ...args);
+  }
+
+  /**
+   * Replaces the threshold rule of the live version, with no new worker and no new version: the
+   * batches delivered from now on are decided by `rule` (prepared for every series slot; a
+   * streaming rule starts from what it holds). Swapping in or rolling back to another version
+   * takes that version's rules again (or the `thresholdRule` option), as before.
+   * @throws SeismoError `ERR_INVALID_OPTION` when `rule` is not a threshold rule, `ERR_DISPOSED` after close.
+   */
+  setThresholdRule(rule: ThresholdRule): void {
+    this.ensureOpen();
+    if (!rule || typeof rule.decide !== 'function' || typeof rule.threshold !== 'function' || typeof rule.prepare !== 'function') {
+      throw new SeismoError('ERR_INVALID_OPTION', 'setThresholdRule needs a ThresholdRule (decide, threshold, prepare), e.g. thresholdFromManifest(manifest) or a SpotThreshold');
+    }
+    this.models.setRule(rule);
+  }
+
+  /**
+   * Loads a model directory and starts the inference worker.
+   * @throws SeismoError `ERR_MODEL_*` for a missing or inconsistent model directory,
+   *   `ERR_PROVIDER_UNAVAILABLE` when the requested provider cannot run here.
+   */
+  static async load(dir: string, options: DetectorOptions = {}): Promise<Detector> {
+    validateOptions(options);
+    const model = readModelDir(dir);
+    const worker = await InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads });
+    try {
+      return new Detector(model, worker, options);
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Pushes one sample of a series.
+   * @param timestamp strictly increasing per series (any unit; epoch ms by convention).
+   * @param values one value per channel, in the model's channel order.
+   * @throws SeismoError `ERR_BAD_SHAPE`, `ERR_NON_FINITE`, `ERR_TIMESTAMP_ORDER`, `ERR_TOO_MANY_SERIES`,
+   *   `ERR_RING_OVERFLOW` (reject policy: wait for `drain()` and push again). A sample that throws
+   *   is not stored; every sample that returns is scored.
+   */
+  push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
+    this.ensureOpen();
+    const channels = this.scratch.length;
+    if (values.length !== channels) {
+      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': sample has ${values.length} values, the model takes ${channels} (${this.channels.join(', ')})`, { seriesId });
+    }
+    for (let c = 0; c < channels; c++) {
+      const v = values[c]!;
+      if (!Number.isFinite(v)) {
+        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamp}: channel '${this.channels[c]}' is ${v}; clean or impute it before pushing`, { seriesId, timestamp });
+      }
+      this.scratch[c] = v;
+    }
+    const slot = this.batcher.slotFor(seriesId);
+    this.batcher.checkTime(seriesId, slot, timestamp);
+    this.batcher.store(slot, timestamp, this.scratch, 1);
+    this.pipeline.pump();
+  }
+
+  /**
+   * Pushes many samples of one series, waiting for room in its ring when scoring lags behind.
+   * The whole call is validated first: on a bad sample it throws and stores none of them.
+   * @param timestamps `[n]`, strictly increasing and after the series' last timestamp.
+   * @param frames `[n, channels]` row-major.
+   */
+  async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array): Promise<void> {
+    this.ensureOpen();
+    const channels = this.scratch.length;
+    const n = timestamps.length;
+    if (frames.length !== n * channels) {
+      throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
+    }
+    for (let i = 0; i < frames.length; i++) {
+      if (!Number.isFinite(frames[i]!)) {
+        const row = Math.floor(i / channels);
+        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamps[row]}: channel '${this.channels[i % channels]}' is ${frames[i]}; nothing of this write was stored`, { seriesId, row });
+      }
+    }
+    const slot = this.batcher.slotFor(seriesId);
+    let last = this.batcher.lastTimeOf(slot);
+    for (let i = 0; i < n; i++) {
+      const t = timestamps[i]!;
+      if (!(t > last)) {
+        throw new SeismoError('ERR_TIMESTAMP_ORDER', `series '${seriesId}': timestamp ${t} (row ${i}) is not after ${last}; nothing of this write was stored`, { seriesId, row: i });
+      }
+      last = t;
+    }
+    let done = 0;
+    while (done < n) {
+      const room = this.batcher.room(slot);
+      if (room <= 0) {
+        await this.pipeline.makeRoom();
+        continue;
+      }
+      const take = Math.min(room, n - done);
+      this.batcher.setTimes(slot, timestamps, done, take);
+      this.batcher.store(slot, NaN, frames.subarray(done * channels, (done + take) * channels), take);
+      this.pipeline.pump();
+      done += take;
+    }
+  }
+
+  /** Resolves when the in-flight batches are scored (pushes may then fit again). */
+  async drain(): Promise<void> {
+    await this.pipeline.drain();
+  }
+
+  /** Scores every complete window pushed so far, partial batches included, and waits for the results. */
+  async flush(): Promise<void> {
+    this.ensureOpen();
+    await this.pipeline.flush();
+  }
+
+  /**
+   * Swaps in another model without stopping the stream. The new model's worker starts first (the
+   * old one keeps scoring meanwhile); then, in one synchronous step, every window dispatched from
+   * then on goes to the new version, while batches already dispatched are scored and decided by
+   * the old one. Every window is scored exactly once by exactly one version, and batches are
+   * delivered in dispatch order, so each series sees its versions in increasing order. The old
+   * worker closes once its last batch is delivered. Announced as a `swap` event (kind `swap`).
+   *
+   * Threshold: without a `threshold`/`thresholdRule` option, the new version decides with the
+   * rules of its own `model.json` (streaming rules start afresh); a rule given as an option stays.
+   * @param model a model directory path, or one already read by `readModelDir`.
+   * @returns the new version number.
+   * @throws SeismoError `ERR_MODEL_MISMATCH` when its channels, window or stride differ from the
+   *   live model's (nothing changes then), `ERR_MODEL_*` / `ERR_PROVIDER_UNAVAILABLE` as `load`.
+   */
+  async swapModel(model: string | ModelDir): Promise<SwapResult> {
+    const result = await this.models.swap(model);
+    this.emit('swap', { ...result, kind: 'swap' });
+    return result;
+  }
+
+  /**
+   * Goes back to the kept version before the live one (same switch as {@link swapModel}); the
+   * version rolled back from is forgotten. Announced as a `swap` event (kind `rollback`).
+   * @throws SeismoError `ERR_NO_PREVIOUS_VERSION` when no older version is kept.
+   */
+  async rollback(): Promise<SwapResult> {
+    const result = await this.models.rollback();
+    this.emit('swap', { ...result, kind: 'rollback' });
+    return result;
+  }
+
+  /**
+   * Copies the raw frames of one window (`[window, channels]` row-major) while they are still in
+   * the series' ring: always true inside a `batch` listener for the windows of that batch (nothing
+   * is pushed while it runs). Returns undefined when the frames were overwritten.
+   */
+  windowFrames(seriesId: string, start: number, out?: Float32Array): Float32Array | undefined {
+    return this.batcher.windowFrames(seriesId, start, out);
+  }
+
+  stats(): DetectorStats {
+    return {
+      series: this.batcher.seriesIds.length,
+      framesPushed: this.batcher.framesPushed,
+      windowsScored: this.pipeline.windowsScored,
+      windowsDropped: this.batcher.windowsDropped,
+      batches: this.pipeline.batches,
+      anomalies: this.pipeline.anomalies,
+    };
+  }
+
+  /** Flushes nothing: stops the worker and frees the rings. Pending windows are not scored. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pipeline.close();
+    await this.models.close();
+    this.batcher.dispose();
+  }
+
+  // ---- internals ----
+
+  private ensureOpen(): void {
+    if (this.closed) throw new SeismoError('ERR_DISPOSED', 'detector used after close()');
+    this.pipeline.throwIfFailed();
+  }
+}
+
+function validateOptions(o: DetectorOptions): void {
+  const positiveInt = ['batchSize', 'maxSeries', 'capacity', 'maxInFlight', 'stride', 'topChannels', 'intraOpThreads', 'keepVersions'] as const;
+  for (const key of positiveInt) {
+    const v = o[key];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `Detector option ${key} must be a positive integer, got ${String(v)}`);
+    }
+  }
+  if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The scoring pipeline: batches in flight to the inference workers, their delivery strictly in
+ * dispatch order (so that rules see each series in time order and ring releases only move
+ * forward), and what a delivery produces (scores, decisions, `batch` and `anomaly` events).
+ */
+import { SeismoError } from '../errors.js';
+import type { InferenceOutputs } from '../infer/inference-worker.js';
+import { normalizeScore } from '../score/calibration.js';
+import type { Batch, WindowBatcher } from './batcher.js';
+import type { DetectorEmitter } from './events.js';
+import type { AnomalyEvent } from './types.js';
+import type { ModelVersions } from './versions.js';
+
+export interface PipelineOptions {
+  channels: readonly string[];
+  batchSize: number;
+  maxInFlight: number;
+  topChannels: number;
+}
+
+export class ScoringPipeline {
+  windowsScored = 0;
+  batches = 0;
+  anomalies = 0;
+  closed = false;
+  /** Deliveries of the batches in flight, oldest first. */
+  private readonly inFlight: Promise<void>[] = [];
+  /** The delivery of the batch dispatched last: each batch delivers after the one before it. */
+  private lastDelivery: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly batcher: WindowBatcher,
+    private readonly models: ModelVersions,
+    private readonly events: DetectorEmitter,
+    private readonly o: PipelineOptions,
+  ) {}
+
+  /** Dispatches full batches while the workers have room. */
+  pump(): void {
+    while (this.batcher.pendingWindows >= this.o.batchSize && this.inFlight.length < this.o.maxInFlight) this.dispatch();
+  }
+
+  /** Resolves when the in-flight batches are scored. */
+  async drain(): Promise<void> {
+    while (this.inFlight.length > 0) await this.inFlight[0];
+    this.throwIfFailed();
+  }
+
+  /** Scores every complete window stored so far, partial batches included. */
+  async flush(): Promise<void> {
+    while (this.batcher.pendingWindows > 0 || this.inFlight.length > 0) {
+      while (this.batcher.pendingWindows > 0 && this.inFlight.length < this.o.maxInFlight) this.dispatch();
+      if (this.inFlight.length > 0) await this.inFlight[0];
+      this.throwIfFailed();
+    }
+  }
+
+  /** Waits until the oldest batch in flight is delivered (its frames are then free), dispatching a partial batch if none is. */
+  async makeRoom(): Promise<void> {
+    if (this.inFlight.length === 0) {
+      if (this.batcher.pendingWindows === 0) {
+        throw new SeismoError('ERR_RING_OVERFLOW', 'ring full with no window to score: capacity is too small for the window and stride');
+      }
+      this.dispatch();
+    }
+    await this.inFlight[0];
+    this.throwIfFailed();
+  }
+
+  /** Stops dispatching and waits for what is in flight. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.inFlight);
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Sends up to `batchSize` ready windows to the live version's worker. */
+  private dispatch(): void {
+    const batch = this.batcher.next(this.models.live);
+    if (!batch) return;
+    const span = this.batcher.span(batch);
+    const model = batch.model;
+    model.inFlight++;
+    const scored = model.worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts);
+    // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
+    const previous = this.lastDelivery;
+    const done = Promise.all([scored, previous])
+      .then(([out]) => this.deliver(batch, out))
+      .catch((err: Error) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.models.batchDone(model);
+        this.inFlight.splice(this.inFlight.indexOf(done), 1);
+        if (!this.closed && !this.failure) this.pump();
+      });
+    this.lastDelivery = done;
+    this.inFlight.push(done);
+  }
+
+  private deliver(batch: Batch, out: InferenceOutputs): void {
+    const scores = out.score!;
+    const channelScores = out.channel_score!;
+    const channels = this.o.channels.length;
+    const seriesIds = new Array<string>(batch.size);
+    const timestamps = new Float64Array(batch.size);
+    const anomalies = new Uint8Array(batch.size);
+    const thresholds = new Float64Array(batch.size);
+    const normalizedScores = new Float32Array(batch.size).fill(NaN);
+    const calibration = batch.model.calibration;
+    const rule = batch.model.rule;
+    const announce = this.events.listening('anomaly');
+    for (let i = 0; i < batch.size; i++) {
+      const slot = batch.slots[i]!;
+      const start = batch.starts[i]!;
+      seriesIds[i] = this.batcher.seriesIds[slot]!;
+      if (this.batcher.overwritten(slot, start)) {
+        // drop-oldest overwrote this window while it was scored: its score is not trusted.
+        scores[i] = NaN;
+        thresholds[i] = NaN;
+        this.batcher.windowsDropped++;
+        continue;
+      }
+      if (calibration) normalizedScores[i] = normalizeScore(scores[i]!, calibration);
+      timestamps[i] = this.batcher.timestampOf(slot, start);
+      // Windows of a series reach the rule once each and in time order, as streaming rules need.
+      const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
+      thresholds[i] = rule.threshold(slot);
+      if (anomalous) {
+        anomalies[i] = 1;
+        this.anomalies++;
+        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+      }
+    }
+    this.batcher.release(batch);
+    this.windowsScored += batch.size;
+    this.batches++;
+    if (this.events.listening('batch')) {
+      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
+    }
+  }
+
+  private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
+    const order = Array.from(channelScores.keys()).sort((a, b) => channelScores[b]! - channelScores[a]!);
+    const channels = order.slice(0, this.o.topChannels).map((c) => ({ name: this.o.channels[c]!, score: channelScores[c]! }));
+    return { seriesId, timestamp, score, threshold, channels };
+  }
+}

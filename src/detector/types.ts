@@ -1,0 +1,154 @@
+/**
+ * The Detector's public shapes: its options, what it delivers (batches, anomalies, swaps, drift)
+ * and its events. No behaviour here, so every stage of src/detector/ can name them.
+ */
+import type { SeismoError } from '../errors.js';
+// For the TSDoc links only (type import: no runtime cycle).
+import type { Detector } from './detector.js';
+import type { ProviderRequest } from '../infer/providers.js';
+import type { ThresholdRule } from '../threshold/index.js';
+import type { OverflowPolicy } from '../window/frame-rings.js';
+
+export interface DetectorOptions {
+  /** Execution provider. `auto` (default) tries CUDA, then CPU, and reports why. */
+  provider?: ProviderRequest;
+  /** Windows per inference call. Default 64. */
+  batchSize?: number;
+  /** Most distinct series this detector serves; each gets one ring. Default 64. */
+  maxSeries?: number;
+  /** Frames retained per series. Default `max(4 * window, window + 4 * batchSize * stride)`. */
+  capacity?: number;
+  /** What a full ring does (see {@link OverflowPolicy}). Default `reject`. */
+  overflow?: OverflowPolicy;
+  /** Batches sent to the worker before the next is held back. Default 2 (one runs, one waits). */
+  maxInFlight?: number;
+  /** Frames between window starts. Default: the model's stride. */
+  stride?: number;
+  /**
+   * Score at or above which a window is an anomaly (a static threshold that replaces the model's
+   * stored rules). Default: the rules stored in `model.json` (global, and per channel if calibrated).
+   */
+  threshold?: number;
+  /** A threshold rule to use instead (e.g. a streaming `SpotThreshold`); overrides `threshold`. */
+  thresholdRule?: ThresholdRule;
+  /** Channels named in an anomaly event, most contributing first. Default 3. */
+  topChannels?: number;
+  /** onnxruntime intra-op threads. Default 1. */
+  intraOpThreads?: number;
+  /** Shorthand for `detector.on('batch', onBatch)`: called with every scored batch (all windows, anomalous or not). */
+  onBatch?: (batch: ScoredBatch) => void;
+  /** Shorthand for `detector.on('anomaly', onAnomaly)`: called with every window whose score reaches the threshold. */
+  onAnomaly?: (event: AnomalyEvent) => void;
+  /**
+   * Model versions kept for {@link Detector.rollback}, the live one included. Older ones are
+   * forgotten (their directories are not deleted). Default 3.
+   */
+  keepVersions?: number;
+}
+
+/** What {@link Detector.swapModel} and {@link Detector.rollback} report. */
+export interface SwapResult {
+  /** Version now live. */
+  version: number;
+  /** Version that was live before. */
+  previous: number;
+  /** The live model's directory. */
+  dir: string;
+}
+
+/** What the `swap` event reports: a {@link SwapResult} and how the switch came about. */
+export interface SwapEvent extends SwapResult {
+  /**
+   * `swap`: {@link Detector.swapModel}; `rollback`: {@link Detector.rollback}; `auto-rollback`: the
+   * detector went back by itself because the live version failed at inference (see `reason`).
+   */
+  kind: 'swap' | 'rollback' | 'auto-rollback';
+  /** Why an `auto-rollback` happened (the failure's message). */
+  reason?: string;
+}
+
+/** A drift statistic that crossed its alarm level (reported by whoever watches for drift, e.g. the online learner). */
+export interface DriftEvent {
+  /** The series it was seen on; absent for a statistic over all series. */
+  seriesId?: string;
+  /** Which statistic fired (e.g. `page-hinkley:input`). */
+  statistic: string;
+  /** The statistic's value when it fired. */
+  value: number;
+  /** Timestamp of the window that made it fire, as pushed. */
+  timestamp: number;
+}
+
+/**
+ * The events of a {@link Detector}, subscribed with {@link Detector.on}. Listeners run
+ * synchronously, in subscription order; one that throws is reported as an `error` event (code
+ * `ERR_LISTENER`) and the others still run: a listener never breaks the pipeline.
+ */
+export interface DetectorEvents {
+  /** Every scored batch (all windows, anomalous or not), in dispatch order. */
+  batch: (batch: ScoredBatch) => void;
+  /** Every window whose score reaches its threshold. */
+  anomaly: (event: AnomalyEvent) => void;
+  /** A model version went live (swap, rollback, automatic rollback). */
+  swap: (event: SwapEvent) => void;
+  /** A drift statistic fired. */
+  drift: (event: DriftEvent) => void;
+  /** Something failed without a caller to tell: a listener threw, a batch failed, the worker died. Always coded. */
+  error: (error: SeismoError) => void;
+}
+
+/** Names of the {@link DetectorEvents}. */
+export type DetectorEventName = keyof DetectorEvents;
+
+/** One anomalous window. */
+export interface AnomalyEvent {
+  seriesId: string;
+  /** Timestamp of the window's last frame, as pushed. */
+  timestamp: number;
+  score: number;
+  /** The score threshold in force for this series when the window was decided (NaN for rules without one). */
+  threshold: number;
+  /** The channels that contribute most to the score, largest first. */
+  channels: { name: string; score: number }[];
+}
+
+/** Scores of one inference call; arrays are indexed by window. */
+export interface ScoredBatch {
+  size: number;
+  seriesIds: string[];
+  /** Timestamp of each window's last frame. */
+  timestamps: Float64Array;
+  /** Index of each window's first frame in its series (0 = the first frame pushed). */
+  starts: Float64Array;
+  /** `[size]`. */
+  scores: Float32Array;
+  /** `[size, channels]` row-major. */
+  channelScores: Float32Array;
+  /** 1 where the threshold rule called the window an anomaly. */
+  anomalies: Uint8Array;
+  /** The score threshold in force for each window's series when it was decided. */
+  thresholds: Float64Array;
+  /**
+   * The model version that scored every window of this batch (1 = the model loaded first; each
+   * {@link Detector.swapModel} numbers the new model one higher; a rollback goes back to the
+   * kept version's number).
+   */
+  version: number;
+  /**
+   * `[size]` the scores on one scale across versions: each window's robust z-score under the
+   * calibration of the version that scored it (`(ln score - center) / scale`, see
+   * `src/score/calibration.ts`); NaN where that version has no calibration.
+   */
+  normalizedScores: Float32Array;
+}
+
+/** Running totals since the detector was loaded. */
+export interface DetectorStats {
+  series: number;
+  framesPushed: number;
+  windowsScored: number;
+  /** Windows lost because drop-oldest overwrote their frames before they were scored. */
+  windowsDropped: number;
+  batches: number;
+  anomalies: number;
+}

@@ -1,0 +1,192 @@
+/**
+ * The model versions of a detector: the live one (its worker, manifest, threshold rule and score
+ * calibration), the kept ones a rollback can return to, and the switch between them. A switch
+ * starts the new worker first and then changes `live` in one synchronous step, so every batch is
+ * scored by exactly one version; a retired worker closes once its last batch is delivered.
+ */
+import { SeismoError } from '../errors.js';
+import { InferenceWorker } from '../infer/inference-worker.js';
+import type { ProviderRequest } from '../infer/providers.js';
+import type { Manifest } from '../model/manifest.js';
+import { readModelDir, type ModelDir } from '../model/model-dir.js';
+import { checkCalibration, readCalibration, type ScoreCalibration } from '../score/calibration.js';
+import { thresholdFromManifest, type ThresholdRule } from '../threshold/index.js';
+import type { SwapResult } from './types.js';
+
+/** One loaded model version: its worker, its manifest and the rule that decides its scores. */
+export interface LiveModel {
+  version: number;
+  model: ModelDir;
+  worker: InferenceWorker;
+  rule: ThresholdRule;
+  /** Batches of this version not yet delivered; its worker closes when they are done. */
+  inFlight: number;
+  retired: boolean;
+  /** Its score calibration (for `normalizedScores`), if any. */
+  calibration?: ScoreCalibration;
+}
+
+/** What the versions need of the detector's options. */
+export interface VersionOptions {
+  provider?: ProviderRequest;
+  intraOpThreads?: number;
+  threshold?: number;
+  thresholdRule?: ThresholdRule;
+  keepVersions?: number;
+}
+
+export class ModelVersions {
+  live: LiveModel;
+  readonly keepVersions: number;
+  /** Kept versions (directories), oldest first, the live one last; bounded by `keepVersions`. */
+  private readonly kept: { version: number; model: ModelDir }[] = [];
+  /** Score calibrations of the kept versions (read from `calibration.json` or set with {@link setCalibration}). */
+  private readonly calibrations = new Map<number, ScoreCalibration>();
+  private nextVersion = 2;
+  /** Serialises swaps and rollbacks: one new worker starts at a time. */
+  private swapping: Promise<unknown> = Promise.resolve();
+  /** Workers of retired versions that are shutting down (awaited by `close`). */
+  private readonly closing = new Set<Promise<void>>();
+  private closed = false;
+
+  /**
+   * @param slots series slots every rule is prepared for.
+   * @param ensureOpen throws when the detector is closed (checked before each switch).
+   */
+  constructor(
+    model: ModelDir,
+    worker: InferenceWorker,
+    private readonly options: VersionOptions,
+    private readonly slots: number,
+    private readonly ensureOpen: () => void,
+  ) {
+    this.keepVersions = options.keepVersions ?? 3;
+    const calibration = readCalibration(model.dir);
+    this.live = { version: 1, model, worker, rule: this.ruleFor(model.manifest), inFlight: 0, retired: false, calibration };
+    this.kept.push({ version: 1, model });
+    if (calibration) this.calibrations.set(1, calibration);
+    this.live.rule.prepare(slots);
+  }
+
+  calibration(version = this.live.version): ScoreCalibration | undefined {
+    return this.calibrations.get(version);
+  }
+
+  setCalibration(calibration: ScoreCalibration, version = this.live.version): void {
+    if (!this.kept.some((k) => k.version === version)) throw new SeismoError('ERR_INVALID_OPTION', `model version ${version} is not kept`);
+    const checked = checkCalibration(calibration, 'setCalibration');
+    this.calibrations.set(version, checked);
+    if (version === this.live.version) this.live.calibration = checked;
+  }
+
+  versions(): { version: number; dir: string }[] {
+    return this.kept.map((k) => ({ version: k.version, dir: k.model.dir }));
+  }
+
+  /** Replaces the live version's rule (no new worker, no new version). */
+  setRule(rule: ThresholdRule): void {
+    rule.prepare(this.slots);
+    this.live.rule = rule;
+  }
+
+  swap(model: string | ModelDir): Promise<SwapResult> {
+    return this.serialise(async () => {
+      const next = typeof model === 'string' ? readModelDir(model) : model;
+      checkCompatible(this.live.model.manifest, next.manifest);
+      const result = await this.install(next, this.nextVersion);
+      this.nextVersion++;
+      this.kept.push({ version: result.version, model: next });
+      while (this.kept.length > this.keepVersions) this.kept.shift();
+      this.pruneCalibrations();
+      return result;
+    });
+  }
+
+  rollback(): Promise<SwapResult> {
+    return this.serialise(async () => {
+      if (this.kept.length < 2) {
+        throw new SeismoError('ERR_NO_PREVIOUS_VERSION', `no model version before ${this.live.version} is kept (keepVersions ${this.keepVersions})`);
+      }
+      const target = this.kept[this.kept.length - 2]!;
+      const result = await this.install(target.model, target.version);
+      this.kept.pop();
+      this.pruneCalibrations();
+      return result;
+    });
+  }
+
+  /** A batch of `model` was delivered (or given up): its worker closes after its last one once retired. */
+  batchDone(model: LiveModel): void {
+    model.inFlight--;
+    if (model.retired && model.inFlight === 0) this.retire(model);
+  }
+
+  /** Waits for a switch in progress, then stops every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.swapping.catch(() => {});
+    await this.live.worker.close();
+    await Promise.allSettled([...this.closing]);
+  }
+
+  private ruleFor(m: Manifest): ThresholdRule {
+    return this.options.thresholdRule ?? thresholdFromManifest(m, { override: this.options.threshold });
+  }
+
+  private retire(model: LiveModel): void {
+    const closing = model.worker.close().finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
+  }
+
+  private serialise<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.swapping.catch(() => {}).then(() => {
+      this.ensureOpen();
+      return work();
+    });
+    this.swapping = run;
+    return run;
+  }
+
+  /** Forgets the calibrations of versions no longer kept (batches in flight hold their own). */
+  private pruneCalibrations(): void {
+    const kept = new Set(this.kept.map((k) => k.version));
+    for (const v of [...this.calibrations.keys()]) if (!kept.has(v)) this.calibrations.delete(v);
+  }
+
+  /** Starts `model`'s worker, then switches to it synchronously and retires the old version. */
+  private async install(model: ModelDir, version: number): Promise<SwapResult> {
+    const worker = await InferenceWorker.start(model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
+    if (this.closed) {
+      await worker.close();
+      throw new SeismoError('ERR_DISPOSED', 'detector closed while a model was being swapped in');
+    }
+    let rule: ThresholdRule;
+    // A kept version keeps the calibration it had; a new one takes its directory's calibration.json.
+    let calibration = this.calibrations.get(version);
+    try {
+      rule = this.ruleFor(model.manifest);
+      rule.prepare(this.slots);
+      calibration ??= readCalibration(model.dir);
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
+    if (calibration) this.calibrations.set(version, calibration);
+    const old = this.live;
+    // The switch: one assignment, no await between it and the next dispatch.
+    this.live = { version, model, worker, rule, inFlight: 0, retired: false, calibration };
+    old.retired = true;
+    if (old.inFlight === 0) this.retire(old);
+    return { version, previous: old.version, dir: model.dir };
+  }
+}
+
+/** A swapped-in model must cut and read windows exactly as the live one does. */
+function checkCompatible(live: Manifest, next: Manifest): void {
+  const differ = (what: string, a: unknown, b: unknown): never => {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `cannot swap in a model with another ${what}: live ${JSON.stringify(a)}, new ${JSON.stringify(b)}`, { what });
+  };
+  if (JSON.stringify(live.channels) !== JSON.stringify(next.channels)) differ('channel list', live.channels, next.channels);
+  if (live.window !== next.window) differ('window', live.window, next.window);
+  if (live.stride !== next.stride) differ('stride', live.stride, next.stride);
+}
