@@ -16,6 +16,9 @@ export { readWeights, writeWeights, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './m
 export { ManifestSchema, MODEL_FORMAT_VERSION, MODEL_FILE, MANIFEST_FILE, type Manifest, type Threshold } from './model/manifest.js';
 export { scoreTable, type TableScores } from './score/score-table.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
+export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';
+export { EnsembleScorer, type EnsembleOptions, type EnsembleState, type EnsembleParts, type LinearForecastOptions, type DeepScoreOptions } from './score/ensemble.js';
+export { AlarmRateThreshold, type AlarmRateOptions } from './threshold/alarm-rate.js';
 export * from './ingest/index.js';
 export * from './evaluate/index.js';
 export { type SwapResult } from './detector.js';
