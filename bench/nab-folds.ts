@@ -3,9 +3,9 @@
  * 58 files by name, each fold and the whole corpus scored with NAB's threshold optimisation per
  * profile. Settings are chosen on one fold and reported on the other (see bench/nab.ts).
  */
-import { loadNabProfiles, loadNabWindows } from '../src/evaluate/nab-corpus.js';
+import { loadNabProfiles } from '../src/evaluate/nab-corpus.js';
 import { NAB_PROFILE_KEYS, type NabLabelWindow, nabProbationaryLength, optimizeNabThreshold, prepareNabFile, scoreNabCorpus, type NabCostMatrix, type NabPreparedFile } from '../src/evaluate/nab.js';
-import { loadNab } from '../src/ingest/nab.js';
+import { loadNab, readNabWindows } from '../src/ingest/nab.js';
 import { mulberry32 } from '../src/stats/random.js';
 
 /** One NAB file as an online detector sees it. */
@@ -31,7 +31,7 @@ export interface NabProfileScores {
 
 export async function loadNabStreams(root: string, names?: string[]): Promise<{ streams: NabStream[]; profiles: Record<string, NabCostMatrix> }> {
   const series = await loadNab(root, { names });
-  const windows = loadNabWindows(root);
+  const windows = readNabWindows(root);
   const profiles = loadNabProfiles(root);
   const streams = series.map((s) => {
     const T = s.table.length;

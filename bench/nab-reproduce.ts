@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../src/evaluate/nab-corpus';
+import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../src/evaluate/nab-corpus';
+import { readNabWindows } from '../src/ingest/nab';
 import { optimizeNabThreshold, prepareNabFile, scoreNabCorpus } from '../src/evaluate/nab';
 
 const root = process.argv[2];
@@ -19,7 +20,7 @@ if (!root) {
 }
 const detectors = process.argv.length > 3 ? process.argv.slice(3) : ['windowedGaussian', 'random'];
 const published = JSON.parse(readFileSync(join(root, 'results', 'final_results.json'), 'utf8')) as Record<string, Record<string, number>>;
-const windows = loadNabWindows(root);
+const windows = readNabWindows(root);
 const profiles = loadNabProfiles(root);
 let worst = 0;
 for (const detector of detectors) {

@@ -15,6 +15,8 @@
  */
 import { NAB_PROFILE_KEYS, searchNabThreshold, scoreNabCorpus, type NabCostMatrix, type NabPreparedFile, type NabSearch } from '../src/evaluate/nab.js';
 import { EnsembleScorer, type EnsembleOptions } from '../src/score/ensemble.js';
+import { OnlineDetector } from '../src/online/index.js';
+import type { OnlineKind } from '../src/online/policy.js';
 import { loadNabStreams, nabFolds, prepareStream, type NabProfileScores, type NabStream } from './nab-folds.js';
 
 export interface NabBenchOptions {
@@ -26,6 +28,12 @@ export interface NabBenchOptions {
   seed?: number;
   /** Score only the default setting (no cross-validation grid). */
   quick?: boolean;
+  /**
+   * Also run a deep kind through the online engine (src/online: learns from the stream in the
+   * fine-tuning worker, `blocking` so updates land at fixed positions) and add its raw score to
+   * the ensemble as the gated `deep` component; the grid then also varies the gate. Default none.
+   */
+  deep?: OnlineKind;
   log?: (line: string) => void;
   onFile?: (done: number, total: number) => void;
 }
@@ -77,6 +85,8 @@ export interface NabBenchResult {
   streamSeconds: number;
   /** Samples streamed per second, all settings together. */
   samplesPerSecond: number;
+  /** With `deep`: the kind, and the seconds its online runs took (all files). */
+  deep: { kind: string; seconds: number } | null;
 }
 
 /** The kind's default (src/score/ensemble.ts defaults: levels 8, order 1, suppression 200). */
@@ -98,21 +108,55 @@ export function nabGrid(): NabSetting[] {
   return out;
 }
 
+/** Deep-model settings of the online engine for NAB (one for all files). */
+const DEEP_WINDOW = 32;
+const DEEP_INITIAL_EPOCHS = 10;
+
+/**
+ * The deep kind's raw score per row, from the online engine: a model created for the file, fitted
+ * on the warm-up (NAB's probation), then scoring every row as it streams and fine-tuning on the
+ * guarded recent windows; NaN for rows before the first window is scored.
+ */
+export async function deepRawScores(stream: NabStream, kind: OnlineKind): Promise<Float64Array> {
+  const T = stream.values.length;
+  const raw = new Float64Array(T).fill(NaN);
+  const detector = await OnlineDetector.create({
+    kind,
+    channels: 1,
+    window: DEEP_WINDOW,
+    policy: { warmup: Math.max(stream.probation, DEEP_WINDOW + 1), learning: 'blocking', initialEpochs: DEEP_INITIAL_EPOCHS, seed: 1 },
+    provider: 'cpu',
+  });
+  try {
+    // Row indices as time: a few NAB files repeat timestamps (daylight saving); rows are what NAB scores.
+    detector.on('batch', (b) => {
+      for (let i = 0; i < b.size; i++) raw[b.timestamps[i]!] = b.scores[i]!;
+    });
+    const frames = Float32Array.from(stream.values);
+    await detector.write(stream.key, Float64Array.from({ length: T }, (_, i) => i), frames);
+    await detector.flush();
+    await detector.idle();
+  } finally {
+    await detector.close();
+  }
+  return raw;
+}
+
 /** Streams one file through a fresh scorer; its warm-up is the file's probationary period. */
-export function scoreStream(stream: NabStream, setting: NabSetting): Float64Array {
+export function scoreStream(stream: NabStream, setting: NabSetting, deepRaw?: Float64Array): Float64Array {
   const warmup = Math.max(stream.probation, 2);
   const options: EnsembleOptions = {
     ...setting.options,
     contexts: (setting.options.contexts ?? [{}]).map((c) => ({ ...c, warmup })),
     forecast: setting.options.forecast ? { ...setting.options.forecast, normalizer: { warmup, ...setting.options.forecast.normalizer } } : null,
-    deep: null,
+    deep: setting.options.deep && deepRaw ? { ...setting.options.deep, normalizer: { warmup: 100, ...setting.options.deep.normalizer } } : null,
   };
   const scorer = new EnsembleScorer(1, options);
   const out = new Float64Array(stream.values.length);
   const frame = new Float64Array(1);
   for (let t = 0; t < out.length; t++) {
     frame[0] = stream.values[t]!;
-    out[t] = scorer.update(frame);
+    out[t] = scorer.update(frame, deepRaw ? deepRaw[t] : undefined);
   }
   return out;
 }
@@ -145,6 +189,19 @@ export async function runNabBench(options: NabBenchOptions): Promise<NabBenchRes
   const { streams, profiles } = await loadNabStreams(options.data, options.names);
   const settings = options.quick ? [DEFAULT_SETTING] : nabGrid();
   if (!settings.some((s) => s.name === DEFAULT_SETTING.name)) settings.unshift(DEFAULT_SETTING);
+  let deepSeconds = 0;
+  const deepRaw = new Map<string, Float64Array>();
+  if (options.deep) {
+    const td = performance.now();
+    for (const [i, s] of streams.entries()) {
+      deepRaw.set(s.key, await deepRawScores(s, options.deep));
+      options.onFile?.(i + 1, streams.length);
+    }
+    deepSeconds = (performance.now() - td) / 1000;
+    log(`deep ${options.deep} through the online engine: ${streams.length} files in ${deepSeconds.toFixed(0)} s`);
+    // The gate of the deep component, beside the default context setting.
+    for (const gate of [0.5, 0.7, 0.9]) settings.push({ name: `${DEFAULT_SETTING.name}-${options.deep}${gate}`, options: { ...DEFAULT_SETTING.options, deep: { gate } } });
+  }
   const prepared = new Map<string, NabPreparedFile[]>();
   let streamSeconds = 0;
   let samples = 0;
@@ -152,7 +209,7 @@ export async function runNabBench(options: NabBenchOptions): Promise<NabBenchRes
     const ts = performance.now();
     const files = streams.map((s) => {
       samples += s.values.length;
-      return prepareStream(s, scoreStream(s, setting));
+      return prepareStream(s, scoreStream(s, setting, deepRaw.get(s.key)));
     });
     streamSeconds += (performance.now() - ts) / 1000;
     prepared.set(setting.name, files);
@@ -218,5 +275,6 @@ export async function runNabBench(options: NabBenchOptions): Promise<NabBenchRes
     seconds: (performance.now() - t0) / 1000,
     streamSeconds,
     samplesPerSecond: samples / streamSeconds,
+    deep: options.deep ? { kind: options.deep, seconds: deepSeconds } : null,
   };
 }

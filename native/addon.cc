@@ -113,7 +113,7 @@ class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
     } catch (const RingError& e) {
       throw MakeError(env, e.code(), e.what());
     } catch (const std::bad_alloc&) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena: out of memory for the requested size");
+      throw MakeError(env, "ERR_RESOURCE", "RingArena: out of memory for the requested size; ask for fewer series or a smaller capacity");
     }
     id_ = Registry::Get().Add(arena_);
   }
@@ -255,7 +255,7 @@ float* Scratch(Napi::Env env, int64_t floats) {
   try {
     if (static_cast<int64_t>(scratch.size()) < padded) scratch.resize(static_cast<size_t>(padded));
   } catch (const std::bad_alloc&) {
-    throw MakeError(env, "ERR_BAD_SHAPE", "kernel scratch: out of memory for " + std::to_string(floats) + " floats");
+    throw MakeError(env, "ERR_RESOURCE", "kernel scratch: out of memory for " + std::to_string(floats) + " floats; train with a smaller batch");
   }
   const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.data());
   return scratch.data() + ((64 - base % 64) % 64) / sizeof(float);

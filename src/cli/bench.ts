@@ -19,6 +19,8 @@ interface BenchOptions extends CommonOptions {
   seed?: string;
   committee?: boolean;
   quick?: boolean;
+  providers?: string;
+  batchSizes?: string;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -88,11 +90,37 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   return { ...r };
 }
 
+/** Providers side by side on one model: windows/s per batch size and score parity with the first. */
+async function runProviders(opts: BenchOptions): Promise<Record<string, unknown>> {
+  if (!opts.model) throw new SeismoError('ERR_INVALID_OPTION', 'bench providers needs --model <dir> (e.g. one written by seismo train)');
+  const providers = (opts.providers ?? 'cpu,webgpu').split(',').map((p) => p.trim());
+  for (const p of providers) {
+    if (!PROVIDER_REQUESTS.includes(p as ProviderRequest)) throw new SeismoError('ERR_INVALID_OPTION', `--providers: unknown provider '${p}' (${PROVIDER_REQUESTS.join('|')})`);
+  }
+  const batchSizes = (opts.batchSizes ?? '256,1024,4096').split(',').map((b) => intOption('--batch-sizes', b.trim())!);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runProvidersBench } = require('../../bench/providers.js') as typeof import('../../bench/providers.js');
+  const r = await runProvidersBench({
+    model: opts.model,
+    providers: providers as ProviderRequest[],
+    batchSizes,
+    rounds: intOption('--rounds', opts.rounds),
+    seconds: Number(opts.seconds),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels)`);
+  for (const row of r.rows) {
+    if (row.error) say(opts, `  ${row.requested.padEnd(7)} batch ${String(row.batchSize).padStart(5)}  could not run: ${row.error}`);
+    else say(opts, `  ${row.requested.padEnd(7)} batch ${String(row.batchSize).padStart(5)}  ort ${row.ortWindowsPerSec!.toFixed(0).padStart(9)}  pipeline ${row.pipelineWindowsPerSec!.toFixed(0).padStart(9)} windows/s  max |score diff| ${row.maxAbsScoreDiff!.toExponential(2)}`);
+  }
+  return { experiment: 'providers', ...r };
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | providers | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
     .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
@@ -100,6 +128,8 @@ export function registerBench(program: Command): void {
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round', '2')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--providers <list>', 'providers: comma-separated providers to compare, the first is the parity reference (default cpu,webgpu)')
+    .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
     .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
@@ -130,6 +160,7 @@ export function registerBench(program: Command): void {
           }
           return { experiment, ...r };
         }
+        if (experiment === 'providers') return runProviders(opts);
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
         if (experiment !== 'throughput') {
           throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);

@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
-import { SeismoError } from '../errors.js';
+import { fileError, SeismoError } from '../errors.js';
 import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { scoreTable, type TableScores } from '../score/score-table.js';
-import { action, Progress, say, type CommonOptions } from './output.js';
+import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
+import { detectOnline, type OnlineDetectOptions } from './detect-online.js';
 
-interface DetectOptions extends CommonOptions {
-  model: string;
+interface DetectOptions extends CommonOptions, Omit<OnlineDetectOptions, 'json'> {
+  model?: string;
+  online?: boolean;
   data: string;
   provider: string;
   out?: string;
@@ -47,7 +49,11 @@ export function writeScoresCsv(file: string, table: SeriesTable, channels: reado
     for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
     lines.push(cells.join(','));
   }
-  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  try {
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  } catch (err) {
+    throw fileError(file, err, 'write');
+  }
 }
 
 function csvCell(text: string): string {
@@ -57,24 +63,47 @@ function csvCell(text: string): string {
 export function registerDetect(program: Command): void {
   program
     .command('detect')
-    .description('score every window of a CSV with a trained model, streaming it through the detector')
-    .requiredOption('--model <dir>', 'model directory (model.onnx + model.json)')
-    .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels')
+    .description('score every window of a CSV with a trained model, streaming it through the detector; or, with --online, a raw stream with a model that learns as it goes')
+    .option('--model <dir>', 'model directory (model.onnx + model.json); not with --online')
+    .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels; with --online also - (standard input)')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--out <csv>', 'write one row per window: timestamp,score,threshold,anomaly,score_<channel>...')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--stride <n>', 'frames between window starts (default: the model\'s stride)')
     .option('--json', 'print a JSON summary on stdout')
+    .option('--online', 'no model directory: learn from the stream while scoring it (see --kind and the online options)')
+    .option('--kind <kind>', 'online: model kind, deepant|dc-vae|lstm-ae|dense-ae', 'deepant')
+    .option('--follow', 'online: keep reading what is appended to --data (stop with Ctrl-C, or --idle-exit)')
+    .option('--idle-exit <s>', 'online, with --follow: stop once the file has not grown for this many seconds')
+    .option('--series <id>', 'online: series id of the rows (default: the file name, or stdin)')
+    .option('--series-column <name>', 'online: column that names each row\'s series (many series in one stream)')
+    .option('--window <n>', 'online: frames per window (default: the kind\'s)')
+    .option('--warmup <n>', 'online: samples per series before it is scored (default: max(4 * window, 256))')
+    .option('--learning <mode>', 'online: background|blocking|off (default background)')
+    .option('--alarms-per-10k <r>', 'online: expected false alarms per 10,000 samples of a series (default 5)')
+    .option('--missing <policy>', 'online: missing values: hold|skip|error (default hold)')
+    .option('--gaps <policy>', 'online: time gaps: ignore|hold|error (default ignore)')
+    .option('--config <json>', 'online: kind hyper-parameters (JSON file)')
+    .option('--max-series <n>', 'online: most series of the shared model (default 1024)')
+    .option('--save <dir>', 'online: save the detector there at the end (resume with --resume)')
+    .option('--resume <dir>', 'online: continue a detector saved with --save')
     .action(
       action<DetectOptions, []>(async (opts) => {
+        if (opts.online) {
+          if (opts.model) throw new SeismoError('ERR_INVALID_OPTION', '--online learns its own model: drop --model (or drop --online to score with a trained model)');
+          return detectOnline(opts);
+        }
+        if (!opts.model) throw new SeismoError('ERR_INVALID_OPTION', '--model <dir> is required (or --online, to learn from the stream itself)');
+        const modelDir = opts.model;
         if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
           throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
         }
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
+        if (opts.out) checkOutputFile(opts.out, '--out');
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
-        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
+        const detector = await Detector.load(modelDir, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
           const p = detector.provider;
           for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
@@ -102,7 +131,7 @@ export function registerDetect(program: Command): void {
           for (const e of events.slice(0, 20)) say(opts, `  ${e.timestamp}  score ${e.score.toPrecision(4)}  ${e.channels.join(', ')}`);
           if (events.length > 20) say(opts, `  ... ${events.length - 20} more${opts.out ? ` (all in ${opts.out})` : ''}`);
           return {
-            model: opts.model,
+            model: modelDir,
             provider: p,
             rows: table.length,
             windows: scores.scores.length,

@@ -8,10 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import Papa from 'papaparse';
-import { SeismoError } from '../errors.js';
+import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab.js';
-import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../evaluate/nab-corpus.js';
+import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
+import { readNabWindows } from '../ingest/nab.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
 import { action } from './output.js';
 
@@ -49,7 +50,7 @@ function readCsv(path: string): CsvTable {
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
-    throw new SeismoError('ERR_CSV_PARSE', `cannot read ${path}`, { path }, { cause });
+    throw fileError(path, cause);
   }
   const parsed = Papa.parse<string[]>(text, { skipEmptyLines: true });
   if (parsed.errors.length > 0) {
@@ -318,7 +319,7 @@ export function registerEval(program: Command): void {
         }
         const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
         const given = opts.optimize ? {} : (loadNabThresholds(opts.nab, opts.detector) ?? {});
-        const results = runNab(files, loadNabWindows(opts.nab), loadNabProfiles(opts.nab), given, { search: opts.search as NabSearch });
+        const results = runNab(files, readNabWindows(opts.nab), loadNabProfiles(opts.nab), given, { search: opts.search as NabSearch });
         const json: Record<string, unknown> = {};
         const thresholds: Record<string, number> = {};
         const search: Record<string, string> = {};

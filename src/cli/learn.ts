@@ -18,12 +18,13 @@ import type { Command } from 'commander';
 import { Detector } from '../detector.js';
 import { SeismoError } from '../errors.js';
 import { alignLabels, formatFloat32, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
+import { readJsonFile } from '../ingest/json-file.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ExpertSimulator } from '../learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions } from '../learn/online.js';
 import { answersFromFiles, replayOnline, replayRocAuc } from '../learn/replay.js';
 import { alignChannels } from './detect.js';
-import { action, Progress, say, type CommonOptions } from './output.js';
+import { action, checkOutputDir, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
 interface LearnOptions extends CommonOptions {
@@ -56,12 +57,7 @@ void everyOptionListed;
 
 function readOptionsFile(file: string | undefined): FileOptions {
   if (!file) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new SeismoError('ERR_INVALID_OPTION', `--options ${file}: ${(cause as Error).message}`, { file }, { cause });
-  }
+  const raw = readJsonFile(file, 'check --options');
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SeismoError('ERR_INVALID_OPTION', `--options ${file} must hold a JSON object of OnlineLearner options`);
   for (const key of Object.keys(raw)) {
     if (['workDir', 'weights', 'anchor', 'calibration'].includes(key)) {
@@ -102,6 +98,8 @@ export function registerLearn(program: Command): void {
         const delay = intOption('--delay', opts.delay)!;
         if (budget < 0 || period <= 0 || delay < 0) throw new SeismoError('ERR_INVALID_OPTION', '--budget and --delay must be >= 0 and --period > 0');
         const fileOptions = readOptionsFile(opts.options);
+        if (opts.out) checkOutputFile(opts.out, '--out');
+        checkOutputDir(opts.work, '--work');
         const table = await readSeriesCsv(opts.data);
         const rowLabels = opts.labels ? alignLabels(table, await readLabelsCsv(opts.labels)) : undefined;
         const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize) });

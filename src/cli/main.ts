@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { PACKAGE_ROOT } from '../native.js';
 import { registerBench } from './bench.js';
 import { registerCalibrate } from './calibrate.js';
+import { registerConsume } from './consume.js';
 import { registerDemo } from './demo.js';
 import { registerDetect } from './detect.js';
 import { registerEval } from './eval.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerLearn(program);
   registerLabel(program);
   registerServe(program);
+  registerConsume(program);
   return program;
 }
 

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { isSeismoError } from '../errors.js';
+import { fileError, isSeismoError, resourceError, SeismoError } from '../errors.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -22,15 +24,79 @@ export function action<O extends CommonOptions, A extends unknown[]>(
     try {
       const result = await run(...(args.slice(0, -1) as [...A, O]));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, jsonNumbers)}\n`);
-    } catch (err) {
+    } catch (caught) {
+      const err = explain(caught);
       const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`seismo: ${code}: ${message}\n`);
+      // Only a bug (an error no part of seismo understood) is worth a stack trace.
       if (!isSeismoError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
       if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
       process.exitCode = 1;
     }
   };
+}
+
+/**
+ * What a command's uncoded error means, when it can be told: out of memory (`ERR_RESOURCE`), a
+ * file operation that failed (`ERR_IO`, naming the path). Anything else stays as it is and is
+ * reported as `ERR_UNEXPECTED` with its stack.
+ */
+function explain(err: unknown): unknown {
+  if (isSeismoError(err)) return err;
+  const resource = resourceError(err, 'running the command');
+  if (resource) return resource;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.syscall === 'string' && typeof e.path === 'string') return fileError(e.path, err, e.syscall === 'open' ? 'open' : e.syscall);
+  return err;
+}
+
+/**
+ * Checks, before any work starts, that `file` can be written: its folder exists and is writable
+ * and `file` is not itself a folder. A run that scores or trains for minutes must not fail at the
+ * last step on a typo in `--out`.
+ * @param flag the option that named the file, for the message (e.g. `--out`).
+ * @throws SeismoError `ERR_IO`.
+ */
+export function checkOutputFile(file: string, flag: string): void {
+  const dir = path.dirname(path.resolve(file));
+  let info: fs.Stats;
+  try {
+    info = fs.statSync(dir);
+  } catch (err) {
+    throw new SeismoError('ERR_IO', `${flag} ${file}: the folder ${dir} does not exist; create it first or choose another path`, { file, flag }, { cause: err });
+  }
+  if (!info.isDirectory()) throw new SeismoError('ERR_IO', `${flag} ${file}: ${dir} is not a folder`, { file, flag });
+  writable(dir, file, flag);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    throw new SeismoError('ERR_IO', `${flag} ${file} is a folder; give a file name (e.g. ${path.join(file, 'scores.csv')})`, { file, flag });
+  }
+}
+
+/**
+ * Checks, before any work starts, that the folder `dir` exists and is writable or can be created
+ * (its nearest existing ancestor is a writable folder).
+ * @throws SeismoError `ERR_IO`.
+ */
+export function checkOutputDir(dir: string, flag: string): void {
+  let probe = path.resolve(dir);
+  while (!fs.existsSync(probe)) {
+    const up = path.dirname(probe);
+    if (up === probe) break;
+    probe = up;
+  }
+  if (!fs.statSync(probe).isDirectory()) {
+    throw new SeismoError('ERR_IO', `${flag} ${dir}: ${probe} is a file, not a folder; choose another path`, { dir, flag });
+  }
+  writable(probe, dir, flag);
+}
+
+function writable(dir: string, target: string, flag: string): void {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new SeismoError('ERR_IO', `${flag} ${target}: cannot write into ${dir} (permission denied)`, { target, flag }, { cause: err });
+  }
 }
 
 /** NaN and Infinity are not JSON: write them as null rather than fail. */

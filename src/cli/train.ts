@@ -3,11 +3,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { readSeriesCsv } from '../ingest/csv.js';
+import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
 import { writeModelDir } from '../model/model-dir.js';
 import { writeWeights } from '../model/weights.js';
 import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../score/calibration.js';
-import { action, Progress, say, type CommonOptions } from './output.js';
+import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
   model: string;
@@ -115,18 +116,7 @@ export async function trainToDir(
 /** Reads `--config <json>`: a JSON object of hyper-parameters. */
 export function readConfig(file: string | undefined): Record<string, unknown> {
   if (!file) return {};
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new SeismoError('ERR_INVALID_OPTION', `cannot read --config ${file}: ${(cause as Error).message}`, {}, { cause });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new SeismoError('ERR_INVALID_OPTION', `--config ${file} is not valid JSON: ${(cause as Error).message}`, {}, { cause });
-  }
+  const parsed = readJsonFile(file, 'check --config');
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new SeismoError('ERR_INVALID_OPTION', `--config ${file} must hold a JSON object of hyper-parameters`);
   }
@@ -154,6 +144,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<TrainOptions, []>(async (opts) => {
+        checkOutputDir(opts.out, '--out');
         const config = readConfig(opts.config);
         const epochs = intOption('--epochs', opts.epochs);
         if (epochs !== undefined) config.epochs = epochs;

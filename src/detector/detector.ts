@@ -4,7 +4,7 @@
  * events. The stages live beside it: `batcher.ts` (series, rings, batches), `versions.ts` (model
  * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
  */
-import { SeismoError } from '../errors.js';
+import { expectArrayLike, expectFloat32Array, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
@@ -167,6 +167,8 @@ export class Detector {
    *   `ERR_PROVIDER_UNAVAILABLE` when the requested provider cannot run here.
    */
   static async load(dir: string, options: DetectorOptions = {}): Promise<Detector> {
+    if (typeof dir !== 'string') throw new SeismoError('ERR_INVALID_OPTION', `Detector.load: the model directory must be a path (string), got ${dir === null ? 'null' : typeof dir}`);
+    options ??= {};
     validateOptions(options);
     const model = readModelDir(dir);
     const worker = await InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads });
@@ -188,6 +190,8 @@ export class Detector {
    */
   push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
     this.ensureOpen();
+    expectSeriesId(seriesId);
+    expectArrayLike(values, `series '${seriesId}': values`);
     const channels = this.scratch.length;
     if (values.length !== channels) {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': sample has ${values.length} values, the model takes ${channels} (${this.channels.join(', ')})`, { seriesId });
@@ -213,6 +217,9 @@ export class Detector {
    */
   async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array): Promise<void> {
     this.ensureOpen();
+    expectSeriesId(seriesId);
+    expectArrayLike(timestamps, `series '${seriesId}': timestamps`);
+    expectFloat32Array(frames, `series '${seriesId}': frames`);
     const channels = this.scratch.length;
     const n = timestamps.length;
     if (frames.length !== n * channels) {
@@ -339,4 +346,9 @@ function validateOptions(o: DetectorOptions): void {
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
   }
+}
+
+/** A series id is a string (it keys per-series state and appears in every event). */
+function expectSeriesId(seriesId: unknown): asserts seriesId is string {
+  if (typeof seriesId !== 'string') throw new SeismoError('ERR_INVALID_OPTION', `a series id must be a string, got ${seriesId === null ? 'null' : typeof seriesId}`);
 }

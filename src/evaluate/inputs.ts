@@ -3,7 +3,7 @@
  * anomaly scores. Each metric calls these once at its boundary so the numeric code behind it can
  * assume clean, equally long, finite arrays.
  */
-import { SeismoError } from '../errors.js';
+import { expectArrayLike, SeismoError } from '../errors.js';
 
 /** Per-point ground truth: 1 = anomalous, 0 = normal. Any other value is rejected. */
 export type LabelArray = Uint8Array | ArrayLike<number>;
@@ -59,6 +59,8 @@ export interface CheckedInput {
 
 /** Validates a (labels, scores) pair; throws ERR_BAD_SHAPE on empty or mismatched lengths. */
 export function checkPair(labels: LabelArray, scores: ScoreArray): CheckedInput {
+  expectArrayLike(labels, 'labels');
+  expectArrayLike(scores, 'scores');
   if (labels.length !== scores.length) {
     throw new SeismoError(
       'ERR_BAD_SHAPE',

@@ -1,42 +1,19 @@
 /**
- * Reads what the NAB scorer needs from a NAB checkout: label windows, profiles, published
- * thresholds, and a detector's results CSVs (`results/<detector>/<category>/<detector>_<file>.csv`
- * with a `timestamp` and an `anomaly_score` column). Self-contained on purpose: the general data
- * loaders live in src/ingest, and NAB scoring should not depend on their evolution.
+ * Reads what the NAB scorer needs from a NAB checkout besides the label windows (which
+ * `readNabWindows` in src/ingest/nab.ts reads, for the loader and the scorer alike): profiles,
+ * published thresholds, and a detector's results CSVs
+ * (`results/<detector>/<category>/<detector>_<file>.csv` with a `timestamp` and an
+ * `anomaly_score` column).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { SeismoError } from '../errors.js';
-import type { NabDataFile, NabProfiles, NabLabelWindow } from './nab.js';
+import { readJsonFile } from '../ingest/json-file.js';
+import type { NabDataFile, NabProfiles } from './nab.js';
 
 function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (cause) {
-    throw new SeismoError('ERR_EVAL', `cannot read ${path}: is --nab the root of a NAB checkout?`, { path }, { cause });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new SeismoError('ERR_CSV_PARSE', `${path} is not valid JSON`, { path }, { cause });
-  }
-}
-
-/** `labels/combined_windows.json`: windows per corpus-relative data path. */
-export function loadNabWindows(nabRoot: string): Record<string, NabLabelWindow[]> {
-  const path = join(nabRoot, 'labels', 'combined_windows.json');
-  const raw = readJson(path);
-  if (typeof raw !== 'object' || raw === null) throw new SeismoError('ERR_EVAL', `${path}: expected an object of window lists`);
-  const out: Record<string, NabLabelWindow[]> = {};
-  for (const [file, list] of Object.entries(raw as Record<string, unknown>)) {
-    if (!Array.isArray(list) || !list.every((w) => Array.isArray(w) && w.length === 2 && w.every((t) => typeof t === 'string'))) {
-      throw new SeismoError('ERR_EVAL', `${path}: windows of ${file} must be [start, end] timestamp pairs`, { file });
-    }
-    out[file] = list as NabLabelWindow[];
-  }
-  return out;
+  return readJsonFile(path, 'is --nab the root of a NAB checkout?');
 }
 
 /** `config/profiles.json`: the cost matrix of each profile. */
@@ -47,7 +24,7 @@ export function loadNabProfiles(nabRoot: string): NabProfiles {
   for (const [name, p] of Object.entries(raw)) {
     const c = p?.CostMatrix;
     const ok = c && ['tpWeight', 'fpWeight', 'fnWeight'].every((k) => typeof c[k] === 'number');
-    if (!ok) throw new SeismoError('ERR_EVAL', `${path}: profile ${name} lacks a CostMatrix with tpWeight, fpWeight, fnWeight`);
+    if (!ok) throw new SeismoError('ERR_JSON_PARSE', `${path}: profile ${name} lacks a CostMatrix with tpWeight, fpWeight, fnWeight`);
     out[name] = { tpWeight: c.tpWeight as number, fpWeight: c.fpWeight as number, fnWeight: c.fnWeight as number };
   }
   return out;

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import Papa from 'papaparse';
-import { SeismoError } from '../errors.js';
+import { fileError, SeismoError } from '../errors.js';
 
 /** A multichannel series as read from (or written to) a CSV file. */
 export interface SeriesTable {
@@ -485,28 +485,30 @@ export function streamCsvRows(
         }
       },
       complete: () => settle(),
-      error: (err: Error) => settle(ioError(source, err)),
+      error: (err: Error) => settle(readError(source, err)),
     });
   });
 }
 
-/** Throws ERR_CSV_PARSE "file not found" (or "not a file") before a stream is opened. */
+/** Throws ERR_IO (not found, not a file, permission denied) before a stream is opened. */
 export async function checkReadable(path: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
   } catch (err) {
-    throw ioError(path, err);
+    throw fileError(path, err);
   }
-  if (!info.isFile()) throw new SeismoError('ERR_CSV_PARSE', `${path}: not a file`, { file: path });
+  if (!info.isFile()) throw new SeismoError('ERR_IO', `cannot read ${path}: not a file`, { file: path });
 }
 
-/** Maps an fs error to ERR_CSV_PARSE with a plain message ("file not found"). */
-export function ioError(path: string, err: unknown): SeismoError {
+/**
+ * A failed read of `path`: ERR_IO / ERR_RESOURCE for the file system's errors (see
+ * {@link fileError}), ERR_CSV_PARSE for the rest (a corrupt gzip stream is broken content).
+ */
+export function readError(path: string, err: unknown): SeismoError {
   if (err instanceof SeismoError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const what = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read file (${String((err as Error)?.message ?? err)})`;
-  return new SeismoError('ERR_CSV_PARSE', `${path}: ${what}`, { file: path, errno: code }, { cause: err });
+  if (typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string') return fileError(path, err);
+  return new SeismoError('ERR_CSV_PARSE', `${path}: cannot read (${String((err as Error)?.message ?? err)})`, { file: path }, { cause: err });
 }
 
 /**
@@ -595,7 +597,7 @@ export async function writeSeriesCsv(path: string, table: SeriesTable): Promise<
   try {
     handle = await open(path, 'w');
   } catch (err) {
-    throw ioError(path, err);
+    throw fileError(path, err, 'write');
   }
   try {
     let buf = ['timestamp', ...channels].map(csvField).join(',') + '\n';
@@ -612,7 +614,7 @@ export async function writeSeriesCsv(path: string, table: SeriesTable): Promise<
     }
     if (buf.length > 0) await handle.write(buf);
   } catch (err) {
-    throw ioError(path, err);
+    throw fileError(path, err, 'write');
   } finally {
     await handle.close();
   }

@@ -18,7 +18,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { SeismoError } from '../errors.js';
-import { checkReadable, ioError, streamCsvRows, type SeriesTable } from './csv.js';
+import { checkReadable, readError, streamCsvRows, type SeriesTable } from './csv.js';
 
 /** The 41 feature names and `label`, in file order (as in kddcup.names). */
 export const KDD99_COLUMNS: readonly string[] = [
@@ -72,14 +72,14 @@ export interface Kdd99Data {
  * Reads a KDD Cup 99 names file in either layout (see {@link Kdd99Options.namesPath}).
  *
  * @returns the 42 column names (41 features and `label`).
- * @throws SeismoError ERR_CSV_PARSE when the file is missing or does not list the KDD columns.
+ * @throws SeismoError ERR_IO when the file cannot be read, ERR_CSV_PARSE when it does not list the KDD columns.
  */
 export async function readKdd99Names(path: string): Promise<string[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw ioError(path, err);
+    throw readError(path, err);
   }
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
   let names: string[];
@@ -164,7 +164,7 @@ export async function loadKdd99(dataPath: string, options: Kdd99Options = {}): P
 /** Opens the file as a UTF-8 text stream, through gunzip when it starts with the gzip magic. */
 async function openText(path: string): Promise<NodeJS.ReadableStream & { destroy(): void }> {
   const fh = await open(path, 'r').catch((err: unknown) => {
-    throw ioError(path, err);
+    throw readError(path, err);
   });
   const magic = Buffer.alloc(2);
   try {

@@ -4,10 +4,10 @@
  * `[start, end]` timestamps). The JSON's keys are the canonical list of series: a key whose CSV is
  * missing is an error, a CSV without a key is not a NAB series and is not loaded.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SeismoError } from '../errors.js';
-import { checkReadable, ioError, parseTimestampMs, readSeriesCsv, type SeriesTable } from './csv.js';
+import { checkReadable, parseTimestampMs, readSeriesCsv, type SeriesTable } from './csv.js';
+import { readJsonFile } from './json-file.js';
 
 /** One anomaly window of a NAB series. */
 export interface NabWindow {
@@ -52,33 +52,24 @@ export interface NabOptions {
 }
 
 /**
- * Reads `labels/combined_windows.json` under a NAB root.
+ * Reads `labels/combined_windows.json` under a NAB root: the one reader of NAB's label windows,
+ * for the loader here and for the NAB scorer (`seismo eval --nab`, the NAB benchmarks).
  *
  * @returns key (`category/name.csv`) -> windows as `[start, end]` timestamp strings.
- * @throws SeismoError ERR_CSV_PARSE when the file is missing, not JSON, or not of that shape.
+ * @throws SeismoError ERR_IO when the file cannot be read (is `root` a NAB checkout?),
+ *   ERR_JSON_PARSE when it is not JSON or not of that shape.
  */
-export async function readNabWindows(root: string): Promise<Record<string, [string, string][]>> {
+export function readNabWindows(root: string): Record<string, [string, string][]> {
   const path = join(root, 'labels', 'combined_windows.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw ioError(path, err);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new SeismoError('ERR_CSV_PARSE', `${path}: not valid JSON (${(err as Error).message})`, { file: path }, { cause: err });
-  }
+  const json = readJsonFile(path, `is ${root} the root of a NAB checkout (data/, labels/)?`);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new SeismoError('ERR_CSV_PARSE', `${path}: expected an object mapping "category/name.csv" to windows`, { file: path });
+    throw new SeismoError('ERR_JSON_PARSE', `${path}: expected an object mapping "category/name.csv" to windows`, { file: path });
   }
   const out: Record<string, [string, string][]> = {};
   for (const [key, windows] of Object.entries(json as Record<string, unknown>)) {
     const ok = Array.isArray(windows) && windows.every((w) => Array.isArray(w) && w.length === 2 && typeof w[0] === 'string' && typeof w[1] === 'string');
     if (!ok) {
-      throw new SeismoError('ERR_CSV_PARSE', `${path}: entry ${JSON.stringify(key)} must be a list of [start, end] timestamp pairs`, { file: path, key });
+      throw new SeismoError('ERR_JSON_PARSE', `${path}: entry ${JSON.stringify(key)} must be a list of [start, end] timestamp pairs`, { file: path, key });
     }
     out[key] = windows as [string, string][];
   }
@@ -90,12 +81,13 @@ export async function readNabWindows(root: string): Promise<Record<string, [stri
  *
  * @param root the NAB folder (holding `data/` and `labels/`).
  * @returns series sorted by key.
- * @throws SeismoError ERR_CSV_PARSE (missing files, bad JSON, bad CSV, unparseable window
- *   timestamps, a window whose end precedes its start), ERR_TIMESTAMP_ORDER, ERR_NON_FINITE;
+ * @throws SeismoError ERR_IO (missing files), ERR_JSON_PARSE (bad JSON, unparseable window
+ *   timestamps, a window whose end precedes its start), ERR_CSV_PARSE (bad CSV),
+ *   ERR_TIMESTAMP_ORDER, ERR_NON_FINITE;
  *   ERR_INVALID_OPTION when a requested name or category matches nothing.
  */
 export async function loadNab(root: string, options: NabOptions = {}): Promise<NabSeries[]> {
-  const windowsByKey = await readNabWindows(root);
+  const windowsByKey = readNabWindows(root);
   const keys = Object.keys(windowsByKey).sort();
   const wanted = keys.filter((key) => {
     const { category, name } = splitKey(key);
@@ -148,7 +140,7 @@ function toWindow(table: SeriesTable, start: string, end: string, key: string, i
   const startTime = parseTimestampMs(start);
   const endTime = parseTimestampMs(end);
   if (Number.isNaN(startTime) || Number.isNaN(endTime) || endTime < startTime) {
-    throw new SeismoError('ERR_CSV_PARSE', `combined_windows.json: window ${i} of ${key} is not a valid [start, end] pair: ${JSON.stringify([start, end])}`, { key, window: i });
+    throw new SeismoError('ERR_JSON_PARSE', `combined_windows.json: window ${i} of ${key} is not a valid [start, end] pair: ${JSON.stringify([start, end])}`, { key, window: i });
   }
   let startIndex = -1;
   let endIndex = -1;

@@ -1,4 +1,4 @@
-import { SeismoError, type SeismoErrorCode } from '../errors.js';
+import { expectFloat32Array, SeismoError, type SeismoErrorCode } from '../errors.js';
 import { loadNative, NativeOverflowPolicy, type NativeRingArena } from '../native.js';
 
 /**
@@ -77,7 +77,8 @@ export class FrameRings {
    * @throws SeismoError `ERR_RING_OVERFLOW` under `reject` when unreleased frames would be
    *   overwritten (nothing is written), `ERR_BAD_SHAPE` on a length mismatch.
    */
-  push(slot: number, frames: Float32Array, count = frames.length / this.channels): number {
+  push(slot: number, frames: Float32Array, count = frames?.length / this.channels): number {
+    expectFloat32Array(frames, 'push: frames');
     if (!Number.isInteger(count) || count < 0 || count * this.channels > frames.length) {
       throw new SeismoError('ERR_BAD_SHAPE', `push: ${frames.length} floats do not hold ${count} frames of ${this.channels} channels`);
     }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as ort from 'onnxruntime-node';
+import { runModel } from '../helpers/ort-run.js';
 import { Detector } from '../../src/detector.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
@@ -63,19 +63,8 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function runOrt(bytes: Uint8Array, span: Float32Array, starts: ArrayLike<number>): Promise<{ score: Float32Array; channelScore: Float32Array }> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    const out = await session.run(
-      {
-        frames: new ort.Tensor('float32', span, [span.length / C, C]),
-        starts: new ort.Tensor('int64', BigInt64Array.from(Array.from(starts, (s) => BigInt(s))), [starts.length]),
-      },
-      ['score', 'channel_score'],
-    );
-    return { score: out['score']!.data as Float32Array, channelScore: out['channel_score']!.data as Float32Array };
-  } finally {
-    await session.release();
-  }
+  const out = await runModel(bytes, span, C, starts);
+  return { score: out['score']!.data, channelScore: out['channel_score']!.data };
 }
 
 describe('contract: every registered model kind', function () {

@@ -17,7 +17,8 @@ import {
   type NabDataFile,
   type NabLabelWindow,
 } from '../../src/evaluate/nab';
-import { loadNabProfiles, loadNabResults, loadNabThresholds, loadNabWindows } from '../../src/evaluate/nab-corpus';
+import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../../src/evaluate/nab-corpus';
+import { readNabWindows } from '../../src/ingest/nab';
 
 const STANDARD: NabCostMatrix = { tpWeight: 1, fpWeight: 0.11, fnWeight: 1 };
 const LOW_FN: NabCostMatrix = { tpWeight: 1, fpWeight: 0.11, fnWeight: 2 };
@@ -145,7 +146,7 @@ describe('evaluate: NAB scorer', () => {
       const thresholds = loadNabThresholds(root, 'toy');
       assert.deepEqual(thresholds, { standard: 0.5 });
       assert.equal(loadNabThresholds(root, 'other'), undefined);
-      const res = runNab(files, loadNabWindows(root), loadNabProfiles(root), thresholds);
+      const res = runNab(files, readNabWindows(root), loadNabProfiles(root), thresholds);
       // standard at 0.5: a.csv perfect (+1), b.csv one FP before any window (-0.11)
       near(res.standard.rawScore, 1 - 0.11);
       assert.equal(res.standard.thresholdSource, 'given');
@@ -154,7 +155,7 @@ describe('evaluate: NAB scorer', () => {
       // firing only on score 1 is best, which any threshold in (0, 1] does: the start 0.5 stays.
       assert.equal(res.reward_low_FN_rate.thresholdSource, 'local');
       assert.equal(res.reward_low_FN_rate.threshold, 0.5);
-      const exact = runNab(files, loadNabWindows(root), loadNabProfiles(root), thresholds, { search: 'exact' });
+      const exact = runNab(files, readNabWindows(root), loadNabProfiles(root), thresholds, { search: 'exact' });
       assert.equal(exact.reward_low_FN_rate.thresholdSource, 'exact');
       assert.equal(exact.reward_low_FN_rate.threshold, 1);
       near(exact.reward_low_FN_rate.normalized, res.reward_low_FN_rate.normalized);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { runModel } from './ort-run.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { writeModelDir } from '../../src/model/model-dir.js';
 import type { Manifest } from '../../src/model/manifest.js';
@@ -38,13 +38,9 @@ export function tinyModel(): Promise<TinyModel> {
 
 /** Scores of every stride-1 window of `frames` (`[T, C]`), computed by onnxruntime directly. */
 export async function referenceScores(onnx: Uint8Array, frames: Float32Array, channels: number, window: number): Promise<{ score: Float32Array; channelScore: Float32Array }> {
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['cpu'] });
-  const T = frames.length / channels;
-  const n = T - window + 1;
-  const starts = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
-  const out = await session.run({ frames: new ort.Tensor('float32', frames, [T, channels]), starts: new ort.Tensor('int64', starts, [n]) }, ['score', 'channel_score']);
-  await session.release();
-  return { score: out.score!.data as Float32Array, channelScore: out.channel_score!.data as Float32Array };
+  const n = frames.length / channels - window + 1;
+  const out = await runModel(onnx, frames, channels, Array.from({ length: n }, (_, i) => i));
+  return { score: out['score']!.data, channelScore: out['channel_score']!.data };
 }
 
 /** Copies a model directory so that a test can damage it. */

@@ -123,10 +123,10 @@ describe('ingest/csv', () => {
       assert.equal(t.frames[rows - 1], ((rows - 1) % 7) + 0.5);
     });
 
-    it('reports a missing file as ERR_CSV_PARSE "file not found"', async () => {
+    it('reports a missing file as ERR_IO "not found", not as a parse error', async () => {
       const path = join(dir, 'nope.csv');
-      await assert.rejects(readSeriesCsv(path), seismo('ERR_CSV_PARSE', path, 'file not found'));
-      await assert.rejects(readSeriesCsv(dir), seismo('ERR_CSV_PARSE', 'not a file'));
+      await assert.rejects(readSeriesCsv(path), seismo('ERR_IO', path, 'not found'));
+      await assert.rejects(readSeriesCsv(dir), seismo('ERR_IO', 'not a file'));
     });
   });
 
@@ -196,7 +196,7 @@ describe('ingest/csv', () => {
     it('rejects a table whose shape does not add up (ERR_BAD_SHAPE)', async () => {
       const bad: SeriesTable = { timestamps: ['1', '2'], time: new Float64Array([1, 2]), channels: ['a', 'b'], frames: new Float32Array(3), length: 2 };
       await assert.rejects(writeSeriesCsv(join(dir, 'bad-shape.csv'), bad), seismo('ERR_BAD_SHAPE', '3 values'));
-      await assert.rejects(writeSeriesCsv(join(dir, 'no-such-dir', 'x.csv'), { ...bad, frames: new Float32Array(4) }), seismo('ERR_CSV_PARSE', 'file not found'));
+      await assert.rejects(writeSeriesCsv(join(dir, 'no-such-dir', 'x.csv'), { ...bad, frames: new Float32Array(4) }), seismo('ERR_IO', 'cannot write', 'not found'));
     });
   });
 });

@@ -54,18 +54,18 @@ describe('ingest/datasets', () => {
     });
 
     it('rejects a missing root, bad JSON, a bad window and a missing series file', async () => {
-      await assert.rejects(readNabWindows(join(dir, 'nowhere')), seismo('ERR_CSV_PARSE', 'combined_windows.json', 'file not found'));
+      assert.throws(() => readNabWindows(join(dir, 'nowhere')), seismo('ERR_IO', 'combined_windows.json', 'not found', 'NAB checkout'));
       const bad = join(dir, 'nab');
       await cp(root, bad, { recursive: true });
       const windows = join(bad, 'labels', 'combined_windows.json');
       await writeFile(windows, '{"realKnownCause/tiny_failure.csv": [[');
-      await assert.rejects(loadNab(bad), seismo('ERR_CSV_PARSE', 'not valid JSON'));
+      await assert.rejects(loadNab(bad), seismo('ERR_JSON_PARSE', 'not valid JSON'));
       await writeFile(windows, '{"realKnownCause/tiny_failure.csv": [["2014-03-09 03:00:00"]]}');
-      await assert.rejects(loadNab(bad), seismo('ERR_CSV_PARSE', 'realKnownCause/tiny_failure.csv', '[start, end]'));
+      await assert.rejects(loadNab(bad), seismo('ERR_JSON_PARSE', 'realKnownCause/tiny_failure.csv', '[start, end]'));
       await writeFile(windows, '{"realKnownCause/tiny_failure.csv": [["2014-03-09 05:00:00", "2014-03-09 03:00:00"]]}');
-      await assert.rejects(loadNab(bad), seismo('ERR_CSV_PARSE', 'window 0'));
+      await assert.rejects(loadNab(bad), seismo('ERR_JSON_PARSE', 'window 0'));
       await writeFile(windows, '{"realKnownCause/gone.csv": []}');
-      await assert.rejects(loadNab(bad), seismo('ERR_CSV_PARSE', 'gone.csv', 'file not found'));
+      await assert.rejects(loadNab(bad), seismo('ERR_IO', 'gone.csv', 'not found'));
       await writeFile(windows, '{"realKnownCause/tiny_failure.csv": []}');
       await writeFile(join(bad, 'data', 'realKnownCause', 'tiny_failure.csv'), 'timestamp,value\n2014-03-09 01:00:00,1\n2014-03-09 02:00:00,x\n');
       await assert.rejects(loadNab(bad), seismo('ERR_CSV_PARSE', 'tiny_failure.csv line 3, column 2'));
@@ -124,7 +124,7 @@ describe('ingest/datasets', () => {
       await assert.rejects(loadKdd99(bad), seismo('ERR_CSV_PARSE', 'line 2', 'expected 42 columns'));
       await writeFile(bad, gzipSync(lines[0]!).subarray(0, 20));
       await assert.rejects(loadKdd99(bad), seismo('ERR_CSV_PARSE', bad));
-      await assert.rejects(loadKdd99(join(dir, 'none.gz')), seismo('ERR_CSV_PARSE', 'file not found'));
+      await assert.rejects(loadKdd99(join(dir, 'none.gz')), seismo('ERR_IO', 'not found'));
       await assert.rejects(loadKdd99(gz, { services: ['telnet'] }), seismo('ERR_INVALID_OPTION', 'telnet'));
       await assert.rejects(loadKdd99(gz, { features: ['flag'] }), seismo('ERR_INVALID_OPTION', 'not a numeric feature'));
       await writeFile(join(dir, 'short.names'), 'duration,label\n');
@@ -145,7 +145,7 @@ describe('ingest/datasets', () => {
       await cp(join(FIXTURES, 'power_demand'), pd, { recursive: true });
       await writeFile(join(pd, 'power_demand_labels.csv'), 'timestamp,label\n1997-01-01 00:00:00,1\n');
       await assert.rejects(loadPowerDemand(pd), seismo('ERR_EVAL', 'does not label every row'));
-      await assert.rejects(loadPowerDemand(join(dir, 'missing')), seismo('ERR_CSV_PARSE', 'file not found'));
+      await assert.rejects(loadPowerDemand(join(dir, 'missing')), seismo('ERR_IO', 'not found'));
     });
   });
 });

@@ -51,6 +51,8 @@ describe('score calibration', function () {
 });
 
 describe('Detector normalizedScores', function () {
+  // Trains the shared tiny model when it runs first.
+  this.timeout(60_000);
   let model: TinyModel;
   const C = 3;
 

@@ -34,6 +34,8 @@ function driftStream(): { time: Float64Array; frames: Float32Array; labels: Uint
 }
 
 describe('OnlineLearner', function () {
+  // Trains and fine-tunes real models: seconds per test on a shared machine.
+  this.timeout(60_000);
   let dir: string;
   let weights: WeightTensor[];
   const stream = driftStream();

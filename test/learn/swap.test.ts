@@ -10,6 +10,8 @@ import { referenceScores, tinyModel, type TinyModel } from '../helpers/tiny-mode
 import { trainModel } from '../../training/index.js';
 
 describe('Detector hot swap', function () {
+  // Trains the shared tiny model when it runs first.
+  this.timeout(60_000);
   let model: TinyModel;
   let other: string;
   let otherOnnx: Uint8Array;

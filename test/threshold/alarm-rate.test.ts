@@ -18,7 +18,9 @@ function normalisedStream(n: number, seed: number): Float64Array {
   return out;
 }
 
-describe('alarm-rate threshold (normalised scores)', () => {
+describe('alarm-rate threshold (normalised scores)', function () {
+  // Streams long normal series through the rules.
+  this.timeout(30_000);
   it('starts at the nominal threshold of the requested rate', () => {
     const rule = new AlarmRateThreshold({ alarmsPer10k: 10 });
     assert.equal(rule.threshold(0), tailToNormalized(1e-3));

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { initBackend, trainModel } from '../../training/index';
 import { quantileAboveTies, quantileThreshold } from '../../src/threshold/fixed';
-import { runGraph } from '../training/baseline-kinds';
+import { runModel } from '../helpers/ort-run';
 
 describe('thresholds on tied (constant) calibration scores', function () {
   this.timeout(60_000);
@@ -36,8 +36,8 @@ describe('thresholds on tied (constant) calibration scores', function () {
     try {
       const threshold = r.manifest.thresholds.global.value;
       assert.ok(threshold > 0, `threshold ${threshold}`);
-      const out = await runGraph(r.onnx, frames, 2, [0, 50, 200]);
-      for (const s of out['score']!) assert.ok(s < threshold, `score ${s} >= threshold ${threshold}`);
+      const out = await runModel(r.onnx, frames, 2, [0, 50, 200]);
+      for (const s of out['score']!.data) assert.ok(s < threshold, `score ${s} >= threshold ${threshold}`);
     } finally {
       r.dispose();
     }

@@ -5,25 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import * as ort from 'onnxruntime-node';
 import { cutScaledWindows, getKind, type KindConfigs, trainModel, type TrainResult } from '../../training/index';
 import { maxAbsDiff, sineMixture } from './helpers';
+import { runModel } from '../helpers/ort-run';
 
 export const CHANNELS = ['a', 'b', 'c'];
-
-/** Runs model bytes on raw frames; returns every output by name. */
-export async function runGraph(onnx: Uint8Array, frames: Float32Array, channels: number, starts: readonly number[]): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    const out = await session.run({
-      frames: new ort.Tensor('float32', frames, [frames.length / channels, channels]),
-      starts: new ort.Tensor('int64', BigInt64Array.from(starts, (s) => BigInt(s)), [starts.length]),
-    });
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
 
 /** tfjs-side score and channel_score of the windows at `starts`. */
 export function tfjsScores(result: TrainResult, frames: Float32Array, starts: readonly number[]): { score: Float32Array; channelScore: Float32Array } {
@@ -64,21 +50,21 @@ export async function checkKind<K extends keyof KindConfigs>(kind: K, config: Pa
   const W = result.manifest.window;
   const { frames, labels } = plantedSeries();
   const starts = Array.from({ length: 300 - W + 1 }, (_, i) => i);
-  const out = await runGraph(result.onnx, frames, CHANNELS.length, starts);
+  const out = await runModel(result.onnx, frames, CHANNELS.length, starts);
   const js = tfjsScores(result, frames, starts);
-  const scale = Math.max(1, ...Array.from(out['score']!, Math.abs));
-  assert.ok(maxAbsDiff(js.score, out['score']!) <= tol * scale, `score parity ${maxAbsDiff(js.score, out['score']!)}`);
-  assert.ok(maxAbsDiff(js.channelScore, out['channel_score']!) <= tol * scale, `channel_score parity ${maxAbsDiff(js.channelScore, out['channel_score']!)}`);
+  const scale = Math.max(1, ...Array.from(out['score']!.data, Math.abs));
+  assert.ok(maxAbsDiff(js.score, out['score']!.data) <= tol * scale, `score parity ${maxAbsDiff(js.score, out['score']!.data)}`);
+  assert.ok(maxAbsDiff(js.channelScore, out['channel_score']!.data) <= tol * scale, `channel_score parity ${maxAbsDiff(js.channelScore, out['channel_score']!.data)}`);
   const C = CHANNELS.length;
-  out['score']!.forEach((s, n) => {
+  out['score']!.data.forEach((s, n) => {
     assert.ok(Number.isFinite(s));
     let sum = 0;
-    for (let c = 0; c < C; c++) sum += out['channel_score']![n * C + c]!;
+    for (let c = 0; c < C; c++) sum += out['channel_score']!.data[n * C + c]!;
     assert.ok(Math.abs(sum - s) <= 1e-5 * Math.max(1, Math.abs(s)), `window ${n}: channel sum ${sum} != score ${s}`);
   });
   // A window is anomalous when its last frame is (the streaming convention).
   const windowLabels = starts.map((s) => labels[s + W - 1]!);
-  assert.ok(auc(windowLabels, out['score']!) > 0.9, `AUC ${auc(windowLabels, out['score']!)}`);
+  assert.ok(auc(windowLabels, out['score']!.data) > 0.9, `AUC ${auc(windowLabels, out['score']!.data)}`);
   return result;
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolveBiganConfig, trainModel } from '../../training/index';
-import { CHANNELS, checkKind, runGraph, tfjsScores } from './baseline-kinds';
+import { CHANNELS, checkKind, tfjsScores } from './baseline-kinds';
+import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';
 
 const bad = (pattern: RegExp) => (err: unknown) => isSeismoError(err, 'ERR_INVALID_OPTION') && pattern.test(err.message);
@@ -20,13 +21,13 @@ describe('training/bigan', function () {
   it('alpha = 1 is the pure L1 reconstruction error; W = 4 windows', async () => {
     const frames = sineMixture(200, 3, 2);
     const r = await trainModel({ kind: 'bigan', frames, channels: CHANNELS, config: { ...SMALL, window: 4, epochs: 1, alpha: 1 } });
-    const out = await runGraph(r.onnx, frames, 3, [0, 50]);
-    const rec = out['reconstruction']!;
+    const out = await runModel(r.onnx, frames, 3, [0, 50]);
+    const rec = out['reconstruction']!.data;
     const scaled = (t: number, c: number) => (frames[t * 3 + c]! - r.manifest.scaler.mean[c]!) / r.manifest.scaler.std[c]!;
     [0, 50].forEach((s, n) => {
       let l1 = 0;
       for (let t = 0; t < 4; t++) for (let c = 0; c < 3; c++) l1 += Math.abs(scaled(s + t, c) - rec[(n * 4 + t) * 3 + c]!);
-      assert.ok(Math.abs(l1 - out['score']![n]!) < 1e-4 * Math.max(1, l1), `${l1} vs ${out['score']![n]}`);
+      assert.ok(Math.abs(l1 - out['score']!.data[n]!) < 1e-4 * Math.max(1, l1), `${l1} vs ${out['score']!.data[n]}`);
     });
     r.dispose();
   });

@@ -10,7 +10,7 @@ import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows } from '../../training/index';
 import { kernelPath, setNativeKernelsEnabled } from '../../training/native-ops';
 import { causalConv1d } from '../../training/ops/causal-conv';
-import { maxRelDiff, runOrtAll } from '../contract/ort-run';
+import { maxRelDiff, runModel } from '../helpers/ort-run';
 import { sineMixture, scrambleWeights } from './helpers';
 
 const C = 3;
@@ -152,7 +152,7 @@ describe('training/dc-vae', function () {
       try {
         scrambleWeights(model, 20 + i, 0.5);
         const bytes = exportDcVae(model, config, CHANNELS, scaler);
-        const got = await runOrtAll(bytes, frames, C, starts);
+        const got = await runModel(bytes, frames, C, starts);
         const ref = tf.tidy(() => {
           const s = dcVaeScores(model, tf.tensor3d(cutScaledWindows(frames, scaler, W, starts), [starts.length, W, C]), config);
           return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.dataSync() as Float32Array]));

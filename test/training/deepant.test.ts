@@ -8,7 +8,7 @@ import { buildDeepAnt, type DeepAntConfig, deepAntPooledLength, deepAntScores, d
 import { exportDeepAnt } from '../../training/export/deepant';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows } from '../../training/index';
-import { maxRelDiff, runOrtAll } from '../contract/ort-run';
+import { maxRelDiff, runModel } from '../helpers/ort-run';
 import { sineMixture, scrambleWeights } from './helpers';
 
 const C = 3;
@@ -60,7 +60,7 @@ describe('training/deepant', function () {
       try {
         scrambleWeights(model, 30 + i, 0.5);
         const bytes = exportDeepAnt(model, config, CHANNELS, scaler);
-        const got = await runOrtAll(bytes, frames, C, starts);
+        const got = await runModel(bytes, frames, C, starts);
         const ref = tf.tidy(() => {
           const s = deepAntScores(model, tf.tensor3d(cutScaledWindows(frames, scaler, W, starts), [starts.length, W, C]), config);
           return { score: s.score.dataSync() as Float32Array, channelScore: s.channelScore.dataSync() as Float32Array, forecast: s.forecast.dataSync() as Float32Array };

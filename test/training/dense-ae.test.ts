@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolveDenseAeConfig, trainModel } from '../../training/index';
-import { CHANNELS, checkKind, runGraph, tfjsScores } from './baseline-kinds';
+import { CHANNELS, checkKind, tfjsScores } from './baseline-kinds';
+import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';
 
 const bad = (pattern: RegExp) => (err: unknown) => isSeismoError(err, 'ERR_INVALID_OPTION') && pattern.test(err.message);
@@ -22,7 +23,7 @@ describe('training/dense-ae', function () {
     const frames = sineMixture(200, 3, 2);
     const [a, b] = [await trainModel({ kind: 'dense-ae', frames, channels: CHANNELS, config: { epochs: 2 } }), await trainModel({ kind: 'dense-ae', frames, channels: CHANNELS, config: { epochs: 2 } })];
     assert.deepEqual(tfjsScores(a, frames, [0, 50, 199]).score, tfjsScores(b, frames, [0, 50, 199]).score);
-    assert.deepEqual((await runGraph(a.onnx, frames, 3, [0, 7]))['score'], (await runGraph(b.onnx, frames, 3, [0, 7]))['score']);
+    assert.deepEqual((await runModel(a.onnx, frames, 3, [0, 7]))['score']!.data, (await runModel(b.onnx, frames, 3, [0, 7]))['score']!.data);
     a.dispose();
     b.dispose();
   });

@@ -2,7 +2,7 @@
  * Fixtures and the ORT side of the training tests: a seeded multichannel sine mixture, and
  * running exported bytes through onnxruntime-node in the contract's frames + starts form.
  */
-import * as ort from 'onnxruntime-node';
+import { runModel } from '../helpers/ort-run';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { seededRandom } from '../../training/fit';
@@ -39,21 +39,13 @@ export interface OrtScores {
  * (what the design notes measured fastest here, and polite to the shared cores).
  */
 export async function runOrt(onnx: Uint8Array, frames: Float32Array, channels: number, starts: readonly number[]): Promise<OrtScores> {
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  try {
-    const out = await session.run({
-      frames: new ort.Tensor('float32', frames, [frames.length / channels, channels]),
-      starts: new ort.Tensor('int64', BigInt64Array.from(starts.map((s) => BigInt(s))), [starts.length]),
-    });
-    return {
-      reconstruction: out['reconstruction']!.data as Float32Array,
-      channelScore: out['channel_score']!.data as Float32Array,
-      score: out['score']!.data as Float32Array,
-      dims: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dims])),
-    };
-  } finally {
-    await session.release();
-  }
+  const out = await runModel(onnx, frames, channels, starts);
+  return {
+    reconstruction: out['reconstruction']!.data,
+    channelScore: out['channel_score']!.data,
+    score: out['score']!.data,
+    dims: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.dims])),
+  };
 }
 
 /** Largest absolute elementwise difference; throws on a length mismatch. */

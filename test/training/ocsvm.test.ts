@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolveOcsvmConfig, trainModel } from '../../training/index';
 import { ocsvmParams } from '../../training/ocsvm';
-import { CHANNELS, checkKind, runGraph } from './baseline-kinds';
+import { CHANNELS, checkKind } from './baseline-kinds';
+import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';
 
 const bad = (pattern: RegExp) => (err: unknown) => isSeismoError(err, 'ERR_INVALID_OPTION') && pattern.test(err.message);
@@ -31,10 +32,10 @@ describe('training/ocsvm', function () {
     const train = () => trainModel({ kind: 'ocsvm', frames, channels: CHANNELS, config: { nu: 0.1, validationSplit: 0 } });
     const [a, b] = [await train(), await train()];
     const starts = Array.from({ length: 300 }, (_, i) => i);
-    const sa = (await runGraph(a.onnx, frames, 3, starts))['score']!;
+    const sa = (await runModel(a.onnx, frames, 3, starts))['score']!.data;
     const inside = sa.filter((s) => s <= 1e-4).length / sa.length;
     assert.ok(inside >= 0.85, `inside fraction ${inside}`);
-    assert.deepEqual(sa, (await runGraph(b.onnx, frames, 3, starts))['score']);
+    assert.deepEqual(sa, (await runModel(b.onnx, frames, 3, starts))['score']!.data);
     a.dispose();
     b.dispose();
   });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolvePcaConfig, trainModel } from '../../training/index';
 import { pcaComponents } from '../../training/pca';
-import { CHANNELS, checkKind, runGraph } from './baseline-kinds';
+import { CHANNELS, checkKind } from './baseline-kinds';
+import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';
 
 const bad = (pattern: RegExp) => (err: unknown) => isSeismoError(err, 'ERR_INVALID_OPTION') && pattern.test(err.message);
@@ -27,8 +28,8 @@ describe('training/pca', function () {
   it('keeping every component reconstructs exactly (score ~ 0)', async () => {
     const frames = sineMixture(200, 3, 2);
     const r = await trainModel({ kind: 'pca', frames, channels: CHANNELS, config: { components: 3 } });
-    const out = await runGraph(r.onnx, frames, 3, [0, 10, 150]);
-    assert.ok(out['score']!.every((s) => s < 1e-8), String(out['score']));
+    const out = await runModel(r.onnx, frames, 3, [0, 10, 150]);
+    assert.ok(out['score']!.data.every((s) => s < 1e-8), String(out['score']));
     r.dispose();
   });
 

@@ -1,12 +1,13 @@
-// Runs exported model bytes in onnxruntime in the contract's frames + starts form and returns
-// every output, for the kinds whose extra outputs differ (reconstruction, mean/std, forecast).
+// The one way tests run a model in onnxruntime directly (not through the Detector): the graph
+// contract's frames + starts form, every output with its dims. Parity tests compare these outputs
+// with tfjs, the detector tests with what the worker pipeline scored.
 import * as ort from 'onnxruntime-node';
 
 /** Every output of one run, row-major, with its dims. */
 export type OrtOutputs = Record<string, { data: Float32Array; dims: readonly number[] }>;
 
 /** One intra-op thread: polite to the shared cores, and what the design notes measured fastest. */
-export async function runOrtAll(bytes: Uint8Array, frames: Float32Array, channels: number, starts: ArrayLike<number>): Promise<OrtOutputs> {
+export async function runModel(bytes: Uint8Array, frames: Float32Array, channels: number, starts: ArrayLike<number>): Promise<OrtOutputs> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
     const out = await session.run({

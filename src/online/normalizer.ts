@@ -1,0 +1,22 @@
+/**
+ * Per-series score normalisation for the online engine: any normaliser that follows the shared
+ * contract (`update(raw) -> [0, 1]`, `toJSON()` restorable) can be plugged in; the default is the
+ * anomaly likelihood of `src/score/normalize.ts`.
+ */
+import { createNormalizer, type NormalizerOptions, type NormalizerState } from '../score/normalize.js';
+
+/** One series' causal score normaliser (the shared `ScoreNormalizer` contract). */
+export interface SeriesNormalizer {
+  /** Feeds one raw score (higher = more anomalous); returns the normalised score in [0, 1]. */
+  update(raw: number): number;
+  /** Plain JSON that the factory restores from. */
+  toJSON(): unknown;
+}
+
+/** Makes a series' normaliser, fresh or from the JSON its `toJSON` wrote. */
+export type NormalizerFactory = (state?: unknown) => SeriesNormalizer;
+
+/** The default factory: `createNormalizer(options)`, or the saved state (whose options win). */
+export function likelihoodNormalizer(options: NormalizerOptions = {}): NormalizerFactory {
+  return (state?: unknown) => createNormalizer(options, state as NormalizerState | undefined);
+}
