@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { ONLINE_KINDS, type OnlineKind } from '../online/policy.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
@@ -19,6 +20,7 @@ interface BenchOptions extends CommonOptions {
   seed?: string;
   committee?: boolean;
   quick?: boolean;
+  deep?: string;
   providers?: string;
   batchSizes?: string;
 }
@@ -58,8 +60,11 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   if (experiment === 'nab') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runNabBench } = require('../../bench/nab.js') as typeof import('../../bench/nab.js');
-    const progress = new Progress('nab settings', opts.quick ? 1 : 24);
-    const r = await runNabBench({ data, log, seed: intOption('--seed', opts.seed), quick: opts.quick === true, onFile: (done, total) => progress.update(done, '', total) });
+    if (opts.deep !== undefined && !(ONLINE_KINDS as readonly string[]).includes(opts.deep)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--deep must be one of ${ONLINE_KINDS.join(', ')}, got '${opts.deep}'`);
+    }
+    const progress = new Progress(opts.deep ? `nab ${opts.deep} online, files` : 'nab settings', opts.deep ? 58 : opts.quick ? 1 : 24);
+    const r = await runNabBench({ data, log, seed: intOption('--seed', opts.seed), quick: opts.quick === true, deep: opts.deep as OnlineKind | undefined, onFile: (done, total) => progress.update(done, '', total) });
     progress.stop();
     const f = (x: { standard: number; rewardLowFP: number; rewardLowFN: number }) =>
       `${x.standard.toFixed(2).padStart(6)} ${x.rewardLowFP.toFixed(2).padStart(7)} ${x.rewardLowFN.toFixed(2).padStart(7)}`;
@@ -76,6 +81,7 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
       }
     }
     for (const [cat, c] of Object.entries(r.categories)) say(opts, `  ${`${cat} (${c.files} files)`.padEnd(44)} ${f(c)}`);
+    if (r.deep) say(opts, `  deep: ${r.deep.kind} through the online engine (learning from the stream), ${r.deep.seconds.toFixed(0)} s for all files`);
     say(opts, `  wall time ${r.seconds.toFixed(1)} s (streaming ${r.streamSeconds.toFixed(1)} s for ${r.grid.length || 1} settings, ${(r.samplesPerSecond / 1e3).toFixed(0)}k samples/s)`);
     return { experiment, ...r };
   }
@@ -134,6 +140,7 @@ export function registerBench(program: Command): void {
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
     .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
     .option('--quick', 'nab: score the default setting only (no cross-validation grid)')
+    .option('--deep <kind>', 'nab: also run this kind through the online engine (learning from the stream) as the ensemble\'s gated deep component (minutes)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
