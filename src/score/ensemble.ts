@@ -233,8 +233,9 @@ export class EnsembleScorer {
       const x = frame[offset + c]!;
       if (Number.isNaN(x)) continue;
       finite = true;
-      for (const r of this.contexts) {
-        const s = r[c]!.update(x);
+      // Indexed loops: the per-sample path allocates nothing (no iterators).
+      for (let r = 0; r < this.contexts.length; r++) {
+        const s = this.contexts[r]![c]!.update(x);
         if (s > context) context = s;
       }
     }
