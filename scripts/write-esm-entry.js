@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const entries = [path.join('dist', 'src', 'index.js'), path.join('dist', 'training', 'index.js')];
+const entries = [path.join('dist', 'src', 'index.js'), path.join('dist', 'training', 'index.js'), path.join('dist', 'src', 'serve', 'index.js')];
 for (const entry of entries) {
   const file = path.resolve(__dirname, '..', entry);
   const names = Object.keys(require(file)).filter((n) => n !== 'default' && n !== '__esModule');
