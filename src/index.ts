@@ -12,7 +12,8 @@ export { FrameRings, attachFrameRings, type FrameRingsOptions, type OverflowPoli
 export { createSession, PROVIDER_REQUESTS, type ProviderRequest, type ProviderReport, type SessionOptions } from './infer/providers.js';
 export { InferenceWorker, type InferenceWorkerOptions, type InferenceOutputs } from './infer/inference-worker.js';
 export { readModelDir, writeModelDir, checkGraph, type ModelDir } from './model/model-dir.js';
-export { readWeights, writeWeights, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './model/weights.js';
+export { readWeights, writeWeights } from './model/model-dir.js';
+export { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './model/weights.js';
 export { ManifestSchema, MODEL_FORMAT_VERSION, MODEL_FILE, MANIFEST_FILE, type Manifest, type Threshold } from './model/manifest.js';
 export { scoreTable, type TableScores } from './score/score-table.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
