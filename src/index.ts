@@ -24,3 +24,4 @@ export * from './ingest/index.js';
 export * from './evaluate/index.js';
 export { type SwapResult } from './detector.js';
 export * from './learn/index.js';
+export * from './online/index.js';
