@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { ONLINE_KINDS, type OnlineKind } from '../online/policy.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
@@ -18,8 +19,13 @@ interface BenchOptions extends CommonOptions {
   online?: boolean;
   seed?: string;
   committee?: boolean;
+  quick?: boolean;
+  deep?: string;
   providers?: string;
   batchSizes?: string;
+  series?: string;
+  samples?: string;
+  kind?: string;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -57,11 +63,29 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   if (experiment === 'nab') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runNabBench } = require('../../bench/nab.js') as typeof import('../../bench/nab.js');
-    const progress = new Progress('nab', 58);
-    const r = await runNabBench({ data, log, onFile: (done, total) => progress.update(done, '', total) });
+    if (opts.deep !== undefined && !(ONLINE_KINDS as readonly string[]).includes(opts.deep)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--deep must be one of ${ONLINE_KINDS.join(', ')}, got '${opts.deep}'`);
+    }
+    const progress = new Progress(opts.deep ? `nab ${opts.deep} online, files` : 'nab settings', opts.deep ? 58 : opts.quick ? 1 : 24);
+    const r = await runNabBench({ data, log, seed: intOption('--seed', opts.seed), quick: opts.quick === true, deep: opts.deep as OnlineKind | undefined, onFile: (done, total) => progress.update(done, '', total) });
     progress.stop();
-    say(opts, `${r.detector}: ${r.protocol}`);
-    say(opts, `  standard ${r.standard.toFixed(2)}, reward_low_FP_rate ${r.rewardLowFP.toFixed(2)}, reward_low_FN_rate ${r.rewardLowFN.toFixed(2)} (${r.files} files, ${r.seconds.toFixed(0)} s)`);
+    const f = (x: { standard: number; rewardLowFP: number; rewardLowFN: number }) =>
+      `${x.standard.toFixed(2).padStart(6)} ${x.rewardLowFP.toFixed(2).padStart(7)} ${x.rewardLowFN.toFixed(2).padStart(7)}`;
+    say(opts, `${r.detector} (${r.setting.name}): ${r.protocol}`);
+    say(opts, `  ${''.padEnd(44)} standard  low-FP  low-FN`);
+    say(opts, `  ${`whole corpus, ${r.files} files (exact search)`.padEnd(44)} ${f(r)}`);
+    say(opts, `  ${'whole corpus, NAB v1.0 local search'.padEnd(44)} ${f(r.local)}`);
+    if (r.folds) {
+      for (const k of ['A', 'B'] as const) {
+        const fold = r.folds[k];
+        say(opts, `  ${`fold ${k} (${fold.files.length} files), ${fold.pickedOnOther} picked on ${k === 'A' ? 'B' : 'A'}`.padEnd(44)} ${f(fold.heldOut)}`);
+        say(opts, `  ${`  same, at ${k === 'A' ? 'B' : 'A'}'s thresholds`.padEnd(44)} ${f(fold.heldOutAtOtherThresholds)}`);
+        say(opts, `  ${`  default setting on fold ${k}`.padEnd(44)} ${f(fold.defaultSetting)}`);
+      }
+    }
+    for (const [cat, c] of Object.entries(r.categories)) say(opts, `  ${`${cat} (${c.files} files)`.padEnd(44)} ${f(c)}`);
+    if (r.deep) say(opts, `  deep: ${r.deep.kind} through the online engine (learning from the stream), ${r.deep.seconds.toFixed(0)} s for all files`);
+    say(opts, `  wall time ${r.seconds.toFixed(1)} s (streaming ${r.streamSeconds.toFixed(1)} s for ${r.grid.length || 1} settings, ${(r.samplesPerSecond / 1e3).toFixed(0)}k samples/s)`);
     return { experiment, ...r };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -101,11 +125,35 @@ async function runProviders(opts: BenchOptions): Promise<Record<string, unknown>
   return { experiment: 'providers', ...r };
 }
 
+/** The online mode: samples/s and memory per series at several series counts, the cost of learning, and (with --data <NAB root>) the NAB corpus's wall time. */
+async function runOnlineMode(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runOnlineModeBench } = require('../../bench/online-mode.js') as typeof import('../../bench/online-mode.js');
+  const series = opts.series?.split(',').map((n) => intOption('--series', n.trim())!);
+  const r = await runOnlineModeBench({
+    series,
+    samples: intOption('--samples', opts.samples),
+    kind: opts.kind as never,
+    rounds: intOption('--rounds', opts.rounds === '5' ? undefined : opts.rounds),
+    nab: opts.data,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, r.protocol);
+  for (const row of r.scale) {
+    const mem = Number.isNaN(row.bytesPerSeries) ? '' : `, ${(row.bytesPerSeries / 1024).toFixed(1)} KiB per series`;
+    say(opts, `  ${String(row.series).padStart(6)} series: ${row.samplesPerSec.toFixed(0).padStart(8)} samples/s${mem} (${row.updates} updates)`);
+  }
+  say(opts, `  allocated per series: ${Object.entries(r.perSeriesAllocations).map(([k, v]) => `${k} ${v} B`).join('; ')}`);
+  say(opts, `  learning on / off: ${r.learning.learningWindowsPerSec.toFixed(0)} / ${r.learning.frozenWindowsPerSec.toFixed(0)} windows/s = ratio ${r.learning.ratio.toFixed(2)} (${r.learning.updates} updates)`);
+  if (r.nab) say(opts, `  NAB: ${r.nab.files} files, ${r.nab.points} points in ${r.nab.seconds.toFixed(0)} s wall, ${r.nab.cpuSeconds.toFixed(0)} s CPU (${r.nab.pointsPerSec.toFixed(0)} points/s, ${r.nab.updates} updates, ${r.nab.disordered} repeated timestamps skipped; ${r.nab.learning})`);
+  return { experiment: 'online-mode', ...r };
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | providers | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | providers | online-mode | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
     .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
@@ -117,10 +165,15 @@ export function registerBench(program: Command): void {
     .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
-    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1)')
+    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
+    .option('--quick', 'nab: score the default setting only (no cross-validation grid)')
+    .option('--deep <kind>', 'nab: also run this kind through the online engine (learning from the stream) as the ensemble\'s gated deep component (minutes)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
+    .option('--series <list>', 'online-mode: comma-separated series counts (default 1,100,10000)')
+    .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
+    .option('--kind <kind>', 'online-mode: model kind (default deepant)')
     .option('--json', 'print the figures as JSON on stdout')
     .action(
       action<BenchOptions, [string]>(async (experiment, opts) => {
@@ -145,9 +198,23 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'providers') return runProviders(opts);
+        if (experiment === 'online-mode') return runOnlineMode(opts);
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
+        if (experiment === 'redis') {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { runRedisBench } = require('../../bench/redis.js') as typeof import('../../bench/redis.js');
+          const r = await runRedisBench({ model: opts.model, log: (line) => process.stderr.write(`${line}\n`) });
+          const k = (x: number): string => `${(x / 1e3).toFixed(1)}k`;
+          say(opts, `model ${r.model.kind} (window ${r.model.window}, stride ${r.model.stride}, ${r.model.channels} channels); ${r.workload.series} series, ${r.workload.samples} samples in entries of ${r.workload.entrySize}, ${r.workload.partitions} partitions; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
+          say(opts, `  in process (one Detector)   ${k(r.inProcessSamplesPerSec).padStart(9)} samples/s`);
+          say(opts, `  Redis, 1 consumer           ${k(r.oneConsumerSamplesPerSec).padStart(9)} samples/s`);
+          say(opts, `  Redis, 2 consumers          ${k(r.twoConsumersSamplesPerSec).padStart(9)} samples/s  (x${r.scaling.toFixed(2)} of one)`);
+          say(opts, `  XADD -> result entry        p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${k(r.latency.rateSamplesPerSec)} samples/s (${r.latency.windows} windows)`);
+          say(opts, `  memory per partition        ${(r.memory.checkpointBytesPerPartition / 1024).toFixed(1)} KiB of checkpoints in Redis (${r.memory.seriesPerPartition} series); ${(r.memory.detectorBytesPerSeries / 1024).toFixed(1)} KiB of consumer state per series`);
+          return { experiment, ...r };
+        }
         if (experiment !== 'throughput') {
-          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
+          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, redis, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
         }
         // Loaded on demand: it pulls in training (tfjs), which other commands never need.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
