@@ -25,3 +25,4 @@ export * from './evaluate/index.js';
 export { type SwapResult } from './detector.js';
 export * from './learn/index.js';
 export * from './online/index.js';
+export * from './connect/index.js';
