@@ -557,7 +557,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       api.get('/api/versions', async (_req, reply) => {
         if (!detector) return sendError(reply, 404, 'ERR_NOT_FOUND', 'no model is served');
         return reply.type('application/json').send(
-          JSON.stringify({ live: detector.version, kept: detector.versions(), updates: learner?.history ?? [], swaps: events.swaps, drifts: events.drifts, errors: events.errors }, finiteOrNull),
+          JSON.stringify({ live: detector.version, liveName: learner?.versionName(detector.version), kept: detector.versions().map((v) => ({ ...v, name: learner?.versionName(v.version) })), updates: learner?.history ?? [], swaps: events.swaps, drifts: events.drifts, errors: events.errors }, finiteOrNull),
         );
       });
       api.post('/api/versions/rollback', { bodyLimit: SMALL_BODY }, async (request) => {

@@ -156,7 +156,10 @@ describe('serve: the page in a real browser (chromium, headless)', function () {
     await detector.swapModel(model);
     await page.click('#tabs button[data-tab=versions]');
     await page.waitForSelector('#version-table tbody tr:nth-child(2)');
-    assert.match(await page.textContent('#version-table tbody tr:first-child') ?? '', /^\s*v2\b[\s\S]*live/);
+    const first = await page.textContent('#version-table tbody tr:first-child') ?? '';
+    assert.match(first, /^\s*v2\b[\s\S]*live/);
+    // The learner's readable name, the one its folders and the CLI use, stands beside the number.
+    assert.ok(first.includes(learner.versionName(2)), `${first} names ${learner.versionName(2)}`);
     await page.click('#btn-rollback');
     await until('the rollback', () => detector.version === 1);
     await page.waitForFunction(() => /^\s*v1\b[\s\S]*live/.test(document.querySelector('#version-table tbody tr:first-child')?.textContent ?? ''));
