@@ -307,3 +307,14 @@ export function cutScaledWindows(frames: Float32Array, scaler: { mean: readonly 
   }
   return out;
 }
+
+// Named by the public signatures above; exported so that the API reference can show them.
+export type { HiddenActivation } from './classic/common';
+export type { DcVaeScoreTensors } from './dc-vae';
+export type { DeepAntScoreTensors } from './deepant';
+export type { ReconstructionScoreTensors } from './score';
+export type { ScalerParams } from './export/blocks';
+export type { FitResult } from './fit';
+export { dcVaeLoss, dcVaeTargets } from './dc-vae';
+export { fitWindows, type FitOptions } from './fit';
+export { BIGAN_PARTS } from './bigan';
