@@ -82,7 +82,7 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
   const t0 = performance.now();
   const calibration = readCalibration(dir);
   if (!calibration) throw new Error(`${dir} has no calibration.json: train it with trainToDir (seismo train)`);
-  log(`  v1 calibration on ${calibration.on}: center ${calibration.center.toPrecision(3)}, scale ${calibration.scale.toPrecision(3)}`);
+  log(`  v0000 calibration on ${calibration.on}: center ${calibration.center.toPrecision(3)}, scale ${calibration.scale.toPrecision(3)}`);
   const detector = await Detector.load(dir, { stride, batchSize: protocol.batchSize });
   let learner: OnlineLearner | undefined;
   try {
@@ -113,7 +113,7 @@ export async function runOnline(run: OnlineRun): Promise<OnlineFigures> {
         meanNormalScore: mean(normals.map((w) => r.scores[w]!)), meanNormalNormalized: mean(normals.map((w) => r.normalized[w]!)),
       };
     });
-    for (const p of perVersion) log(`  v${p.version}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)} (normalised ${p.meanNormalNormalized.toFixed(2)})`);
+    for (const p of perVersion) log(`  ${learner.versionName(p.version)}: ${p.windows} windows (${p.anomalous} anomalous), AUC ${p.auc.toFixed(3)}, mean normal score ${p.meanNormalScore.toPrecision(3)} (normalised ${p.meanNormalNormalized.toFixed(2)})`);
     const auc = replayRocAuc(labels, r);
     if (auc.normalized === null) log('  some windows were scored by versions without a calibration: no normalised figure');
     return {

@@ -10,7 +10,8 @@
  * - `seismo/datasets`: NAB, KDD Cup 99, power demand loaders and the synthetic generator.
  * - `seismo/training`: training in TensorFlow.js and the ONNX export (a deployed detector does not
  *   load it).
- * Further stages (online mode, the HTTP server, broker connectors) get their own entry point the
+ * - `seismo/serve`: the dashboard, HTTP ingestion and metrics as a fastify plugin or server.
+ * Further stages (online mode, broker connectors) get their own entry point the
  * same way: a line in `package.json` "exports"; the ESM files, the API docs and the test that
  * imports every entry point by name all read that list.
  *

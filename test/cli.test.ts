@@ -95,7 +95,7 @@ describe('cli: train, detect, eval', function () {
     assert.ok(s.updates >= 1 && s.labels > 0 && s.labels <= s.asked, JSON.stringify({ updates: s.updates, labels: s.labels, asked: s.asked, history: s.history.map((h: { reason?: string }) => h.reason) }));
     assert.equal(s.windows, Math.floor((1200 - W) / 2) + 1);
     assert.ok(s.figures.rocAuc > 0.75, `online ROC AUC ${s.figures.rocAuc}`);
-    assert.match(r.stderr, /finetune \(.*\) at window \d+: v1 -> v2/);
+    assert.match(r.stderr, /finetune \(.*\) at window \d+: v0000 -> v0001/);
     // The live version is a whole model directory, weights included: detect (and a later learn) can start from it.
     assert.ok(fs.existsSync(path.join(s.liveModel, 'weights.json')) && s.liveModel.startsWith(work));
     const rows = fs.readFileSync(out, 'utf8').trim().split('\n');

@@ -171,6 +171,11 @@ export interface TrainLoopSettings {
   /** Epochs without improvement of the monitored loss before stopping; 0 disables. */
   patience: number;
   seed: number;
+  /**
+   * The generator of the batch order, when the caller draws from the same seeded stream between
+   * batches (online fine-tuning draws its anomalies from it); default `seededRandom(seed)`.
+   */
+  rand?: () => number;
   onProgress?: (p: TrainProgress) => void;
 }
 
@@ -205,7 +210,7 @@ export interface TrainLoopHooks {
  * @throws SeismoError `ERR_TRAINING` when a batch loss is NaN/Infinity.
  */
 export async function trainLoop(frames: tf.Tensor2D, train: Int32Array, val: Int32Array, o: TrainLoopSettings, h: TrainLoopHooks): Promise<FitResult> {
-  const rand = seededRandom(o.seed);
+  const rand = o.rand ?? seededRandom(o.seed);
   const batches = Math.ceil(train.length / o.batchSize);
   const losses: number[] = [];
   const valLosses: number[] = [];

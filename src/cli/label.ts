@@ -35,7 +35,7 @@ export function registerLabel(program: Command): void {
         if (answers.length === 0) {
           if (pending.length === 0) say(opts, `no pending questions in ${opts.dir}`);
           for (const q of pending) {
-            say(opts, `${q.key.padEnd(24)} score ${q.score.toPrecision(4).padStart(10)}  threshold ${q.threshold.toPrecision(4).padStart(10)}  v${q.version}  ${q.reason}  t=${q.timestamp}`);
+            say(opts, `${q.key.padEnd(24)} score ${q.score.toPrecision(4).padStart(10)}  threshold ${q.threshold.toPrecision(4).padStart(10)}  ${q.versionName ?? `v${q.version}`}  ${q.reason}  t=${q.timestamp}`);
           }
           return { dir: opts.dir, pending };
         }

@@ -41,10 +41,11 @@ interface LearnOptions extends CommonOptions {
   provider: string;
   batchSize?: string;
   series?: string;
+  verbose?: boolean;
 }
 
 /** Learner options a JSON file may set (`--options`): everything but callbacks and what the command sets itself. */
-type FileOptions = Omit<OnlineLearnerOptions, 'workDir' | 'weights' | 'anchor' | 'calibration' | 'onUpdate' | 'onDrift' | 'onQuery'>;
+type FileOptions = Omit<OnlineLearnerOptions, 'workDir' | 'weights' | 'anchor' | 'calibration' | 'onUpdate' | 'onDrift' | 'onQuery' | 'onLabel' | 'onRejectedAnswer'>;
 
 const FILE_OPTION_KEYS = [
   'normalBuffer', 'anomalyBuffer', 'replay', 'replayBelow', 'anchorWindows', 'calibrationWindows', 'minCalibrationWindows', 'heldOut', 'heldOutEvery',
@@ -87,6 +88,7 @@ export function registerLearn(program: Command): void {
     .option('--series <id>', "the stream's series id, the first part of a question's key (seriesId@start); default: the data file's name")
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--batch-size <n>', 'windows per inference call (the mini-batch the learner sees)', '64')
+    .option('--verbose', 'print every question, answer and label taken up on stderr')
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<LearnOptions, []>(async (opts) => {
@@ -122,22 +124,37 @@ export function registerLearn(program: Command): void {
           const windowLabel = (start: number): boolean => rowLabels![start + W - 1] === 1;
           const expert = rowLabels ? new ExpertSimulator({ truth: (ref) => windowLabel(ref.start), budget, period, delay }) : answersFromFiles();
           fs.mkdirSync(opts.work, { recursive: true });
+          const verbose = (line: string): void => {
+            if (opts.verbose) process.stderr.write(`${line}\n`);
+          };
           learner = await OnlineLearner.attach(detector, {
             queriesPerBatch: Math.max(1, Math.ceil((budget * detector.batchSize) / period)),
             ...fileOptions,
             queue: { budget, period, persist: true, ...fileOptions.queue },
             workDir: opts.work,
             anchor,
-            onQuery: expert instanceof ExpertSimulator ? (item) => expert.ask(item) : undefined,
+            onQuery: (item) => {
+              verbose(`question ${item.key} (${item.reason})`);
+              if (expert instanceof ExpertSimulator) expert.ask(item);
+            },
+            onLabel: (key, anomaly, outcome) => verbose(`answer ${key} ${anomaly ? 'anomaly' : 'normal'} -> ${outcome}`),
+            onRejectedAnswer: (a) => process.stderr.write(`skipped answer: ${a.reason}: ${a.line}\n`),
             onUpdate: (u) => process.stderr.write(`${describeUpdate(u)}\n`),
             onDrift: (d) => process.stderr.write(`drift on ${d.on} at window ${d.at} (${d.signal.direction}): ${d.action}\n`),
           });
-          process.stderr.write(`learning on ${table.length} rows; ${rowLabels ? `simulated expert from ${opts.labels}` : `answer with \`seismo label --dir ${opts.work}\``}; versions in ${opts.work}\n`);
+          const restored = learner.restoredLabels();
+          if (restored.length > 0) process.stderr.write(`took up ${restored.length} labels of an earlier run from ${opts.work} (not yet used by an update)\n`);
+          for (const key of restored) verbose(`restored ${key}`);
+          const pending = learner.queue.pending();
+          // Questions an earlier run left unanswered: the simulated expert answers them too (from this run's labels: the same stream).
+          if (expert instanceof ExpertSimulator) for (const item of pending) expert.resume(item);
+          if (pending.length > 0) process.stderr.write(`${pending.length} questions of an earlier run still pending\n`);
+          process.stderr.write(`learning on ${table.length} rows from ${learner.versionName()}; ${rowLabels ? `simulated expert from ${opts.labels}` : `answer with \`seismo label --dir ${opts.work}\``}; versions in ${opts.work}\n`);
           const t0 = performance.now();
           const progress = new Progress('learn', table.length);
           let r;
           try {
-            r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId, onProgress: (rows) => progress.update(rows, `v${detector.version}, ${learner!.stats().updates} updates`) });
+            r = await replayOnline(detector, learner, expert, table.time, frames, { seriesId, onProgress: (rows) => progress.update(rows, `${learner!.versionName()}, ${learner!.stats().updates} updates`) });
           } finally {
             progress.stop();
           }
@@ -146,7 +163,7 @@ export function registerLearn(program: Command): void {
           if (opts.out) {
             const lines = ['timestamp,score,normalized,anomaly,version'];
             for (let w = 0; w < r.scores.length; w++) {
-              lines.push([table.timestamps[w * stride + W - 1], formatFloat32(r.scores[w]!), formatFloat32(r.normalized[w]!), r.alarms[w], r.versions[w]].join(','));
+              lines.push([table.timestamps[w * stride + W - 1], formatFloat32(r.scores[w]!), formatFloat32(r.normalized[w]!), r.alarms[w], learner.versionName(r.versions[w])].join(','));
             }
             fs.writeFileSync(opts.out, `${lines.join('\n')}\n`);
           }
@@ -161,7 +178,7 @@ export function registerLearn(program: Command): void {
             }
           }
           const live = detector.modelDir;
-          say(opts, `${r.scores.length} windows in ${seconds.toFixed(1)} s; ${stats.updates} updates (${stats.rejectedUpdates} rejected, ${stats.recalibrations} recalibrations), ${stats.labels} labels of ${stats.asked} questions; live version v${detector.version}: ${live}`);
+          say(opts, `${r.scores.length} windows in ${seconds.toFixed(1)} s; ${stats.updates} updates (${stats.rejectedUpdates} rejected, ${stats.recalibrations} recalibrations), ${stats.labels} labels of ${stats.asked} questions; live version ${learner.versionName()}: ${live}`);
           if (figures) {
             const normalized = figures.rocAucNormalized === null ? 'no normalised figure: a version has no calibration' : `normalised scale ${figures.rocAucNormalized.toFixed(4)}`;
             say(opts, `ROC AUC of the online scores ${figures.rocAuc.toFixed(4)} (${normalized}) over ${r.scores.length} windows, ${figures.anomalousWindows} anomalous`);
@@ -173,12 +190,14 @@ export function registerLearn(program: Command): void {
             rows: table.length,
             windows: r.scores.length,
             seconds,
-            liveVersion: detector.version,
+            liveVersion: learner.versionName(),
             liveModel: path.resolve(live),
             scored: stats.windows,
             asked: stats.asked,
             labels: stats.labels,
             unknownLabels: stats.unknownLabels,
+            restoredLabels: stats.restoredLabels,
+            rejectedAnswers: stats.rejectedAnswers,
             updates: stats.updates,
             rejectedUpdates: stats.rejectedUpdates,
             recalibrations: stats.recalibrations,

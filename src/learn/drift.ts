@@ -99,3 +99,55 @@ export class PageHinkley {
     this.maxDown = 0;
   }
 }
+
+/**
+ * The online learner's two monitors: the input statistic (mean |z| of a window under the live
+ * scaler: normal behaviour changed) and the score level (the threshold no longer fits). After an
+ * event, further events of the same monitor are ignored for `cooldown` windows (the change is
+ * being handled); each has its own, so that a recalibration does not mask a change of the input.
+ */
+export class DriftWatch {
+  private readonly inputTest: PageHinkley | undefined;
+  private readonly scoreTest: PageHinkley | undefined;
+  private readonly cooldown: number;
+  /** Per monitor: the stream position before which its events are ignored. */
+  private readonly quietUntil = { input: 0, score: 0 };
+
+  /** `false` watches nothing. @param cooldown windows. */
+  constructor(options: { input?: PageHinkleyOptions; score?: PageHinkleyOptions } | false | undefined, cooldown: number) {
+    this.inputTest = options === false ? undefined : new PageHinkley(options?.input);
+    this.scoreTest = options === false ? undefined : new PageHinkley(options?.score);
+    this.cooldown = cooldown;
+  }
+
+  /** True when the input statistic is watched (it needs the window's frames). */
+  get watchesInput(): boolean {
+    return this.inputTest !== undefined;
+  }
+
+  /**
+   * Feeds a window's raw frames (`[window, channels]`); returns a shift of the input statistic.
+   * @param position windows scored so far.
+   */
+  input(frames: Float32Array, scaler: { mean: readonly number[]; std: readonly number[] }, position: number): DriftSignal | undefined {
+    if (!this.inputTest) return undefined;
+    const C = scaler.mean.length;
+    let s = 0;
+    for (let k = 0; k < frames.length; k++) {
+      const c = k % C;
+      s += Math.abs((frames[k]! - scaler.mean[c]!) / scaler.std[c]!);
+    }
+    return this.gate('input', this.inputTest.update(s / frames.length), position);
+  }
+
+  /** Feeds a window's score level; returns a shift of it. */
+  score(level: number, position: number): DriftSignal | undefined {
+    return this.scoreTest ? this.gate('score', this.scoreTest.update(level), position) : undefined;
+  }
+
+  private gate(on: 'input' | 'score', signal: DriftSignal | undefined, position: number): DriftSignal | undefined {
+    if (!signal || position < this.quietUntil[on]) return undefined;
+    this.quietUntil[on] = position + this.cooldown;
+    return signal;
+  }
+}

@@ -55,6 +55,16 @@ export class ExpertSimulator {
     this.waiting.push({ item, due: item.askedAt + this.delay });
   }
 
+  /**
+   * Takes a question asked before this expert existed (left pending by an earlier run and resumed
+   * by the learner): answered `delay` windows into this run, outside the budget (it was spent on
+   * it when it was asked).
+   */
+  resume(item: QueueItem): void {
+    this.waiting.push({ item, due: this.delay });
+    this.waiting.sort((a, b) => a.due - b.due);
+  }
+
   /** Gives the answers that are due at stream position `position` (windows scored). */
   tick(learner: OnlineLearner, position: number): number {
     let n = 0;

@@ -58,17 +58,12 @@ export type FineTuneResponse =
       weights: WeightTensor[];
       /** Mean loss per epoch. */
       losses: number[];
-      /** Scores of `check` by the starting weights (tfjs) and by the exported graph (onnxruntime). */
+      /** tfjs scores of `check` by the starting weights and by the fine-tuned ones (the learner compares the latter with onnxruntime's). */
       checkBefore: Float32Array;
-      checkAfter: Float32Array;
-      /** Scores by the exported graph of the normal windows trained on (`normal`, less the anchor after a rescale) and of `anomaly`. */
-      normalAfter: Float32Array;
-      anomalyAfter: Float32Array;
+      checkTf: Float32Array;
       /** The scaler baked into the new graph (the live one unless it was refitted). */
       scaler: { mean: number[]; std: number[] };
       rescaled: boolean;
-      /** Largest |tfjs - onnxruntime| score difference over the check windows, relative to max(1, |score|). */
-      parity: number;
       seconds: number;
     }
   | { type: 'error'; id: number | null; message: string };

@@ -1,20 +1,22 @@
 /**
  * The fine-tuning worker thread: holds a tfjs copy of the model, continues training it from the
- * live version's weights on the update buffers, exports it to ONNX and checks the export, all off
- * the scoring thread (tfjs training blocks its thread for seconds).
+ * live version's weights on the update buffers and exports it to ONNX, off the scoring thread
+ * (tfjs training blocks its thread for seconds). Checking the export against onnxruntime is the
+ * {@link FineTuner}'s (on the calling side, through the detector's inference worker).
  *
- * Loss: the kind's own training loss on the normal windows (`fineTuneLoss` in the registry:
- * reconstruction error for the autoencoders, the Gaussian NLL + KL for DC-VAE, the forecast error
- * for DeepAnT), plus `anomalyWeight` times a hinge on the labelled anomalies' scores,
- * `relu(log(margin) - log(score))`, which pushes them up to at least `margin` (the live threshold
- * times a factor) without rewarding them without bound.
+ * Training runs through training's one loop (`trainLoop`: seeded shuffling, divergence check) with
+ * a step of its own. Loss: the kind's own training loss on the normal windows (`fineTuneLoss` in
+ * the registry: reconstruction error for the autoencoders, the Gaussian NLL + KL for DC-VAE, the
+ * forecast error for DeepAnT), plus `anomalyWeight` times a hinge on the labelled anomalies'
+ * scores, `relu(log(margin) - log(score))`, which pushes them up to at least `margin` (the live
+ * threshold times a factor) without rewarding them without bound.
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as ort from 'onnxruntime-node';
-import { applyScaler, fitScaler, getKind, initBackend, listKinds, type ModelKindSpec, type Scaler } from '../../training/index.js';
 import { mulberry32 } from '../stats/random.js';
+import { applyScaler, fitScaler, getKind, initBackend, listKinds, type ModelKindSpec, type Scaler } from '../../training/index.js';
+import { trainLoop } from '../../training/fit.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 const port = parentPort!;
@@ -58,10 +60,9 @@ async function handle(msg: FineTuneRequest): Promise<void> {
     tf.dispose(tensors);
   };
   setWeights(msg.weights);
-  const scaled = (raw: Float32Array): tf.Tensor3D => tf.tensor3d(applyScaler(raw, scaler), [raw.length / per, W, C]);
   const tfScores = (raw: Float32Array): Float32Array => {
     if (raw.length === 0) return new Float32Array(0);
-    return tf.tidy(() => spec.scoreWindows(model, scaled(raw)).score.dataSync() as Float32Array);
+    return tf.tidy(() => spec.scoreWindows(model, tf.tensor3d(applyScaler(raw, scaler), [raw.length / per, W, C])).score.dataSync() as Float32Array);
   };
   const checkBefore = tfScores(msg.check);
   // A stream whose normal behaviour left the scaler's range (a new service, new units) cannot be
@@ -86,74 +87,46 @@ async function handle(msg: FineTuneRequest): Promise<void> {
       rescaled = true;
     }
   }
-  const losses = await fineTune(spec, state.config, model, scaled, normal, msg.anomaly, msg.params);
+  const losses = await fineTune(spec, state.config, model, W, C, applyScaler(normal, scaler), applyScaler(msg.anomaly, scaler), msg.params);
   const onnx = spec.exportOnnx(model, state.config as never, state.channels, scaler);
   const checkTf = tfScores(msg.check);
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
-  try {
-    const ortScores = async (raw: Float32Array): Promise<Float32Array> => {
-      const n = raw.length / per;
-      if (n === 0) return new Float32Array(0);
-      const starts = BigInt64Array.from({ length: n }, (_, i) => BigInt(i * W));
-      const out = await session.run({ frames: new ort.Tensor('float32', raw, [n * W, C]), starts: new ort.Tensor('int64', starts, [n]) }, ['score']);
-      return Float32Array.from(out.score!.data as Float32Array);
-    };
-    const checkAfter = await ortScores(msg.check);
-    let parity = 0;
-    for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - checkTf[i]!) / Math.max(1, Math.abs(checkTf[i]!)));
-    const normalAfter = await ortScores(normal);
-    const anomalyAfter = await ortScores(msg.anomaly);
-    const weights = model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
-    const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, scaler: { mean: [...scaler.mean], std: [...scaler.std] }, rescaled, checkBefore, checkAfter, normalAfter, anomalyAfter, parity, seconds: (performance.now() - t0) / 1000 };
-    port.postMessage(res, [onnx.buffer as ArrayBuffer, ...weights.map((w) => w.data.buffer as ArrayBuffer)]);
-  } finally {
-    await session.release();
-  }
+  const weights = model.getWeights().map((w) => ({ shape: w.shape.slice(), data: Float32Array.from(w.dataSync() as Float32Array) }));
+  const res: FineTuneResponse = { type: 'done', id: msg.id, onnx, weights, losses, scaler: { mean: [...scaler.mean], std: [...scaler.std] }, rescaled, checkBefore, checkTf, seconds: (performance.now() - t0) / 1000 };
+  port.postMessage(res, [onnx.buffer as ArrayBuffer, ...weights.map((w) => w.data.buffer as ArrayBuffer)]);
 }
 
-/** Continues training from the current weights; returns the mean loss per epoch. */
-async function fineTune(
-  spec: ModelKindSpec,
-  config: Record<string, unknown>,
-  model: tfl.LayersModel,
-  scaled: (raw: Float32Array) => tf.Tensor3D,
-  normalRaw: Float32Array,
-  anomalyRaw: Float32Array,
-  p: FineTuneParams,
-): Promise<number[]> {
+/**
+ * Continues training from the current weights through `trainLoop`: the normal windows (scaled,
+ * `[n, W, C]`) laid end to end are the loop's frames, one window starting every W rows; each step
+ * adds a few labelled anomalies drawn with replacement (they are few and must not be forgotten
+ * within an epoch). No validation split and no early stopping: the update's checks come after.
+ * @returns the mean loss per epoch.
+ */
+async function fineTune(spec: ModelKindSpec, config: Record<string, unknown>, model: tfl.LayersModel, W: number, C: number, normalScaled: Float32Array, anomalyScaled: Float32Array, p: FineTuneParams): Promise<number[]> {
   const kindLoss = spec.fineTuneLoss!;
-  const normal = scaled(normalRaw);
-  const anomaly = scaled(anomalyRaw);
-  const nN = normal.shape[0];
-  const nA = anomaly.shape[0];
+  const nN = normalScaled.length / (W * C);
+  const nA = anomalyScaled.length / (W * C);
+  if (nN === 0) return [];
+  const frames = tf.tensor2d(normalScaled, [nN * W, C]);
+  const anomaly = tf.tensor3d(anomalyScaled, [nA, W, C]);
   const optimizer = tf.train.adam(p.learningRate);
   const vars = model.trainableWeights.map((w) => (w as unknown as { read(): tf.Variable }).read());
   const logMargin = Math.log(Math.max(p.margin, 1e-12));
-  // Seeded: the same buffers and seed give the same update.
+  // One seeded stream for the batch order and the anomaly draws: the same buffers and seed give the same update.
   const rand = mulberry32(p.seed);
-  const losses: number[] = [];
+  const perStep = Math.min(nA, Math.max(1, Math.ceil(p.batchSize / 4)));
   try {
-    if (nN === 0 && nA === 0) return losses;
-    const steps = Math.max(1, Math.ceil(nN / p.batchSize));
-    for (let epoch = 0; epoch < p.epochs; epoch++) {
-      const order = Int32Array.from({ length: nN }, (_, i) => i);
-      for (let i = nN - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      let sum = 0;
-      for (let s = 0; s < steps; s++) {
-        const idxN = order.subarray(s * p.batchSize, (s + 1) * p.batchSize);
-        // Every step sees a few anomalies (drawn with replacement): they are few and must not be forgotten within an epoch.
-        const idxA = Int32Array.from({ length: Math.min(nA, Math.max(1, Math.ceil(p.batchSize / 4))) }, () => Math.floor(rand() * nA));
+    const fit = await trainLoop(frames, Int32Array.from({ length: nN }, (_, i) => i * W), new Int32Array(0), { window: W, epochs: p.epochs, batchSize: p.batchSize, patience: 0, seed: p.seed, rand }, {
+      restoreBest: false,
+      snapshot: () => [],
+      restore: () => {},
+      valLoss: () => NaN,
+      step: (windows) => {
+        const idxA = Int32Array.from({ length: perStep }, () => Math.floor(rand() * nA));
         const cost = optimizer.minimize(
           () =>
             tf.tidy(() => {
-              let loss = tf.scalar(0);
-              if (idxN.length > 0) {
-                const x = tf.gather(normal, tf.tensor1d(idxN, 'int32')) as tf.Tensor3D;
-                loss = tf.add(loss, kindLoss(model, config as never, x));
-              }
+              let loss = kindLoss(model, config as never, windows) as tf.Scalar;
               if (nA > 0 && p.anomalyWeight > 0) {
                 const x = tf.gather(anomaly, tf.tensor1d(idxA, 'int32')) as tf.Tensor3D;
                 // The score the exported graph computes (differentiable on the tfjs side), so the margin is in threshold units for every kind.
@@ -161,23 +134,19 @@ async function fineTune(
                 const hinge = tf.mean(tf.relu(tf.sub(logMargin, tf.log(tf.add(score, 1e-12)))));
                 loss = tf.add(loss, tf.mul(p.anomalyWeight, hinge));
               }
-              return loss as tf.Scalar;
+              return loss;
             }),
           true,
           vars,
         );
         const v = cost!.dataSync()[0]!;
         cost!.dispose();
-        if (!Number.isFinite(v)) throw new Error(`fine-tuning diverged (loss ${v}) at epoch ${epoch + 1}`);
-        sum += v;
-      }
-      losses.push(sum / steps);
-      // Yield between epochs so a close request is not stuck behind the whole run.
-      await new Promise((r) => setImmediate(r));
-    }
-    return losses;
+        return v;
+      },
+    });
+    return fit.losses;
   } finally {
     optimizer.dispose();
-    tf.dispose([normal, anomaly]);
+    tf.dispose([frames, anomaly]);
   }
 }

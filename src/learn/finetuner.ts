@@ -1,25 +1,57 @@
-/** The learner's side of the fine-tuning worker thread. */
+/**
+ * The learner's side of the fine-tuning worker thread: fine-tunes there (tfjs), then checks the
+ * exported graph here with onnxruntime through the detector's own helper (an {@link InferenceWorker}
+ * of its own): the check windows, the normal windows trained on and the anomalies, and the parity
+ * of the check windows' scores against tfjs.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError } from '../errors.js';
+import { InferenceWorker } from '../infer/inference-worker.js';
 import { startWorker } from '../infer/start-worker.js';
 import type { Manifest } from '../model/manifest.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
-export type FineTuneResult = Extract<FineTuneResponse, { type: 'done' }>;
+/** What the worker sends back: the fine-tuned weights, the exported graph and the tfjs scores. */
+type Tuned = Extract<FineTuneResponse, { type: 'done' }>;
+
+/** A fine-tune, exported and checked. */
+export interface FineTuneResult {
+  onnx: Uint8Array;
+  weights: WeightTensor[];
+  /** Mean loss per epoch. */
+  losses: number[];
+  /** Scores of `check` by the starting weights (tfjs) and by the exported graph (onnxruntime). */
+  checkBefore: Float32Array;
+  checkAfter: Float32Array;
+  /** Scores by the exported graph of the normal windows trained on (`normal`, less the anchor after a rescale) and of `anomaly`. */
+  normalAfter: Float32Array;
+  anomalyAfter: Float32Array;
+  /** The scaler baked into the new graph (the live one unless it was refitted). */
+  scaler: { mean: number[]; std: number[] };
+  rescaled: boolean;
+  /** Largest |tfjs - onnxruntime| score difference over the check windows, relative to max(1, |score|). */
+  parity: number;
+  /** Seconds of the fine-tune and export (in the worker). */
+  seconds: number;
+}
 
 /** One fine-tuning worker: a tfjs copy of the model that trains off the scoring thread. */
 export class FineTuner {
   readonly backend: string;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: FineTuneResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: Tuned) => void; reject: (e: Error) => void }>();
+  private readonly window: number;
+  private readonly channels: number;
   private nextId = 1;
   private closed = false;
 
-  private constructor(worker: Worker, backend: string) {
+  private constructor(worker: Worker, backend: string, window: number, channels: number) {
     this.worker = worker;
     this.backend = backend;
+    this.window = window;
+    this.channels = channels;
     worker.on('message', (msg: FineTuneResponse) => {
       if (msg.type === 'ready') return;
       const p = msg.id === null ? undefined : this.pending.get(msg.id);
@@ -60,7 +92,7 @@ export class FineTuner {
         };
         worker.postMessage(init);
       });
-      return new FineTuner(worker, backend);
+      return new FineTuner(worker, backend, manifest.window, manifest.channels.length);
     } catch (err) {
       await worker.terminate();
       throw err;
@@ -71,10 +103,21 @@ export class FineTuner {
    * Fine-tunes from `weights`; every array argument is raw windows `[n, W, C]`. `normal` holds
    * `labelledNormal` labelled windows first and `anchorNormal` anchor windows last (replayed ones between).
    */
-  update(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anchorNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<FineTuneResult> {
+  async update(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anchorNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<FineTuneResult> {
+    const tuned = await this.tune(weights, scaler, normal, labelledNormal, anchorNormal, anomaly, check, params);
+    const per = this.window * this.channels;
+    const trained = tuned.rescaled ? normal.subarray(0, normal.length - anchorNormal * per) : normal;
+    const [checkAfter, normalAfter, anomalyAfter] = (await scoreGraph(tuned.onnx, [check, trained, anomaly], this.window, this.channels)) as [Float32Array, Float32Array, Float32Array];
+    let parity = 0;
+    for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - tuned.checkTf[i]!) / Math.max(1, Math.abs(tuned.checkTf[i]!)));
+    const { onnx, weights: tunedWeights, losses, checkBefore, scaler: tunedScaler, rescaled, seconds } = tuned;
+    return { onnx, weights: tunedWeights, losses, checkBefore, checkAfter, normalAfter, anomalyAfter, scaler: tunedScaler, rescaled, parity, seconds };
+  }
+
+  private tune(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anchorNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<Tuned> {
     if (this.closed) return Promise.reject(new SeismoError('ERR_DISPOSED', 'fine-tuner is closed'));
     const id = this.nextId++;
-    return new Promise<FineTuneResult>((resolve, reject) => {
+    return new Promise<Tuned>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'update', id, weights, scaler, normal, labelledNormal, anchorNormal, anomaly, check, params } satisfies FineTuneRequest);
     });
@@ -95,6 +138,29 @@ export class FineTuner {
   private failAll(err: Error): void {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+}
+
+/**
+ * Scores raw windows (`[n, window, channels]` each) with an ONNX graph in an inference worker of
+ * its own (the detector's helper), and closes it.
+ */
+async function scoreGraph(onnx: Uint8Array, sets: Float32Array[], window: number, channels: number): Promise<Float32Array[]> {
+  const worker = await InferenceWorker.start(onnx, { provider: 'cpu', intraOpThreads: 1 });
+  try {
+    const out: Float32Array[] = [];
+    for (const raw of sets) {
+      const n = raw.length / (window * channels);
+      if (n === 0) {
+        out.push(new Float32Array(0));
+        continue;
+      }
+      const r = await worker.runFrames(raw, channels, BigInt64Array.from({ length: n }, (_, i) => BigInt(i * window)));
+      out.push(Float32Array.from(r.score!));
+    }
+    return out;
+  } finally {
+    await worker.close();
   }
 }
 

@@ -65,7 +65,7 @@ export interface ServeOptions {
   feedPoints?: number;
   /**
    * Milliseconds without ingestion after which windows waiting for a full batch are scored
-   * (`detector.flush()`), so a slow stream still shows its scores. Default 100.
+   * (`detector.flush()`), so a slow stream still shows its scores promptly. Default 10.
    */
   lingerMs?: number;
   /** Seconds a 429 answer asks the client to wait (`Retry-After`). Default 1. */
@@ -100,6 +100,8 @@ function statusOf(code: string): number {
       return 404;
     case 'ERR_INFERENCE':
     case 'ERR_LEARN':
+    case 'ERR_IO':
+    case 'ERR_RESOURCE':
       return 500;
     default:
       return 400;
@@ -134,7 +136,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
   const historyPoints = positiveInt('historyPoints', options.historyPoints ?? 8192);
   const feedInterval = positiveInt('feedIntervalMs', options.feedIntervalMs ?? 250);
   const feedPoints = positiveInt('feedPoints', options.feedPoints ?? 400);
-  const lingerMs = positiveInt('lingerMs', options.lingerMs ?? 100);
+  const lingerMs = positiveInt('lingerMs', options.lingerMs ?? 10);
   const bodyLimit = positiveInt('bodyLimit', options.bodyLimit ?? 16 * 1024 * 1024);
   const retryAfter = positiveInt('retryAfterSeconds', options.retryAfterSeconds ?? 1);
   const keepAlarms = positiveInt('keepAlarms', options.keepAlarms ?? 2000);
@@ -314,7 +316,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       .finally(() => {
         flushing = false;
       });
-  }, Math.max(10, Math.floor(lingerMs / 2)));
+  }, Math.max(2, Math.floor(lingerMs / 2)));
   lingerTimer.unref();
 
   // Answers that `seismo label` appends while the server runs reach the live learner too.
@@ -687,7 +689,7 @@ function readPage(): Record<string, Asset> {
     try {
       out[route] = { type, body: fs.readFileSync(file) };
     } catch (cause) {
-      throw new SeismoError('ERR_MODEL_NOT_FOUND', `the page's file ${file} is missing from the seismo package (reinstall it)`, { file }, { cause });
+      throw new SeismoError('ERR_IO', `the page's file ${file} is missing from the seismo package (reinstall it)`, { file }, { cause });
     }
   }
   return out;

@@ -65,13 +65,16 @@ describe('learn: buffers, label queue, drift, selection', () => {
       const first = new LabelQueue({ capacity: 8, budget: 8, period: 100, dir });
       for (const k of [0, 1, 2]) first.ask(item(k, k));
       appendAnswers(dir, [{ key: 's@0', anomaly: true }]);
-      assert.deepEqual(first.readAnswers(), [{ key: 's@0', anomaly: true }]);
+      const read = first.readAnswers();
+      assert.deepEqual(read.answers, [{ key: 's@0', anomaly: true }]);
+      assert.deepEqual(first.readAnswers().answers, read.answers, 'not consumed until marked read');
+      first.markAnswersRead(read.offset);
       first.remove('s@0');
       // Answered while no learner runs:
       appendAnswers(dir, [{ key: 's@1', anomaly: false }]);
       const second = new LabelQueue({ capacity: 8, budget: 8, period: 100, dir });
       assert.deepEqual(second.pending().map((q) => q.key), ['s@1', 's@2']);
-      assert.deepEqual(second.readAnswers(), [{ key: 's@1', anomaly: false }], 'the answer read before is not read again');
+      assert.deepEqual(second.readAnswers().answers, [{ key: 's@1', anomaly: false }], 'the answer read before is not read again');
       // A smaller capacity keeps the newest questions.
       const third = new LabelQueue({ capacity: 1, dir });
       assert.deepEqual(third.pending().map((q) => q.key), ['s@2']);
@@ -158,7 +161,7 @@ describe('learn: buffers, label queue, drift, selection', () => {
     const listed = JSON.parse(cli('label', '--dir', dir, '--json')) as { pending: QueueItem[] };
     assert.deepEqual(listed.pending.map((p) => p.key), ['s@8', 's@16']);
     cli('label', '--dir', dir, '--normal', 's@8', '--anomaly', 's@16', '--json');
-    assert.deepEqual(q.readAnswers(), [{ key: 's@8', anomaly: false }, { key: 's@16', anomaly: true }]);
+    assert.deepEqual(q.readAnswers().answers, [{ key: 's@8', anomaly: false }, { key: 's@16', anomaly: true }]);
     const bad = JSON.parse(execSafe(() => cli('label', '--dir', dir, '--normal', 'nope@1', '--json'))) as { error: { code: string } };
     assert.equal(bad.error.code, 'ERR_LABEL');
   });

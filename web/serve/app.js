@@ -18,6 +18,8 @@ const state = {
   token: sessionStorage.getItem('seismo-token') || new URLSearchParams(location.search).get('token') || '',
 };
 if (state.token) sessionStorage.setItem('seismo-token', state.token);
+// For the browser tests and a curious person's console.
+window.seismo = state;
 
 // ---------- helpers ----------
 const $ = (id) => document.getElementById(id);
@@ -28,6 +30,17 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 let timeIsEpochMs = false;
 const tx = (t) => (timeIsEpochMs ? t / 1000 : t);
 const fmtTime = (t) => (t === null || t === undefined ? '–' : timeIsEpochMs ? new Date(t).toISOString().replace('T', ' ').replace(/\.000Z$|Z$/, '') : fmt(t, 8));
+
+/** A span of time, the end without its date when the day is the same. */
+function fmtSpan(a, b) {
+  const x = fmtTime(a);
+  const y = fmtTime(b);
+  if (!timeIsEpochMs) return `${x} – ${y}`;
+  return x.slice(0, 10) === y.slice(0, 10) ? `${x.slice(0, 16)} – ${y.slice(11, 16)}` : `${x.slice(0, 16)} – ${y.slice(0, 16)}`;
+}
+
+/** Wall-clock time of a server event, UTC like every other time on the page. */
+const clock = (ms) => new Date(ms).toISOString().slice(11, 19) + ' UTC';
 
 function toast(text, error = false) {
   const el = $('toast');
@@ -142,16 +155,23 @@ function trim(arrays, max) {
   for (const a of arrays) a.splice(0, n - max);
 }
 
+/** Appends what is newer than the last point held (the feed may repeat points a snapshot already had). */
+function appendNewer(timeArr, cols, times, newCols) {
+  const last = timeArr.length ? timeArr[timeArr.length - 1] : -Infinity;
+  let from = 0;
+  while (from < times.length && times[from] <= last) from++;
+  for (let i = from; i < times.length; i++) {
+    timeArr.push(times[i]);
+    cols.forEach((c, k) => c.push(newCols[k][i]));
+  }
+}
+
 function appendPoints(msg) {
   const s = ensureSeries(msg.seriesId);
   if (msg.time.length > 0 && !timeIsEpochMs && msg.time[0] > 1e11) timeIsEpochMs = true;
-  s.time.push(...msg.time);
-  msg.values.forEach((v, c) => s.values[c].push(...v));
+  appendNewer(s.time, s.values, msg.time, msg.values);
   trim([s.time, ...s.values], MAX_POINTS);
-  s.scoreTime.push(...msg.scoreTime);
-  s.score.push(...msg.score);
-  s.threshold.push(...msg.threshold);
-  s.anomaly.push(...msg.anomaly);
+  appendNewer(s.scoreTime, [s.score, s.threshold, s.anomaly], msg.scoreTime, [msg.score, msg.threshold, msg.anomaly]);
   trim([s.scoreTime, s.score, s.threshold, s.anomaly], MAX_POINTS);
   s.samples = msg.totalSamples;
   s.scored = msg.totalScored;
@@ -188,8 +208,13 @@ async function selectSeries(id) {
     const r = await api(`api/series/${encodeURIComponent(id)}/recent?points=${MAX_POINTS}`);
     const s = ensureSeries(id);
     if (r.time.length > 0 && r.time[0] > 1e11) timeIsEpochMs = true;
+    // The snapshot, then whatever the feed brought meanwhile that is newer than it.
+    const fed = { time: s.time, values: s.values, scoreTime: s.scoreTime, cols: [s.score, s.threshold, s.anomaly] };
     Object.assign(s, { time: r.time, values: r.values, scoreTime: r.scoreTime, score: r.score, threshold: r.threshold, anomaly: r.anomaly });
-    state.alarms.set(id, r.alarms);
+    appendNewer(s.time, s.values, fed.time, fed.values);
+    appendNewer(s.scoreTime, [s.score, s.threshold, s.anomaly], fed.scoreTime, fed.cols);
+    const known = new Set(r.alarms.map((a) => a.id));
+    state.alarms.set(id, [...r.alarms, ...(state.alarms.get(id) || []).filter((a) => !known.has(a.id) && a.id > (r.alarms.length ? r.alarms[r.alarms.length - 1].id : 0))]);
   } catch (err) {
     // A series announced by the feed before any sample reached the server's history.
   }
@@ -266,7 +291,7 @@ function renderLive() {
           { label: 'score', stroke: '#1d2430', width: 1.25, points: { show: false } },
           { label: 'threshold', stroke: '#d93b3b', dash: [6, 4], width: 1.25, points: { show: false } },
         ],
-        axes: [{}, { size: 60 }],
+        axes: [{}, logScore ? { size: 60, splits: (u, i, min, max) => powersOfTen(min, max), values: (u, ticks) => ticks.map((v) => fmt(v, 2)) } : { size: 60 }],
         plugins: [bandsPlugin(() => alarmBands(id))],
         cursor: { sync: { key: 'live' } },
         hooks: {
@@ -291,6 +316,16 @@ function renderLive() {
   if (Number.isFinite(t0) && t1 > t0) for (const c of [state.charts.channels, state.charts.score]) c.setScale('x', { min: tx(t0), max: tx(t1) });
   $('chart-score').previousElementSibling.querySelector('.muted').textContent = `(dashed: threshold; red bands: alarms; click a band for its detail${logScore ? '; log scale' : ''})`;
   renderAlarmTable();
+}
+
+/** Ticks of a log axis: the powers of ten in range (uPlot's default also draws every minor tick). */
+function powersOfTen(min, max) {
+  const out = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+    const v = 10 ** e;
+    if (v >= min && v <= max) out.push(v);
+  }
+  return out.length > 0 ? out : [min, max];
 }
 
 function topChannels(contributions, k = 3) {
@@ -326,7 +361,7 @@ function renderAlarmTable() {
     .map((e) => {
       const active = selected !== null && selected >= e.first.id && selected <= e.last.id;
       return `<tr class="clickable ${active ? 'active' : ''}" data-id="${e.peak.id}">
-      <td>${esc(fmtTime(e.first.startTime ?? e.first.timestamp))}</td><td>${esc(fmtTime(e.last.timestamp))}</td><td class="num">${e.count}</td><td class="num">${fmt(e.peak.score)}</td><td class="num">${fmt(e.peak.threshold)}</td><td>${esc(topChannels(e.peak.contributions).join(', '))}</td></tr>`;
+      <td class="nowrap">${esc(fmtSpan(e.first.startTime ?? e.first.timestamp, e.last.timestamp))}</td><td class="num">${e.count}</td><td class="num">${fmt(e.peak.score)}</td><td class="num">${fmt(e.peak.threshold)}</td><td>${esc(topChannels(e.peak.contributions).join(', '))}</td></tr>`;
     })
     .join('');
   for (const tr of $('alarm-table').querySelectorAll('tbody tr')) tr.addEventListener('click', () => showAlarm(Number(tr.dataset.id)));
@@ -503,6 +538,7 @@ async function loadVersions() {
   for (const b of document.querySelectorAll('[data-swap]')) b.addEventListener('click', () => versionAction('swap', Number(b.dataset.swap)));
   $('btn-rollback').disabled = r.kept.length < 2;
   $('update-empty').hidden = r.updates.length > 0;
+  $('update-table').hidden = r.updates.length === 0;
   $('update-table').querySelector('tbody').innerHTML = r.updates
     .slice()
     .reverse()
@@ -513,10 +549,10 @@ async function loadVersions() {
     )
     .join('');
   $('swap-list').innerHTML = r.swaps.length
-    ? r.swaps.slice().reverse().map((s) => `<li><span class="tag">${esc(s.kind || 'swap')}</span> v${s.previous} → v${s.version} <span class="muted small">${new Date(s.at).toLocaleTimeString()}${s.reason ? ' · ' + esc(s.reason) : ''}</span></li>`).join('')
+    ? r.swaps.slice().reverse().map((s) => `<li><span class="tag">${esc(s.kind || 'swap')}</span> v${s.previous} → v${s.version} <span class="muted small">${clock(s.at)}${s.reason ? ' · ' + esc(s.reason) : ''}</span></li>`).join('')
     : '<li class="muted">none yet</li>';
   $('drift-list').innerHTML = r.drifts.length
-    ? r.drifts.slice().reverse().map((d) => `<li><span class="tag">${esc(d.statistic || d.on || 'drift')}</span> ${d.seriesId ? esc(d.seriesId) + ' · ' : ''}value ${fmt(d.value)} <span class="muted small">${new Date(d.at).toLocaleTimeString()}</span></li>`).join('')
+    ? r.drifts.slice().reverse().map((d) => `<li><span class="tag">${esc(d.statistic || d.on || 'drift')}</span> ${d.seriesId ? esc(d.seriesId) + ' · ' : ''}value ${fmt(d.value)} <span class="muted small">${clock(d.at)}</span></li>`).join('')
     : '<li class="muted">none yet</li>';
 }
 
