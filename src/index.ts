@@ -61,7 +61,7 @@ export {
   type UpdateRecord,
 } from './learn/online.js';
 export { ExpertSimulator, type ExpertSimulatorOptions } from './learn/expert.js';
-export { appendAnswers, readQueueFile, type LabelAnswer, type LabelQueue, type QueueItem } from './learn/label-queue.js';
+export { appendAnswers, readQueueFile, type AnswersRead, type LabelAnswer, type LabelQueue, type QueueItem, type RejectedAnswer } from './learn/label-queue.js';
 export type { BufferedWindow, WindowBuffer, WindowRef } from './learn/buffers.js';
 export type { QueryReason } from './learn/select.js';
 export { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './learn/drift.js';
