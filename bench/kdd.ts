@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector.js';
 import { averagePrecision, bestF1, rocAuc, thresholdMetrics } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
@@ -87,7 +87,7 @@ export async function runKdd(options: KddOptions): Promise<KddResult> {
   for (const kind of options.models ?? KDD_MODELS) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-kdd-${kind}-`));
     try {
-      const { summary } = await trainToDir(kind, trainFrames, kdd.table.channels, dir, { config: { window: 1 }, stride: 1, seed: options.seed ?? 1, quiet: true });
+      const { summary } = await trainToDir(kind, trainFrames, kdd.table.channels, dir, { config: { window: 1 }, stride: 1, seed: options.seed ?? 1 });
       const detector = await Detector.load(dir, { provider: 'cpu', stride: 1 });
       try {
         const scored = await scoreTable(detector, time, testFrames);

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector.js';
 import { loadNabProfiles } from '../src/evaluate/nab-corpus.js';
 import { NAB_PROFILE_KEYS, nabProbationaryLength, optimizeNabThreshold, prepareNabFile, scoreNabCorpus, type NabPreparedFile } from '../src/evaluate/nab.js';
@@ -98,7 +98,6 @@ export async function runNabBench(options: NabBenchOptions): Promise<NabBenchRes
         config: { window: WINDOW, epochs: options.epochs ?? 30, patience: 5, validationSplit: 0.2, learningRate: 3e-3, batchSize: 32 },
         stride: 1,
         seed: 1,
-        quiet: true,
       });
       const detector = await Detector.load(dir, { provider: 'cpu' });
       let raw: Float64Array;

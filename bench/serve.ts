@@ -10,13 +10,13 @@
  * - `latency`: p50/p99 milliseconds from a POST leaving the client to the `batch` event that holds
  *   the window ending at its last sample, one request at a time (and the same for `write()`).
  *
- *   npx tsx bench/serve.ts [--model <dir>] [--seconds 2] [--rounds 3] [--chunk 1000] [--clients 4] [--stride <n>]
+ *   npx tsx bench/serve.ts [--model <dir>] [--seconds 2] [--rounds 3] [--chunk 1000] [--clients 8] [--stride <n>]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector, type ScoredBatch } from '../src/detector.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';
@@ -31,7 +31,7 @@ export interface ServeBenchOptions {
   rounds?: number;
   /** Samples per request (and per `write()`). Default 1000. */
   chunk?: number;
-  /** Series written concurrently (one client loop each). Default 4. */
+  /** Series written concurrently (one client loop each). Default 8. */
   clients?: number;
   /** Frames between window starts. Default: the model's stride. */
   stride?: number;
@@ -39,7 +39,7 @@ export interface ServeBenchOptions {
   capacity?: number;
   /** Requests in the latency phase. Default 300. */
   latencyRequests?: number;
-  /** Samples per request in the latency phase. Default 64. */
+  /** Samples per request in the latency phase. Default: one full inference batch (batch size x stride), so that no request waits for the linger flush. */
   latencyChunk?: number;
   log?: (line: string) => void;
 }
@@ -115,7 +115,7 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
   const seconds = options.seconds ?? 2;
   const rounds = options.rounds ?? 3;
   const chunk = options.chunk ?? 1000;
-  const clients = options.clients ?? 4;
+  const clients = options.clients ?? 8;
   let dir = options.model;
   let tmp: string | undefined;
   if (!dir) {
@@ -126,7 +126,6 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
     await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
       config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
       stride: 4,
-      quiet: true,
     });
   }
   const maxSeries = clients * (rounds + 1) * 3 + 8;
@@ -198,7 +197,7 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
 
     // Latency: one request at a time; the window ending at its last sample closes the clock.
     const latencyRequests = options.latencyRequests ?? 300;
-    const latencyChunk = options.latencyChunk ?? 64;
+    const latencyChunk = options.latencyChunk ?? detector.batchSize * detector.stride;
     let waiting: { id: string; last: number; done: () => void } | undefined;
     const off = detector.on('batch', (b: ScoredBatch) => {
       if (!waiting) return;

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector.js';
 import { SeismoError } from '../src/errors.js';
 import { rocAuc } from '../src/evaluate/index.js';
@@ -154,7 +154,7 @@ export async function runStream(experiment: StreamExperiment, options: StreamOpt
     const config = { ...s.config, window: s.window, epochs: options.epochs ?? 40 };
     // Windows were laid end to end: stride = window keeps training windows from straddling two of them.
     const trainOptions = { config, stride: s.window, seed: options.seed ?? 1 };
-    const { summary } = await trainToDir('lstm-ae', trainFrames, s.channels, dir, { ...trainOptions, quiet: true });
+    const { summary } = await trainToDir('lstm-ae', trainFrames, s.channels, dir, trainOptions);
     log(`${experiment}: trained in ${summary.seconds.toFixed(1)} s (${summary.epochs} epochs, tfjs ${summary.backend})`);
     const detector = await Detector.load(dir, { stride: s.stride });
     try {

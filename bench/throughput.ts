@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { trainToDir } from '../src/cli/train.js';
+import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
@@ -60,7 +60,6 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
       config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
       stride: 4,
-      quiet: true,
     });
   }
   try {

@@ -298,7 +298,8 @@ describe('Detector', function () {
 
     it('rejects a model.json that does not match the graph', async () => {
       const cases: [string, (m: Record<string, unknown>) => void, SeismoErrorCode][] = [
-        ['channels', (m) => (m.channels = ['a', 'b', 'c', 'd']), 'ERR_MODEL_MISMATCH'],
+        // (with a scaler of as many channels: one of another length is a malformed manifest, not a mismatch)
+        ['channels', (m) => ((m.channels = ['a', 'b', 'c', 'd']), (m.scaler = { mean: [0, 0, 0, 0], std: [1, 1, 1, 1] })), 'ERR_MODEL_MISMATCH'],
         ['window', (m) => (m.window = 16), 'ERR_MODEL_MISMATCH'],
         ['kind', (m) => (m.kind = 'dc-vae'), 'ERR_MODEL_MISMATCH'],
         ['version', (m) => (m.formatVersion = 2), 'ERR_MODEL_VERSION'],

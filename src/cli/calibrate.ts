@@ -11,13 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
-import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import { metricsFromCounts, countConfusion, type PointMetrics } from '../evaluate/threshold-metrics.js';
 import { alignLabels, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
-import { MANIFEST_FILE, ManifestSchema, type Manifest, type Threshold } from '../model/manifest.js';
-import { readModelDir } from '../model/model-dir.js';
+import { MANIFEST_FILE, type Manifest, type Threshold } from '../model/manifest.js';
+import { readModelDir, writeThresholds } from '../model/model-dir.js';
 import { scoreTable } from '../score/score-table.js';
 import { applyRule, channelSigmaRules, FixedThreshold, OBJECTIVES, objectiveBeta, thresholdFromManifest, tuneChannels, tuneThreshold, type Objective } from '../threshold/index.js';
 import { alignChannels } from './detect.js';
@@ -53,22 +52,6 @@ export function windowLabels(rowLabels: Uint8Array, endRows: Int32Array): Uint8A
 function figures(labels: Uint8Array, predictions: Uint8Array, threshold: number): CalibrationFigures {
   const m = metricsFromCounts(countConfusion(labels, predictions));
   return { ...m, threshold, alarms: m.tp + m.fp };
-}
-
-/**
- * Replaces `thresholds` in a model directory's model.json, keeping every other byte of meaning
- * (unknown fields included), atomically: written beside it and renamed, so a Detector loading
- * concurrently sees the old file or the new one, never half of one.
- */
-export function writeThresholds(dir: string, thresholds: Manifest['thresholds']): void {
-  const file = path.join(dir, MANIFEST_FILE);
-  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  raw.thresholds = thresholds;
-  const checked = ManifestSchema.safeParse(raw);
-  if (!checked.success) {
-    throw new SeismoError('ERR_MODEL_CORRUPT', `the calibrated manifest does not validate: ${checked.error.issues[0]?.message}`);
-  }
-  writeFileAtomic(file, `${JSON.stringify(raw, null, 2)}\n`);
 }
 
 export function registerCalibrate(program: Command): void {

@@ -8,7 +8,7 @@ import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { scoreTable } from '../score/score-table.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
-import { intOption, trainToDir } from './train.js';
+import { intOption, trainWithProgress } from './train.js';
 
 interface DemoOptions extends CommonOptions {
   seed: string;
@@ -58,7 +58,7 @@ export function registerDemo(program: Command): void {
         say(opts, `seismo demo: ${table.length} rows x ${C} channels (${table.channels.join(', ')}), ${anomalies.length} planted anomalies after row ${split}`);
 
         const dir = opts.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-demo-'));
-        const { summary } = await trainToDir('lstm-ae', table.frames.subarray(0, split * C), table.channels, dir, {
+        const { summary } = await trainWithProgress('lstm-ae', table.frames.subarray(0, split * C), table.channels, dir, {
           config: { window: DEMO.window, encoderUnits: DEMO.encoderUnits, decoderUnits: DEMO.decoderUnits, learningRate: DEMO.learningRate, epochs: intOption('--epochs', opts.epochs), patience: 4 },
           stride: DEMO.trainStride,
           seed,

@@ -1,13 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
-import { writeModelDir } from '../model/model-dir.js';
-import { writeWeights } from '../model/weights.js';
-import { CALIBRATION_FILE, fitCalibration, writeCalibration } from '../score/calibration.js';
+import type { TrainSummary } from '../../training/train-to-dir.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
@@ -20,26 +17,14 @@ interface TrainOptions extends CommonOptions {
   seed?: string;
 }
 
-/** What a training run produced, as the CLI reports it. */
-export interface TrainSummary {
-  kind: string;
-  out: string;
-  backend: string;
-  epochs: number;
-  seconds: number;
-  secondsPerEpoch: number;
-  finalLoss: number;
-  finalValLoss: number;
-  threshold: number;
-  window: number;
-  channels: string[];
-}
+export type { TrainSummary } from '../../training/train-to-dir.js';
 
 /**
- * Trains `kind` on raw frames (row-major `[T, C]`) and writes the model directory `out`.
- * tfjs is loaded here, not at start-up: detecting needs only onnxruntime and the addon.
+ * {@link trainToDir} with the CLI's progress bar and its line on stderr about the tfjs backend
+ * and kernels (none with `quiet`). tfjs is loaded here, not at start-up: detecting needs only
+ * onnxruntime and the addon.
  */
-export async function trainToDir(
+export async function trainWithProgress(
   kind: string,
   frames: Float32Array,
   channels: string[],
@@ -58,59 +43,31 @@ export async function trainToDir(
     );
   }
   const progress = options.quiet ? undefined : new Progress(`train ${kind}`, 1);
-  let result;
   let batches = 1;
   let lastEpoch = '';
+  let trained;
   try {
-    result = await training.trainModel({
-      kind: kind as 'lstm-ae',
-      frames,
-      channels,
-      config: options.config as never,
+    trained = await training.trainToDir(kind, frames, channels, out, {
+      config: options.config,
       stride: options.stride,
       seed: options.seed,
-      onProgress: (p) => {
-        if (!progress) return;
-        if (p.phase === 'batch') {
-          batches = p.batches;
-          progress.update((p.epoch - 1) * p.batches + p.batch, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`, p.epochs * p.batches);
-        } else {
-          lastEpoch = `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val ${Number.isNaN(p.valLoss) ? '-' : p.valLoss.toFixed(4)} (${p.seconds.toFixed(1)} s/epoch)`;
-          progress.update(p.epoch * batches, lastEpoch);
-        }
-      },
+      onProgress: progress
+        ? (p) => {
+            if (p.phase === 'batch') {
+              batches = p.batches;
+              progress.update((p.epoch - 1) * p.batches + p.batch, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`, p.epochs * p.batches);
+            } else {
+              lastEpoch = `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val ${Number.isNaN(p.valLoss) ? '-' : p.valLoss.toFixed(4)} (${p.seconds.toFixed(1)} s/epoch)`;
+              progress.update(p.epoch * batches, lastEpoch);
+            }
+          }
+        : undefined,
     });
   } finally {
     progress?.stop();
   }
   if (lastEpoch && !options.quiet && !process.stderr.isTTY) process.stderr.write(`train ${kind}: done, ${lastEpoch}\n`);
-  try {
-    writeModelDir(out, result.manifest, result.onnx);
-    // Beside the graph, the trainable state: what an online learner continues training from.
-    writeWeights(out, result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array })));
-    // And the score calibration on the windows the threshold was set on: the detector then reports
-    // normalizedScores from the first version on, on the scale later (fine-tuned) versions share.
-    const finite = result.referenceScores.filter(Number.isFinite).length;
-    if (finite >= 2) writeCalibration(out, fitCalibration(result.referenceScores, `${finite} ${result.referenceOn} windows`));
-    else fs.rmSync(path.join(out, CALIBRATION_FILE), { force: true }); // never a stale one of an earlier model in the same folder
-  } finally {
-    result.dispose();
-  }
-  const m = result.manifest;
-  const summary: TrainSummary = {
-    kind: m.kind,
-    out: path.resolve(out),
-    backend: m.training.backend,
-    epochs: m.training.epochs,
-    seconds: m.training.seconds,
-    secondsPerEpoch: m.training.epochs > 0 ? m.training.seconds / m.training.epochs : 0,
-    finalLoss: m.training.losses.at(-1) ?? NaN,
-    finalValLoss: m.training.valLosses.at(-1) ?? NaN,
-    threshold: m.thresholds.global.value,
-    window: m.window,
-    channels: m.channels,
-  };
-  return { manifest: m, summary };
+  return trained;
 }
 
 /** Reads `--config <json>`: a JSON object of hyper-parameters. */
@@ -149,7 +106,7 @@ export function registerTrain(program: Command): void {
         const epochs = intOption('--epochs', opts.epochs);
         if (epochs !== undefined) config.epochs = epochs;
         const table = await readSeriesCsv(opts.data);
-        const { summary } = await trainToDir(opts.model, table.frames, table.channels, opts.out, {
+        const { summary } = await trainWithProgress(opts.model, table.frames, table.channels, opts.out, {
           config,
           stride: intOption('--stride', opts.stride),
           seed: intOption('--seed', opts.seed),

@@ -136,6 +136,9 @@ export class LabelQueue {
       // A question whose frames are gone or do not fit this model cannot be answered usefully: dropped.
       for (const key of [...this.items.keys()]) {
         const file = questionFile(dir, key);
+        // A folder written before file names were hashed names the frames by the escaped key.
+        const legacy = path.join(dir, QUESTIONS_DIR, `${encodeURIComponent(key)}.f32`);
+        if (!fs.existsSync(file) && Buffer.byteLength(path.basename(legacy)) <= 255 && fs.existsSync(legacy)) fs.renameSync(legacy, file);
         const bytes = fs.existsSync(file) ? fs.readFileSync(file) : undefined;
         if (!bytes || bytes.byteLength !== this.frameSize * 4) {
           this.items.delete(key);

@@ -24,6 +24,53 @@ export const MANIFEST_FILE = 'model.json';
 
 export { ThresholdSchema, type Threshold };
 
+/**
+ * Names of the graph contract's inputs and outputs (see above), said once: the exporters write
+ * them, {@link ModelDir} loading checks them, inference feeds and fetches them.
+ */
+export const GRAPH_IO = {
+  /** Input: raw frames `[T, C]` float32. */
+  frames: 'frames',
+  /** Input: window starts `[N]` int64 (rows of `frames`). */
+  starts: 'starts',
+  /** Output: window score `[N]` float32, higher = more anomalous. */
+  score: 'score',
+  /** Output: each channel's share of the score `[N, C]` float32. */
+  channelScore: 'channel_score',
+} as const;
+
+/** Inputs every seismo graph has, in order. */
+export const GRAPH_INPUTS: readonly string[] = [GRAPH_IO.frames, GRAPH_IO.starts];
+/** Outputs every seismo graph has (kinds may add more). */
+export const GRAPH_OUTPUTS: readonly string[] = [GRAPH_IO.score, GRAPH_IO.channelScore];
+
+/**
+ * Longest window, and largest stride, a manifest may ask for. A detector keeps about
+ * `window + 4 * batchSize * stride` frames per series (src/detector.ts), so a stride of 1e6 read
+ * from a damaged or hostile model.json would ask for gigabytes per series before the first
+ * window; no model seismo trains comes near these.
+ */
+export const MAX_WINDOW = 65_536;
+export const MAX_STRIDE = 4_096;
+
+/**
+ * Deepest JSON nesting accepted in `thresholds`: a chain of chains is a handful of levels deep,
+ * and rebuilding a rule recurses once per level, so a model.json nested thousands deep would
+ * overflow the stack while loading instead of being refused with a code.
+ */
+export const MAX_THRESHOLD_DEPTH = 64;
+
+/**
+ * A file name inside the model directory: no separators, not `.`/`..`, so a model.json can never
+ * name a file outside its own folder (`../../dev/zero`).
+ */
+export const FileNameSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name inside the model directory (letters, digits, ".", "_", "-"; no path)');
+
+
 export const ManifestSchema = z.object({
   format: z.literal('seismo-model'),
   formatVersion: z.number().int(),
@@ -32,9 +79,9 @@ export const ManifestSchema = z.object({
   /** Kind-specific hyper-parameters, exactly as used for training. */
   hyperParameters: z.record(z.string(), z.unknown()),
   /** Frames per window. */
-  window: z.number().int().positive(),
+  window: z.number().int().positive().max(MAX_WINDOW),
   /** Frames between the starts of consecutive windows when streaming. */
-  stride: z.number().int().positive(),
+  stride: z.number().int().positive().max(MAX_STRIDE),
   /** Channel names, in the column order of the graph's `frames` input. */
   channels: z.array(z.string()).min(1),
   /** Per-channel scaler baked into the graph: x_scaled = (x - mean) / std. */
@@ -48,7 +95,8 @@ export const ManifestSchema = z.object({
   }),
   /** Names of the graph's inputs and outputs. */
   onnx: z.object({
-    file: z.string().default(MODEL_FILE),
+    /** The graph's file name, inside the model directory. */
+    file: FileNameSchema.default(MODEL_FILE),
     opset: z.number().int().min(17),
     inputs: z.array(z.string()),
     outputs: z.array(z.string()),
@@ -66,5 +114,47 @@ export const ManifestSchema = z.object({
     seconds: z.number().nonnegative(),
     seed: z.number().int(),
   }),
-});
+  /**
+   * SHA-256 (hex) of every other file of the model directory, by file name, written with them as
+   * one unit: a file changed afterwards, or copied in from another model, is refused at load.
+   * Absent in directories written before seismo recorded it (they load unchecked).
+   */
+  files: z.record(FileNameSchema, z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex SHA-256')).optional(),
+})
+  .superRefine((m, ctx) => {
+    const C = m.channels.length;
+    if (m.scaler.mean.length !== C || m.scaler.std.length !== C) {
+      ctx.addIssue({ code: 'custom', path: ['scaler'], message: `holds ${m.scaler.mean.length} means and ${m.scaler.std.length} standard deviations for ${C} channels` });
+    }
+    if (jsonDepthExceeds(m.thresholds, MAX_THRESHOLD_DEPTH)) {
+      ctx.addIssue({ code: 'custom', path: ['thresholds'], message: `nested deeper than ${MAX_THRESHOLD_DEPTH} levels` });
+    }
+  });
 export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** True when `value` nests objects/arrays deeper than `limit` (iterative: a hostile depth cannot overflow the stack here). */
+export function jsonDepthExceeds(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * `calibration.json`: where a version's normal scores lie on the log scale (the math is in the
+ * score stage; the file belongs to the model directory).
+ */
+export const CalibrationSchema = z.object({
+  /** Median of ln(score) over the reference windows. */
+  center: z.number().finite(),
+  /** Robust spread of ln(score), > 0. */
+  scale: z.number().finite().positive(),
+  /** Reference windows it was fitted on. */
+  windows: z.number().finite().catch(0),
+  /** What the reference windows were, in words. */
+  on: z.string().catch(''),
+});

@@ -19,26 +19,12 @@
  * stored beside the model as `calibration.json` ({@link CALIBRATION_FILE}); the Detector reads it
  * when it loads or swaps in a model and adds `normalizedScores` to every scored batch.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
+import type { ScoreCalibration } from '../model/model-dir.js';
 import { median } from '../stats/quantile.js';
 
-/** File beside `model.json` holding the version's {@link ScoreCalibration}. */
-export const CALIBRATION_FILE = 'calibration.json';
-
-/** Where a version's normal scores lie, on the log scale. */
-export interface ScoreCalibration {
-  /** Median of ln(score) over the reference windows. */
-  center: number;
-  /** 1.4826 * median absolute deviation of ln(score) (a standard deviation for Gaussian log scores; 1.2533 * mean absolute deviation when the MAD is degenerate), floored at {@link MIN_SCALE}. */
-  scale: number;
-  /** Reference windows it was fitted on. */
-  windows: number;
-  /** What the reference windows were, in words (e.g. `validation windows`, `recent unlabelled windows`). */
-  on: string;
-}
+// The file `calibration.json` belongs to the model directory, which reads and writes all of its files.
+export { CALIBRATION_FILE, checkCalibration, readCalibration, writeCalibration, type ScoreCalibration } from '../model/model-dir.js';
 
 /** Floor of a calibration's scale: reference scores that are all (nearly) equal must not turn tiny differences into huge z. */
 export const MIN_SCALE = 0.05;
@@ -78,30 +64,3 @@ export function normalizeScores(scores: ArrayLike<number>, calibration: ScoreCal
   return out;
 }
 
-/** Reads `calibration.json` from a model directory; undefined when there is none. */
-export function readCalibration(dir: string): ScoreCalibration | undefined {
-  const file = path.join(dir, CALIBRATION_FILE);
-  if (!fs.existsSync(file)) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (cause) {
-    throw new SeismoError('ERR_MODEL_CORRUPT', `${file} is not valid JSON: ${(cause as Error).message}`, { file }, { cause });
-  }
-  return checkCalibration(raw, file);
-}
-
-/** Writes `calibration.json` into a model directory (atomically: a detector may be loading it). */
-export function writeCalibration(dir: string, calibration: ScoreCalibration): void {
-  checkCalibration(calibration, 'calibration');
-  writeFileAtomic(path.join(dir, CALIBRATION_FILE), `${JSON.stringify(calibration, null, 2)}\n`);
-}
-
-/** Checks the shape of a calibration. @throws SeismoError `ERR_MODEL_CORRUPT`. */
-export function checkCalibration(raw: unknown, source: string): ScoreCalibration {
-  const c = raw as Partial<ScoreCalibration> | null;
-  if (!c || typeof c !== 'object' || !Number.isFinite(c.center) || !(typeof c.scale === 'number' && c.scale > 0 && Number.isFinite(c.scale))) {
-    throw new SeismoError('ERR_MODEL_CORRUPT', `${source}: a score calibration needs a finite center and a positive scale`, { source });
-  }
-  return { center: c.center!, scale: c.scale, windows: Number.isFinite(c.windows) ? c.windows! : 0, on: typeof c.on === 'string' ? c.on : '' };
-}

@@ -73,11 +73,15 @@ export class SeriesHistory {
     const C = this.channels;
     const skip = Math.max(0, n - this.capacity);
     this.samples += skip;
-    for (let i = skip; i < n; i++) {
+    // At most two contiguous copies (before and after the ring's wrap point), nothing per sample.
+    let i = skip;
+    while (i < n) {
       const at = this.samples % this.capacity;
-      this.time[at] = timestamps[i]!;
-      this.values.set(frames.subarray(i * C, (i + 1) * C), at * C);
-      this.samples++;
+      const take = Math.min(n - i, this.capacity - at);
+      for (let k = 0; k < take; k++) this.time[at + k] = timestamps[i + k]!;
+      this.values.set(frames.subarray(i * C, (i + take) * C), at * C);
+      this.samples += take;
+      i += take;
     }
   }
 
@@ -131,6 +135,22 @@ export class SeriesHistory {
       const thr = this.sThreshold[at]!;
       out.threshold.push(Number.isFinite(thr) ? thr : null);
       out.anomaly.push(alarm);
+    }
+    return out;
+  }
+
+  /** The scores held whose window ends within `[t0, t1]`, in scoring order. */
+  scoresBetween(t0: number, t1: number): ScoreSlice {
+    const out: ScoreSlice = { scoreTime: [], score: [], threshold: [], anomaly: [] };
+    for (let j = Math.max(0, this.scored - this.capacity); j < this.scored; j++) {
+      const at = j % this.capacity;
+      const t = this.sTime[at]!;
+      if (t < t0 || t > t1) continue;
+      out.scoreTime.push(t);
+      out.score.push(this.sScore[at]!);
+      const thr = this.sThreshold[at]!;
+      out.threshold.push(Number.isFinite(thr) ? thr : null);
+      out.anomaly.push(this.sAnomaly[at]!);
     }
     return out;
   }

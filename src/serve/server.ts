@@ -4,11 +4,12 @@
  * {@link OnlineLearner}, and an optional scored, labelled file for the evaluation view.
  *
  * Routes (all under `prefix`):
- * - `POST /api/series/:seriesId/samples`: ingestion (JSON rows, CSV, binary; see `ingest.ts`).
- *   200 once every sample is in the series' ring; 400 `{error: {code, message, row}}` for a bad
- *   batch (nothing of it stored); 429 with `Retry-After` when the series' ring and its admission
- *   queue are full (nothing stored: send it again later); 413 above the body limit.
- * - `GET /api/feed`: server-sent events: `samples`, `scores`, `alarm`, `swap`, `drift`, `update`,
+ * - `POST /api/series/:seriesId/samples[?wait=stored]`: ingestion (JSON rows, CSV, binary; see
+ *   `ingest.ts`). 200 once the batch is admitted to its series' queue (stored and scored in order;
+ *   with `wait=stored`, once in the ring); 400 `{error: {code, message, row}}` for a bad batch
+ *   (nothing of it stored); 429 with `Retry-After` when the queue stayed full for
+ *   `admissionWaitMs` (nothing stored: send it again later); 413 above the body limit.
+ * - `GET /api/feed`: server-sent events: `points`, `alarms`, `swap`, `drift`, `update`,
  *   `questions`, `error`, coalesced every `feedIntervalMs`.
  * - `GET /api/state`, `/api/series/:id/recent`, `/api/alarms/:id`, `/api/questions`,
  *   `/api/questions/context?key=`, `POST /api/questions/answer`, `GET /api/versions`,
@@ -29,8 +30,7 @@ import { isSeismoError, SeismoError } from '../errors.js';
 import type { OnlineLearner } from '../learn/online.js';
 import { PACKAGE_ROOT } from '../native.js';
 import { FixedThreshold } from '../threshold/index.js';
-import { writeThresholds } from '../cli/calibrate.js';
-import { readModelDir } from '../model/model-dir.js';
+import { readModelDir, writeThresholds } from '../model/model-dir.js';
 import { loadEvaluation, type EvalPayload } from './evaluation.js';
 import { SeriesHistory, type AlarmRecord } from './history.js';
 import { checkBatch, checkSeriesId, parseBinaryBatch, parseCsvRows, parseJsonRows, type ParsedBatch } from './ingest.js';
@@ -53,10 +53,12 @@ export interface ServeOptions {
   /** Samples and scores kept per series for the page (each a ring). Default 8192. */
   historyPoints?: number;
   /**
-   * Samples per series accepted but not yet in its ring (requests waiting for room) beyond which
-   * an ingestion request is answered 429. Default: the detector's ring capacity.
+   * Samples per series admitted but not yet in its ring: a batch that would exceed it waits for
+   * room (up to `admissionWaitMs`), then is answered 429. Default: 8 times the ring capacity.
    */
   maxPendingSamples?: number;
+  /** Milliseconds a batch may wait for its series' queue to drain before the 429 (backpressure first, refusal when the overload lasts). Default 5000. */
+  admissionWaitMs?: number;
   /** Largest ingestion request body, bytes. Default 16 MiB. Other routes take 64 KiB. */
   bodyLimit?: number;
   /** Milliseconds between feed messages (samples and scores are coalesced in between). Default 250. */
@@ -118,6 +120,10 @@ interface Admission {
   /** The last accepted timestamp (queued or stored): the next batch must start after it. */
   last: number;
   chain: Promise<void>;
+  /** Requests waiting for the queue to drain, woken when a batch is stored. */
+  wake: (() => void)[];
+  /** True once a batch of this series is stored (the detector holds a slot for it). */
+  known: boolean;
   /** Per request: the last timestamp and when it arrived, for the ingest-to-score latency (bounded FIFO). */
   arrivals: { last: number; at: number }[];
 }
@@ -140,7 +146,9 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
   const bodyLimit = positiveInt('bodyLimit', options.bodyLimit ?? 16 * 1024 * 1024);
   const retryAfter = positiveInt('retryAfterSeconds', options.retryAfterSeconds ?? 1);
   const keepAlarms = positiveInt('keepAlarms', options.keepAlarms ?? 2000);
-  const maxPending = positiveInt('maxPendingSamples', options.maxPendingSamples ?? detector?.capacity ?? 1);
+  const maxPending = positiveInt('maxPendingSamples', options.maxPendingSamples ?? 8 * (detector?.capacity ?? 1));
+  const admissionWait = options.admissionWaitMs ?? 5000;
+  if (!(admissionWait >= 0)) throw new SeismoError('ERR_INVALID_OPTION', `admissionWaitMs must be >= 0, got ${admissionWait}`);
   const evaluation: EvalPayload | undefined = options.evaluation ? loadEvaluation(options.evaluation.scores, options.evaluation.labels) : undefined;
   const modelDir = options.modelDir ?? detector?.modelDir;
   const page = readPage();
@@ -331,49 +339,86 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
     : undefined;
   importTimer?.unref();
 
-  const ingest = async (id: string, batch: ParsedBatch, format: string): Promise<{ accepted: number; series: string; last: number }> => {
+  /**
+   * Admits a checked batch into its series' queue, in order; answers once it is admitted (the
+   * samples are then stored and scored in order), or with `waitStored` once they are all in the
+   * ring. A batch that does not fit waits up to `admissionWaitMs` for the queue to drain, then is
+   * refused whole (429). The first batch of a series always waits until stored: a series the
+   * detector cannot take (too many series) is refused with its error, never after a 200.
+   */
+  const ingest = async (id: string, batch: ParsedBatch, format: string, waitStored: boolean): Promise<{ accepted: number; series: string; last: number; stored: boolean }> => {
     let a = admission.get(id);
-    const last = a?.last ?? -Infinity;
-    checkBatch(batch, channels, last, id);
+    checkBatch(batch, channels, a?.last ?? -Infinity, id);
     const n = batch.timestamps.length;
     if (!a) {
-      a = { pending: 0, last: -Infinity, chain: Promise.resolve(), arrivals: [] };
+      a = { pending: 0, last: -Infinity, chain: Promise.resolve(), arrivals: [], wake: [], known: false };
       admission.set(id, a);
     }
-    if (a.pending > 0 && a.pending + n > maxPending) {
-      throw new SeismoError('ERR_RING_OVERFLOW', `series '${id}': its ring is full and ${a.pending} samples already wait for room; nothing of this batch was stored: send it again after Retry-After`, {
-        seriesId: id,
+    const adm = a;
+    const deadline = performance.now() + admissionWait;
+    while (adm.pending > 0 && adm.pending + n > maxPending) {
+      const left = deadline - performance.now();
+      if (left <= 0 || closed) {
+        throw new SeismoError('ERR_RING_OVERFLOW', `series '${id}': its ring is full and ${adm.pending} samples already wait for room; nothing of this batch was stored: send it again after Retry-After`, {
+          seriesId: id,
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        adm.wake.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
+    // Again: another request of this series may have been admitted while this one waited.
+    checkBatch(batch, channels, adm.last, id);
     const lastTs = batch.timestamps[n - 1]!;
-    const previousLast = a.last;
-    a.last = lastTs;
-    a.pending += n;
+    const previousLast = adm.last;
+    adm.last = lastTs;
+    adm.pending += n;
     inFlightWrites++;
     lastIngest = performance.now();
     const arrival = { last: lastTs, at: performance.now() };
-    const adm = a;
     const write = adm.chain.then(async () => {
       await detector!.write(id, batch.timestamps, batch.frames);
       historyOf(id).addSamples(batch.timestamps, batch.frames);
+      adm.known = true;
       adm.arrivals.push(arrival);
       if (adm.arrivals.length > MAX_ARRIVALS) adm.arrivals.shift();
     });
-    adm.chain = write.catch(() => {});
-    try {
-      await write;
-    } catch (err) {
-      // The detector refused it whole (e.g. too many series): the next batch may reuse its timestamps.
-      if (adm.last === lastTs) adm.last = previousLast;
-      throw err;
-    } finally {
-      adm.pending -= n;
-      inFlightWrites--;
-      lastIngest = performance.now();
-      dirty = true;
-    }
+    const settled = write
+      .catch((err: unknown) => {
+        // The detector refused it whole: the next batch may reuse its timestamps.
+        if (adm.last === lastTs) adm.last = previousLast;
+        throw err;
+      })
+      .finally(() => {
+        adm.pending -= n;
+        inFlightWrites--;
+        lastIngest = performance.now();
+        dirty = true;
+        for (const w of adm.wake.splice(0)) w();
+      });
+    adm.chain = settled.catch(() => {});
     metrics.samples.inc({ format }, n);
-    return { accepted: n, series: id, last: lastTs };
+    if (waitStored || !adm.known) {
+      try {
+        await settled;
+      } catch (err) {
+        metrics.samples.inc({ format }, -n);
+        throw err;
+      }
+      return { accepted: n, series: id, last: lastTs, stored: true };
+    }
+    settled.catch((err: unknown) => {
+      // Only a failed or closed detector refuses a batch of a series it already holds.
+      const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
+      metrics.errors.inc({ code });
+      metrics.rejected.inc({ reason: 'failed' }, n);
+      app.log.error({ err, seriesId: id, samples: n }, 'an admitted batch could not be stored');
+    });
+    return { accepted: n, series: id, last: lastTs, stored: false };
   };
 
   await app.register(
@@ -432,7 +477,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
           if (format === 'binary') batch = parseBinaryBatch(request.body as Buffer, channels.length);
           else if (format === 'json') batch = parseJsonRows(request.body, channels.length);
           else batch = parseCsvRows(String(request.body), channels);
-          const result = await ingest(id, batch, format);
+          const result = await ingest(id, batch, format, (request.query as { wait?: string }).wait === 'stored');
           metrics.requests.inc({ format, status: '200' });
           return result;
         } catch (err) {
@@ -571,7 +616,8 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
     const W = detector?.window ?? 0;
     if (!h || !h.holdsSample(start)) return null;
     const slice = h.samplesSlice(start - 3 * W, start + 4 * W);
-    return { ...slice, windowStart: start, windowEnd: start + W - 1, windowStartTime: h.timeOf(start) ?? null, windowEndTime: h.timeOf(start + W - 1) ?? null };
+    const scores = slice.time.length > 0 ? h.scoresBetween(slice.time[0]!, slice.time[slice.time.length - 1]!) : undefined;
+    return { ...slice, scores, windowStart: start, windowEnd: start + W - 1, windowStartTime: h.timeOf(start) ?? null, windowEndTime: h.timeOf(start + W - 1) ?? null };
   }
 
   return {

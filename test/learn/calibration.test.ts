@@ -36,14 +36,22 @@ describe('score calibration', function () {
     assert.throws(() => fitCalibration([NaN, 1], 'x'), (e: unknown) => isSeismoError(e) && e.code === 'ERR_INVALID_OPTION');
   });
 
-  it('round-trips through calibration.json and rejects malformed files', () => {
+  it('round-trips through calibration.json and rejects malformed files', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-cal-'));
     try {
       assert.equal(readCalibration(dir), undefined);
+      // A calibration belongs to a model: there is none to write it for yet.
+      assert.throws(() => writeCalibration(dir, { center: -1, scale: 0.5, windows: 10, on: 'x' }), (e: unknown) => isSeismoError(e, 'ERR_MODEL_NOT_FOUND'));
+      const m = readModelDir((await tinyModel()).dir);
+      writeModelDir(dir, m.manifest, m.onnx);
+      assert.equal(readCalibration(dir), undefined);
       writeCalibration(dir, { center: -1, scale: 0.5, windows: 10, on: 'x' });
       assert.deepEqual(readCalibration(dir), { center: -1, scale: 0.5, windows: 10, on: 'x' });
+      // Malformed, and then well-formed but not the file model.json was written with.
       fs.writeFileSync(path.join(dir, CALIBRATION_FILE), '{"center": 1, "scale": 0}');
       assert.throws(() => readCalibration(dir), (e: unknown) => isSeismoError(e) && e.code === 'ERR_MODEL_CORRUPT');
+      fs.writeFileSync(path.join(dir, CALIBRATION_FILE), '{"center": 1, "scale": 2, "windows": 10, "on": "x"}');
+      assert.throws(() => readCalibration(dir), (e: unknown) => isSeismoError(e) && e.code === 'ERR_MODEL_MISMATCH');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

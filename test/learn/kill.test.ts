@@ -24,8 +24,11 @@ interface Run {
   signal: NodeJS.Signals | null;
 }
 
-/** Starts `seismo <args>` from the sources; kills it with SIGKILL `killAfterMs` after it starts streaming (never when undefined). */
-function seismo(args: string[], killAfterMs?: number): Promise<Run> {
+/**
+ * Starts `seismo <args>` from the sources; with `kill`, kills it with SIGKILL `afterMs` after it
+ * has printed its `answers`-th answer (a random point in its stream whatever the machine's speed).
+ */
+function seismo(args: string[], kill?: { answers: number; afterMs: number }): Promise<Run> {
   const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
   const child = spawn(process.execPath, ['-e', code, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -34,7 +37,7 @@ function seismo(args: string[], killAfterMs?: number): Promise<Run> {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
-    if (killAfterMs !== undefined && !timer && /learning on/.test(stderr)) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    if (kill && !timer && (stderr.match(/\nanswer /g) ?? []).length >= kill.answers) timer = setTimeout(() => child.kill('SIGKILL'), kill.afterMs);
   });
   return new Promise((resolve) => {
     child.on('close', (status, signal) => {
@@ -97,10 +100,10 @@ describe('seismo learn under kill -9', function () {
     let kills = 0;
     for (let round = 0; round < 3; round++) {
       const last = round === 2;
-      const killAfter = Math.round(200 + rand() * 3000);
+      const kill = { answers: 1 + Math.floor(rand() * 40), afterMs: Math.round(rand() * 300) };
       const pendingBefore = readQueueFile(work).map((q) => q.key);
-      const r = await seismo(last ? [...args, '--json'] : args, last ? undefined : killAfter);
-      const context = `round ${round} (seed ${seed}, kill after ${killAfter} ms):\n${r.stderr.slice(-3000)}`;
+      const r = await seismo(last ? [...args, '--json'] : args, last ? undefined : kill);
+      const context = `round ${round} (seed ${seed}, kill ${kill.afterMs} ms after answer ${kill.answers}):\n${r.stderr.slice(-3000)}`;
       if (r.signal === 'SIGKILL') kills++;
       else assert.equal(r.status, 0, context);
       // What the previous run accepted is either named by an update record or taken up by this run.
@@ -120,7 +123,7 @@ describe('seismo learn under kill -9', function () {
     }
     const leftovers = (fs.readdirSync(work, { recursive: true }) as string[]).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(leftovers, [], 'temp files of killed runs are cleaned up');
-    assert.ok(kills >= 1, `${kills} of 2 runs were killed (the other ended before its kill)`);
+    assert.equal(kills, 2, 'both runs before the last were killed mid-stream');
     assert.ok(total >= 20, `answers accepted over the runs: ${total}`);
   });
 });

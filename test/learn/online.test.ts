@@ -12,7 +12,7 @@ import { OnlineLearner, type UpdateRecord } from '../../src/learn/online.js';
 import { replayOnline } from '../../src/learn/replay.js';
 import type { WeightTensor } from '../../src/learn/finetune-protocol.js';
 import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
-import { readWeights, writeWeights } from '../../src/model/weights.js';
+import { readWeights, writeWeights } from '../../src/model/model-dir.js';
 import { scoreTable } from '../../src/score/score-table.js';
 import { trainModel } from '../../training/index.js';
 

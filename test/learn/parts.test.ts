@@ -150,6 +150,26 @@ describe('learn: buffers, label queue, drift, selection', () => {
     assert.deepEqual(selectQueries(c, 0, 0.5), []);
   });
 
+  it("a queue keeps its questions' frames under hashed names, and takes up those an older seismo saved under the escaped key", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-queue-'));
+    try {
+      const q = new LabelQueue({ dir, budget: 8, frameSize: 2 });
+      q.ask(item(0, 0), Float32Array.of(1, 2));
+      assert.throws(() => q.ask(item(1, 0), Float32Array.of(1)), (e) => isSeismoError(e, 'ERR_BAD_SHAPE'));
+      const files = fs.readdirSync(path.join(dir, 'questions'));
+      assert.equal(files.length, 1);
+      assert.match(files[0]!, /^[0-9a-f]{40}\.f32$/);
+      // As an older seismo left it: the frames file named by the escaped key.
+      fs.renameSync(path.join(dir, 'questions', files[0]!), path.join(dir, 'questions', `${encodeURIComponent('s@0')}.f32`));
+      const resumed = new LabelQueue({ dir, budget: 8, frameSize: 2 });
+      assert.deepEqual(Array.from(resumed.framesOf('s@0')!), [1, 2]);
+      resumed.remove('s@0');
+      assert.deepEqual(fs.readdirSync(path.join(dir, 'questions')), [], 'an answered question leaves no file behind');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('seismo label lists the queue and appends answers; unknown keys are refused', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-label-'));
     const q = new LabelQueue({ dir, budget: 5 });

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { isSeismoError } from '../../src/errors.js';
 import { writeModelDir } from '../../src/model/model-dir.js';
-import { readWeights, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, writeWeights, type WeightTensor } from '../../src/model/weights.js';
+import { readWeights, writeWeights } from '../../src/model/model-dir.js';
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from '../../src/model/weights.js';
 import { tinyModel } from '../helpers/tiny-model.js';
 
 describe('model directory: saved weights', () => {

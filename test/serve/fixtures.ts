@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { writeModelDir } from '../../src/model/model-dir.js';
-import { writeWeights } from '../../src/model/weights.js';
+import { writeModelDir, writeWeights } from '../../src/model/model-dir.js';
 import { trainModel } from '../../training/index.js';
 
 export const W = 8;

@@ -79,13 +79,16 @@ describe('serve: HTTP ingestion, feed, metrics and safety', function () {
     it('takes JSON rows, CSV and binary batches of one series, in order, and scores them', async () => {
       let r = await postJson(`${url}api/series/s1/samples`, jsonRows(stream, 0, 100));
       assert.equal(r.status, 200, await r.clone().text());
-      assert.deepEqual(await r.json(), { accepted: 100, series: 's1', last: stream.time[99] });
+      // The first batch of a series is answered once stored (a series the detector cannot take is refused, not lost).
+      assert.deepEqual(await r.json(), { accepted: 100, series: 's1', last: stream.time[99], stored: true });
       const csv = ['timestamp,' + detector.channels.join(',')];
       for (let i = 100; i < 200; i++) csv.push([stream.time[i], ...stream.frames.subarray(i * C, (i + 1) * C)].join(','));
       r = await post(`${url}api/series/s1/samples`, csv.join('\n') + '\n', 'text/csv');
       assert.equal(r.status, 200, await r.clone().text());
-      r = await post(`${url}api/series/s1/samples`, encodeBinaryBatch(stream.time.subarray(200, 400), stream.frames.subarray(200 * C, 400 * C)), 'application/octet-stream');
+      // With wait=stored the answer comes once this batch (and so every one before it) is in the ring.
+      r = await post(`${url}api/series/s1/samples?wait=stored`, encodeBinaryBatch(stream.time.subarray(200, 400), stream.frames.subarray(200 * C, 400 * C)), 'application/octet-stream');
       assert.equal(r.status, 200, await r.clone().text());
+      assert.equal(((await r.json()) as { stored: boolean }).stored, true);
       assert.equal(detector.stats().framesPushed, 400);
       // The linger flush scores the tail without more input.
       const deadline = Date.now() + 10000;
@@ -175,11 +178,12 @@ describe('serve: HTTP ingestion, feed, metrics and safety', function () {
 
   it('answers 429 with Retry-After when the ring and the admission queue are full, storing nothing of that batch', async () => {
     const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 8, capacity: 32, stride: 1 });
-    const server = await startServer({ detector, port: 0, processMetrics: false, maxPendingSamples: 64, retryAfterSeconds: 2 });
+    const server = await startServer({ detector, port: 0, processMetrics: false, maxPendingSamples: 64, admissionWaitMs: 50, retryAfterSeconds: 2 });
     try {
       const big = spikyStream(6000);
       const first = post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(0, 5000), big.frames.subarray(0, 5000 * C)), 'application/octet-stream');
-      // The first waits for ring room batch after batch; a second batch of the same series meanwhile is refused.
+      // The first (the series' first: answered once stored) waits for ring room batch after batch;
+      // a second batch of the same series meanwhile waits 50 ms for the queue to drain, then is refused.
       await new Promise((z) => setTimeout(z, 30));
       const second = await post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(5000, 5010), big.frames.subarray(5000 * C, 5010 * C)), 'application/octet-stream');
       assert.equal(second.status, 429);

@@ -414,6 +414,49 @@ function contextChart(el, channels, ctx, height) {
   );
 }
 
+/** The scores around a question's window, its own marked, so that "near the threshold" can be seen. */
+function scoreStrip(el, ctx, q) {
+  const sc = ctx.scores;
+  const mark = tx(q.timestamp);
+  return new uPlot(
+    {
+      width: chartWidth(el),
+      height: 130,
+      tzDate: utc,
+      scales: { x: timeScale() },
+      series: [
+        { label: timeLabel(), value: (u, v) => (v === null ? '–' : fmtTime(timeIsEpochMs ? v * 1000 : v)) },
+        { label: 'score', stroke: '#1d2430', width: 1.25, points: { show: false } },
+        { label: 'threshold', stroke: '#d93b3b', dash: [6, 4], width: 1.25, points: { show: false } },
+      ],
+      axes: [{}, { size: 60 }],
+      plugins: [
+        bandsPlugin(() => (ctx.windowStartTime !== null && ctx.windowEndTime !== null ? [[tx(ctx.windowStartTime), tx(ctx.windowEndTime)]] : []), 'rgba(47,111,222,0.14)'),
+        {
+          hooks: {
+            draw: [
+              (u) => {
+                const c = u.ctx;
+                c.save();
+                c.fillStyle = '#2f6fde';
+                c.strokeStyle = '#fff';
+                c.lineWidth = 2;
+                c.beginPath();
+                c.arc(u.valToPos(mark, 'x', true), u.valToPos(q.score, 'y', true), 5, 0, 2 * Math.PI);
+                c.fill();
+                c.stroke();
+                c.restore();
+              },
+            ],
+          },
+        },
+      ],
+    },
+    [sc.scoreTime.map(tx), sc.score, sc.threshold],
+    el,
+  );
+}
+
 // ---------- questions ----------
 async function loadQuestions() {
   let r;
@@ -481,8 +524,13 @@ async function openQuestion(key) {
   state.charts.question = null;
   try {
     const r = await api(`api/questions/context?key=${encodeURIComponent(key)}`);
-    if (r.context) state.charts.question = contextChart(el, r.channels, r.context, 280);
-    else el.innerHTML = '<p class="muted">The samples around this window are no longer held by the page history (it came in long ago, or not through this server). You can still answer from its score.</p>';
+    if (state.charts.questionScore) state.charts.questionScore.destroy();
+    state.charts.questionScore = null;
+    $('chart-question-score').innerHTML = '';
+    if (r.context) {
+      state.charts.question = contextChart(el, r.channels, r.context, 260);
+      if (r.context.scores && r.context.scores.scoreTime.length > 0) state.charts.questionScore = scoreStrip($('chart-question-score'), r.context, q);
+    } else el.innerHTML = '<p class="muted">The samples around this window are no longer held by the page history (it came in long ago, or not through this server). You can still answer from its score.</p>';
   } catch (err) {
     el.innerHTML = `<p class="muted">${esc(err.message)}</p>`;
   }
@@ -592,7 +640,9 @@ async function loadEval() {
   const P = tp[n];
   const N = fp[n];
   state.eval = { ...r, tp, fp, P, N };
-  $('eval-meta').textContent = `${r.scoresFile} with ${r.labelsFile} · ${n.toLocaleString()} labelled points, ${P.toLocaleString()} anomalous · ROC AUC ${fmt(r.rocAuc, 3)} · PR AUC ${fmt(r.prAuc, 3)} · best F1 ${fmt(r.bestF1, 3)}`;
+  const base = (f) => f.split(/[\\/]/).pop();
+  $('eval-meta').title = `${r.scoresFile}\n${r.labelsFile}`;
+  $('eval-meta').textContent = `${base(r.scoresFile)} with ${base(r.labelsFile)} · ${n.toLocaleString()} labelled points, ${P.toLocaleString()} anomalous · ROC AUC ${fmt(r.rocAuc, 3)} · PR AUC ${fmt(r.prAuc, 3)} · best F1 ${fmt(r.bestF1, 3)}`;
   $('btn-save').disabled = !r.canSave;
   if (!r.canSave) $('save-msg').textContent = 'give --model <dir> to save';
   drawEvalCharts();
@@ -643,10 +693,11 @@ function setThreshold(t, rank) {
   const recall = e.P > 0 ? TP / e.P : NaN;
   const fb = (b) => (TP === 0 ? 0 : ((1 + b * b) * TP) / ((1 + b * b) * TP + b * b * FN + FP));
   e.point = { fpr: e.N > 0 ? FP / e.N : 0, tpr: recall, precision: Number.isFinite(precision) ? precision : 1 };
-  $('f-precision').textContent = fmt(precision, 3);
-  $('f-recall').textContent = fmt(recall, 3);
-  $('f-f1').textContent = fmt(fb(1), 3);
-  $('f-f2').textContent = fmt(fb(2), 3);
+  const fixed = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
+  $('f-precision').textContent = fixed(precision);
+  $('f-recall').textContent = fixed(recall);
+  $('f-f1').textContent = fixed(fb(1));
+  $('f-f2').textContent = fixed(fb(2));
   $('f-alarms').textContent = (TP + FP).toLocaleString();
   $('c-tp').textContent = TP.toLocaleString();
   $('c-fp').textContent = FP.toLocaleString();
