@@ -19,9 +19,9 @@ import { SeismoError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/native.js';
 import { median } from '../src/stats/quantile.js';
 import { initBackend } from '../training/backend.js';
-import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/dc-vae.js';
+import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/kinds/dc-vae/model.js';
 import { fitWindows, type FitOptions } from '../training/fit.js';
-import { buildLstmAe, resolveLstmAeConfig } from '../training/lstm-ae.js';
+import { buildLstmAe, resolveLstmAeConfig } from '../training/kinds/lstm-ae/model.js';
 import { kernelPath, setNativeKernelsEnabled, type KernelPath } from '../training/native-ops/index.js';
 
 /** The fixed benchmark configuration (issue 7), printed with every result. */

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 namespace seismo {
@@ -40,8 +41,10 @@ uint64_t RingArena::Push(uint32_t slot, const float* frames, uint32_t count) {
                           " more were pushed; score (release) pending windows first, or raise the capacity, "
                           "or use the drop-oldest policy");
     }
-    // Frames that were never released are lost: count them so that the loss is reported.
-    s.dropped += std::min<uint64_t>(excess, live);
+    // Every frame that leaves the ring unreleased is lost and counted: the live frames that are
+    // overwritten and, for a push larger than the capacity, its own leading frames that are never
+    // stored. Both are `excess` (the push keeps only its last `capacity` frames).
+    s.dropped += excess;
     s.released += excess;
   }
   const size_t frame_floats = channels_;
@@ -51,6 +54,17 @@ uint64_t RingArena::Push(uint32_t slot, const float* frames, uint32_t count) {
   uint64_t k = s.written + skip;
   const float* src = frames + static_cast<size_t>(skip) * frame_floats;
   uint32_t left = count - skip;
+  // A caller may push a span of this very slot (a view of the arena) back into it: the source
+  // then overlaps the rows being written, and the mirror copy would read rows the first copy has
+  // already overwritten. Such a push goes through a staged copy; the common case copies directly.
+  const float* slot_begin = base;
+  const float* slot_end = base + static_cast<size_t>(2u) * capacity_ * frame_floats;
+  const size_t src_floats = static_cast<size_t>(left) * frame_floats;
+  std::vector<float> staged;
+  if (left > 0 && std::less<const float*>()(src, slot_end) && std::less<const float*>()(slot_begin, src + src_floats)) {
+    staged.assign(src, src + src_floats);
+    src = staged.data();
+  }
   while (left > 0) {
     const uint32_t row = static_cast<uint32_t>(k % capacity_);
     const uint32_t run = std::min<uint32_t>(left, capacity_ - row);

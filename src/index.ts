@@ -66,3 +66,6 @@ export type { BufferedWindow, WindowBuffer, WindowRef } from './learn/buffers.js
 export type { QueryReason } from './learn/select.js';
 export { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './learn/drift.js';
 export type { WeightTensor } from './model/weights.js';
+
+// Online mode: detectors that learn from the stream they score, with no model directory.
+export * from './online/index.js';

@@ -43,7 +43,7 @@ describe('cli: train, detect, eval', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('train writes a model directory and a JSON summary', () => {
-    const r = seismo(['train', '--model', 'lstm-ae', '--data', path.join(dir, 'train.csv'), '--config', path.join(dir, 'config.json'), '--stride', '2', '--out', modelDir, '--json']);
+    const r = seismo(['train', '--kind', 'lstm-ae', '--data', path.join(dir, 'train.csv'), '--config', path.join(dir, 'config.json'), '--stride', '2', '--out', modelDir, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.kind, 'lstm-ae');
@@ -151,13 +151,13 @@ describe('cli: train, detect, eval', function () {
 
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, 'timestamp,a\n1,1\n2,abc\n');
-    const parse = seismo(['train', '--model', 'lstm-ae', '--data', bad, '--out', path.join(dir, 'never'), '--json']);
+    const parse = seismo(['train', '--kind', 'lstm-ae', '--data', bad, '--out', path.join(dir, 'never'), '--json']);
     assert.equal(parse.status, 1);
     assert.equal(JSON.parse(parse.stdout).error.code, 'ERR_CSV_PARSE');
     assert.match(parse.stderr, /line 3/);
     assert.ok(!fs.existsSync(path.join(dir, 'never')));
 
-    const kind = seismo(['train', '--model', 'transformer', '--data', path.join(dir, 'train.csv'), '--out', path.join(dir, 'never'), '--json']);
+    const kind = seismo(['train', '--kind', 'transformer', '--data', path.join(dir, 'train.csv'), '--out', path.join(dir, 'never'), '--json']);
     assert.equal(kind.status, 1);
     assert.equal(JSON.parse(kind.stdout).error.code, 'ERR_TRAINING');
   });

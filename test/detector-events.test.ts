@@ -196,6 +196,27 @@ describe('Detector events', function () {
     }
   });
 
+  it('setThresholdRule decides the batches dispatched after it; those in flight keep the rule they were sent with', async () => {
+    const detector = await Detector.load(model.dir, { provider: 'cpu', stride: 1, batchSize: 8, maxInFlight: 2, capacity: 2000, threshold: 1e9 });
+    const batches: ScoredBatch[] = [];
+    detector.on('batch', (x) => batches.push(x));
+    try {
+      // Room for everything: write() stores it all at once; two batches go out, the rest waits.
+      const written = detector.write('s', data.time.subarray(0, 100), data.frames.subarray(0, 100 * C));
+      detector.setThresholdRule(new FixedThreshold(0));
+      await written;
+      await detector.flush();
+      const thresholds = batches.flatMap((b) => Array.from(b.thresholds));
+      assert.equal(thresholds.length, 100 - W + 1);
+      // The two batches in flight (16 windows) were decided by the rule they were dispatched with.
+      assert.deepEqual(thresholds.slice(0, 16), new Array(16).fill(1e9));
+      assert.ok(thresholds.slice(16).every((t) => t === 0));
+      assert.equal(detector.stats().anomalies, 100 - W + 1 - 16);
+    } finally {
+      await detector.close();
+    }
+  });
+
   it('setThresholdRule changes the decisions from the next batch on, with no new version or worker', async () => {
     const detector = await Detector.load(model.dir, { provider: 'cpu', stride: 1, batchSize: 16, threshold: 1e9 });
     const batches: ScoredBatch[] = [];

@@ -52,7 +52,7 @@ describe('errors that say what happened', function () {
   });
 
   it('train --out under a file fails with ERR_IO before training', async () => {
-    const r = await runCli(registerTrain, ['train', '--model', 'lstm-ae', '--data', dataCsv, '--out', path.join(dataCsv, 'model'), '--json']);
+    const r = await runCli(registerTrain, ['train', '--kind', 'lstm-ae', '--data', dataCsv, '--out', path.join(dataCsv, 'model'), '--json']);
     assertFails(r, 'ERR_IO');
     assert.doesNotMatch(r.stderr, /training lstm-ae/, 'nothing was trained');
   });
@@ -62,8 +62,8 @@ describe('errors that say what happened', function () {
     assertFails(await runCli(registerEval, ['eval', '--scores', path.join(dir, 'nowhere.csv'), '--labels', dataCsv, '--json']), 'ERR_IO');
     const config = path.join(dir, 'config.json');
     fs.writeFileSync(config, '{"window": ');
-    assertFails(await runCli(registerTrain, ['train', '--model', 'lstm-ae', '--data', dataCsv, '--config', config, '--out', path.join(dir, 'm'), '--json']), 'ERR_JSON_PARSE');
-    assertFails(await runCli(registerTrain, ['train', '--model', 'lstm-ae', '--data', dataCsv, '--config', path.join(dir, 'none.json'), '--out', path.join(dir, 'm'), '--json']), 'ERR_IO');
+    assertFails(await runCli(registerTrain, ['train', '--kind', 'lstm-ae', '--data', dataCsv, '--config', config, '--out', path.join(dir, 'm'), '--json']), 'ERR_JSON_PARSE');
+    assertFails(await runCli(registerTrain, ['train', '--kind', 'lstm-ae', '--data', dataCsv, '--config', path.join(dir, 'none.json'), '--out', path.join(dir, 'm'), '--json']), 'ERR_IO');
   });
 
   it('null frames and similar inputs are coded errors, not TypeErrors', async () => {

@@ -11,31 +11,13 @@ import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION } from 
 import { initBackend } from './backend';
 import { quantileAboveTies } from '../src/threshold/fixed';
 import { applyScaler, fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';
-import type { LstmAeConfig } from './lstm-ae';
-import type { DcVaeConfig } from './dc-vae';
-import type { DeepAntConfig } from './deepant';
-import { getKind } from './registry';
+import { getKind, type KindConfigs } from './kinds/index';
 import { reconstructionScores } from './score';
-import type { DenseAeConfig } from './dense-ae';
-import type { PcaConfig } from './pca';
-import type { VaeConfig } from './vae';
-import type { BiganConfig } from './bigan';
-import type { OcsvmConfig } from './ocsvm';
 
 /** Quantile of the validation window scores that becomes the global threshold. */
 export const THRESHOLD_QUANTILE = 0.995;
 
-/** Configs by kind name, for typed requests. */
-export interface KindConfigs {
-  'lstm-ae': LstmAeConfig;
-  'dc-vae': DcVaeConfig;
-  deepant: DeepAntConfig;
-  'dense-ae': DenseAeConfig;
-  vae: VaeConfig;
-  pca: PcaConfig;
-  bigan: BiganConfig;
-  ocsvm: OcsvmConfig;
-}
+export type { KindConfigs };
 
 /** A training request. */
 export interface TrainRequest<K extends keyof KindConfigs = keyof KindConfigs> {

@@ -20,6 +20,9 @@ interface BenchOptions extends CommonOptions {
   committee?: boolean;
   providers?: string;
   batchSizes?: string;
+  series?: string;
+  samples?: string;
+  kind?: string;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -101,11 +104,35 @@ async function runProviders(opts: BenchOptions): Promise<Record<string, unknown>
   return { experiment: 'providers', ...r };
 }
 
+/** The online mode: samples/s and memory per series at several series counts, the cost of learning, and (with --data <NAB root>) the NAB corpus's wall time. */
+async function runOnlineMode(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runOnlineModeBench } = require('../../bench/online-mode.js') as typeof import('../../bench/online-mode.js');
+  const series = opts.series?.split(',').map((n) => intOption('--series', n.trim())!);
+  const r = await runOnlineModeBench({
+    series,
+    samples: intOption('--samples', opts.samples),
+    kind: opts.kind as never,
+    rounds: intOption('--rounds', opts.rounds === '5' ? undefined : opts.rounds),
+    nab: opts.data,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, r.protocol);
+  for (const row of r.scale) {
+    const mem = Number.isNaN(row.bytesPerSeries) ? '' : `, ${(row.bytesPerSeries / 1024).toFixed(1)} KiB per series`;
+    say(opts, `  ${String(row.series).padStart(6)} series: ${row.samplesPerSec.toFixed(0).padStart(8)} samples/s${mem} (${row.updates} updates)`);
+  }
+  say(opts, `  allocated per series: ${Object.entries(r.perSeriesAllocations).map(([k, v]) => `${k} ${v} B`).join('; ')}`);
+  say(opts, `  learning on / off: ${r.learning.learningWindowsPerSec.toFixed(0)} / ${r.learning.frozenWindowsPerSec.toFixed(0)} windows/s = ratio ${r.learning.ratio.toFixed(2)} (${r.learning.updates} updates)`);
+  if (r.nab) say(opts, `  NAB: ${r.nab.files} files, ${r.nab.points} points in ${r.nab.seconds.toFixed(0)} s wall, ${r.nab.cpuSeconds.toFixed(0)} s CPU (${r.nab.pointsPerSec.toFixed(0)} points/s, ${r.nab.updates} updates, ${r.nab.disordered} repeated timestamps skipped; ${r.nab.learning})`);
+  return { experiment: 'online-mode', ...r };
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | providers | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | providers | online-mode | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
     .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
@@ -121,6 +148,9 @@ export function registerBench(program: Command): void {
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
+    .option('--series <list>', 'online-mode: comma-separated series counts (default 1,100,10000)')
+    .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
+    .option('--kind <kind>', 'online-mode: model kind (default deepant)')
     .option('--json', 'print the figures as JSON on stdout')
     .action(
       action<BenchOptions, [string]>(async (experiment, opts) => {
@@ -145,6 +175,7 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'providers') return runProviders(opts);
+        if (experiment === 'online-mode') return runOnlineMode(opts);
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
         if (experiment !== 'throughput') {
           throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);

@@ -5,10 +5,13 @@ import { readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
 import type { TrainSummary } from '../../training/train-to-dir.js';
+import { BUILTIN_KINDS } from '../../training/kinds/names.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
 
 interface TrainOptions extends CommonOptions {
-  model: string;
+  kind?: string;
+  /** Deprecated alias of `kind` (every other command's `--model` names a model directory). */
+  model?: string;
   data: string;
   out: string;
   config?: string;
@@ -91,22 +94,24 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a model on a CSV (first column timestamp, one column per channel) and write a model directory')
-    .requiredOption('--model <kind>', 'model kind (lstm-ae)')
+    .option('--kind <kind>', `model kind: ${BUILTIN_KINDS.join(', ')} (each kind's settings: docs/config.md)`)
+    .option('--model <kind>', 'deprecated alias of --kind, kept for one release')
     .requiredOption('--data <csv>', 'training data: normal behaviour')
     .requiredOption('--out <dir>', 'model directory to write (model.onnx + model.json)')
-    .option('--config <json>', 'JSON file of hyper-parameters (see docs for each kind)')
+    .option('--config <json>', 'JSON file of the kind\'s settings; unknown names are refused (docs/config.md)')
     .option('--epochs <n>', 'maximum epochs (overrides the config)')
     .option('--stride <n>', 'frames between window starts, for training and streaming (default 1)')
     .option('--seed <n>', 'seed of initializers and shuffling (overrides the config)')
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<TrainOptions, []>(async (opts) => {
+        const kind = trainKind(opts);
         checkOutputDir(opts.out, '--out');
         const config = readConfig(opts.config);
         const epochs = intOption('--epochs', opts.epochs);
         if (epochs !== undefined) config.epochs = epochs;
         const table = await readSeriesCsv(opts.data);
-        const { summary } = await trainWithProgress(opts.model, table.frames, table.channels, opts.out, {
+        const { summary } = await trainWithProgress(kind, table.frames, table.channels, opts.out, {
           config,
           stride: intOption('--stride', opts.stride),
           seed: intOption('--seed', opts.seed),
@@ -116,4 +121,23 @@ export function registerTrain(program: Command): void {
         return { ...summary, rows: table.length };
       }),
     );
+}
+
+/**
+ * The kind to train, from `--kind` or its deprecated alias `--model`.
+ * @throws SeismoError `ERR_INVALID_OPTION` when neither or two different ones are given, or the kind is unknown.
+ */
+export function trainKind(opts: Pick<TrainOptions, 'kind' | 'model'>): string {
+  if (opts.model !== undefined) {
+    if (opts.kind !== undefined && opts.kind !== opts.model) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--kind ${opts.kind} and --model ${opts.model} disagree: give the kind once, as --kind`);
+    }
+    process.stderr.write(`seismo train: --model <kind> is deprecated and goes in the next release; use --kind ${opts.model} (--model names a model directory in every other command)\n`);
+  }
+  const kind = opts.kind ?? opts.model;
+  if (kind === undefined) throw new SeismoError('ERR_INVALID_OPTION', `seismo train needs --kind <kind>, one of ${BUILTIN_KINDS.join(', ')}`);
+  if (!(BUILTIN_KINDS as readonly string[]).includes(kind)) {
+    throw new SeismoError('ERR_TRAINING', `unknown model kind '${kind}': --kind takes one of ${BUILTIN_KINDS.join(', ')}`, { kind, known: [...BUILTIN_KINDS] });
+  }
+  return kind;
 }

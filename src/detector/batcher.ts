@@ -6,6 +6,7 @@
  */
 import { SeismoError } from '../errors.js';
 import { FrameRings, type OverflowPolicy } from '../window/frame-rings.js';
+import type { ThresholdRule } from '../threshold/index.js';
 import type { LiveModel } from './versions.js';
 
 /** Windows sent to one inference call. */
@@ -16,6 +17,8 @@ export interface Batch {
   starts: Float64Array;
   /** The model version that scores and decides the batch (the live one when it was dispatched). */
   model: LiveModel;
+  /** The rule that decides the batch: its version's rule when it was dispatched (see `setThresholdRule`). */
+  rule: ThresholdRule;
 }
 
 /** Where a batch's windows lie in the arena, as the inference worker reads them. */
@@ -96,18 +99,10 @@ export class WindowBatcher {
     return this.slotOf.get(seriesId);
   }
 
-  lastTimeOf(slot: number): number {
-    return this.lastTime[slot]!;
-  }
-
-  checkTime(seriesId: string, slot: number, timestamp: number): void {
-    if (!(timestamp > this.lastTime[slot]!)) {
-      throw new SeismoError(
-        'ERR_TIMESTAMP_ORDER',
-        `series '${seriesId}': timestamp ${timestamp} is not after the previous one (${this.lastTime[slot]}); the sample was not stored`,
-        { seriesId, timestamp },
-      );
-    }
+  /** The last timestamp stored for a series (-Infinity for a series not seen yet). */
+  lastTimeOf(seriesId: string): number {
+    const slot = this.slotOf.get(seriesId);
+    return slot === undefined ? -Infinity : this.lastTime[slot]!;
   }
 
   /** Frames the slot's ring can take now without overwriting a window not yet scored. */
@@ -115,20 +110,23 @@ export class WindowBatcher {
     return this.capacity - (this.written[slot]! - this.rings.state(slot).released);
   }
 
-  /** Records the timestamps of the next `count` frames of `slot` (before they are stored). */
-  setTimes(slot: number, timestamps: ArrayLike<number>, from: number, count: number): void {
-    for (let i = 0; i < count; i++) this.times[slot * this.capacity + ((this.written[slot]! + i) % this.capacity)] = timestamps[from + i]!;
-    this.lastTime[slot] = timestamps[from + count - 1]!;
+  /** Whether the ring of some series cannot take another frame. */
+  anyFull(): boolean {
+    for (let slot = 0; slot < this.seriesIds.length; slot++) if (this.room(slot) <= 0) return true;
+    return false;
   }
 
-  /** Appends frames to a slot (timestamp: the single frame's, or NaN when set by `setTimes`) and queues its new windows. */
-  store(slot: number, timestamp: number, frames: Float32Array, count: number): void {
+  /**
+   * Appends `count` frames (at most `capacity`) to a slot with their timestamps
+   * (`timestamps[from .. from + count)`, validated by the caller) and queues its new windows. The
+   * series' clock moves only once the ring has taken the frames: a push that throws changes nothing.
+   */
+  store(slot: number, timestamps: ArrayLike<number>, from: number, frames: Float32Array, count: number): void {
     const before = this.readyOf(slot);
+    const first = this.written[slot]!;
     const written = this.rings.push(slot, frames, count);
-    if (count === 1 && !Number.isNaN(timestamp)) {
-      this.times[slot * this.capacity + (this.written[slot]! % this.capacity)] = timestamp;
-      this.lastTime[slot] = timestamp;
-    }
+    for (let i = 0; i < count; i++) this.times[slot * this.capacity + ((first + i) % this.capacity)] = timestamps[from + i]!;
+    this.lastTime[slot] = timestamps[from + count - 1]!;
     this.written[slot] = written;
     this.framesPushed += count;
     const ready = this.readyOf(slot);
@@ -140,7 +138,7 @@ export class WindowBatcher {
 
   /** Takes up to `batchSize` ready windows, oldest series first, for `model`; undefined when none is ready. */
   next(model: LiveModel): Batch | undefined {
-    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model };
+    const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model, rule: model.rule };
     while (batch.size < this.batchSize && this.queueSize > 0) {
       const slot = this.queue[this.queueHead]!;
       // Under drop-oldest, windows whose first frames were overwritten are gone: skip and count them.

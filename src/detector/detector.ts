@@ -4,7 +4,7 @@
  * events. The stages live beside it: `batcher.ts` (series, rings, batches), `versions.ts` (model
  * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
  */
-import { expectArrayLike, expectFloat32Array, SeismoError } from '../errors.js';
+import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
@@ -38,6 +38,9 @@ export class Detector {
   private readonly pipeline: ScoringPipeline;
   private readonly scratch: Float32Array;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** The timestamp of a single pushed sample, as `store` takes it (no allocation per sample). */
+  private readonly oneTime = new Float64Array(1);
 
   private constructor(model: ModelDir, worker: InferenceWorker, options: DetectorOptions) {
     const m = model.manifest;
@@ -52,7 +55,11 @@ export class Detector {
     if (this.capacity < this.window + this.stride) {
       throw new SeismoError('ERR_INVALID_OPTION', `capacity ${this.capacity} must hold at least a window and a stride (${this.window + this.stride} frames)`);
     }
-    this.models = new ModelVersions(model, worker, options, maxSeries, () => this.ensureOpen());
+    // Swaps and rollbacks stay possible after a scoring failure (they are how to recover).
+    const open = (): void => {
+      if (this.closed) throw new SeismoError('ERR_DISPOSED', 'detector used after close()');
+    };
+    this.models = new ModelVersions(model, worker, options, maxSeries, open, this.events);
     this.batcher = new WindowBatcher({
       window: this.window,
       stride: this.stride,
@@ -148,8 +155,9 @@ export class Detector {
 
   /**
    * Replaces the threshold rule of the live version, with no new worker and no new version: the
-   * batches delivered from now on are decided by `rule` (prepared for every series slot; a
-   * streaming rule starts from what it holds). Swapping in or rolling back to another version
+   * batches dispatched from now on are decided by `rule`, those already in flight by the rule
+   * live when they were dispatched (as across a swap). `rule` is prepared for every series slot;
+   * a streaming rule starts from what it holds. Swapping in or rolling back to another version
    * takes that version's rules again (or the `thresholdRule` option), as before.
    * @throws SeismoError `ERR_INVALID_OPTION` when `rule` is not a threshold rule, `ERR_DISPOSED` after close.
    */
@@ -182,11 +190,12 @@ export class Detector {
 
   /**
    * Pushes one sample of a series.
-   * @param timestamp strictly increasing per series (any unit; epoch ms by convention).
-   * @param values one value per channel, in the model's channel order.
-   * @throws SeismoError `ERR_BAD_SHAPE`, `ERR_NON_FINITE`, `ERR_TIMESTAMP_ORDER`, `ERR_TOO_MANY_SERIES`,
+   * @param timestamp finite, strictly increasing per series (any unit; epoch ms by convention).
+   * @param values one value per channel, in the model's channel order; each must be finite as a float32.
+   * @throws SeismoError `ERR_BAD_SHAPE`, `ERR_NON_FINITE` (a NaN or infinite timestamp or value, or a
+   *   value beyond the float32 range), `ERR_TIMESTAMP_ORDER`, `ERR_TOO_MANY_SERIES`,
    *   `ERR_RING_OVERFLOW` (reject policy: wait for `drain()` and push again). A sample that throws
-   *   is not stored; every sample that returns is scored.
+   *   is not stored and changes nothing (a new series does not take a slot); every sample that returns is scored.
    */
   push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
     this.ensureOpen();
@@ -198,22 +207,24 @@ export class Detector {
     }
     for (let c = 0; c < channels; c++) {
       const v = values[c]!;
-      if (!Number.isFinite(v)) {
-        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamp}: channel '${this.channels[c]}' is ${v}; clean or impute it before pushing`, { seriesId, timestamp });
-      }
       this.scratch[c] = v;
+      // Checked as stored: a finite double beyond the float32 range becomes Infinity.
+      if (!Number.isFinite(this.scratch[c]!)) throw nonFinite(seriesId, timestamp, this.channels[c]!, v, 'the sample was not stored');
     }
+    this.checkTimestamp(seriesId, timestamp, this.batcher.lastTimeOf(seriesId), -1);
     const slot = this.batcher.slotFor(seriesId);
-    this.batcher.checkTime(seriesId, slot, timestamp);
-    this.batcher.store(slot, timestamp, this.scratch, 1);
+    this.oneTime[0] = timestamp;
+    this.batcher.store(slot, this.oneTime, 0, this.scratch, 1);
     this.pipeline.pump();
   }
 
   /**
    * Pushes many samples of one series, waiting for room in its ring when scoring lags behind.
-   * The whole call is validated first: on a bad sample it throws and stores none of them.
-   * @param timestamps `[n]`, strictly increasing and after the series' last timestamp.
-   * @param frames `[n, channels]` row-major.
+   * The whole call is validated first: on a bad sample it throws and stores none of them (and a
+   * new series does not take a slot). Should scoring fail while the call waits for room, the
+   * rows stored before stay stored and the error says how many (`details.stored`).
+   * @param timestamps `[n]`, finite, strictly increasing and after the series' last timestamp.
+   * @param frames `[n, channels]` row-major, finite.
    */
   async write(seriesId: string, timestamps: ArrayLike<number>, frames: Float32Array): Promise<void> {
     this.ensureOpen();
@@ -226,38 +237,46 @@ export class Detector {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
     }
     for (let i = 0; i < frames.length; i++) {
-      if (!Number.isFinite(frames[i]!)) {
-        const row = Math.floor(i / channels);
-        throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamps[row]}: channel '${this.channels[i % channels]}' is ${frames[i]}; nothing of this write was stored`, { seriesId, row });
-      }
+      if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+    }
+    let last = this.batcher.lastTimeOf(seriesId);
+    for (let i = 0; i < n; i++) {
+      this.checkTimestamp(seriesId, timestamps[i]!, last, i);
+      last = timestamps[i]!;
     }
     const slot = this.batcher.slotFor(seriesId);
-    let last = this.batcher.lastTimeOf(slot);
-    for (let i = 0; i < n; i++) {
-      const t = timestamps[i]!;
-      if (!(t > last)) {
-        throw new SeismoError('ERR_TIMESTAMP_ORDER', `series '${seriesId}': timestamp ${t} (row ${i}) is not after ${last}; nothing of this write was stored`, { seriesId, row: i });
-      }
-      last = t;
-    }
     let done = 0;
-    while (done < n) {
-      const room = this.batcher.room(slot);
-      if (room <= 0) {
-        await this.pipeline.makeRoom();
-        continue;
+    try {
+      while (done < n) {
+        const room = this.batcher.room(slot);
+        if (room <= 0) {
+          await this.pipeline.makeRoom();
+          this.ensureOpen();
+          continue;
+        }
+        const take = Math.min(room, n - done);
+        this.batcher.store(slot, timestamps, done, frames.subarray(done * channels, (done + take) * channels), take);
+        this.pipeline.pump();
+        done += take;
       }
-      const take = Math.min(room, n - done);
-      this.batcher.setTimes(slot, timestamps, done, take);
-      this.batcher.store(slot, NaN, frames.subarray(done * channels, (done + take) * channels), take);
-      this.pipeline.pump();
-      done += take;
+    } catch (err) {
+      if (done === 0 || !isSeismoError(err)) throw err;
+      throw new SeismoError(err.code, `${err.message} (the first ${done} of the ${n} rows of this write were stored)`, { ...err.details, seriesId, stored: done }, { cause: err });
     }
   }
 
-  /** Resolves when the in-flight batches are scored (pushes may then fit again). */
-  async drain(): Promise<void> {
-    await this.pipeline.drain();
+  /**
+   * Waits for room, not for the whole backlog: resolves once the ring of `seriesId` (default: of
+   * every series) can take a sample again, so that a push rejected with `ERR_RING_OVERFLOW` fits.
+   * Each round waits for the oldest batch in flight to be delivered, which frees its frames (with
+   * nothing in flight it sends the pending windows, a partial batch, first). Unlike {@link flush},
+   * it neither sends every pending window nor waits for all of them to be scored.
+   */
+  async drain(seriesId?: string): Promise<void> {
+    this.ensureOpen();
+    const slot = seriesId === undefined ? undefined : this.batcher.find(seriesId);
+    if (seriesId !== undefined && slot === undefined) return;
+    await this.pipeline.drain(slot);
   }
 
   /** Scores every complete window pushed so far, partial batches included, and waits for the results. */
@@ -283,18 +302,19 @@ export class Detector {
    */
   async swapModel(model: string | ModelDir): Promise<SwapResult> {
     const result = await this.models.swap(model);
-    this.emit('swap', { ...result, kind: 'swap' });
+    this.pipeline.clearFailure();
     return result;
   }
 
   /**
    * Goes back to the kept version before the live one (same switch as {@link swapModel}); the
-   * version rolled back from is forgotten. Announced as a `swap` event (kind `rollback`).
+   * version rolled back from is forgotten. Announced as a `swap` event (kind `rollback`). Works
+   * after a failure too (a version that cannot score): the detector then takes calls again.
    * @throws SeismoError `ERR_NO_PREVIOUS_VERSION` when no older version is kept.
    */
   async rollback(): Promise<SwapResult> {
     const result = await this.models.rollback();
-    this.emit('swap', { ...result, kind: 'rollback' });
+    this.pipeline.clearFailure();
     return result;
   }
 
@@ -315,16 +335,23 @@ export class Detector {
       windowsDropped: this.batcher.windowsDropped,
       batches: this.pipeline.batches,
       anomalies: this.pipeline.anomalies,
+      windowsFailed: this.pipeline.windowsFailed,
+      workerRestarts: this.models.restarts,
     };
   }
 
-  /** Flushes nothing: stops the worker and frees the rings. Pending windows are not scored. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pipeline.close();
-    await this.models.close();
-    this.batcher.dispose();
+  /**
+   * Flushes nothing: stops the workers and frees the rings. Pending windows are not scored.
+   * Always returns, also after a worker died; a second call waits for the first to finish.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      await this.pipeline.close();
+      await this.models.close();
+      this.batcher.dispose();
+    })();
+    return this.closing;
   }
 
   // ---- internals ----
@@ -333,6 +360,24 @@ export class Detector {
     if (this.closed) throw new SeismoError('ERR_DISPOSED', 'detector used after close()');
     this.pipeline.throwIfFailed();
   }
+
+  private checkTimestamp(seriesId: string, t: number, last: number, row: number): void {
+    // The hot path: nothing is built unless the timestamp is refused.
+    if (Number.isFinite(t) && t > last) return;
+    const where = row >= 0 ? ` (row ${row})` : '';
+    const stored = row >= 0 ? 'nothing of this write was stored' : 'the sample was not stored';
+    if (!Number.isFinite(t)) {
+      throw new SeismoError('ERR_NON_FINITE', `series '${seriesId}': timestamp ${t}${where} is not a finite number; ${stored}`, { seriesId, ...(row >= 0 ? { row } : { timestamp: t }) });
+    }
+    if (!(t > last)) {
+      throw new SeismoError('ERR_TIMESTAMP_ORDER', `series '${seriesId}': timestamp ${t}${where} is not after the previous one (${last}); ${stored}`, { seriesId, ...(row >= 0 ? { row } : { timestamp: t }) });
+    }
+  }
+}
+
+function nonFinite(seriesId: string, timestamp: number, channel: string, value: number, stored: string, row?: number): SeismoError {
+  const what = Number.isFinite(value) ? `${value}, beyond the float32 range (±3.4e38)` : String(value);
+  return new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamp}: channel '${channel}' is ${what}; clean, rescale or impute it before pushing (${stored})`, { seriesId, timestamp, ...(row === undefined ? {} : { row }) });
 }
 
 function validateOptions(o: DetectorOptions): void {
@@ -342,6 +387,9 @@ function validateOptions(o: DetectorOptions): void {
     if (v !== undefined && (!Number.isInteger(v) || v <= 0)) {
       throw new SeismoError('ERR_INVALID_OPTION', `Detector option ${key} must be a positive integer, got ${String(v)}`);
     }
+  }
+  if (o.workerRestarts !== undefined && (!Number.isInteger(o.workerRestarts) || o.workerRestarts < 0)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option workerRestarts must be a non-negative integer, got ${String(o.workerRestarts)}`);
   }
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);

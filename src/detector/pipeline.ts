@@ -2,8 +2,13 @@
  * The scoring pipeline: batches in flight to the inference workers, their delivery strictly in
  * dispatch order (so that rules see each series in time order and ring releases only move
  * forward), and what a delivery produces (scores, decisions, `batch` and `anomaly` events).
+ *
+ * A batch whose worker fails is not lost: its frames stay in the rings until it is delivered, so
+ * the versions' recovery (a restarted worker, or an automatic rollback) scores it again, once.
+ * Only when nothing can score it does the pipeline fail: the `error` event, then every pending
+ * and later call rejects with the coded error until a swap or rollback succeeds.
  */
-import { SeismoError } from '../errors.js';
+import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
@@ -20,6 +25,8 @@ export interface PipelineOptions {
 
 export class ScoringPipeline {
   windowsScored = 0;
+  /** Windows of batches that nothing could score (given up with an `error` event). */
+  windowsFailed = 0;
   batches = 0;
   anomalies = 0;
   closed = false;
@@ -41,10 +48,14 @@ export class ScoringPipeline {
     while (this.batcher.pendingWindows >= this.o.batchSize && this.inFlight.length < this.o.maxInFlight) this.dispatch();
   }
 
-  /** Resolves when the in-flight batches are scored. */
-  async drain(): Promise<void> {
-    while (this.inFlight.length > 0) await this.inFlight[0];
+  /**
+   * Waits for room, not for the backlog: until the ring of `slot` (default: of every series) can
+   * take a frame again. Each round waits for the oldest batch in flight to be delivered (which
+   * frees its frames), sending a partial batch first when nothing is in flight.
+   */
+  async drain(slot?: number): Promise<void> {
     this.throwIfFailed();
+    while (slot === undefined ? this.batcher.anyFull() : this.batcher.room(slot) <= 0) await this.makeRoom();
   }
 
   /** Scores every complete window stored so far, partial batches included. */
@@ -58,6 +69,7 @@ export class ScoringPipeline {
 
   /** Waits until the oldest batch in flight is delivered (its frames are then free), dispatching a partial batch if none is. */
   async makeRoom(): Promise<void> {
+    this.throwIfFailed();
     if (this.inFlight.length === 0) {
       if (this.batcher.pendingWindows === 0) {
         throw new SeismoError('ERR_RING_OVERFLOW', 'ring full with no window to score: capacity is too small for the window and stride');
@@ -78,28 +90,73 @@ export class ScoringPipeline {
     if (this.failure) throw this.failure;
   }
 
+  /** A switch succeeded: the versions can score again, so the pipeline takes calls again. */
+  clearFailure(): void {
+    this.failure = undefined;
+  }
+
   /** Sends up to `batchSize` ready windows to the live version's worker. */
   private dispatch(): void {
     const batch = this.batcher.next(this.models.live);
     if (!batch) return;
-    const span = this.batcher.span(batch);
-    const model = batch.model;
-    model.inFlight++;
-    const scored = model.worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts);
+    batch.model.inFlight++;
+    const scored = this.score(batch);
     // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
     const previous = this.lastDelivery;
+    let scoredOk = false;
     const done = Promise.all([scored, previous])
-      .then(([out]) => this.deliver(batch, out))
-      .catch((err: Error) => {
-        this.failure ??= err;
+      .then(([out]) => {
+        scoredOk = true;
+        this.deliver(batch, out);
+      })
+      .catch((err: unknown) => {
+        if (!scoredOk) this.abandon(batch);
+        this.fail(err);
       })
       .finally(() => {
-        this.models.batchDone(model);
+        this.models.batchDone(batch.model);
         this.inFlight.splice(this.inFlight.indexOf(done), 1);
         if (!this.closed && !this.failure) this.pump();
       });
     this.lastDelivery = done;
     this.inFlight.push(done);
+  }
+
+  /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */
+  private async score(batch: Batch): Promise<InferenceOutputs> {
+    const span = this.batcher.span(batch);
+    for (;;) {
+      const model = batch.model;
+      const worker = model.worker;
+      try {
+        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts);
+      } catch (err) {
+        if (this.closed) throw err;
+        const next = await this.models.recover(model, worker, err);
+        if (next !== model) {
+          next.inFlight++;
+          batch.model = next;
+          batch.rule = next.rule;
+          this.models.batchDone(model);
+        }
+      }
+    }
+  }
+
+  /** Gives up a batch nothing could score: its windows are counted lost and its frames freed (else a full ring would stay full). */
+  private abandon(batch: Batch): void {
+    this.windowsFailed += batch.size;
+    if (!this.closed) this.batcher.release(batch);
+  }
+
+  /** A batch nothing could score (or whose delivery threw): report it once, and fail the calls. */
+  private fail(err: unknown): void {
+    // Closing abandons what is in flight; that is no failure.
+    if (this.closed && isSeismoError(err, 'ERR_DISPOSED')) return;
+    const error = isSeismoError(err) ? err : new SeismoError('ERR_INFERENCE', `scoring a batch failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+    if (this.failure) return;
+    this.failure = error;
+    this.events.emit('error', error);
   }
 
   private deliver(batch: Batch, out: InferenceOutputs): void {
@@ -112,8 +169,9 @@ export class ScoringPipeline {
     const thresholds = new Float64Array(batch.size);
     const normalizedScores = new Float32Array(batch.size).fill(NaN);
     const calibration = batch.model.calibration;
-    const rule = batch.model.rule;
+    const rule = batch.rule;
     const announce = this.events.listening('anomaly');
+    let scored = 0;
     for (let i = 0; i < batch.size; i++) {
       const slot = batch.slots[i]!;
       const start = batch.starts[i]!;
@@ -125,6 +183,7 @@ export class ScoringPipeline {
         this.batcher.windowsDropped++;
         continue;
       }
+      scored++;
       if (calibration) normalizedScores[i] = normalizeScore(scores[i]!, calibration);
       timestamps[i] = this.batcher.timestampOf(slot, start);
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
@@ -137,7 +196,7 @@ export class ScoringPipeline {
       }
     }
     this.batcher.release(batch);
-    this.windowsScored += batch.size;
+    this.windowsScored += scored;
     this.batches++;
     if (this.events.listening('batch')) {
       this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });

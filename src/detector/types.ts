@@ -44,6 +44,13 @@ export interface DetectorOptions {
    * forgotten (their directories are not deleted). Default 3.
    */
   keepVersions?: number;
+  /**
+   * Times a version's inference worker is restarted after its thread died (a crash, an exit, out
+   * of memory), its unscored windows then scored once by the new worker. Past that, or when a
+   * restart fails, the version counts as unable to score (rolled back when an older one is kept,
+   * else every pending and later call fails with `ERR_INFERENCE`). Default 3.
+   */
+  workerRestarts?: number;
 }
 
 /** What {@link Detector.swapModel} and {@link Detector.rollback} report. */
@@ -146,9 +153,14 @@ export interface ScoredBatch {
 export interface DetectorStats {
   series: number;
   framesPushed: number;
+  /** Windows scored and delivered (not those dropped). */
   windowsScored: number;
   /** Windows lost because drop-oldest overwrote their frames before they were scored. */
   windowsDropped: number;
   batches: number;
   anomalies: number;
+  /** Windows given up because no model version could score them (reported by an `error` event). */
+  windowsFailed: number;
+  /** Inference workers restarted after their thread died. */
+  workerRestarts: number;
 }

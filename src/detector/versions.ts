@@ -3,15 +3,20 @@
  * calibration), the kept ones a rollback can return to, and the switch between them. A switch
  * starts the new worker first and then changes `live` in one synchronous step, so every batch is
  * scored by exactly one version; a retired worker closes once its last batch is delivered.
+ *
+ * Recovery also lives here: a version whose worker thread died gets a new worker (a bounded
+ * number of times: the cause may be transient); a version that cannot score (its runs fail, or
+ * its worker keeps dying) is rolled back automatically when an older version is kept.
  */
-import { SeismoError } from '../errors.js';
+import { isSeismoError, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderRequest } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
 import { readModelDir, type ModelDir } from '../model/model-dir.js';
 import { checkCalibration, readCalibration, type ScoreCalibration } from '../score/calibration.js';
 import { thresholdFromManifest, type ThresholdRule } from '../threshold/index.js';
-import type { SwapResult } from './types.js';
+import type { DetectorEmitter } from './events.js';
+import type { SwapEvent, SwapResult } from './types.js';
 
 /** One loaded model version: its worker, its manifest and the rule that decides its scores. */
 export interface LiveModel {
@@ -24,6 +29,10 @@ export interface LiveModel {
   retired: boolean;
   /** Its score calibration (for `normalizedScores`), if any. */
   calibration?: ScoreCalibration;
+  /** Times its worker was restarted after dying. */
+  restarts: number;
+  /** The recovery under way after a failure of `worker` (shared by every batch that failed with it). */
+  recovering?: Promise<LiveModel>;
 }
 
 /** What the versions need of the detector's options. */
@@ -33,6 +42,7 @@ export interface VersionOptions {
   threshold?: number;
   thresholdRule?: ThresholdRule;
   keepVersions?: number;
+  workerRestarts?: number;
 }
 
 export class ModelVersions {
@@ -48,6 +58,8 @@ export class ModelVersions {
   /** Workers of retired versions that are shutting down (awaited by `close`). */
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
+  /** Restarts of dead workers, all versions together (for stats). */
+  restarts = 0;
 
   /**
    * @param slots series slots every rule is prepared for.
@@ -59,10 +71,11 @@ export class ModelVersions {
     private readonly options: VersionOptions,
     private readonly slots: number,
     private readonly ensureOpen: () => void,
+    private readonly events: DetectorEmitter,
   ) {
     this.keepVersions = options.keepVersions ?? 3;
     const calibration = readCalibration(model.dir);
-    this.live = { version: 1, model, worker, rule: this.ruleFor(model.manifest), inFlight: 0, retired: false, calibration };
+    this.live = { version: 1, model, worker, rule: this.ruleFor(model.manifest), inFlight: 0, retired: false, calibration, restarts: 0 };
     this.kept.push({ version: 1, model });
     if (calibration) this.calibrations.set(1, calibration);
     this.live.rule.prepare(slots);
@@ -98,6 +111,7 @@ export class ModelVersions {
       this.kept.push({ version: result.version, model: next });
       while (this.kept.length > this.keepVersions) this.kept.shift();
       this.pruneCalibrations();
+      this.announce({ ...result, kind: 'swap' });
       return result;
     });
   }
@@ -107,12 +121,83 @@ export class ModelVersions {
       if (this.kept.length < 2) {
         throw new SeismoError('ERR_NO_PREVIOUS_VERSION', `no model version before ${this.live.version} is kept (keepVersions ${this.keepVersions})`);
       }
-      const target = this.kept[this.kept.length - 2]!;
-      const result = await this.install(target.model, target.version);
-      this.kept.pop();
-      this.pruneCalibrations();
+      const result = await this.back();
+      this.announce({ ...result, kind: 'rollback' });
       return result;
     });
+  }
+
+  /**
+   * After `worker` (of `model`) failed a batch with `err`: what should score the batch now.
+   * A worker whose thread died is restarted (at most `workerRestarts` times per version) and the
+   * same version scores again; a version that cannot score is rolled back when it is live and an
+   * older version is kept (a `swap` event of kind `auto-rollback`), or, when it is no longer live,
+   * the live version takes its batches.
+   * @throws SeismoError `ERR_INFERENCE` when nothing can score the batch.
+   */
+  recover(model: LiveModel, worker: InferenceWorker, err: unknown): Promise<LiveModel> {
+    // Replaced already (another batch's failure restarted it, or a switch happened): try again.
+    if (model.worker !== worker) return Promise.resolve(model);
+    model.recovering ??= this.recovery(model, worker, err).finally(() => {
+      model.recovering = undefined;
+    });
+    return model.recovering;
+  }
+
+  private async recovery(model: LiveModel, worker: InferenceWorker, err: unknown): Promise<LiveModel> {
+    let reason = err instanceof Error ? err.message : String(err);
+    if (this.closed) throw err;
+    if (worker.dead && model.restarts < (this.options.workerRestarts ?? 3)) {
+      model.restarts++;
+      this.restarts++;
+      try {
+        const fresh = await InferenceWorker.start(model.model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
+        if (this.closed) {
+          await fresh.close();
+          throw err;
+        }
+        model.worker = fresh;
+        void worker.close();
+        return model;
+      } catch (startErr) {
+        if (this.closed) throw err;
+        reason = `${reason}; restarting it failed: ${startErr instanceof Error ? startErr.message : String(startErr)}`;
+      }
+    } else if (worker.dead) {
+      reason = `${reason} (its worker died ${model.restarts + 1} times)`;
+    }
+    if (model !== this.live) return this.live;
+    const fallback = await this.serialise(async () => {
+      // A switch may have happened while this waited: then the live version takes over.
+      if (model !== this.live) return this.live;
+      if (this.kept.length < 2 || this.kept[this.kept.length - 1]!.version !== model.version) return undefined;
+      const result = await this.back();
+      this.announce({ ...result, kind: 'auto-rollback', reason });
+      return this.live;
+    }).catch((rollbackErr: unknown) => {
+      reason = `${reason}; rolling back failed: ${rollbackErr instanceof Error ? rollbackErr.message : String(rollbackErr)}`;
+      return undefined;
+    });
+    if (fallback) return fallback;
+    throw new SeismoError(
+      'ERR_INFERENCE',
+      `model version ${model.version} cannot score (${reason}) and no other version can take over: swap in a working model or roll back (keepVersions ${this.keepVersions})`,
+      { version: model.version },
+      { cause: isSeismoError(err) ? err : undefined },
+    );
+  }
+
+  /** The switch to the kept version before the live one, forgetting the live one. */
+  private async back(): Promise<SwapResult> {
+    const target = this.kept[this.kept.length - 2]!;
+    const result = await this.install(target.model, target.version);
+    this.kept.pop();
+    this.pruneCalibrations();
+    return result;
+  }
+
+  private announce(event: SwapEvent): void {
+    this.events.emit('swap', event);
   }
 
   /** A batch of `model` was delivered (or given up): its worker closes after its last one once retired. */
@@ -174,7 +259,7 @@ export class ModelVersions {
     if (calibration) this.calibrations.set(version, calibration);
     const old = this.live;
     // The switch: one assignment, no await between it and the next dispatch.
-    this.live = { version, model, worker, rule, inFlight: 0, retired: false, calibration };
+    this.live = { version, model, worker, rule, inFlight: 0, retired: false, calibration, restarts: 0 };
     old.retired = true;
     if (old.inFlight === 0) this.retire(old);
     return { version, previous: old.version, dir: model.dir };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
-import type { WorkerRequest, WorkerResponse } from './protocol.js';
+import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
 
@@ -23,42 +23,91 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** Workers whose threads are running: the process's `exit` hook stops each safely (see CONTROL). */
+const running = new Set<{ control: Int32Array }>();
+let exitHook = false;
+
+/**
+ * At process exit (an uncaught error included) Node terminates worker threads; one terminated
+ * inside onnxruntime's `session.run` aborts the process in native teardown instead of letting it
+ * exit with its error. So, synchronously at `exit`: stop every worker from starting a run, and
+ * wait (bounded) for the runs in progress to return.
+ */
+function installExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    const deadline = Date.now() + 10_000;
+    for (const w of running) Atomics.store(w.control, CONTROL.STOP, 1);
+    for (const w of running) {
+      for (let busy = Atomics.load(w.control, CONTROL.BUSY); busy > 0 && Date.now() < deadline; busy = Atomics.load(w.control, CONTROL.BUSY)) {
+        Atomics.wait(w.control, CONTROL.BUSY, busy, 50);
+      }
+    }
+  });
+}
+
 /** The main-thread side of the inference worker: one onnxruntime session in its own thread. */
 export class InferenceWorker {
   readonly report: ProviderReport;
   readonly inputNames: string[];
   readonly outputNames: string[];
   private readonly worker: Worker;
+  private readonly control: Int32Array;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
-  private failure: Error | undefined;
+  private failure: SeismoError | undefined;
+  /** Resolves when the thread has exited, however it ended. */
+  private readonly exited: Promise<void>;
+  private hasExited = false;
 
-  private constructor(worker: Worker, ready: Extract<WorkerResponse, { type: 'ready' }>) {
+  private constructor(worker: Worker, control: Int32Array, ready: Extract<WorkerResponse, { type: 'ready' }>) {
     this.worker = worker;
+    this.control = control;
     this.report = ready.report;
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
+    const handle = { control };
+    running.add(handle);
+    installExitHook();
     worker.on('message', (msg: WorkerResponse) => this.onMessage(msg));
-    worker.on('error', (err) => this.failAll(new SeismoError('ERR_INFERENCE', `inference worker crashed: ${err.message}`, {}, { cause: err })));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.failAll(new SeismoError('ERR_INFERENCE', `inference worker exited unexpectedly (code ${code})`));
+    worker.on('error', (err) => this.failAll(new SeismoError('ERR_INFERENCE', `inference worker crashed: ${err.message}`, { died: true }, { cause: err })));
+    this.exited = new Promise<void>((resolve) => {
+      worker.once('exit', (code) => {
+        this.hasExited = true;
+        running.delete(handle);
+        if (!this.closed) this.failAll(new SeismoError('ERR_INFERENCE', `inference worker exited unexpectedly (code ${code})`, { died: true }));
+        resolve();
+      });
     });
+  }
+
+  /**
+   * Why the worker can no longer score (its thread crashed or exited), or undefined while it can.
+   * An error of one run (e.g. onnxruntime refusing an input) rejects that run only and is not this.
+   */
+  get dead(): SeismoError | undefined {
+    return this.failure;
   }
 
   /** Starts the worker and creates the session; rejects with the provider's or model's error. */
   static async start(model: Uint8Array, options: InferenceWorkerOptions = {}): Promise<InferenceWorker> {
-    const worker = startWorker(workerFile());
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * Int32Array.BYTES_PER_ELEMENT));
+    const worker = startWorker(workerFile(), { workerData: { control } });
     const ready = await new Promise<Extract<WorkerResponse, { type: 'ready' }>>((resolve, reject) => {
       const onMessage = (msg: WorkerResponse): void => {
         worker.off('error', onError);
+        worker.off('exit', onExit);
         worker.off('message', onMessage);
         if (msg.type === 'ready') resolve(msg);
         else if (msg.type === 'error') reject(new SeismoError(msg.code as SeismoErrorCode, msg.message));
       };
       const onError = (err: Error): void => reject(new SeismoError('ERR_INFERENCE', `inference worker failed to start: ${err.message}`, {}, { cause: err }));
+      const onExit = (code: number): void => reject(new SeismoError('ERR_INFERENCE', `inference worker exited while starting (code ${code})`));
       worker.on('message', onMessage);
       worker.once('error', onError);
+      worker.once('exit', onExit);
       const init: WorkerRequest = {
         type: 'init',
         model,
@@ -71,7 +120,7 @@ export class InferenceWorker {
       await worker.terminate();
       throw err;
     });
-    return new InferenceWorker(worker, ready);
+    return new InferenceWorker(worker, control, ready);
   }
 
   /**
@@ -93,15 +142,33 @@ export class InferenceWorker {
     return this.pending.size;
   }
 
+  /** Asks the worker to release its session and exit; stops it after 2 s if it has not. Returns at once when it is already gone. */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) return this.exited;
     this.closed = true;
     this.failAll(new SeismoError('ERR_DISPOSED', 'inference worker closed before the batch was scored'));
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    if (this.hasExited) return;
     this.worker.postMessage({ type: 'close' } satisfies WorkerRequest);
-    const timer = setTimeout(() => void this.worker.terminate(), 2000);
-    await exited;
+    const timer = setTimeout(() => void this.terminate(), 2000);
+    await this.exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * Stops the thread without a goodbye, as a crash would (requests in flight fail with
+   * `ERR_INFERENCE` unless the worker was closed). A run in progress is waited out first:
+   * terminating a thread inside onnxruntime's `session.run` aborts the process.
+   */
+  async terminate(): Promise<void> {
+    if (this.hasExited) return;
+    Atomics.store(this.control, CONTROL.STOP, 1);
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(this.control, CONTROL.BUSY) > 0 && Date.now() < deadline) {
+      // A run lasts milliseconds to a few hundred: poll rather than block the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await this.worker.terminate();
+    await this.exited;
   }
 
   private request(make: (id: number) => WorkerRequest): Promise<InferenceOutputs> {
@@ -127,7 +194,7 @@ export class InferenceWorker {
     else pending.reject(new SeismoError(msg.code as SeismoErrorCode, `inference failed: ${msg.message}`));
   }
 
-  private failAll(err: Error): void {
+  private failAll(err: SeismoError): void {
     if (!this.closed) this.failure ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();

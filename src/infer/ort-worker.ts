@@ -1,16 +1,18 @@
 // Worker thread that owns the onnxruntime session: session.run() blocks its thread for the whole
 // inference (128 ms at batch 1024 was measured), so it must not run on the event loop that
 // ingests samples.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession } from './providers.js';
-import type { WorkerRequest, WorkerResponse } from './protocol.js';
+import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
 let outputs: string[] = [];
+/** Shared with the main thread (see CONTROL): BUSY while inside session.run, STOP once it wants this thread gone. */
+const control = (workerData as { control?: Int32Array } | undefined)?.control ?? new Int32Array(CONTROL.LENGTH);
 const arenas = new Map<number, { view: Float32Array; channels: number }>();
 
 function send(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
@@ -33,7 +35,22 @@ async function run(id: number, frames: Float32Array, channels: number, starts: B
     frames: new ort.Tensor('float32', frames, [frames.length / channels, channels]),
     starts: new ort.Tensor('int64', starts, [starts.length]),
   };
-  const result = await session.run(feeds, outputs);
+  // Count this run in BUSY before looking at STOP (the stopper does the reverse): either the
+  // stopper sees it and waits for it, or it sees STOP and does not start. BUSY counts: runs are
+  // queued (onnxruntime-node starts each one from a setImmediate), several may be under way.
+  Atomics.add(control, CONTROL.BUSY, 1);
+  if (Atomics.load(control, CONTROL.STOP) === 1) {
+    Atomics.sub(control, CONTROL.BUSY, 1);
+    Atomics.notify(control, CONTROL.BUSY);
+    return; // stopping: the main thread fails this request when the thread exits
+  }
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await session.run(feeds, outputs);
+  } finally {
+    Atomics.sub(control, CONTROL.BUSY, 1);
+    Atomics.notify(control, CONTROL.BUSY);
+  }
   const out: Record<string, Float32Array> = {};
   const transfer: ArrayBuffer[] = [];
   for (const name of outputs) {

@@ -11,5 +11,5 @@ export {
   type OnlineUpdate,
 } from './online-detector.js';
 export { ONLINE_KINDS, resolvePolicy, type GapPolicy, type LearningMode, type MissingPolicy, type OnlineKind, type OnlinePolicy, type ResolvedPolicy } from './policy.js';
-export { likelihoodNormalizer, type NormalizerFactory, type SeriesNormalizer } from './normalizer.js';
+export { likelihoodNormalizer, type NormalizerFactory, type ScorerFactory, type SeriesNormalizer, type SeriesScorer } from './normalizer.js';
 export type { SeriesCounters } from './series.js';

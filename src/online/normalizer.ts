@@ -20,3 +20,22 @@ export type NormalizerFactory = (state?: unknown) => SeriesNormalizer;
 export function likelihoodNormalizer(options: NormalizerOptions = {}): NormalizerFactory {
   return (state?: unknown) => createNormalizer(options, state as NormalizerState | undefined);
 }
+
+/**
+ * A per-series scorer that sees every sample, not only the deep model's raw score: e.g. a
+ * detector that learns each value's context beside the deep model (`src/score/ensemble.ts`).
+ * It takes the place of the normaliser: its output is the normalised score.
+ */
+export interface SeriesScorer {
+  /**
+   * Feeds one sample of the series, in stream order (warm-up samples included) and returns its
+   * normalised score in [0, 1].
+   * @param frame raw values (after the missing-value policy); channel c at `frame[offset + c]`.
+   * @param deepRaw the deep model's raw score of the window ending at this sample; NaN during warm-up.
+   */
+  update(frame: ArrayLike<number>, deepRaw: number, offset?: number): number;
+  toJSON(): unknown;
+}
+
+/** Makes a series' scorer, fresh or from the JSON its `toJSON` wrote. */
+export type ScorerFactory = (state?: unknown) => SeriesScorer;

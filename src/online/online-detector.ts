@@ -37,7 +37,7 @@ import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
 import { FixedThreshold } from '../threshold/fixed.js';
 import type { ThresholdRule } from '../threshold/rule.js';
 import { identityScaler, initialModel, nextOnlineManifest } from './initial-model.js';
-import { likelihoodNormalizer, type NormalizerFactory } from './normalizer.js';
+import { likelihoodNormalizer, type NormalizerFactory, type ScorerFactory } from './normalizer.js';
 import { resolvePolicy, type OnlineKind, type OnlinePolicy, type ResolvedPolicy } from './policy.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
 
@@ -58,6 +58,12 @@ export interface OnlineDetectorOptions {
    * Default: {@link likelihoodNormalizer} (`createNormalizer` of `src/score/normalize.ts`) with its defaults.
    */
   normalizer?: NormalizerFactory;
+  /**
+   * A per-series scorer that sees every raw sample beside the deep model's raw score (e.g. the
+   * ensemble of `src/score/ensemble.ts`) and whose output is the normalised score; it replaces
+   * `normalizer`. Saved and restored with the series.
+   */
+  scorer?: ScorerFactory;
   /**
    * The rule that turns each series' normalised scores into alarms (called with the series' index
    * as its slot). Default: `policy.threshold` as a fixed value when given, else
@@ -83,6 +89,7 @@ export interface OnlineResumeOptions {
   /** Policy fields to change (e.g. `learning: 'off'`); the others are the saved ones. */
   policy?: Partial<OnlinePolicy>;
   normalizer?: NormalizerFactory;
+  scorer?: ScorerFactory;
   alarmRule?: ThresholdRule;
   workDir?: string;
   provider?: ProviderRequest;
@@ -198,6 +205,8 @@ interface SavedSeries {
   lastTime: number | null;
   interval: number | null;
   normalizer: unknown;
+  /** The scorer's state, with a scorer. */
+  scorer?: unknown;
   /** The last `window - 1` scaled frames and their timestamps: the context of the next window. */
   contextTimes: number[];
   contextFrames: number[];
@@ -213,6 +222,8 @@ export const ONLINE_STATE_FILE = 'online.json';
 /** A model and everything learning needs beside it. */
 interface ModelGroup {
   index: number;
+  /** The version directory `weights` belong to (a version swapped in by someone else has its own). */
+  weightsDir: string;
   /** Undefined while a per-series model's worker starts. */
   detector: Detector | undefined;
   weights: WeightTensor[];
@@ -231,6 +242,8 @@ interface ModelGroup {
   ringCount: number;
   admittedSince: number;
   pushedSince: number;
+  /** Background learning: no update starts before this time (`performance.now()`, see `learningShare`). */
+  nextUpdateAt: number;
   updates: number;
   rejected: number;
   scored: number;
@@ -463,6 +476,8 @@ export class OnlineDetector {
   async flush(): Promise<void> {
     this.ensureOpen();
     for (;;) {
+      // Per-series models whose workers are still starting fit their warm-up once started.
+      await this.groupStarts;
       this.schedulePump();
       await this.pumping;
       const held = this.groups.filter((g) => !g.trained || g.hold);
@@ -526,7 +541,7 @@ export class OnlineDetector {
       const target = path.join(dir, rel);
       const current = readModelDir(live(g).modelDir);
       writeModelDir(target, current.manifest, current.onnx);
-      writeWeights(target, g.weights);
+      writeWeights(target, path.resolve(current.dir) === g.weightsDir ? g.weights : (readWeights(current.dir) ?? g.weights));
       // The whole buffer, withdrawn entries included: they hold their places in the FIFO.
       const train: SavedWindow[] = [];
       for (let k = 0; k < g.ringCount; k++) {
@@ -553,6 +568,7 @@ export class OnlineDetector {
         lastTime: Number.isFinite(s.lastTime) ? s.lastTime : null,
         interval: Number.isFinite(s.interval) ? s.interval : null,
         normalizer: s.normalizer.toJSON(),
+        scorer: s.scorer?.toJSON(),
         contextTimes: tail.times,
         contextFrames: tail.frames,
         sinceHot: Number.isFinite(s.lastHot) ? s.lastEnd - s.lastHot : null,
@@ -598,9 +614,17 @@ export class OnlineDetector {
       throw new SeismoError('ERR_TOO_MANY_SERIES', `series '${id}' would be number ${this.seriesList.length + 1}; this detector serves ${this.options.maxSeries ?? 1024}. Create it with a larger maxSeries.`, { seriesId: id });
     }
     const s = new SeriesState(id, this.seriesList.length, group, this.channels.length, this.policy.warmup, this.window, this.recentDepth, this.normalizerFactory());
+    this.attachScorer(s, undefined);
     this.series.set(id, s);
     this.seriesList.push(s);
     return s;
+  }
+
+  private attachScorer(s: SeriesState, state: unknown): void {
+    const factory = this.options.scorer;
+    if (!factory) return;
+    s.scorer = factory(state);
+    s.rawFifo = new Float32Array(64 * this.channels.length);
   }
 
   /** Per-series models start one after another in the background. */
@@ -674,6 +698,7 @@ export class OnlineDetector {
       return;
     }
     if (this.alpha > 0) s.adapt(raw, this.alpha);
+    if (s.scorer) s.keepRaw(raw);
     s.scale(raw, this.scaled, this.policy.clip);
     this.send(s, timestamp, this.scaled);
   }
@@ -707,6 +732,8 @@ export class OnlineDetector {
     const C = this.channels.length;
     const n = s.warmCount;
     s.fitScaler();
+    // A scorer sees every sample in order: the warm-up ones have no deep score.
+    if (s.scorer) for (let t = 0; t < n; t++) s.scorer.update(s.warmFrames!, NaN, t * C);
     const scaled = new Float32Array(n * C);
     for (let t = 0; t < n; t++) s.scale(s.warmFrames!.subarray(t * C, (t + 1) * C), scaled.subarray(t * C, (t + 1) * C), this.policy.clip);
     const g = this.groups[s.group]!;
@@ -797,10 +824,10 @@ export class OnlineDetector {
     const size = this.policy.trainWindows;
     const ring = new Float32Array(size * this.per);
     const g: ModelGroup = {
-      index: this.groups.length, detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
+      index: this.groups.length, weightsDir: '', detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
       ring, views: Array.from({ length: size }, (_, k) => ring.subarray(k * this.per, (k + 1) * this.per)),
       ringSeries: new Int32Array(size).fill(-1), ringEnd: new Float64Array(size), ringValid: new Uint8Array(size),
-      ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
+      ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, nextUpdateAt: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
     };
     this.groups.push(g);
     return g;
@@ -839,6 +866,7 @@ export class OnlineDetector {
     detector.on('error', (err) => this.emit('error', err));
     g.detector = detector;
     g.weights = weights;
+    g.weightsDir = path.resolve(detector.modelDir);
     g.trained = from !== undefined;
     // A per-series model whose series finished its warm-up while the detector was starting.
     if (!g.trained && !g.updating && g.ringCount > 0) this.startUpdate(g, true);
@@ -877,17 +905,20 @@ export class OnlineDetector {
       const id = batch.seriesIds[i]!;
       if (s === undefined || s.id !== id) s = this.series.get(id)!;
       const raw = batch.scores[i]!;
+      // A scorer sees the sample's raw frame (kept since it was sent) with the deep score, settling or not.
+      const settling = s.counters.scored < p.settle;
+      let z = s.scorer ? s.scorer.update(s.rawFifo!, raw, s.takeRaw()) : settling ? 0 : s.normalizer.update(raw);
+      if (settling) z = 0;
       if (Number.isNaN(raw)) {
         normalized[i] = NaN;
         continue;
       }
       const start = batch.starts[i]!;
       const end = start + W - 1;
-      const z = s.normalizer.update(raw);
       normalized[i] = z;
       s.counters.scored++;
       s.lastEnd = end;
-      if (this.alarmRule.decide(z, this.noChannels, s.index)) {
+      if (!settling && this.alarmRule.decide(z, this.noChannels, s.index)) {
         anomalies[i] = 1;
         s.counters.alarms++;
       }
@@ -906,7 +937,7 @@ export class OnlineDetector {
         if (anomalies[i]) this.emit('anomaly', { seriesId: batch.seriesIds[i]!, timestamp: batch.timestamps[i]!, score: batch.scores[i]!, normalized: normalized[i]!, model: g.index, version: batch.version });
       }
     }
-    if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery) this.startUpdate(g, false);
+    if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery && performance.now() >= g.nextUpdateAt) this.startUpdate(g, false);
   }
 
   /** Copies a window the guard lets through into the training buffer (its frames are in the rings while the batch is delivered). */
@@ -1000,7 +1031,11 @@ export class OnlineDetector {
     const tuner = this.tuner;
     if (!tuner) throw new SeismoError('ERR_LEARN', 'learning is off for this detector (no fine-tuning worker)');
     // One fine-tuning worker holds one tfjs model: updates of several models take turns.
-    const job = this.tuneChain.then(() => tuner.update(g.weights, identityScaler(this.channels.length), normal, 0, 0, new Float32Array(0), check, params));
+    // Continue from the live version, whoever made it: an OnlineLearner attached to this model's
+    // detector (expert labels) swaps in versions of its own, with their weights beside them.
+    const liveDir = live(g).modelDir;
+    const start = liveDir === g.weightsDir ? g.weights : (readWeights(liveDir) ?? g.weights);
+    const job = this.tuneChain.then(() => tuner.update(start, identityScaler(this.channels.length), normal, 0, 0, new Float32Array(0), check, params));
     this.tuneChain = job.catch(() => {});
     const res = await job;
     if (this.closed) return;
@@ -1016,7 +1051,10 @@ export class OnlineDetector {
     writeModelDir(dir, manifest, res.onnx);
     writeWeights(dir, res.weights);
     const swap = await live(g).swapModel(dir);
+    // The learning budget: rest in proportion to the time this update took.
+    if (!initial && this.policy.learning === 'background') g.nextUpdateAt = performance.now() + (performance.now() - t0) * (1 / this.policy.learningShare - 1);
     g.weights = res.weights;
+    g.weightsDir = path.resolve(dir);
     g.updates++;
     g.trained = true;
     this.prune(g);
@@ -1039,6 +1077,7 @@ export class OnlineDetector {
     const C = this.channels.length;
     const W = this.window;
     const s = new SeriesState(saved.id, this.seriesList.length, saved.group, C, this.policy.warmup, W, this.recentDepth, this.normalizerFactory(saved.normalizer));
+    this.attachScorer(s, saved.scorer);
     this.series.set(s.id, s);
     this.seriesList.push(s);
     s.mean.set(saved.mean);

@@ -46,6 +46,14 @@ export interface OnlinePolicy {
    */
   warmup?: number;
   /**
+   * Scored samples of a series, right after its warm-up, whose raw scores are reported but not
+   * judged: their normalised score is 0, they never alarm, and neither the normaliser nor the
+   * alarm rule learns from them. A model fitted on a short warm-up still improves quickly over
+   * the next samples; judged at once, those samples would raise early false alarms and teach the
+   * normaliser and the threshold a score level the model soon leaves. Default: `warmup`.
+   */
+  settle?: number;
+  /**
    * `shared` (default): one model for every series (they must have the same channels), with
    * per-series state (scaler, normaliser, alarm state). `per-series`: a model (and an inference
    * worker) per series, for a few series of different behaviour; bounded by `maxModels`.
@@ -55,6 +63,12 @@ export interface OnlinePolicy {
   maxModels?: number;
   /** When learning runs (see {@link LearningMode}). Default `background`. */
   learning?: LearningMode;
+  /**
+   * Background learning: the most of the wall time the fine-tuning worker may spend updating a
+   * model (after an update of d seconds the next waits d * (1 / share - 1) seconds), so that
+   * scoring keeps its share of the cores. In (0, 1]; 1 updates back to back. Default 0.5.
+   */
+  learningShare?: number;
   /** Windows admitted for training (after the guard) between two updates of a model. Default 256. */
   updateEvery?: number;
   /** Most recent admitted windows kept per model and trained on in each update (FIFO). Default 512. */
@@ -66,7 +80,7 @@ export interface OnlinePolicy {
   admitEvery?: number;
   /** Passes over the training windows per update. Default 2. */
   epochs?: number;
-  /** Passes over the first warm-up's windows in the initial fit (from fresh weights). Default 30. */
+  /** Passes over the first warm-up's windows in the initial fit (from fresh weights). Default 15. */
   initialEpochs?: number;
   /** Adam learning rate of every update (a fresh optimizer each time). Default 1e-3. */
   learningRate?: number;
@@ -122,14 +136,16 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
   const o = p ?? {};
   const r: ResolvedPolicy = {
     warmup: o.warmup ?? Math.max(4 * window, 256),
+    settle: o.settle ?? o.warmup ?? Math.max(4 * window, 256),
     sharing: o.sharing ?? 'shared',
     maxModels: o.maxModels ?? 16,
     learning: o.learning ?? 'background',
     updateEvery: o.updateEvery ?? 256,
+    learningShare: o.learningShare ?? 0.5,
     trainWindows: o.trainWindows ?? 512,
     admitEvery: o.admitEvery ?? 4,
     epochs: o.epochs ?? 2,
-    initialEpochs: o.initialEpochs ?? 30,
+    initialEpochs: o.initialEpochs ?? 15,
     learningRate: o.learningRate ?? 1e-3,
     batchSize: o.batchSize ?? 32,
     guardBelow: o.guardBelow ?? tailToNormalized(0.01),
@@ -151,6 +167,8 @@ export function resolvePolicy(p: OnlinePolicy | undefined, window: number): Reso
   for (const k of posInt) if (!Number.isInteger(r[k]) || r[k] <= 0) bad(k, 'a positive integer', r[k]);
   if (r.warmup <= window) bad('warmup', `more than the window (${window})`, r.warmup);
   if (!Number.isInteger(r.seed)) bad('seed', 'an integer', r.seed);
+  if (!Number.isInteger(r.settle) || r.settle < 0) bad('settle', 'a non-negative integer', r.settle);
+  if (!(r.learningShare > 0 && r.learningShare <= 1)) bad('learningShare', 'in (0, 1]', r.learningShare);
   if (!(r.learningRate > 0 && Number.isFinite(r.learningRate))) bad('learningRate', 'a positive number', r.learningRate);
   if (!(r.guardBelow >= 0 && r.guardBelow <= 1)) bad('guardBelow', 'in [0, 1]', r.guardBelow);
   if (r.threshold !== undefined && !(r.threshold > 0 && r.threshold <= 1)) bad('threshold', 'in (0, 1]', r.threshold);

@@ -4,7 +4,7 @@
  * Everything is allocated when the series is first seen; the per-sample path allocates nothing
  * (queues grow by doubling, rarely).
  */
-import type { SeriesNormalizer } from './normalizer.js';
+import type { SeriesNormalizer, SeriesScorer } from './normalizer.js';
 
 /** Counters of one series (summed over series in `OnlineStats`). */
 export interface SeriesCounters {
@@ -60,6 +60,11 @@ export class SeriesState {
   /** Usual sampling interval (median of the warm-up's), in timestamp units; NaN until known. */
   interval = NaN;
   normalizer: SeriesNormalizer;
+  /** With a scorer: it replaces the normaliser, and the raw frames of samples sent but not yet scored wait in `rawFifo`. */
+  scorer: SeriesScorer | undefined;
+  rawFifo: Float32Array | undefined;
+  rawHead = 0;
+  rawCount = 0;
   /** Frames of this series pushed into the model's rings (its frame index base there is 0). */
   pushed = 0;
   /**
@@ -104,6 +109,31 @@ export class SeriesState {
     this.recentEntries = new Int32Array(recent).fill(-1);
     this.queueTimes = new Float64Array(16);
     this.queueFrames = new Float32Array(16 * channels);
+  }
+
+  /** Keeps a raw frame until its window is scored (with a scorer). */
+  keepRaw(raw: ArrayLike<number>): void {
+    const C = this.channels;
+    let fifo = this.rawFifo!;
+    const slots = fifo.length / C;
+    if (this.rawCount === slots) {
+      // Grow by doubling, unrolling the ring so the oldest frame is first.
+      const grown = new Float32Array(fifo.length * 2);
+      for (let k = 0; k < this.rawCount; k++) grown.set(fifo.subarray(((this.rawHead + k) % slots) * C, ((this.rawHead + k) % slots + 1) * C), k * C);
+      this.rawFifo = fifo = grown;
+      this.rawHead = 0;
+    }
+    const at = ((this.rawHead + this.rawCount) % (fifo.length / C)) * C;
+    for (let c = 0; c < C; c++) fifo[at + c] = raw[c]!;
+    this.rawCount++;
+  }
+
+  /** Offset in `rawFifo` of the oldest kept frame, which it releases (the caller reads it before the next `keepRaw`). */
+  takeRaw(): number {
+    const at = this.rawHead * this.channels;
+    this.rawHead = (this.rawHead + 1) % (this.rawFifo!.length / this.channels);
+    this.rawCount--;
+    return at;
   }
 
   /** Notes a sample sent to the rings in the tail (the context a save keeps). */

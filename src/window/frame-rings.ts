@@ -78,6 +78,7 @@ export class FrameRings {
    *   overwritten (nothing is written), `ERR_BAD_SHAPE` on a length mismatch.
    */
   push(slot: number, frames: Float32Array, count = frames?.length / this.channels): number {
+    this.checkSlot(slot, 'push');
     expectFloat32Array(frames, 'push: frames');
     if (!Number.isInteger(count) || count < 0 || count * this.channels > frames.length) {
       throw new SeismoError('ERR_BAD_SHAPE', `push: ${frames.length} floats do not hold ${count} frames of ${this.channels} channels`);
@@ -91,6 +92,10 @@ export class FrameRings {
 
   /** Frames of `slot` before `upTo` are no longer needed and may be overwritten. */
   release(slot: number, upTo: number): void {
+    this.checkSlot(slot, 'release');
+    if (!Number.isSafeInteger(upTo) || upTo < 0) {
+      throw new SeismoError('ERR_INVALID_OPTION', `release: frame index must be an integer >= 0, got ${String(upTo)}`);
+    }
     try {
       this.live().release(slot, upTo);
     } catch (err) {
@@ -99,6 +104,7 @@ export class FrameRings {
   }
 
   state(slot: number): SlotState {
+    this.checkSlot(slot, 'state');
     try {
       this.live().state(slot, this.stateScratch);
     } catch (err) {
@@ -109,6 +115,7 @@ export class FrameRings {
 
   /** Arena row of frame `frame` of `slot`; the next `capacity - (written - frame)` rows are contiguous. */
   rowOf(slot: number, frame: number): number {
+    this.checkSlot(slot, 'rowOf');
     return slot * 2 * this.capacity + (frame % this.capacity);
   }
 
@@ -122,10 +129,26 @@ export class FrameRings {
     return this.view.subarray(row * this.channels, (row + to - from) * this.channels);
   }
 
-  /** Frees the native memory once no view of it is left; later calls throw `ERR_DISPOSED`. */
+  /**
+   * Frees the native memory now: `view` and every span taken from it are detached (length 0
+   * from then on); a worker thread's attached view keeps the memory until it is collected there.
+   * Later calls throw `ERR_DISPOSED`; a second dispose does nothing.
+   */
   dispose(): void {
     this.native?.dispose();
     this.native = undefined;
+  }
+
+  /**
+   * Slot numbers are integers in `[0, slots)`. Checked here, before any native call, because a
+   * number such as 1.5 or 2^32 would otherwise be converted (truncated, wrapped) into another
+   * series' slot.
+   * @throws SeismoError `ERR_INVALID_OPTION`.
+   */
+  private checkSlot(slot: number, fn: string): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) {
+      throw new SeismoError('ERR_INVALID_OPTION', `${fn}: slot ${typeof slot === 'number' ? slot : JSON.stringify(slot)} is not an integer in [0, ${this.slots}) (slots of this arena: ${this.slots})`);
+    }
   }
 
   private live(): NativeRingArena {

@@ -224,7 +224,7 @@ describe('model directory: one unit, checked at load', function () {
       for (let round = 0; round < 4; round++) {
         writeModelDir(target, readModelDir(sources[round % 2]!).manifest, models[round % 2]!.onnx, { weights: models[round % 2]!.weights, calibration: models[round % 2]!.calibration });
         const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
-        const child = spawn(process.execPath, ['-e', code, 'train', '--model', 'lstm-ae', '--data', csv, '--config', config, '--epochs', '2', '--seed', String(10 + round), '--out', target, '--json'], {
+        const child = spawn(process.execPath, ['-e', code, 'train', '--kind', 'lstm-ae', '--data', csv, '--config', config, '--epochs', '2', '--seed', String(10 + round), '--out', target, '--json'], {
           cwd: ROOT,
           stdio: ['ignore', 'pipe', 'pipe'],
         });

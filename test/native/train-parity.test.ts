@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../training/backend';
-import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../../training/dc-vae';
+import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../../training/kinds/dc-vae/model';
 import { fitScaler, applyScaler, fitWindows, windowStarts, type FitOptions } from '../../training/fit';
-import { buildLstmAe, resolveLstmAeConfig } from '../../training/lstm-ae';
+import { buildLstmAe, resolveLstmAeConfig } from '../../training/kinds/lstm-ae/model';
 import { kernelPath, setNativeKernelsEnabled } from '../../training/native-ops';
 import { sineMixture } from '../training/helpers';
 import type * as tfl from '@tensorflow/tfjs-layers';

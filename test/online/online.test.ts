@@ -194,6 +194,70 @@ describe('online mode', function () {
     assert.equal(skip.stats().samples, 1);
   });
 
+  it('feeds a per-series scorer every raw sample in order, with the deep score once scored, and reports its output', async () => {
+    const seen = new Map<number, { frames: number[]; deep: number[] }>();
+    let made = 0;
+    const d = await make({
+      policy: { learning: 'off', threshold: 0.9, settle: 0 },
+      scorer: () => {
+        const id = made++;
+        const log = { frames: [] as number[], deep: [] as number[] };
+        seen.set(id, log);
+        return {
+          update: (frame, deep, offset = 0) => {
+            log.frames.push(frame[offset]!);
+            log.deep.push(deep);
+            // A scorer of its own: how far the value is from 0, squashed into [0, 1).
+            return Math.abs(frame[offset]!) / (1 + Math.abs(frame[offset]!));
+          },
+          toJSON: () => ({ id }),
+        };
+      },
+    });
+    const c = collect(d);
+    const values = wave(200, 0, (t) => 100 + Math.sin(t / 3));
+    values[150] = 1000;
+    await feed(d, 'w', values);
+    await d.flush();
+    const log = seen.get(0)!;
+    assert.equal(made, 1);
+    // Every sample, in order, raw (not scaled): warm-up ones with NaN deep scores, the rest with the model's.
+    assert.deepEqual(log.frames, Array.from(values));
+    assert.ok(log.deep.slice(0, 64).every(Number.isNaN));
+    const scored = c.scores.get('w')!;
+    assert.deepEqual(log.deep.slice(64), scored.map((x) => x.score));
+    scored.forEach((x, i) => assert.equal(x.normalized, Math.fround(values[64 + i]! / (1 + values[64 + i]!))));
+    assert.deepEqual(scored.filter((x) => x.alarm).map((x) => x.t).slice(0, 3), [64, 65, 66]);
+  });
+
+  it('does not judge the first samples after the warm-up (settle): normalised 0, no alarm, nothing learnt by the normaliser', async () => {
+    const d = await make({ policy: { learning: 'off', settle: 50, threshold: 0.01 } });
+    const c = collect(d);
+    const values = wave(300);
+    values[100] = 30; // inside the settle period (scored from 64, judged from 114)
+    values[250] = 30;
+    await feed(d, 'z', values);
+    await d.flush();
+    const got = c.scores.get('z')!;
+    assert.ok(got.slice(0, 50).every((x) => x.normalized === 0 && !x.alarm));
+    assert.ok(got[100 - 64]!.score > 10 * got[99 - 64]!.score, 'the spike is scored (raw) while settling');
+    assert.ok(got.some((x) => x.t >= 250 && x.t < 266 && x.alarm), 'a spike after settling alarms');
+  });
+
+  it('gives each series a model of its own when asked (sharing: per-series)', async () => {
+    const d = await make({ policy: { learning: 'off', sharing: 'per-series', maxModels: 2 } });
+    const c = collect(d);
+    await feed(d, 'u', wave(120));
+    await feed(d, 'v', wave(120, 7, (t) => 50 + 10 * Math.cos(t / 5)));
+    await d.flush();
+    assert.equal(d.models, 2);
+    assert.equal(c.scores.get('u')!.length, 56);
+    assert.equal(c.scores.get('v')!.length, 56);
+    assert.equal(c.updates.filter((u) => u.initial && u.accepted).length, 2);
+    assert.deepEqual(new Set(c.updates.map((u) => u.model)), new Set([0, 1]));
+    assert.throws(() => d.push('third', 0, [1]), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
+  });
+
   it('rejects kinds that cannot learn online and bad policies with coded errors', async () => {
     await assert.rejects(OnlineDetector.create({ kind: 'pca' as never, channels: 1 }), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
     await assert.rejects(OnlineDetector.create({ ...TINY, channels: 1, policy: { warmup: 8 } }), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));

@@ -156,10 +156,10 @@ describe('serve: the page in a real browser (chromium, headless)', function () {
     await detector.swapModel(model);
     await page.click('#tabs button[data-tab=versions]');
     await page.waitForSelector('#version-table tbody tr:nth-child(2)');
-    assert.match(await page.textContent('#version-table tbody tr:first-child') ?? '', /v2\s*live/);
+    assert.match(await page.textContent('#version-table tbody tr:first-child') ?? '', /^\s*v2\b[\s\S]*live/);
     await page.click('#btn-rollback');
     await until('the rollback', () => detector.version === 1);
-    await page.waitForFunction(() => /v1\s*live/.test(document.querySelector('#version-table tbody tr:first-child')?.textContent ?? ''));
+    await page.waitForFunction(() => /^\s*v1\b[\s\S]*live/.test(document.querySelector('#version-table tbody tr:first-child')?.textContent ?? ''));
     await page.waitForFunction(() => document.querySelectorAll('#swap-list li .tag').length === 2);
     await page.screenshot({ path: path.join(shots, 'versions.png') });
   });

@@ -4,10 +4,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { onnx } from 'onnx-proto';
 import { initBackend } from '../../training/backend';
 import { kerasToOnnxGates } from '../../training/export/blocks';
-import { exportLstmAe } from '../../training/export/lstm-ae';
+import { exportLstmAe } from '../../training/kinds/lstm-ae/export';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows, predictScores, trainModel } from '../../training/index';
-import { buildLstmAe, LSTM_AE_LAYERS, type LstmAeConfig, resolveLstmAeConfig } from '../../training/lstm-ae';
+import { buildLstmAe, LSTM_AE_LAYERS, type LstmAeConfig, resolveLstmAeConfig } from '../../training/kinds/lstm-ae/model';
 import { maxAbsDiff, runOrt, sineMixture, scrambleWeights } from './helpers';
 
 const TOL = 1e-4;

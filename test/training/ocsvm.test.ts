@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolveOcsvmConfig, trainModel } from '../../training/index';
-import { ocsvmParams } from '../../training/ocsvm';
+import { ocsvmParams } from '../../training/kinds/ocsvm/model';
 import { CHANNELS, checkKind } from './baseline-kinds';
 import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';

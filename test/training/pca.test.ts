@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
 import { initBackend, resolvePcaConfig, trainModel } from '../../training/index';
-import { pcaComponents } from '../../training/pca';
+import { pcaComponents } from '../../training/kinds/pca/model';
 import { CHANNELS, checkKind } from './baseline-kinds';
 import { runModel } from '../helpers/ort-run';
 import { sineMixture } from './helpers';

@@ -8,7 +8,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { quantile } from '../../src/stats/quantile';
 import { fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts } from '../../training/fit';
 import { listKinds, trainModel, type TrainRequest } from '../../training/index';
-import { seededOrthogonal } from '../../training/lstm-ae';
+import { seededOrthogonal } from '../../training/kinds/lstm-ae/model';
 import { sineMixture } from './helpers';
 
 const C = 3;

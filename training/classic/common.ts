@@ -1,5 +1,5 @@
 /**
- * What the per-record baseline kinds (dense-ae, vae, bigan, pca, ocsvm) share: config checks,
+ * What the per-record baseline kinds (dense-ae, vae, bigan, pca, ocsvm) share:
  * feed-forward parts stored as name-prefixed layers of one tfjs model (so one `getWeights` /
  * `dispose` covers every part, and the exporter finds each part by its prefix), and a training
  * loop for kinds whose step is not `model.trainOnBatch` (VAE's ELBO, BiGAN's adversarial game).
@@ -10,80 +10,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { SeismoError } from '../../src/errors';
 import type { DenseStep } from '../export/blocks';
-import type { KindTrainContext } from '../registry';
-import { type BaseTrainConfig, type FitResult, type TrainLoopHooks, gatherWindows, seededRandom, trainLoop, TRAIN_DEFAULTS } from '../fit';
-
-/** Shared defaults of the baseline kinds (window 1: one record per window). */
-export const BASELINE_BASE_DEFAULTS: Readonly<BaseTrainConfig> = Object.freeze({
-  window: 1,
-  ...TRAIN_DEFAULTS,
-});
-
-/** Throws `ERR_INVALID_OPTION` prefixed with the kind. */
-export function badOption(kind: string, message: string, details: Record<string, unknown>): never {
-  throw new SeismoError('ERR_INVALID_OPTION', `${kind} config: ${message}`, details);
-}
-
-export function positiveInt(kind: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) badOption(kind, `${name} must be a positive integer, got ${JSON.stringify(v)}`, { [name]: v });
-  return v;
-}
-
-/** A finite number in (lo, hi] (or [lo, hi] with `closedLow`). */
-export function numberIn(kind: string, name: string, v: unknown, lo: number, hi: number, closedLow = false): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (closedLow ? v >= lo : v > lo) && v <= hi;
-  if (!ok) badOption(kind, `${name} must be a number in ${closedLow ? '[' : '('}${lo}, ${hi}], got ${JSON.stringify(v)}`, { [name]: v });
-  return v as number;
-}
-
-export function unitList(kind: string, name: string, v: unknown, allowEmpty = false): number[] {
-  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) badOption(kind, `${name} must be a${allowEmpty ? 'n' : ' non-empty'} array of positive integers, got ${JSON.stringify(v)}`, { [name]: v });
-  return v.map((u, i) => positiveInt(kind, `${name}[${i}]`, u));
-}
-
-/**
- * Completes the shared fields (defaults, then `partial`, `channels` from the data) and checks them.
- * @returns the checked shared fields and the merged object (for the kind's own fields).
- */
-export function resolveBase<T extends BaseTrainConfig & { channels: number }>(
-  kind: string,
-  defaults: Readonly<Omit<T, 'channels'>>,
-  partial: Partial<T> | undefined,
-  channels: number,
-): { base: BaseTrainConfig & { channels: number }; merged: T } {
-  if (partial?.channels !== undefined && partial.channels !== channels) {
-    badOption(kind, `channels is ${partial.channels} but the data have ${channels}`, { channels: partial.channels, dataChannels: channels });
-  }
-  const c = { ...defaults, ...(partial ?? {}), channels } as T;
-  const lr = numberIn(kind, 'learningRate', c.learningRate, 0, Infinity);
-  const vs = c.validationSplit;
-  if (typeof vs !== 'number' || !(vs >= 0 && vs < 1)) badOption(kind, `validationSplit must be in [0, 1), got ${vs}`, { validationSplit: vs });
-  if (typeof c.patience !== 'number' || !Number.isSafeInteger(c.patience) || c.patience < 0) badOption(kind, `patience must be an integer >= 0, got ${c.patience}`, { patience: c.patience });
-  if (typeof c.seed !== 'number' || !Number.isSafeInteger(c.seed)) badOption(kind, `seed must be an integer, got ${c.seed}`, { seed: c.seed });
-  return {
-    base: {
-      window: positiveInt(kind, 'window', c.window),
-      channels: positiveInt(kind, 'channels', c.channels),
-      epochs: positiveInt(kind, 'epochs', c.epochs),
-      batchSize: positiveInt(kind, 'batchSize', c.batchSize),
-      learningRate: lr,
-      validationSplit: vs,
-      patience: c.patience,
-      seed: c.seed,
-    },
-    merged: c,
-  };
-}
+import type { KindTrainContext } from '../kind-spec';
+import { type BaseTrainConfig, type FitResult, type TrainLoopHooks, gatherWindows, seededRandom, trainLoop } from '../fit';
 
 /** Activations a hidden Dense layer of these kinds may use (each has a one-op ONNX twin). */
-export type HiddenActivation = 'relu' | 'tanh' | 'sigmoid';
-
-export function activationOption(kind: string, v: unknown): HiddenActivation {
-  if (v !== 'relu' && v !== 'tanh' && v !== 'sigmoid') badOption(kind, `activation must be "relu", "tanh" or "sigmoid", got ${JSON.stringify(v)}`, { activation: v });
-  return v;
-}
+export const HIDDEN_ACTIVATIONS = ['relu', 'tanh', 'sigmoid'] as const;
+export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
 /** Seeds for successive initializers: one shared seed would give every layer the same matrix. */
 export function seedSequence(seed: number): () => number {

@@ -6,16 +6,27 @@
  *
  * Tensor shapes in comments: N windows, W frames per window, C channels, H hidden units.
  */
-import { DType, GraphBuilder, attr } from './onnx-graph';
+import { GRAPH_INPUTS, GRAPH_IO, MODEL_FORMAT_VERSION } from '../../src/model/manifest';
+import { DType, GraphBuilder, OPSET, attr } from './onnx-graph';
 
-/** Names of the contract's graph inputs and outputs (see `src/model/manifest.ts`). */
-export const IO = {
-  frames: 'frames',
-  starts: 'starts',
-  score: 'score',
-  channelScore: 'channel_score',
-  reconstruction: 'reconstruction',
-} as const;
+/** Names of the contract's graph inputs and outputs (said once in `src/model/manifest.ts`), and the reconstruction output. */
+export const IO = { ...GRAPH_IO, reconstruction: 'reconstruction' } as const;
+
+/** A kind's graph inputs and outputs for its manifest: the contract's, then `extraOutputs`. */
+export function contractIO(extraOutputs: readonly string[]): { readonly inputs: readonly string[]; readonly outputs: readonly string[]; readonly opset: number } {
+  return { inputs: [...GRAPH_INPUTS], outputs: [GRAPH_IO.channelScore, GRAPH_IO.score, ...extraOutputs], opset: OPSET };
+}
+
+/** The standard `metadata_props` of a seismo graph, which loading checks against `model.json`. */
+export function seismoMetadata(kind: string, window: number, channels: readonly string[]): Record<string, string> {
+  return {
+    'seismo.formatVersion': String(MODEL_FORMAT_VERSION),
+    'seismo.kind': kind,
+    'seismo.window': String(window),
+    'seismo.channels': JSON.stringify(channels),
+  };
+}
+
 
 /** Per-channel scaler baked into the graph: `x_scaled = (x - mean) / std`. */
 export interface ScalerParams {

@@ -579,7 +579,7 @@ async function loadVersions() {
     .slice()
     .reverse()
     .map(
-      (v) => `<tr><td><b>v${v.version}</b> ${v.version === r.live ? '<span class="tag live">live</span>' : ''}</td><td><code>${esc(v.dir)}</code></td>
+      (v) => `<tr><td><b>v${v.version}</b>${v.name ? ` <span class="muted">${esc(v.name)}</span>` : ''} ${v.version === r.live ? '<span class="tag live">live</span>' : ''}</td><td><code>${esc(v.dir)}</code></td>
       <td>${v.version === r.live ? '' : `<button class="btn small-btn" data-swap="${v.version}">Swap in</button>`}</td></tr>`,
     )
     .join('');
