@@ -31,7 +31,7 @@ export const STREAM_EXPERIMENTS = ['power', 'smtp', 'http', 'smtp-http'] as cons
 export type StreamExperiment = (typeof STREAM_EXPERIMENTS)[number];
 
 /** A prepared stream: frames `[T, C]`, per-frame labels, and how to window it. */
-interface Stream {
+export interface Stream {
   frames: Float32Array;
   channels: string[];
   labels: Uint8Array;
@@ -96,7 +96,7 @@ function kddOnline(): OnlineProtocol {
   };
 }
 
-async function prepare(experiment: StreamExperiment, data: string): Promise<Stream> {
+export async function prepare(experiment: StreamExperiment, data: string): Promise<Stream> {
   if (experiment === 'power') {
     const { table, labels } = await loadPowerDemand(data);
     // 2-hour means (8 readings of 15 minutes), as Malhotra et al. downsample this series: a week is 84 frames.

@@ -48,7 +48,9 @@ export {
 // Scores: a whole table through a detector, and scores on one scale.
 export { scoreTable, type TableScores } from './score/score-table.js';
 export { fitCalibration, MIN_SCALE, normalizeScores, type ScoreCalibration } from './score/calibration.js';
-export { createNormalizer, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
+export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
+export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';
+export { EnsembleScorer, type DeepScoreOptions, type EnsembleOptions, type EnsembleParts, type EnsembleState, type LinearForecastOptions, type ResolvedEnsembleOptions } from './score/ensemble.js';
 
 // Online learning with an expert in the loop.
 export {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { ONLINE_KINDS, type OnlineKind } from '../online/policy.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 
@@ -18,6 +19,8 @@ interface BenchOptions extends CommonOptions {
   online?: boolean;
   seed?: string;
   committee?: boolean;
+  quick?: boolean;
+  deep?: string;
   providers?: string;
   batchSizes?: string;
   series?: string;
@@ -60,11 +63,29 @@ async function runDataExperiment(experiment: string, opts: BenchOptions): Promis
   if (experiment === 'nab') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runNabBench } = require('../../bench/nab.js') as typeof import('../../bench/nab.js');
-    const progress = new Progress('nab', 58);
-    const r = await runNabBench({ data, log, onFile: (done, total) => progress.update(done, '', total) });
+    if (opts.deep !== undefined && !(ONLINE_KINDS as readonly string[]).includes(opts.deep)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--deep must be one of ${ONLINE_KINDS.join(', ')}, got '${opts.deep}'`);
+    }
+    const progress = new Progress(opts.deep ? `nab ${opts.deep} online, files` : 'nab settings', opts.deep ? 58 : opts.quick ? 1 : 24);
+    const r = await runNabBench({ data, log, seed: intOption('--seed', opts.seed), quick: opts.quick === true, deep: opts.deep as OnlineKind | undefined, onFile: (done, total) => progress.update(done, '', total) });
     progress.stop();
-    say(opts, `${r.detector}: ${r.protocol}`);
-    say(opts, `  standard ${r.standard.toFixed(2)}, reward_low_FP_rate ${r.rewardLowFP.toFixed(2)}, reward_low_FN_rate ${r.rewardLowFN.toFixed(2)} (${r.files} files, ${r.seconds.toFixed(0)} s)`);
+    const f = (x: { standard: number; rewardLowFP: number; rewardLowFN: number }) =>
+      `${x.standard.toFixed(2).padStart(6)} ${x.rewardLowFP.toFixed(2).padStart(7)} ${x.rewardLowFN.toFixed(2).padStart(7)}`;
+    say(opts, `${r.detector} (${r.setting.name}): ${r.protocol}`);
+    say(opts, `  ${''.padEnd(44)} standard  low-FP  low-FN`);
+    say(opts, `  ${`whole corpus, ${r.files} files (exact search)`.padEnd(44)} ${f(r)}`);
+    say(opts, `  ${'whole corpus, NAB v1.0 local search'.padEnd(44)} ${f(r.local)}`);
+    if (r.folds) {
+      for (const k of ['A', 'B'] as const) {
+        const fold = r.folds[k];
+        say(opts, `  ${`fold ${k} (${fold.files.length} files), ${fold.pickedOnOther} picked on ${k === 'A' ? 'B' : 'A'}`.padEnd(44)} ${f(fold.heldOut)}`);
+        say(opts, `  ${`  same, at ${k === 'A' ? 'B' : 'A'}'s thresholds`.padEnd(44)} ${f(fold.heldOutAtOtherThresholds)}`);
+        say(opts, `  ${`  default setting on fold ${k}`.padEnd(44)} ${f(fold.defaultSetting)}`);
+      }
+    }
+    for (const [cat, c] of Object.entries(r.categories)) say(opts, `  ${`${cat} (${c.files} files)`.padEnd(44)} ${f(c)}`);
+    if (r.deep) say(opts, `  deep: ${r.deep.kind} through the online engine (learning from the stream), ${r.deep.seconds.toFixed(0)} s for all files`);
+    say(opts, `  wall time ${r.seconds.toFixed(1)} s (streaming ${r.streamSeconds.toFixed(1)} s for ${r.grid.length || 1} settings, ${(r.samplesPerSecond / 1e3).toFixed(0)}k samples/s)`);
     return { experiment, ...r };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -144,7 +165,9 @@ export function registerBench(program: Command): void {
     .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
-    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1)')
+    .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
+    .option('--quick', 'nab: score the default setting only (no cross-validation grid)')
+    .option('--deep <kind>', 'nab: also run this kind through the online engine (learning from the stream) as the ensemble\'s gated deep component (minutes)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')

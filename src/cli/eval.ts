@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import Papa from 'papaparse';
 import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
-import { NAB_PROFILE_KEYS, runNab, type NabProfileResult } from '../evaluate/nab.js';
+import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
 import { readNabWindows } from '../ingest/nab.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
@@ -29,6 +29,8 @@ interface NabScoringOptions {
   nab: string;
   results?: string;
   detector: string;
+  search: string;
+  optimize?: boolean;
   json?: boolean;
 }
 
@@ -233,8 +235,16 @@ function run<O extends { json?: boolean }>(work: (opts: O) => { json: unknown; t
   });
 }
 
+const SEARCH_NAMES: Record<string, string> = {
+  given: 'given: config/thresholds.json',
+  local: "local: NAB v1.0's hill-climb from 0.5, as the published scores",
+  exact: 'exact: the global optimum over every distinct score',
+};
+
 function nabTable(detector: string, results: Record<string, NabProfileResult>): string[] {
   const lines = [`NAB scores of ${detector} (null detector 0, perfect 100)`, ''];
+  const sources = [...new Set(Object.values(results).map((r) => r.thresholdSource))];
+  lines.splice(1, 0, `thresholds: ${sources.map((s) => SEARCH_NAMES[s] ?? s).join('; ')}`);
   lines.push(`${'profile'.padEnd(20)} ${'score'.padStart(9)} ${'raw'.padStart(10)} ${'threshold'.padStart(20)}  source     TP     FP      FN`);
   for (const r of Object.values(results)) {
     lines.push(
@@ -249,8 +259,10 @@ function nabTable(detector: string, results: Record<string, NabProfileResult>): 
  *
  * `eval` prints a table of every metric, or with `--json` exactly `{"metrics": {...}}`.
  * `eval nab` prints NAB's normalised score per profile, or with `--json`
- * `{"standard": x, "rewardLowFP": y, "rewardLowFN": z}`; it uses the detector's thresholds from
- * config/thresholds.json when listed there, else NAB's threshold optimisation.
+ * `{"standard": x, "rewardLowFP": y, "rewardLowFN": z, "thresholds": {...}, "search": {...}}`; it
+ * uses the detector's thresholds from config/thresholds.json when listed there (unless
+ * `--optimize`), else searches them: NAB v1.0's local search by default (what the published
+ * leaderboard used, for comparability), the exact global optimum with `--search exact`.
  * Errors go to stderr as `seismo: ERR_CODE: message`, with exit code 1.
  */
 export function registerEval(program: Command): void {
@@ -297,15 +309,28 @@ export function registerEval(program: Command): void {
     .requiredOption('--nab <root>', 'NAB checkout: labels/combined_windows.json, config/profiles.json, config/thresholds.json')
     .option('--results <dir>', "results folder holding <detector>/<category>/<detector>_<file>.csv (default: <root>/results)")
     .requiredOption('--detector <name>', 'detector name (folder and file prefix)')
-    .option('--json', 'print {"standard": x, "rewardLowFP": y, "rewardLowFN": z} on stdout')
+    .option('--search <how>', "threshold search for profiles without a listed threshold: local (NAB v1.0's hill-climb, as published) | exact (global optimum)", 'local')
+    .option('--optimize', 'ignore config/thresholds.json and search every profile')
+    .option('--json', 'print {"standard": x, "rewardLowFP": y, "rewardLowFN": z, "thresholds": {...}, "search": {...}} on stdout')
     .action(
       run<NabScoringOptions>((opts) => {
-        const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
-        const results = runNab(files, readNabWindows(opts.nab), loadNabProfiles(opts.nab), loadNabThresholds(opts.nab, opts.detector) ?? {});
-        const json: Record<string, number> = {};
-        for (const [profile, r] of Object.entries(results)) {
-          json[(NAB_PROFILE_KEYS as Record<string, string>)[profile] ?? profile] = r.normalized;
+        if (opts.search !== 'local' && opts.search !== 'exact') {
+          throw new SeismoError('ERR_INVALID_OPTION', `--search must be local or exact, got '${opts.search}'`);
         }
+        const files = loadNabResults(opts.results ?? join(opts.nab, 'results'), opts.detector);
+        const given = opts.optimize ? {} : (loadNabThresholds(opts.nab, opts.detector) ?? {});
+        const results = runNab(files, readNabWindows(opts.nab), loadNabProfiles(opts.nab), given, { search: opts.search as NabSearch });
+        const json: Record<string, unknown> = {};
+        const thresholds: Record<string, number> = {};
+        const search: Record<string, string> = {};
+        for (const [profile, r] of Object.entries(results)) {
+          const key = (NAB_PROFILE_KEYS as Record<string, string>)[profile] ?? profile;
+          json[key] = r.normalized;
+          thresholds[key] = r.threshold;
+          search[key] = r.thresholdSource;
+        }
+        json.thresholds = thresholds;
+        json.search = search;
         return { json, text: nabTable(opts.detector, results) };
       }),
     );

@@ -105,6 +105,8 @@ export interface OnlineBatch {
   seriesIds: string[];
   /** Timestamp of each window's last sample: the sample the score is about. */
   timestamps: Float64Array;
+  /** Each window's first frame in its series' rings (with the series id, the reference an `OnlineLearner` label takes). */
+  starts: Float64Array;
   /** `[size]` raw scores (higher = more anomalous; NaN where a window could not be scored). */
   scores: Float32Array;
   /** `[size]` normalised scores in [0, 1] (the series' normaliser). */
@@ -120,6 +122,8 @@ export interface OnlineBatch {
 export interface OnlineAnomaly {
   seriesId: string;
   timestamp: number;
+  /** The window's first frame in the series' rings: `{ seriesId, start }` labels it through an `OnlineLearner`. */
+  start: number;
   score: number;
   normalized: number;
   model: number;
@@ -920,6 +924,8 @@ export class OnlineDetector {
       s.lastEnd = end;
       if (!settling && this.alarmRule.decide(z, this.noChannels, s.index)) {
         anomalies[i] = 1;
+        // Listeners after this one (an OnlineLearner attached to the detector) see the online alarm.
+        batch.anomalies[i] = 1;
         s.counters.alarms++;
       }
       if (z >= p.guardBelow) {
@@ -930,11 +936,11 @@ export class OnlineDetector {
       }
     }
     g.scored += n;
-    const out: OnlineBatch = { size: n, seriesIds: batch.seriesIds, timestamps: batch.timestamps, scores: batch.scores, normalized, anomalies, model: g.index, version: batch.version };
+    const out: OnlineBatch = { size: n, seriesIds: batch.seriesIds, timestamps: batch.timestamps, starts: batch.starts, scores: batch.scores, normalized, anomalies, model: g.index, version: batch.version };
     this.emit('batch', out);
     if (this.listeners.anomaly.size > 0) {
       for (let i = 0; i < n; i++) {
-        if (anomalies[i]) this.emit('anomaly', { seriesId: batch.seriesIds[i]!, timestamp: batch.timestamps[i]!, score: batch.scores[i]!, normalized: normalized[i]!, model: g.index, version: batch.version });
+        if (anomalies[i]) this.emit('anomaly', { seriesId: batch.seriesIds[i]!, timestamp: batch.timestamps[i]!, start: batch.starts[i]!, score: batch.scores[i]!, normalized: normalized[i]!, model: g.index, version: batch.version });
       }
     }
     if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery && performance.now() >= g.nextUpdateAt) this.startUpdate(g, false);

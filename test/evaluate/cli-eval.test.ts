@@ -102,9 +102,23 @@ describe('cli: seismo eval', () => {
     writeFileSync(join(root, 'results', 'toy', 'cat', 'toy_a.csv'), `timestamp,value,anomaly_score\n${rows.join('\n')}\n`);
     const r = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { standard: 100, rewardLowFP: 100, rewardLowFN: 100 });
+    const local = JSON.parse(r.stdout);
+    assert.deepEqual(
+      { standard: local.standard, rewardLowFP: local.rewardLowFP, rewardLowFN: local.rewardLowFN },
+      { standard: 100, rewardLowFP: 100, rewardLowFN: 100 },
+    );
+    // NAB v1.0's local search by default: it starts at 0.5, which already fires on row 10 only.
+    assert.deepEqual(local.search, { standard: 'local', rewardLowFP: 'local', rewardLowFN: 'local' });
+    assert.equal(local.thresholds.standard, 0.5);
+    const exact = JSON.parse((await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--search', 'exact', '--json'])).stdout);
+    assert.equal(exact.search.standard, 'exact');
+    assert.equal(exact.thresholds.standard, 0.8);
     const table = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy']);
     assert.match(table.stdout, /reward_low_FN_rate\s+100\.000/);
+    assert.match(table.stdout, /thresholds: local: NAB v1\.0's hill-climb/);
+    const bad = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--search', 'global']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /ERR_INVALID_OPTION/);
     const none = await cli(['eval', 'nab', '--nab', root, '--detector', 'nobody', '--json']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /ERR_EVAL/);

@@ -151,9 +151,14 @@ describe('evaluate: NAB scorer', () => {
       near(res.standard.rawScore, 1 - 0.11);
       assert.equal(res.standard.thresholdSource, 'given');
       near(res.standard.normalized, (100 * (0.89 + 1)) / 2);
-      // reward_low_FN_rate has no threshold listed: optimised; firing only on score 1 is best
-      assert.equal(res.reward_low_FN_rate.thresholdSource, 'optimized');
-      assert.equal(res.reward_low_FN_rate.threshold, 1);
+      // reward_low_FN_rate has no threshold listed: searched, locally by default (NAB v1.0);
+      // firing only on score 1 is best, which any threshold in (0, 1] does: the start 0.5 stays.
+      assert.equal(res.reward_low_FN_rate.thresholdSource, 'local');
+      assert.equal(res.reward_low_FN_rate.threshold, 0.5);
+      const exact = runNab(files, readNabWindows(root), loadNabProfiles(root), thresholds, { search: 'exact' });
+      assert.equal(exact.reward_low_FN_rate.thresholdSource, 'exact');
+      assert.equal(exact.reward_low_FN_rate.threshold, 1);
+      near(exact.reward_low_FN_rate.normalized, res.reward_low_FN_rate.normalized);
     });
 
     it('says what is missing when a results folder is empty', () => {

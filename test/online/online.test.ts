@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnlineDetector, type OnlineBatch, type OnlineDetectorOptions, type OnlineUpdate } from '../../src/online/index.js';
 import { isSeismoError } from '../../src/errors.js';
+import { OnlineLearner } from '../../src/learn/online.js';
 
 /** A small DeepAnT: fast to fit on two cores. */
 const TINY: Pick<OnlineDetectorOptions, 'kind' | 'window' | 'config'> = { kind: 'deepant', window: 16, config: { filters: [8, 8], hidden: 16 } };
@@ -256,6 +257,40 @@ describe('online mode', function () {
     assert.equal(c.updates.filter((u) => u.initial && u.accepted).length, 2);
     assert.deepEqual(new Set(c.updates.map((u) => u.model)), new Set([0, 1]));
     assert.throws(() => d.push('third', 0, [1]), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  it('takes expert labels through an OnlineLearner attached to its detector, and continues from the versions it makes', async () => {
+    const d = await make({ policy: { learning: 'blocking', updateEvery: 64, admitEvery: 2, threshold: 0.3 } });
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-learner-'));
+    const learner = await OnlineLearner.attach(d.detector(), { workDir: work, normalBuffer: 2, heldOutEvery: 1000, drift: false, queue: { budget: 1, period: 100000 } });
+    try {
+      const alarms: { seriesId: string; start: number }[] = [];
+      d.on('anomaly', (a) => alarms.push({ seriesId: a.seriesId, start: a.start }));
+      const c = collect(d);
+      const values = wave(600);
+      values[300] = 25;
+      values[450] = 25;
+      await feed(d, 'e', values);
+      await d.flush();
+      assert.ok(alarms.length >= 2, `${alarms.length} alarms`);
+      // The expert says: false alarms. The learner kept the alarms' windows and learns from the answers.
+      const outcomes = [learner.label(alarms[0]!, false), learner.label(alarms.at(-1)!, false)];
+      assert.deepEqual(outcomes, ['normal-buffer', 'normal-buffer']);
+      await learner.idle();
+      assert.equal(learner.history.length, 1);
+      const learnt = learner.history[0]!;
+      assert.ok(learnt.accepted, learnt.reason);
+      const learnerVersion = d.detector().version;
+      // The engine's next update starts from the learner's version.
+      await feed(d, 'e', wave(200, 600), 600);
+      await d.flush();
+      await d.idle();
+      const after = c.updates.filter((u) => u.accepted && u.version! > learnerVersion);
+      assert.ok(after.length >= 1, 'the engine updated after the learner');
+    } finally {
+      await learner.close();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('rejects kinds that cannot learn online and bad policies with coded errors', async () => {

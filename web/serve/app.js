@@ -310,8 +310,9 @@ function renderLive() {
       scEl,
     );
   } else state.charts.score.setData(dataS);
-  // One time range for both charts (scores start a window later than samples).
-  const t0 = Math.min(s.time.length ? s.time[0] : Infinity, s.scoreTime.length ? s.scoreTime[0] : Infinity);
+  // One time range for both charts: the span both hold (scores start a window after the samples;
+  // with a stride above 1 the kept scores reach further back than the kept samples).
+  const t0 = Math.max(s.time.length ? s.time[0] : -Infinity, s.scoreTime.length ? s.scoreTime[0] : -Infinity);
   const t1 = Math.max(s.time.length ? s.time[s.time.length - 1] : -Infinity, s.scoreTime.length ? s.scoreTime[s.scoreTime.length - 1] : -Infinity);
   if (Number.isFinite(t0) && t1 > t0) for (const c of [state.charts.channels, state.charts.score]) c.setScale('x', { min: tx(t0), max: tx(t1) });
   $('chart-score').previousElementSibling.querySelector('.muted').textContent = `(dashed: threshold; red bands: alarms; click a band for its detail${logScore ? '; log scale' : ''})`;
