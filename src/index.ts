@@ -71,3 +71,4 @@ export type { WeightTensor } from './model/weights.js';
 
 // Online mode: detectors that learn from the stream they score, with no model directory.
 export * from './online/index.js';
+export * from './connect/index.js';

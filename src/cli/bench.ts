@@ -200,8 +200,21 @@ export function registerBench(program: Command): void {
         if (experiment === 'providers') return runProviders(opts);
         if (experiment === 'online-mode') return runOnlineMode(opts);
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
+        if (experiment === 'redis') {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { runRedisBench } = require('../../bench/redis.js') as typeof import('../../bench/redis.js');
+          const r = await runRedisBench({ model: opts.model, log: (line) => process.stderr.write(`${line}\n`) });
+          const k = (x: number): string => `${(x / 1e3).toFixed(1)}k`;
+          say(opts, `model ${r.model.kind} (window ${r.model.window}, stride ${r.model.stride}, ${r.model.channels} channels); ${r.workload.series} series, ${r.workload.samples} samples in entries of ${r.workload.entrySize}, ${r.workload.partitions} partitions; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
+          say(opts, `  in process (one Detector)   ${k(r.inProcessSamplesPerSec).padStart(9)} samples/s`);
+          say(opts, `  Redis, 1 consumer           ${k(r.oneConsumerSamplesPerSec).padStart(9)} samples/s`);
+          say(opts, `  Redis, 2 consumers          ${k(r.twoConsumersSamplesPerSec).padStart(9)} samples/s  (x${r.scaling.toFixed(2)} of one)`);
+          say(opts, `  XADD -> result entry        p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${k(r.latency.rateSamplesPerSec)} samples/s (${r.latency.windows} windows)`);
+          say(opts, `  memory per partition        ${(r.memory.checkpointBytesPerPartition / 1024).toFixed(1)} KiB of checkpoints in Redis (${r.memory.seriesPerPartition} series); ${(r.memory.detectorBytesPerSeries / 1024).toFixed(1)} KiB of consumer state per series`);
+          return { experiment, ...r };
+        }
         if (experiment !== 'throughput') {
-          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
+          throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, redis, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
         }
         // Loaded on demand: it pulls in training (tfjs), which other commands never need.
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { StreamConsumer } from '../connect/consumer.js';
+import { likelihoodNormalizer } from '../online/normalizer.js';
 import { RedisStreamsConnector } from '../connect/redis-streams.js';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
@@ -23,6 +24,7 @@ interface ConsumeOptions extends CommonOptions {
   provider: string;
   threshold?: string;
   trim?: boolean;
+  normalize?: boolean;
   quiet?: boolean;
 }
 
@@ -46,6 +48,7 @@ export function registerConsume(program: Command): void {
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--trim', 'trim each partition up to its last committed entry (XTRIM MINID); only when this group is the only reader')
+    .option('--normalize', 'also write each window\'s normalised score (field nscore, per-series anomaly likelihood in [0, 1), its state checkpointed)')
     .option('--quiet', 'no progress lines on stderr')
     .option('--json', 'print a JSON summary on stdout when stopped')
     .action(
@@ -73,6 +76,7 @@ export function registerConsume(program: Command): void {
           count: intOption('--count', opts.count),
           blockMs: intOption('--block-ms', opts.blockMs),
           detector: { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries), threshold },
+          normalizer: opts.normalize ? likelihoodNormalizer() : undefined,
           log,
         });
         // SIGTERM / SIGINT drain: the round in flight is committed, partitions are handed over.

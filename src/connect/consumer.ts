@@ -18,22 +18,12 @@ import crypto from 'node:crypto';
 import { Detector, type DetectorOptions, type ScoredBatch } from '../detector.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import { readModelDir } from '../model/model-dir.js';
+import type { NormalizerFactory, SeriesNormalizer } from '../online/normalizer.js';
 import { thresholdFromManifest, FIXED_METHODS } from '../threshold/index.js';
 import { decodeCheckpoint, encodeCheckpoint, type SeriesCheckpoint } from './checkpoint.js';
 import type { Connector, DeadLetter, Membership, PartitionCheckpoint, PartitionLease, SourceEntry } from './connector.js';
 import { partitionOf } from './partition.js';
 import { decodeEntry, resultFields } from './wire.js';
-
-/** A per-series score normaliser (the shape of `src/score/normalize.ts`'s `ScoreNormalizer`). */
-export interface SeriesNormalizer {
-  /** Feeds one raw score (higher = more anomalous); returns the normalised score. */
-  update(raw: number): number;
-  /** Plain JSON that the factory restores from. */
-  toJSON(): unknown;
-}
-
-/** Makes a series' normaliser, fresh (no state) or restored from a checkpoint. */
-export type NormalizerFactory = (state?: unknown) => SeriesNormalizer;
 
 /** Options of {@link StreamConsumer}. */
 export interface StreamConsumerOptions {
@@ -249,11 +239,12 @@ export class StreamConsumer {
       this.membership = await this.connector.heartbeat();
       this.heartbeatTimer = setInterval(() => void this.beat(), period);
       await this.loop();
-      return this.stats();
     } finally {
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       await this.shutdown();
     }
+    // After the shutdown: the totals include the partitions released on the way out.
+    return this.stats();
   }
 
   private async loadDetector(): Promise<Detector> {

@@ -3,7 +3,7 @@
  * partitioned by FNV-1a of their id, exactly-once results. See docs/scale-out.md.
  */
 export * from './connector.js';
-export { StreamConsumer, type ConsumerStats, type NormalizerFactory, type SeriesNormalizer, type StreamConsumerOptions } from './consumer.js';
+export { StreamConsumer, type ConsumerStats, type StreamConsumerOptions } from './consumer.js';
 export { RedisStreamsConnector, type RedisStreamsOptions } from './redis-streams.js';
 export { RedisProducer, type ProducerEntry, type RedisProducerOptions } from './producer.js';
 export { fnv1a32, partitionOf, partitionStream } from './partition.js';

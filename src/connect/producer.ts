@@ -45,6 +45,9 @@ export class RedisProducer {
     this.options = options;
     this.owned = options.client === undefined;
     this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379');
+    // Connection errors reject the commands that meet them (and the client reconnects); without a
+    // listener ioredis would also print each one.
+    if (this.owned) this.client.on('error', () => {});
   }
 
   /** The stream a series' entries go to. */

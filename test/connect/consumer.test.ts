@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { StreamConsumer } from '../../src/connect/consumer.js';
+import { createNormalizer, type NormalizerState } from '../../src/score/normalize.js';
 import { partitionOf, partitionStream } from '../../src/connect/partition.js';
 import { RedisProducer } from '../../src/connect/producer.js';
 import { RedisStreamsConnector } from '../../src/connect/redis-streams.js';
 import { tinyModel, type TinyModel } from '../helpers/tiny-model.js';
-import { RedisServer } from './redis-server.js';
+import { RedisServer } from '../../bench/redis-server.js';
 import { checkExactlyOnce, makeWorkload, produce, readResults, readStream, referenceScores, waitFor, type Produced } from './workload.js';
 
 const PARTITIONS = 4;
@@ -39,13 +40,14 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     await server?.stop();
   });
 
-  function consumer(name: string, stream: string, log?: string[]): StreamConsumer {
+  function consumer(name: string, stream: string, log?: string[], normalize = false): StreamConsumer {
     return new StreamConsumer({
       connector: new RedisStreamsConnector({ url, stream, group: 'g', outStream: `${stream}:out`, partitions: PARTITIONS, name, leaseMs: 1000 }),
       model: model.dir,
       detector: { provider: 'cpu', batchSize: 64 },
       count: 16,
       blockMs: 50,
+      normalizer: normalize ? (state) => createNormalizer(undefined, state as NormalizerState | undefined) : undefined,
       log: log ? (l) => log.push(l) : undefined,
     });
   }
@@ -98,7 +100,7 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     await json.close();
   });
 
-  it('a new owner resumes each series from its checkpoint: the windows across the handover score as in one process', async () => {
+  it('a new owner resumes each series from its checkpoint (ring tail, normaliser): the windows across the handover score as in one process', async () => {
     const stream = `${run}:in2`;
     const work = makeWorkload({ series: 4, length: 257, entrySize: 13, channels: model.manifest.channels.length, seed: 2 });
     const expected = await referenceScores(model.dir, work);
@@ -106,7 +108,7 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     const produced: Produced = new Map();
     const cut = Math.floor(work.entries.length * 0.4);
     await produce(producer, work, work.entries.slice(0, cut), produced);
-    const first = consumer('first', stream);
+    const first = consumer('first', stream, undefined, true);
     const r1 = first.start();
     await waitFor('the first part scored', 60_000, async () => {
       const groups = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xinfo('GROUPS', partitionStream(stream, p)).catch(() => []) as Promise<unknown[]>));
@@ -121,12 +123,52 @@ describe('connect: StreamConsumer on Redis Streams', function () {
     await r1;
     await produce(producer, work, work.entries.slice(cut), produced);
     const log: string[] = [];
-    const second = consumer('second', stream, log);
+    const second = consumer('second', stream, log, true);
     const r2 = second.start();
     await waitFor('every window in the output', 60_000, async () => (await redis.xlen(`${stream}:out`)) >= expected.size);
     const stats = await second.stop();
     await r2;
     assert.equal(stats.restored, work.series.length, log.join('\n'));
+    const results = await readResults(redis, `${stream}:out`);
+    const check = checkExactlyOnce(results, expected, produced, (id) => producer.streamOf(id));
+    assert.deepEqual(check, { windows: expected.size, duplicated: 0, missing: 0 });
+    // The normalised scores continue across the handover as one normaliser per series would go.
+    const nscore = new Map<string, number>();
+    for (const s of work.series) {
+      const n = createNormalizer();
+      const keys = [...expected.keys()].filter((k) => k.startsWith(`${s.id}@`)).sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1]));
+      for (const k of keys) nscore.set(k, n.update(expected.get(k)!.score));
+    }
+    for (const r of results) assert.equal(r.normalized, nscore.get(`${r.seriesId}@${r.timestamp}`), `nscore of ${r.seriesId}@${r.timestamp}`);
+    await producer.close();
+  });
+
+  it('rebalances as consumers join and leave: a leaving consumer drains and hands over at once', async () => {
+    const stream = `${run}:in3`;
+    const work = makeWorkload({ series: 6, length: 400, entrySize: 10, channels: model.manifest.channels.length, seed: 3 });
+    const expected = await referenceScores(model.dir, work);
+    const producer = new RedisProducer({ url, stream, partitions: PARTITIONS, channels: work.channels });
+    const produced: Produced = new Map();
+    const a = consumer('a', stream);
+    const ra = a.start();
+    await waitFor('a to own every partition', 30_000, () => a.stats().owned.length === PARTITIONS);
+    const b = consumer('b', stream);
+    const rb = b.start();
+    // b joins: a hands over half of the partitions at a round boundary.
+    await waitFor('a and b to share the partitions', 30_000, () => a.stats().owned.length === PARTITIONS / 2 && b.stats().owned.length === PARTITIONS / 2);
+    const half = Math.floor(work.entries.length / 2);
+    await produce(producer, work, work.entries.slice(0, half), produced);
+    await waitFor('some output', 30_000, async () => (await redis.xlen(`${stream}:out`)) > 0);
+    // a leaves: it drains, releases its leases (none expires) and leaves the group; b takes over.
+    const sa = await a.stop();
+    await ra;
+    await waitFor('b to own every partition', 30_000, () => b.stats().owned.length === PARTITIONS);
+    await produce(producer, work, work.entries.slice(half), produced);
+    await waitFor('every window in the output', 60_000, async () => (await redis.xlen(`${stream}:out`)) >= expected.size);
+    const sb = await b.stop();
+    await rb;
+    assert.equal(sa.released, PARTITIONS, 'a released half on the join and half when leaving');
+    assert.equal(sb.claimed, 0, 'a drained: nothing left pending for b to claim');
     const check = checkExactlyOnce(await readResults(redis, `${stream}:out`), expected, produced, (id) => producer.streamOf(id));
     assert.deepEqual(check, { windows: expected.size, duplicated: 0, missing: 0 });
     await producer.close();
