@@ -153,13 +153,13 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | providers | online-mode | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | providers | online-mode | soak | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
     .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
-    .option('--seconds <n>', 'seconds per round', '2')
+    .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--providers <list>', 'providers: comma-separated providers to compare, the first is the parity reference (default cpu,webgpu)')
     .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
@@ -171,7 +171,7 @@ export function registerBench(program: Command): void {
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
-    .option('--series <list>', 'online-mode: comma-separated series counts (default 1,100,10000)')
+    .option('--series <list>', 'online-mode: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
     .option('--kind <kind>', 'online-mode: model kind (default deepant)')
     .option('--json', 'print the figures as JSON on stdout')
@@ -198,6 +198,19 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'providers') return runProviders(opts);
+        if (experiment === 'soak') {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { runSoak } = require('../../bench/soak.js') as typeof import('../../bench/soak.js');
+          const r = await runSoak({
+            seconds: Number(opts.seconds),
+            series: intOption('--series', opts.series ?? '1000'),
+            model: opts.model,
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
+          say(opts, `soak: ${r.series} series for ${r.seconds} s, ${r.samplesWritten} samples written, ${r.windowsScored} windows scored; ${r.machine.cpus} cpus`);
+          say(opts, `  RSS ${r.rssWarmMiB} MiB warm -> ${r.rssEndMiB} MiB at the end; event-loop lag max ${r.lagMaxMs} ms`);
+          return { experiment, ...r };
+        }
         if (experiment === 'online-mode') return runOnlineMode(opts);
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
         if (experiment === 'redis') {

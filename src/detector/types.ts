@@ -4,7 +4,6 @@
  */
 import type { SeismoError } from '../errors.js';
 // For the TSDoc links only (type import: no runtime cycle).
-import type { Detector } from './detector.js';
 import type { ProviderRequest } from '../infer/providers.js';
 import type { ThresholdRule } from '../threshold/index.js';
 import type { OverflowPolicy } from '../window/frame-rings.js';

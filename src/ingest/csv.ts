@@ -5,6 +5,7 @@
  * a {@link SeismoError} that names the file, the 1-based line and the 1-based column.
  */
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { open, stat } from 'node:fs/promises';
 import Papa from 'papaparse';
 import { fileError, SeismoError } from '../errors.js';
@@ -71,6 +72,24 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Read chunk size for files: large enough that papaparse's per-chunk overhead vanishes. */
 const READ_CHUNK_BYTES = 1 << 20;
+
+/** Longest piece of a cell or name quoted in an error message, in characters. */
+const QUOTE_MAX = 64;
+
+/**
+ * A cell or name quoted for an error message, cut to {@link QUOTE_MAX} characters with its full
+ * length said: a message must stay readable (and small) whatever the file holds, e.g. a 600 MB
+ * line of one cell.
+ */
+export function quoteClipped(text: string): string {
+  return text.length <= QUOTE_MAX ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, QUOTE_MAX))}... (${text.length} characters)`;
+}
+
+/** The first few of `names`, quoted and clipped, then how many more: bounded whatever the count. */
+export function listClipped(names: readonly string[], first = 5): string {
+  const shown = names.slice(0, first).map(quoteClipped).join(', ');
+  return names.length > first ? `${shown} and ${names.length - first} more` : shown;
+}
 
 /** How one table's cells are checked: numbers for series, 0/1 for label files. */
 type CellKind = 'series' | 'labels';
@@ -249,9 +268,11 @@ class TableBuilder {
     const colName = column === undefined ? undefined : column === 1 ? (this.header?.[0] ?? 'timestamp') : this.header?.[column - 1];
     const where = column === undefined
       ? `${this.source} line ${this.line}`
-      : `${this.source} line ${this.line}, column ${column}${colName !== undefined ? ` (${JSON.stringify(colName)})` : ''}`;
+      : `${this.source} line ${this.line}, column ${column}${colName !== undefined ? ` (${quoteClipped(colName)})` : ''}`;
+    // Details are kept as small as the message: a cell can be megabytes long.
+    const clip = (t: string | undefined): string | undefined => (t !== undefined && t.length > QUOTE_MAX * 4 ? t.slice(0, QUOTE_MAX * 4) : t);
     throw new SeismoError(code, `${where}: ${what}`, {
-      file: this.source, line: this.line, column, columnName: colName, value,
+      file: this.source, line: this.line, column, columnName: clip(colName), value: clip(value),
     });
   }
 
@@ -268,18 +289,18 @@ class TableBuilder {
       return (v !== undefined && Number.isFinite(v)) || !Number.isNaN(parseTimestampMs(s));
     };
     if (looksLikeStamp(names[0]!) && names.slice(1).every((n) => { const v = parseNumberCell(n); return v !== undefined && Number.isFinite(v); })) {
-      this.fail('ERR_CSV_PARSE', undefined, `missing header: the first line holds numbers (${row.slice(0, 3).join(',')}...), expected column names such as "timestamp,value"`);
+      this.fail('ERR_CSV_PARSE', undefined, `missing header: the first line holds numbers (${row.slice(0, 3).map(quoteClipped).join(',')}...), expected column names such as "timestamp,value"`);
     }
     const seen = new Map<string, number>();
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       if (i > 0 && name === '') this.fail('ERR_CSV_PARSE', i + 1, 'empty column name in the header');
       const first = seen.get(name);
-      if (first !== undefined) this.fail('ERR_CSV_PARSE', i + 1, `duplicate column name ${JSON.stringify(name)} (also column ${first})`);
+      if (first !== undefined) this.fail('ERR_CSV_PARSE', i + 1, `duplicate column name ${quoteClipped(name)} (also column ${first})`);
       seen.set(name, i + 1);
     }
     if (this.kind === 'labels' && !names.slice(1).includes('label')) {
-      this.fail('ERR_CSV_PARSE', undefined, `a labels file needs a "label" column after the timestamp; header is ${JSON.stringify(row.join(','))}`);
+      this.fail('ERR_CSV_PARSE', undefined, `a labels file needs a "label" column after the timestamp; the header has ${names.length} columns: ${listClipped(names)}`);
     }
     this.header = names;
     this.width = names.length;
@@ -315,17 +336,17 @@ class TableBuilder {
     if (this.timeKind === 'number') {
       const n = parseNumberCell(stamp);
       if (n === undefined || !Number.isFinite(n)) {
-        this.fail('ERR_CSV_PARSE', 1, `timestamp ${JSON.stringify(stamp)} is not a finite number like the earlier numeric timestamps`, stamp);
+        this.fail('ERR_CSV_PARSE', 1, `timestamp ${quoteClipped(stamp)} is not a finite number like the earlier numeric timestamps`, stamp);
       }
       t = n;
     } else {
       t = parseTimestampMs(stamp);
       if (t !== t) {
-        this.fail('ERR_CSV_PARSE', 1, `cannot parse timestamp ${JSON.stringify(stamp)}: expected ISO-8601 (2024-01-31T12:00:00Z), 'YYYY-MM-DD HH:MM:SS' or a number`, stamp);
+        this.fail('ERR_CSV_PARSE', 1, `cannot parse timestamp ${quoteClipped(stamp)}: expected ISO-8601 (2024-01-31T12:00:00Z), 'YYYY-MM-DD HH:MM:SS' or a number`, stamp);
       }
     }
     if (t <= this.prevTime && this.order !== 'any' && (t < this.prevTime || this.order === 'strict')) {
-      this.fail('ERR_TIMESTAMP_ORDER', 1, `timestamp ${JSON.stringify(stamp)} ${t === this.prevTime ? 'repeats' : 'goes backwards from'} the timestamp on line ${this.prevLine} ("${this.timestamps[this.rows - 1]}"); timestamps must ${this.order === 'strict' ? 'strictly increase' : 'not decrease'} (see the timestampOrder option)`, stamp);
+      this.fail('ERR_TIMESTAMP_ORDER', 1, `timestamp ${quoteClipped(stamp)} ${t === this.prevTime ? 'repeats' : 'goes backwards from'} the timestamp on line ${this.prevLine} (${quoteClipped(this.timestamps[this.rows - 1]!)}); timestamps must ${this.order === 'strict' ? 'strictly increase' : 'not decrease'} (see the timestampOrder option)`, stamp);
     }
 
     const base = this.rows * this.channelCount;
@@ -335,7 +356,7 @@ class TableBuilder {
       let v = parseSimpleDecimal(cell);
       if (v !== v) v = this.slowCell(cell, c + 1);
       if (this.kind === 'labels' && v !== 0 && v !== 1) {
-        this.fail('ERR_CSV_PARSE', c + 1, `label must be 0 or 1, found ${JSON.stringify(cell)}`, cell);
+        this.fail('ERR_CSV_PARSE', c + 1, `label must be 0 or 1, found ${quoteClipped(cell)}`, cell);
       }
       frames[base + c - 1] = v;
     }
@@ -351,11 +372,11 @@ class TableBuilder {
     const v = parseNumberCell(cell);
     if (v === undefined) {
       if (cell.trim() === '') this.fail('ERR_CSV_PARSE', column, 'empty cell', cell);
-      this.fail('ERR_CSV_PARSE', column, `non-numeric value ${JSON.stringify(cell)}`, cell);
+      this.fail('ERR_CSV_PARSE', column, `non-numeric value ${quoteClipped(cell)}`, cell);
     }
     const finite32 = Number.isFinite(v) && v <= FLOAT32_MAX && v >= -FLOAT32_MAX;
     if (!finite32 && (!this.keepNonFinite || this.kind === 'labels')) {
-      const what = Number.isFinite(v) ? `value ${cell} overflows float32` : `non-finite value ${JSON.stringify(cell)}`;
+      const what = Number.isFinite(v) ? `value ${quoteClipped(cell)} overflows float32` : `non-finite value ${quoteClipped(cell)}`;
       this.fail('ERR_NON_FINITE', column, `${what} (pass nonFinite: 'keep' to read it as NaN/Infinity)`, cell);
     }
     return v;
@@ -403,15 +424,19 @@ export function parseSeriesCsv(text: string, options: ReadSeriesOptions & { sour
 function parseText(text: string, source: string, kind: CellKind, options: ReadSeriesOptions): SeriesTable {
   const builder = new TableBuilder(source, kind, options.nonFinite === 'keep', options.timestampOrder);
   let error: unknown;
-  // papaparse calls `chunk` synchronously for string input; an exception thrown inside would be
+  // One pass over the whole string, a row at a time. papaparse's chunked string mode re-parses
+  // the unfinished line of every chunk from its start, which made a line spanning many chunks
+  // quadratic in its length; `step` parses the string once and never holds all rows.
+  // papaparse calls `step` synchronously for string input; an exception thrown inside would be
   // swallowed by it, so catch it here, abort, and rethrow after parse() returns.
+  const one: string[][] = [[]];
   Papa.parse<string[]>(text, {
     ...papaConfig(options.delimiter),
-    chunkSize: READ_CHUNK_BYTES * 8,
-    chunk: (results: Papa.ParseResult<string[]>, parser: Papa.Parser) => {
+    step: (results: Papa.ParseStepResult<string[]>, parser: Papa.Parser) => {
       if (error !== undefined) return;
       try {
-        builder.push(results.data);
+        one[0] = results.data;
+        builder.push(one);
       } catch (err) {
         error = err;
         parser.abort();
@@ -472,7 +497,7 @@ export function streamCsvRows(
         reject(err);
       }
     };
-    Papa.parse<string[]>(stream, {
+    Papa.parse<string[]>(wholeLines(stream), {
       ...papaConfig(delimiter),
       chunk: (results: Papa.ParseResult<string[]>, parser: Papa.Parser) => {
         if (settled) return;
@@ -488,6 +513,38 @@ export function streamCsvRows(
       error: (err: Error) => settle(readError(source, err)),
     });
   });
+}
+
+/**
+ * Re-chunks a text stream so that every chunk ends at a line break (or is the stream's last).
+ * papaparse keeps the unfinished last line of a chunk and parses it again from its start with the
+ * next chunk, so a line spanning k chunks cost O(k^2) (a 600 MB line took minutes); handed whole
+ * lines, it parses each character once. Pieces of a long line are joined once, at its end.
+ * Errors of the source stream pass through (papaparse reports them); destroying the returned
+ * stream destroys the source.
+ */
+function wholeLines(source: NodeJS.ReadableStream & { destroy?: (err?: Error) => unknown }): Readable {
+  async function* lines(): AsyncGenerator<string> {
+    const pending: string[] = [];
+    for await (const chunk of source as AsyncIterable<string | Buffer>) {
+      const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      // '\r' too: old Mac files have no '\n', and a cut between '\r' and '\n' is only an
+      // unfinished line break, which papaparse completes from the next chunk.
+      const cut = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+      if (cut < 0) {
+        pending.push(text);
+        continue;
+      }
+      pending.push(text.slice(0, cut + 1));
+      yield pending.length === 1 ? pending[0]! : pending.join('');
+      pending.length = 0;
+      if (cut + 1 < text.length) pending.push(text.slice(cut + 1));
+    }
+    if (pending.length > 0) yield pending.join('');
+  }
+  const out = Readable.from(lines(), { objectMode: true });
+  out.once('close', () => source.destroy?.());
+  return out;
 }
 
 /** Throws ERR_IO (not found, not a file, permission denied) before a stream is opened. */

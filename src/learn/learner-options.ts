@@ -3,7 +3,6 @@ import type { ScoreCalibration } from '../score/calibration.js';
 import type { DriftSignal, PageHinkleyOptions } from './drift.js';
 import type { WeightTensor } from './finetune-protocol.js';
 import type { QueueItem, RejectedAnswer } from './label-queue.js';
-import type { OnlineLearner } from './online.js';
 import type { FineTuneOptions, UpdateRecord } from './updater.js';
 
 /** Options of {@link OnlineLearner}. */

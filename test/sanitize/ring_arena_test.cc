@@ -2,7 +2,9 @@
 // (scripts/sanitize.sh): every code path of Push/Release/RowOf, wraps at every offset, pushes
 // larger than the capacity, both overflow policies, and the error paths.
 #include <cassert>
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "../../native/ring_arena.h"
@@ -32,7 +34,141 @@ static void CheckSpan(RingArena& a, uint32_t slot, uint64_t from, uint64_t to) {
     }
 }
 
+// ---- Property sequences: the same kind as test/window/ring-property.test.ts --------------------
+// Random push / release / span-push (aliasing) / oversize pushes / bad slots against a plain
+// model, both policies; every retained frame is checked at its row and its mirror after each step.
+
+struct Rng {
+  uint32_t state;
+  uint32_t Next() {  // xorshift32: enough to spread the cases, reproducible from the seed
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  }
+  uint32_t Below(uint32_t n) { return Next() % n; }
+};
+
+struct ModelSlot {
+  std::vector<uint32_t> ids;  // every frame ever pushed
+  uint64_t released = 0;
+  uint64_t dropped = 0;
+};
+
+static void Fail(uint32_t seed, int step, const char* what) {
+  std::fprintf(stderr, "property: seed %u step %d: %s\n", seed, step, what);
+  std::abort();
+}
+
+static void RunSequence(uint32_t seed, int steps) {
+  Rng rng{seed * 2654435761u + 1u};
+  const uint32_t channels = 1 + rng.Below(3);
+  const uint32_t capacity = 1 + rng.Below(9);
+  const uint32_t slots = 1 + rng.Below(3);
+  const OverflowPolicy policy = rng.Below(2) ? OverflowPolicy::kReject : OverflowPolicy::kDropOldest;
+  RingArena a(channels, capacity, slots, policy);
+  std::vector<ModelSlot> model(slots);
+  uint32_t next_id = 1;
+  auto values = [&](const std::vector<uint32_t>& ids) {
+    std::vector<float> out(ids.size() * channels);
+    for (size_t i = 0; i < ids.size(); i++)
+      for (uint32_t c = 0; c < channels; c++) out[i * channels + c] = static_cast<float>(ids[i] * 8 + c);
+    return out;
+  };
+  // Returns whether the model accepts the push (reject policy refuses a full slot).
+  auto model_push = [&](uint32_t slot, const std::vector<uint32_t>& ids) {
+    ModelSlot& m = model[slot];
+    const uint64_t live = m.ids.size() - m.released;
+    if (live + ids.size() > capacity) {
+      if (policy == OverflowPolicy::kReject) return false;
+      const uint64_t excess = live + ids.size() - capacity;
+      m.dropped += excess;
+      m.released += excess;
+    }
+    m.ids.insert(m.ids.end(), ids.begin(), ids.end());
+    return true;
+  };
+  auto check = [&](int step) {
+    for (uint32_t s = 0; s < slots; s++) {
+      const ModelSlot& m = model[s];
+      const seismo::SlotState& st = a.State(s);
+      if (st.written != m.ids.size() || st.released != m.released || st.dropped != m.dropped) Fail(seed, step, "counters differ");
+      const uint64_t written = m.ids.size();
+      for (uint64_t k = written > capacity ? written - capacity : 0; k < written; k++) {
+        const float* row = a.data() + (static_cast<uint64_t>(s) * 2 * capacity + k % capacity) * channels;
+        const float* mirror = row + static_cast<size_t>(capacity) * channels;
+        for (uint32_t c = 0; c < channels; c++) {
+          const float want = static_cast<float>(m.ids[k] * 8 + c);
+          if (row[c] != want || mirror[c] != want) Fail(seed, step, "frame or mirror differs");
+        }
+      }
+    }
+  };
+  for (int step = 0; step < steps; step++) {
+    const uint32_t op = rng.Below(100);
+    const uint32_t slot = rng.Below(slots);
+    ModelSlot& m = model[slot];
+    if (op < 35) {
+      const uint32_t count = rng.Below(100) < 15 ? capacity + 1 + rng.Below(2 * capacity) : rng.Below(capacity + 1);
+      std::vector<uint32_t> ids(count);
+      for (uint32_t& id : ids) id = next_id++;
+      const std::vector<float> v = values(ids);
+      const bool ok = model_push(slot, ids);
+      bool threw = false;
+      try {
+        a.Push(slot, v.data(), count);
+      } catch (const RingError&) {
+        threw = true;
+      }
+      if (threw == ok) Fail(seed, step, "push accepted/refused unlike the model");
+    } else if (op < 55) {
+      // Push a span of the arena itself (the source may overlap the rows being written).
+      const uint64_t written = m.ids.size();
+      if (written == 0) continue;
+      const uint64_t oldest = written > capacity ? written - capacity : 0;
+      const uint64_t from = oldest + rng.Below(static_cast<uint32_t>(written - oldest + 1));
+      const uint64_t to = from + rng.Below(static_cast<uint32_t>(written - from + 1));
+      const uint32_t target = rng.Below(100) < 60 ? slot : rng.Below(slots);
+      const std::vector<uint32_t> ids(m.ids.begin() + static_cast<long>(from), m.ids.begin() + static_cast<long>(to));
+      const float* src = a.data() + a.RowOf(slot, from) * channels;
+      const bool ok = model_push(target, ids);
+      bool threw = false;
+      try {
+        a.Push(target, src, static_cast<uint32_t>(to - from));
+      } catch (const RingError&) {
+        threw = true;
+      }
+      if (threw == ok) Fail(seed, step, "span push accepted/refused unlike the model");
+    } else if (op < 80) {
+      const uint64_t up_to = rng.Below(static_cast<uint32_t>(m.ids.size() + 1));
+      a.Release(slot, up_to);
+      m.released = std::max(m.released, up_to);
+    } else {
+      // Slots out of range and releases past `written` are refused whole.
+      bool threw = false;
+      try {
+        const float one[3] = {0, 0, 0};
+        a.Push(slots + rng.Below(3), one, 1);
+      } catch (const RingError& e) {
+        threw = std::string(e.code()) == "ERR_INVALID_OPTION";
+      }
+      if (!threw) Fail(seed, step, "bad slot accepted");
+      threw = false;
+      try {
+        a.Release(slot, m.ids.size() + 1);
+      } catch (const RingError&) {
+        threw = true;
+      }
+      if (!threw) Fail(seed, step, "release past written accepted");
+    }
+    check(step);
+  }
+}
+
 int main() {
+  for (uint32_t seed = 1; seed <= 3000; seed++) RunSequence(seed, 200);
+  std::puts("ring_arena_test: 3000 property sequences ok");
+
   for (uint32_t capacity : {1u, 2u, 7u, 64u}) {
     for (uint32_t channels : {1u, 3u}) {
       RingArena reject(channels, capacity, 3, OverflowPolicy::kReject);

@@ -71,7 +71,9 @@ export function parsePrometheus(text: string): Map<string, number> {
       continue;
     }
     if (line.startsWith('#')) throw new Error(`line ${i + 1}: unknown comment '${line}'`);
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|NaN|\+Inf|-Inf))( -?[0-9]+)?$/.exec(line);
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|[Nn][Aa][Nn]|\+Inf|-Inf))( -?[0-9]+)?$/.exec(line);
+    // NaN in any case: Prometheus reads values with Go's ParseFloat, and prom-client writes the
+    // event-loop-lag gauges as 'Nan' until their first sample.
     if (!m) throw new Error(`line ${i + 1} is not a sample: '${line}'`);
     const name = m[1]!;
     const family = types.has(name) ? name : name.replace(/_(bucket|sum|count|total|created)$/, '');
