@@ -169,7 +169,7 @@ describe('package entry points', () => {
     if (!fs.existsSync(path.join(ROOT, 'dist/src/index.mjs'))) {
       assert.fail('dist/ is missing: `npm ci` (or `npm run build`) compiles it');
     }
-    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Detector, evaluate } from 'seismo'; import { trainModel } from 'seismo/training'; console.log(typeof Detector, typeof evaluate, typeof trainModel)"], { cwd: ROOT, encoding: 'utf8' });
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Detector } from 'seismo'; import { evaluate } from 'seismo/evaluate'; import { trainModel } from 'seismo/training'; console.log(typeof Detector, typeof evaluate, typeof trainModel)"], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(esm.stdout.trim(), 'function function function', esm.stderr);
     const cjs = spawnSync(process.execPath, ['-e', "const s = require('seismo'); console.log(typeof s.Detector, typeof s.FrameRings)"], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(cjs.stdout.trim(), 'function function', cjs.stderr);

@@ -162,7 +162,7 @@ export interface FitResult {
   bestEpoch: number;
 }
 
-/** Settings of {@link trainLoop}: window length and the epoch loop's knobs. */
+/** Settings of `trainLoop`: window length and the epoch loop's knobs. */
 export interface TrainLoopSettings {
   /** Window length W. */
   window: number;
@@ -179,7 +179,7 @@ export interface TrainLoopSettings {
   onProgress?: (p: TrainProgress) => void;
 }
 
-/** What a model brings to {@link trainLoop}. */
+/** What a model brings to `trainLoop`. */
 export interface TrainLoopHooks {
   /**
    * One optimisation step on a batch of scaled windows `[B, W, C]`; `step` counts from 0 over the
@@ -290,7 +290,7 @@ export interface FitOptions extends TrainLoopSettings {
 }
 
 /**
- * Trains a compiled tfjs-layers model on windows cut from `frames` through {@link trainLoop}:
+ * Trains a compiled tfjs-layers model on windows cut from `frames` through `trainLoop`:
  * `trainOnBatch` per batch, `evaluate` for the validation loss, best weights restored.
  *
  * @param frames scaled frames `[T, C]`.

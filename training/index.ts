@@ -22,3 +22,22 @@ export { type OcsvmConfig, OCSVM_DEFAULTS, buildOcsvm, resolveOcsvmConfig, train
 
 export { trainModel, THRESHOLD_QUANTILE, type TrainRequest, type TrainResult, predictScores, type PredictedScores, cutScaledWindows } from './train';
 export { trainToDir, type TrainToDirOptions, type TrainSummary } from './train-to-dir';
+
+// Named by the public signatures above; exported so that the API reference can show them.
+export type { HiddenActivation } from './classic/common';
+export type { DcVaeScoreTensors } from './kinds/dc-vae/model';
+export type { DeepAntScoreTensors } from './kinds/deepant/model';
+export type { ReconstructionScoreTensors } from './score';
+export type { ScalerParams } from './export/blocks';
+export { fitWindows, type FitOptions, type FitResult } from './fit';
+export { dcVaeLoss, dcVaeTargets } from './kinds/dc-vae/model';
+export { BIGAN_PARTS } from './kinds/bigan/model';
+export { HIDDEN_ACTIVATIONS } from './classic/common';
+export { LstmAeConfigSchema } from './kinds/lstm-ae/config';
+export { DcVaeConfigSchema } from './kinds/dc-vae/config';
+export { DeepAntConfigSchema } from './kinds/deepant/config';
+export { DenseAeConfigSchema } from './kinds/dense-ae/config';
+export { VaeConfigSchema } from './kinds/vae/config';
+export { PcaConfigSchema } from './kinds/pca/config';
+export { BiganConfigSchema } from './kinds/bigan/config';
+export { OcsvmConfigSchema } from './kinds/ocsvm/config';

@@ -7,5 +7,5 @@ export { StreamConsumer, type ConsumerStats, type StreamConsumerOptions } from '
 export { RedisStreamsConnector, type RedisStreamsOptions } from './redis-streams.js';
 export { RedisProducer, type ProducerEntry, type RedisProducerOptions } from './producer.js';
 export { fnv1a32, partitionOf, partitionStream } from './partition.js';
-export { decodeEntry, encodeEntry, parseResult, resultFields, type SeriesBatch, type WindowResult } from './wire.js';
+export { decodeEntry, encodeEntry, parseResult, resultFields, type RawFields, type SeriesBatch, type WindowResult } from './wire.js';
 export { decodeCheckpoint, encodeCheckpoint, type SeriesCheckpoint } from './checkpoint.js';

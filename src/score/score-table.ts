@@ -22,7 +22,7 @@ export interface TableScores {
  * every window's score. `seriesId` must be new to the detector (default: a fresh one).
  * @param time `[T]` strictly increasing timestamps (any unit).
  * @param frames `[T, C]` row-major, in the detector's channel order.
- * @param chunk frames per `write` call (the size of the batches an ingestion service receives).
+ * @param options.chunk frames per `write` call (the size of the batches an ingestion service receives).
  */
 export async function scoreTable(detector: Detector, time: Float64Array, frames: Float32Array, options: { seriesId?: string; chunk?: number; onProgress?: (rows: number) => void } = {}): Promise<TableScores> {
   const seriesId = options.seriesId ?? `table-${++tables}`;

@@ -14,9 +14,9 @@ import './alarm-rate.js';
 
 export { ThresholdSchema, type Threshold, type ThresholdSet } from './schema.js';
 export { registerThreshold, thresholdFromJSON, thresholdMethods, type ThresholdFactory, type ThresholdRule } from './rule.js';
-export { FIXED_METHODS, FixedThreshold, quantileThreshold } from './fixed.js';
+export { FIXED_METHODS, FixedThreshold, quantileAboveTies, quantileThreshold } from './fixed.js';
 export { AnyOfThreshold, KOfNThreshold, PerChannelThreshold, type KOfNOptions } from './chain.js';
-export { DspotThreshold, SpotThreshold, type DspotOptions, type SpotOptions } from './spot.js';
+export { DspotThreshold, SpotThreshold, type DspotOptions, type SpotInit, type SpotOptions } from './spot.js';
 export { AlarmRateThreshold, type AlarmRateOptions } from './alarm-rate.js';
 export { fitGpd, gpdLogLikelihood, gpdQuantile, type GpdFit } from './gpd.js';
 export * from './tune.js';

@@ -54,7 +54,7 @@ export interface DspotOptions extends SpotOptions {
 }
 
 /** The calibrated state every series starts from (as stored in `params.init`). */
-interface SpotInit {
+export interface SpotInit {
   t: number;
   n: number;
   nt: number;
@@ -172,6 +172,7 @@ abstract class ExtremeValueThreshold implements ThresholdRule {
   private readonly init: SpotInit | null;
   private readonly states: (SpotState | undefined)[] = [];
 
+  /** @internal Built by the subclasses' constructors and `fromJSON`. */
   protected constructor(options: Required<DspotOptions>, init: SpotInit | null) {
     this.options = options;
     this.init = init;
@@ -272,7 +273,10 @@ abstract class ExtremeValueThreshold implements ThresholdRule {
     return { options, init };
   }
 
-  /** Calibrates from scores already in score units (DSPOT: minus the drift), like the paper's initialisation. */
+  /**
+   * Calibrates from scores already in score units (DSPOT: minus the drift), like the paper's initialisation.
+   * @internal
+   */
   protected static initFrom(xs: Float64Array, count: number, options: Required<DspotOptions>, drift?: number[]): SpotInit {
     const st = new SpotState(options.maxPeaks, 0, options.depth);
     calibrateState(st, xs, count, options);

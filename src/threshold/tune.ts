@@ -55,7 +55,7 @@ export interface TunedThreshold {
  * @param labels `[n]` 0/1 window labels.
  * @param values scores read as `values[i * stride + offset]` for window i (a `[n, C]` channel
  *   matrix with stride C and offset c, or plain scores with the defaults). NaNs never alarm.
- * @param base `[n]` alarms already raised by other rules (default none).
+ * @param options.base `[n]` alarms already raised by other rules (default none).
  */
 export function tuneThreshold(labels: Uint8Array, values: ArrayLike<number>, objective: Objective, options: { base?: Uint8Array; stride?: number; offset?: number } = {}): TunedThreshold {
   const beta = objectiveBeta(objective);

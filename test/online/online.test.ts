@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OnlineDetector, type OnlineBatch, type OnlineDetectorOptions, type OnlineUpdate } from '../../src/online/index.js';
 import { isSeismoError } from '../../src/errors.js';
-import { OnlineLearner } from '../../src/learn/index.js';
+import { OnlineLearner } from '../../src/learn/online.js';
 
 /** A small DeepAnT: fast to fit on two cores. */
 const TINY: Pick<OnlineDetectorOptions, 'kind' | 'window' | 'config'> = { kind: 'deepant', window: 16, config: { filters: [8, 8], hidden: 16 } };
