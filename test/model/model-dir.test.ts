@@ -256,6 +256,41 @@ describe('model directory: one unit, checked at load', function () {
       }
       assert.equal(outcomes.length, 4);
     });
+
+    it('of `seismo calibrate` at a random point leaves the model loadable, with its old thresholds or the new ones', async () => {
+      const val = generateSeries({ length: 1200, channels: 3, seed: 12, periods: [48, 12], normalPrefix: 0.2 });
+      const csv = path.join(tmp, 'val.csv');
+      await writeSeriesCsv(csv, val.table);
+      const labels = path.join(tmp, 'val-labels.csv');
+      fs.writeFileSync(labels, `timestamp,label\n${Array.from(val.table.timestamps, (t, i) => `${t},${val.labels[i]}`).join('\n')}\n`);
+      const target = path.join(tmp, 'calibrated');
+      const thresholds = new Set<number>();
+      for (let round = 0; round < 4; round++) {
+        writeModelDir(target, readModelDir(sources[0]!).manifest, models[0]!.onnx, { weights: models[0]!.weights, calibration: models[0]!.calibration });
+        const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
+        const child = spawn(process.execPath, ['-e', code, 'calibrate', '--model', target, '--data', csv, '--labels', labels, '--provider', 'cpu', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (round % 2 === 0) {
+          await Promise.race([sleep(300 + Math.random() * 2500), exited]);
+        } else {
+          // Kill while it writes: at the first file event in the folder, after up to 20 ms.
+          const watcher = fs.watch(target);
+          await Promise.race([new Promise((resolve) => watcher.once('change', resolve)), exited]);
+          watcher.close();
+          await sleep(Math.random() * 20);
+        }
+        await killed(child);
+        // The checksums hold (readModelDir checks them); graph, weights and calibration are the model's own.
+        const loaded = readModelDir(target);
+        assert.equal(Buffer.compare(Buffer.from(loaded.onnx), Buffer.from(models[0]!.onnx)), 0, 'model.onnx changed');
+        assert.deepEqual(readCalibration(target), models[0]!.calibration);
+        assert.deepEqual(readWeights(target)!.map((w) => Array.from(w.data.subarray(0, 8))), models[0]!.weights.map((w) => Array.from(w.data.subarray(0, 8))));
+        thresholds.add(loaded.manifest.thresholds.global.value);
+        const detector = await Detector.load(target, { provider: 'cpu' });
+        await detector.close();
+      }
+      assert.ok(thresholds.size >= 1);
+    });
   });
 });
 
