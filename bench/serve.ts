@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { trainToDir } from '../training/train-to-dir.js';
+import { trainReferenceModel } from './throughput.js';
 import { Detector, type ScoredBatch } from '../src/detector.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';
@@ -121,12 +121,7 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
   if (!dir) {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-serve-'));
     dir = tmp;
-    log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
-    const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
-    await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
-      config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
-      stride: 4,
-    });
+    await trainReferenceModel(dir, log);
   }
   const maxSeries = clients * (rounds + 1) * 3 + 8;
   const detector = await Detector.load(dir, { provider: 'cpu', stride: options.stride, maxSeries, capacity: options.capacity });

@@ -45,6 +45,16 @@ export interface ThroughputResult {
 }
 
 
+/** Writes the reference model of the throughput benches into `dir`: an LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) trained 1 epoch. */
+export async function trainReferenceModel(dir: string, log: (line: string) => void): Promise<void> {
+    log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
+    const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
+    await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
+      config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
+      stride: 4,
+    });
+}
+
 export async function runThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const log = options.log ?? (() => {});
   const batch = options.batchSize ?? 64;
@@ -55,12 +65,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
   if (!dir) {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
     dir = tmp;
-    log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
-    const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
-    await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
-      config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
-      stride: 4,
-    });
+    await trainReferenceModel(dir, log);
   }
   try {
     const model = readModelDir(dir);
