@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
 import { evaluate } from '../evaluate/index.js';
+import { windowLabels } from '../evaluate/inputs.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import type { SeriesTable } from '../ingest/csv.js';
@@ -77,13 +78,10 @@ export function registerDemo(program: Command): void {
           progress.stop();
           const seconds = (performance.now() - t0) / 1000;
 
-          // A window is anomalous when any of its frames is: the window is what the model scores.
-          const windowLabels = new Uint8Array(scored.scores.length);
-          for (let w = 0; w < windowLabels.length; w++) {
-            const end = split + scored.endRows[w]!;
-            for (let r = end - DEMO.window + 1; r <= end; r++) if (labels[r]) windowLabels[w] = 1;
-          }
-          const m = evaluate(windowLabels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
+          // The one label rule (src/evaluate/inputs.ts), default 'any': a window is anomalous when
+          // any of its frames is, as `seismo eval` and `calibrate` judge it.
+          const judged = windowLabels(labels.subarray(split), scored.endRows, DEMO.window, 'any');
+          const m = evaluate(judged.labels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
           const findings = groupFindings(scored, table.timestamps, split, detector.channels, anomalies, DEMO.window);
           const found = new Set(findings.map((f) => f.matches).filter((x): x is string => x !== null));
           say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
@@ -101,9 +99,10 @@ export function registerDemo(program: Command): void {
               rangePrecision: m.rangePrecision, rangeRecall: m.rangeRecall, rangeF1: m.rangeF1,
               bestF1: m.bestF1, threshold: detector.threshold,
             },
+            labelRule: 'any',
             labelLevel: 'window (anomalous when any of its frames is labelled)',
             windows: scored.scores.length,
-            anomalousWindows: windowLabels.reduce((a, b) => a + b, 0),
+            anomalousWindows: judged.labels.reduce((a, b) => a + b, 0),
             planted: anomalies.map((a) => ({ kind: a.kind, from: table.timestamps[a.start], to: table.timestamps[a.end - 1], channels: a.channels.map((c) => table.channels[c]), found: found.has(label(a, table.timestamps)) })),
             findings,
             training: summary,
@@ -198,9 +197,7 @@ async function onlineDemo(table: SeriesTable, labels: Uint8Array, seed: number, 
     const seconds = (performance.now() - t0) / 1000;
     const from = ONLINE_DEMO.warmup;
     // Per scored sample: anomalous when any frame of its window is labelled, as above.
-    const n = table.length - from;
-    const y = new Uint8Array(n);
-    for (let k = 0; k < n; k++) for (let r = from + k - W + 1; r <= from + k; r++) if (labels[r]) y[k] = 1;
+    const y = windowLabels(labels, Int32Array.from({ length: table.length - from }, (_, k) => from + k), W, 'any').labels;
     const m = evaluate(y, normalized.subarray(from), { predictions: alarms.subarray(from), slidingWindow: W });
     const st = d.stats();
     say(`online mode (no training file): deepant learning from row 0, scoring from row ${from} (warm-up), ${st.scored} samples in ${seconds.toFixed(1)} s, ${st.updates} model versions learnt, ${st.alarms} alarms (${d.policy.alarmsPer10k} per 10,000 expected by chance)`);
