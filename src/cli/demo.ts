@@ -1,8 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
+import { SeismoError } from '../errors.js';
+import { writeSeriesCsv } from '../ingest/csv.js';
+import { writeScoresCsv } from './detect.js';
 import { evaluate } from '../evaluate/index.js';
 import { windowLabels } from '../evaluate/inputs.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
@@ -33,6 +35,36 @@ const DEMO = {
   trainStride: 2,
 };
 
+/** Where the demo writes when `--out` is not given: a folder in the working directory. */
+const DEFAULT_OUT = 'seismo-demo';
+
+/**
+ * Creates the output folder, or reuses one that is empty or holds an earlier demo's model; any
+ * other folder is refused, so that the demo never writes its files among someone's own.
+ */
+function prepareOut(dir: string): string {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new SeismoError('ERR_INVALID_OPTION', `--out ${dir} is a file; give a folder`);
+    const entries = fs.readdirSync(dir);
+    if (entries.length > 0 && !entries.includes('model.json')) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--out ${dir} holds files that are not an earlier demo's; give another folder with --out`);
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Commands to try after the demo, with the folder it wrote. */
+function nextCommands(dir: string, channels: readonly string[]): string[] {
+  return [
+    `seismo eval --scores ${dir}/scores.csv --labels ${dir}/labels.csv --plots ${dir}/plots   # every metric, and the charts`,
+    `seismo serve --model ${dir} --work ${dir}/learn --replay synthetic   # live dashboard on http://127.0.0.1:8080/`,
+    `seismo detect --online --data your.csv --out scores.csv   # your own CSV (timestamp, then one column per channel), no training`,
+    `seismo train --kind lstm-ae --data your-normal.csv --out model/ && seismo detect --model model/ --data your.csv --out scores.csv`,
+    `(this model reads ${channels.length} channels: ${channels.join(', ')}; seismo detect --model ${dir} --data ${dir}/series.csv scores the demo series again)`,
+  ];
+}
+
 /** A run of consecutive anomalous windows, reported as one finding. */
 interface Finding {
   from: string;
@@ -49,7 +81,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'seed of the data and the model', '7')
     .option('--epochs <n>', 'maximum training epochs', '30')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
-    .option('--out <dir>', 'keep the model directory and the series here')
+    .option('--out <dir>', 'folder for the model, the series, its labels, the scores (created if missing)', DEFAULT_OUT)
     .option('--json', 'print {"metrics": {...}, ...} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
@@ -60,7 +92,15 @@ export function registerDemo(program: Command): void {
         const split = Math.floor(table.length / 2);
         say(opts, `seismo demo: ${table.length} rows x ${C} channels (${table.channels.join(', ')}), ${anomalies.length} planted anomalies after row ${split}`);
 
-        const dir = opts.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-demo-'));
+        const dir = prepareOut(opts.out ?? DEFAULT_OUT);
+        const written: string[] = [];
+        const put = (name: string, write: (file: string) => void | Promise<void>) => async () => {
+          const file = path.join(dir, name);
+          await write(file);
+          written.push(file);
+        };
+        await put('series.csv', (f) => writeSeriesCsv(f, table))();
+        await put('labels.csv', (f) => fs.writeFileSync(f, `timestamp,label\n${table.timestamps.map((t, i) => `${t},${labels[i]}`).join('\n')}\n`))();
         const { summary } = await trainWithProgress('lstm-ae', table.frames.subarray(0, split * C), table.channels, dir, {
           config: { window: DEMO.window, encoderUnits: DEMO.encoderUnits, decoderUnits: DEMO.decoderUnits, learningRate: DEMO.learningRate, epochs: intOption('--epochs', opts.epochs), patience: 4 },
           stride: DEMO.trainStride,
@@ -90,8 +130,13 @@ export function registerDemo(program: Command): void {
           say(opts, 'planted:');
           for (const a of anomalies) say(opts, `  ${label(a, table.timestamps)}  channels ${a.channels.map((c) => table.channels[c]).join(', ')}  ${found.has(label(a, table.timestamps)) ? 'found' : 'missed'}`);
           say(opts, `window-level: ROC AUC ${m.rocAuc.toFixed(3)}, PR AUC ${m.prAuc.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)} at the stored threshold`);
-          if (!opts.out) fs.rmSync(dir, { recursive: true, force: true });
+          const live = { ...table, timestamps: table.timestamps.slice(split) };
+          await put('scores.csv', (f) => writeScoresCsv(f, live, detector.channels, scored, detector.window))();
+          say(opts, `wrote to ${dir}/: the model (model.json, model.onnx), ${written.map((f) => path.basename(f)).join(', ')}`);
           const online = await onlineDemo(table, labels, seed, opts.provider as ProviderRequest, (line) => say(opts, line));
+          const next = nextCommands(dir, table.channels);
+          say(opts, 'next:');
+          for (const line of next) say(opts, `  ${line}`);
           return {
             metrics: {
               rocAuc: m.rocAuc, prAuc: m.prAuc, vusRoc: m.vusRoc, vusPr: m.vusPr,
@@ -108,7 +153,9 @@ export function registerDemo(program: Command): void {
             training: summary,
             provider: detector.provider,
             streamSeconds: seconds,
-            modelDir: opts.out ?? null,
+            modelDir: dir,
+            files: written,
+            next,
             online,
           };
         } finally {
