@@ -83,7 +83,8 @@ describe('cli: train, detect, eval', function () {
     assert.equal(e.status, 0, e.stderr);
     // eval judges each window by the label rule (default any: a window holding a labelled row is anomalous).
     const windowY = windowLabels(series.labels.subarray(1200), Int32Array.from({ length: scores.length }, (_, i) => i + W - 1), W).labels;
-    assert.ok(Math.abs(JSON.parse(e.stdout).metrics.rocAuc - rocAuc(windowY, score)) < 1e-6);
+    const evaluated = JSON.parse(e.stdout);
+    assert.ok(Math.abs((evaluated.result ?? evaluated).metrics.rocAuc - rocAuc(windowY, score)) < 1e-6);
   });
 
   it('learn streams the unseen half with a simulated expert, writing versions a later detect loads; without labels it leaves the questions to `seismo label`', () => {

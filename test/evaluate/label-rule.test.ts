@@ -16,6 +16,11 @@ const all = (p: Command) => {
   registerDetect(p);
   registerEval(p);
 };
+/** The command's JSON result, bare or inside the CLI's `{ok, command, result}` envelope. */
+const result = (stdout: string) => {
+  const body = JSON.parse(stdout);
+  return body.result ?? body;
+};
 const seismo = async (args: string[]) => {
   const r = await runCli(all, args);
   assert.equal(r.code, 0, `seismo ${args.join(' ')}: ${r.stderr}`);
@@ -79,7 +84,7 @@ describe('label rule: seismo eval on a new user\'s CSV with one planted anomaly'
 
   async function evalJson(scores: string, labels: string, rule: string) {
     const r = await seismo(['eval', '--scores', join(dir, scores), '--labels', join(dir, labels), '--label-rule', rule, '--json']);
-    return JSON.parse(r.stdout).metrics;
+    return result(r.stdout).metrics;
   }
 
   before(async () => {
@@ -137,7 +142,7 @@ describe('label rule: seismo eval on a new user\'s CSV with one planted anomaly'
     assert.equal(m.unscoredRows, 5);
     assert.equal(m.unscoredAnomalies, 1);
     assert.equal(m.recall, 0.5, 'one anomaly found, the unscored one missed');
-    const w = JSON.parse((await seismo(['eval', '--scores', join(dir, 'own-scores.csv'), '--labels', join(dir, 'own-labels.csv'), '--window', '5', '--json'])).stdout).metrics;
+    const w = result((await seismo(['eval', '--scores', join(dir, 'own-scores.csv'), '--labels', join(dir, 'own-labels.csv'), '--window', '5', '--json'])).stdout).metrics;
     assert.equal(w.unscoredRows, 1, '--window 5: the first score covers rows 1..5');
     assert.equal(w.unscoredAnomalies, 0);
     await assert.rejects(runCli(all, ['eval', '--scores', join(dir, 'own-scores.csv'), '--labels', join(dir, 'own-labels.csv'), '--label-rule', 'first']).then((r) => {
