@@ -47,6 +47,7 @@ export {
 
 // Scores: a whole table through a detector, and scores on one scale.
 export { scoreTable, type TableScores } from './score/score-table.js';
+export { IntervalMerger, mergeIntervals, type AnomalyInterval, type IntervalOptions, type IntervalSource, type ScoreTableInput } from './score/intervals.js';
 export { fitCalibration, MIN_SCALE, normalizeScores, type ScoreCalibration } from './score/calibration.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
 export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';

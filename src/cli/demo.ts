@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { Detector } from '../detector.js';
 import { SeismoError } from '../errors.js';
 import { writeSeriesCsv } from '../ingest/csv.js';
-import { writeScoresCsv } from './detect.js';
+import { describeInterval, intervalRows, writeIntervalsCsv, writeScoresCsv, type IntervalRow } from './detect.js';
+import { IntervalMerger, type AnomalyInterval } from '../score/intervals.js';
+import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
 import { evaluate } from '../evaluate/index.js';
 import { windowLabels } from '../evaluate/inputs.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
@@ -65,15 +67,6 @@ function nextCommands(dir: string, channels: readonly string[]): string[] {
   ];
 }
 
-/** A run of consecutive anomalous windows, reported as one finding. */
-interface Finding {
-  from: string;
-  to: string;
-  peakScore: number;
-  channels: string[];
-  matches: string | null;
-}
-
 export function registerDemo(program: Command): void {
   program
     .command('demo')
@@ -81,7 +74,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'seed of the data and the model', '7')
     .option('--epochs <n>', 'maximum training epochs', '30')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
-    .option('--out <dir>', 'folder for the model, the series, its labels, the scores (created if missing)', DEFAULT_OUT)
+    .option('--out <dir>', 'folder for the model, the series (series.csv, labels.csv), the scores (scores.csv), the anomaly intervals (events.csv) and the plots (plots/); created if missing', DEFAULT_OUT)
     .option('--json', 'print {"metrics": {...}, ...} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
@@ -114,7 +107,13 @@ export function registerDemo(program: Command): void {
           const testFrames = table.frames.subarray(split * C);
           const progress = new Progress('stream', testTime.length);
           const t0 = performance.now();
+          // Anomalous windows merge into intervals as they are scored, as `seismo detect` does.
+          const merger = IntervalMerger.attach(detector);
+          const intervals: AnomalyInterval[] = [];
+          merger.on('interval', (i) => intervals.push(i));
           const scored = await scoreTable(detector, testTime, testFrames, { chunk: 256, onProgress: (n) => progress.update(n) });
+          merger.flush();
+          merger.detach();
           progress.stop();
           const seconds = (performance.now() - t0) / 1000;
 
@@ -122,16 +121,28 @@ export function registerDemo(program: Command): void {
           // any of its frames is, as `seismo eval` and `calibrate` judge it.
           const judged = windowLabels(labels.subarray(split), scored.endRows, DEMO.window, 'any');
           const m = evaluate(judged.labels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
-          const findings = groupFindings(scored, table.timestamps, split, detector.channels, anomalies, DEMO.window);
+          const rows = intervalRows(intervals, table);
+          const findings = matchPlanted(intervals, rows, table.time, anomalies, table.timestamps, DEMO.window);
           const found = new Set(findings.map((f) => f.matches).filter((x): x is string => x !== null));
           say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
-          say(opts, 'findings:');
-          for (const f of findings) say(opts, `  ${f.from} .. ${f.to}  peak ${f.peakScore.toPrecision(4)}  channels ${f.channels.join(', ')}  ${f.matches ? `<- planted ${f.matches}` : '(false alarm)'}`);
+          say(opts, `anomaly intervals (${scored.anomalies.reduce((a, b) => a + b, 0)} anomalous windows merged; a gap of up to one window's length of normal windows stays inside one interval):`);
+          for (const f of findings) say(opts, `  ${describeInterval(f.interval)}  ${f.matches ? `<- planted ${f.matches}` : '(false alarm)'}`);
           say(opts, 'planted:');
           for (const a of anomalies) say(opts, `  ${label(a, table.timestamps)}  channels ${a.channels.map((c) => table.channels[c]).join(', ')}  ${found.has(label(a, table.timestamps)) ? 'found' : 'missed'}`);
           say(opts, `window-level: ROC AUC ${m.rocAuc.toFixed(3)}, PR AUC ${m.prAuc.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)} at the stored threshold`);
           const live = { ...table, timestamps: table.timestamps.slice(split) };
           await put('scores.csv', (f) => writeScoresCsv(f, live, detector.channels, scored, detector.window))();
+          await put('events.csv', (f) => writeIntervalsCsv(f, rows))();
+          const plotData: EvalPlotData = {
+            timestamps: Array.from(scored.endRows, (r) => live.timestamps[r]!),
+            labels: judged.labels,
+            scores: Float64Array.from(scored.scores),
+            predictions: scored.anomalies,
+            threshold: detector.threshold,
+            channels: detector.channels.map((name, c) => ({ name, values: Float64Array.from(scored.endRows, (_, w) => scored.channelScores[w * C + c]!) })),
+          };
+          const plots = writeEvalPlots(path.join(dir, 'plots'), plotData);
+          written.push(path.join(dir, 'plots'));
           say(opts, `wrote to ${dir}/: the model (model.json, model.onnx), ${written.map((f) => path.basename(f)).join(', ')}`);
           const online = await onlineDemo(table, labels, seed, opts.provider as ProviderRequest, (line) => say(opts, line));
           const next = nextCommands(dir, table.channels);
@@ -149,12 +160,13 @@ export function registerDemo(program: Command): void {
             windows: scored.scores.length,
             anomalousWindows: judged.labels.reduce((a, b) => a + b, 0),
             planted: anomalies.map((a) => ({ kind: a.kind, from: table.timestamps[a.start], to: table.timestamps[a.end - 1], channels: a.channels.map((c) => table.channels[c]), found: found.has(label(a, table.timestamps)) })),
-            findings,
+            findings: findings.map((f) => ({ ...f.interval, matches: f.matches })),
             training: summary,
             provider: detector.provider,
             streamSeconds: seconds,
             modelDir: dir,
-            files: written,
+            files: written.filter((f) => !f.endsWith('plots')),
+            plots,
             next,
             online,
           };
@@ -169,44 +181,19 @@ function label(a: PlantedAnomaly, timestamps: string[]): string {
   return `${a.kind} ${timestamps[a.start]} .. ${timestamps[a.end - 1]}`;
 }
 
-/** Merges runs of anomalous windows and matches them to planted anomalies. */
-function groupFindings(
-  scored: { endRows: Int32Array; scores: Float32Array; channelScores: Float32Array; anomalies: Uint8Array },
-  timestamps: string[],
-  offset: number,
-  channels: readonly string[],
-  anomalies: PlantedAnomaly[],
-  window: number,
-): Finding[] {
-  const C = channels.length;
-  const findings: Finding[] = [];
-  let w = 0;
-  while (w < scored.scores.length) {
-    if (!scored.anomalies[w]) {
-      w++;
-      continue;
-    }
-    let peak = w;
-    let end = w;
-    while (end + 1 < scored.scores.length && scored.anomalies[end + 1]) {
-      end++;
-      if (scored.scores[end]! > scored.scores[peak]!) peak = end;
-    }
-    const firstRow = offset + scored.endRows[w]! - window + 1;
-    const lastRow = offset + scored.endRows[end]!;
-    const cs = scored.channelScores.subarray(peak * C, (peak + 1) * C);
-    const top = Array.from(cs.keys()).sort((a, b) => cs[b]! - cs[a]!).slice(0, 3).map((c) => channels[c]!);
+/**
+ * Matches each interval to the planted anomaly it overlaps: an interval's windows cover the rows
+ * from `window - 1` rows before its first window's last row to its last window's last row.
+ */
+function matchPlanted(intervals: AnomalyInterval[], rows: IntervalRow[], time: Float64Array, anomalies: PlantedAnomaly[], timestamps: string[], window: number): { interval: IntervalRow; matches: string | null }[] {
+  const rowOf = new Map<number, number>();
+  for (let r = 0; r < time.length; r++) rowOf.set(time[r]!, r);
+  return intervals.map((iv, k) => {
+    const firstRow = rowOf.get(iv.start)! - window + 1;
+    const lastRow = rowOf.get(iv.end)!;
     const hit = anomalies.find((a) => a.start <= lastRow && a.end - 1 >= firstRow);
-    findings.push({
-      from: timestamps[offset + scored.endRows[w]!]!,
-      to: timestamps[lastRow]!,
-      peakScore: scored.scores[peak]!,
-      channels: top,
-      matches: hit ? label(hit, timestamps) : null,
-    });
-    w = end + 1;
-  }
-  return findings;
+    return { interval: rows[k]!, matches: hit ? label(hit, timestamps) : null };
+  });
 }
 
 /** The online mode's recipe in the demo: small and deterministic (blocking updates), a few seconds on two cores. */

@@ -5,6 +5,7 @@ import { fileError, SeismoError } from '../errors.js';
 import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { scoreTable, type TableScores } from '../score/score-table.js';
+import { IntervalMerger, type AnomalyInterval } from '../score/intervals.js';
 import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { intOption } from './train.js';
 import { detectOnline, type OnlineDetectOptions } from './detect-online.js';
@@ -18,6 +19,8 @@ interface DetectOptions extends CommonOptions, Omit<OnlineDetectOptions, 'json'>
   batchSize?: string;
   threshold?: string;
   stride?: string;
+  events?: string;
+  gap?: string;
 }
 
 /**
@@ -62,6 +65,45 @@ export function writeScoresCsv(file: string, table: SeriesTable, channels: reado
   }
 }
 
+/** An interval with its timestamps as the CSV's text. */
+export interface IntervalRow extends Omit<AnomalyInterval, 'start' | 'end' | 'peakTimestamp'> {
+  start: string;
+  end: string;
+  peakTimestamp: string;
+}
+
+/** Puts an interval's timestamps back into the input's text (they are the rows' parsed times). */
+export function intervalRows(intervals: readonly AnomalyInterval[], table: Pick<SeriesTable, 'time' | 'timestamps'>): IntervalRow[] {
+  const text = new Map<number, string>();
+  for (let r = 0; r < table.time.length; r++) text.set(table.time[r]!, table.timestamps[r]!);
+  const at = (t: number) => text.get(t) ?? String(t);
+  return intervals.map((i) => ({ ...i, start: at(i.start), end: at(i.end), peakTimestamp: at(i.peakTimestamp) }));
+}
+
+/**
+ * Writes one row per anomaly interval:
+ * `start,end,peak_timestamp,peak_score,severity,windows,channels` (channels `name:share;...`,
+ * largest share first; severity empty when the rule has no single threshold).
+ */
+export function writeIntervalsCsv(file: string, rows: readonly IntervalRow[]): void {
+  const lines = ['start,end,peak_timestamp,peak_score,severity,windows,channels'];
+  for (const i of rows) {
+    const channels = i.channels.map((c) => `${c.name}:${c.share.toFixed(3)}`).join(';');
+    lines.push([csvCell(i.start), csvCell(i.end), csvCell(i.peakTimestamp), formatFloat32(i.peakScore), i.severity === null ? '' : i.severity.toFixed(3), String(i.windows), csvCell(channels)].join(','));
+  }
+  try {
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  } catch (err) {
+    throw fileError(file, err, 'write');
+  }
+}
+
+/** One line of text per interval. */
+export function describeInterval(i: IntervalRow): string {
+  const sev = i.severity === null ? '' : `  severity ${i.severity.toFixed(2)}x`;
+  return `${i.start} .. ${i.end}  peak ${i.peakScore.toPrecision(4)} at ${i.peakTimestamp}${sev}  ${i.windows} windows  ${i.channels.map((c) => `${c.name} ${(100 * c.share).toFixed(0)}%`).join(', ')}`;
+}
+
 function csvCell(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -77,6 +119,8 @@ export function registerDetect(program: Command): void {
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--stride <n>', 'frames between window starts (default: the model\'s stride)')
+    .option('--events <csv>', 'write one row per anomaly interval: start,end,peak_timestamp,peak_score,severity,windows,channels')
+    .option('--gap <n>', 'normal windows allowed inside one interval (default: one window\'s length, ceil(window / stride))')
     .option('--json', 'print a JSON summary on stdout')
     .option('--online', 'no model directory: learn from the stream while scoring it (see --kind and the online options)')
     .option('--kind <kind>', 'online: model kind, deepant|dc-vae|lstm-ae|dense-ae', 'deepant')
@@ -108,6 +152,8 @@ export function registerDetect(program: Command): void {
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
         if (opts.out) checkOutputFile(opts.out, '--out');
+        if (opts.events) checkOutputFile(opts.events, '--events');
+        const gap = intOption('--gap', opts.gap);
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
         const detector = await Detector.load(modelDir, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
@@ -119,11 +165,18 @@ export function registerDetect(program: Command): void {
           const progress = new Progress('detect', table.length);
           const t0 = performance.now();
           let scores: TableScores;
+          // Anomalous windows merge into intervals as they are scored (the library's merger).
+          const merger = IntervalMerger.attach(detector, { maxGap: gap });
+          const intervals: AnomalyInterval[] = [];
+          merger.on('interval', (i) => intervals.push(i));
           try {
             scores = await scoreTable(detector, table.time, frames, { onProgress: (rows) => progress.update(rows) });
+            merger.flush();
           } finally {
+            merger.detach();
             progress.stop();
           }
+          const rows = intervalRows(intervals, table);
           const seconds = (performance.now() - t0) / 1000;
           const C = detector.channels.length;
           for (let w = 0; w < scores.scores.length; w++) {
@@ -133,9 +186,10 @@ export function registerDetect(program: Command): void {
             events.push({ timestamp: table.timestamps[scores.endRows[w]!]!, score: scores.scores[w]!, channels: top });
           }
           if (opts.out) writeScoresCsv(opts.out, table, detector.channels, scores, detector.window);
-          say(opts, `${scores.scores.length} windows scored in ${seconds.toFixed(2)} s on ${p.provider}; ${events.length} anomalous (threshold ${detector.thresholdRule.method} ${detector.threshold.toPrecision(4)})`);
-          for (const e of events.slice(0, 20)) say(opts, `  ${e.timestamp}  score ${e.score.toPrecision(4)}  ${e.channels.join(', ')}`);
-          if (events.length > 20) say(opts, `  ... ${events.length - 20} more${opts.out ? ` (all in ${opts.out})` : ''}`);
+          if (opts.events) writeIntervalsCsv(opts.events, rows);
+          say(opts, `${scores.scores.length} windows scored in ${seconds.toFixed(2)} s on ${p.provider}; ${events.length} anomalous (threshold ${detector.thresholdRule.method} ${detector.threshold.toPrecision(4)}) in ${rows.length} intervals:`);
+          for (const r of rows.slice(0, 20)) say(opts, `  ${describeInterval(r)}`);
+          if (rows.length > 20) say(opts, `  ... ${rows.length - 20} more${opts.events ? ` (all in ${opts.events})` : ' (all with --events <csv>)'}`);
           return {
             model: modelDir,
             provider: p,
@@ -147,6 +201,9 @@ export function registerDetect(program: Command): void {
             windowsPerSec: scores.scores.length / seconds,
             out: opts.out ?? null,
             events: events.slice(0, 100),
+            intervalCount: rows.length,
+            intervals: rows.slice(0, 100),
+            eventsFile: opts.events ?? null,
           };
         } finally {
           await detector.close();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { averagePrecision, rocAuc } from '../evaluate/curves.js';
 import { findRanges } from '../evaluate/segments.js';
 import { svgToPng } from './png.js';
-import { Chart, COLORS, type LegendItem } from './svg.js';
+import { Chart, COLORS, logFloor, wantsLog, type LegendItem } from './svg.js';
 
 /** What the plots need: scores and labels joined point by point, in time order. */
 export interface EvalPlotData {
@@ -61,29 +61,45 @@ function range(xs: ArrayLike<number>): [number, number] {
   return [lo, hi];
 }
 
-/** Normal vs anomalous score histograms, each normalised to its own total (classes differ in size by orders of magnitude). */
+/**
+ * Normal vs anomalous score histograms, each normalised to its own total (classes differ in size
+ * by orders of magnitude). Scores spanning two decades or more get log-spaced bins on a log axis:
+ * on a linear one the normal range is one bar pressed against zero beside the anomalies' tail.
+ */
 export function histogram(d: EvalPlotData): string {
-  const [lo, hi0] = range(d.scores);
+  const log = wantsLog(d.scores, d.threshold === null ? [] : [d.threshold]);
+  const [min, hi0] = range(d.scores);
+  // On a log axis the lowest 0.1% of scores are folded into the first bin rather than stretching it.
+  const lo = log ? Math.min(logFloor(d.scores), d.threshold ?? Infinity) : min;
   const hi = hi0 > lo ? hi0 : lo + 1;
   const bins = 50;
-  const width = (hi - lo) / bins;
+  const edge = (b: number) => (log ? lo * Math.pow(hi / lo, b / bins) : lo + ((hi - lo) * b) / bins);
+  const binOf = (v: number) => (log ? Math.floor((Math.log(Math.max(v, lo)) - Math.log(lo)) / ((Math.log(hi) - Math.log(lo)) / bins)) : Math.floor((v - lo) / ((hi - lo) / bins)));
   const counts = [new Float64Array(bins), new Float64Array(bins)];
   const totals = [0, 0];
   for (let i = 0; i < d.scores.length; i++) {
-    const b = Math.min(bins - 1, Math.floor((d.scores[i]! - lo) / width));
+    const b = Math.max(0, Math.min(bins - 1, binOf(d.scores[i]!)));
     counts[d.labels[i]!]![b]!++;
     totals[d.labels[i]!]!++;
   }
   const share = counts.map((c, k) => c.map((v) => (totals[k]! > 0 ? v / totals[k]! : 0)));
   const ymax = Math.max(...share[0]!, ...share[1]!) * 1.1;
-  const x0 = Array.from({ length: bins }, (_, b) => lo + b * width);
-  const x1 = x0.map((x) => x + width);
+  const x0 = Array.from({ length: bins }, (_, b) => edge(b));
+  const x1 = Array.from({ length: bins }, (_, b) => edge(b + 1));
   const legend: LegendItem[] = [
     { label: `normal (${totals[0]} points)`, color: COLORS.blue, kind: 'box' as const, opacity: 0.55 },
     { label: `anomalous (${totals[1]} points)`, color: COLORS.red, kind: 'box' as const, opacity: 0.55 },
   ];
   if (d.threshold !== null) legend.push({ label: `threshold ${d.threshold.toPrecision(4)}`, color: COLORS.ink, kind: 'dash' });
-  const c = new Chart({ title: 'Score distribution: normal vs anomalous', xLabel: 'anomaly score', yLabel: 'share of the class\'s points', x: [lo, hi], y: [0, ymax || 1], legend });
+  const c = new Chart({
+    title: 'Score distribution: normal vs anomalous',
+    xLabel: log ? 'anomaly score (log scale)' : 'anomaly score',
+    yLabel: "share of the class's points",
+    x: [lo, hi],
+    xScale: log ? 'log' : 'linear',
+    y: [0, ymax || 1],
+    legend,
+  });
   c.bars(x0, x1, share[0]!, COLORS.blue, 0.55);
   c.bars(x0, x1, share[1]!, COLORS.red, 0.55);
   if (d.threshold !== null) c.vline(d.threshold, COLORS.ink);
@@ -124,9 +140,10 @@ function operatingPoint(d: EvalPlotData): { tp: number; fp: number; P: number; N
   return { tp, fp, P, N: d.labels.length - P };
 }
 
-function marker(c: Chart, x: number, y: number, label: string): void {
+/** The operating point and its label, on the side of the point away from the curve. */
+function marker(c: Chart, x: number, y: number, label: string, prefer: { h: 'left' | 'right'; v: 'above' | 'below' }): void {
   c.point(x, y, COLORS.ink);
-  c.text(c.px(x) + 9, c.py(y) - 9, label, { color: COLORS.ink, size: 12, weight: 'bold' });
+  c.pointLabel(x, y, label, { color: COLORS.ink, size: 12, weight: 'bold', prefer });
 }
 
 export function rocChart(d: EvalPlotData): string {
@@ -141,7 +158,6 @@ export function rocChart(d: EvalPlotData): string {
     y: [0, 1],
     width: 560,
     height: 520,
-    legendAt: 'bottom-right',
     legend: [
       { label: 'detector', color: COLORS.blue },
       { label: 'chance', color: COLORS.grey, kind: 'dash' },
@@ -150,7 +166,8 @@ export function rocChart(d: EvalPlotData): string {
   });
   c.line([0, 1], [0, 1], COLORS.grey, 1.2, '5 4');
   c.line(cu.fpr, cu.tpr, COLORS.blue, 2.2);
-  marker(c, op.N > 0 ? op.fp / op.N : 0, op.P > 0 ? op.tp / op.P : 0, 'threshold');
+  // The ROC curve rises to the right of the point: below and right of it lies under the curve.
+  marker(c, op.N > 0 ? op.fp / op.N : 0, op.P > 0 ? op.tp / op.P : 0, 'threshold', { h: 'right', v: 'below' });
   return c.toSvg();
 }
 
@@ -183,7 +200,8 @@ export function prChart(d: EvalPlotData): string {
   c.hline(prevalence, COLORS.grey, undefined, '5 4');
   c.line(xs, ys, COLORS.green, 2.2);
   const predicted = op.tp + op.fp;
-  marker(c, op.P > 0 ? op.tp / op.P : 0, predicted > 0 ? op.tp / predicted : 0, 'threshold');
+  // Precision falls as recall grows: below and left of the point lies under the curve.
+  marker(c, op.P > 0 ? op.tp / op.P : 0, predicted > 0 ? op.tp / predicted : 0, 'threshold', { h: 'left', v: 'below' });
   return c.toSvg();
 }
 
@@ -199,11 +217,20 @@ function timeTicks(d: EvalPlotData): { value: number; text: string }[] {
   return ticks;
 }
 
+/**
+ * The score over time. Scores spanning two decades or more are drawn on a log axis, so that the
+ * normal range, the threshold and the anomalies' peaks are all readable at once.
+ */
 export function timeline(d: EvalPlotData): string {
   const n = d.scores.length;
   const [lo, hi] = range(d.scores);
   const top = Math.max(hi, d.threshold ?? hi);
+  const log = wantsLog(d.scores, d.threshold === null ? [] : [d.threshold]);
   const pad = (top - Math.min(lo, 0)) * 0.08;
+  // Log: from a low quantile (a few tiny scores would waste decades) to above the peak; room at
+  // the bottom for the detection strip.
+  const floor = log ? Math.min(logFloor(d.scores), d.threshold ?? Infinity) : 0;
+  const y: [number, number] = log ? [floor / Math.pow(top / floor, 0.08), top * Math.pow(top / floor, 0.05)] : [Math.min(lo, 0) - pad, top + pad];
   const xs = Array.from({ length: n }, (_, i) => i);
   const truth = findRanges(d.labels).map((r) => ({ from: r.start - 0.5, to: r.end + 0.5 }));
   const detected = findRanges(d.predictions).map((r) => ({ from: r.start - 0.5, to: r.end + 0.5 }));
@@ -216,9 +243,10 @@ export function timeline(d: EvalPlotData): string {
   const c = new Chart({
     title: 'Anomaly score over time',
     xLabel: 'time',
-    yLabel: 'anomaly score',
+    yLabel: log ? 'anomaly score (log scale)' : 'anomaly score',
     x: [-0.5, n - 0.5],
-    y: [Math.min(lo, 0) - pad, top + pad * 2.5],
+    y,
+    yScale: log ? 'log' : 'linear',
     width: 1100,
     height: 440,
     xTicks: timeTicks(d),

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { registerEval } from '../../src/cli/eval.js';
+import { histogram, prChart, rocChart, timeline, type EvalPlotData } from '../../src/report/plots.js';
 import { Random } from '../../src/stats/random.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -44,5 +45,46 @@ describe('report: seismo eval --plots', () => {
       assert.ok(svg.includes('<path') || svg.includes('<rect'), name);
     }
     assert.equal(out.plots.length, 10);
+  });
+});
+
+describe('report: chart layout', () => {
+  /** The plot area's frame (the last unfilled rect) and every text element's anchor point. */
+  function layout(svg: string) {
+    const frames = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="none"/g)];
+    const f = frames[frames.length - 1]!;
+    const [x, y, w, h] = [1, 2, 3, 4].map((i) => Number(f[i]));
+    const texts = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)"[^>]*text-anchor="(\w+)"[^>]*>([^<]*)<\/text>/g)].map((m) => ({ x: Number(m[1]), y: Number(m[2]), anchor: m[3]!, text: m[4]! }));
+    return { plot: { x, y, w, h }, texts };
+  }
+
+  /** Scores whose operating point sits in a corner: recall 1 at precision 1 (top right of PR, top left of ROC). */
+  function perfect(n = 200): EvalPlotData {
+    const labels = Uint8Array.from({ length: n }, (_, i) => (i % 20 === 0 ? 1 : 0));
+    const scores = Float64Array.from(labels, (y, i) => (y ? 50 + i : 0.01 + (i % 7) / 1000));
+    return { timestamps: Array.from({ length: n }, (_, i) => String(i)), labels, scores, predictions: labels, threshold: 10, channels: [] };
+  }
+
+  it('keeps the operating-point label inside the plot area (not over the title, not clipped at the right)', () => {
+    for (const svg of [rocChart(perfect()), prChart(perfect())]) {
+      const { plot, texts } = layout(svg);
+      const label = texts.find((t) => t.text === 'threshold')!;
+      const width = 'threshold'.length * 12 * 0.62;
+      const left = label.anchor === 'end' ? label.x - width : label.x;
+      assert.ok(label.y - 12 >= plot.y, `label top ${label.y - 12} above the plot top ${plot.y}`);
+      assert.ok(left >= plot.x && left + width <= plot.x + plot.w, `label ${left}..${left + width} outside ${plot.x}..${plot.x + plot.w}`);
+      // The title and the legend sit above the plot area.
+      for (const t of texts.filter((t) => /curve|detector|chance|operating/.test(t.text))) assert.ok(t.y < plot.y, t.text);
+    }
+  });
+
+  it('draws scores spanning decades on log axes: the normal range is not pressed against zero', () => {
+    const d = perfect();
+    assert.match(histogram(d), /anomaly score \(log scale\)/);
+    assert.match(timeline(d), /anomaly score \(log scale\)/);
+    // Scores within one decade, or at or below zero, keep linear axes.
+    const flat = { ...d, scores: Float64Array.from(d.scores, (v, i) => (i % 2 ? -v : v)) };
+    assert.doesNotMatch(histogram(flat), /log scale/);
+    assert.doesNotMatch(timeline(flat), /log scale/);
   });
 });
