@@ -11,7 +11,7 @@ import { DC_VAE_LAYERS, type DcVaeConfig } from './model';
 import { contractIO, IO, type ScalerParams, seismoMetadata, activation, causalConv, swapTimeFeatures, windowPrologue } from '../../export/blocks';
 import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 import { StepLayers } from '../../export/step';
-import type { StepLayer } from '../../../src/infer/step-state';
+import { STEP_IO, type StepLayer } from '../../../src/infer/step-state';
 
 /** Inputs and outputs of an exported DC-VAE graph, in order. */
 export const DC_VAE_IO = contractIO(['mean', 'std']);
@@ -97,6 +97,22 @@ export function dcVaeNetworkField(config: Pick<DcVaeConfig, 'kernelSize' | 'dept
  */
 export function dcVaeStepExact(config: Pick<DcVaeConfig, 'kernelSize' | 'depth' | 'window'>): boolean {
   return config.kernelSize >= 2 ? config.window >= dcVaeNetworkField(config) : true;
+}
+
+/**
+ * The step graph of a trained DC-VAE and its inputs and outputs (for `manifest.step`), or
+ * undefined when the window does not cover the network ({@link dcVaeStepExact}): then no
+ * per-series state gives the window graph's scores, and the model keeps the window path.
+ */
+export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNames: readonly string[], scaler: ScalerParams): { onnx: Uint8Array; inputs: string[]; outputs: string[] } | undefined {
+  if (!dcVaeStepExact(config)) return undefined;
+  const layers = config.kernelSize > 1 ? 2 * config.depth : 0;
+  const each = (f: (l: number) => string) => Array.from({ length: layers }, (_, l) => f(l));
+  return {
+    onnx: exportDcVaeStep(model, config, channelNames, scaler),
+    inputs: [STEP_IO.frame, STEP_IO.tapRows, ...each(STEP_IO.state)],
+    outputs: [...DC_VAE_IO.outputs, ...each(STEP_IO.column)],
+  };
 }
 
 /**
