@@ -37,9 +37,21 @@ export class StepScorer {
   private readonly stateFeeds: Record<string, ort.Tensor>;
   private columnScratch: Float32Array[] = [];
   private readonly columnBufs: Float32Array[];
-  // Per active row of a round: window index, its next frame offset.
+  // Per active row of a round: window index, its next frame offset, its slot and frame.
   private activeWindow = new Int32Array(0);
   private activeOffset = new Int32Array(0);
+  private rowSlot = new Int32Array(0);
+  private rowFrame = new Float64Array(0);
+  // Per window of a batch (see score).
+  private nextInChain = new Int32Array(0);
+  private from = new Int32Array(0);
+  private fresh = new Uint8Array(0);
+  // Per slot, while planning a batch: last window of its chain, where its next window continues,
+  // and the batch that wrote these (stale entries of earlier batches are ignored, not cleared).
+  private readonly planLast: Int32Array;
+  private readonly planNext: Float64Array;
+  private readonly planStamp: Int32Array;
+  private batchStamp = 0;
   /** onnxruntime calls made (for benchmarks and tests). */
   runs = 0;
   /** Frames stepped (rows of all calls). */
@@ -52,6 +64,9 @@ export class StepScorer {
     private readonly o: StepScorerOptions,
   ) {
     this.states = new StepStates(layout, o.slots);
+    this.planLast = new Int32Array(o.slots);
+    this.planNext = new Float64Array(o.slots);
+    this.planStamp = new Int32Array(o.slots);
     this.stateFeeds = {};
     this.states.stores.forEach((store, l) => {
       this.stateFeeds[STEP_IO.state(l)] = new Tensor('float32', store, [store.length / layout.layers[l]!.in, layout.layers[l]!.in]);
@@ -71,44 +86,45 @@ export class StepScorer {
     const W = this.o.window;
     const C = this.o.channels;
     const states = this.states;
+    this.ensureBatch(n);
     // Chains: each series' windows of this batch, in order; `from` is the first frame offset to
     // step, `fresh` marks a window that starts over from a zero state (done when the chain gets there).
-    const nextInChain = new Int32Array(n).fill(-1);
-    const from = new Int32Array(n);
-    const fresh = new Uint8Array(n);
-    const planned = new Map<number, { last: number; next: number }>();
-    const heads: number[] = [];
+    const { nextInChain, from, fresh } = this;
+    const stamp = ++this.batchStamp;
+    let heads = 0;
     for (let i = 0; i < n; i++) {
       const slot = slots[i]!;
       const s = starts[i]!;
-      const chain = planned.get(slot);
-      const at = chain ? chain.next : states.next[slot]!;
+      const chained = this.planStamp[slot] === stamp;
+      const at = chained ? this.planNext[slot]! : states.next[slot]!;
+      nextInChain[i] = -1;
       if (at >= s && at <= s + W - 1) {
         from[i] = at - s;
+        fresh[i] = 0;
       } else {
         // A gap, a fresh series, or a window stepped before: start over at the window (zero padding).
         fresh[i] = 1;
         from[i] = 0;
       }
-      if (chain) {
-        nextInChain[chain.last] = i;
-        chain.last = i;
-        chain.next = s + W;
+      if (chained) {
+        nextInChain[this.planLast[slot]!] = i;
       } else {
-        heads.push(i);
-        planned.set(slot, { last: i, next: s + W });
+        this.planStamp[slot] = stamp;
+        this.activeWindow[heads] = i;
+        this.activeOffset[heads] = from[i]!;
+        heads++;
       }
+      this.planLast[slot] = i;
+      this.planNext[slot] = s + W;
     }
-    for (const i of heads) if (fresh[i]) states.reset(slots[i]!, starts[i]!);
+    for (let r = 0; r < heads; r++) {
+      const i = this.activeWindow[r]!;
+      if (fresh[i]) states.reset(slots[i]!, starts[i]!);
+    }
 
     const results: Record<string, Float32Array> = {};
     const widths: Record<string, number> = {};
-    let active = heads.length;
-    this.ensure(active);
-    for (let r = 0; r < active; r++) {
-      this.activeWindow[r] = heads[r]!;
-      this.activeOffset[r] = from[heads[r]!]!;
-    }
+    let active = heads;
     const P = states.sizes.taps;
     const layers = states.layout.layers.length;
     while (active > 0) {
@@ -120,10 +136,14 @@ export class StepScorer {
       for (let r = 0; r < active; r++) {
         const i = this.activeWindow[r]!;
         const j = this.activeOffset[r]!;
-        if (aligned && (slots[i] !== slot0 + r || starts[i]! + j !== t0)) aligned = false;
+        const slot = slots[i]!;
+        const t = starts[i]! + j;
+        if (aligned && (slot !== slot0 + r || t !== t0)) aligned = false;
+        this.rowSlot[r] = slot;
+        this.rowFrame[r] = t;
         const src = (rows[i]! + j) * C;
         for (let c = 0; c < C; c++) this.frameBuf[r * C + c] = source[src + c]!;
-        states.tapRows(slots[i]!, starts[i]! + j, this.rowsWords, r);
+        states.tapRows(slot, t, this.rowsWords, r);
       }
       const out = await this.session.run(
         {
@@ -135,14 +155,16 @@ export class StepScorer {
       );
       this.runs++;
       this.steps += active;
-      const columns = this.columnBufs;
-      for (let l = 0; l < layers; l++) columns[l] = out[STEP_IO.column(l)]!.data as Float32Array;
+      if (aligned) {
+        for (let r = 0; r < active; r++) states.next[this.rowSlot[r]!] = this.rowFrame[r]! + 1;
+      } else {
+        for (let l = 0; l < layers; l++) this.columnBufs[l] = out[STEP_IO.column(l)]!.data as Float32Array;
+        states.scatterRows(this.rowSlot, this.rowFrame, active, this.columnBufs);
+      }
       let kept = 0;
       for (let r = 0; r < active; r++) {
         let i = this.activeWindow[r]!;
         let j = this.activeOffset[r]!;
-        if (aligned) states.next[slots[i]!] = starts[i]! + j + 1;
-        else states.scatter(slots[i]!, starts[i]! + j, columns, r);
         if (j === W - 1) {
           for (const name of this.o.outputs) {
             const data = out[name]!.data as Float32Array;
@@ -181,13 +203,19 @@ export class StepScorer {
     return fetches;
   }
 
-  private ensure(rows: number): void {
-    if (this.activeWindow.length >= rows) return;
-    this.activeWindow = new Int32Array(rows);
-    this.activeOffset = new Int32Array(rows);
-    this.frameBuf = new Float32Array(rows * this.o.channels);
-    this.rowsBuf = new BigInt64Array(rows * this.states.sizes.taps);
+  /** Grows the per-window and per-row scratch to a batch of `n` windows (rows never exceed windows). */
+  private ensureBatch(n: number): void {
+    if (this.activeWindow.length >= n) return;
+    this.nextInChain = new Int32Array(n);
+    this.from = new Int32Array(n);
+    this.fresh = new Uint8Array(n);
+    this.activeWindow = new Int32Array(n);
+    this.activeOffset = new Int32Array(n);
+    this.rowSlot = new Int32Array(n);
+    this.rowFrame = new Float64Array(n);
+    this.frameBuf = new Float32Array(n * this.o.channels);
+    this.rowsBuf = new BigInt64Array(n * this.states.sizes.taps);
     this.rowsWords = new Int32Array(this.rowsBuf.buffer);
-    this.columnScratch = this.states.layout.layers.map((l) => new Float32Array(rows * l.in));
+    this.columnScratch = this.states.layout.layers.map((l) => new Float32Array(n * l.in));
   }
 }

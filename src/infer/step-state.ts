@@ -172,16 +172,31 @@ export class StepStates {
     return this.stores[l]!.subarray(at, at + count * cin);
   }
 
-  /** Stores row `row` of every `column_<l>` output (frame `t` of `slot`) and advances the slot to `t + 1`. */
-  scatter(slot: number, t: number, columns: readonly Float32Array[], row: number): void {
-    for (let l = 0; l < this.rings.length; l++) {
-      const cin = this.ins[l]!;
-      const src = columns[l]!;
-      const store = this.stores[l]!;
-      const dst = ((t % this.rings[l]!) * this.slots + slot) * cin;
-      const from = row * cin;
-      for (let i = 0; i < cin; i++) store[dst + i] = src[from + i]!;
+  /**
+   * Stores the `column_<l>` outputs of a call whose row r was frame `frames[r]` of slot
+   * `slots[r]`, and advances those slots. Rows of consecutive slots at the same frame go to
+   * consecutive rows of each store, so runs of them are copied as blocks.
+   */
+  scatterRows(slots: Int32Array, frames: Float64Array, rows: number, columns: readonly Float32Array[]): void {
+    let r = 0;
+    while (r < rows) {
+      const slot = slots[r]!;
+      const t = frames[r]!;
+      let end = r + 1;
+      while (end < rows && slots[end] === slot + (end - r) && frames[end] === t) end++;
+      for (let l = 0; l < this.rings.length; l++) {
+        const cin = this.ins[l]!;
+        const src = columns[l]!;
+        const store = this.stores[l]!;
+        const dst = ((t % this.rings[l]!) * this.slots + slot) * cin;
+        if (end - r >= 4) {
+          store.set(src.subarray(r * cin, end * cin), dst);
+        } else {
+          for (let i = 0; i < (end - r) * cin; i++) store[dst + i] = src[r * cin + i]!;
+        }
+      }
+      for (let q = r; q < end; q++) this.next[slots[q]!] = frames[q]! + 1;
+      r = end;
     }
-    this.next[slot] = t + 1;
   }
 }
