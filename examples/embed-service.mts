@@ -1,20 +1,24 @@
 // Embed a detector in an HTTP ingestion service: clients POST batches of samples per series,
 // the service writes them into the detector with `write()` (which waits while scoring catches up,
-// so a burst slows the client down instead of overflowing) and logs each anomaly.
+// so a burst slows the client down instead of overflowing) and logs each anomaly interval (runs
+// of anomalous windows merged, with the channels that drove it) when it closes.
 //
 //   npx seismo demo --out seismo-demo/          # a model and a series to replay
 //   npx tsx examples/embed-service.mts seismo-demo/ seismo-demo/series.csv
 import http from 'node:http';
-import { Detector, isSeismoError, readSeriesCsv } from 'seismo';
+import { Detector, IntervalMerger, isSeismoError, readSeriesCsv } from 'seismo';
 
 const [modelDir = 'seismo-demo', replayFile = 'seismo-demo/series.csv'] = process.argv.slice(2);
 
 const detector = await Detector.load(modelDir);
 let anomalies = 0;
-detector.on('anomaly', (e) => {
-  if (++anomalies <= 5) console.log(`anomaly: ${e.seriesId} at ${e.timestamp}, score ${e.score.toFixed(3)}, channels ${e.channels.map((c) => c.name).join(', ')}`);
-});
+detector.on('anomaly', () => anomalies++);
 detector.on('error', (err) => console.error(`detector error: ${err.code}: ${err.message}`));
+const intervals = IntervalMerger.attach(detector); // per series; closes after a window's length of normal windows
+intervals.on('interval', (i) => {
+  const channels = i.channels.map((c) => `${c.name} ${(100 * c.share).toFixed(0)}%`).join(', ');
+  console.log(`anomaly: ${i.seriesId} ${new Date(i.start).toISOString()} .. ${new Date(i.end).toISOString()}, peak ${i.peakScore.toFixed(3)} (${i.severity === null ? 'no single' : `${i.severity.toFixed(1)}x`} threshold), ${channels}`);
+});
 
 // POST /series/<id> with {"t": [timestamps], "x": [[one value per channel], ...]}
 const server = http.createServer(async (req, res) => {
@@ -51,6 +55,7 @@ for (let r = 0; r < table.length; r += 100) {
 // Shutting down: stop taking requests, score what is pending, release the worker.
 server.close();
 await detector.flush();
+intervals.flush(); // close the intervals still open at the end of the stream
 const stats = detector.stats();
 console.log(`scored ${stats.windowsScored} windows of ${table.length} samples; ${anomalies} anomalous`);
 await detector.close();

@@ -73,7 +73,7 @@ describe('examples/', function () {
     assert.ok(m, r.stdout);
     assert.equal(Number(m[1]), 1400 - W + 1);
     assert.ok(Number(m[2]) > 0, 'the planted anomalies raise alarms');
-    assert.match(r.stdout, /anomaly: replay at \d+, score \d/);
+    assert.match(r.stdout, /anomaly: replay 2024-\S+ \.\. 2024-\S+, peak \d\.\d{3} \(\d+\.\dx threshold\), [a-z_]+ \d+%/);
   });
 
   it('online-learning.mts: a (simulated) person answers its questions on stdin and the learner updates the model', async () => {
