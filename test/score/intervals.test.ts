@@ -113,7 +113,8 @@ describe('intervals: on a detector and in seismo detect', function () {
     const events = path.join(dir, 'events.csv');
     const r = await runCli(registerDetect, ['detect', '--model', model.dir, '--data', path.join(dir, 'live.csv'), '--stride', '1', '--events', events, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout);
+    const body = JSON.parse(r.stdout);
+    const out = body.result ?? body; // bare, or inside the CLI's {ok, command, result} envelope
     const lines = fs.readFileSync(events, 'utf8').trim().split('\n');
     assert.equal(lines[0], 'start,end,peak_timestamp,peak_score,severity,windows,channels');
     assert.equal(lines.length - 1, out.intervalCount);
