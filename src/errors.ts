@@ -63,7 +63,9 @@ export type SeismoErrorCode =
   /** A stream entry cannot be decoded (missing or malformed fields); it goes to the dead-letter stream. */
   | 'ERR_BAD_ENTRY'
   /** The message broker failed or cannot be reached (Redis down, script refused, group missing). */
-  | 'ERR_CONNECTOR';
+  | 'ERR_CONNECTOR'
+  /** The CLI's command line could not be parsed (unknown command or option, missing required option); exit code 2. */
+  | 'ERR_USAGE';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';
