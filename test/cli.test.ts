@@ -15,7 +15,8 @@ const ROOT = path.resolve(__dirname, '..');
 /** Runs `seismo <args>` from the TypeScript sources in a child process. */
 function seismo(args: string[]): { stdout: string; stderr: string; status: number } {
   const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
-  const r = spawnSync(process.execPath, ['-e', code, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  // `--`: the arguments are seismo's, even those node also knows (--verbose).
+  const r = spawnSync(process.execPath, ['-e', code, '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
 }
 
@@ -177,7 +178,7 @@ describe('cli: train, detect, eval', function () {
     assert.match(f.error.message, /none\.csv/);
 
     // Usage errors: commander's message on stderr as before, the envelope on stdout, exit code 2.
-    const unknown = seismo(['eval', 'nab', '--nab', dir, '--no-such-flag', '--json']);
+    const unknown = seismo(['eval', 'nab', '--nab', dir, '--detector', 'toy', '--no-such-flag', '--json']);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /unknown option '--no-such-flag'/);
     const u = JSON.parse(unknown.stdout);
