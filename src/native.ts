@@ -133,6 +133,48 @@ export function loadNative(): NativeBinding {
   return binding;
 }
 
+/** Which ring arena FrameRings builds on: the addon's, or the TypeScript one when the addon cannot load. */
+export type RingImplementation = 'native' | 'typescript';
+
+let rings: { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } | undefined;
+
+/**
+ * The ring arena constructor FrameRings uses, chosen once per thread: the addon's when it loads;
+ * otherwise the TypeScript arena (same behaviour, slower), after one warning that says why and
+ * how to get the native one. `SEISMO_NATIVE=off` asks for the TypeScript arena without a warning.
+ */
+export function ringArenas(): { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } {
+  if (rings) return rings;
+  if (process.env.SEISMO_NATIVE === 'off') return (rings = typescriptRings());
+  try {
+    return (rings = { RingArena: loadNative().RingArena, implementation: 'native' });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    process.emitWarning(
+      `seismo: ring buffers run in TypeScript (slower) because the native addon is unavailable: ${reason} ` +
+        '(SEISMO_NATIVE=off chooses the TypeScript rings without this warning)',
+      { code: 'SEISMO_NATIVE_FALLBACK' },
+    );
+    return (rings = typescriptRings());
+  }
+}
+
+/**
+ * Chooses the ring arena of FrameRings built from now on in this thread (tests run the ring
+ * suites against both); `undefined` goes back to the choice of {@link ringArenas}.
+ * @internal
+ */
+export function useRingImplementation(implementation: RingImplementation | undefined): void {
+  rings = implementation === undefined ? undefined : implementation === 'native' ? { RingArena: loadNative().RingArena, implementation } : typescriptRings();
+}
+
+function typescriptRings(): { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } {
+  // Loaded on demand: the TypeScript arena imports this module's types only.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { TsRingArena } = require('./window/ts-ring-arena.js') as typeof import('./window/ts-ring-arena.js');
+  return { RingArena: TsRingArena, implementation: 'typescript' };
+}
+
 function glibcVersion(): string {
   const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
   return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'non-glibc';

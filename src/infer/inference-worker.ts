@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
+import { attachFrameRings } from '../window/frame-rings.js';
+import { TsRingArena } from '../window/ts-ring-arena.js';
 import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
@@ -129,6 +131,11 @@ export class InferenceWorker {
    * @param starts window starts, in rows relative to `rowStart`.
    */
   runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array): Promise<InferenceOutputs> {
+    if (TsRingArena.owns(arenaId)) {
+      // The TypeScript rings (no addon) live in this thread's memory only: the worker gets a copy of the rows.
+      const a = attachFrameRings(arenaId);
+      return this.runFrames(a.view.slice(rowStart * a.channels, (rowStart + rowCount) * a.channels), a.channels, starts);
+    }
     return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
   }
 
