@@ -7,7 +7,9 @@
  * (see InferenceWorker.runArena).
  */
 import { SeismoError } from '../errors.js';
-import type { AttachedArena, NativeRingArena } from '../native.js';
+
+// Structurally the addon's NativeRingArena (src/native.ts), which chooses between the two and so
+// imports this file: declared here again rather than imported, to keep the imports one-way.
 
 /** Ids of TypeScript arenas start here, far above the addon's, so that the two never collide in one process. */
 const FIRST_ID = 2 ** 31;
@@ -18,7 +20,7 @@ const registry = new Map<number, WeakRef<TsRingArena>>();
 const REJECT = 0;
 const DROP_OLDEST = 1;
 
-export class TsRingArena implements NativeRingArena {
+export class TsRingArena {
   readonly id: number;
   private readonly channels: number;
   private readonly capacity: number;
@@ -59,7 +61,7 @@ export class TsRingArena implements NativeRingArena {
   }
 
   /** Views a live TypeScript arena of this thread (other threads cannot: its memory is not shared). */
-  static attach(id: number): AttachedArena {
+  static attach(id: number): { buffer: ArrayBuffer; channels: number; capacity: number; slots: number } {
     const arena = registry.get(id)?.deref();
     if (!arena?.memory) {
       throw new SeismoError('ERR_DISPOSED', `ring arena ${id} is not live in this thread (TypeScript arenas are not shared between threads)`);
