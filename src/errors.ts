@@ -48,6 +48,11 @@ export type SeismoErrorCode =
   | 'ERR_TOO_MANY_SERIES'
   /** Training could not run (too little data, diverged, unknown model kind). */
   | 'ERR_TRAINING'
+  /**
+   * The training part (TensorFlow.js and the baselines' libraries, optional dependencies) is not
+   * installed; the message names the `npm install` that adds it.
+   */
+  | 'ERR_TRAINING_UNAVAILABLE'
   /** Inference failed inside onnxruntime or its worker thread. */
   | 'ERR_INFERENCE'
   /** Labels and scores cannot be evaluated together (no overlap, no positives). */

@@ -106,8 +106,13 @@ function findPackageRoot(from: string): string {
   }
 }
 
-/** Loads the addon once (node-gyp-build: build/Release first, then prebuilds/<platform>-<arch>). */
+/**
+ * Loads the addon once (node-gyp-build: build/Release first, then prebuilds/<platform>-<arch>).
+ * `SEISMO_NATIVE=off` makes it fail as on a machine without a usable addon.
+ */
 export function loadNative(): NativeBinding {
+  // As if no addon could load: the TypeScript rings and the tfjs training ops run instead.
+  if (process.env.SEISMO_NATIVE === 'off') throw new SeismoError('ERR_NATIVE_LOAD', 'the native addon is turned off (SEISMO_NATIVE=off)');
   if (binding) return binding;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -120,7 +125,7 @@ export function loadNative(): NativeBinding {
       `seismo's native addon could not be loaded for ${process.platform}-${process.arch} (libc ${libc}, ` +
         `node ${process.versions.node}, N-API ${process.versions.napi}). Tried ${path.join(PACKAGE_ROOT, 'build/Release')} ` +
         `and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npx cmake-js compile` in the seismo package (needs cmake, a C++17 compiler and the Eigen 3 headers, e.g. `apt-get install cmake g++ libeigen3-dev`).',
+        'Build it from source in the seismo package: `npm install --no-save cmake-js node-addon-api node-api-headers && npx cmake-js compile` (needs cmake, a C++17 compiler and the Eigen 3 headers, e.g. `apt-get install cmake g++ libeigen3-dev`).',
       { root: PACKAGE_ROOT },
       { cause },
     );
@@ -169,7 +174,7 @@ export function useRingImplementation(implementation: RingImplementation | undef
 }
 
 function typescriptRings(): { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } {
-  // Loaded on demand: the TypeScript arena imports this module's types only.
+  // Loaded on demand: a process with the addon never needs it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { TsRingArena } = require('./window/ts-ring-arena.js') as typeof import('./window/ts-ring-arena.js');
   return { RingArena: TsRingArena, implementation: 'typescript' };

@@ -6,6 +6,7 @@
 import { SeismoError } from '../errors.js';
 import { ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
 import type { WeightTensor } from '../model/weights.js';
+import { loadTraining } from '../training-part.js';
 import { ONLINE_KINDS, type OnlineKind } from './policy.js';
 
 /** A model version as the online engine keeps it: graph bytes, manifest and the tfjs weights it continues from. */
@@ -42,7 +43,7 @@ export async function initialModel(r: InitialModelRequest): Promise<OnlineModel>
   if (!(ONLINE_KINDS as readonly string[]).includes(r.kind)) {
     throw new SeismoError('ERR_INVALID_OPTION', `kind '${r.kind}' cannot learn online; online kinds: ${ONLINE_KINDS.join(', ')}`, { kind: r.kind });
   }
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`the online kind '${r.kind}'`);
   const { backend } = await training.initBackend(r.backend);
   const spec = training.getKind(r.kind);
   const config = spec.resolveConfig({ ...(r.config ?? {}), window: r.window, seed: r.seed } as never, r.channels.length);

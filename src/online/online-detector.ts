@@ -31,6 +31,7 @@ import type { FineTuneParams } from '../learn/finetune-protocol.js';
 import type { Manifest } from '../model/manifest.js';
 import { readModelDir, writeModelDir } from '../model/model-dir.js';
 import { readWeights, writeWeights, type WeightTensor } from '../model/weights.js';
+import { loadTraining } from '../training-part.js';
 import { quantile } from '../stats/quantile.js';
 import type { Threshold } from '../threshold/schema.js';
 import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
@@ -1203,7 +1204,7 @@ function channelNames(channels: number | readonly string[]): string[] {
 
 /** The kind's own default window (what `seismo train` would use). */
 function defaultWindow(kind: OnlineKind): number {
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`the online kind '${kind}'`);
   return (training.getKind(kind).resolveConfig(undefined as never, 1) as { window: number }).window;
 }
 
