@@ -1,7 +1,7 @@
 // Detection without the native addon: the Detector on the TypeScript ring arena scores the same
 // windows with the same scores as on the addon's, across many ring wraps and several series.
 import assert from 'node:assert/strict';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { useRingImplementation, type RingImplementation } from '../../src/native.js';
 import { TsRingArena } from '../../src/window/ts-ring-arena.js';
