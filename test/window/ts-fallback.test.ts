@@ -1,10 +1,15 @@
 // Detection without the native addon: the Detector on the TypeScript ring arena scores the same
 // windows with the same scores as on the addon's, across many ring wraps and several series.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Detector } from '../../src/detector/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { useRingImplementation, type RingImplementation } from '../../src/native.js';
 import { TsRingArena } from '../../src/window/ts-ring-arena.js';
+import { writeModelDir } from '../../src/model/model-dir.js';
+import { trainModel } from '../../training/index.js';
 import { tinyModel } from '../helpers/tiny-model.js';
 
 /** Scores by `series:start` of a stride-1 run over three series, on the given ring arena. */
@@ -55,5 +60,45 @@ describe('detection on the TypeScript ring arena (no native addon)', function ()
     assert.equal(native.scores.size, 3 * (400 - 8 + 1));
     assert.deepEqual([...ts.scores.keys()].sort(), [...native.scores.keys()].sort());
     for (const [key, score] of native.scores) assert.equal(ts.scores.get(key), score, key);
+  });
+
+  it('scores a model with a step graph through its window graph, with the same scores', async () => {
+    // The step graph reads the rings inside the inference worker, which the TypeScript rings are not shared with.
+    const data = generateSeries({ length: 300, channels: 3, seed: 5, periods: [24, 7], anomalies: [] });
+    const result = await trainModel({ kind: 'dc-vae', frames: data.table.frames, channels: data.table.channels, config: { window: 16, depth: 3, filters: 6, latent: 2, epochs: 1, batchSize: 32 }, stride: 1, seed: 3 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-ts-step-'));
+    try {
+      assert.ok(result.step);
+      writeModelDir(dir, result.manifest, result.onnx, { step: result.step });
+      const run = async (implementation: RingImplementation): Promise<{ scores: Map<string, number>; stepped: number; step: boolean }> => {
+        useRingImplementation(implementation);
+        const scores = new Map<string, number>();
+        const detector = await Detector.load(dir, { provider: 'cpu', maxSeries: 6, batchSize: 24, onBatch: (b) => b.scores.forEach((v, i) => scores.set(`${b.seriesIds[i]}@${b.starts[i]}`, v)) });
+        try {
+          // Six series in step: a batch holds windows of several, which is what the step graph serves.
+          for (let i = 0; i < 120; i++) {
+            for (let k = 0; k < 6; k++) {
+              await detector.drain();
+              detector.push(`s${k}`, i, data.table.frames.subarray((i + 20 * k) * 3, (i + 20 * k + 1) * 3));
+            }
+          }
+          await detector.flush();
+          return { scores, stepped: detector.stats().windowsStepped, step: detector.stepGraph };
+        } finally {
+          await detector.close();
+          useRingImplementation(undefined);
+        }
+      };
+      const native = await run('native');
+      const ts = await run('typescript');
+      assert.ok(native.stepped > 0, 'the native rings go through the step graph');
+      assert.equal(ts.stepped, 0);
+      assert.equal(ts.scores.size, 6 * (120 - 16 + 1));
+      assert.deepEqual([...ts.scores.keys()].sort(), [...native.scores.keys()].sort());
+      for (const [key, ref] of native.scores) assert.ok(Math.abs(ts.scores.get(key)! - ref) <= 1e-5 * Math.max(1, Math.abs(ref)), `${key}: ${ts.scores.get(key)} vs ${ref}`);
+    } finally {
+      result.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
