@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
-import { attachFrameRings } from '../window/frame-rings.js';
-import { TsRingArena } from '../window/ts-ring-arena.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
+import { attachFrameRings } from '../window/frame-rings.js';
+import { TsRingArena } from '../window/ts-ring-arena.js';
 
 export interface InferenceWorkerOptions {
   /** Default `auto`. */

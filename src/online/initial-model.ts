@@ -9,8 +9,8 @@ import path from 'node:path';
 import { SeismoError } from '../errors.js';
 import { ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
 import type { WeightTensor } from '../model/weights.js';
-import { loadTraining } from '../training-part.js';
 import { ONLINE_KINDS, type OnlineKind } from './policy.js';
+import { loadTraining } from '../training-part.js';
 
 /** A model version as the online engine keeps it: graph bytes, manifest and the tfjs weights it continues from. */
 export interface OnlineModel {
