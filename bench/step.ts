@@ -21,8 +21,14 @@ export interface StepBenchOptions {
   model?: string;
   /** Series counts. Default 1, 100, 10000. */
   series?: number[];
-  /** Windows per inference call, both paths. Default 64 (as `seismo bench` and the Detector). */
+  /** Windows per inference call of the window path. Default 64 (the Detector's default). */
   batchSize?: number;
+  /**
+   * Windows per inference call of the step path. Default 1024: a step batch costs a few
+   * milliseconds, so the fixed cost of each message to and from the worker (~0.1-0.5 ms here)
+   * weighs on it more than on a window batch; one call still serves each series once per round.
+   */
+  stepBatchSize?: number;
   /** Measurement rounds per path and series count. Default 5. */
   rounds?: number;
   /** Seconds per round. Default 2. */
@@ -45,6 +51,7 @@ export interface StepBenchRow {
 export interface StepBenchResult {
   model: { dir: string | null; kind: string; window: number; channels: number; hyperParameters: Record<string, unknown> };
   batchSize: number;
+  stepBatchSize: number;
   /** Bytes of step state per series (per-layer rings of (k-1)d+1 columns), and the least any cache of the dilated layers needs ((k-1)d columns). */
   stateBytesPerSeries: number;
   minimalStateBytesPerSeries: number;
@@ -65,6 +72,7 @@ export async function trainStepReferenceModel(dir: string, log: (line: string) =
 export async function runStepBench(options: StepBenchOptions = {}): Promise<StepBenchResult> {
   const log = options.log ?? (() => {});
   const batchSize = options.batchSize ?? 64;
+  const stepBatchSize = options.stepBatchSize ?? 1024;
   const rounds = options.rounds ?? 5;
   const seconds = options.seconds ?? 2;
   const counts = options.series ?? [1, 100, 10_000];
@@ -89,8 +97,8 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
     for (const S of counts) {
       // Rings of two windows per series: the stream is written tick by tick and drained, so no
       // series runs far ahead; larger rings would only cost memory at 10,000 series.
-      const common = { batchSize, stride: 1, maxSeries: S, capacity: Math.max(2 * W, W + 2) };
-      const detectors = { step: await Detector.load(dir, common), window: await Detector.load(dir, { ...common, stepGraph: false }) };
+      const common = { stride: 1, maxSeries: S, capacity: Math.max(2 * W, W + 2) };
+      const detectors = { step: await Detector.load(dir, { ...common, batchSize: stepBatchSize }), window: await Detector.load(dir, { ...common, batchSize, stepGraph: false }) };
       const ticks = { step: 0, window: 0 };
       const ids = Array.from({ length: S }, (_, i) => `s${i}`);
       const round = async (which: 'step' | 'window'): Promise<number> => {
@@ -135,6 +143,7 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
     return {
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C, hyperParameters: model.manifest.hyperParameters },
       batchSize,
+      stepBatchSize,
       stateBytesPerSeries: 4 * sizes.state,
       minimalStateBytesPerSeries: 4 * minimal,
       rows,
