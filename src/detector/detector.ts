@@ -74,6 +74,7 @@ export class Detector {
       batchSize: this.batchSize,
       maxInFlight: options.maxInFlight ?? 2,
       topChannels: options.topChannels ?? 3,
+      maxLatencyMs: options.maxLatencyMs,
     });
     this.scratch = new Float32Array(m.channels.length);
   }
@@ -390,6 +391,9 @@ function validateOptions(o: DetectorOptions): void {
   }
   if (o.workerRestarts !== undefined && (!Number.isInteger(o.workerRestarts) || o.workerRestarts < 0)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option workerRestarts must be a non-negative integer, got ${String(o.workerRestarts)}`);
+  }
+  if (o.maxLatencyMs !== undefined && !(typeof o.maxLatencyMs === 'number' && Number.isFinite(o.maxLatencyMs) && o.maxLatencyMs >= 0 && o.maxLatencyMs <= 2 ** 31 - 1)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option maxLatencyMs must be a number of milliseconds in [0, 2^31), got ${String(o.maxLatencyMs)}`);
   }
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
