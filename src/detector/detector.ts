@@ -237,8 +237,14 @@ export class Detector {
     if (frames.length !== n * channels) {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
     }
-    for (let i = 0; i < frames.length; i++) {
-      if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+    // 0 * v is NaN exactly when v is NaN or infinite: one branch-free pass over the block, and
+    // the search for the culprit only when there is one (a per-record block is mostly values).
+    let probe = 0;
+    for (let i = 0; i < frames.length; i++) probe += 0 * frames[i]!;
+    if (probe !== 0) {
+      for (let i = 0; i < frames.length; i++) {
+        if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+      }
     }
     let last = this.batcher.lastTimeOf(seriesId);
     for (let i = 0; i < n; i++) {
