@@ -45,6 +45,8 @@ export interface PerRecordKindResult {
   pipelineWindowsPerSec: number;
   /** pipeline / onnxruntime alone. */
   ratio: number;
+  /** The same ratio within each round, median over rounds (steadier under a changing load). */
+  roundRatio: number;
   /** Share of the pipeline's windows that were anomalies (each one builds an `anomaly` event). */
   anomalyShare: number;
   rounds: { ort: number[]; pipeline: number[] };
@@ -137,7 +139,7 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
       await detector.close();
       const ortMedian = median(ortRates);
       const pipeMedian = median(pipeRates);
-      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, anomalyShare: anomalies / scored, rounds: { ort: ortRates, pipeline: pipeRates } });
+      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, rounds: { ort: ortRates, pipeline: pipeRates } });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -41,6 +41,8 @@ export interface SecondCoreResult {
   pipelineN: number;
   workersN: number;
   ratios: { ortThreads: number; pipelineThreads: number; pipelineWorkers: number };
+  /** The same ratios within each round, median over rounds (steadier under a changing load). */
+  roundRatios: { ortThreads: number; pipelineThreads: number; pipelineWorkers: number };
   rounds: Record<'ort1' | 'ortN' | 'pipeline1' | 'pipelineN' | 'workersN', number[]>;
   machine: { cpus: number; cpuModel: string; node: string; loadAvg1mBefore: number; loadAvg1mAfter: number };
 }
@@ -139,6 +141,11 @@ export async function runSecondCore(options: SecondCoreOptions = {}): Promise<Se
       batchSize: batch,
       ...m,
       ratios: { ortThreads: m.ortN / m.ort1, pipelineThreads: m.pipelineN / m.pipeline1, pipelineWorkers: m.workersN / m.pipeline1 },
+      roundRatios: {
+        ortThreads: median(r.ortN.map((v, i) => v / r.ort1[i]!)),
+        pipelineThreads: median(r.pipelineN.map((v, i) => v / r.pipeline1[i]!)),
+        pipelineWorkers: median(r.workersN.map((v, i) => v / r.pipeline1[i]!)),
+      },
       rounds: r,
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1mBefore: loadBefore, loadAvg1mAfter: os.loadavg()[0]! },
     };

@@ -48,6 +48,11 @@ export interface PytorchScoring {
   pipelineRatio: number;
   /** onnxruntime alone / PyTorch. */
   ortRatio: number;
+  /**
+   * The same ratios taken within each round, then the median: steadier than a ratio of medians
+   * when the machine's load changes between rounds (each round's sides ran back to back).
+   */
+  roundRatios: { pipeline: number; ort: number };
   torch: string;
   /** BLAS library, MKL and oneDNN (mkldnn) availability, as torch reports them. */
   backends: Record<string, unknown>;
@@ -62,6 +67,8 @@ export interface ThroughputResult {
   ortWindowsPerSec: number;
   pipelineWindowsPerSec: number;
   ratio: number;
+  /** pipeline / onnxruntime within each round, median over rounds. */
+  roundRatio: number;
   ingestSamplesPerSec: number;
   /** The PyTorch peer (with `pytorch`): the same model shape scored on one thread. */
   pytorch?: PytorchScoring;
@@ -200,6 +207,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       ortWindowsPerSec: ortMedian,
       pipelineWindowsPerSec: pipeMedian,
       ratio: pipeMedian / ortMedian,
+      roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)),
       ingestSamplesPerSec: median(ingestRates),
       ...(torchInfo
         ? {
@@ -207,6 +215,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
               windowsPerSec: median(torchRates),
               pipelineRatio: pipeMedian / median(torchRates),
               ortRatio: ortMedian / median(torchRates),
+              roundRatios: { pipeline: median(pipeRates.map((p, i) => p / torchRates[i]!)), ort: median(ortRates.map((o, i) => o / torchRates[i]!)) },
               ...torchInfo,
               modes: torchModes,
             },
