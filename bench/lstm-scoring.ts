@@ -3,7 +3,9 @@
  * reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) at several batch sizes,
  * onnxruntime at each graph optimisation level (`disabled`, `basic`, `extended`, `all`; seismo's
  * worker uses `all`), and the PyTorch peer (bench/pytorch/score_bench.py, the faster of eager and
- * TorchScript) at the same batch sizes, rounds alternating, medians reported.
+ * TorchScript) at the same batch sizes, rounds alternating, medians reported. Beside them, the
+ * LSTM-AE core alone in two forms with the same weights (bench/lstm-unrolled.ts): ONNX's fused
+ * `LSTM` op, as seismo exports it, and the same network unrolled into per-step MatMul nodes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
+import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
 import { runPytorchScoring, trainReferenceModel } from './throughput.js';
 
 export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -36,6 +39,8 @@ export interface LstmScoringRow {
   pytorch?: number;
   /** onnxruntime at `all` / PyTorch. */
   ratioAllToPytorch?: number;
+  /** The LSTM-AE core alone (no gather, scaling, score), level `all`: fused LSTM op vs unrolled, windows/s. */
+  core: { fused: number; unrolled: number; unrolledToFused: number; maxAbsDiff: number };
   rounds: Record<string, number[]>;
 }
 
@@ -83,6 +88,30 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
         });
       }
     }
+    const shape = { window: W, channels: C, encoder: 32, decoder: 16 };
+    const coreOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const cores = { fused: await ort.InferenceSession.create(fusedLstmCore(shape), coreOptions), unrolled: await ort.InferenceSession.create(unrolledLstmCore(shape), coreOptions) };
+    sessions.push(cores.fused, cores.unrolled);
+    const parity = new Map<number, number>();
+    for (const batch of batchSizes) {
+      const x = new ort.Tensor('float32', Float32Array.from({ length: W * batch * C }, (_, i) => stream[i % stream.length]!), [W, batch, C]);
+      const a = (await cores.fused.run({ x })).y!.data as Float32Array;
+      const b = (await cores.unrolled.run({ x })).y!.data as Float32Array;
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+      parity.set(batch, diff);
+      for (const [form, session] of Object.entries(cores)) {
+        runners.set(`${batch}/core-${form}`, async () => {
+          let windows = 0;
+          const t0 = performance.now();
+          while (performance.now() - t0 < seconds * 1000) {
+            await session.run({ x });
+            windows += batch;
+          }
+          return windows / ((performance.now() - t0) / 1000);
+        });
+      }
+    }
     const rates = new Map<string, number[]>();
     const push = (k: string, v: number): void => {
       rates.set(k, [...(rates.get(k) ?? []), v]);
@@ -97,6 +126,11 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
           push(`${batch}/${level}`, v);
           parts.push(`${level} ${v.toFixed(0)}`);
         }
+        for (const form of ['fused', 'unrolled']) {
+          const v = await runners.get(`${batch}/core-${form}`)!();
+          push(`${batch}/core-${form}`, v);
+          parts.push(`core ${form} ${v.toFixed(0)}`);
+        }
         if (python) {
           const t = runPytorchScoring(python, batch, seconds);
           push(`${batch}/pytorch`, t.windowsPerSec);
@@ -110,10 +144,13 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
     const rows: LstmScoringRow[] = batchSizes.map((batch) => {
       const ortMedians = Object.fromEntries(levels.map((l) => [l, median(rates.get(`${batch}/${l}`)!)]));
       const torch = python ? median(rates.get(`${batch}/pytorch`)!) : undefined;
-      const roundsOf = Object.fromEntries([...levels, ...(python ? ['pytorch'] : [])].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', ...(python ? ['pytorch'] : [])].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const fused = median(rates.get(`${batch}/core-fused`)!);
+      const unrolled = median(rates.get(`${batch}/core-unrolled`)!);
       return {
         batchSize: batch,
         ort: ortMedians,
+        core: { fused, unrolled, unrolledToFused: median(rates.get(`${batch}/core-unrolled`)!.map((u, i) => u / rates.get(`${batch}/core-fused`)![i]!)), maxAbsDiff: parity.get(batch)! },
         ...(torch === undefined ? {} : { pytorch: torch, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
         rounds: roundsOf,
       };

@@ -294,6 +294,7 @@ export function registerBench(program: Command): void {
           for (const row of r.rows) {
             const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
             say(opts, `  batch ${String(row.batchSize).padStart(4)}: onnxruntime ${levels}${row.pytorch === undefined ? '' : `; pytorch ${row.pytorch.toFixed(0)} (ort all / pytorch ${row.ratioAllToPytorch!.toFixed(2)}x)`}`);
+            say(opts, `              LSTM-AE core: fused LSTM op ${row.core.fused.toFixed(0)}, unrolled ${row.core.unrolled.toFixed(0)} (x${row.core.unrolledToFused.toFixed(2)} per round; max |diff| ${row.core.maxAbsDiff.toExponential(1)})`);
           }
           return { experiment, ...r };
         }
