@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { isSeismoError } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { STEP_MODEL_FILE } from '../src/model/manifest.js';
