@@ -15,7 +15,7 @@ import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { generateSeries } from '../ingest/synthetic.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import { OnlineLearner } from '../learn/online.js';
-import { WEIGHTS_INDEX_FILE } from '../model/weights.js';
+import { WEIGHTS_INDEX_FILE } from '../model/model-dir.js';
 import { encodeBinaryBatch } from '../serve/ingest.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { alignChannels } from './detect.js';

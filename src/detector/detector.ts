@@ -8,8 +8,7 @@ import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from 
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
-import { readModelDir, type ModelDir } from '../model/model-dir.js';
-import type { ScoreCalibration } from '../score/calibration.js';
+import { type ModelDir, readModelDir, type ScoreCalibration } from '../model/model-dir.js';
 import type { ThresholdRule } from '../threshold/index.js';
 import { WindowBatcher } from './batcher.js';
 import { DetectorEmitter } from './events.js';

@@ -19,10 +19,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeismoError } from '../errors.js';
-import { writeModelDir, type ModelDir } from '../model/model-dir.js';
+import { type ModelDir, type ScoreCalibration, type WeightTensor, writeCalibration, writeModelDir, writeWeights } from '../model/model-dir.js';
 import type { Manifest } from '../model/manifest.js';
-import { writeWeights, type WeightTensor } from '../model/weights.js';
-import { writeCalibration, type ScoreCalibration } from '../score/calibration.js';
 
 /** File in a version folder saying which version it is and how it was made. */
 export const VERSION_FILE = 'version.json';
