@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { rocAuc } from '../src/evaluate/index.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';

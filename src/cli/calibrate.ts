@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { metricsFromCounts, countConfusion, type PointMetrics } from '../evaluate/threshold-metrics.js';
 import { alignLabels, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { evaluate } from '../evaluate/index.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { fileError, SeismoError } from '../errors.js';
 import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { alignLabels, formatFloat32, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { generateSeries } from '../ingest/synthetic.js';

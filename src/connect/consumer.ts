@@ -15,7 +15,7 @@
  * slots it is replaced by a new one primed from the series tails held in memory.
  */
 import crypto from 'node:crypto';
-import { Detector, type DetectorOptions, type ScoredBatch } from '../detector.js';
+import { Detector, type DetectorOptions, type ScoredBatch } from '../detector/index.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import { readModelDir } from '../model/model-dir.js';
 import type { NormalizerFactory, SeriesNormalizer } from '../online/normalizer.js';

@@ -44,7 +44,7 @@
  * anomalies included, under the replay cut-off computed from the previous version's scores.
  */
 import fs from 'node:fs';
-import type { Detector, ScoredBatch } from '../detector.js';
+import type { Detector, ScoredBatch } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } from '../model/model-dir.js';
 import { mulberry32 } from '../stats/random.js';

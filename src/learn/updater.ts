@@ -12,7 +12,7 @@
  * A threshold-only recalibration (the score distribution moved, the graph did not) changes the
  * live version's rule with `detector.setThresholdRule`: no new worker, no new version.
  */
-import type { Detector } from '../detector.js';
+import type { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { rocAuc } from '../evaluate/index.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';

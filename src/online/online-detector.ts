@@ -32,8 +32,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Detector } from '../detector/detector.js';
-import type { ScoredBatch } from '../detector/types.js';
+import type { Detector, ScoredBatch } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { FineTuner } from '../learn/finetuner.js';
 import { readModelDir, readWeights } from '../model/model-dir.js';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Detector } from '../detector/detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import type { ProviderRequest } from '../infer/providers.js';
 import type { FineTuneParams } from '../learn/finetune-protocol.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { appendAnswers, LabelQueue, readQueueFile } from '../../src/learn/label-queue.js';
 import { OnlineLearner, type OnlineLearnerOptions } from '../../src/learn/online.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { isSeismoError, type SeismoErrorCode } from '../../src/errors.js';
 import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
