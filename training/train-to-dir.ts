@@ -64,7 +64,7 @@ export async function trainToDir(kind: string, frames: Float32Array, channels: s
     // (fine-tuned) versions share.
     const calibration: ScoreCalibration | undefined = finite >= 2 ? fitCalibration(result.referenceScores, `${finite} ${result.referenceOn} windows`) : undefined;
     const weights = result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array }));
-    writeModelDir(out, result.manifest, result.onnx, { weights, calibration });
+    writeModelDir(out, result.manifest, result.onnx, { weights, calibration, ...(result.step ? { step: result.step } : {}) });
   } finally {
     result.dispose();
   }

@@ -1,10 +1,12 @@
 /**
- * The check that a model directory's `model.onnx` is the graph its `model.json` describes: the
- * seismo metadata (format version, kind, window, channels) and the graph contract's inputs and
- * outputs (see `./manifest.ts`).
+ * The checks that a model directory's graphs are the ones its `model.json` describes: `model.onnx`
+ * (the seismo metadata: format version, kind, window, channels; the graph contract's inputs and
+ * outputs, see `./manifest.ts`) and the optional step graph (the same metadata, the inputs and
+ * outputs `manifest.step` declares, its state layout).
  */
 import { onnx } from 'onnx-proto';
 import { SeismoError } from '../errors.js';
+import { parseStepLayout, STEP_LAYOUT_KEY, type StepLayout } from '../infer/step-state.js';
 import { GRAPH_INPUTS, GRAPH_IO, GRAPH_OUTPUTS, MANIFEST_FILE, MODEL_FILE, type Manifest } from './manifest.js';
 
 /**
@@ -55,4 +57,35 @@ export function checkGraph(manifest: Manifest, bytes: Uint8Array, source = MODEL
   for (const required of GRAPH_OUTPUTS) {
     if (!outputs.includes(required)) mismatch(`output '${required}'`, outputs, manifest.onnx.outputs);
   }
+}
+
+/**
+ * Checks a step graph against the manifest (same kind, window and channels in its metadata; the
+ * inputs and outputs `manifest.step` names) and reads its state layout.
+ * @throws SeismoError `ERR_MODEL_CORRUPT`, `ERR_MODEL_MISMATCH`.
+ */
+export function checkStepGraph(manifest: Manifest, bytes: Uint8Array, source: string): StepLayout {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (cause) {
+    throw new SeismoError('ERR_MODEL_CORRUPT', `${source} is not an ONNX model: ${(cause as Error).message}`, { file: source }, { cause });
+  }
+  const meta = new Map(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
+  const same =
+    Number(meta.get('seismo.formatVersion')) === manifest.formatVersion &&
+    meta.get('seismo.kind') === manifest.kind &&
+    Number(meta.get('seismo.window')) === manifest.window &&
+    meta.get('seismo.channels') === JSON.stringify(manifest.channels);
+  if (!same) {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `${source} is not the step graph of this ${MANIFEST_FILE} (kind, window, channels or format version differ): export both files again`, { file: source });
+  }
+  const names = (list: { name?: string | null }[] | null | undefined) => (list ?? []).map((v) => v.name ?? '');
+  const inputs = names(model.graph?.input);
+  const outputs = names(model.graph?.output);
+  const declared = manifest.step!;
+  if (!declared.inputs.every((n) => inputs.includes(n)) || !declared.outputs.every((n) => outputs.includes(n)) || !GRAPH_OUTPUTS.every((n) => outputs.includes(n))) {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `${source} lacks inputs or outputs that ${MANIFEST_FILE} declares for it: export both files again`, { file: source });
+  }
+  return parseStepLayout(meta.get(STEP_LAYOUT_KEY), source);
 }

@@ -34,13 +34,14 @@ import { SeismoError } from '../errors.js';
 import { calibrationText, CALIBRATION_FILE, type ScoreCalibration } from './calibration-file.js';
 import { commit, COMMIT_FILE, recover } from './commit.js';
 import { consistently, describeIssues, DirView } from './dir-view.js';
-import { checkGraph } from './graph-check.js';
+import { checkGraph, checkStepGraph } from './graph-check.js';
 import { MANIFEST_FILE, ManifestSchema, type Manifest } from './manifest.js';
+import type { StepLayout } from '../infer/step-state.js';
 import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights-format.js';
 
 // The model directory is the one way in to its files: its parts are re-exported here.
 export { CALIBRATION_FILE, checkCalibration, type ScoreCalibration } from './calibration-file.js';
-export { checkGraph } from './graph-check.js';
+export { checkGraph, checkStepGraph } from './graph-check.js';
 export { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights-format.js';
 
 /** A model directory read from disk and checked: the manifest agrees with the ONNX graph. */
@@ -51,6 +52,8 @@ export interface ModelDir {
   onnx: Uint8Array;
   /** The score calibration stored with the model, if any (`calibration.json`). */
   calibration?: ScoreCalibration;
+  /** The step graph (`manifest.step.file`) and its state layout, when the model has one. */
+  step?: { onnx: Uint8Array; layout: StepLayout };
 }
 
 /** The optional files written with a model as part of the same unit. */
@@ -59,6 +62,12 @@ export interface ModelDirExtras {
   weights?: readonly WeightTensor[];
   /** Score calibration of this graph on normal windows. */
   calibration?: ScoreCalibration;
+  /**
+   * The bytes of the step graph that `manifest.step` declares. Without them the directory is
+   * written without a step graph (and `manifest.step` is dropped): a manifest copied from another
+   * version must not name a graph of other weights.
+   */
+  step?: Uint8Array;
 }
 
 /** Largest `model.onnx` read: protobuf's own limit on a message. */
@@ -87,7 +96,15 @@ export function readModelDir(dir: string): ModelDir {
     checkGraph(manifest, bytes, path.join(dir, manifest.onnx.file));
     view.verify(manifest, manifest.onnx.file, bytes);
     const calibration = view.calibration(manifest);
-    return { dir, manifest, onnx: bytes, ...(calibration ? { calibration } : {}) };
+    let step: ModelDir['step'];
+    if (manifest.step) {
+      const file = path.join(dir, manifest.step.file);
+      const stepBytes = view.read(manifest.step.file, 'step graph', MAX_ONNX_BYTES);
+      if (!stepBytes) throw new SeismoError('ERR_MODEL_NOT_FOUND', `${file} is missing (named by ${MANIFEST_FILE}); export the model again, or delete the 'step' entry to score through ${manifest.onnx.file} alone`, { dir });
+      step = { onnx: stepBytes, layout: checkStepGraph(manifest, stepBytes, file) };
+      view.verify(manifest, manifest.step.file, stepBytes);
+    }
+    return { dir, manifest, onnx: bytes, ...(calibration ? { calibration } : {}), ...(step ? { step } : {}) };
   });
 }
 
@@ -140,6 +157,12 @@ export function writeModelDir(dir: string, manifest: Manifest, bytes: Uint8Array
   const m = parsed.data;
   checkGraph(m, bytes);
   const put = new Map<string, string | Uint8Array>([[m.onnx.file, bytes]]);
+  if (m.step && extras.step) {
+    checkStepGraph(m, extras.step, m.step.file);
+    put.set(m.step.file, extras.step);
+  } else {
+    delete m.step;
+  }
   if (extras.weights) {
     const w = encodeWeights(extras.weights, sha256(bytes));
     put.set(WEIGHTS_INDEX_FILE, w.index);
