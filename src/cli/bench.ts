@@ -3,7 +3,7 @@ import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ONLINE_KINDS, type OnlineKind } from '../online/policy.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
-import { intOption } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface BenchOptions extends CommonOptions {
   model?: string;
@@ -180,7 +180,7 @@ export function registerBench(program: Command): void {
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--providers <list>', 'providers: comma-separated providers to compare, the first is the parity reference (default cpu,webgpu)')
     .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
@@ -258,7 +258,7 @@ export function registerBench(program: Command): void {
           batchSize: intOption('--batch-size', opts.batchSize),
           rounds: intOption('--rounds', opts.rounds),
           seconds: Number(opts.seconds),
-          provider: opts.provider as ProviderRequest,
+          provider: providerOption(opts.provider),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus`);

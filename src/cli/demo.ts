@@ -5,12 +5,13 @@ import type { Command } from 'commander';
 import { Detector } from '../detector/index.js';
 import { evaluate } from '../evaluate/index.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { type ProviderRequest } from '../infer/providers.js';
 import type { SeriesTable } from '../ingest/csv.js';
 import { OnlineDetector } from '../online/online-detector.js';
 import { scoreTable } from '../score/score-table.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
-import { intOption, trainWithProgress } from './train.js';
+import { trainWithProgress } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface DemoOptions extends CommonOptions {
   seed: string;
@@ -47,12 +48,13 @@ export function registerDemo(program: Command): void {
     .description('generate a labelled multichannel series, train an LSTM autoencoder on its normal part, stream the rest and report what it finds')
     .option('--seed <n>', 'seed of the data and the model', '7')
     .option('--epochs <n>', 'maximum training epochs', '30')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--out <dir>', 'keep the model directory and the series here')
     .option('--json', 'print {"metrics": {...}, ...} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
         const seed = intOption('--seed', opts.seed)!;
+        const provider = providerOption(opts.provider);
         const series = generateSeries({ length: DEMO.length, channels: DEMO.channels, seed, normalPrefix: 0.5 });
         const { table, labels, anomalies } = series;
         const C = table.channels.length;
@@ -67,7 +69,7 @@ export function registerDemo(program: Command): void {
         });
         say(opts, `trained lstm-ae (window ${DEMO.window}, encoder ${DEMO.encoderUnits}, decoder ${DEMO.decoderUnits}) on tfjs '${summary.backend}': ${summary.epochs} epochs, ${summary.seconds.toFixed(1)} s`);
 
-        const detector = await Detector.load(dir, { provider: opts.provider as ProviderRequest, stride: 1 });
+        const detector = await Detector.load(dir, { provider, stride: 1 });
         try {
           const testTime = table.time.subarray(split);
           const testFrames = table.frames.subarray(split * C);
@@ -93,7 +95,7 @@ export function registerDemo(program: Command): void {
           for (const a of anomalies) say(opts, `  ${label(a, table.timestamps)}  channels ${a.channels.map((c) => table.channels[c]).join(', ')}  ${found.has(label(a, table.timestamps)) ? 'found' : 'missed'}`);
           say(opts, `window-level: ROC AUC ${m.rocAuc.toFixed(3)}, PR AUC ${m.prAuc.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)} at the stored threshold`);
           if (!opts.out) fs.rmSync(dir, { recursive: true, force: true });
-          const online = await onlineDemo(table, labels, seed, opts.provider as ProviderRequest, (line) => say(opts, line));
+          const online = await onlineDemo(table, labels, seed, provider, (line) => say(opts, line));
           return {
             metrics: {
               rocAuc: m.rocAuc, prAuc: m.prAuc, vusRoc: m.vusRoc, vusPr: m.vusPr,
