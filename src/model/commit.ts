@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncPath, processAlive, writeDurable } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 
 /** The commit record's name while a write is committed but not yet applied. */
@@ -80,39 +81,16 @@ export function recover(dir: string): void {
   for (const name of names) {
     // `.<file>.<pid>-<hex>.staged`, `.seismo-commit.<pid>-<hex>.tmp`, and writeFileAtomic's `.<file>.<pid>.tmp`.
     const m = /^\..+\.(\d+)(?:-[0-9a-f]+)?\.(?:staged|tmp)$/.exec(name);
-    if (m && !processAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return false; // our own leftovers are from a write that already failed
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function writeDurable(file: string, content: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    // Our own leftovers are from a write that already failed.
+    if (m && (Number(m[1]) === process.pid || !processAlive(Number(m[1])))) fs.rmSync(path.join(dir, name), { force: true });
   }
 }
 
 function fsyncDir(dir: string): void {
-  let fd: number | undefined;
   try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
+    fsyncPath(dir);
   } catch {
-    // Some file systems refuse to fsync a directory; the renames are still ordered for readers.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    // Best effort: some file systems refuse to fsync a directory; the renames are still ordered for readers.
   }
 }
 
