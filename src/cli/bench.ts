@@ -163,7 +163,7 @@ async function runPerRecordBench(opts: BenchOptions): Promise<Record<string, unk
     batchSize: opts.batchSize === '64' ? undefined : intOption('--batch-size', opts.batchSize),
     rounds: intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   say(opts, `per-record kinds (window 1, ${r.channels} channels), batch ${r.batchSize}, writes of ${r.chunk} records, provider ${r.provider}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
@@ -186,7 +186,7 @@ async function runLatencyBench(opts: BenchOptions): Promise<Record<string, unkno
     maxLatencyMs,
     rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   say(opts, `latency, write() of a window's last sample to its batch event: model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), stride 1, batch ${r.batchSize}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
@@ -209,7 +209,7 @@ async function runSecondCoreBench(opts: BenchOptions): Promise<Record<string, un
     batchSize: intOption('--batch-size', opts.batchSize),
     rounds: intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const n = r.threads;
