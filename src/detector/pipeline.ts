@@ -21,6 +21,8 @@ export interface PipelineOptions {
   batchSize: number;
   maxInFlight: number;
   topChannels: number;
+  /** See `DetectorOptions.maxLatencyMs`; undefined: partial batches go only on flush/drain. */
+  maxLatencyMs?: number;
 }
 
 export class ScoringPipeline {
@@ -37,18 +39,45 @@ export class ScoringPipeline {
   /** The delivery of the batch dispatched last: each batch delivers after the one before it. */
   private lastDelivery: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Windows whose deadline has passed and that are not dispatched yet: they go even as a partial batch. */
+  private overdue = 0;
+  /** Channel indices of one event's top channels, most contributing first (see `event`). */
+  private readonly topScratch: Int32Array;
 
   constructor(
     private readonly batcher: WindowBatcher,
     private readonly models: ModelVersions,
     private readonly events: DetectorEmitter,
     private readonly o: PipelineOptions,
-  ) {}
-
-  /** Dispatches full batches while the workers have room. */
-  pump(): void {
-    while (this.batcher.pendingWindows >= this.o.batchSize && this.inFlight.length < this.o.maxInFlight) this.dispatch();
+  ) {
+    this.topScratch = new Int32Array(Math.max(0, o.topChannels));
   }
+
+  /**
+   * Dispatches full batches while the workers have room, and overdue windows (past `maxLatencyMs`)
+   * even as a partial batch. With `maxLatencyMs`, arms the deadline of what stays pending.
+   */
+  pump(): void {
+    while (this.inFlight.length < this.o.maxInFlight && (this.batcher.pendingWindows >= this.o.batchSize || (this.overdue > 0 && this.batcher.pendingWindows > 0))) {
+      this.overdue = Math.max(0, this.overdue - this.dispatch());
+    }
+    if (this.batcher.pendingWindows === 0) this.overdue = 0;
+    else if (this.o.maxLatencyMs !== undefined && this.deadline === undefined && !this.closed && !this.failure) {
+      // One timer for everything pending now: windows that complete later ride on it and go
+      // early, which at low rates is the point; at saturation full batches go first anyway.
+      this.deadline = setTimeout(this.onDeadline, this.o.maxLatencyMs);
+    }
+  }
+
+  /** The deadline passed: whatever is pending now goes as soon as a worker has room. */
+  private readonly onDeadline = (): void => {
+    this.deadline = undefined;
+    if (this.closed || this.failure) return;
+    this.overdue = this.batcher.pendingWindows;
+    this.pump();
+  };
 
   /**
    * Waits for room, not for the backlog: until the ring of `slot` (default: of every series) can
@@ -85,6 +114,8 @@ export class ScoringPipeline {
   /** Stops dispatching and waits for what is in flight. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
     await Promise.allSettled(this.inFlight);
   }
 
@@ -97,11 +128,11 @@ export class ScoringPipeline {
     this.failure = undefined;
   }
 
-  /** Sends up to `batchSize` ready windows to the live version's worker. */
-  private dispatch(): void {
+  /** Sends up to `batchSize` ready windows to the live version's worker; returns how many. */
+  private dispatch(): number {
     const live = this.models.live;
     const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
-    if (!batch) return;
+    if (!batch) return 0;
     batch.model.inFlight++;
     const scored = this.score(batch);
     // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
@@ -123,6 +154,7 @@ export class ScoringPipeline {
       });
     this.lastDelivery = done;
     this.inFlight.push(done);
+    return batch.size;
   }
 
   /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */
@@ -212,9 +244,29 @@ export class ScoringPipeline {
     }
   }
 
+  /**
+   * The anomaly event of one window. The top channels come from one insertion pass over the
+   * channel scores (O(channels * topChannels), into a preallocated index list), not a sort of
+   * every channel: with many channels and many anomalous windows (per-record kinds on a burst),
+   * sorting dominated the main thread's time.
+   */
   private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
-    const order = Array.from(channelScores.keys()).sort((a, b) => channelScores[b]! - channelScores[a]!);
-    const channels = order.slice(0, this.o.topChannels).map((c) => ({ name: this.o.channels[c]!, score: channelScores[c]! }));
+    const top = this.topScratch;
+    const k = Math.min(top.length, channelScores.length);
+    let found = 0;
+    for (let c = 0; c < channelScores.length; c++) {
+      const v = channelScores[c]!;
+      // Ties keep the lower channel index first, as the stable sort did.
+      if (found === k && !(v > channelScores[top[k - 1]!]!)) continue;
+      let j = found < k ? found++ : k - 1;
+      while (j > 0 && v > channelScores[top[j - 1]!]!) {
+        top[j] = top[j - 1]!;
+        j--;
+      }
+      top[j] = c;
+    }
+    const channels = new Array<{ name: string; score: number }>(found);
+    for (let i = 0; i < found; i++) channels[i] = { name: this.o.channels[top[i]!]!, score: channelScores[top[i]!]! };
     return { seriesId, timestamp, score, threshold, channels };
   }
 }
