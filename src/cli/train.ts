@@ -4,9 +4,11 @@ import { SeismoError } from '../errors.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
+import { loadTraining } from '../training-part.js';
 import type { TrainSummary } from '../../training/train-to-dir.js';
 import { BUILTIN_KINDS } from '../../training/kinds/names.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
+import { intOption } from './options.js';
 
 interface TrainOptions extends CommonOptions {
   kind?: string;
@@ -34,8 +36,7 @@ export async function trainWithProgress(
   out: string,
   options: { config?: Record<string, unknown>; stride?: number; seed?: number; quiet?: boolean },
 ): Promise<{ manifest: Manifest; summary: TrainSummary }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`seismo train (${kind})`);
   const { backend, tried } = await training.initBackend();
   if (!options.quiet) {
     const skipped = tried.filter((t) => t.error).map((t) => `${t.name} (${t.error!.split('\n')[0]!.slice(0, 80)})`);
@@ -81,13 +82,6 @@ export function readConfig(file: string | undefined): Record<string, unknown> {
     throw new SeismoError('ERR_INVALID_OPTION', `--config ${file} must hold a JSON object of hyper-parameters`);
   }
   return parsed as Record<string, unknown>;
-}
-
-export function intOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new SeismoError('ERR_INVALID_OPTION', `${name} must be an integer, got '${value}'`);
-  return n;
 }
 
 export function registerTrain(program: Command): void {

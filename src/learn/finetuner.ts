@@ -11,6 +11,7 @@ import { SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import { startWorker } from '../infer/start-worker.js';
 import type { Manifest } from '../model/manifest.js';
+import { requireTrainingPart } from '../training-part.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 /** What the worker sends back: the fine-tuned weights, the exported graph and the tfjs scores. */
@@ -72,6 +73,8 @@ export class FineTuner {
 
   /** Starts the worker and builds the model kind of `manifest` in it (tfjs backend chosen there). */
   static async start(manifest: Manifest, options: { backend?: string } = {}): Promise<FineTuner> {
+    // The worker imports tfjs: say what to install here, before a thread fails on a missing module.
+    requireTrainingPart('online learning (fine-tuning)');
     const worker = startWorker(workerFile());
     try {
       const backend = await new Promise<string>((resolve, reject) => {

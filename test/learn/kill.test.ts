@@ -9,8 +9,7 @@ import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { readQueueFile } from '../../src/learn/label-queue.js';
 import { LEDGER_FILE } from '../../src/learn/versions.js';
-import { writeModelDir } from '../../src/model/model-dir.js';
-import { writeWeights } from '../../src/model/weights.js';
+import { writeModelDir, writeWeights } from '../../src/model/model-dir.js';
 import { mulberry32 } from '../../src/stats/random.js';
 import { trainModel } from '../../training/index.js';
 
@@ -117,7 +116,7 @@ describe('seismo learn under kill -9', function () {
         // A run that ended by itself answered every question the run before it left pending.
         const got = new Set(answered(r));
         assert.deepEqual(pendingBefore.filter((k) => !got.has(k)), [], `pending questions not answered in ${context}`);
-        const summary = JSON.parse(r.stdout) as { restoredLabels: number; labels: number };
+        const summary = JSON.parse(r.stdout).result as { restoredLabels: number; labels: number };
         assert.equal(summary.restoredLabels, taken.size);
       }
     }
