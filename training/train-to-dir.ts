@@ -4,9 +4,9 @@
  * src/model/model-dir.ts), so a run killed at any point leaves the old model or the new one.
  */
 import path from 'node:path';
-import { fitCalibration, type ScoreCalibration } from '../src/score/calibration';
+import { fitCalibration } from '../src/score/calibration';
 import type { Manifest } from '../src/model/manifest';
-import { writeModelDir } from '../src/model/model-dir';
+import { writeModelDir, type ScoreCalibration } from '../src/model/model-dir';
 import type { TrainProgress } from './fit';
 import { trainModel, type KindConfigs } from './train';
 

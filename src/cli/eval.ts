@@ -11,7 +11,7 @@ import Papa from 'papaparse';
 import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { labelSpans, parseLabelRule, withMissedAnomalies, type LabelRule, type SpanLabels } from '../evaluate/inputs.js';
-import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab.js';
+import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab-run.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
 import { readNabWindows } from '../ingest/nab.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';
