@@ -40,13 +40,18 @@ export function alignChannels(table: SeriesTable, channels: readonly string[]): 
   return out;
 }
 
-/** Writes one row per scored window: `timestamp,score,threshold,anomaly,<channel scores...>`. */
+/**
+ * Writes one row per scored window: `timestamp,score,threshold,anomaly,score_<channel>...,attr_<channel>...`
+ * (`score_`: the raw `channel_score`; `attr_`: each channel's attribution, what `seismo eval`
+ * ranks channels by for HitRate).
+ */
 export function writeScoresCsv(file: string, table: SeriesTable, channels: readonly string[], s: TableScores): void {
   const C = channels.length;
-  const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`)].join(',')];
+  const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`), ...channels.map((c) => `attr_${c}`)].join(',')];
   for (let w = 0; w < s.scores.length; w++) {
     const cells = [csvCell(table.timestamps[s.endRows[w]!]!), formatFloat32(s.scores[w]!), formatFloat32(s.thresholds[w]!), s.anomalies[w] ? '1' : '0'];
     for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
+    for (let c = 0; c < C; c++) cells.push(formatFloat32(s.attribution[w * C + c]!));
     lines.push(cells.join(','));
   }
   try {
@@ -67,7 +72,7 @@ export function registerDetect(program: Command): void {
     .option('--model <dir>', 'model directory (model.onnx + model.json); not with --online')
     .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels; with --online also - (standard input)')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
-    .option('--out <csv>', 'write one row per window: timestamp,score,threshold,anomaly,score_<channel>...')
+    .option('--out <csv>', 'write one row per window: timestamp,score,threshold,anomaly,score_<channel>...,attr_<channel>...')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--stride <n>', 'frames between window starts (default: the model\'s stride)')
@@ -122,7 +127,7 @@ export function registerDetect(program: Command): void {
           const C = detector.channels.length;
           for (let w = 0; w < scores.scores.length; w++) {
             if (!scores.anomalies[w]) continue;
-            const cs = scores.channelScores.subarray(w * C, (w + 1) * C);
+            const cs = scores.attribution.subarray(w * C, (w + 1) * C);
             const top = Array.from(cs.keys()).sort((a, b) => cs[b]! - cs[a]!).slice(0, 3).map((c) => detector.channels[c]!);
             events.push({ timestamp: table.timestamps[scores.endRows[w]!]!, score: scores.scores[w]!, channels: top });
           }

@@ -74,6 +74,7 @@ export class Detector {
       batchSize: this.batchSize,
       maxInFlight: options.maxInFlight ?? 2,
       topChannels: options.topChannels ?? 3,
+      attribution: options.attribution,
     });
     this.scratch = new Float32Array(m.channels.length);
   }

@@ -10,17 +10,23 @@
  */
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
+import { GRAPH_IO } from '../model/manifest.js';
+import { attributionShares, ChannelAttribution, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
-import type { ModelVersions } from './versions.js';
+import type { LiveModel, ModelVersions } from './versions.js';
+import type { ScoreCalibration } from '../score/calibration.js';
+import { rankChannels } from '../evaluate/hitrate.js';
 
 export interface PipelineOptions {
   channels: readonly string[];
   batchSize: number;
   maxInFlight: number;
   topChannels: number;
+  /** Channel attribution's online tracking (src/score/attribution.ts). */
+  attribution?: ChannelAttributionOptions;
 }
 
 export class ScoringPipeline {
@@ -35,13 +41,21 @@ export class ScoringPipeline {
   /** The delivery of the batch dispatched last: each batch delivers after the one before it. */
   private lastDelivery: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** Each version's attribution state, with the calibration it was made from (a new calibration restarts it). */
+  private readonly attributions = new WeakMap<LiveModel, { from: ScoreCalibration | undefined; state: ChannelAttribution }>();
+  /** Scratch for an event's ranking and shares (C each): events allocate only what they hand out. */
+  private readonly order: Int32Array;
+  private readonly shares: Float32Array;
 
   constructor(
     private readonly batcher: WindowBatcher,
     private readonly models: ModelVersions,
     private readonly events: DetectorEmitter,
     private readonly o: PipelineOptions,
-  ) {}
+  ) {
+    this.order = new Int32Array(o.channels.length);
+    this.shares = new Float32Array(o.channels.length);
+  }
 
   /** Dispatches full batches while the workers have room. */
   pump(): void {
@@ -162,6 +176,7 @@ export class ScoringPipeline {
   private deliver(batch: Batch, out: InferenceOutputs): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
+    const activity = out[GRAPH_IO.channelActivity];
     const channels = this.o.channels.length;
     const seriesIds = new Array<string>(batch.size);
     const timestamps = new Float64Array(batch.size);
@@ -169,6 +184,9 @@ export class ScoringPipeline {
     const thresholds = new Float64Array(batch.size);
     const normalizedScores = new Float32Array(batch.size).fill(NaN);
     const calibration = batch.model.calibration;
+    const attribution = new Float32Array(batch.size * channels).fill(NaN);
+    const attr = this.attributionOf(batch.model);
+    const attributionSource = attr.source;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
     let scored = 0;
@@ -189,23 +207,43 @@ export class ScoringPipeline {
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
       const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
       thresholds[i] = rule.threshold(slot);
+      attr.attribute(channelScores, scores, activity, i, attribution, i * channels);
       if (anomalous) {
         anomalies[i] = 1;
         this.anomalies++;
-        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource));
+      } else {
+        // Only windows the rule let pass teach the channels' normal errors.
+        attr.update(channelScores, scores, activity, i);
       }
     }
     this.batcher.release(batch);
     this.windowsScored += scored;
     this.batches++;
     if (this.events.listening('batch')) {
-      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
+      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource });
     }
   }
 
-  private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
-    const order = Array.from(channelScores.keys()).sort((a, b) => channelScores[b]! - channelScores[a]!);
-    const channels = order.slice(0, this.o.topChannels).map((c) => ({ name: this.o.channels[c]!, score: channelScores[c]! }));
-    return { seriesId, timestamp, score, threshold, channels };
+  private attributionOf(model: LiveModel): ChannelAttribution {
+    const had = this.attributions.get(model);
+    if (had && had.from === model.calibration) return had.state;
+    const term = channelTermOf(model.model.manifest.score.definition);
+    const state = new ChannelAttribution(this.o.channels.length, model.calibration?.channels, { ...this.o.attribution, term });
+    this.attributions.set(model, { from: model.calibration, state });
+    return state;
+  }
+
+  private event(seriesId: string, timestamp: number, score: number, threshold: number, attribution: Float32Array, offset: number, source: AnomalyEvent['attribution']): AnomalyEvent {
+    const C = this.o.channels.length;
+    rankChannels(attribution, offset, C, this.order);
+    attributionShares(attribution, offset, C, this.shares);
+    const top = Math.min(this.o.topChannels, C);
+    const channels = new Array<{ name: string; score: number }>(top);
+    for (let k = 0; k < top; k++) {
+      const c = this.order[k]!;
+      channels[k] = { name: this.o.channels[c]!, score: this.shares[c]! };
+    }
+    return { seriesId, timestamp, score, threshold, channels, attribution: source };
   }
 }

@@ -20,6 +20,7 @@ export * from './threshold-metrics.js';
 export * from './vus.js';
 export * from './nab.js';
 export * from './nab-corpus.js';
+export { hitRate, rankChannels, type HitRateInput, type HitRateResult } from './hitrate.js';
 export { findRanges, type Range } from './segments.js';
 export type { LabelArray, ScoreArray } from './inputs.js';
 

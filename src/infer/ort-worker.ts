@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
+import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession } from './providers.js';
 import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
@@ -73,7 +74,9 @@ port.on('message', (msg: WorkerRequest) => {
         createSession(msg.model, { provider: msg.provider, intraOpThreads: msg.intraOpThreads })
           .then(({ session: s, report }) => {
             session = s;
-            outputs = msg.outputs;
+            // Optional outputs (OPTIONAL_GRAPH_OUTPUTS) are fetched only from graphs that have them;
+            // a missing required one still fails at the first run, naming it.
+            outputs = msg.outputs.filter((name) => s.outputNames.includes(name) || !OPTIONAL_GRAPH_OUTPUTS.includes(name));
             send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames] });
           })
           .catch(fail);

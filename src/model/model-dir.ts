@@ -40,6 +40,7 @@ import {
   MODEL_FORMAT_VERSION,
   type Manifest,
 } from './manifest.js';
+import type { ChannelCalibration } from '../score/attribution.js';
 import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights-format.js';
 
 /** File of a model directory holding its score calibration. */
@@ -55,6 +56,8 @@ export interface ScoreCalibration {
   windows: number;
   /** What the reference windows were, in words (e.g. `validation windows`, `recent unlabelled windows`). */
   on: string;
+  /** Per-channel normal error statistics for channel attribution (src/score/attribution.ts), when fitted. */
+  channels?: ChannelCalibration;
 }
 
 /** A model directory read from disk and checked: the manifest agrees with the ONNX graph. */

@@ -1,0 +1,97 @@
+// The attribution contract every registered kind keeps: on a generated series with single-channel
+// anomalies of each type planted on known channels, the detector's attribution names the right
+// channel first in most anomalous rows (HitRate@100%, src/evaluate/hitrate.ts), the graph's
+// model-free `channel_activity` equals its host twin, and training stores each channel's normal
+// error and activity statistics with the calibration. The slow sweep over seeds and series
+// families is `seismo bench attribution` (bench/attribution.ts, figures in docs/benchmarks.md).
+import assert from 'node:assert/strict';
+import { BENCH_CONFIGS, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
+import { Detector } from '../../src/detector.js';
+import type { AnomalyEvent } from '../../src/detector/types.js';
+import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
+import { windowActivity } from '../../src/score/attribution.js';
+import { initBackend } from '../../training/backend.js';
+import { applyScaler } from '../../training/fit.js';
+import { listKinds } from '../../training/index.js';
+import { runModel } from '../helpers/ort-run.js';
+
+/** Kinds the issue holds to HitRate@100% >= 0.85 in the benchmark; the contract asks 0.8 of them on this one series. */
+const DEEP_KINDS = new Set(['lstm-ae', 'dc-vae', 'deepant']);
+const series = plantedSeries({ seed: 3, family: 'service' });
+const C = series.table.channels.length;
+
+describe('contract: channel attribution of every registered kind', function () {
+  this.timeout(180_000);
+  before(async () => {
+    await initBackend();
+  });
+
+  for (const kind of listKinds()) {
+    it(`${kind}: names the planted channel first in most anomalous rows, stores channel statistics, and its channel_activity matches the host formula`, async () => {
+      let events: AnomalyEvent[] = [];
+      const result: KindAttribution = await measureKind(kind, series, { seed: 3, family: 'service' }, BENCH_CONFIGS[kind] ?? {}, ['two-sided'], async (dir) => {
+        const model = readModelDir(dir);
+        const stats = model.calibration?.channels;
+        assert.ok(stats, 'calibration.json holds per-channel statistics');
+        assert.equal(stats.center.length, C);
+        assert.equal(stats.activity?.center.length, C, 'and activity statistics (window >= 3)');
+        // The graph's channel_activity is the host formula on the scaled frames.
+        const W = model.manifest.window;
+        const span = series.table.frames.subarray(0, 200 * C);
+        const starts = Array.from({ length: 200 - W + 1 }, (_, i) => i);
+        const out = await runModel(model.onnx, span, C, starts);
+        const host = windowActivity(applyScaler(span, model.manifest.scaler), C, W, starts);
+        const graph = out['channel_activity']!.data;
+        let worst = 0;
+        for (let i = 0; i < host.length; i++) worst = Math.max(worst, Math.abs(graph[i]! - host[i]!) / Math.max(1e-3, host[i]!));
+        assert.ok(worst < 1e-3, `channel_activity differs from the host formula by ${worst} (relative)`);
+        // Events name channels by attribution, with shares that add up to at most 1.
+        const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, topChannels: C });
+        events = [];
+        detector.on('anomaly', (e) => events.push(e));
+        try {
+          await detector.write('s', series.table.time, series.table.frames);
+          await detector.flush();
+        } finally {
+          await detector.close();
+        }
+      });
+      assert.equal(result.source, 'channel-z');
+      const single = result.attribution['single']!;
+      assert.ok(single.rows > 300, `${single.rows} anomalous rows evaluated`);
+      const bar = DEEP_KINDS.has(kind) ? 0.8 : 0.5;
+      assert.ok(single.hitRate100 >= bar, `${kind}: HitRate@100% ${single.hitRate100.toFixed(3)} on single-channel anomalies (bar ${bar}; raw shares ${result.raw['single']!.hitRate100.toFixed(3)})`);
+      // The case raw shares miss: a stuck sensor is easy to reconstruct, its activity is not normal.
+      assert.ok(result.attribution['stuck']!.hitRate100 >= 0.8, `${kind}: stuck sensors named in ${result.attribution['stuck']!.hitRate100.toFixed(3)} of their rows`);
+      for (const type of SINGLE_CHANNEL_TYPES) assert.ok(result.attribution[type]!.rows > 0, `${type} planted and evaluated`);
+      assert.ok(events.length > 0, 'the planted anomalies raise events');
+      for (const e of events) {
+        assert.equal(e.attribution, 'channel-z');
+        assert.equal(e.channels.length, C);
+        const total = e.channels.reduce((a, c) => a + c.score, 0);
+        assert.ok(Math.abs(total - 1) < 1e-5, `shares sum to ${total}`);
+        for (let k = 1; k < C; k++) assert.ok(e.channels[k - 1]!.score >= e.channels[k]!.score - 1e-7, 'most anomalous first');
+      }
+    });
+  }
+
+  it('a model without channel statistics ranks by raw shares, says so, then learns them from the stream', async () => {
+    let sources: string[] = [];
+    await measureKind('pca', series, { seed: 3, family: 'service' }, BENCH_CONFIGS['pca'], ['two-sided'], async (dir) => {
+      const model = readModelDir(dir);
+      const { channels: _dropped, ...old } = model.calibration!;
+      writeCalibration(dir, old); // as written before seismo stored channel statistics
+      assert.equal(readModelDir(dir).calibration?.channels, undefined);
+      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, batchSize: 16, attribution: { warmup: 32 } });
+      detector.on('batch', (b) => sources.push(b.attributionSource));
+      try {
+        await detector.write('s', series.table.time.subarray(0, 400), series.table.frames.subarray(0, 400 * C));
+        await detector.flush();
+      } finally {
+        await detector.close();
+      }
+    });
+    assert.equal(sources[0], 'raw-share');
+    assert.equal(sources.at(-1), 'channel-z');
+  });
+});
