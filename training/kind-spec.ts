@@ -28,6 +28,13 @@ export interface ModelKindSpec<Config extends BaseTrainConfig = BaseTrainConfig>
   /** The bytes of `model.onnx` for a trained model. */
   exportOnnx(model: tfl.LayersModel, config: Config, channelNames: readonly string[], scaler: Scaler): Uint8Array;
   /**
+   * The bytes of `model.step.onnx` (the incremental graph for stride-1 scoring, see
+   * `training/export/step.ts`) and its graph inputs/outputs, or undefined when this model has
+   * none (its window does not cover its receptive field). Optional: kinds without one score
+   * every stride through the window graph.
+   */
+  readonly exportStep?: (model: tfl.LayersModel, config: Config, channelNames: readonly string[], scaler: Scaler) => { onnx: Uint8Array; inputs: string[]; outputs: string[] } | undefined;
+  /**
    * Trains the kind its own way, instead of `build` + the shared `trainOnBatch` loop: for losses
    * that a compiled LayersModel cannot express (VAE's ELBO, BiGAN's adversarial game) and for
    * closed-form fits (PCA, one-class SVM). Returns the trained model that `scoreWindows` and

@@ -71,7 +71,7 @@ export async function trainToDir(kind: string, frames: Float32Array, channels: s
     const activityStats = result.referenceActivity ? fitActivityCalibration(result.referenceActivity, channels.length) : undefined;
     if (calibration && channelStats) calibration.channels = activityStats ? { ...channelStats, activity: activityStats } : channelStats;
     const weights = result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array }));
-    writeModelDir(out, result.manifest, result.onnx, { weights, calibration });
+    writeModelDir(out, result.manifest, result.onnx, { weights, calibration, ...(result.step ? { step: result.step } : {}) });
   } finally {
     result.dispose();
   }

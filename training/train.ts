@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
-import { GRAPH_IO, type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION } from '../src/model/manifest';
+import { GRAPH_IO, type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, STEP_MODEL_FILE } from '../src/model/manifest';
 import { hasChannelActivity } from './export/blocks';
 import { windowActivity } from '../src/score/attribution';
 import { initBackend } from './backend';
@@ -50,6 +50,8 @@ export interface TrainResult {
   manifest: Manifest;
   /** Contents of `model.onnx`. */
   onnx: Uint8Array;
+  /** Contents of `model.step.onnx`, when the kind exports one for this model (`manifest.step` names it). */
+  step?: Uint8Array;
   /** The trained tfjs model (its input/output is scaled `[N, W, C]`), for parity tests. */
   model: tfl.LayersModel;
   /**
@@ -158,6 +160,7 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
     // flag every window of it (`score >= threshold`).
     const threshold = quantileAboveTies(Float64Array.from(scores).sort(), THRESHOLD_QUANTILE);
     const onnx = spec.exportOnnx(model, config, request.channels, scaler);
+    const step = spec.exportStep?.(model, config, request.channels, scaler);
     const seconds = (performance.now() - t0) / 1000;
     const manifest = ManifestSchema.parse({
       format: 'seismo-model',
@@ -178,6 +181,7 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
         channels: null,
       },
       onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs, ...(hasChannelActivity(W) ? [GRAPH_IO.channelActivity] : [])] },
+      ...(step ? { step: { file: STEP_MODEL_FILE, opset: spec.io.opset, inputs: step.inputs, outputs: step.outputs } } : {}),
       training: {
         backend,
         epochs: fit.epochs,
@@ -190,7 +194,7 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
       },
     });
     const trained = model;
-    return { manifest, onnx, model: trained, referenceScores: Float32Array.from(scores), referenceChannelScores: channelScores, ...(activity ? { referenceActivity: activity } : {}), referenceOn: val.length > 0 ? 'validation' : 'training', dispose: () => disposeModel(trained) };
+    return { manifest, onnx, ...(step ? { step: step.onnx } : {}), model: trained, referenceScores: Float32Array.from(scores), referenceChannelScores: channelScores, ...(activity ? { referenceActivity: activity } : {}), referenceOn: val.length > 0 ? 'validation' : 'training', dispose: () => disposeModel(trained) };
   } catch (err) {
     if (model) disposeModel(model);
     throw err;

@@ -151,11 +151,31 @@ async function runOnlineMode(opts: BenchOptions): Promise<Record<string, unknown
   return { experiment: 'online-mode', ...r };
 }
 
+/** Stride-1 scoring: the step graph against the window graph at several series counts (docs/benchmarks.md). */
+async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runStepBench } = require('../../bench/step.js') as typeof import('../../bench/step.js');
+  const r = await runStepBench({
+    model: opts.model,
+    series: opts.series?.split(',').map((n) => intOption('--series', n.trim())!),
+    batchSize: intOption('--batch-size', opts.batchSize),
+    rounds: intOption('--rounds', opts.rounds),
+    seconds: Number(opts.seconds),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
+  say(opts, `  step state: ${r.stateBytesPerSeries} bytes per series (the dilated layers' columns need at least ${r.minimalStateBytesPerSeries})`);
+  for (const row of r.rows) {
+    say(opts, `  ${String(row.series).padStart(6)} series: step ${row.stepPointsPerSec.toFixed(0).padStart(8)} points/s, window ${row.windowPointsPerSec.toFixed(0).padStart(8)} points/s, ratio ${row.ratio.toFixed(1)}x (${(100 * row.steppedShare).toFixed(0)}% of windows stepped)`);
+  }
+  return { experiment: 'step', ...r };
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | providers | online-mode | soak | attribution | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | providers | online-mode | step | soak | attribution | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
     .option('--models <kinds>', 'kdd, attribution: comma-separated model kinds (kdd default: dense-ae,vae,bigan,ocsvm,pca; attribution: every kind)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
@@ -173,7 +193,7 @@ export function registerBench(program: Command): void {
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
-    .option('--series <list>', 'online-mode: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
+    .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
     .option('--kind <kind>', 'online-mode: model kind (default deepant)')
     .option('--seeds <list>', 'attribution: comma-separated generator seeds (default 11,12,13)')
@@ -202,6 +222,7 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'providers') return runProviders(opts);
+        if (experiment === 'step') return runStep(opts);
         if (experiment === 'soak') {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           const { runSoak } = require('../../bench/soak.js') as typeof import('../../bench/soak.js');

@@ -136,8 +136,13 @@ export class WindowBatcher {
     }
   }
 
-  /** Takes up to `batchSize` ready windows, oldest series first, for `model`; undefined when none is ready. */
-  next(model: LiveModel): Batch | undefined {
+  /**
+   * Takes up to `batchSize` ready windows, oldest series first, for `model`; undefined when none is ready.
+   * @param interleave one window per series in turn (a series with more goes to the back of the
+   *   queue) instead of all of a series' ready windows at once: for the step graph, which serves
+   *   one window of each series per onnxruntime call.
+   */
+  next(model: LiveModel, interleave = false): Batch | undefined {
     const batch: Batch = { size: 0, slots: new Int32Array(this.batchSize), starts: new Float64Array(this.batchSize), model, rule: model.rule };
     while (batch.size < this.batchSize && this.queueSize > 0) {
       const slot = this.queue[this.queueHead]!;
@@ -149,7 +154,7 @@ export class WindowBatcher {
         this.windowsDropped += lost;
         this.pendingWindows -= lost;
       }
-      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size);
+      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size, interleave ? 1 : Infinity);
       for (let i = 0; i < take; i++) {
         batch.slots[batch.size] = slot;
         batch.starts[batch.size] = this.nextStart[slot]!;
@@ -161,6 +166,10 @@ export class WindowBatcher {
         this.queued[slot] = 0;
         this.queueHead = (this.queueHead + 1) % this.queue.length;
         this.queueSize--;
+      } else if (interleave) {
+        // To the back of the queue: the other series' windows come first.
+        this.queueHead = (this.queueHead + 1) % this.queue.length;
+        this.queue[(this.queueHead + this.queueSize - 1) % this.queue.length] = slot;
       }
     }
     return batch.size > 0 ? batch : undefined;

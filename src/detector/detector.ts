@@ -5,7 +5,7 @@
  * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
  */
 import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
-import { InferenceWorker } from '../infer/inference-worker.js';
+import type { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
 import { readModelDir, type ModelDir } from '../model/model-dir.js';
@@ -15,7 +15,7 @@ import { WindowBatcher } from './batcher.js';
 import { DetectorEmitter } from './events.js';
 import { ScoringPipeline } from './pipeline.js';
 import type { DetectorEventName, DetectorEvents, DetectorOptions, DetectorStats, SwapResult } from './types.js';
-import { ModelVersions } from './versions.js';
+import { DEFAULT_MAX_SERIES, ModelVersions, startModelWorker } from './versions.js';
 
 /**
  * Streaming anomaly detector over one model directory.
@@ -50,7 +50,7 @@ export class Detector {
     this.channels = m.channels;
     this.stride = options.stride ?? m.stride;
     this.batchSize = options.batchSize ?? 64;
-    const maxSeries = options.maxSeries ?? 64;
+    const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
     this.capacity = options.capacity ?? Math.max(4 * this.window, this.window + 4 * this.batchSize * this.stride);
     if (this.capacity < this.window + this.stride) {
       throw new SeismoError('ERR_INVALID_OPTION', `capacity ${this.capacity} must hold at least a window and a stride (${this.window + this.stride} frames)`);
@@ -180,7 +180,7 @@ export class Detector {
     options ??= {};
     validateOptions(options);
     const model = readModelDir(dir);
-    const worker = await InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads });
+    const worker = await startModelWorker(model, options);
     try {
       return new Detector(model, worker, options);
     } catch (err) {
@@ -328,6 +328,15 @@ export class Detector {
     return this.batcher.windowFrames(seriesId, start, out);
   }
 
+  /**
+   * Whether the live model version scores this detector's windows through its step graph (stride
+   * 1, a model with `model.step.onnx`, `stepGraph` not false): one frame per series from per-series
+   * state, with the window graph's scores.
+   */
+  get stepGraph(): boolean {
+    return this.stride === 1 && this.models.live.worker.step;
+  }
+
   stats(): DetectorStats {
     return {
       series: this.batcher.seriesIds.length,
@@ -338,6 +347,7 @@ export class Detector {
       anomalies: this.pipeline.anomalies,
       windowsFailed: this.pipeline.windowsFailed,
       workerRestarts: this.models.restarts,
+      windowsStepped: this.pipeline.windowsStepped,
     };
   }
 
@@ -394,6 +404,9 @@ function validateOptions(o: DetectorOptions): void {
   }
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);
+  }
+  if (o.stepGraph !== undefined && typeof o.stepGraph !== 'boolean') {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option stepGraph must be true or false, got ${String(o.stepGraph)}`);
   }
 }
 

@@ -31,6 +31,8 @@ export interface PipelineOptions {
 
 export class ScoringPipeline {
   windowsScored = 0;
+  /** Windows that the step graph scored (stride 1), the others going through the window graph. */
+  windowsStepped = 0;
   /** Windows of batches that nothing could score (given up with an `error` event). */
   windowsFailed = 0;
   batches = 0;
@@ -111,7 +113,8 @@ export class ScoringPipeline {
 
   /** Sends up to `batchSize` ready windows to the live version's worker. */
   private dispatch(): void {
-    const batch = this.batcher.next(this.models.live);
+    const live = this.models.live;
+    const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
     if (!batch) return;
     batch.model.inFlight++;
     const scored = this.score(batch);
@@ -143,6 +146,12 @@ export class ScoringPipeline {
       const model = batch.model;
       const worker = model.worker;
       try {
+        // Stride 1 with a step graph: each series' state continues from its previous window.
+        if (worker.step && this.batcher.stride === 1) {
+          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size));
+          if (stepped) this.windowsStepped += batch.size;
+          return outputs;
+        }
         return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts);
       } catch (err) {
         if (this.closed) throw err;

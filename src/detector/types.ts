@@ -35,6 +35,13 @@ export interface DetectorOptions {
   topChannels?: number;
   /** Channel attribution: how fast each channel's normal error statistics follow the stream (see {@link ChannelAttributionOptions}). */
   attribution?: ChannelAttributionOptions;
+  /**
+   * Whether stride-1 streaming uses the model's step graph (`model.step.onnx`, DC-VAE models whose
+   * window covers their receptive field): each new frame is scored from per-series state instead
+   * of recomputing its window, with the same scores. Default true; models without a step graph,
+   * and other strides, always use the window graph.
+   */
+  stepGraph?: boolean;
   /** onnxruntime intra-op threads. Default 1. */
   intraOpThreads?: number;
   /** Shorthand for `detector.on('batch', onBatch)`: called with every scored batch (all windows, anomalous or not). */
@@ -181,4 +188,6 @@ export interface DetectorStats {
   windowsFailed: number;
   /** Inference workers restarted after their thread died. */
   workerRestarts: number;
+  /** Windows scored through the model's step graph (see `DetectorOptions.stepGraph`); the others went through the window graph. */
+  windowsStepped: number;
 }

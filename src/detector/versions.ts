@@ -39,11 +39,32 @@ export interface LiveModel {
 export interface VersionOptions {
   provider?: ProviderRequest;
   intraOpThreads?: number;
+  /** The detector's stride (default: the model's), series slots and step-graph switch: see {@link startModelWorker}. */
+  stride?: number;
+  maxSeries?: number;
+  stepGraph?: boolean;
   threshold?: number;
   thresholdRule?: ThresholdRule;
   keepVersions?: number;
   workerRestarts?: number;
 }
+
+/**
+ * Starts the inference worker of a model version, with its step graph when the model has one and
+ * the detector streams at stride 1 (unless `stepGraph: false`): stride-1 batches are then scored
+ * from per-series state, one frame per series, with the window graph's scores.
+ */
+export function startModelWorker(model: ModelDir, options: VersionOptions): Promise<InferenceWorker> {
+  const stride = options.stride ?? model.manifest.stride;
+  const step =
+    model.step && stride === 1 && options.stepGraph !== false
+      ? { model: model.step.onnx, layout: model.step.layout, window: model.manifest.window, slots: options.maxSeries ?? DEFAULT_MAX_SERIES }
+      : undefined;
+  return InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads, ...(step ? { step } : {}) });
+}
+
+/** Series a detector serves when `maxSeries` is not given (DetectorOptions.maxSeries). */
+export const DEFAULT_MAX_SERIES = 64;
 
 export class ModelVersions {
   live: LiveModel;
@@ -151,7 +172,7 @@ export class ModelVersions {
       model.restarts++;
       this.restarts++;
       try {
-        const fresh = await InferenceWorker.start(model.model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
+        const fresh = await startModelWorker(model.model, this.options);
         if (this.closed) {
           await fresh.close();
           throw err;
@@ -240,7 +261,7 @@ export class ModelVersions {
 
   /** Starts `model`'s worker, then switches to it synchronously and retires the old version. */
   private async install(model: ModelDir, version: number): Promise<SwapResult> {
-    const worker = await InferenceWorker.start(model.onnx, { provider: this.options.provider, intraOpThreads: this.options.intraOpThreads });
+    const worker = await startModelWorker(model, this.options);
     if (this.closed) {
       await worker.close();
       throw new SeismoError('ERR_DISPOSED', 'detector closed while a model was being swapped in');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
-import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
 
@@ -14,13 +14,15 @@ export interface InferenceWorkerOptions {
   intraOpThreads?: number;
   /** Outputs to fetch. Default `score`, `channel_score` and the optional outputs the graph has (`OPTIONAL_GRAPH_OUTPUTS`). */
   outputs?: string[];
+  /** A step graph to score stride-1 windows with ({@link InferenceWorker.runSteps}). */
+  step?: StepInit;
 }
 
 /** Outputs of one call, by output name; `score` is `[N]`, `channel_score` is `[N, C]` row-major. */
 export type InferenceOutputs = Record<string, Float32Array>;
 
 interface Pending {
-  resolve: (out: InferenceOutputs) => void;
+  resolve: (out: InferenceOutputs, stepped: boolean) => void;
   reject: (err: Error) => void;
 }
 
@@ -53,6 +55,8 @@ export class InferenceWorker {
   readonly report: ProviderReport;
   readonly inputNames: string[];
   readonly outputNames: string[];
+  /** Whether the worker scores {@link runSteps} batches through a step graph (else the window graph does). */
+  readonly step: boolean;
   private readonly worker: Worker;
   private readonly control: Int32Array;
   private readonly pending = new Map<number, Pending>();
@@ -69,6 +73,7 @@ export class InferenceWorker {
     this.report = ready.report;
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
+    this.step = ready.step;
     const handle = { control };
     running.add(handle);
     installExitHook();
@@ -115,6 +120,7 @@ export class InferenceWorker {
         provider: options.provider ?? 'auto',
         intraOpThreads: options.intraOpThreads ?? 1,
         outputs: options.outputs ?? [GRAPH_IO.score, GRAPH_IO.channelScore, ...OPTIONAL_GRAPH_OUTPUTS],
+        ...(options.step ? { step: options.step } : {}),
       };
       worker.postMessage(init);
     }).catch(async (err: unknown) => {
@@ -131,6 +137,16 @@ export class InferenceWorker {
    */
   runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array): Promise<InferenceOutputs> {
     return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
+  }
+
+  /**
+   * Scores stride-1 windows that lie in a ring arena, as {@link runArena} does, through the step
+   * graph when the worker has one (same scores; see `./step-scorer.ts`).
+   * @param slots series slot of each window (a series' windows in time order).
+   * @param frames index in its series of each window's first frame.
+   */
+  runSteps(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, slots: Int32Array, frames: Float64Array): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
+    return this.requestWith((id) => ({ type: 'steps', id, arenaId, rowStart, rowCount, starts, slots, frames }), (outputs, stepped) => ({ outputs, stepped }));
   }
 
   /** Scores windows of frames held in JS memory (`[T, channels]` row-major; copied to the worker). */
@@ -173,11 +189,16 @@ export class InferenceWorker {
   }
 
   private request(make: (id: number) => WorkerRequest): Promise<InferenceOutputs> {
+    return this.requestWith(make, (outputs) => outputs);
+  }
+
+  /** Sends a request; its result (outputs, and whether the step graph scored them) becomes what `shape` makes of it. */
+  private requestWith<T>(make: (id: number) => WorkerRequest, shape: (outputs: InferenceOutputs, stepped: boolean) => T): Promise<T> {
     if (this.closed) return Promise.reject(new SeismoError('ERR_DISPOSED', 'inference worker is closed'));
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise<InferenceOutputs>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: (out, stepped) => resolve(shape(out, stepped)), reject });
       this.worker.postMessage(make(id));
     });
   }
@@ -191,7 +212,7 @@ export class InferenceWorker {
     const pending = this.pending.get(msg.id!);
     if (!pending) return;
     this.pending.delete(msg.id!);
-    if (msg.type === 'result') pending.resolve(msg.outputs);
+    if (msg.type === 'result') pending.resolve(msg.outputs, msg.stepped === true);
     else pending.reject(new SeismoError(msg.code as SeismoErrorCode, `inference failed: ${msg.message}`));
   }
 

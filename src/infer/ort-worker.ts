@@ -6,8 +6,9 @@ import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
 import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { attachFrameRings } from '../window/frame-rings.js';
-import { createSession } from './providers.js';
-import { CONTROL, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { createSession, type ProviderRequest } from './providers.js';
+import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { StepScorer } from './step-scorer.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -15,6 +16,20 @@ let outputs: string[] = [];
 /** Shared with the main thread (see CONTROL): BUSY while inside session.run, STOP once it wants this thread gone. */
 const control = (workerData as { control?: Int32Array } | undefined)?.control ?? new Int32Array(CONTROL.LENGTH);
 const arenas = new Map<number, { view: Float32Array; channels: number }>();
+/** The step graph's scorer, when the model has one (see `steps`). */
+let stepper: StepScorer | undefined;
+let stepSession: ort.InferenceSession | undefined;
+/** The stepped batch under way (see the `steps` message). */
+let stepChain: Promise<void> = Promise.resolve();
+
+/**
+ * Rows (series) an onnxruntime call of the step graph must serve on average, in steady state, for
+ * a batch to go through it rather than the window graph: a call costs about as much as scoring
+ * two windows whole (measured with the DC-VAE: ~150 us per call, ~3 us per row, ~60-80 us per
+ * window), so a batch of few series with many windows each (one series catching up on a backlog)
+ * is faster through the window graph, which scores all its windows in one call.
+ */
+const MIN_ROWS_PER_STEP_CALL = 4;
 
 function send(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -29,6 +44,74 @@ function arena(id: number): { view: Float32Array; channels: number } {
   return a;
 }
 
+/** Runs `work` counted in BUSY (see CONTROL); undefined when the worker is stopping. */
+async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
+  // Count this run in BUSY before looking at STOP (the stopper does the reverse): either the
+  // stopper sees it and waits for it, or it sees STOP and does not start. BUSY counts: runs are
+  // queued (onnxruntime-node starts each one from a setImmediate), several may be under way.
+  Atomics.add(control, CONTROL.BUSY, 1);
+  try {
+    if (Atomics.load(control, CONTROL.STOP) === 1) return undefined; // stopping: the main thread fails this request when the thread exits
+    return await work();
+  } finally {
+    Atomics.sub(control, CONTROL.BUSY, 1);
+    Atomics.notify(control, CONTROL.BUSY);
+  }
+}
+
+function reply(id: number, out: Record<string, Float32Array>, stepped = false): void {
+  const transfer: ArrayBuffer[] = [];
+  for (const data of Object.values(out)) {
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(data.buffer as ArrayBuffer);
+  }
+  send({ type: 'result', id, outputs: out, ...(stepped ? { stepped } : {}) }, transfer);
+}
+
+/**
+ * Stride-1 windows: through the step graph when the batch serves enough series per call (see
+ * MIN_ROWS_PER_STEP_CALL), else through the window graph. Either gives the same scores; a series
+ * whose windows went through the window graph restarts its state at its next stepped window.
+ */
+async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<void> {
+  const n = msg.slots.length;
+  const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
+  let perSeries = 0;
+  if (stepper) {
+    // Windows per series in this batch: the calls the step graph needs once states are warm.
+    const count = new Map<number, number>();
+    for (let i = 0; i < n; i++) count.set(msg.slots[i]!, (count.get(msg.slots[i]!) ?? 0) + 1);
+    for (const c of count.values()) perSeries = Math.max(perSeries, c);
+  }
+  const a = arena(msg.arenaId);
+  if (!stepper || perSeries * MIN_ROWS_PER_STEP_CALL > n) {
+    const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
+    return run(msg.id, frames, a.channels, msg.starts);
+  }
+  const rows = new Int32Array(n);
+  for (let i = 0; i < n; i++) rows[i] = msg.rowStart + words[2 * i]!;
+  const scorer = stepper;
+  const out = await busy(() => scorer.score(n, msg.slots, msg.frames, a.view, rows));
+  if (out) reply(msg.id, out, true);
+}
+
+async function startStep(step: StepInit, provider: ProviderRequest, intraOpThreads: number, wanted: string[], channels: number): Promise<void> {
+  let s: ort.InferenceSession;
+  try {
+    ({ session: s } = await createSession(step.model, { provider, intraOpThreads }));
+  } catch {
+    return; // the window graph scores every batch; `ready.step` says the step graph is not in use
+  }
+  // The step graph gives the scores the pipeline needs; outputs only some window graphs add
+  // (e.g. reconstructions) are not in it, and batches scored by steps come without them.
+  const outputs = wanted.filter((name) => s.outputNames.includes(name));
+  if (!outputs.includes('score') || !outputs.includes('channel_score')) {
+    await s.release();
+    return;
+  }
+  stepSession = s;
+  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs });
+}
+
 async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array): Promise<void> {
   if (!session) throw new Error('inference worker used before init');
   const feeds = {
@@ -36,34 +119,16 @@ async function run(id: number, frames: Float32Array, channels: number, starts: B
     frames: new ort.Tensor('float32', frames, [frames.length / channels, channels]),
     starts: new ort.Tensor('int64', starts, [starts.length]),
   };
-  // Count this run in BUSY before looking at STOP (the stopper does the reverse): either the
-  // stopper sees it and waits for it, or it sees STOP and does not start. BUSY counts: runs are
-  // queued (onnxruntime-node starts each one from a setImmediate), several may be under way.
-  Atomics.add(control, CONTROL.BUSY, 1);
-  if (Atomics.load(control, CONTROL.STOP) === 1) {
-    Atomics.sub(control, CONTROL.BUSY, 1);
-    Atomics.notify(control, CONTROL.BUSY);
-    return; // stopping: the main thread fails this request when the thread exits
-  }
-  let result: ort.InferenceSession.OnnxValueMapType;
-  try {
-    result = await session.run(feeds, outputs);
-  } finally {
-    Atomics.sub(control, CONTROL.BUSY, 1);
-    Atomics.notify(control, CONTROL.BUSY);
-  }
+  const s = session;
+  const result = await busy(() => s.run(feeds, outputs));
+  if (!result) return;
   const out: Record<string, Float32Array> = {};
-  const transfer: ArrayBuffer[] = [];
-  for (const name of outputs) {
-    const data = result[name]!.data as Float32Array;
-    out[name] = data;
-    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(data.buffer as ArrayBuffer);
-  }
-  send({ type: 'result', id, outputs: out }, transfer);
+  for (const name of outputs) out[name] = result[name]!.data as Float32Array;
+  reply(id, out);
 }
 
 port.on('message', (msg: WorkerRequest) => {
-  const id = msg.type === 'run' || msg.type === 'runFrames' ? msg.id : null;
+  const id = msg.type === 'run' || msg.type === 'runFrames' || msg.type === 'steps' ? msg.id : null;
   const fail = (err: unknown): void => {
     const code = isSeismoError(err) ? err.code : ((err as { code?: string })?.code ?? 'ERR_INFERENCE');
     send({ type: 'error', id, code, message: err instanceof Error ? err.message : String(err) });
@@ -72,12 +137,15 @@ port.on('message', (msg: WorkerRequest) => {
     switch (msg.type) {
       case 'init':
         createSession(msg.model, { provider: msg.provider, intraOpThreads: msg.intraOpThreads })
-          .then(({ session: s, report }) => {
+          .then(async ({ session: s, report }) => {
             session = s;
             // Optional outputs (OPTIONAL_GRAPH_OUTPUTS) are fetched only from graphs that have them;
             // a missing required one still fails at the first run, naming it.
             outputs = msg.outputs.filter((name) => s.outputNames.includes(name) || !OPTIONAL_GRAPH_OUTPUTS.includes(name));
-            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames] });
+            // The frame width, from the window graph's `frames` input [T, C].
+            const channels = msg.step ? Number((s.inputMetadata.find((m) => m.name === 'frames') as { shape?: unknown[] } | undefined)?.shape?.[1]) : 0;
+            if (msg.step && Number.isInteger(channels) && channels > 0) await startStep(msg.step, report.provider, msg.intraOpThreads, msg.outputs, channels);
+            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames], step: stepper !== undefined });
           })
           .catch(fail);
         break;
@@ -87,10 +155,16 @@ port.on('message', (msg: WorkerRequest) => {
         run(msg.id, frames, a.channels, msg.starts).catch(fail);
         break;
       }
+      case 'steps':
+        // One stepped batch at a time, in arrival order: each continues the states the one before
+        // left (onnxruntime-node runs are async, so a second batch would otherwise interleave).
+        stepChain = stepChain.then(() => steps(msg)).catch(fail);
+        break;
       case 'runFrames':
         run(msg.id, msg.frames, msg.channels, msg.starts).catch(fail);
         break;
       case 'close':
+        void stepSession?.release();
         void session?.release().finally(() => process.exit(0));
         if (!session) process.exit(0);
         break;

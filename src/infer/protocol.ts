@@ -1,4 +1,15 @@
 import type { ProviderReport, ProviderRequest } from './providers.js';
+import type { StepLayout } from './step-state.js';
+
+/** A step graph for the worker to score stride-1 windows with (see `./step-scorer.ts`). */
+export interface StepInit {
+  model: Uint8Array;
+  layout: StepLayout;
+  /** Frames per window. */
+  window: number;
+  /** Series slots to keep state for. */
+  slots: number;
+}
 
 /**
  * Slots of the control block the main thread shares with an inference worker (an Int32Array over
@@ -12,15 +23,22 @@ export const CONTROL = { BUSY: 0, STOP: 1, LENGTH: 2 } as const;
 
 /** Messages to the inference worker. */
 export type WorkerRequest =
-  | { type: 'init'; model: Uint8Array; provider: ProviderRequest; intraOpThreads: number; outputs: string[] }
+  | { type: 'init'; model: Uint8Array; provider: ProviderRequest; intraOpThreads: number; outputs: string[]; step?: StepInit }
   /** Score windows that start at `starts` (rows relative to `rowStart`) in a ring arena. */
   | { type: 'run'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array }
+  /**
+   * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
+   * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
+   * its series) say which series' state each window continues.
+   */
+  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array }
   /** Score windows of frames sent along (a copy): for data that is not in a ring. */
   | { type: 'runFrames'; id: number; frames: Float32Array; channels: number; starts: BigInt64Array }
   | { type: 'close' };
 
 /** Messages from the inference worker. */
 export type WorkerResponse =
-  | { type: 'ready'; report: ProviderReport; inputNames: string[]; outputNames: string[] }
-  | { type: 'result'; id: number; outputs: Record<string, Float32Array> }
+  | { type: 'ready'; report: ProviderReport; inputNames: string[]; outputNames: string[]; step: boolean }
+  /** `stepped`: the step graph scored the batch (else the window graph did). */
+  | { type: 'result'; id: number; outputs: Record<string, Float32Array>; stepped?: boolean }
   | { type: 'error'; id: number | null; code: string; message: string };

@@ -21,6 +21,12 @@ import { ThresholdSchema, type Threshold } from '../threshold/schema.js';
 export const MODEL_FORMAT_VERSION = 1;
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'model.json';
+/**
+ * The optional step graph beside `model.onnx` (causal convolutional kinds whose window covers
+ * their receptive field): one new frame per series and the per-series state in, the score of the
+ * window ending at that frame out (contract in `training/export/step.ts`).
+ */
+export const STEP_MODEL_FILE = 'model.step.onnx';
 
 export { ThresholdSchema, type Threshold };
 
@@ -110,6 +116,18 @@ export const ManifestSchema = z.object({
     inputs: z.array(z.string()),
     outputs: z.array(z.string()),
   }),
+  /**
+   * The step graph, when the model has one: stride-1 scoring uses it instead of `onnx` (same
+   * scores). Absent in directories without one; they score through the window graph.
+   */
+  step: z
+    .object({
+      file: FileNameSchema.default(STEP_MODEL_FILE),
+      opset: z.number().int().min(17),
+      inputs: z.array(z.string()),
+      outputs: z.array(z.string()),
+    })
+    .optional(),
   training: z.object({
     /** tfjs backend that trained the model (`tensorflow`, `wasm`, `cpu`, ...). */
     backend: z.string(),

@@ -41,6 +41,7 @@ import {
   type Manifest,
 } from './manifest.js';
 import type { ChannelCalibration } from '../score/attribution.js';
+import { parseStepLayout, STEP_LAYOUT_KEY, type StepLayout } from '../infer/step-state.js';
 import { decodeWeights, encodeWeights, sha256, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from './weights-format.js';
 
 /** File of a model directory holding its score calibration. */
@@ -68,6 +69,8 @@ export interface ModelDir {
   onnx: Uint8Array;
   /** The score calibration stored with the model, if any (`calibration.json`). */
   calibration?: ScoreCalibration;
+  /** The step graph (`manifest.step.file`) and its state layout, when the model has one. */
+  step?: { onnx: Uint8Array; layout: StepLayout };
 }
 
 /** The optional files written with a model as part of the same unit. */
@@ -76,6 +79,12 @@ export interface ModelDirExtras {
   weights?: readonly WeightTensor[];
   /** Score calibration of this graph on normal windows. */
   calibration?: ScoreCalibration;
+  /**
+   * The bytes of the step graph that `manifest.step` declares. Without them the directory is
+   * written without a step graph (and `manifest.step` is dropped): a manifest copied from another
+   * version must not name a graph of other weights.
+   */
+  step?: Uint8Array;
 }
 
 /** Largest `model.onnx` read: protobuf's own limit on a message. */
@@ -113,7 +122,15 @@ export function readModelDir(dir: string): ModelDir {
     checkGraph(manifest, bytes, path.join(dir, manifest.onnx.file));
     view.verify(manifest, manifest.onnx.file, bytes);
     const calibration = view.calibration(manifest);
-    return { dir, manifest, onnx: bytes, ...(calibration ? { calibration } : {}) };
+    let step: ModelDir['step'];
+    if (manifest.step) {
+      const file = path.join(dir, manifest.step.file);
+      const stepBytes = view.read(manifest.step.file, 'step graph', MAX_ONNX_BYTES);
+      if (!stepBytes) throw new SeismoError('ERR_MODEL_NOT_FOUND', `${file} is missing (named by ${MANIFEST_FILE}); export the model again, or delete the 'step' entry to score through ${manifest.onnx.file} alone`, { dir });
+      step = { onnx: stepBytes, layout: checkStepGraph(manifest, stepBytes, file) };
+      view.verify(manifest, manifest.step.file, stepBytes);
+    }
+    return { dir, manifest, onnx: bytes, ...(calibration ? { calibration } : {}), ...(step ? { step } : {}) };
   });
 }
 
@@ -204,6 +221,37 @@ export function checkGraph(manifest: Manifest, bytes: Uint8Array, source = MODEL
   }
 }
 
+/**
+ * Checks a step graph against the manifest (same kind, window and channels in its metadata; the
+ * inputs and outputs `manifest.step` names) and reads its state layout.
+ * @throws SeismoError `ERR_MODEL_CORRUPT`, `ERR_MODEL_MISMATCH`.
+ */
+export function checkStepGraph(manifest: Manifest, bytes: Uint8Array, source: string): StepLayout {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (cause) {
+    throw new SeismoError('ERR_MODEL_CORRUPT', `${source} is not an ONNX model: ${(cause as Error).message}`, { file: source }, { cause });
+  }
+  const meta = new Map(model.metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
+  const same =
+    Number(meta.get('seismo.formatVersion')) === manifest.formatVersion &&
+    meta.get('seismo.kind') === manifest.kind &&
+    Number(meta.get('seismo.window')) === manifest.window &&
+    meta.get('seismo.channels') === JSON.stringify(manifest.channels);
+  if (!same) {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `${source} is not the step graph of this ${MANIFEST_FILE} (kind, window, channels or format version differ): export both files again`, { file: source });
+  }
+  const names = (list: { name?: string | null }[] | null | undefined) => (list ?? []).map((v) => v.name ?? '');
+  const inputs = names(model.graph?.input);
+  const outputs = names(model.graph?.output);
+  const declared = manifest.step!;
+  if (!declared.inputs.every((n) => inputs.includes(n)) || !declared.outputs.every((n) => outputs.includes(n)) || !GRAPH_OUTPUTS.every((n) => outputs.includes(n))) {
+    throw new SeismoError('ERR_MODEL_MISMATCH', `${source} lacks inputs or outputs that ${MANIFEST_FILE} declares for it: export both files again`, { file: source });
+  }
+  return parseStepLayout(meta.get(STEP_LAYOUT_KEY), source);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -223,6 +271,12 @@ export function writeModelDir(dir: string, manifest: Manifest, bytes: Uint8Array
   const m = parsed.data;
   checkGraph(m, bytes);
   const put = new Map<string, string | Uint8Array>([[m.onnx.file, bytes]]);
+  if (m.step && extras.step) {
+    checkStepGraph(m, extras.step, m.step.file);
+    put.set(m.step.file, extras.step);
+  } else {
+    delete m.step;
+  }
   if (extras.weights) {
     const w = encodeWeights(extras.weights, sha256(bytes));
     put.set(WEIGHTS_INDEX_FILE, w.index);

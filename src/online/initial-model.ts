@@ -3,6 +3,9 @@
  * ONNX with an identity scaler (each series is scaled by its own scaler before it reaches the
  * rings, so one graph serves series of any level and spread), and the manifests of its versions.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { SeismoError } from '../errors.js';
 import { GRAPH_IO, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
 import type { WeightTensor } from '../model/weights.js';
@@ -94,4 +97,31 @@ export function nextOnlineManifest(live: Manifest, threshold: number, losses: nu
       seconds: live.training.seconds + seconds,
     },
   });
+}
+
+/** Channel names from a count (`c0`, `c1`, ...) or a list of unique non-empty names. */
+export function channelNames(channels: number | readonly string[]): string[] {
+  if (typeof channels === 'number') {
+    if (!Number.isInteger(channels) || channels <= 0) throw new SeismoError('ERR_INVALID_OPTION', `channels must be a positive integer or a list of names, got ${channels}`);
+    return Array.from({ length: channels }, (_, c) => `c${c}`);
+  }
+  if (!Array.isArray(channels) || channels.length === 0 || channels.some((c) => typeof c !== 'string' || c.length === 0) || new Set(channels).size !== channels.length) {
+    throw new SeismoError('ERR_INVALID_OPTION', `channels must be unique non-empty names, got ${JSON.stringify(channels)}`);
+  }
+  return [...channels];
+}
+
+/** The kind's own default window (what `seismo train` would use). */
+export function defaultWindow(kind: OnlineKind): number {
+  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  return (training.getKind(kind).resolveConfig(undefined as never, 1) as { window: number }).window;
+}
+
+/** The folder for model versions: `dir` (made if missing) or a new temporary one the detector owns and removes. */
+export function makeWorkDir(dir: string | undefined): { workDir: string; owned: boolean } {
+  if (dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    return { workDir: dir, owned: false };
+  }
+  return { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-')), owned: true };
 }

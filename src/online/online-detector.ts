@@ -19,257 +19,39 @@
  * One model serves every series of the same shape (`sharing: 'shared'`): the graph's scaler is the
  * identity and each series brings its own scaler, normaliser and guard state. `per-series` gives
  * every series a model and an inference worker of its own (for a few series).
+ *
+ * The stages live beside this facade, in the order a sample meets them: `sample-gate.ts` (disorder,
+ * missing values, gaps), `feeder.ts` (warm-up, scaling, queues and the pump into the rings),
+ * `judge-batch.ts` (normalised scores, alarms, the guard), `training-buffer.ts`, `online-model.ts`
+ * (a model, its detector and one update), `saved-state.ts` (`online.json`), `types.ts` (public
+ * shapes). What stays here, and why it is one file of about 500 lines: the engine's lifecycle
+ * (create, resume, save, close), its public calls (push, write, drain, flush, idle, stats) and when
+ * updates start and what waits for them — the waits in `drain`/`flush`/`relieve` and the update
+ * tracking read the same few fields of every model, and split apart they would have to be exposed
+ * to each other.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Detector, type ScoredBatch } from '../detector.js';
-import { isSeismoError, SeismoError } from '../errors.js';
-import type { ProviderRequest } from '../infer/providers.js';
+import type { Detector } from '../detector/detector.js';
+import type { ScoredBatch } from '../detector/types.js';
+import { SeismoError } from '../errors.js';
 import { FineTuner } from '../learn/finetuner.js';
-import type { FineTuneParams } from '../learn/finetune-protocol.js';
-import type { Manifest } from '../model/manifest.js';
-import { readModelDir, writeModelDir } from '../model/model-dir.js';
-import { readWeights, writeWeights, type WeightTensor } from '../model/weights.js';
-import { quantile } from '../stats/quantile.js';
-import type { Threshold } from '../threshold/schema.js';
+import { readModelDir } from '../model/model-dir.js';
+import { readWeights } from '../model/weights.js';
 import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
 import { FixedThreshold } from '../threshold/fixed.js';
 import type { ThresholdRule } from '../threshold/rule.js';
-import { identityScaler, initialModel, nextOnlineManifest } from './initial-model.js';
-import { likelihoodNormalizer, type NormalizerFactory, type ScorerFactory } from './normalizer.js';
-import { resolvePolicy, type OnlineKind, type OnlinePolicy, type ResolvedPolicy } from './policy.js';
+import { SampleFeeder } from './feeder.js';
+import { channelNames, defaultWindow, initialModel, makeWorkDir, type OnlineModel } from './initial-model.js';
+import { judgeBatch, type JudgeContext } from './judge-batch.js';
+import { likelihoodNormalizer, type NormalizerFactory } from './normalizer.js';
+import { copyLiveVersion, live, newModelGroup, startModelDetector, TuneQueue, updateModel, type ModelGroup, type UpdateContext } from './online-model.js';
+import { resolvePolicy, type OnlineKind, type ResolvedPolicy } from './policy.js';
+import { gateSample } from './sample-gate.js';
+import { readSavedState, restoreSeries, saveSeries, writeSavedState, type SavedSeries, type SavedState, type SavedWindow } from './saved-state.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
+import type { OnlineDetectorOptions, OnlineEvents, OnlineResumeOptions, OnlineStats } from './types.js';
 
-/** Options of {@link OnlineDetector.create}. */
-export interface OnlineDetectorOptions {
-  /** Model kind: `deepant` (forecaster), `dc-vae`, `lstm-ae`, `dense-ae`. */
-  kind: OnlineKind;
-  /** Channel names, in the order of the values pushed; or a count (named `c0`, `c1`, ...). */
-  channels: number | readonly string[];
-  /** Frames per window. Default: the kind's default (deepant 48, the others 64 or their own). */
-  window?: number;
-  /** Kind hyper-parameters (partial; see `seismo train`'s configs). `window` and `seed` come from here and the policy. */
-  config?: Record<string, unknown>;
-  /** Warm-up, learning, guard, threshold, missing values and gaps (see {@link OnlinePolicy}). */
-  policy?: OnlinePolicy;
-  /**
-   * Makes each series' score normaliser (raw score -> [0, 1]), fresh or from saved state.
-   * Default: {@link likelihoodNormalizer} (`createNormalizer` of `src/score/normalize.ts`) with its defaults.
-   */
-  normalizer?: NormalizerFactory;
-  /**
-   * A per-series scorer that sees every raw sample beside the deep model's raw score (e.g. the
-   * ensemble of `src/score/ensemble.ts`) and whose output is the normalised score; it replaces
-   * `normalizer`. Saved and restored with the series.
-   */
-  scorer?: ScorerFactory;
-  /**
-   * The rule that turns each series' normalised scores into alarms (called with the series' index
-   * as its slot). Default: `policy.threshold` as a fixed value when given, else
-   * `new AlarmRateThreshold({ alarmsPer10k: policy.alarmsPer10k })`.
-   */
-  alarmRule?: ThresholdRule;
-  /** Folder for the model versions it makes. Default: a new temporary folder, removed by `close()`. */
-  workDir?: string;
-  /** onnxruntime provider. Default `auto`. */
-  provider?: ProviderRequest;
-  /** Windows per inference call. Default 64. */
-  batchSize?: number;
-  /** Most series of the shared model (its rings are sized for them). Default 1024. */
-  maxSeries?: number;
-  /** onnxruntime intra-op threads per inference worker. Default 1. */
-  intraOpThreads?: number;
-  /** tfjs backend of the fine-tuning worker and the initial model (see `initBackend`). */
-  backend?: string;
-}
-
-/** Options of {@link OnlineDetector.resume}: what may differ from the saved run. */
-export interface OnlineResumeOptions {
-  /** Policy fields to change (e.g. `learning: 'off'`); the others are the saved ones. */
-  policy?: Partial<OnlinePolicy>;
-  normalizer?: NormalizerFactory;
-  scorer?: ScorerFactory;
-  alarmRule?: ThresholdRule;
-  workDir?: string;
-  provider?: ProviderRequest;
-  batchSize?: number;
-  maxSeries?: number;
-  intraOpThreads?: number;
-  backend?: string;
-}
-
-/** Scores of one inference call, in the online engine's terms; arrays are indexed by window. */
-export interface OnlineBatch {
-  size: number;
-  seriesIds: string[];
-  /** Timestamp of each window's last sample: the sample the score is about. */
-  timestamps: Float64Array;
-  /** Each window's first frame in its series' rings (with the series id, the reference an `OnlineLearner` label takes). */
-  starts: Float64Array;
-  /** `[size]` raw scores (higher = more anomalous; NaN where a window could not be scored). */
-  scores: Float32Array;
-  /** `[size]` normalised scores in [0, 1] (the series' normaliser). */
-  normalized: Float32Array;
-  /** 1 where the normalised score reached the policy's threshold. */
-  anomalies: Uint8Array;
-  /** The model (0 with `sharing: 'shared'`) and its version that scored the batch. */
-  model: number;
-  version: number;
-}
-
-/** One alarm. */
-export interface OnlineAnomaly {
-  seriesId: string;
-  timestamp: number;
-  /** The window's first frame in the series' rings: `{ seriesId, start }` labels it through an `OnlineLearner`. */
-  start: number;
-  score: number;
-  normalized: number;
-  model: number;
-  version: number;
-}
-
-/** One update attempt of a model. */
-export interface OnlineUpdate {
-  model: number;
-  /** True for the first fit (from fresh weights, on the warm-up). */
-  initial: boolean;
-  accepted: boolean;
-  /** Why it was rejected. */
-  reason?: string;
-  /** Version swapped in (accepted updates). */
-  version?: number;
-  /** Windows trained on. */
-  windows: number;
-  /** Mean loss per epoch. */
-  losses: number[];
-  /** Largest relative tfjs / onnxruntime score difference of the new version. */
-  parity: number;
-  seconds: number;
-  /** Windows this model had scored when the update started. */
-  at: number;
-}
-
-/** Events of an {@link OnlineDetector}. */
-export interface OnlineEvents {
-  batch: (batch: OnlineBatch) => void;
-  anomaly: (event: OnlineAnomaly) => void;
-  update: (update: OnlineUpdate) => void;
-  /** A listener threw, an update failed in an unexpected way, or writing into the rings failed. */
-  error: (error: Error) => void;
-}
-
-/** Running totals (counters summed over series, and the models' learning). */
-export interface OnlineStats extends SeriesCounters {
-  series: number;
-  /** Series still warming up. */
-  warming: number;
-  /** Samples waiting in series queues (model being fitted, held for an update, rings full). */
-  queued: number;
-  models: number;
-  updates: number;
-  rejectedUpdates: number;
-  /** Live version of each model. */
-  versions: number[];
-}
-
-/** Saved by {@link OnlineDetector.save} as `online.json`. */
-interface SavedState {
-  format: 'seismo-online';
-  formatVersion: 1;
-  kind: OnlineKind;
-  channels: string[];
-  window: number;
-  config: Record<string, unknown>;
-  policy: ResolvedPolicy;
-  models: { dir: string; updates: number; rejected: number; admittedSince: number; pushedSince: number; train: SavedWindow[] }[];
-  series: SavedSeries[];
-}
-
-/** One entry of a training buffer, oldest first; `end` in the resumed rings' positions (-1: warm-up). */
-interface SavedWindow {
-  series: number;
-  end: number;
-  valid: boolean;
-  frames: number[];
-}
-
-interface SavedSeries {
-  id: string;
-  group: number;
-  warming: boolean;
-  warmTimes?: number[];
-  warmFrames?: number[];
-  mean: number[];
-  std: number[];
-  variance: number[];
-  last: number[];
-  hasLast: boolean;
-  lastTime: number | null;
-  interval: number | null;
-  normalizer: unknown;
-  /** The scorer's state, with a scorer. */
-  scorer?: unknown;
-  /** The last `window - 1` scaled frames and their timestamps: the context of the next window. */
-  contextTimes: number[];
-  contextFrames: number[];
-  /** Samples since the last window that reached the guard threshold (null: none). */
-  sinceHot: number | null;
-  /** Frames before ring frame 0 once resumed (see `SeriesState.base`). */
-  base: number;
-  counters: SeriesCounters;
-}
-
-export const ONLINE_STATE_FILE = 'online.json';
-
-/** A model and everything learning needs beside it. */
-interface ModelGroup {
-  index: number;
-  /** The version directory `weights` belong to (a version swapped in by someone else has its own). */
-  weightsDir: string;
-  /** Undefined while a per-series model's worker starts. */
-  detector: Detector | undefined;
-  weights: WeightTensor[];
-  /** False until the first fit is swapped in: its series queue their samples meanwhile. */
-  trained: boolean;
-  /** Blocking learning: the series queue their samples while an update runs. */
-  hold: boolean;
-  updating: Promise<void> | undefined;
-  /** Training windows, FIFO: frames `[trainWindows, W * C]`, the series index and end of each, valid flag. */
-  ring: Float32Array;
-  views: Float32Array[];
-  ringSeries: Int32Array;
-  ringEnd: Float64Array;
-  ringValid: Uint8Array;
-  ringHead: number;
-  ringCount: number;
-  admittedSince: number;
-  pushedSince: number;
-  /** Background learning: no update starts before this time (`performance.now()`, see `learningShare`). */
-  nextUpdateAt: number;
-  updates: number;
-  rejected: number;
-  scored: number;
-  members: SeriesState[];
-  nextDir: number;
-}
-
-/** Never alarms: online alarms are decided on the normalised score, per series, by the engine. */
-class NoAlarm implements ThresholdRule {
-  readonly method = 'online';
-  prepare(): void {}
-  decide(): boolean {
-    return false;
-  }
-  threshold(): number {
-    return NaN;
-  }
-  resetSlot(): void {}
-  toJSON(): Threshold {
-    return { value: 0, method: 'online', params: {} };
-  }
-}
 
 /**
  * An anomaly detector that learns online (see the file comment). Create with
@@ -284,25 +66,26 @@ export class OnlineDetector {
   private readonly options: OnlineDetectorOptions | OnlineResumeOptions;
   private readonly normalizerFactory: NormalizerFactory;
   private readonly alarmRule: ThresholdRule;
-  private readonly noChannels = new Float32Array(0);
   private readonly workDir: string;
   private readonly ownsWorkDir: boolean;
   private readonly groups: ModelGroup[] = [];
   private readonly series = new Map<string, SeriesState>();
   private readonly seriesList: SeriesState[] = [];
-  private readonly pending = new Set<SeriesState>();
   private readonly listeners: { [K in keyof OnlineEvents]: Set<OnlineEvents[K]> } = { batch: new Set(), anomaly: new Set(), update: new Set(), error: new Set() };
-  private tuner: FineTuner | undefined;
-  private tuneChain: Promise<unknown> = Promise.resolve();
-  private readonly seed: OnlineModelSeed;
-  private pumping: Promise<void> | undefined;
+  /** The fine-tuning worker's queue (undefined when learning is off). */
+  private tunes: TuneQueue | undefined;
+  private readonly seed: OnlineModel;
   private failure: Error | undefined;
   private closed = false;
   private readonly per: number;
   private readonly raw: Float32Array;
-  private readonly scaled: Float32Array;
-  private readonly alpha: number;
   private readonly recentDepth: number;
+  /** Where the sample gate hands accepted samples: warm-up, scaling, the rings or the queues. */
+  private readonly feeder: SampleFeeder;
+  /** What updates need from this engine. */
+  private readonly updateContext: UpdateContext;
+  /** What judging a scored batch needs from this engine. */
+  private readonly judge: JudgeContext;
 
   private constructor(init: EngineInit) {
     this.kind = init.kind;
@@ -318,9 +101,22 @@ export class OnlineDetector {
     this.seed = init.seed;
     this.per = this.window * this.channels.length;
     this.raw = new Float32Array(this.channels.length);
-    this.scaled = new Float32Array(this.channels.length);
-    this.alpha = this.policy.scalerHalfLife > 0 ? 1 - Math.pow(0.5, 1 / this.policy.scalerHalfLife) : 0;
     this.recentDepth = Math.ceil(this.window / this.policy.admitEvery) + 1;
+    this.updateContext = {
+      tunes: undefined,
+      workDir: this.workDir,
+      policy: this.policy,
+      channels: this.channels.length,
+      decided: (series, end) => this.decided(series, end),
+      closed: () => this.closed,
+    };
+    this.feeder = new SampleFeeder(
+      { groups: this.groups, closed: () => this.closed, startUpdate: (g, initial) => this.startUpdate(g, initial), startBlockingUpdate: (g) => this.startBlockingUpdate(g), fail: (err) => this.fail(err) },
+      this.policy,
+      this.channels.length,
+      this.window,
+    );
+    this.judge = { series: this.series, policy: this.policy, window: this.window, alarmRule: this.alarmRule };
   }
 
   /**
@@ -341,7 +137,7 @@ export class OnlineDetector {
       seed: { manifest: model.manifest, onnx: model.onnx, weights: model.weights },
     });
     try {
-      engine.tuner = await FineTuner.start(model.manifest, { backend: options.backend });
+      engine.startTuner(await FineTuner.start(model.manifest, { backend: options.backend }));
       if (policy.sharing === 'shared') await engine.attachDetector(engine.newGroup(), undefined);
     } catch (err) {
       await engine.close();
@@ -357,15 +153,7 @@ export class OnlineDetector {
    * @throws SeismoError `ERR_MODEL_NOT_FOUND` / `ERR_MODEL_CORRUPT` for a missing or malformed directory, as {@link create}.
    */
   static async resume(dir: string, options: OnlineResumeOptions = {}): Promise<OnlineDetector> {
-    const file = path.join(dir, ONLINE_STATE_FILE);
-    if (!fs.existsSync(file)) throw new SeismoError('ERR_MODEL_NOT_FOUND', `${file} is missing: not a directory saved by an online detector`, { dir });
-    let saved: SavedState;
-    try {
-      saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedState;
-    } catch (err) {
-      throw new SeismoError('ERR_MODEL_CORRUPT', `${file} is not valid JSON: ${(err as Error).message}`, { dir });
-    }
-    if (saved.format !== 'seismo-online' || saved.formatVersion !== 1) throw new SeismoError('ERR_MODEL_VERSION', `${file} is not an online state of format version 1`, { dir });
+    const saved = readSavedState(dir);
     const policy = resolvePolicy({ ...saved.policy, ...(options.policy ?? {}) }, saved.window);
     if (policy.sharing !== saved.policy.sharing) throw new SeismoError('ERR_INVALID_OPTION', 'sharing cannot change on resume', { dir });
     const { workDir, owned } = makeWorkDir(options.workDir);
@@ -377,7 +165,7 @@ export class OnlineDetector {
       seed: { manifest: first.manifest, onnx: first.onnx, weights: weights0 },
     });
     try {
-      if (policy.learning !== 'off') engine.tuner = await FineTuner.start(first.manifest, { backend: options.backend });
+      if (policy.learning !== 'off') engine.startTuner(await FineTuner.start(first.manifest, { backend: options.backend }));
       for (const m of saved.models) {
         const g = engine.newGroup();
         await engine.attachDetector(g, path.join(dir, m.dir));
@@ -430,7 +218,7 @@ export class OnlineDetector {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': sample has ${values.length} values, the detector takes ${this.channels.length} (${this.channels.join(', ')})`, { seriesId });
     }
     const s = this.series.get(seriesId) ?? this.addSeries(seriesId);
-    this.ingest(s, timestamp, values, 0);
+    gateSample(s, this.policy, timestamp, values, 0, this.raw, this.feeder);
   }
 
   /**
@@ -446,7 +234,7 @@ export class OnlineDetector {
     }
     const s = this.series.get(seriesId) ?? this.addSeries(seriesId);
     for (let i = 0; i < timestamps.length; i++) {
-      this.ingest(s, timestamps[i]!, frames, i * C);
+      gateSample(s, this.policy, timestamps[i]!, frames, i * C, this.raw, this.feeder);
       if (s.queueCount > maxQueued) await this.relieve(s);
     }
   }
@@ -460,11 +248,11 @@ export class OnlineDetector {
     this.ensureOpen();
     for (;;) {
       let queued = 0;
-      for (const s of this.pending) queued += s.queueCount;
+      for (const s of this.feeder.pending) queued += s.queueCount;
       if (queued <= maxQueued) return;
       const held = this.groups.filter((g) => !g.trained || g.hold);
-      this.schedulePump();
-      await this.pumping;
+      this.feeder.schedulePump();
+      await this.feeder.pumping;
       this.throwIfFailed();
       const waiting = held.map((g) => g.updating).filter((u): u is Promise<void> => u !== undefined);
       if (waiting.length > 0) await Promise.all(waiting);
@@ -482,16 +270,16 @@ export class OnlineDetector {
     for (;;) {
       // Per-series models whose workers are still starting fit their warm-up once started.
       await this.groupStarts;
-      this.schedulePump();
-      await this.pumping;
+      this.feeder.schedulePump();
+      await this.feeder.pumping;
       const held = this.groups.filter((g) => !g.trained || g.hold);
-      if (this.pending.size > 0 && held.length > 0) {
+      if (this.feeder.pending.size > 0 && held.length > 0) {
         await Promise.all(held.map((g) => g.updating ?? Promise.resolve()));
         this.throwIfFailed();
         if (held.some((g) => !g.trained && !g.updating)) break; // no warm-up done yet: nothing can be scored
         continue;
       }
-      if (this.pending.size === 0) break;
+      if (this.feeder.pending.size === 0) break;
     }
     for (const g of this.groups) await g.detector?.flush();
     this.throwIfFailed();
@@ -537,53 +325,17 @@ export class OnlineDetector {
     await this.idle();
     this.throwIfFailed();
     fs.mkdirSync(dir, { recursive: true });
-    const W = this.window;
-    const C = this.channels.length;
     const models: SavedState['models'] = [];
     for (const g of this.groups) {
       const rel = this.policy.sharing === 'shared' ? 'model' : path.join('models', String(g.index));
-      const target = path.join(dir, rel);
-      const current = readModelDir(live(g).modelDir);
-      writeModelDir(target, current.manifest, current.onnx);
-      writeWeights(target, path.resolve(current.dir) === g.weightsDir ? g.weights : (readWeights(current.dir) ?? g.weights));
+      copyLiveVersion(g, path.join(dir, rel));
       // The whole buffer, withdrawn entries included: they hold their places in the FIFO.
-      const train: SavedWindow[] = [];
-      for (let k = 0; k < g.ringCount; k++) {
-        const idx = (g.ringHead - g.ringCount + k + g.views.length) % g.views.length;
-        const owner = this.seriesList[g.ringSeries[idx]!]!;
-        const end = g.ringEnd[idx]!;
-        train.push({ series: owner.index, end: end < 0 ? -1 : end - this.resumeOffset(owner), valid: g.ringValid[idx] === 1, frames: Array.from(g.views[idx]!) });
-      }
+      const train: SavedWindow[] = g.buffer.entries().map((e) => ({ series: e.series, end: e.end < 0 ? -1 : e.end - this.resumeOffset(this.seriesList[e.series]!), valid: e.valid, frames: Array.from(e.frames) }));
       models.push({ dir: rel, updates: g.updates, rejected: g.rejected, admittedSince: g.admittedSince, pushedSince: g.pushedSince, train });
     }
-    const series: SavedSeries[] = this.seriesList.map((s) => {
-      const tail = s.warming ? { times: [], frames: [] } : s.tail();
-      return {
-        id: s.id,
-        group: s.group,
-        warming: s.warming,
-        warmTimes: s.warming ? Array.from(s.warmTimes!.subarray(0, s.warmCount)) : undefined,
-        warmFrames: s.warming ? Array.from(s.warmFrames!.subarray(0, s.warmCount * C)) : undefined,
-        mean: Array.from(s.mean),
-        std: Array.from(s.std),
-        variance: Array.from(s.variance),
-        last: Array.from(s.last),
-        hasLast: s.hasLast,
-        lastTime: Number.isFinite(s.lastTime) ? s.lastTime : null,
-        interval: Number.isFinite(s.interval) ? s.interval : null,
-        normalizer: s.normalizer.toJSON(),
-        scorer: s.scorer?.toJSON(),
-        contextTimes: tail.times,
-        contextFrames: tail.frames,
-        sinceHot: Number.isFinite(s.lastHot) ? s.lastEnd - s.lastHot : null,
-        base: s.base + (s.warming ? 0 : this.resumeOffset(s)),
-        counters: { ...s.counters },
-      };
-    });
-    const state: SavedState = { format: 'seismo-online', formatVersion: 1, kind: this.kind, channels: [...this.channels], window: W, config: this.config, policy: this.policy, models, series };
-    const tmp = path.join(dir, `.${ONLINE_STATE_FILE}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify(state));
-    fs.renameSync(tmp, path.join(dir, ONLINE_STATE_FILE));
+    const series: SavedSeries[] = this.seriesList.map((s) => saveSeries(s, s.warming ? 0 : this.resumeOffset(s)));
+    const state: SavedState = { format: 'seismo-online', formatVersion: 1, kind: this.kind, channels: [...this.channels], window: this.window, config: this.config, policy: this.policy, models, series };
+    writeSavedState(dir, state);
   }
 
   /** Ring frames of a series that a resumed detector does not push again (all but the last `window - 1`). */
@@ -595,9 +347,9 @@ export class OnlineDetector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.tuner?.close();
+    await this.tunes?.tuner.close();
     await Promise.allSettled(this.groups.map((g) => g.updating));
-    await this.pumping?.catch(() => {});
+    await this.feeder.pumping?.catch(() => {});
     await Promise.allSettled(this.groups.map((g) => g.detector?.close()));
     if (this.ownsWorkDir) fs.rmSync(this.workDir, { recursive: true, force: true });
   }
@@ -634,133 +386,6 @@ export class OnlineDetector {
   /** Per-series models start one after another in the background. */
   private groupStarts: Promise<unknown> = Promise.resolve();
 
-  private ingest(s: SeriesState, timestamp: number, values: ArrayLike<number>, offset: number): void {
-    const p = this.policy;
-    const C = this.channels.length;
-    if (!(timestamp > s.lastTime)) {
-      if (p.disorder === 'skip' && Number.isFinite(timestamp)) {
-        s.counters.disordered++;
-        return;
-      }
-      throw new SeismoError('ERR_TIMESTAMP_ORDER', `series '${s.id}': timestamp ${timestamp} is not after the previous one (${s.lastTime}); the sample was not stored (policy disorder: '${p.disorder}')`, { seriesId: s.id, timestamp });
-    }
-    let missing = 0;
-    for (let c = 0; c < C; c++) {
-      const v = values[offset + c];
-      if (typeof v !== 'number' || !Number.isFinite(v)) missing++;
-      else this.raw[c] = v;
-    }
-    if (missing > 0) {
-      if (p.missing === 'error') {
-        throw new SeismoError('ERR_NON_FINITE', `series '${s.id}' at ${timestamp}: ${missing} missing value(s); the sample was not stored (policy missing: 'error'; 'hold' or 'skip' accept it)`, { seriesId: s.id, timestamp });
-      }
-      if (p.missing === 'skip' || !s.hasLast) {
-        s.counters.missingSkipped++;
-        return;
-      }
-      for (let c = 0; c < C; c++) {
-        const v = values[offset + c];
-        if (typeof v !== 'number' || !Number.isFinite(v)) this.raw[c] = s.last[c]!;
-      }
-      s.counters.missingHeld++;
-    }
-    if (!s.warming && s.interval > 0) {
-      const step = timestamp - s.lastTime;
-      if (step > p.gapFactor * s.interval) {
-        const lost = Math.max(1, Math.round(step / s.interval) - 1);
-        if (p.gaps === 'error') {
-          throw new SeismoError('ERR_STREAM_GAP', `series '${s.id}': ${step} since the previous sample at ${s.lastTime}, about ${lost} samples missing (usual interval ${s.interval}); the sample was not stored (policy gaps: 'error'; 'ignore' or 'hold' accept it)`, { seriesId: s.id, timestamp, missing: lost });
-        }
-        s.counters.gaps++;
-        s.counters.gapMissing += lost;
-        if (p.gaps === 'hold') {
-          const fill = Math.min(lost, p.maxFill);
-          for (let k = 1; k <= fill; k++) {
-            const t = s.lastTime + s.interval;
-            if (!(t < timestamp)) break;
-            // The held sample is the last one again: `accept` copies it into `last` unchanged.
-            this.accept(s, t, s.last);
-            s.counters.gapFilled++;
-          }
-        }
-      }
-    }
-    this.accept(s, timestamp, this.raw);
-  }
-
-  private accept(s: SeriesState, timestamp: number, raw: Float32Array): void {
-    const C = this.channels.length;
-    s.lastTime = timestamp;
-    if (raw !== s.last) s.last.set(raw);
-    s.hasLast = true;
-    s.counters.samples++;
-    if (s.warming) {
-      s.warmTimes![s.warmCount] = timestamp;
-      s.warmFrames!.set(raw, s.warmCount * C);
-      s.warmCount++;
-      if (s.warmCount === this.policy.warmup) this.finishWarmup(s);
-      return;
-    }
-    if (this.alpha > 0) s.adapt(raw, this.alpha);
-    if (s.scorer) s.keepRaw(raw);
-    s.scale(raw, this.scaled, this.policy.clip);
-    this.send(s, timestamp, this.scaled);
-  }
-
-  /** Scaled sample into the model's rings, or into the series' queue when the model is not ready. */
-  private send(s: SeriesState, timestamp: number, scaled: Float32Array): void {
-    const g = this.groups[s.group]!;
-    s.noteSent(timestamp, scaled);
-    if (!g.trained || g.hold || s.queueCount > 0 || this.draining.has(s)) {
-      s.enqueue(timestamp, scaled);
-      this.pending.add(s);
-    } else {
-      try {
-        live(g).push(s.id, timestamp, scaled);
-        s.pushed++;
-        if (this.policy.learning === 'blocking' && ++g.pushedSince >= this.policy.updateEvery * this.policy.admitEvery) this.startBlockingUpdate(g);
-      } catch (err) {
-        if (!isSeismoError(err, 'ERR_RING_OVERFLOW')) throw err;
-        // Scoring lags behind: queue it; the pump writes it when there is room.
-        s.enqueue(timestamp, scaled);
-        this.pending.add(s);
-        this.schedulePump();
-      }
-    }
-
-  }
-
-  /** The warm-up is complete: fit the scaler, give its windows to training, queue the context of the first scored window. */
-  private finishWarmup(s: SeriesState): void {
-    const W = this.window;
-    const C = this.channels.length;
-    const n = s.warmCount;
-    s.fitScaler();
-    // A scorer sees every sample in order: the warm-up ones have no deep score.
-    if (s.scorer) for (let t = 0; t < n; t++) s.scorer.update(s.warmFrames!, NaN, t * C);
-    const scaled = new Float32Array(n * C);
-    for (let t = 0; t < n; t++) s.scale(s.warmFrames!.subarray(t * C, (t + 1) * C), scaled.subarray(t * C, (t + 1) * C), this.policy.clip);
-    const g = this.groups[s.group]!;
-    g.members.push(s);
-    // The first fit learns from every warm-up window; later warm-ups give every admitEvery-th.
-    const every = g.trained || g.updating ? this.policy.admitEvery : 1;
-    for (let start = 0; start + W <= n; start += every) this.addTrainingWindow(g, s.index, -1, scaled.subarray(start * C, (start + W) * C));
-    if (g.trained) g.admittedSince += Math.floor((n - W) / every) + 1;
-    const times = s.warmTimes!;
-    s.warming = false;
-    s.warmTimes = undefined;
-    s.warmFrames = undefined;
-    // The last W-1 warm-up samples are the context of the first scored window (they make no window themselves).
-    for (let t = n - W + 1; t < n; t++) {
-      const frame = scaled.subarray(t * C, (t + 1) * C);
-      s.noteSent(times[t]!, frame);
-      s.enqueue(times[t]!, frame);
-    }
-    this.pending.add(s);
-    if (!g.trained && !g.updating && g.detector) this.startUpdate(g, true);
-    else this.schedulePump();
-  }
-
   /** While a series' queue is long: write it now, and wait until it is back under the mark or its model holds it. */
   private async relieve(s: SeriesState): Promise<void> {
     const g = this.groups[s.group]!;
@@ -769,70 +394,16 @@ export class OnlineDetector {
       if (g.updating) await g.updating;
       else await this.groupStarts;
     }
-    this.schedulePump();
-    await this.pumping;
+    this.feeder.schedulePump();
+    await this.feeder.pumping;
     this.throwIfFailed();
-  }
-
-  // ---- the pump: queued samples into the rings ----
-
-  private readonly draining = new Set<SeriesState>();
-
-  private schedulePump(): void {
-    if (this.pumping || this.closed) return;
-    this.pumping = this.pump()
-      .catch((err: Error) => this.fail(err))
-      .finally(() => {
-        this.pumping = undefined;
-      });
-  }
-
-  private async pump(): Promise<void> {
-    const C = this.channels.length;
-    const p = this.policy;
-    for (;;) {
-      let progressed = false;
-      for (const s of [...this.pending]) {
-        const g = this.groups[s.group]!;
-        if (!g.trained || g.hold || this.closed) continue;
-        const n = s.queueCount;
-        if (n === 0) {
-          this.pending.delete(s);
-          continue;
-        }
-        // Blocking learning: write up to the sample at which the next update is due, no further.
-        const m = p.learning === 'blocking' ? Math.min(n, p.updateEvery * p.admitEvery - g.pushedSince) : n;
-        this.draining.add(s);
-        try {
-          // Samples queued meanwhile are appended after these (a grown queue is a new array; the views stay valid).
-          await live(g).write(s.id, s.queueTimes.subarray(0, m), s.queueFrames.subarray(0, m * C));
-        } finally {
-          this.draining.delete(s);
-        }
-        s.pushed += m;
-        s.queueTimes.copyWithin(0, m, s.queueCount);
-        s.queueFrames.copyWithin(0, m * C, s.queueCount * C);
-        s.queueCount -= m;
-        if (s.queueCount === 0) this.pending.delete(s);
-        progressed = true;
-        if (p.learning === 'blocking' && (g.pushedSince += m) >= p.updateEvery * p.admitEvery) this.startBlockingUpdate(g);
-      }
-      if (!progressed) return;
-    }
   }
 
   // ---- models ----
 
   /** A model's state with its training buffer; its detector comes with {@link attachDetector}. */
   private newGroup(): ModelGroup {
-    const size = this.policy.trainWindows;
-    const ring = new Float32Array(size * this.per);
-    const g: ModelGroup = {
-      index: this.groups.length, weightsDir: '', detector: undefined, weights: this.seed.weights, trained: false, hold: false, updating: undefined,
-      ring, views: Array.from({ length: size }, (_, k) => ring.subarray(k * this.per, (k + 1) * this.per)),
-      ringSeries: new Int32Array(size).fill(-1), ringEnd: new Float64Array(size), ringValid: new Uint8Array(size),
-      ringHead: 0, ringCount: 0, admittedSince: 0, pushedSince: 0, nextUpdateAt: 0, updates: 0, rejected: 0, scored: 0, members: [], nextDir: 1,
-    };
+    const g = newModelGroup(this.groups.length, this.policy.trainWindows, this.per, this.seed.weights);
     this.groups.push(g);
     return g;
   }
@@ -842,24 +413,11 @@ export class OnlineDetector {
    * network, or `from`, a saved (trained) model directory.
    */
   private async attachDetector(g: ModelGroup, from: string | undefined): Promise<void> {
-    const dir = path.join(this.workDir, `m${g.index}-v0`);
-    let weights = this.seed.weights;
-    if (from) {
-      const m = readModelDir(from);
-      writeModelDir(dir, m.manifest, m.onnx);
-      weights = readWeights(from) ?? weights;
-    } else {
-      writeModelDir(dir, this.seed.manifest, this.seed.onnx);
-    }
-    writeWeights(dir, weights);
-    const detector = await Detector.load(dir, {
-      stride: 1,
+    const { detector, weights } = await startModelDetector(this.workDir, g, this.seed, from, {
       provider: this.options.provider,
       batchSize: this.options.batchSize,
       maxSeries: this.policy.sharing === 'shared' ? (this.options.maxSeries ?? 1024) : 1,
       intraOpThreads: this.options.intraOpThreads,
-      thresholdRule: new NoAlarm(),
-      keepVersions: 2,
     });
     if (this.closed) {
       await detector.close();
@@ -873,106 +431,27 @@ export class OnlineDetector {
     g.weightsDir = path.resolve(detector.modelDir);
     g.trained = from !== undefined;
     // A per-series model whose series finished its warm-up while the detector was starting.
-    if (!g.trained && !g.updating && g.ringCount > 0) this.startUpdate(g, true);
-    else this.schedulePump();
+    if (!g.trained && !g.updating && g.buffer.count > 0) this.startUpdate(g, true);
+    else this.feeder.schedulePump();
   }
 
-  /** Adds one scaled window to a model's training buffer; `end` is its last frame in the rings (-1: known good, e.g. warm-up). */
-  private addTrainingWindow(g: ModelGroup, series: number, end: number, frames: Float32Array): number {
-    const idx = g.ringHead;
-    g.views[idx]!.set(frames);
-    g.ringSeries[idx] = series;
-    g.ringEnd[idx] = end;
-    g.ringValid[idx] = 1;
-    g.ringHead = (idx + 1) % g.views.length;
-    if (g.ringCount < g.views.length) g.ringCount++;
-    return idx;
-  }
-
-  /** True when every window that overlaps ring entry `idx` has been scored (the guard has decided it). */
-  private confirmed(g: ModelGroup, idx: number): boolean {
-    const end = g.ringEnd[idx]!;
+  /** True when every window that overlaps a training entry of `series` ending at `end` has been scored (the guard has decided it). */
+  private decided(series: number, end: number): boolean {
     if (end < 0) return true;
-    const s = this.seriesList[g.ringSeries[idx]!];
+    const s = this.seriesList[series];
     return s !== undefined && s.lastEnd >= end + this.window - 1;
   }
 
   private onBatch(g: ModelGroup, batch: ScoredBatch): void {
-    const n = batch.size;
-    const W = this.window;
-    const p = this.policy;
-    const normalized = new Float32Array(n);
-    const anomalies = new Uint8Array(n);
-    const learn = p.learning !== 'off';
-    let s: SeriesState | undefined;
-    for (let i = 0; i < n; i++) {
-      const id = batch.seriesIds[i]!;
-      if (s === undefined || s.id !== id) s = this.series.get(id)!;
-      const raw = batch.scores[i]!;
-      // A scorer sees the sample's raw frame (kept since it was sent) with the deep score, settling or not.
-      const settling = s.counters.scored < p.settle;
-      let z = s.scorer ? s.scorer.update(s.rawFifo!, raw, s.takeRaw()) : settling ? 0 : s.normalizer.update(raw);
-      if (settling) z = 0;
-      if (Number.isNaN(raw)) {
-        normalized[i] = NaN;
-        continue;
-      }
-      const start = batch.starts[i]!;
-      const end = start + W - 1;
-      normalized[i] = z;
-      s.counters.scored++;
-      s.lastEnd = end;
-      if (!settling && this.alarmRule.decide(z, this.noChannels, s.index)) {
-        anomalies[i] = 1;
-        // Listeners after this one (an OnlineLearner attached to the detector) see the online alarm.
-        batch.anomalies[i] = 1;
-        s.counters.alarms++;
-      }
-      if (z >= p.guardBelow) {
-        s.lastHot = end;
-        if (learn) this.withdraw(g, s, end);
-      } else if (learn && s.lastHot < start && (end + s.base) % p.admitEvery === 0) {
-        this.admit(g, s, start, end);
-      }
-    }
-    g.scored += n;
-    const out: OnlineBatch = { size: n, seriesIds: batch.seriesIds, timestamps: batch.timestamps, starts: batch.starts, scores: batch.scores, normalized, anomalies, model: g.index, version: batch.version };
+    const out = judgeBatch(this.judge, g, batch);
     this.emit('batch', out);
     if (this.listeners.anomaly.size > 0) {
-      for (let i = 0; i < n; i++) {
-        if (anomalies[i]) this.emit('anomaly', { seriesId: batch.seriesIds[i]!, timestamp: batch.timestamps[i]!, start: batch.starts[i]!, score: batch.scores[i]!, normalized: normalized[i]!, model: g.index, version: batch.version });
+      for (let i = 0; i < out.size; i++) {
+        if (out.anomalies[i]) this.emit('anomaly', { seriesId: out.seriesIds[i]!, timestamp: out.timestamps[i]!, start: out.starts[i]!, score: out.scores[i]!, normalized: out.normalized[i]!, model: g.index, version: out.version });
       }
     }
+    const p = this.policy;
     if (p.learning === 'background' && g.trained && !g.updating && g.admittedSince >= p.updateEvery && performance.now() >= g.nextUpdateAt) this.startUpdate(g, false);
-  }
-
-  /** Copies a window the guard lets through into the training buffer (its frames are in the rings while the batch is delivered). */
-  private admit(g: ModelGroup, s: SeriesState, start: number, end: number): void {
-    const idx = g.ringHead;
-    if (!live(g).windowFrames(s.id, start, g.views[idx]!)) return;
-    g.ringSeries[idx] = s.index;
-    g.ringEnd[idx] = end;
-    g.ringValid[idx] = 1;
-    g.ringHead = (idx + 1) % g.views.length;
-    if (g.ringCount < g.views.length) g.ringCount++;
-    s.recentEntries[s.recentHead] = idx;
-    s.recentHead = (s.recentHead + 1) % s.recentEntries.length;
-    s.counters.admitted++;
-    g.admittedSince++;
-  }
-
-  /** A window ending at `end` turned hot: windows admitted from this series that overlap it are withdrawn. */
-  private withdraw(g: ModelGroup, s: SeriesState, end: number): void {
-    const si = s.index;
-    for (let k = 0; k < s.recentEntries.length; k++) {
-      const idx = s.recentEntries[k]!;
-      if (idx < 0 || g.ringSeries[idx] !== si || !g.ringValid[idx]) continue;
-      if (g.ringEnd[idx]! >= end - this.window + 1) {
-        g.ringValid[idx] = 0;
-        s.counters.withdrawn++;
-        s.recentEntries[k] = -1;
-      }
-    }
   }
 
   private startBlockingUpdate(g: ModelGroup): void {
@@ -999,82 +478,15 @@ export class OnlineDetector {
       .finally(() => {
         g.updating = undefined;
         g.hold = false;
-        if (!this.closed) this.schedulePump();
+        if (!this.closed) this.feeder.schedulePump();
       });
     g.updating = tracked;
   }
 
-  /** One update: fine-tune a copy of the live version on the valid, decided training windows; check; swap in. */
+  /** One update (see `updateModel`), reported as an `update` event. */
   private async update(g: ModelGroup, initial: boolean): Promise<void> {
-    const t0 = performance.now();
-    const at = g.scored;
-    const take: number[] = [];
-    for (let k = 0; k < g.ringCount; k++) {
-      const idx = (g.ringHead - g.ringCount + k + g.views.length) % g.views.length;
-      if (g.ringValid[idx] && this.confirmed(g, idx)) take.push(idx);
-    }
-    g.admittedSince = 0;
-    const record = (u: Partial<OnlineUpdate>): OnlineUpdate => ({ model: g.index, initial, accepted: false, windows: take.length, losses: [], parity: NaN, seconds: (performance.now() - t0) / 1000, at, ...u });
-    if (take.length < 2) {
-      g.rejected++;
-      this.emit('update', record({ reason: `${take.length} training window(s) passed the guard; at least 2 are needed` }));
-      return;
-    }
-    const normal = new Float32Array(take.length * this.per);
-    take.forEach((idx, k) => normal.set(g.views[idx]!, k * this.per));
-    const nCheck = Math.min(take.length, 32);
-    const check = normal.slice((take.length - nCheck) * this.per);
-    const p = this.policy;
-    const params: FineTuneParams = {
-      epochs: initial ? p.initialEpochs : p.epochs,
-      batchSize: p.batchSize,
-      learningRate: p.learningRate,
-      anomalyWeight: 0,
-      margin: 1,
-      seed: p.seed + g.updates + g.rejected,
-      rescaleAbove: 0,
-    };
-    const tuner = this.tuner;
-    if (!tuner) throw new SeismoError('ERR_LEARN', 'learning is off for this detector (no fine-tuning worker)');
-    // One fine-tuning worker holds one tfjs model: updates of several models take turns.
-    // Continue from the live version, whoever made it: an OnlineLearner attached to this model's
-    // detector (expert labels) swaps in versions of its own, with their weights beside them.
-    const liveDir = live(g).modelDir;
-    const start = liveDir === g.weightsDir ? g.weights : (readWeights(liveDir) ?? g.weights);
-    const job = this.tuneChain.then(() => tuner.update(start, identityScaler(this.channels.length), normal, 0, 0, new Float32Array(0), check, params));
-    this.tuneChain = job.catch(() => {});
-    const res = await job;
-    if (this.closed) return;
-    if (!(res.parity <= 1e-3)) {
-      g.rejected++;
-      this.emit('update', record({ reason: `ONNX parity ${res.parity.toExponential(2)} above 1e-3`, parity: res.parity, losses: res.losses }));
-      return;
-    }
-    const manifestNow = live(g).manifest;
-    const threshold = quantile(res.normalAfter, 0.995);
-    const manifest: Manifest = nextOnlineManifest(manifestNow, threshold, res.losses, res.seconds, take.length);
-    const dir = path.join(this.workDir, `m${g.index}-v${g.nextDir++}`);
-    writeModelDir(dir, manifest, res.onnx);
-    writeWeights(dir, res.weights);
-    const swap = await live(g).swapModel(dir);
-    // The learning budget: rest in proportion to the time this update took.
-    if (!initial && this.policy.learning === 'background') g.nextUpdateAt = performance.now() + (performance.now() - t0) * (1 / this.policy.learningShare - 1);
-    g.weights = res.weights;
-    g.weightsDir = path.resolve(dir);
-    g.updates++;
-    g.trained = true;
-    this.prune(g);
-    this.emit('update', record({ accepted: true, version: swap.version, parity: res.parity, losses: res.losses }));
-  }
-
-  /** Removes this model's version folders the detector no longer keeps. */
-  private prune(g: ModelGroup): void {
-    const kept = new Set(live(g).versions().map((v) => path.resolve(v.dir)));
-    for (const name of fs.readdirSync(this.workDir)) {
-      if (!name.startsWith(`m${g.index}-v`)) continue;
-      const full = path.resolve(this.workDir, name);
-      if (!kept.has(full)) fs.rmSync(full, { recursive: true, force: true });
-    }
+    const record = await updateModel(this.updateContext, g, initial);
+    if (record) this.emit('update', record);
   }
 
   // ---- resume helpers ----
@@ -1086,41 +498,14 @@ export class OnlineDetector {
     this.attachScorer(s, saved.scorer);
     this.series.set(s.id, s);
     this.seriesList.push(s);
-    s.mean.set(saved.mean);
-    s.std.set(saved.std);
-    s.variance.set(saved.variance);
-    s.last.set(saved.last);
-    s.hasLast = saved.hasLast;
-    s.lastTime = saved.lastTime ?? -Infinity;
-    s.interval = saved.interval ?? NaN;
-    Object.assign(s.counters, saved.counters);
-    if (saved.warming) {
-      s.warmCount = saved.warmTimes?.length ?? 0;
-      s.warmTimes!.set(saved.warmTimes ?? []);
-      s.warmFrames!.set(saved.warmFrames ?? []);
-      return;
-    }
-    s.warming = false;
-    s.warmTimes = undefined;
-    s.warmFrames = undefined;
+    const context = restoreSeries(s, saved, W);
+    if (context < 0) return; // still warming up
     this.groups[s.group]!.members.push(s);
-    const context = saved.contextTimes.length;
-    if (saved.contextFrames.length !== context * C || context > W - 1) throw new SeismoError('ERR_MODEL_CORRUPT', `series '${s.id}': saved context does not fit window ${W}`, { seriesId: s.id });
-    // The rings restart at frame 0 with the context: positions are counted from there.
-    s.lastEnd = context - 1;
-    s.lastHot = saved.sinceHot === null ? -Infinity : s.lastEnd - saved.sinceHot;
-    s.base = saved.base;
-    const frames = Float32Array.from(saved.contextFrames);
-    for (let t = 0; t < context; t++) {
-      const frame = frames.subarray(t * C, (t + 1) * C);
-      s.noteSent(saved.contextTimes[t]!, frame);
-      s.enqueue(saved.contextTimes[t]!, frame);
-    }
     // The context was counted towards the next blocking update before the save: not again.
     this.groups[s.group]!.pushedSince -= context;
     if (context > 0) {
-      this.pending.add(s);
-      this.schedulePump();
+      this.feeder.pending.add(s);
+      this.feeder.schedulePump();
     }
   }
 
@@ -1128,14 +513,19 @@ export class OnlineDetector {
   private restoreTraining(g: ModelGroup, train: SavedWindow[]): void {
     for (const w of train) {
       if (w.frames.length !== this.per || !this.seriesList[w.series]) throw new SeismoError('ERR_MODEL_CORRUPT', `a saved training window of model ${g.index} does not fit this detector`);
-      const idx = this.addTrainingWindow(g, w.series, w.end, Float32Array.from(w.frames));
-      g.ringValid[idx] = w.valid ? 1 : 0;
+      const idx = g.buffer.add(w.series, w.end, w.frames);
+      g.buffer.setValid(idx, w.valid);
       if (w.end >= 0) {
         const s = this.seriesList[w.series]!;
         s.recentEntries[s.recentHead] = idx;
         s.recentHead = (s.recentHead + 1) % s.recentEntries.length;
       }
     }
+  }
+
+  private startTuner(tuner: FineTuner): void {
+    this.tunes = new TuneQueue(tuner);
+    this.updateContext.tunes = this.tunes;
   }
 
   // ---- events and failures ----
@@ -1166,12 +556,6 @@ export class OnlineDetector {
   }
 }
 
-interface OnlineModelSeed {
-  manifest: Manifest;
-  onnx: Uint8Array;
-  weights: WeightTensor[];
-}
-
 interface EngineInit {
   kind: OnlineKind;
   channels: string[];
@@ -1181,36 +565,5 @@ interface EngineInit {
   options: OnlineDetectorOptions | OnlineResumeOptions;
   workDir: string;
   ownsWorkDir: boolean;
-  seed: OnlineModelSeed;
-}
-
-/** A model's detector, which exists once it is trained or being fitted. */
-function live(g: ModelGroup): Detector {
-  if (!g.detector) throw new SeismoError('ERR_DISPOSED', `model ${g.index} has no running detector`);
-  return g.detector;
-}
-
-function channelNames(channels: number | readonly string[]): string[] {
-  if (typeof channels === 'number') {
-    if (!Number.isInteger(channels) || channels <= 0) throw new SeismoError('ERR_INVALID_OPTION', `channels must be a positive integer or a list of names, got ${channels}`);
-    return Array.from({ length: channels }, (_, c) => `c${c}`);
-  }
-  if (!Array.isArray(channels) || channels.length === 0 || channels.some((c) => typeof c !== 'string' || c.length === 0) || new Set(channels).size !== channels.length) {
-    throw new SeismoError('ERR_INVALID_OPTION', `channels must be unique non-empty names, got ${JSON.stringify(channels)}`);
-  }
-  return [...channels];
-}
-
-/** The kind's own default window (what `seismo train` would use). */
-function defaultWindow(kind: OnlineKind): number {
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
-  return (training.getKind(kind).resolveConfig(undefined as never, 1) as { window: number }).window;
-}
-
-function makeWorkDir(dir: string | undefined): { workDir: string; owned: boolean } {
-  if (dir) {
-    fs.mkdirSync(dir, { recursive: true });
-    return { workDir: dir, owned: false };
-  }
-  return { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-online-')), owned: true };
+  seed: OnlineModel;
 }

@@ -19,22 +19,29 @@
  *
  * Writes (every POST) need `Authorization: Bearer <token>` when `token` is set (the CLI sets one
  * whenever it binds beyond loopback).
+ *
+ * This file holds the options and the routes; the parts behind them live beside it:
+ * `admission.ts` (per-series ingestion queues, backpressure, linger), `live.ts` (histories, alarms
+ * and events from the detector), `feed.ts` (server-sent events), `ingest.ts` (body formats),
+ * `evaluation.ts`, `metrics.ts`, `http.ts` (error statuses and bodies), `page.ts` (the page's files).
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import type { ServerResponse } from 'node:http';
-import type { Detector, DriftEvent, ScoredBatch, SwapEvent } from '../detector.js';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Detector } from '../detector/detector.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { OnlineLearner } from '../learn/online.js';
-import { PACKAGE_ROOT } from '../native.js';
-import { FixedThreshold } from '../threshold/index.js';
 import { readModelDir, writeThresholds } from '../model/model-dir.js';
+import { FixedThreshold } from '../threshold/index.js';
+import { Admission } from './admission.js';
 import { loadEvaluation, type EvalPayload } from './evaluation.js';
-import { SeriesHistory, type AlarmRecord } from './history.js';
-import { checkBatch, checkSeriesId, parseBinaryBatch, parseCsvRows, parseJsonRows, type ParsedBatch } from './ingest.js';
+import { Feed } from './feed.js';
+import type { AlarmRecord } from './history.js';
+import { finite, finiteOrNull, formatOf, positiveInt, sampleCount, sendError, SMALL_BODY, statusOf } from './http.js';
+import { checkSeriesId, parseBinaryBatch, parseCsvRows, parseJsonRows, type ParsedBatch } from './ingest.js';
+import { LiveView } from './live.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
+import { readPage } from './page.js';
 
 /** Options of {@link mountSeismo}. */
 export interface ServeOptions {
@@ -87,49 +94,6 @@ export interface SeismoServer {
   close(): Promise<void>;
 }
 
-const SMALL_BODY = 64 * 1024;
-
-/** HTTP status of a coded error. */
-function statusOf(code: string): number {
-  switch (code) {
-    case 'ERR_RING_OVERFLOW':
-      return 429;
-    case 'ERR_NO_PREVIOUS_VERSION':
-    case 'ERR_DISPOSED':
-      return 409;
-    case 'ERR_NOT_FOUND':
-    case 'ERR_MODEL_NOT_FOUND':
-      return 404;
-    case 'ERR_INFERENCE':
-    case 'ERR_LEARN':
-    case 'ERR_IO':
-    case 'ERR_RESOURCE':
-      return 500;
-    default:
-      return 400;
-  }
-}
-
-function sendError(reply: FastifyReply, status: number, code: string, message: string, details: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(status).send({ error: { code, message, ...details } });
-}
-
-/** One series' admission: samples accepted and waiting for ring room, and the write chain that keeps them in order. */
-interface Admission {
-  pending: number;
-  /** The last accepted timestamp (queued or stored): the next batch must start after it. */
-  last: number;
-  chain: Promise<void>;
-  /** Requests waiting for the queue to drain, woken when a batch is stored. */
-  wake: (() => void)[];
-  /** True once a batch of this series is stored (the detector holds a slot for it). */
-  known: boolean;
-  /** Per request: the last timestamp and when it arrived, for the ingest-to-score latency (bounded FIFO). */
-  arrivals: { last: number; at: number }[];
-}
-
-const MAX_ARRIVALS = 1024;
-
 /**
  * Mounts the routes and the page on `app` (an encapsulated plugin: its body parsers and error
  * handler do not leak into the rest of the service).
@@ -154,178 +118,23 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
   const page = readPage();
 
   const channels = detector ? [...detector.channels] : [];
-  const series = new Map<string, SeriesHistory>();
-  const admission = new Map<string, Admission>();
-  const alarms: AlarmRecord[] = [];
-  let alarmId = 0;
-  const events: { swaps: unknown[]; drifts: unknown[]; errors: unknown[] } = { swaps: [], drifts: [], errors: [] };
-  const clients = new Set<ServerResponse>();
   let closed = false;
-
   const metrics = createServeMetrics(
     {
       queueLength: () => learner?.queue.size,
       windowsDropped: () => detector?.stats().windowsDropped,
       liveVersion: () => detector?.version,
-      feedClients: () => clients.size,
+      feedClients: () => feed.size,
     },
     { defaultMetrics: options.processMetrics },
   );
-
-  const historyOf = (id: string): SeriesHistory => {
-    let h = series.get(id);
-    if (!h) {
-      h = new SeriesHistory(id, { channels: channels.length, capacity: historyPoints });
-      series.set(id, h);
-    }
-    return h;
-  };
-
-  // ---- the feed: what changed since the last message ----
-  const cursors = new Map<string, { samples: number; scores: number }>();
-  let pendingAlarms: AlarmRecord[] = [];
-  let droppedAlarms = 0;
-  let pendingOther: { event: string; data: unknown }[] = [];
-  let lastQuestionsMark = '';
-  let lastUpdates = 0;
-
-  const broadcast = (event: string, data: unknown): void => {
-    if (clients.size === 0) return;
-    const text = `event: ${event}\ndata: ${JSON.stringify(data, finiteOrNull)}\n\n`;
-    for (const c of clients) c.write(text);
-  };
-  const queue = (event: string, data: unknown): void => {
-    pendingOther.push({ event, data });
-  };
-
-  const tick = (): void => {
-    for (const [id, h] of series) {
-      const cur = cursors.get(id) ?? { samples: Math.max(0, h.samples - feedPoints), scores: Math.max(0, h.scored - feedPoints) };
-      if (h.samples > cur.samples || h.scored > cur.scores) {
-        const ns = h.samples - cur.samples;
-        const nw = h.scored - cur.scores;
-        broadcast('points', {
-          seriesId: id,
-          ...h.samplesSlice(cur.samples, h.samples, Math.max(1, Math.ceil(ns / feedPoints))),
-          ...h.scoresSlice(cur.scores, h.scored, Math.max(1, Math.ceil(nw / feedPoints))),
-          totalSamples: h.samples,
-          totalScored: h.scored,
-          alarms: h.alarms,
-        });
-      }
-      cursors.set(id, { samples: h.samples, scores: h.scored });
-    }
-    if (pendingAlarms.length > 0 || droppedAlarms > 0) {
-      broadcast('alarms', { alarms: pendingAlarms, notSent: droppedAlarms });
-      pendingAlarms = [];
-      droppedAlarms = 0;
-    }
-    for (const e of pendingOther) broadcast(e.event, e.data);
-    pendingOther = [];
-    if (learner) {
-      if (learner.history.length > lastUpdates) {
-        for (const u of learner.history.slice(lastUpdates)) broadcast('update', u);
-        lastUpdates = learner.history.length;
-      }
-      const s = learner.stats();
-      const mark = `${learner.queue.size}/${s.asked}/${s.labels}/${s.unknownLabels}`;
-      if (mark !== lastQuestionsMark) {
-        lastQuestionsMark = mark;
-        broadcast('questions', { pending: learner.queue.size, stats: s });
-      }
-    }
-  };
-  const feedTimer = setInterval(tick, feedInterval);
-  const heartbeat = setInterval(() => {
-    for (const c of clients) c.write(': keep-alive\n\n');
-  }, 15000);
-  feedTimer.unref();
-  heartbeat.unref();
-
-  // ---- detector events ----
-  const unsubscribe: (() => void)[] = [];
-  if (detector) {
-    const C = channels.length;
-    unsubscribe.push(
-      detector.on('batch', (b: ScoredBatch) => {
-        const now = performance.now();
-        let alarmsIn = 0;
-        for (let i = 0; i < b.size; i++) {
-          const id = b.seriesIds[i]!;
-          const h = historyOf(id);
-          const t = b.timestamps[i]!;
-          const anomaly = b.anomalies[i] === 1;
-          h.addScore(t, b.scores[i]!, b.thresholds[i]!, anomaly);
-          const a = admission.get(id);
-          if (a) {
-            // Requests whose last sample ends at or before this window's end are now scored.
-            while (a.arrivals.length > 0 && a.arrivals[0]!.last <= t) metrics.latency.observe((now - a.arrivals.shift()!.at) / 1000);
-          }
-          if (anomaly) {
-            alarmsIn++;
-            const start = b.starts[i]!;
-            const record: AlarmRecord = {
-              id: ++alarmId,
-              seriesId: id,
-              start,
-              startTime: h.timeOf(start) ?? null,
-              timestamp: t,
-              score: b.scores[i]!,
-              threshold: Number.isFinite(b.thresholds[i]!) ? b.thresholds[i]! : null,
-              version: b.version,
-              contributions: Array.from(b.channelScores.subarray(i * C, (i + 1) * C)),
-            };
-            alarms.push(record);
-            if (alarms.length > keepAlarms) alarms.shift();
-            if (pendingAlarms.length < 200) pendingAlarms.push(record);
-            else droppedAlarms++;
-          }
-        }
-        metrics.windows.inc(b.size);
-        if (alarmsIn > 0) metrics.alarms.inc(alarmsIn);
-      }),
-      detector.on('swap', (e: SwapEvent) => {
-        metrics.swaps.inc({ kind: e.kind });
-        const record = { ...e, at: Date.now() };
-        events.swaps.push(record);
-        if (events.swaps.length > 200) events.swaps.shift();
-        queue('swap', record);
-      }),
-      detector.on('drift', (e: DriftEvent) => {
-        metrics.drifts.inc();
-        const record = { ...e, at: Date.now() };
-        events.drifts.push(record);
-        if (events.drifts.length > 200) events.drifts.shift();
-        queue('drift', record);
-      }),
-      detector.on('error', (e: SeismoError) => {
-        metrics.errors.inc({ code: e.code });
-        const record = { code: e.code, message: e.message, at: Date.now() };
-        events.errors.push(record);
-        if (events.errors.length > 200) events.errors.shift();
-        app.log.error({ code: e.code, err: e }, 'detector error');
-        queue('error', record);
-      }),
-    );
-  }
-
-  // ---- linger: score what waits for a full batch once ingestion pauses ----
-  let lastIngest = 0;
-  let inFlightWrites = 0;
-  let flushing = false;
-  let dirty = false;
-  const lingerTimer = setInterval(() => {
-    if (!detector || !dirty || flushing || inFlightWrites > 0 || performance.now() - lastIngest < lingerMs) return;
-    flushing = true;
-    dirty = false;
-    detector
-      .flush()
-      .catch((err: unknown) => app.log.error({ err }, 'flush failed'))
-      .finally(() => {
-        flushing = false;
-      });
-  }, Math.max(2, Math.floor(lingerMs / 2)));
-  lingerTimer.unref();
+  const live = new LiveView({ channels, historyPoints, keepAlarms, metrics });
+  const feed = new Feed(live.series, learner, feedPoints, feedInterval);
+  const admission = detector
+    ? new Admission({ detector, channels, maxPending, admissionWaitMs: admissionWait, metrics, log: app.log, onStored: (id, batch) => live.historyOf(id).addSamples(batch.timestamps, batch.frames), closed: () => closed })
+    : undefined;
+  const unsubscribe = detector && admission ? live.watch(detector, feed, admission, app.log) : [];
+  const lingerTimer = admission?.startLinger(lingerMs);
 
   // Answers that `seismo label` appends while the server runs reach the live learner too.
   const importTimer = learner
@@ -338,88 +147,8 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       }, 2000)
     : undefined;
   importTimer?.unref();
-
-  /**
-   * Admits a checked batch into its series' queue, in order; answers once it is admitted (the
-   * samples are then stored and scored in order), or with `waitStored` once they are all in the
-   * ring. A batch that does not fit waits up to `admissionWaitMs` for the queue to drain, then is
-   * refused whole (429). The first batch of a series always waits until stored: a series the
-   * detector cannot take (too many series) is refused with its error, never after a 200.
-   */
-  const ingest = async (id: string, batch: ParsedBatch, format: string, waitStored: boolean): Promise<{ accepted: number; series: string; last: number; stored: boolean }> => {
-    let a = admission.get(id);
-    checkBatch(batch, channels, a?.last ?? -Infinity, id);
-    const n = batch.timestamps.length;
-    if (!a) {
-      a = { pending: 0, last: -Infinity, chain: Promise.resolve(), arrivals: [], wake: [], known: false };
-      admission.set(id, a);
-    }
-    const adm = a;
-    const deadline = performance.now() + admissionWait;
-    while (adm.pending > 0 && adm.pending + n > maxPending) {
-      const left = deadline - performance.now();
-      if (left <= 0 || closed) {
-        throw new SeismoError('ERR_RING_OVERFLOW', `series '${id}': its ring is full and ${adm.pending} samples already wait for room; nothing of this batch was stored: send it again after Retry-After`, {
-          seriesId: id,
-        });
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        adm.wake.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    // Again: another request of this series may have been admitted while this one waited.
-    checkBatch(batch, channels, adm.last, id);
-    const lastTs = batch.timestamps[n - 1]!;
-    const previousLast = adm.last;
-    adm.last = lastTs;
-    adm.pending += n;
-    inFlightWrites++;
-    lastIngest = performance.now();
-    const arrival = { last: lastTs, at: performance.now() };
-    const write = adm.chain.then(async () => {
-      await detector!.write(id, batch.timestamps, batch.frames);
-      historyOf(id).addSamples(batch.timestamps, batch.frames);
-      adm.known = true;
-      adm.arrivals.push(arrival);
-      if (adm.arrivals.length > MAX_ARRIVALS) adm.arrivals.shift();
-    });
-    const settled = write
-      .catch((err: unknown) => {
-        // The detector refused it whole: the next batch may reuse its timestamps.
-        if (adm.last === lastTs) adm.last = previousLast;
-        throw err;
-      })
-      .finally(() => {
-        adm.pending -= n;
-        inFlightWrites--;
-        lastIngest = performance.now();
-        dirty = true;
-        for (const w of adm.wake.splice(0)) w();
-      });
-    adm.chain = settled.catch(() => {});
-    metrics.samples.inc({ format }, n);
-    if (waitStored || !adm.known) {
-      try {
-        await settled;
-      } catch (err) {
-        metrics.samples.inc({ format }, -n);
-        throw err;
-      }
-      return { accepted: n, series: id, last: lastTs, stored: true };
-    }
-    settled.catch((err: unknown) => {
-      // Only a failed or closed detector refuses a batch of a series it already holds.
-      const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
-      metrics.errors.inc({ code });
-      metrics.rejected.inc({ reason: 'failed' }, n);
-      app.log.error({ err, seriesId: id, samples: n }, 'an admitted batch could not be stored');
-    });
-    return { accepted: n, series: id, last: lastTs, stored: false };
-  };
+  const contextOf = (seriesId: string, start: number): unknown => live.contextOf(seriesId, start, detector?.window ?? 0);
+  const { series, alarms, events } = live;
 
   await app.register(
     async (api) => {
@@ -469,7 +198,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
 
       // ---- ingestion ----
       api.post<{ Params: { seriesId: string } }>('/api/series/:seriesId/samples', { bodyLimit }, async (request, reply) => {
-        if (!detector) return sendError(reply, 404, 'ERR_NOT_FOUND', 'no model is served (seismo serve --model <dir>): nothing to ingest into');
+        if (!detector || !admission) return sendError(reply, 404, 'ERR_NOT_FOUND', 'no model is served (seismo serve --model <dir>): nothing to ingest into');
         const format = formatOf(request.headers['content-type']);
         try {
           const id = checkSeriesId(request.params.seriesId);
@@ -477,7 +206,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
           if (format === 'binary') batch = parseBinaryBatch(request.body as Buffer, channels.length);
           else if (format === 'json') batch = parseJsonRows(request.body, channels.length);
           else batch = parseCsvRows(String(request.body), channels);
-          const result = await ingest(id, batch, format, (request.query as { wait?: string }).wait === 'stored');
+          const result = await admission.admit(id, batch, format, (request.query as { wait?: string }).wait === 'stored');
           metrics.requests.inc({ format, status: '200' });
           return result;
         } catch (err) {
@@ -549,7 +278,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
         const outcome = learner.label({ seriesId: key.slice(0, at), start }, answer === 'anomaly');
         metrics.labels.inc({ answer });
         request.log.info({ key, answer, outcome }, 'label');
-        tick();
+        feed.tick();
         return { key, answer, outcome, stats: learner.stats() };
       });
 
@@ -601,24 +330,11 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       // ---- the feed ----
       api.get('/api/feed', (request, reply) => {
         reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-        res.write(`retry: 2000\n\n`);
-        clients.add(res);
-        request.raw.on('close', () => clients.delete(res));
+        feed.add(reply.raw, request.raw);
       });
     },
     { prefix: options.prefix ?? '' },
   );
-
-  function contextOf(seriesId: string, start: number): unknown {
-    const h = series.get(seriesId);
-    const W = detector?.window ?? 0;
-    if (!h || !h.holdsSample(start)) return null;
-    const slice = h.samplesSlice(start - 3 * W, start + 4 * W);
-    const scores = slice.time.length > 0 ? h.scoresBetween(slice.time[0]!, slice.time[slice.time.length - 1]!) : undefined;
-    return { ...slice, scores, windowStart: start, windowEnd: start + W - 1, windowStartTime: h.timeOf(start) ?? null, windowEndTime: h.timeOf(start + W - 1) ?? null };
-  }
 
   return {
     metrics,
@@ -626,13 +342,10 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(feedTimer);
-      clearInterval(heartbeat);
-      clearInterval(lingerTimer);
+      feed.close();
+      if (lingerTimer) clearInterval(lingerTimer);
       if (importTimer) clearInterval(importTimer);
       for (const u of unsubscribe) u();
-      for (const c of clients) c.end();
-      clients.clear();
     },
   };
 }
@@ -684,59 +397,4 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 /** True for addresses only this machine reaches. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
-/** The ingestion body format a Content-Type names. */
-function formatOf(contentType: string | undefined): string {
-  const type = (contentType ?? '').split(';')[0]!.trim();
-  return type === 'application/octet-stream' ? 'binary' : type === 'application/json' ? 'json' : 'csv';
-}
-
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) throw new SeismoError('ERR_INVALID_OPTION', `${name} must be a positive integer, got ${v}`);
-  return v;
-}
-
-function finite(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
-}
-
-/** NaN and Infinity are not JSON. */
-function finiteOrNull(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
-}
-
-/** Samples a refused body held (for the rejected-samples counter), estimated without parsing it again. */
-function sampleCount(body: unknown, format: string, channels: number): number {
-  if (format === 'binary' && Buffer.isBuffer(body)) return Math.floor(body.byteLength / (8 + 4 * channels));
-  if (format === 'json' && Array.isArray(body)) return body.length;
-  if (typeof body === 'string') return Math.max(0, body.split('\n').filter((l) => l.trim() !== '').length - 1);
-  return 0;
-}
-
-interface Asset {
-  type: string;
-  body: Buffer;
-}
-
-/** The page's files, read once: ours from `web/serve/`, uPlot from its package (no build step). */
-function readPage(): Record<string, Asset> {
-  const web = path.join(PACKAGE_ROOT, 'web', 'serve');
-  const uplot = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
-  const files: Record<string, [string, string]> = {
-    '/': [path.join(web, 'index.html'), 'text/html; charset=utf-8'],
-    '/app.js': [path.join(web, 'app.js'), 'text/javascript; charset=utf-8'],
-    '/style.css': [path.join(web, 'style.css'), 'text/css; charset=utf-8'],
-    '/vendor/uPlot.iife.min.js': [path.join(uplot, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
-    '/vendor/uPlot.min.css': [path.join(uplot, 'uPlot.min.css'), 'text/css; charset=utf-8'],
-  };
-  const out: Record<string, Asset> = {};
-  for (const [route, [file, type]] of Object.entries(files)) {
-    try {
-      out[route] = { type, body: fs.readFileSync(file) };
-    } catch (cause) {
-      throw new SeismoError('ERR_IO', `the page's file ${file} is missing from the seismo package (reinstall it)`, { file }, { cause });
-    }
-  }
-  return out;
 }

@@ -2,12 +2,12 @@
 // imported by its package name from another folder, with `import` and with `require`, from a
 // fresh build of the sources.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildPackage, ROOT } from './build.js';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { entryPoints } = require(path.join(ROOT, 'scripts', 'entry-points.js')) as {
   entryPoints: () => { name: string; require: string; import: string; source: string }[];
@@ -43,8 +43,7 @@ describe('package entry points', function () {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-user-'));
 
   before(() => {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'write-esm-entry.js')], { cwd: ROOT, stdio: 'pipe' });
+    buildPackage();
     // A user's project: seismo in its node_modules (as npm links a local dependency).
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true }));
     fs.mkdirSync(path.join(project, 'node_modules'));

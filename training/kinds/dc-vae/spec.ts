@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { fitWithTargets, type ModelKindSpec } from '../../kind-spec';
 import { DcVaeConfigSchema, resolveDcVaeConfig, type DcVaeConfig } from './config';
-import { exportDcVae, DC_VAE_IO } from './export';
+import { dcVaeStep, exportDcVae, DC_VAE_IO } from './export';
 import { buildDcVae, dcVaeLoss, dcVaeScores, dcVaeTargets } from './model';
 
 /** The dc-vae kind. */
@@ -21,6 +21,7 @@ export const dcVaeSpec: ModelKindSpec<DcVaeConfig> = {
   train: fitWithTargets(buildDcVae, dcVaeTargets),
   scoreWindows: (model, windows) => dcVaeScores(model, windows, { channels: windows.shape[2], latent: dcVaeLatent(model) }),
   exportOnnx: exportDcVae,
+  exportStep: dcVaeStep,
   fineTuneLoss: (model, config, windows) =>
     tf.tidy(() => {
       const { x, y } = dcVaeTargets(config)(windows);

@@ -1,0 +1,141 @@
+// Stride-1 scoring through a DC-VAE step graph in the Detector: same scores as the window graph on
+// every window, first score at the same frame; model directories without a step graph (older
+// ones) keep the window path; a damaged step graph is refused.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Detector } from '../src/detector.js';
+import { isSeismoError } from '../src/errors.js';
+import { generateSeries } from '../src/ingest/synthetic.js';
+import { STEP_MODEL_FILE } from '../src/model/manifest.js';
+import { readModelDir, writeModelDir } from '../src/model/model-dir.js';
+import type { ScoredBatch } from '../src/detector/types.js';
+import { trainModel } from '../training/index.js';
+import { copyModelDir } from './helpers/tiny-model.js';
+
+const W = 16;
+
+/** Scores by `series@start`, channel scores beside them. */
+async function scoreAll(dir: string, series: Float32Array[], offsets: number[], options: { stepGraph?: boolean; batchSize?: number }): Promise<{ scores: Map<string, number>; channels: Map<string, Float32Array>; step: boolean; stepped: number; firstStart: Map<string, number> }> {
+  const detector = await Detector.load(dir, { maxSeries: 8, batchSize: options.batchSize ?? 24, ...(options.stepGraph === undefined ? {} : { stepGraph: options.stepGraph }) });
+  const scores = new Map<string, number>();
+  const channels = new Map<string, Float32Array>();
+  const firstStart = new Map<string, number>();
+  detector.on('batch', (b: ScoredBatch) => {
+    const C = b.channelScores.length / b.size;
+    for (let i = 0; i < b.size; i++) {
+      const key = `${b.seriesIds[i]}@${b.starts[i]}`;
+      scores.set(key, b.scores[i]!);
+      channels.set(key, b.channelScores.slice(i * C, (i + 1) * C));
+      if (!firstStart.has(b.seriesIds[i]!)) firstStart.set(b.seriesIds[i]!, b.starts[i]!);
+    }
+  });
+  try {
+    const C = 3;
+    const length = Math.max(...series.map((s, k) => s.length / C + offsets[k]!));
+    // Series tick together, each from its own offset (so their states are not aligned).
+    for (let t = 0; t < length; t++) {
+      for (let k = 0; k < series.length; k++) {
+        const i = t - offsets[k]!;
+        if (i < 0 || i >= series[k]!.length / C) continue;
+        await detector.drain();
+        detector.push(`s${k}`, i, series[k]!.subarray(i * C, (i + 1) * C));
+      }
+    }
+    await detector.flush();
+    return { scores, channels, step: detector.stepGraph, stepped: detector.stats().windowsStepped, firstStart };
+  } finally {
+    await detector.close();
+  }
+}
+
+describe('detector: stride-1 step graph (dc-vae)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  // Six series (so that a batch serves several per step call), two of them starting later.
+  const series = [1, 2, 3, 4, 5, 6].map((seed) => generateSeries({ length: 90, channels: 3, seed, periods: [24, 7], anomalies: [] }).table.frames);
+  const offsets = [0, 0, 0, 0, 5, 11];
+
+  before(async () => {
+    const data = generateSeries({ length: 400, channels: 3, seed: 5, periods: [24, 7], anomalies: [] });
+    const result = await trainModel({
+      kind: 'dc-vae',
+      frames: data.table.frames,
+      channels: data.table.channels,
+      config: { window: W, depth: 3, filters: 6, latent: 2, epochs: 1, batchSize: 32 },
+      stride: 1,
+      seed: 3,
+    });
+    try {
+      assert.ok(result.step, 'a dc-vae whose window covers its network has a step graph');
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-step-'));
+      writeModelDir(dir, result.manifest, result.onnx, { step: result.step });
+    } finally {
+      result.dispose();
+    }
+  });
+
+  it('writes model.step.onnx beside model.onnx, declared and checksummed in model.json', () => {
+    const m = readModelDir(dir);
+    assert.equal(m.manifest.step?.file, STEP_MODEL_FILE);
+    assert.match(m.manifest.files?.[STEP_MODEL_FILE] ?? '', /^[0-9a-f]{64}$/);
+    assert.ok(m.step && m.step.layout.layers.length === 6);
+  });
+
+  it('scores every window as the window graph does (<= 1e-5), from the same first window', async () => {
+    const step = await scoreAll(dir, series, offsets, {});
+    const window = await scoreAll(dir, series, offsets, { stepGraph: false });
+    assert.equal(step.step, true);
+    assert.equal(window.step, false);
+    assert.equal(step.scores.size, 6 * (90 - W + 1));
+    assert.equal(window.stepped, 0);
+    // Every batch but a few around the late starters goes through the step graph.
+    assert.ok(step.stepped >= 0.8 * step.scores.size, `${step.stepped} of ${step.scores.size} windows stepped`);
+    assert.deepEqual([...step.scores.keys()].sort(), [...window.scores.keys()].sort());
+    assert.deepEqual([...step.firstStart], [...window.firstStart]);
+    for (const [key, ref] of window.scores) {
+      const got = step.scores.get(key)!;
+      assert.ok(Math.abs(got - ref) <= 1e-5 * Math.max(1, Math.abs(ref)), `${key}: ${got} vs ${ref}`);
+      const gc = step.channels.get(key)!;
+      const rc = window.channels.get(key)!;
+      for (let c = 0; c < rc.length; c++) assert.ok(Math.abs(gc[c]! - rc[c]!) <= 1e-5 * Math.max(1, Math.abs(rc[c]!)), `${key} channel ${c}`);
+    }
+  });
+
+  it('keeps the window path for a directory without a step graph, and for strides above 1', async () => {
+    const m = readModelDir(dir);
+    const older = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-step-older-'));
+    writeModelDir(older, m.manifest, m.onnx); // no step bytes: written without one
+    assert.equal(readModelDir(older).manifest.step, undefined);
+    assert.equal(fs.existsSync(path.join(older, STEP_MODEL_FILE)), false);
+    const a = await scoreAll(older, series, offsets, {});
+    const b = await scoreAll(dir, series, offsets, {});
+    assert.equal(a.step, false);
+    assert.equal(a.stepped, 0);
+    assert.equal(b.step, true);
+    assert.ok(b.stepped > 0);
+    for (const [key, ref] of a.scores) assert.ok(Math.abs(b.scores.get(key)! - ref) <= 1e-5 * Math.max(1, Math.abs(ref)), `${key}: ${b.scores.get(key)} vs ${ref}`);
+    const strided = await Detector.load(dir, { stride: 2 });
+    try {
+      assert.equal(strided.stepGraph, false);
+    } finally {
+      await strided.close();
+    }
+  });
+
+  it('refuses a step graph changed on disk, or one declared and missing', () => {
+    const copy = copyModelDir(dir);
+    const file = path.join(copy, STEP_MODEL_FILE);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(file, bytes);
+    assert.throws(() => readModelDir(copy), (e: unknown) => isSeismoError(e, 'ERR_MODEL_MISMATCH') || isSeismoError(e, 'ERR_MODEL_CORRUPT'));
+    fs.rmSync(file);
+    assert.throws(() => readModelDir(copy), (e: unknown) => isSeismoError(e, 'ERR_MODEL_NOT_FOUND') && /step/.test(e.message));
+  });
+
+  it('rejects a non-boolean stepGraph option', async () => {
+    await assert.rejects(Detector.load(dir, { stepGraph: 'yes' as unknown as boolean }), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
+  });
+});

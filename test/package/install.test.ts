@@ -1,0 +1,98 @@
+// seismo as a dependency: `npm pack`, then `npm install <tarball>` into a fresh project with only
+// the npm registry (and npm's cache as it is), as a user would; then `seismo detect` and an ESM and
+// a CJS import there. Two installs (one stopped by the preinstall check, one after its fix) take
+// most of the time.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeSeriesCsv } from '../../src/ingest/csv.js';
+import { generateSeries } from '../../src/ingest/synthetic.js';
+import { tinyModel } from '../helpers/tiny-model.js';
+import { buildPackage, ROOT } from './build.js';
+
+/** npm's own settings from the `npm test` that runs us must not leak into the user's install. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_/i.test(k) || /^ONNXRUNTIME_NODE_INSTALL/.test(k) || k === 'INIT_CWD') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function npm(args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  return spawnSync('npm', args, { cwd, env, encoding: 'utf8', timeout: 240_000 });
+}
+
+describe('package: the packed tarball installs into a fresh project', function () {
+  this.timeout(600_000);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-pack-'));
+  const project = path.join(work, 'project');
+  let tarball = '';
+  // A closed port on this machine stands in for api.nuget.org, so that the check sees the same
+  // unreachable host on a machine with internet as on one without.
+  const unreachable = { SEISMO_ORT_PROBE_URL: 'https://127.0.0.1:9/v3/index.json' };
+
+  before(() => {
+    buildPackage();
+    // dist/ is built above; --ignore-scripts keeps `npm pack` from compiling it a second time (prepare).
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: userEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    tarball = path.join(work, (JSON.parse(out) as { filename: string }[])[0]!.filename);
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'user-project', version: '1.0.0', private: true }, null, 2));
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('ships the prebuilt addon and no tests', () => {
+    const list = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
+    assert.ok(list.includes('package/package.json'));
+    assert.ok(list.includes('package/prebuilds/linux-x64/seismo.node'));
+    assert.ok(!list.some((f) => f.startsWith('package/test/')), 'tests are not shipped');
+  });
+
+  it('without a setting for onnxruntime-node, stops in its preinstall with the fix instead of failing in the CUDA download', () => {
+    const t0 = Date.now();
+    const r = npm(['install', tarball], project, userEnv(unreachable));
+    const seconds = (Date.now() - t0) / 1000;
+    assert.notEqual(r.status, 0, 'the install must not pass when the CUDA download would fail');
+    assert.match(r.stderr, /seismo: install stopped before onnxruntime-node downloads its CUDA provider/);
+    assert.match(r.stderr, /npm pkg set allowScripts\.onnxruntime-node=false --json/);
+    // onnxruntime-node's own script never ran: no DNS or connection error from it.
+    assert.doesNotMatch(r.stderr, /ENOTFOUND|ECONNREFUSED|script\/install/);
+    assert.ok(!fs.existsSync(path.join(project, 'node_modules', 'seismo')), 'npm rolled the failed install back');
+    console.log(`      (stopped after ${seconds.toFixed(1)} s)`);
+  });
+
+  it('installs with the fix the message names, and no flags', () => {
+    const fix = npm(['pkg', 'set', 'allowScripts.onnxruntime-node=false', '--json'], project, userEnv());
+    assert.equal(fix.status, 0, fix.stderr);
+    const r = npm(['install', tarball], project, userEnv(unreachable));
+    assert.equal(r.status, 0, `npm install failed:\n${r.stderr}`);
+    assert.ok(fs.existsSync(path.join(project, 'node_modules', 'seismo', 'prebuilds', 'linux-x64', 'seismo.node')));
+    assert.ok(fs.existsSync(path.join(project, 'node_modules', 'onnxruntime-node', 'package.json')));
+  });
+
+  it('runs `seismo detect` there on a small model', async () => {
+    const model = await tinyModel();
+    const data = generateSeries({ length: 300, channels: 3, seed: 5, periods: [48, 12], anomalies: [] });
+    const csv = path.join(work, 'live.csv');
+    await writeSeriesCsv(csv, data.table);
+    const bin = path.join(project, 'node_modules', '.bin', 'seismo');
+    const r = spawnSync(bin, ['detect', '--model', model.dir, '--data', csv, '--provider', 'cpu', '--out', path.join(work, 'scores.csv')], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = fs.readFileSync(path.join(work, 'scores.csv'), 'utf8').trim().split('\n');
+    assert.match(rows[0]!, /^timestamp,score,threshold,anomaly/);
+    assert.ok(rows.length > 50, `${rows.length - 1} scored windows`);
+  });
+
+  it('imports there with ESM and with CJS', () => {
+    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Detector, SeismoError } from 'seismo'; console.log(typeof Detector, typeof SeismoError)"], { cwd: project, env: userEnv(), encoding: 'utf8' });
+    assert.equal(esm.status, 0, esm.stderr);
+    assert.equal(esm.stdout.trim(), 'function function');
+    const cjs = spawnSync(process.execPath, ['-e', "const { Detector, SeismoError } = require('seismo'); console.log(typeof Detector, typeof SeismoError)"], { cwd: project, env: userEnv(), encoding: 'utf8' });
+    assert.equal(cjs.status, 0, cjs.stderr);
+    assert.equal(cjs.stdout.trim(), 'function function');
+  });
+});

@@ -1,0 +1,159 @@
+// The DC-VAE step graph against the window graph: every stride-1 window of several series, scored
+// through StepScorer in uneven batches (aligned and misaligned rounds, a gap, a window scored
+// twice, series starting at different frames), must equal the window graph's outputs.
+import assert from 'node:assert/strict';
+import { onnx } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { StepScorer } from '../../src/infer/step-scorer';
+import { parseStepLayout, STEP_LAYOUT_KEY, stepSizes } from '../../src/infer/step-state';
+import { initBackend } from '../../training/backend';
+import { fitScaler } from '../../training/fit';
+import { dcVaeNetworkField, dcVaeStepExact, exportDcVae, exportDcVaeStep } from '../../training/kinds/dc-vae/export';
+import { buildDcVae, type DcVaeConfig, resolveDcVaeConfig } from '../../training/kinds/dc-vae/model';
+import { maxRelDiff, runModel } from '../helpers/ort-run';
+import { scrambleWeights, sineMixture } from './helpers';
+
+const C = 3;
+const CHANNELS = ['a', 'b', 'c'];
+const OUTPUTS = ['score', 'channel_score', 'mean', 'std'] as const;
+
+/** Windows to score, in dispatch order: (series, start). */
+type Plan = [number, number][];
+
+/**
+ * Scores `plan` through a StepScorer in batches of the given sizes, the series' frames stacked in
+ * one `[sum T, C]` array; returns every output per planned window.
+ */
+async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[]): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
+  const layout = parseStepLayout(new Map(onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key!, p.value!])).get(STEP_LAYOUT_KEY), 'step');
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const base: number[] = [];
+  let rows = 0;
+  for (const s of series) {
+    base.push(rows);
+    rows += s.length / C;
+  }
+  const stacked = new Float32Array(rows * C);
+  series.forEach((s, i) => stacked.set(s, base[i]! * C));
+  const scorer = new StepScorer(session, ort.Tensor, layout, { window, channels: C, slots: series.length, outputs: OUTPUTS });
+  const out: Record<string, Float32Array> = {};
+  try {
+    let at = 0;
+    for (let b = 0; at < plan.length; b++) {
+      const n = Math.min(batchSizes[b % batchSizes.length]!, plan.length - at);
+      const part = plan.slice(at, at + n);
+      const got = await scorer.score(
+        n,
+        Int32Array.from(part, ([s]) => s),
+        Float64Array.from(part, ([, t]) => t),
+        stacked,
+        Int32Array.from(part, ([s, t]) => base[s]! + t),
+      );
+      for (const name of OUTPUTS) {
+        const width = got[name]!.length / n;
+        out[name] ??= new Float32Array(plan.length * width);
+        out[name]!.set(got[name]!, at * width);
+      }
+      at += n;
+    }
+  } finally {
+    await session.release();
+  }
+  return { out, scorer };
+}
+
+/** The window graph's outputs for the same windows. */
+async function windowScores(bytes: Uint8Array, series: Float32Array[], plan: Plan): Promise<Record<string, Float32Array>> {
+  const out: Record<string, Float32Array> = {};
+  const perSeries = await Promise.all(series.map((s, i) => runModel(bytes, s, C, plan.filter(([k]) => k === i).map(([, t]) => t))));
+  const seen = series.map(() => 0);
+  plan.forEach(([s], n) => {
+    const k = seen[s]!++;
+    for (const name of OUTPUTS) {
+      const src = perSeries[s]![name]!;
+      const width = src.data.length / src.dims[0]!;
+      out[name] ??= new Float32Array(plan.length * width);
+      out[name]!.set(src.data.subarray(k * width, (k + 1) * width), n * width);
+    }
+  });
+  return out;
+}
+
+describe('training/dc-vae step graph', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await initBackend();
+  });
+
+  it('is declared exact only when the window covers the whole network (encoder and decoder)', () => {
+    assert.equal(dcVaeNetworkField({ kernelSize: 2, depth: 6 }), 127);
+    assert.equal(dcVaeStepExact(resolveDcVaeConfig({}, C)), false, 'the default (window 64, depth 6) reaches 127 frames back');
+    assert.equal(dcVaeStepExact(resolveDcVaeConfig({ depth: 5 }, C)), true);
+    assert.equal(dcVaeStepExact(resolveDcVaeConfig({ depth: 6, window: 127 }, C)), true);
+  });
+
+  const cases: [string, Partial<DcVaeConfig>][] = [
+    ['window 16, depth 3, kernel 2, relu', { window: 16, depth: 3, filters: 6, latent: 2 }],
+    ['window 13, depth 2, kernel 3, tanh', { window: 13, depth: 2, kernelSize: 3, filters: 5, latent: 1, activation: 'tanh' }],
+  ];
+  cases.forEach(([name, partial], i) => {
+    it(`gives the window graph's score, channel_score, mean and std on every stride-1 window within 1e-5 (${name})`, async () => {
+      const config = resolveDcVaeConfig(partial, C);
+      assert.ok(dcVaeStepExact(config));
+      const W = config.window;
+      const series = [sineMixture(150, C, 1), sineMixture(150, C, 2), sineMixture(90, C, 3)];
+      const scaler = fitScaler(series[0]!, C);
+      const model = buildDcVae(config);
+      try {
+        scrambleWeights(model, 40 + i, 0.5);
+        const windowBytes = exportDcVae(model, config, CHANNELS, scaler);
+        const stepBytes = exportDcVaeStep(model, config, CHANNELS, scaler);
+        // Series 0 and 1 tick together (aligned rounds); series 2 starts 40 frames later; series 1
+        // skips windows 60..69 (a gap: the state starts over) and has window 30 scored twice.
+        const plan: Plan = [];
+        for (let t = 0; t + W <= 150; t++) {
+          plan.push([0, t]);
+          if (t < 60 || t >= 70) plan.push([1, t]);
+          if (t === 31) plan.push([1, 30]);
+          if (t >= 40 && t - 40 + W <= 90) plan.push([2, t - 40]);
+        }
+        const ref = await windowScores(windowBytes, series, plan);
+        const { out, scorer } = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250]);
+        for (const o of OUTPUTS) {
+          const d = maxRelDiff(out[o]!, ref[o]!);
+          assert.ok(d <= 1e-5, `${o} differs by ${d}`);
+        }
+        assert.ok(scorer.steps < plan.length + 4 * W + 40, `${scorer.steps} steps for ${plan.length} windows: the state is reused, not rebuilt per window`);
+        assert.equal(scorer.states.bytesPerSeries, 4 * stepSizes(scorer.states.layout).state);
+      } finally {
+        model.dispose();
+      }
+    });
+  });
+
+  it('differs from the window graph where the window is shorter than the network (why those models keep the window path)', async () => {
+    const config = resolveDcVaeConfig({ window: 8, depth: 3, filters: 6, latent: 2 }, C);
+    assert.equal(dcVaeStepExact(config), false);
+    const frames = sineMixture(60, C, 5);
+    const scaler = fitScaler(frames, C);
+    const model = buildDcVae(config);
+    try {
+      scrambleWeights(model, 7, 0.5);
+      const plan: Plan = Array.from({ length: 60 - 8 + 1 }, (_, t) => [0, t]);
+      const ref = await windowScores(exportDcVae(model, config, CHANNELS, scaler), [frames], plan);
+      const { out } = await stepScores(exportDcVaeStep(model, config, CHANNELS, scaler), [frames], 8, plan, [5]);
+      // The first window starts from the zero padding on both paths; later ones do not.
+      assert.ok(Math.abs(out['score']![0]! - ref['score']![0]!) <= 1e-5 * Math.max(1, Math.abs(ref['score']![0]!)));
+      assert.ok(maxRelDiff(out['score']!, ref['score']!) > 1e-3);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('refuses a damaged layout', () => {
+    assert.throws(() => parseStepLayout('[{"in": 3, "dilation": 1, "kernel": 1}]', 'x.onnx'), /kernel >= 2/);
+    assert.throws(() => parseStepLayout('nope', 'x.onnx'), (e: unknown) => (e as { code?: string }).code === 'ERR_MODEL_CORRUPT');
+    assert.deepEqual(parseStepLayout('[{"in": 3, "dilation": 2, "kernel": 2}]', 'x.onnx'), { layers: [{ in: 3, dilation: 2, kernel: 2 }] });
+  });
+});
