@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { hitRate } from '../src/evaluate/hitrate.js';
 import { generateSeries, type AnomalyKind, type AnomalyRequest, type SyntheticSeries } from '../src/ingest/synthetic.js';
 import type { ChannelAttributionOptions } from '../src/score/attribution.js';
@@ -45,6 +45,16 @@ export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
   ocsvm: { window: 4 },
   bigan: { window: 8, epochs: 25, batchSize: 32, learningRate: 2e-3, latent: 4, encoderUnits: [32], generatorUnits: [32], discriminatorUnits: 32 },
 };
+
+/** Variants measured beside the kinds: a name -> the kind and its config. */
+export const BENCH_VARIANTS: Record<string, { kind: string; config: Record<string, unknown> }> = {
+  'deepant-bahdanau': { kind: 'deepant', config: { ...BENCH_CONFIGS['deepant'], attention: 'bahdanau', attentionUnits: 16 } },
+};
+
+/** The kind and config of a bench case name (a kind, or a {@link BENCH_VARIANTS} name). */
+export function benchCase(name: string): { kind: string; config: Record<string, unknown> } {
+  return BENCH_VARIANTS[name] ?? { kind: name, config: BENCH_CONFIGS[name] ?? {} };
+}
 
 /** Options of {@link plantedSeries}. */
 export interface PlantedOptions {
@@ -86,6 +96,7 @@ export interface TypeHitRate {
 
 /** One kind on one series. */
 export interface KindAttribution {
+  /** The kind, or a {@link BENCH_VARIANTS} name. */
   kind: string;
   seed: number;
   family: SeriesFamily;
@@ -105,7 +116,7 @@ export interface KindAttribution {
  */
 export async function measureKind(
   kind: string, series: SyntheticSeries, meta: { seed: number; family: SeriesFamily },
-  config: Record<string, unknown> = BENCH_CONFIGS[kind] ?? {}, modes: readonly ActivityMode[] = ['two-sided'],
+  config: Record<string, unknown> = benchCase(kind).config, modes: readonly ActivityMode[] = ['two-sided'],
   /** Called with the trained model directory before it is deleted (tests look inside). */
   inspect?: (dir: string) => Promise<void>,
 ): Promise<KindAttribution> {
@@ -115,7 +126,7 @@ export async function measureKind(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-attr-${kind}-`));
   try {
     const t0 = performance.now();
-    await trainToDir(kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
+    await trainToDir(BENCH_VARIANTS[kind]?.kind ?? kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
     const trainSeconds = (performance.now() - t0) / 1000;
     const score = async (activity: ActivityMode) => {
       const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { activity, ...(process.env.SEISMO_ATTR_MARGIN ? { activityMargin: Number(process.env.SEISMO_ATTR_MARGIN) } : {}) } });
@@ -172,14 +183,14 @@ export interface AttributionBenchOptions {
 
 /** Every kind on every seed; prints a table per kind (type x ranking). */
 export async function runAttributionBench(o: AttributionBenchOptions = {}): Promise<KindAttribution[]> {
-  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'deepant', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
+  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'deepant', 'deepant-bahdanau', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
   const seeds = o.seeds ?? [11, 12];
   const family = o.family ?? 'unseen';
   const results: KindAttribution[] = [];
   for (const seed of seeds) {
     const series = plantedSeries({ seed, family });
     for (const kind of kinds) {
-      const r = await measureKind(kind, series, { seed, family }, BENCH_CONFIGS[kind] ?? {}, o.modes ?? ['two-sided']);
+      const r = await measureKind(kind, series, { seed, family }, benchCase(kind).config, o.modes ?? ['two-sided']);
       results.push(r);
       o.log?.(`${kind} seed ${seed} (${family}): ${formatRow(r)}`);
     }

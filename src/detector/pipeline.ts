@@ -17,7 +17,7 @@ import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
 import type { LiveModel, ModelVersions } from './versions.js';
-import type { ScoreCalibration } from '../score/calibration.js';
+import type { ScoreCalibration } from '../model/model-dir.js';
 import { rankChannels } from '../evaluate/hitrate.js';
 
 export interface PipelineOptions {
@@ -177,6 +177,9 @@ export class ScoringPipeline {
     const scores = out.score!;
     const channelScores = out.channel_score!;
     const activity = out[GRAPH_IO.channelActivity];
+    // Attention weights over past steps, from graphs that output them (DeepAnT's `bahdanau`).
+    const attention = out[GRAPH_IO.attention];
+    const steps = attention ? attention.length / batch.size : 0;
     const channels = this.o.channels.length;
     const seriesIds = new Array<string>(batch.size);
     const timestamps = new Float64Array(batch.size);
@@ -211,7 +214,11 @@ export class ScoringPipeline {
       if (anomalous) {
         anomalies[i] = 1;
         this.anomalies++;
-        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource));
+        if (announce) {
+          const event = this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource);
+          if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
+          this.events.emit('anomaly', event);
+        }
       } else {
         // Only windows the rule let pass teach the channels' normal errors.
         attr.update(channelScores, scores, activity, i);
@@ -221,7 +228,7 @@ export class ScoringPipeline {
     this.windowsScored += scored;
     this.batches++;
     if (this.events.listening('batch')) {
-      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource });
+      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
   }
 

@@ -5,8 +5,8 @@
 // error and activity statistics with the calibration. The slow sweep over seeds and series
 // families is `seismo bench attribution` (bench/attribution.ts, figures in docs/benchmarks.md).
 import assert from 'node:assert/strict';
-import { BENCH_CONFIGS, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
-import { Detector } from '../../src/detector.js';
+import { BENCH_CONFIGS, benchCase, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
+import { Detector } from '../../src/detector/index.js';
 import type { AnomalyEvent } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
 import { windowActivity } from '../../src/score/attribution.js';
@@ -74,6 +74,32 @@ describe('contract: channel attribution of every registered kind', function () {
       }
     });
   }
+
+  it('deepant with Bahdanau attention: names the planted channel, and its attention weights over past steps come with every batch and event', async () => {
+    const batches: { steps?: number; rows: Float32Array | undefined }[] = [];
+    let events: AnomalyEvent[] = [];
+    const { kind, config } = benchCase('deepant-bahdanau');
+    const result = await measureKind('deepant-bahdanau', series, { seed: 3, family: 'service' }, config, ['two-sided'], async (dir) => {
+      const model = readModelDir(dir);
+      assert.equal(model.manifest.kind, kind);
+      assert.ok(model.manifest.onnx.outputs.includes('attention'), 'the manifest names the attention output');
+      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1 });
+      detector.on('batch', (b) => batches.push({ steps: b.attentionSteps, rows: b.attention }));
+      detector.on('anomaly', (e) => events.push(e));
+      try {
+        await detector.write('s', series.table.time, series.table.frames);
+        await detector.flush();
+      } finally {
+        await detector.close();
+      }
+    });
+    assert.ok(result.attribution['single']!.hitRate100 >= 0.8, `HitRate@100% ${result.attribution['single']!.hitRate100.toFixed(3)}`);
+    // window 16, horizon 1, pool 2: 15 -> 7 -> 3 pooled steps.
+    assert.ok(batches.length > 0 && batches.every((b) => b.steps === 3 && b.rows !== undefined));
+    for (const b of batches) for (let i = 0; i < b.rows!.length / 3; i++) assert.ok(Math.abs(b.rows![i * 3]! + b.rows![i * 3 + 1]! + b.rows![i * 3 + 2]! - 1) < 1e-5);
+    assert.ok(events.length > 0);
+    for (const e of events) assert.equal(e.attention?.length, 3);
+  });
 
   it('a model without channel statistics ranks by raw shares, says so, then learns them from the stream', async () => {
     let sources: string[] = [];
