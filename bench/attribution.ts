@@ -13,7 +13,8 @@
  * noisy channels side by side (noise x0.2 to x3), a drift, 7 channels, other seeds) for the
  * figures reported.
  *
- *   npx tsx bench/attribution.ts [--kinds lstm-ae,dc-vae,deepant] [--seeds 11,12] [--family unseen] [--json]
+ *   npx tsx bench/attribution.ts [--kinds lstm-ae,dc-vae,deepant] [--seeds 11,12] [--family unseen]
+ *     [--modes two-sided,low,none] [--memory 0.3] [--margin 0] [--json]
  *   seismo bench attribution [same options]
  */
 import fs from 'node:fs';
@@ -110,17 +111,26 @@ export interface KindAttribution {
   trainSeconds: number;
 }
 
+/** Options of {@link measureKind}. */
+export interface MeasureOptions {
+  /** The kind's config. Default: {@link benchCase}'s. */
+  config?: Record<string, unknown>;
+  /** Activity modes to measure: the first is `attribution`, the others `variants`. Default `['two-sided']`. */
+  modes?: readonly ActivityMode[];
+  /** Other attribution options of the detector (memory, margin, ...). */
+  attribution?: ChannelAttributionOptions;
+  /** Called with the trained model directory before it is deleted (tests look inside). */
+  inspect?: (dir: string) => Promise<void>;
+}
+
 /**
  * Trains `kind` on the clean first half of `series`, streams the whole series through a Detector
  * and measures HitRate of its attribution and of the raw shares, per anomaly type.
  */
-export async function measureKind(
-  kind: string, series: SyntheticSeries, meta: { seed: number; family: SeriesFamily },
-  config: Record<string, unknown> = benchCase(kind).config, modes: readonly ActivityMode[] = ['two-sided'],
-  /** Called with the trained model directory before it is deleted (tests look inside). */
-  inspect?: (dir: string) => Promise<void>,
-): Promise<KindAttribution> {
+export async function measureKind(kind: string, series: SyntheticSeries, meta: { seed: number; family: SeriesFamily }, o: MeasureOptions = {}): Promise<KindAttribution> {
   const { table } = series;
+  const config = o.config ?? benchCase(kind).config;
+  const modes = o.modes ?? ['two-sided'];
   const C = table.channels.length;
   const split = Math.floor(table.length / 2);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-attr-${kind}-`));
@@ -129,7 +139,7 @@ export async function measureKind(
     await trainToDir(BENCH_VARIANTS[kind]?.kind ?? kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
     const trainSeconds = (performance.now() - t0) / 1000;
     const score = async (activity: ActivityMode) => {
-      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { activity, ...(process.env.SEISMO_ATTR_MARGIN ? { activityMargin: Number(process.env.SEISMO_ATTR_MARGIN) } : {}) } });
+      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { ...o.attribution, activity } });
       let source = '';
       const off = detector.on('batch', (b) => {
         source = b.attributionSource;
@@ -162,7 +172,7 @@ export async function measureKind(
       }
       return out;
     };
-    await inspect?.(dir);
+    await o.inspect?.(dir);
     const variants: Record<string, Record<string, TypeHitRate>> = {};
     for (const mode of modes.slice(1)) variants[mode] = measure((await score(mode)).attribution);
     return { kind, ...meta, attribution: measure(scored.attribution), raw: measure(scored.channelScores), variants, source: scored.source, trainSeconds };
@@ -178,6 +188,8 @@ export interface AttributionBenchOptions {
   family?: SeriesFamily;
   /** Activity modes to measure; the first is reported as `attribution`, the others as `variants`. Default `['two-sided']`. */
   modes?: ActivityMode[];
+  /** Attribution options of the detectors (memory, activityMargin, ...). */
+  attribution?: ChannelAttributionOptions;
   log?: (line: string) => void;
 }
 
@@ -190,7 +202,7 @@ export async function runAttributionBench(o: AttributionBenchOptions = {}): Prom
   for (const seed of seeds) {
     const series = plantedSeries({ seed, family });
     for (const kind of kinds) {
-      const r = await measureKind(kind, series, { seed, family }, benchCase(kind).config, o.modes ?? ['two-sided']);
+      const r = await measureKind(kind, series, { seed, family }, { modes: o.modes, attribution: o.attribution });
       results.push(r);
       o.log?.(`${kind} seed ${seed} (${family}): ${formatRow(r)}`);
     }
@@ -231,6 +243,10 @@ function parseArgs(argv: string[]): AttributionBenchOptions & { json: boolean } 
     seeds: get('--seeds')?.split(',').map(Number),
     family: get('--family') as SeriesFamily | undefined,
     modes: get('--modes')?.split(',') as ActivityMode[] | undefined,
+    attribution: {
+      ...(get('--memory') ? { memory: Number(get('--memory')) } : {}),
+      ...(get('--margin') ? { activityMargin: Number(get('--margin')) } : {}),
+    },
     json: argv.includes('--json'),
   };
 }

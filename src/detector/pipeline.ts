@@ -11,7 +11,7 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { attributionShares, ChannelAttribution, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
+import { AttributionMemory, attributionShares, ChannelAttribution, checkAttributionOptions, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
@@ -46,6 +46,7 @@ export class ScoringPipeline {
   /** Scratch for an event's ranking and shares (C each): events allocate only what they hand out. */
   private readonly order: Int32Array;
   private readonly shares: Float32Array;
+  private readonly memory: AttributionMemory | undefined;
 
   constructor(
     private readonly batcher: WindowBatcher,
@@ -55,6 +56,9 @@ export class ScoringPipeline {
   ) {
     this.order = new Int32Array(o.channels.length);
     this.shares = new Float32Array(o.channels.length);
+    checkAttributionOptions(o.attribution);
+    const memory = o.attribution?.memory ?? 0.3;
+    this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
   }
 
   /** Dispatches full batches while the workers have room. */
@@ -211,6 +215,7 @@ export class ScoringPipeline {
       const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
       thresholds[i] = rule.threshold(slot);
       attr.attribute(channelScores, scores, activity, i, attribution, i * channels);
+      if (this.memory && attributionSource === 'channel-z') this.memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         anomalies[i] = 1;
         this.anomalies++;
