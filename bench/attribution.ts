@@ -13,13 +13,14 @@
  * noisy channels side by side (noise x0.2 to x3), a drift, 7 channels, other seeds) for the
  * figures reported.
  *
- *   npx tsx bench/attribution.ts [--kinds lstm-ae,dc-vae,deepant] [--seeds 11,12] [--family unseen] [--json]
+ *   npx tsx bench/attribution.ts [--kinds lstm-ae,dc-vae,deepant] [--seeds 11,12] [--family unseen]
+ *     [--modes two-sided,low,none] [--memory 0.3] [--margin 0] [--json]
  *   seismo bench attribution [same options]
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { hitRate } from '../src/evaluate/hitrate.js';
 import { generateSeries, type AnomalyKind, type AnomalyRequest, type SyntheticSeries } from '../src/ingest/synthetic.js';
 import type { ChannelAttributionOptions } from '../src/score/attribution.js';
@@ -45,6 +46,16 @@ export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
   ocsvm: { window: 4 },
   bigan: { window: 8, epochs: 25, batchSize: 32, learningRate: 2e-3, latent: 4, encoderUnits: [32], generatorUnits: [32], discriminatorUnits: 32 },
 };
+
+/** Variants measured beside the kinds: a name -> the kind and its config. */
+export const BENCH_VARIANTS: Record<string, { kind: string; config: Record<string, unknown> }> = {
+  'deepant-bahdanau': { kind: 'deepant', config: { ...BENCH_CONFIGS['deepant'], attention: 'bahdanau', attentionUnits: 16 } },
+};
+
+/** The kind and config of a bench case name (a kind, or a {@link BENCH_VARIANTS} name). */
+export function benchCase(name: string): { kind: string; config: Record<string, unknown> } {
+  return BENCH_VARIANTS[name] ?? { kind: name, config: BENCH_CONFIGS[name] ?? {} };
+}
 
 /** Options of {@link plantedSeries}. */
 export interface PlantedOptions {
@@ -86,6 +97,7 @@ export interface TypeHitRate {
 
 /** One kind on one series. */
 export interface KindAttribution {
+  /** The kind, or a {@link BENCH_VARIANTS} name. */
   kind: string;
   seed: number;
   family: SeriesFamily;
@@ -99,26 +111,35 @@ export interface KindAttribution {
   trainSeconds: number;
 }
 
+/** Options of {@link measureKind}. */
+export interface MeasureOptions {
+  /** The kind's config. Default: {@link benchCase}'s. */
+  config?: Record<string, unknown>;
+  /** Activity modes to measure: the first is `attribution`, the others `variants`. Default `['two-sided']`. */
+  modes?: readonly ActivityMode[];
+  /** Other attribution options of the detector (memory, margin, ...). */
+  attribution?: ChannelAttributionOptions;
+  /** Called with the trained model directory before it is deleted (tests look inside). */
+  inspect?: (dir: string) => Promise<void>;
+}
+
 /**
  * Trains `kind` on the clean first half of `series`, streams the whole series through a Detector
  * and measures HitRate of its attribution and of the raw shares, per anomaly type.
  */
-export async function measureKind(
-  kind: string, series: SyntheticSeries, meta: { seed: number; family: SeriesFamily },
-  config: Record<string, unknown> = BENCH_CONFIGS[kind] ?? {}, modes: readonly ActivityMode[] = ['two-sided'],
-  /** Called with the trained model directory before it is deleted (tests look inside). */
-  inspect?: (dir: string) => Promise<void>,
-): Promise<KindAttribution> {
+export async function measureKind(kind: string, series: SyntheticSeries, meta: { seed: number; family: SeriesFamily }, o: MeasureOptions = {}): Promise<KindAttribution> {
   const { table } = series;
+  const config = o.config ?? benchCase(kind).config;
+  const modes = o.modes ?? ['two-sided'];
   const C = table.channels.length;
   const split = Math.floor(table.length / 2);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-attr-${kind}-`));
   try {
     const t0 = performance.now();
-    await trainToDir(kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
+    await trainToDir(BENCH_VARIANTS[kind]?.kind ?? kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
     const trainSeconds = (performance.now() - t0) / 1000;
     const score = async (activity: ActivityMode) => {
-      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { activity, ...(process.env.SEISMO_ATTR_MARGIN ? { activityMargin: Number(process.env.SEISMO_ATTR_MARGIN) } : {}) } });
+      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { ...o.attribution, activity } });
       let source = '';
       const off = detector.on('batch', (b) => {
         source = b.attributionSource;
@@ -151,7 +172,7 @@ export async function measureKind(
       }
       return out;
     };
-    await inspect?.(dir);
+    await o.inspect?.(dir);
     const variants: Record<string, Record<string, TypeHitRate>> = {};
     for (const mode of modes.slice(1)) variants[mode] = measure((await score(mode)).attribution);
     return { kind, ...meta, attribution: measure(scored.attribution), raw: measure(scored.channelScores), variants, source: scored.source, trainSeconds };
@@ -167,19 +188,21 @@ export interface AttributionBenchOptions {
   family?: SeriesFamily;
   /** Activity modes to measure; the first is reported as `attribution`, the others as `variants`. Default `['two-sided']`. */
   modes?: ActivityMode[];
+  /** Attribution options of the detectors (memory, activityMargin, ...). */
+  attribution?: ChannelAttributionOptions;
   log?: (line: string) => void;
 }
 
 /** Every kind on every seed; prints a table per kind (type x ranking). */
 export async function runAttributionBench(o: AttributionBenchOptions = {}): Promise<KindAttribution[]> {
-  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'deepant', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
+  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'deepant', 'deepant-bahdanau', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
   const seeds = o.seeds ?? [11, 12];
   const family = o.family ?? 'unseen';
   const results: KindAttribution[] = [];
   for (const seed of seeds) {
     const series = plantedSeries({ seed, family });
     for (const kind of kinds) {
-      const r = await measureKind(kind, series, { seed, family }, BENCH_CONFIGS[kind] ?? {}, o.modes ?? ['two-sided']);
+      const r = await measureKind(kind, series, { seed, family }, { modes: o.modes, attribution: o.attribution });
       results.push(r);
       o.log?.(`${kind} seed ${seed} (${family}): ${formatRow(r)}`);
     }
@@ -220,6 +243,10 @@ function parseArgs(argv: string[]): AttributionBenchOptions & { json: boolean } 
     seeds: get('--seeds')?.split(',').map(Number),
     family: get('--family') as SeriesFamily | undefined,
     modes: get('--modes')?.split(',') as ActivityMode[] | undefined,
+    attribution: {
+      ...(get('--memory') ? { memory: Number(get('--memory')) } : {}),
+      ...(get('--margin') ? { activityMargin: Number(get('--margin')) } : {}),
+    },
     json: argv.includes('--json'),
   };
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
-import { GRAPH_IO, type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, STEP_MODEL_FILE } from '../src/model/manifest';
+import { onnx as onnxProto } from 'onnx-proto';
+import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, STEP_MODEL_FILE } from '../src/model/manifest';
 import { hasChannelActivity } from './export/blocks';
 import { windowActivity } from '../src/score/attribution';
 import { initBackend } from './backend';
@@ -180,7 +181,8 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
         },
         channels: null,
       },
-      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs, ...(hasChannelActivity(W) ? [GRAPH_IO.channelActivity] : [])] },
+      // The kind's outputs, then the optional ones its graph has (channel_activity, attention).
+      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs, ...graphOutputNames(onnx).filter((n) => !spec.io.outputs.includes(n))] },
       ...(step ? { step: { file: STEP_MODEL_FILE, opset: spec.io.opset, inputs: step.inputs, outputs: step.outputs } } : {}),
       training: {
         backend,
@@ -201,6 +203,11 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
   } finally {
     framesT.dispose();
   }
+}
+
+/** Names of a graph's outputs, in graph order. */
+function graphOutputNames(bytes: Uint8Array): string[] {
+  return (onnxProto.ModelProto.decode(bytes).graph?.output ?? []).map((o) => o.name ?? '');
 }
 
 /**

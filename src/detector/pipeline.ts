@@ -11,13 +11,13 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { attributionShares, ChannelAttribution, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
+import { AttributionMemory, attributionShares, ChannelAttribution, checkAttributionOptions, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
 import type { LiveModel, ModelVersions } from './versions.js';
-import type { ScoreCalibration } from '../score/calibration.js';
+import type { ScoreCalibration } from '../model/model-dir.js';
 import { rankChannels } from '../evaluate/hitrate.js';
 
 export interface PipelineOptions {
@@ -48,6 +48,7 @@ export class ScoringPipeline {
   /** Scratch for an event's ranking and shares (C each): events allocate only what they hand out. */
   private readonly order: Int32Array;
   private readonly shares: Float32Array;
+  private readonly memory: AttributionMemory | undefined;
 
   constructor(
     private readonly batcher: WindowBatcher,
@@ -57,6 +58,9 @@ export class ScoringPipeline {
   ) {
     this.order = new Int32Array(o.channels.length);
     this.shares = new Float32Array(o.channels.length);
+    checkAttributionOptions(o.attribution);
+    const memory = o.attribution?.memory ?? 0.3;
+    this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
   }
 
   /** Dispatches full batches while the workers have room. */
@@ -186,6 +190,9 @@ export class ScoringPipeline {
     const scores = out.score!;
     const channelScores = out.channel_score!;
     const activity = out[GRAPH_IO.channelActivity];
+    // Attention weights over past steps, from graphs that output them (DeepAnT's `bahdanau`).
+    const attention = out[GRAPH_IO.attention];
+    const steps = attention ? attention.length / batch.size : 0;
     const channels = this.o.channels.length;
     const seriesIds = new Array<string>(batch.size);
     const timestamps = new Float64Array(batch.size);
@@ -217,10 +224,15 @@ export class ScoringPipeline {
       const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
       thresholds[i] = rule.threshold(slot);
       attr.attribute(channelScores, scores, activity, i, attribution, i * channels);
+      if (this.memory && attributionSource === 'channel-z') this.memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         anomalies[i] = 1;
         this.anomalies++;
-        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource));
+        if (announce) {
+          const event = this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource);
+          if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
+          this.events.emit('anomaly', event);
+        }
       } else {
         // Only windows the rule let pass teach the channels' normal errors.
         attr.update(channelScores, scores, activity, i);
@@ -230,7 +242,7 @@ export class ScoringPipeline {
     this.windowsScored += scored;
     this.batches++;
     if (this.events.listening('batch')) {
-      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource });
+      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
   }
 

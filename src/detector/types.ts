@@ -133,6 +133,12 @@ export interface AnomalyEvent {
   channels: { name: string; score: number }[];
   /** How `channels` was ranked: `channel-z` (each channel against itself) or `raw-share` (no channel statistics yet). */
   attribution: AttributionSource;
+  /**
+   * The model's attention weights over the window's past steps (sum 1), for models whose graph
+   * outputs them (DeepAnT with attention `bahdanau`: step j covers history frames
+   * `j * poolSize^2 .. (j + 1) * poolSize^2 - 1`): which part of the history the forecast leaned on.
+   */
+  attention?: Float32Array;
 }
 
 /** Scores of one inference call; arrays are indexed by window. */
@@ -172,6 +178,10 @@ export interface ScoredBatch {
   attribution: Float32Array;
   /** How this batch's `attribution` was computed (the same for every window of a batch). */
   attributionSource: AttributionSource;
+  /** `[size, attentionSteps]` row-major: attention weights over past steps (see {@link AnomalyEvent.attention}), when the graph outputs them. */
+  attention?: Float32Array;
+  /** Steps per window of `attention`. */
+  attentionSteps?: number;
 }
 
 /** Running totals since the detector was loaded. */

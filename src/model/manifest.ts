@@ -49,10 +49,16 @@ export const GRAPH_IO = {
    * Graphs of windows shorter than 3 frames, and graphs exported before seismo added it, lack it.
    */
   channelActivity: 'channel_activity',
+  /**
+   * Optional output: attention weights `[N, S]` float32 over S past steps of the window (each row
+   * sums to 1): which part of the history the model leaned on. DeepAnT with attention `bahdanau`:
+   * S pooled steps, step j covering the history frames `j * poolSize^2 .. (j + 1) * poolSize^2 - 1`.
+   */
+  attention: 'attention',
 } as const;
 
 /** Outputs the detector fetches when a graph has them (attribution terms, attention weights). */
-export const OPTIONAL_GRAPH_OUTPUTS: readonly string[] = [GRAPH_IO.channelActivity];
+export const OPTIONAL_GRAPH_OUTPUTS: readonly string[] = [GRAPH_IO.channelActivity, GRAPH_IO.attention];
 
 /** Inputs every seismo graph has, in order. */
 export const GRAPH_INPUTS: readonly string[] = [GRAPH_IO.frames, GRAPH_IO.starts];

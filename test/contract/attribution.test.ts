@@ -5,8 +5,8 @@
 // error and activity statistics with the calibration. The slow sweep over seeds and series
 // families is `seismo bench attribution` (bench/attribution.ts, figures in docs/benchmarks.md).
 import assert from 'node:assert/strict';
-import { BENCH_CONFIGS, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
-import { Detector } from '../../src/detector.js';
+import { benchCase, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
+import { Detector } from '../../src/detector/index.js';
 import type { AnomalyEvent } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
 import { windowActivity } from '../../src/score/attribution.js';
@@ -29,7 +29,7 @@ describe('contract: channel attribution of every registered kind', function () {
   for (const kind of listKinds()) {
     it(`${kind}: names the planted channel first in most anomalous rows, stores channel statistics, and its channel_activity matches the host formula`, async () => {
       let events: AnomalyEvent[] = [];
-      const result: KindAttribution = await measureKind(kind, series, { seed: 3, family: 'service' }, BENCH_CONFIGS[kind] ?? {}, ['two-sided'], async (dir) => {
+      const result: KindAttribution = await measureKind(kind, series, { seed: 3, family: 'service' }, { inspect: async (dir) => {
         const model = readModelDir(dir);
         const stats = model.calibration?.channels;
         assert.ok(stats, 'calibration.json holds per-channel statistics');
@@ -55,7 +55,7 @@ describe('contract: channel attribution of every registered kind', function () {
         } finally {
           await detector.close();
         }
-      });
+      } });
       assert.equal(result.source, 'channel-z');
       const single = result.attribution['single']!;
       assert.ok(single.rows > 300, `${single.rows} anomalous rows evaluated`);
@@ -75,9 +75,35 @@ describe('contract: channel attribution of every registered kind', function () {
     });
   }
 
+  it('deepant with Bahdanau attention: names the planted channel, and its attention weights over past steps come with every batch and event', async () => {
+    const batches: { steps?: number; rows: Float32Array | undefined }[] = [];
+    let events: AnomalyEvent[] = [];
+    const { kind, config } = benchCase('deepant-bahdanau');
+    const result = await measureKind('deepant-bahdanau', series, { seed: 3, family: 'service' }, { config, inspect: async (dir) => {
+      const model = readModelDir(dir);
+      assert.equal(model.manifest.kind, kind);
+      assert.ok(model.manifest.onnx.outputs.includes('attention'), 'the manifest names the attention output');
+      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1 });
+      detector.on('batch', (b) => batches.push({ steps: b.attentionSteps, rows: b.attention }));
+      detector.on('anomaly', (e) => events.push(e));
+      try {
+        await detector.write('s', series.table.time, series.table.frames);
+        await detector.flush();
+      } finally {
+        await detector.close();
+      }
+    } });
+    assert.ok(result.attribution['single']!.hitRate100 >= 0.8, `HitRate@100% ${result.attribution['single']!.hitRate100.toFixed(3)}`);
+    // window 16, horizon 1, pool 2: 15 -> 7 -> 3 pooled steps.
+    assert.ok(batches.length > 0 && batches.every((b) => b.steps === 3 && b.rows !== undefined));
+    for (const b of batches) for (let i = 0; i < b.rows!.length / 3; i++) assert.ok(Math.abs(b.rows![i * 3]! + b.rows![i * 3 + 1]! + b.rows![i * 3 + 2]! - 1) < 1e-5);
+    assert.ok(events.length > 0);
+    for (const e of events) assert.equal(e.attention?.length, 3);
+  });
+
   it('a model without channel statistics ranks by raw shares, says so, then learns them from the stream', async () => {
     let sources: string[] = [];
-    await measureKind('pca', series, { seed: 3, family: 'service' }, BENCH_CONFIGS['pca'], ['two-sided'], async (dir) => {
+    await measureKind('pca', series, { seed: 3, family: 'service' }, { inspect: async (dir) => {
       const model = readModelDir(dir);
       const { channels: _dropped, ...old } = model.calibration!;
       writeCalibration(dir, old); // as written before seismo stored channel statistics
@@ -90,7 +116,7 @@ describe('contract: channel attribution of every registered kind', function () {
       } finally {
         await detector.close();
       }
-    });
+    } });
     assert.equal(sources[0], 'raw-share');
     assert.equal(sources.at(-1), 'channel-z');
   });

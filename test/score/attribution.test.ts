@@ -1,6 +1,7 @@
 // Channel attribution: each channel against its own normal errors (src/score/attribution.ts).
 import assert from 'node:assert/strict';
-import { attributionShares, ChannelAttribution, channelTermOf, fitChannelCalibration, MIN_CHANNEL_SCALE } from '../../src/score/attribution';
+import { isSeismoError } from '../../src/errors';
+import { AttributionMemory, attributionShares, ChannelAttribution, channelTermOf, checkAttributionOptions, fitChannelCalibration, MIN_CHANNEL_SCALE } from '../../src/score/attribution';
 import { Random } from '../../src/stats/random';
 
 /** Normal windows of 3 channels: channel 0 noisy (errors ~ e^N(0, 1)), 1 and 2 quiet (~ e^N(-6, 0.1)). */
@@ -74,5 +75,29 @@ describe('score/attribution', () => {
     attr.update(Float32Array.of(NaN, 1), Float32Array.of(1), undefined, 0);
     attr.update(Float32Array.of(1, 1), Float32Array.of(NaN), undefined, 0);
     assert.equal(attr.source, 'raw-share');
+  });
+
+  it('keeps a per-series running average of the attribution (memory)', () => {
+    const memory = new AttributionMemory(2, 2, 0.5);
+    const z = Float32Array.of(4, 0, 0, 4);
+    memory.apply(0, z, 0); // first window of series 0: taken as is
+    assert.deepEqual(Array.from(z), [4, 0, 0, 4]);
+    const next = Float32Array.of(0, 2);
+    memory.apply(0, next, 0); // 0.5 * 4 + 0.5 * 0, 0.5 * 0 + 0.5 * 2
+    assert.deepEqual(Array.from(next), [2, 1]);
+    const other = Float32Array.of(1, 1);
+    memory.apply(1, other, 0); // series 1 has its own memory
+    assert.deepEqual(Array.from(other), [1, 1]);
+    memory.reset(0);
+    const fresh = Float32Array.of(0, 0);
+    memory.apply(0, fresh, 0);
+    assert.deepEqual(Array.from(fresh), [0, 0]);
+  });
+
+  it('refuses bad options by name', () => {
+    for (const bad of [{ rate: -1 }, { warmup: 1 }, { memory: 0 }, { memory: 2 }, { activity: 'both' as never }, { activityMargin: -1 }, { term: 'x' as never }]) {
+      assert.throws(() => checkAttributionOptions(bad), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION') && e.message.includes(`attribution.${Object.keys(bad)[0]}`), JSON.stringify(bad));
+    }
+    checkAttributionOptions({ rate: 0, warmup: 2, memory: 1, activity: 'none', activityMargin: 0 });
   });
 });
