@@ -13,6 +13,16 @@
  *     z_c   = (ln max(e_c, 1e-12) - center_c) / scale_c            (the channel's robust z)
  *     share_c = max(z_c, 0) / sum_k max(z_k, 0)                    (1/C each when no z_k > 0)
  *
+ * Beside the error, each channel's activity `a_c` (the graph's model-free `channel_activity`,
+ * the mean absolute step over the window in scaled units) is compared with its own normal activity
+ * the same way, and a channel's evidence is the larger of the two:
+ *
+ *     z_c = max(z_err_c, |z_act_c|)
+ *
+ * which is what names a stuck sensor (a flat line is easy for every model to reconstruct or
+ * forecast, so its error stays normal; its activity drops to nothing) and a changed frequency.
+ * Each series then keeps a running average of its windows' z ({@link AttributionMemory}).
+ *
  * Channels are ranked by `z_c`; an anomaly event lists the top ones with their `share_c`. The log
  * scale is the score calibration's (src/score/calibration.ts): squared or absolute errors are
  * skewed, their logarithms nearly symmetric, so median and MAD describe them and a z of 3 means
