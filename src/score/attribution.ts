@@ -413,7 +413,7 @@ export class AttributionMemory {
  * Each channel's share of an attribution row: `max(z_c, 0) / sum_k max(z_k, 0)`, or `1/C` each
  * when no channel is above its normal median. Writes `out[outOffset .. outOffset + C)`.
  */
-export function attributionShares(z: ArrayLike<number>, offset: number, C: number, out: Float32Array | Float64Array, outOffset = 0): void {
+export function attributionShares<T extends Float32Array | Float64Array>(z: ArrayLike<number>, offset: number, C: number, out: T, outOffset = 0): T {
   let total = 0;
   for (let c = 0; c < C; c++) {
     const v = z[offset + c]!;
@@ -423,4 +423,5 @@ export function attributionShares(z: ArrayLike<number>, offset: number, C: numbe
     const v = z[offset + c]!;
     out[outOffset + c] = total > 0 ? (v > 0 ? v / total : 0) : 1 / C;
   }
+  return out;
 }
