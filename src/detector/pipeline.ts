@@ -11,14 +11,13 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { AttributionMemory, attributionShares, ChannelAttribution, checkAttributionOptions, channelTermOf, type ChannelAttributionOptions } from '../score/attribution.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
 import type { LiveModel, ModelVersions } from './versions.js';
 import type { ScoreCalibration } from '../model/model-dir.js';
-import { rankChannels } from '../evaluate/hitrate.js';
 
 export interface PipelineOptions {
   channels: readonly string[];
@@ -46,8 +45,9 @@ export class ScoringPipeline {
   /** Each version's attribution state, with the calibration it was made from (a new calibration restarts it). */
   private readonly attributions = new WeakMap<LiveModel, { from: ScoreCalibration | undefined; state: ChannelAttribution }>();
   /** Scratch for an event's ranking and shares (C each): events allocate only what they hand out. */
-  private readonly order: Int32Array;
-  private readonly shares: Float32Array;
+  private readonly top: TopChannelsScratch;
+  /** The attribution state made last, and its model's kind (a version without statistics starts from it). */
+  private lastAttribution: { kind: string; state: ChannelAttribution } | undefined;
   private readonly memory: AttributionMemory | undefined;
 
   constructor(
@@ -56,8 +56,7 @@ export class ScoringPipeline {
     private readonly events: DetectorEmitter,
     private readonly o: PipelineOptions,
   ) {
-    this.order = new Int32Array(o.channels.length);
-    this.shares = new Float32Array(o.channels.length);
+    this.top = topChannelsScratch(o.channels.length);
     checkAttributionOptions(o.attribution);
     const memory = o.attribution?.memory ?? 0.3;
     this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
@@ -249,22 +248,21 @@ export class ScoringPipeline {
   private attributionOf(model: LiveModel): ChannelAttribution {
     const had = this.attributions.get(model);
     if (had && had.from === model.calibration) return had.state;
-    const term = channelTermOf(model.model.manifest.score.definition);
-    const state = new ChannelAttribution(this.o.channels.length, model.calibration?.channels, { ...this.o.attribution, term });
+    const m = model.model.manifest;
+    const term = channelTermOf(m.score.definition);
+    // A version without channel statistics of its own (an online update, a learner's version
+    // written without them) starts from those of the version it follows when both are of the same
+    // kind, and tracks from there, rather than ranking by raw shares while it warms up.
+    const inherited = this.lastAttribution && this.lastAttribution.kind === m.kind ? this.lastAttribution.state.snapshot(0) : undefined;
+    const stats = model.calibration?.channels ?? (inherited?.term === term ? inherited : undefined);
+    const state = new ChannelAttribution(this.o.channels.length, stats, { ...this.o.attribution, term });
     this.attributions.set(model, { from: model.calibration, state });
+    this.lastAttribution = { kind: m.kind, state };
     return state;
   }
 
   private event(seriesId: string, timestamp: number, score: number, threshold: number, attribution: Float32Array, offset: number, source: AnomalyEvent['attribution']): AnomalyEvent {
-    const C = this.o.channels.length;
-    rankChannels(attribution, offset, C, this.order);
-    attributionShares(attribution, offset, C, this.shares);
-    const top = Math.min(this.o.topChannels, C);
-    const channels = new Array<{ name: string; score: number }>(top);
-    for (let k = 0; k < top; k++) {
-      const c = this.order[k]!;
-      channels[k] = { name: this.o.channels[c]!, score: this.shares[c]! };
-    }
-    return { seriesId, timestamp, score, threshold, channels, attribution: source };
+    return { seriesId, timestamp, score, threshold, channels: topChannels(attribution, offset, this.o.channels, this.o.topChannels, this.top), attribution: source };
   }
+
 }

@@ -425,3 +425,46 @@ export function attributionShares<T extends Float32Array | Float64Array>(z: Arra
   }
   return out;
 }
+
+/** Scratch of {@link topChannels} for C channels, allocated once by its caller. */
+export interface TopChannelsScratch {
+  order: Int32Array;
+  shares: Float32Array;
+}
+
+/** Scratch arrays for {@link topChannels} of C channels. */
+export function topChannelsScratch(channels: number): TopChannelsScratch {
+  return { order: new Int32Array(channels), shares: new Float32Array(channels) };
+}
+
+/**
+ * The `k` channels of an attribution row ranked first, most anomalous first, each with its share
+ * ({@link attributionShares}): what an anomaly event lists. Allocates only the returned list.
+ */
+export function topChannels(attribution: ArrayLike<number>, offset: number, names: readonly string[], k: number, scratch: TopChannelsScratch): { name: string; score: number }[] {
+  const C = names.length;
+  const top = Math.min(k, C);
+  const { order, shares } = scratch;
+  // Partial selection: O(C * k), no sort (events are on the hot path of busy streams).
+  for (let j = 0; j < top; j++) {
+    let best = -1;
+    let bestValue = -Infinity;
+    for (let c = 0; c < C; c++) {
+      let taken = false;
+      for (let i = 0; i < j; i++) if (order[i] === c) taken = true;
+      if (taken) continue;
+      const v = attribution[offset + c]!;
+      const key = Number.isNaN(v) ? -Infinity : v;
+      if (best < 0 || key > bestValue) {
+        best = c;
+        bestValue = key;
+      }
+    }
+    order[j] = best;
+  }
+  attributionShares(attribution, offset, C, shares);
+  const out = new Array<{ name: string; score: number }>(top);
+  for (let j = 0; j < top; j++) out[j] = { name: names[order[j]!]!, score: shares[order[j]!]! };
+  return out;
+}
+
