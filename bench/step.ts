@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { stepSizes } from '../src/infer/step-state.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
@@ -21,8 +21,14 @@ export interface StepBenchOptions {
   model?: string;
   /** Series counts. Default 1, 100, 10000. */
   series?: number[];
-  /** Windows per inference call, both paths. Default 64 (as `seismo bench` and the Detector). */
+  /** Windows per inference call of the window path. Default 64 (the Detector's default). */
   batchSize?: number;
+  /**
+   * Windows per inference call of the step path. Default 1024: a step batch costs a few
+   * milliseconds, so the fixed cost of each message to and from the worker (~0.1-0.5 ms here)
+   * weighs on it more than on a window batch; one call still serves each series once per round.
+   */
+  stepBatchSize?: number;
   /** Measurement rounds per path and series count. Default 5. */
   rounds?: number;
   /** Seconds per round. Default 2. */
@@ -36,7 +42,10 @@ export interface StepBenchRow {
   stepPointsPerSec: number;
   /** The same through the window graph. */
   windowPointsPerSec: number;
+  /** Ratio of the medians. */
   ratio: number;
+  /** Median of the per-round ratios (step round over the window round right after it): steadier when the machine's load changes between rounds. */
+  roundRatio: number;
   /** Share of the step detector's windows that the step graph scored (the others went through the window graph). */
   steppedShare: number;
   rounds: { step: number[]; window: number[] };
@@ -45,6 +54,7 @@ export interface StepBenchRow {
 export interface StepBenchResult {
   model: { dir: string | null; kind: string; window: number; channels: number; hyperParameters: Record<string, unknown> };
   batchSize: number;
+  stepBatchSize: number;
   /** Bytes of step state per series (per-layer rings of (k-1)d+1 columns), and the least any cache of the dilated layers needs ((k-1)d columns). */
   stateBytesPerSeries: number;
   minimalStateBytesPerSeries: number;
@@ -65,6 +75,7 @@ export async function trainStepReferenceModel(dir: string, log: (line: string) =
 export async function runStepBench(options: StepBenchOptions = {}): Promise<StepBenchResult> {
   const log = options.log ?? (() => {});
   const batchSize = options.batchSize ?? 64;
+  const stepBatchSize = options.stepBatchSize ?? 1024;
   const rounds = options.rounds ?? 5;
   const seconds = options.seconds ?? 2;
   const counts = options.series ?? [1, 100, 10_000];
@@ -89,20 +100,26 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
     for (const S of counts) {
       // Rings of two windows per series: the stream is written tick by tick and drained, so no
       // series runs far ahead; larger rings would only cost memory at 10,000 series.
-      const common = { batchSize, stride: 1, maxSeries: S, capacity: Math.max(2 * W, W + 2) };
-      const detectors = { step: await Detector.load(dir, common), window: await Detector.load(dir, { ...common, stepGraph: false }) };
+      const common = { stride: 1, maxSeries: S, capacity: Math.max(2 * W, W + 2) };
+      const detectors = { step: await Detector.load(dir, { ...common, batchSize: stepBatchSize }), window: await Detector.load(dir, { ...common, batchSize, stepGraph: false }) };
       const ticks = { step: 0, window: 0 };
       const ids = Array.from({ length: S }, (_, i) => `s${i}`);
       const round = async (which: 'step' | 'window'): Promise<number> => {
         const d = detectors[which];
         const before = d.stats().windowsScored;
         const t0 = performance.now();
+        // Backlog bounded to a few batches (or ticks): what is pending when the time is up is
+        // scored within the round (flush), so an unbounded backlog would only make rounds long.
+        const lag = Math.max(4 * d.batchSize, 2 * S);
+        let pushed = d.stats().framesPushed;
         while (performance.now() - t0 < seconds * 1000) {
           const t = ticks[which]++;
           const row = (t % 4096) * C;
           const frame = stream.subarray(row, row + C);
           for (let i = 0; i < S; i++) d.push(ids[i]!, t, frame);
+          pushed += S;
           await d.drain();
+          if (pushed - S * (W - 1) - d.stats().windowsScored > lag) await d.flush();
         }
         await d.flush();
         return (d.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
@@ -126,7 +143,8 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
         const stats = detectors.step.stats();
         const step = median(rates.step);
         const win = median(rates.window);
-        rows.push({ series: S, stepPointsPerSec: step, windowPointsPerSec: win, ratio: step / win, steppedShare: stats.windowsStepped / Math.max(1, stats.windowsScored), rounds: rates });
+        const roundRatio = median(rates.step.map((x, k) => x / rates.window[k]!));
+        rows.push({ series: S, stepPointsPerSec: step, windowPointsPerSec: win, ratio: step / win, roundRatio, steppedShare: stats.windowsStepped / Math.max(1, stats.windowsScored), rounds: rates });
       } finally {
         await detectors.step.close();
         await detectors.window.close();
@@ -135,6 +153,7 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
     return {
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C, hyperParameters: model.manifest.hyperParameters },
       batchSize,
+      stepBatchSize,
       stateBytesPerSeries: 4 * sizes.state,
       minimalStateBytesPerSeries: 4 * minimal,
       rows,

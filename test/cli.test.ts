@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rocAuc } from '../src/evaluate/index.js';
+import { rocAuc, windowLabels } from '../src/evaluate/index.js';
 import { readSeriesCsv, writeSeriesCsv, type SeriesTable } from '../src/ingest/csv.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readCalibration } from '../src/score/calibration.js';
@@ -69,7 +69,7 @@ describe('cli: train, detect, eval', function () {
     assert.equal(summary.windows, 1200 - W + 1);
     assert.equal(summary.events.length, Math.min(summary.anomalies, 100));
     const header = fs.readFileSync(out, 'utf8').split('\n')[0]!;
-    assert.equal(header, ['timestamp', 'score', 'threshold', 'anomaly', ...series.table.channels.map((c) => `score_${c}`), ...series.table.channels.map((c) => `attr_${c}`)].join(','));
+    assert.equal(header, ['timestamp', 'score', 'threshold', 'anomaly', ...series.table.channels.map((c) => `score_${c}`), ...series.table.channels.map((c) => `attr_${c}`), 'window'].join(','));
     // The scores file reads back in the DC-VAE convention: first timestamp is the first window's last frame.
     const scores = await readSeriesCsv(out);
     assert.equal(scores.length, 1200 - W + 1);
@@ -81,7 +81,10 @@ describe('cli: train, detect, eval', function () {
 
     const e = seismo(['eval', '--scores', out, '--labels', path.join(dir, 'labels.csv'), '--json']);
     assert.equal(e.status, 0, e.stderr);
-    assert.ok(Math.abs(JSON.parse(e.stdout).metrics.rocAuc - auc) < 1e-6);
+    // eval judges each window by the label rule (default any: a window holding a labelled row is anomalous).
+    const windowY = windowLabels(series.labels.subarray(1200), Int32Array.from({ length: scores.length }, (_, i) => i + W - 1), W).labels;
+    const evaluated = JSON.parse(e.stdout);
+    assert.ok(Math.abs((evaluated.result ?? evaluated).metrics.rocAuc - rocAuc(windowY, score)) < 1e-6);
   });
 
   it('learn streams the unseen half with a simulated expert, writing versions a later detect loads; without labels it leaves the questions to `seismo label`', () => {

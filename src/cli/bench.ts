@@ -23,6 +23,7 @@ interface BenchOptions extends CommonOptions {
   deep?: string;
   providers?: string;
   batchSizes?: string;
+  stepBatchSize?: string;
   series?: string;
   samples?: string;
   kind?: string;
@@ -159,14 +160,15 @@ async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
     model: opts.model,
     series: opts.series?.split(',').map((n) => intOption('--series', n.trim())!),
     batchSize: intOption('--batch-size', opts.batchSize),
+    stepBatchSize: intOption('--step-batch-size', opts.stepBatchSize),
     rounds: intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
+  say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize} (window path) / ${r.stepBatchSize} (step path), ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
   say(opts, `  step state: ${r.stateBytesPerSeries} bytes per series (the dilated layers' columns need at least ${r.minimalStateBytesPerSeries})`);
   for (const row of r.rows) {
-    say(opts, `  ${String(row.series).padStart(6)} series: step ${row.stepPointsPerSec.toFixed(0).padStart(8)} points/s, window ${row.windowPointsPerSec.toFixed(0).padStart(8)} points/s, ratio ${row.ratio.toFixed(1)}x (${(100 * row.steppedShare).toFixed(0)}% of windows stepped)`);
+    say(opts, `  ${String(row.series).padStart(6)} series: step ${row.stepPointsPerSec.toFixed(0).padStart(8)} points/s, window ${row.windowPointsPerSec.toFixed(0).padStart(8)} points/s, ratio ${row.ratio.toFixed(1)}x (per round ${row.roundRatio.toFixed(1)}x; ${(100 * row.steppedShare).toFixed(0)}% of windows stepped)`);
   }
   return { experiment: 'step', ...r };
 }
@@ -180,6 +182,7 @@ export function registerBench(program: Command): void {
     .option('--models <kinds>', 'kdd, attribution: comma-separated model kinds (kdd default: dense-ae,vae,bigan,ocsvm,pca; attribution: every kind)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
+    .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 1024)')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')

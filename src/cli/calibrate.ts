@@ -2,16 +2,19 @@
  * `seismo calibrate`: tunes a model's thresholds on a labelled validation series and writes them
  * into its model.json.
  *
- * Window labels: a window is labelled with its LAST frame's label, the frame it is reported at.
- * That is what `seismo eval` does with `seismo detect --out` (it joins each window row, stamped
- * with its last frame's timestamp, to the labels on that timestamp), so the figures printed here
- * are the ones `seismo eval` reports for the same data and thresholds.
+ * Window labels follow the one label rule (`--label-rule`, src/evaluate/inputs.ts): by default a
+ * window is anomalous when any of its frames is labelled, `last` takes its last frame's label.
+ * `seismo eval` judges `seismo detect --out` (whose rows carry each window's first and last
+ * timestamp) by the same rule, so the figures printed here are the ones `seismo eval` reports for
+ * the same data, thresholds and rule.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
 import { SeismoError } from '../errors.js';
+import { parseLabelRule, windowLabels } from '../evaluate/inputs.js';
+import { LABEL_RULE_HELP } from './eval.js';
 import { metricsFromCounts, countConfusion, type PointMetrics } from '../evaluate/threshold-metrics.js';
 import { alignLabels, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
@@ -29,6 +32,7 @@ interface CalibrateOptions extends CommonOptions {
   objective: string;
   method: string;
   provider: string;
+  labelRule: string;
 }
 
 const METHODS = ['best', 'per-channel'] as const;
@@ -42,13 +46,6 @@ export interface CalibrationFigures extends PointMetrics {
   alarms: number;
 }
 
-/** Window labels: the label of each window's last frame (see the file comment). */
-export function windowLabels(rowLabels: Uint8Array, endRows: Int32Array): Uint8Array {
-  const out = new Uint8Array(endRows.length);
-  for (let w = 0; w < endRows.length; w++) out[w] = rowLabels[endRows[w]!]!;
-  return out;
-}
-
 function figures(labels: Uint8Array, predictions: Uint8Array, threshold: number): CalibrationFigures {
   const m = metricsFromCounts(countConfusion(labels, predictions));
   return { ...m, threshold, alarms: m.tp + m.fp };
@@ -60,7 +57,8 @@ export function registerCalibrate(program: Command): void {
     .description("tune a model's thresholds on a labelled validation series and store them in its model.json")
     .requiredOption('--model <dir>', 'model directory (model.onnx + model.json); model.json is rewritten')
     .requiredOption('--data <csv>', "validation series: first column timestamp, then the model's channels")
-    .requiredOption('--labels <csv>', 'labels CSV: timestamp,label (0/1); a window takes its last frame\'s label')
+    .requiredOption('--labels <csv>', 'labels CSV: timestamp,label (0/1); each window is judged by --label-rule')
+    .option('--label-rule <rule>', LABEL_RULE_HELP, 'any')
     .option('--objective <name>', `what to maximise: ${OBJECTIVES.join('|')}`, 'f1')
     .option('--method <name>', 'best: one global threshold; per-channel: DC-VAE bands mu + alpha * sigma per channel, OR-ed with a global threshold, tuned jointly', 'best')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
@@ -74,6 +72,7 @@ export function registerCalibrate(program: Command): void {
           throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
         }
         const method = opts.method as Method;
+        const rule = parseLabelRule(opts.labelRule, '--label-rule');
         const { manifest } = readModelDir(opts.model);
         const [table, labelTable] = await Promise.all([readSeriesCsv(opts.data), readLabelsCsv(opts.labels)]);
         const rowLabels = alignLabels(table, labelTable);
@@ -91,7 +90,8 @@ export function registerCalibrate(program: Command): void {
           await detector.close();
         }
         const C = manifest.channels.length;
-        const labels = windowLabels(rowLabels, scores.endRows);
+        const judged = windowLabels(rowLabels, scores.endRows, manifest.window, rule);
+        const labels = judged.labels;
         const positives = labels.reduce((a, b) => a + b, 0);
         if (positives === 0 || positives === labels.length) {
           throw new SeismoError('ERR_EVAL', `calibration needs normal and anomalous windows; ${positives} of ${labels.length} windows are labelled anomalous`);
@@ -101,7 +101,7 @@ export function registerCalibrate(program: Command): void {
         const beforeRule = thresholdFromManifest(manifest);
         const before = figures(labels, applyRule(beforeRule, scores.scores, scores.channelScores, C), beforeRule.threshold(0));
 
-        const record = { objective, windows: labels.length, positives, data: path.basename(opts.data), date: new Date().toISOString() };
+        const record = { objective, labelRule: rule, windows: labels.length, positives, data: path.basename(opts.data), date: new Date().toISOString() };
         let thresholds: Manifest['thresholds'];
         if (method === 'best') {
           const tuned = tuneThreshold(labels, scores.scores, objective);
@@ -120,7 +120,8 @@ export function registerCalibrate(program: Command): void {
         writeThresholds(opts.model, stored.thresholds);
 
         const key = objective === 'f0.5' ? 'f05' : objective;
-        say(opts, `${labels.length} windows (${positives} labelled anomalous by their last frame) scored with ${opts.model}; tuned for ${objective} (${method}) and written to ${path.join(opts.model, MANIFEST_FILE)}`);
+        say(opts, `${labels.length} windows (${positives} labelled anomalous by label rule '${rule}') scored with ${opts.model}; tuned for ${objective} (${method}) and written to ${path.join(opts.model, MANIFEST_FILE)}`);
+        if (judged.unscoredAnomalies > 0) say(opts, `${judged.unscoredAnomalies} anomalous rows lie where no window is judged (the first window-1 rows, or between strided windows): no threshold can catch them`);
         say(opts, `figures on the calibration data itself (optimistic: check on held-out data with \`seismo detect\` + \`seismo eval\`):`);
         say(opts, `${''.padEnd(22)} ${'threshold'.padStart(12)} ${'alarms'.padStart(7)} ${'precision'.padStart(10)} ${'recall'.padStart(8)} ${'F1'.padStart(7)} ${'F2'.padStart(7)} ${'F0.5'.padStart(7)}`);
         for (const [name, f] of [[`stored (${manifest.thresholds.global.method})`, before], ['calibrated', after]] as const) {
@@ -130,7 +131,7 @@ export function registerCalibrate(program: Command): void {
           say(opts, 'per-channel bands (threshold = mu + alpha * sigma of the channel scores):');
           stored.thresholds.channels.forEach((c: Threshold, i: number) => say(opts, `  ${manifest.channels[i]!.padEnd(16)} alpha ${Number(c.params.alpha).toFixed(3).padStart(9)}  threshold ${c.value.toPrecision(5)}`));
         }
-        return { model: opts.model, objective, method, windows: labels.length, positives, before, after, improvement: after[key] - before[key], thresholds: stored.thresholds };
+        return { model: opts.model, objective, method, labelRule: rule, windows: labels.length, positives, unscoredRows: judged.unscoredRows, unscoredAnomalies: judged.unscoredAnomalies, before, after, improvement: after[key] - before[key], thresholds: stored.thresholds };
       }),
     );
 }

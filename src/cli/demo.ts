@@ -1,9 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Detector } from '../detector.js';
+import { SeismoError } from '../errors.js';
+import { writeSeriesCsv } from '../ingest/csv.js';
+import { writeScoresCsv } from './detect.js';
 import { evaluate } from '../evaluate/index.js';
+import { windowLabels } from '../evaluate/inputs.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import type { SeriesTable } from '../ingest/csv.js';
@@ -32,6 +35,36 @@ const DEMO = {
   trainStride: 2,
 };
 
+/** Where the demo writes when `--out` is not given: a folder in the working directory. */
+const DEFAULT_OUT = 'seismo-demo';
+
+/**
+ * Creates the output folder, or reuses one that is empty or holds an earlier demo's model; any
+ * other folder is refused, so that the demo never writes its files among someone's own.
+ */
+function prepareOut(dir: string): string {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new SeismoError('ERR_INVALID_OPTION', `--out ${dir} is a file; give a folder`);
+    const entries = fs.readdirSync(dir);
+    if (entries.length > 0 && !entries.includes('model.json')) {
+      throw new SeismoError('ERR_INVALID_OPTION', `--out ${dir} holds files that are not an earlier demo's; give another folder with --out`);
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Commands to try after the demo, with the folder it wrote. */
+function nextCommands(dir: string, channels: readonly string[]): string[] {
+  return [
+    `seismo eval --scores ${dir}/scores.csv --labels ${dir}/labels.csv --plots ${dir}/plots   # every metric, and the charts`,
+    `seismo serve --model ${dir} --work ${dir}/learn --replay synthetic   # live dashboard on http://127.0.0.1:8080/`,
+    `seismo detect --online --data your.csv --out scores.csv   # your own CSV (timestamp, then one column per channel), no training`,
+    `seismo train --kind lstm-ae --data your-normal.csv --out model/ && seismo detect --model model/ --data your.csv --out scores.csv`,
+    `(this model reads ${channels.length} channels: ${channels.join(', ')}; seismo detect --model ${dir} --data ${dir}/series.csv scores the demo series again)`,
+  ];
+}
+
 /** A run of consecutive anomalous windows, reported as one finding. */
 interface Finding {
   from: string;
@@ -48,7 +81,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'seed of the data and the model', '7')
     .option('--epochs <n>', 'maximum training epochs', '30')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
-    .option('--out <dir>', 'keep the model directory and the series here')
+    .option('--out <dir>', 'folder for the model, the series, its labels, the scores (created if missing)', DEFAULT_OUT)
     .option('--json', 'print {"metrics": {...}, ...} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
@@ -59,7 +92,15 @@ export function registerDemo(program: Command): void {
         const split = Math.floor(table.length / 2);
         say(opts, `seismo demo: ${table.length} rows x ${C} channels (${table.channels.join(', ')}), ${anomalies.length} planted anomalies after row ${split}`);
 
-        const dir = opts.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-demo-'));
+        const dir = prepareOut(opts.out ?? DEFAULT_OUT);
+        const written: string[] = [];
+        const put = (name: string, write: (file: string) => void | Promise<void>) => async () => {
+          const file = path.join(dir, name);
+          await write(file);
+          written.push(file);
+        };
+        await put('series.csv', (f) => writeSeriesCsv(f, table))();
+        await put('labels.csv', (f) => fs.writeFileSync(f, `timestamp,label\n${table.timestamps.map((t, i) => `${t},${labels[i]}`).join('\n')}\n`))();
         const { summary } = await trainWithProgress('lstm-ae', table.frames.subarray(0, split * C), table.channels, dir, {
           config: { window: DEMO.window, encoderUnits: DEMO.encoderUnits, decoderUnits: DEMO.decoderUnits, learningRate: DEMO.learningRate, epochs: intOption('--epochs', opts.epochs), patience: 4 },
           stride: DEMO.trainStride,
@@ -77,13 +118,10 @@ export function registerDemo(program: Command): void {
           progress.stop();
           const seconds = (performance.now() - t0) / 1000;
 
-          // A window is anomalous when any of its frames is: the window is what the model scores.
-          const windowLabels = new Uint8Array(scored.scores.length);
-          for (let w = 0; w < windowLabels.length; w++) {
-            const end = split + scored.endRows[w]!;
-            for (let r = end - DEMO.window + 1; r <= end; r++) if (labels[r]) windowLabels[w] = 1;
-          }
-          const m = evaluate(windowLabels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
+          // The one label rule (src/evaluate/inputs.ts), default 'any': a window is anomalous when
+          // any of its frames is, as `seismo eval` and `calibrate` judge it.
+          const judged = windowLabels(labels.subarray(split), scored.endRows, DEMO.window, 'any');
+          const m = evaluate(judged.labels, scored.scores, { predictions: scored.anomalies, slidingWindow: DEMO.window });
           const findings = groupFindings(scored, table.timestamps, split, detector.channels, anomalies, DEMO.window);
           const found = new Set(findings.map((f) => f.matches).filter((x): x is string => x !== null));
           say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
@@ -92,8 +130,13 @@ export function registerDemo(program: Command): void {
           say(opts, 'planted:');
           for (const a of anomalies) say(opts, `  ${label(a, table.timestamps)}  channels ${a.channels.map((c) => table.channels[c]).join(', ')}  ${found.has(label(a, table.timestamps)) ? 'found' : 'missed'}`);
           say(opts, `window-level: ROC AUC ${m.rocAuc.toFixed(3)}, PR AUC ${m.prAuc.toFixed(3)}, precision ${m.precision.toFixed(3)}, recall ${m.recall.toFixed(3)}, F1 ${m.f1.toFixed(3)} at the stored threshold`);
-          if (!opts.out) fs.rmSync(dir, { recursive: true, force: true });
+          const live = { ...table, timestamps: table.timestamps.slice(split) };
+          await put('scores.csv', (f) => writeScoresCsv(f, live, detector.channels, scored, detector.window))();
+          say(opts, `wrote to ${dir}/: the model (model.json, model.onnx), ${written.map((f) => path.basename(f)).join(', ')}`);
           const online = await onlineDemo(table, labels, seed, opts.provider as ProviderRequest, (line) => say(opts, line));
+          const next = nextCommands(dir, table.channels);
+          say(opts, 'next:');
+          for (const line of next) say(opts, `  ${line}`);
           return {
             metrics: {
               rocAuc: m.rocAuc, prAuc: m.prAuc, vusRoc: m.vusRoc, vusPr: m.vusPr,
@@ -101,15 +144,18 @@ export function registerDemo(program: Command): void {
               rangePrecision: m.rangePrecision, rangeRecall: m.rangeRecall, rangeF1: m.rangeF1,
               bestF1: m.bestF1, threshold: detector.threshold,
             },
+            labelRule: 'any',
             labelLevel: 'window (anomalous when any of its frames is labelled)',
             windows: scored.scores.length,
-            anomalousWindows: windowLabels.reduce((a, b) => a + b, 0),
+            anomalousWindows: judged.labels.reduce((a, b) => a + b, 0),
             planted: anomalies.map((a) => ({ kind: a.kind, from: table.timestamps[a.start], to: table.timestamps[a.end - 1], channels: a.channels.map((c) => table.channels[c]), found: found.has(label(a, table.timestamps)) })),
             findings,
             training: summary,
             provider: detector.provider,
             streamSeconds: seconds,
-            modelDir: opts.out ?? null,
+            modelDir: dir,
+            files: written,
+            next,
             online,
           };
         } finally {
@@ -198,9 +244,7 @@ async function onlineDemo(table: SeriesTable, labels: Uint8Array, seed: number, 
     const seconds = (performance.now() - t0) / 1000;
     const from = ONLINE_DEMO.warmup;
     // Per scored sample: anomalous when any frame of its window is labelled, as above.
-    const n = table.length - from;
-    const y = new Uint8Array(n);
-    for (let k = 0; k < n; k++) for (let r = from + k - W + 1; r <= from + k; r++) if (labels[r]) y[k] = 1;
+    const y = windowLabels(labels, Int32Array.from({ length: table.length - from }, (_, k) => from + k), W, 'any').labels;
     const m = evaluate(y, normalized.subarray(from), { predictions: alarms.subarray(from), slidingWindow: W });
     const st = d.stats();
     say(`online mode (no training file): deepant learning from row 0, scoring from row ${from} (warm-up), ${st.scored} samples in ${seconds.toFixed(1)} s, ${st.updates} model versions learnt, ${st.alarms} alarms (${d.policy.alarmsPer10k} per 10,000 expected by chance)`);

@@ -1,7 +1,7 @@
 /**
  * `seismo eval`: scores a detector's output against labels.
  *
- *   seismo eval --scores <csv> --labels <csv> [--threshold <x>] [--sliding-window <n>] [--json]
+ *   seismo eval --scores <csv> --labels <csv> [--label-rule any|last] [--window <n>] [--threshold <x>] [--sliding-window <n>] [--json]
  *   seismo eval nab --nab <root> [--results <dir>] --detector <name> [--json]
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import Papa from 'papaparse';
 import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { hitRate, type HitRateResult } from '../evaluate/hitrate.js';
+import { labelSpans, parseLabelRule, withMissedAnomalies, type LabelRule, type SpanLabels } from '../evaluate/inputs.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
 import { readNabWindows } from '../ingest/nab.js';
@@ -22,6 +23,8 @@ interface EvalOptions {
   labels?: string;
   threshold?: string;
   slidingWindow?: string;
+  labelRule?: string;
+  window?: string;
   plots?: string;
   json?: boolean;
 }
@@ -112,9 +115,44 @@ function parseNumberOption(name: string, raw: string | undefined, integer: boole
 /** Where the threshold metrics' decisions came from. */
 type ThresholdSource = 'option' | 'anomaly-column' | 'threshold-column' | 'best-f1';
 
+/** Options of {@link evaluateCsvFiles}. */
+export interface EvaluateCsvOptions {
+  /** Threshold for the threshold metrics (`score >= threshold`); default: see {@link evaluateCsvFiles}. */
+  threshold?: number;
+  /** VUS buffer width in points. */
+  slidingWindow?: number;
+  /** Which label a score row is judged against (see {@link LabelRule}); default `any`. */
+  labelRule?: LabelRule;
+  /**
+   * Label rows each score row covers, ending at its own timestamp, when the scores CSV has no
+   * `window` column (e.g. the model's window). Default 1: a score covers its own row only.
+   */
+  window?: number;
+}
+
+/** How the labelled rows were judged, beside the metrics. */
+export interface LabelAccounting {
+  labelRule: LabelRule;
+  /** What a score row covers: `window column`, or `window of <n> label rows`. */
+  covers: string;
+  /** Score rows judged (joined to a label). */
+  points: number;
+  /** Score rows whose timestamp is not in the labels (skipped). */
+  unlabelled: number;
+  /** Label rows no score row was judged on (see {@link SpanLabels.unscoredRows}). */
+  unscoredRows: number;
+  /** Anomalous rows among them, counted as missed anomalies in every metric. */
+  unscoredAnomalies: number;
+}
+
 /**
- * Joins a scores CSV (`timestamp,score[,threshold][,anomaly]...`) with a labels CSV
+ * Joins a scores CSV (`timestamp,score[,threshold][,anomaly][,window]...`) with a labels CSV
  * (`timestamp,label`) on the timestamp text and evaluates every metric.
+ *
+ * Each score row covers the label rows up to its `timestamp`, in the labels file's order: its
+ * `window` cell of them (as `seismo detect --out` writes it), else `options.window` (default 1,
+ * its own row). It is judged under `labelRule` (default `any`: anomalous when any covered row is). Labelled rows that no score row is judged on are counted;
+ * the anomalous ones enter every metric as missed (lowest score, predicted normal).
  *
  * Threshold metrics use, in order: `threshold` if given; else the scores CSV's `anomaly` column;
  * else `score >= threshold` with its per-row `threshold` column; else the best-F1 threshold
@@ -123,11 +161,15 @@ type ThresholdSource = 'option' | 'anomaly-column' | 'threshold-column' | 'best-
 export function evaluateCsvFiles(
   scoresPath: string,
   labelsPath: string,
-  options: { threshold?: number; slidingWindow?: number } = {},
-): { metrics: EvaluationResult & { points: number; unlabelled: number; thresholdSource: ThresholdSource; hitRate?: EvalHitRate }; joined: EvalPlotData } {
+  options: EvaluateCsvOptions = {},
+): { metrics: EvaluationResult & LabelAccounting & { thresholdSource: ThresholdSource; hitRate?: EvalHitRate }; joined: EvalPlotData } {
+  const rule = parseLabelRule(options.labelRule);
+  const window = options.window ?? 1;
+  if (!Number.isInteger(window) || window < 1) throw new SeismoError('ERR_INVALID_OPTION', `--window must be an integer >= 1, got ${window}`);
   const st = readCsv(scoresPath);
   const lt = readCsv(labelsPath);
   const sTime = column(st, 'timestamp', true);
+  const sWindow = column(st, 'window', false);
   const sScore = column(st, 'score', true);
   const sThr = column(st, 'threshold', false);
   const sAnom = column(st, 'anomaly', false);
@@ -135,33 +177,42 @@ export function evaluateCsvFiles(
   const lLabel = column(lt, 'label', true);
   const perChannel = channelLabelColumns(st, lt, lTime, lLabel);
 
-  const labelAt = new Map<string, number>();
-  const labelRow = new Map<string, number>();
+  // Label rows in file order (the series' order), and each timestamp's row.
+  const rowOf = new Map<string, number>();
+  const rowLabels = new Uint8Array(lt.rows.length);
   lt.rows.forEach((r, i) => {
     const v = numberCell(lt, i, lLabel);
     if (v !== 0 && v !== 1) throw new SeismoError('ERR_CSV_PARSE', `${labelsPath}: line ${i + 2}: label must be 0 or 1, got ${v}`);
     const t = r[lTime].trim();
-    if (labelAt.has(t)) throw new SeismoError('ERR_CSV_PARSE', `${labelsPath}: line ${i + 2}: timestamp ${t} repeats`);
-    labelAt.set(t, v);
-    labelRow.set(t, i);
+    if (rowOf.has(t)) throw new SeismoError('ERR_CSV_PARSE', `${labelsPath}: line ${i + 2}: timestamp ${t} repeats`);
+    rowOf.set(t, i);
+    rowLabels[i] = v;
   });
 
   // `score_<channel>` columns (written by `seismo detect --out`) feed the per-channel plot.
   const channelCols = st.header.flatMap((h, i) => (h.startsWith('score_') ? [{ name: h.slice('score_'.length), col: i }] : []));
   const channelValues: number[][] = channelCols.map(() => []);
   const times: string[] = [];
-  const labels: number[] = [];
+  const firstRows: number[] = [];
+  const lastRows: number[] = [];
   const scores: number[] = [];
   const anomalies: number[] = [];
   const rowThresholds: number[] = [];
   let unlabelled = 0;
   st.rows.forEach((r, i) => {
-    const y = labelAt.get(r[sTime].trim());
-    if (y === undefined) {
+    const last = rowOf.get(r[sTime].trim());
+    if (last === undefined) {
       unlabelled++;
       return;
     }
-    labels.push(y);
+    let covers = window;
+    if (sWindow !== undefined) {
+      covers = numberCell(st, i, sWindow);
+      if (!Number.isInteger(covers) || covers < 1) throw new SeismoError('ERR_CSV_PARSE', `${scoresPath}: line ${i + 2}: window must be an integer >= 1, got ${covers}`);
+    }
+    // A window that begins before the labels do is judged on the labelled part of it.
+    firstRows.push(Math.max(0, last - covers + 1));
+    lastRows.push(last);
     times.push(r[sTime].trim());
     channelCols.forEach((c, k) => channelValues[k]!.push(numberCell(st, i, c.col)));
     scores.push(numberCell(st, i, sScore));
@@ -169,11 +220,14 @@ export function evaluateCsvFiles(
     // A threshold cell may be NaN or Infinity: rules without a single score threshold, or a
     // streaming rule still calibrating, write those (`seismo detect --out`).
     if (sThr !== undefined) rowThresholds.push(thresholdCell(st, i, sThr));
-    perChannel?.add(i, labelRow.get(r[sTime].trim())!);
+    // Channels are ranked for the row the window is reported at (its last), against that row's channel labels.
+    perChannel?.add(i, last);
   });
-  if (labels.length === 0) {
+  if (lastRows.length === 0) {
     throw new SeismoError('ERR_EVAL', `no timestamp of ${scoresPath} occurs in ${labelsPath}; check that both use the same timestamp text`);
   }
+  const judged = labelSpans(rowLabels, firstRows, lastRows, rule);
+  const labels = judged.labels;
 
   let source: ThresholdSource;
   let predictions: number[] | undefined;
@@ -186,7 +240,9 @@ export function evaluateCsvFiles(
     predictions = scores.map((s, i) => (s >= rowThresholds[i] ? 1 : 0));
   } else source = 'best-f1';
 
-  const metrics = evaluate(labels, scores, { threshold: options.threshold, predictions, slidingWindow: options.slidingWindow });
+  // Anomalous rows that no score row was judged on enter as missed, not dropped.
+  const all = withMissedAnomalies(labels, scores, judged.unscoredAnomalies, predictions);
+  const metrics = evaluate(all.labels, all.scores, { threshold: options.threshold, predictions: all.predictions, slidingWindow: options.slidingWindow });
   // The decisions the threshold metrics used, and the one threshold behind them when there is one.
   let threshold: number | null = metrics.threshold;
   if (source === 'threshold-column' || source === 'anomaly-column') {
@@ -195,14 +251,22 @@ export function evaluateCsvFiles(
   const decided = predictions ?? scores.map((v) => (v >= metrics.threshold! ? 1 : 0));
   const joined: EvalPlotData = {
     timestamps: times,
-    labels: Uint8Array.from(labels),
+    labels,
     scores: Float64Array.from(scores),
     predictions: Uint8Array.from(decided),
     threshold,
     channels: channelCols.map((c, k) => ({ name: c.name, values: Float64Array.from(channelValues[k]!) })),
   };
+  const accounting: LabelAccounting = {
+    labelRule: rule,
+    covers: sWindow !== undefined ? 'window column' : `window of ${window} label row${window === 1 ? '' : 's'}`,
+    points: labels.length,
+    unlabelled,
+    unscoredRows: judged.unscoredRows,
+    unscoredAnomalies: judged.unscoredAnomalies,
+  };
   const hit = perChannel?.result();
-  return { metrics: { ...metrics, points: labels.length, unlabelled, thresholdSource: source, ...(hit ? { hitRate: hit } : {}) }, joined };
+  return { metrics: { ...metrics, ...accounting, thresholdSource: source, ...(hit ? { hitRate: hit } : {}) }, joined };
 }
 
 /** HitRate of `seismo eval`: what it ranked by, and the figures (src/evaluate/hitrate.ts). */
@@ -244,6 +308,10 @@ function channelLabelColumns(st: CsvTable, lt: CsvTable, lTime: number, lLabel: 
     },
   };
 }
+
+/** The label rule as `--help` and the README state it. */
+export const LABEL_RULE_HELP =
+  "which label a score is judged against: any (default; anomalous when any row of its window is labelled 1) | last (its last row's label: forecasters, per-row scores)";
 
 const ROWS: Array<[keyof EvaluationResult, string]> = [
   ['rocAuc', 'ROC AUC'],
@@ -315,10 +383,12 @@ export function registerEval(program: Command): void {
   const cmd = program
     .command('eval')
     .description('evaluate anomaly scores against labels (ROC/PR AUC, VUS, point, point-adjusted, range, affiliation, best F1)')
-    .option('--scores <csv>', 'scores CSV: timestamp,score[,threshold][,anomaly],...')
+    .option('--scores <csv>', 'scores CSV: timestamp,score[,threshold][,anomaly][,window],...')
     .option('--labels <csv>', 'labels CSV: timestamp,label (0/1)[,<channel> (0/1)...]; joined on the timestamp text; channel columns add HitRate@100%/@150%')
     .option('--threshold <x>', 'threshold for the threshold metrics (score >= x); default: the anomaly or threshold column, else best F1')
     .option('--sliding-window <n>', 'VUS buffer width in points (TSB-AD slidingWindow)', '100')
+    .option('--label-rule <rule>', LABEL_RULE_HELP, 'any')
+    .option('--window <n>', "label rows each score covers, ending at its timestamp, when the scores CSV has no window column (default 1; seismo detect --out writes it)")
     .option('--plots <dir>', 'write PNG and SVG plots there: score histogram, ROC, PR, score timeline, channel contributions of the strongest event')
     .option('--json', 'print {"metrics": {...}} on stdout (and "plots": [files] with --plots)')
     .action(
@@ -329,12 +399,15 @@ export function registerEval(program: Command): void {
         const result = evaluateCsvFiles(opts.scores, opts.labels, {
           threshold: parseNumberOption('threshold', opts.threshold, false),
           slidingWindow: parseNumberOption('sliding-window', opts.slidingWindow, true),
+          labelRule: parseLabelRule(opts.labelRule, '--label-rule'),
+          window: parseNumberOption('window', opts.window, true),
         });
         const m = result.metrics;
         const text = [
-          `${m.points} labelled points (${m.unlabelled} score rows without a label skipped); threshold metrics from ${m.thresholdSource}` +
-            (m.threshold === null ? '' : ` at ${m.threshold}`) +
-            `; VUS window ${m.slidingWindow}`,
+          `${m.points} labelled points: scores judged by label rule '${m.labelRule}' over the rows each covers (${m.covers}); ${m.unlabelled} score rows without a label skipped`,
+          `${m.unscoredRows} labelled rows no score covers` +
+            (m.unscoredAnomalies > 0 ? `, ${m.unscoredAnomalies} of them anomalous: counted as missed anomalies (recall)` : ''),
+          `threshold metrics from ${m.thresholdSource}` + (m.threshold === null ? '' : ` at ${m.threshold}`) + `; VUS window ${m.slidingWindow}`,
           `confusion: TP ${m.tp}  FP ${m.fp}  TN ${m.tn}  FN ${m.fn}`,
           '',
           ...ROWS.map(([k, name]) => `${name.padEnd(32)} ${fmt(m[k])}`),
@@ -342,7 +415,7 @@ export function registerEval(program: Command): void {
         if (m.hitRate) {
           text.push(
             '',
-            `channel attribution (ranked by ${m.hitRate.rankedBy}_<channel>, ${m.hitRate.rows} rows with labelled channels: ${m.hitRate.channels.join(', ')})`,
+            `channel attribution (ranked by ${m.hitRate.rankedBy}_<channel> at each window's last row, ${m.hitRate.rows} rows with labelled channels: ${m.hitRate.channels.join(', ')})`,
             `${'HitRate@100%'.padEnd(32)} ${fmt(m.hitRate.hitRate100)}`,
             `${'HitRate@150%'.padEnd(32)} ${fmt(m.hitRate.hitRate150)}`,
             `${'top-1 channel labelled'.padEnd(32)} ${fmt(m.hitRate.top1)}`,

@@ -215,7 +215,21 @@ export class Detector {
     this.checkTimestamp(seriesId, timestamp, this.batcher.lastTimeOf(seriesId), -1);
     const slot = this.batcher.slotFor(seriesId);
     this.oneTime[0] = timestamp;
-    this.batcher.store(slot, this.oneTime, 0, this.scratch, 1);
+    try {
+      this.batcher.store(slot, this.oneTime, 0, this.scratch, 1);
+    } catch (err) {
+      // The ring's own message speaks of slots and releases; say what a caller of push() can do.
+      if (!isSeismoError(err, 'ERR_RING_OVERFLOW')) throw err;
+      throw new SeismoError(
+        'ERR_RING_OVERFLOW',
+        `series '${seriesId}': its ring is full (${this.capacity} samples not yet scored) and push() does not wait; ` +
+          'a synchronous loop over many rows never lets scoring run. Use `await detector.write(seriesId, timestamps, frames)` ' +
+          '(it waits for room), or on this error `await detector.drain(seriesId)` and push the sample again; ' +
+          "or raise `capacity`, or choose `overflow: 'drop-oldest'`. The sample was not stored",
+        { ...err.details, seriesId, capacity: this.capacity },
+        { cause: err },
+      );
+    }
     this.pipeline.pump();
   }
 

@@ -33,10 +33,9 @@ export class StepScorer {
   private frameBuf = new Float32Array(0);
   private rowsBuf = new BigInt64Array(0);
   private rowsWords = new Int32Array(0);
-  /** The `state_<l>` feeds: tensors over the stores, made once (onnxruntime reads them in place). */
-  private readonly stateFeeds: Record<string, ort.Tensor>;
-  private columnScratch: Float32Array[] = [];
-  private readonly columnBufs: Float32Array[];
+  /** The `state` feed: a tensor over the store, made once (onnxruntime reads it in place). */
+  private readonly stateFeed: ort.Tensor;
+  private readonly fetches: string[];
   // Per active row of a round: window index, its next frame offset, its slot and frame.
   private activeWindow = new Int32Array(0);
   private activeOffset = new Int32Array(0);
@@ -67,11 +66,8 @@ export class StepScorer {
     this.planLast = new Int32Array(o.slots);
     this.planNext = new Float64Array(o.slots);
     this.planStamp = new Int32Array(o.slots);
-    this.stateFeeds = {};
-    this.states.stores.forEach((store, l) => {
-      this.stateFeeds[STEP_IO.state(l)] = new Tensor('float32', store, [store.length / layout.layers[l]!.in, layout.layers[l]!.in]);
-    });
-    this.columnBufs = new Array<Float32Array>(layout.layers.length);
+    this.stateFeed = new Tensor('float32', this.states.store, [this.states.rows, this.states.width]);
+    this.fetches = [...o.outputs, STEP_IO.columns];
   }
 
   /**
@@ -126,19 +122,12 @@ export class StepScorer {
     const widths: Record<string, number> = {};
     let active = heads;
     const P = states.sizes.taps;
-    const layers = states.layout.layers.length;
     while (active > 0) {
-      // Aligned: the rows are consecutive slots, all at the same frame. Then each layer's new
-      // columns form one block of its store, and onnxruntime writes them there itself.
-      const slot0 = slots[this.activeWindow[0]!]!;
-      const t0 = starts[this.activeWindow[0]!]! + this.activeOffset[0]!;
-      let aligned = true;
       for (let r = 0; r < active; r++) {
         const i = this.activeWindow[r]!;
         const j = this.activeOffset[r]!;
         const slot = slots[i]!;
         const t = starts[i]! + j;
-        if (aligned && (slot !== slot0 + r || t !== t0)) aligned = false;
         this.rowSlot[r] = slot;
         this.rowFrame[r] = t;
         const src = (rows[i]! + j) * C;
@@ -147,20 +136,15 @@ export class StepScorer {
       }
       const out = await this.session.run(
         {
-          ...this.stateFeeds,
+          [STEP_IO.state]: this.stateFeed,
           [STEP_IO.frame]: new this.Tensor('float32', this.frameBuf.subarray(0, active * C), [active, C]),
           [STEP_IO.tapRows]: new this.Tensor('int64', this.rowsBuf.subarray(0, active * P), [active, P]),
         },
-        this.fetchesFor(active, aligned, slot0, t0),
+        this.fetches,
       );
       this.runs++;
       this.steps += active;
-      if (aligned) {
-        for (let r = 0; r < active; r++) states.next[this.rowSlot[r]!] = this.rowFrame[r]! + 1;
-      } else {
-        for (let l = 0; l < layers; l++) this.columnBufs[l] = out[STEP_IO.column(l)]!.data as Float32Array;
-        states.scatterRows(this.rowSlot, this.rowFrame, active, this.columnBufs);
-      }
+      states.scatterRows(this.rowSlot, this.rowFrame, active, out[STEP_IO.columns]!.data as Float32Array);
       let kept = 0;
       for (let r = 0; r < active; r++) {
         let i = this.activeWindow[r]!;
@@ -190,19 +174,6 @@ export class StepScorer {
     return results;
   }
 
-  /** Outputs of one call: scores allocated by onnxruntime; the columns into the store (aligned) or scratch. */
-  private fetchesFor(rows: number, aligned: boolean, slot0: number, t0: number): Record<string, ort.Tensor | null> {
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of this.o.outputs) fetches[name] = null;
-    const layers = this.states.layout.layers;
-    for (let l = 0; l < layers.length; l++) {
-      const cin = layers[l]!.in;
-      const view = aligned ? this.states.columnBlock(l, t0, slot0, rows) : this.columnScratch[l]!.subarray(0, rows * cin);
-      fetches[STEP_IO.column(l)] = new this.Tensor('float32', view, [rows, cin]);
-    }
-    return fetches;
-  }
-
   /** Grows the per-window and per-row scratch to a batch of `n` windows (rows never exceed windows). */
   private ensureBatch(n: number): void {
     if (this.activeWindow.length >= n) return;
@@ -216,6 +187,5 @@ export class StepScorer {
     this.frameBuf = new Float32Array(n * this.o.channels);
     this.rowsBuf = new BigInt64Array(n * this.states.sizes.taps);
     this.rowsWords = new Int32Array(this.rowsBuf.buffer);
-    this.columnScratch = this.states.layout.layers.map((l) => new Float32Array(n * l.in));
   }
 }

@@ -39,17 +39,22 @@ export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 export const STEP_IO = {
   /** Input: one raw frame per series `[B, C]` float32. */
   frame: 'frame',
-  /** Input: rows of the `state_<l>` inputs holding each series' taps, `[B, taps]` int64 (see {@link stepSizes}). */
+  /** Input: rows of `state` holding each series' taps, `[B, taps]` int64 (see {@link stepSizes}). */
   tapRows: 'tap_rows',
-  /** Input: the store of layer l's columns, `[rows, in]` float32. */
-  state: (l: number) => `state_${l}`,
-  /** Output: layer l's input column at this frame, `[B, in]` float32, to store for later steps. */
-  column: (l: number) => `column_${l}`,
+  /** Input: the store of every layer's columns, `[rows, width]` float32 (see {@link stepWidth}). */
+  state: 'state',
+  /** Output: each layer's input column at this frame, `[layers, B, width]` float32, to store for later steps. */
+  columns: 'columns',
 } as const;
+
+/** Floats per stored column: the widest layer input (narrower columns are padded to it). */
+export function stepWidth(layout: StepLayout): number {
+  return Math.max(1, ...layout.layers.map((l) => l.in));
+}
 
 /** Sizes of a layout. */
 export interface StepSizes {
-  /** Floats of state per series: sum over layers of `((k - 1) * d + 1) * in`. */
+  /** Floats of state per series: sum over layers of `((k - 1) * d + 1)` columns of {@link stepWidth} floats. */
   state: number;
   /** Entries of `tap_rows` per series: sum of `k - 1`. */
   taps: number;
@@ -61,10 +66,11 @@ export function ringLength(layer: StepLayer): number {
 }
 
 export function stepSizes(layout: StepLayout): StepSizes {
+  const width = stepWidth(layout);
   let state = 0;
   let taps = 0;
   for (const l of layout.layers) {
-    state += ringLength(l) * l.in;
+    state += ringLength(l) * width;
     taps += l.kernel - 1;
   }
   return { state, taps };
@@ -98,18 +104,20 @@ export function parseStepLayout(text: string | undefined, source: string): StepL
 }
 
 /**
- * The state of many series (slots): per layer one store `[ring, slots, in]` (column of frame t of
- * a series at ring position `t mod ring`), which the step graph reads in place through
- * `tap_rows`; and how far each series has stepped. Nothing here allocates per step.
+ * The state of many series (slots): one store of rows of {@link stepWidth} floats, each a column
+ * of one layer of one series (layer l's rows `[ring, slots]`, column of frame t of a series at
+ * ring position `t mod ring`), which the step graph reads in place through `tap_rows`; and how
+ * far each series has stepped. Nothing here allocates per step.
  */
 export class StepStates {
   readonly sizes: StepSizes;
-  /** Per layer, `[ring * slots, in]` row-major: what the graph's `state_<l>` inputs view. */
-  readonly stores: Float32Array[];
+  readonly width: number;
+  /** `[rows, width]` row-major: what the graph's `state` input views. */
+  readonly store: Float32Array;
   /** Per slot: index (in the series) of the next frame the state expects. */
   readonly next: Float64Array;
+  private readonly bases: Int32Array;
   private readonly rings: Int32Array;
-  private readonly ins: Int32Array;
   private readonly dilations: Int32Array;
   private readonly kernels: Int32Array;
 
@@ -118,13 +126,23 @@ export class StepStates {
     readonly slots: number,
   ) {
     this.sizes = stepSizes(layout);
-    const n = layout.layers.length;
+    this.width = stepWidth(layout);
     this.rings = Int32Array.from(layout.layers, ringLength);
-    this.ins = Int32Array.from(layout.layers, (l) => l.in);
     this.dilations = Int32Array.from(layout.layers, (l) => l.dilation);
     this.kernels = Int32Array.from(layout.layers, (l) => l.kernel);
-    this.stores = Array.from({ length: n }, (_, l) => new Float32Array(this.rings[l]! * slots * this.ins[l]!));
+    this.bases = new Int32Array(layout.layers.length);
+    let rows = 0;
+    for (let l = 0; l < layout.layers.length; l++) {
+      this.bases[l] = rows;
+      rows += this.rings[l]! * slots;
+    }
+    this.store = new Float32Array(rows * this.width);
     this.next = new Float64Array(slots);
+  }
+
+  /** Rows of the store. */
+  get rows(): number {
+    return this.store.length / this.width;
   }
 
   /** Bytes of state per series (the rings; the frame counter adds 8). */
@@ -134,9 +152,12 @@ export class StepStates {
 
   /** Forgets a slot's history: its next step is frame `from` of the series, after zero padding. */
   reset(slot: number, from: number): void {
-    for (let l = 0; l < this.stores.length; l++) {
-      const cin = this.ins[l]!;
-      for (let p = 0; p < this.rings[l]!; p++) this.stores[l]!.fill(0, (p * this.slots + slot) * cin, (p * this.slots + slot + 1) * cin);
+    const F = this.width;
+    for (let l = 0; l < this.rings.length; l++) {
+      for (let p = 0; p < this.rings[l]!; p++) {
+        const row = this.bases[l]! + p * this.slots + slot;
+        this.store.fill(0, row * F, (row + 1) * F);
+      }
     }
     this.next[slot] = from;
   }
@@ -155,29 +176,19 @@ export class StepStates {
       const k = this.kernels[l]!;
       for (let j = 0; j < k - 1; j++) {
         const p = (((t - (k - 1 - j) * d) % ring) + ring) % ring;
-        words[o] = p * this.slots + slot;
+        words[o] = this.bases[l]! + p * this.slots + slot;
         o += 2;
       }
     }
   }
 
   /**
-   * Where layer l's column of frame `t` goes for slots `first .. first + count - 1`: one
-   * contiguous `[count, in]` block of its store (the step graph can write its `column_<l>` output
-   * there directly when a call's rows are those slots, in order, all at frame t).
+   * Stores the `columns` output (`[layers, rows, width]`) of a call whose row r was frame
+   * `frames[r]` of slot `slots[r]`, and advances those slots. Rows of consecutive slots at the
+   * same frame go to consecutive rows of the store, so each run of them is one block copy per layer.
    */
-  columnBlock(l: number, t: number, first: number, count: number): Float32Array {
-    const cin = this.ins[l]!;
-    const at = ((t % this.rings[l]!) * this.slots + first) * cin;
-    return this.stores[l]!.subarray(at, at + count * cin);
-  }
-
-  /**
-   * Stores the `column_<l>` outputs of a call whose row r was frame `frames[r]` of slot
-   * `slots[r]`, and advances those slots. Rows of consecutive slots at the same frame go to
-   * consecutive rows of each store, so runs of them are copied as blocks.
-   */
-  scatterRows(slots: Int32Array, frames: Float64Array, rows: number, columns: readonly Float32Array[]): void {
+  scatterRows(slots: Int32Array, frames: Float64Array, rows: number, columns: Float32Array): void {
+    const F = this.width;
     let r = 0;
     while (r < rows) {
       const slot = slots[r]!;
@@ -185,14 +196,13 @@ export class StepStates {
       let end = r + 1;
       while (end < rows && slots[end] === slot + (end - r) && frames[end] === t) end++;
       for (let l = 0; l < this.rings.length; l++) {
-        const cin = this.ins[l]!;
-        const src = columns[l]!;
-        const store = this.stores[l]!;
-        const dst = ((t % this.rings[l]!) * this.slots + slot) * cin;
-        if (end - r >= 4) {
-          store.set(src.subarray(r * cin, end * cin), dst);
+        const dst = (this.bases[l]! + (t % this.rings[l]!) * this.slots + slot) * F;
+        const src = (l * rows + r) * F;
+        const n = (end - r) * F;
+        if (n >= 64) {
+          this.store.set(columns.subarray(src, src + n), dst);
         } else {
-          for (let i = 0; i < (end - r) * cin; i++) store[dst + i] = src[r * cin + i]!;
+          for (let i = 0; i < n; i++) this.store[dst + i] = columns[src + i]!;
         }
       }
       for (let q = r; q < end; q++) this.next[slots[q]!] = frames[q]! + 1;

@@ -106,12 +106,11 @@ export function dcVaeStepExact(config: Pick<DcVaeConfig, 'kernelSize' | 'depth' 
  */
 export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNames: readonly string[], scaler: ScalerParams): { onnx: Uint8Array; inputs: string[]; outputs: string[] } | undefined {
   if (!dcVaeStepExact(config)) return undefined;
-  const layers = config.kernelSize > 1 ? 2 * config.depth : 0;
-  const each = (f: (l: number) => string) => Array.from({ length: layers }, (_, l) => f(l));
+  if (config.kernelSize < 2) return undefined; // pointwise: the window path is already one frame's work
   return {
     onnx: exportDcVaeStep(model, config, channelNames, scaler),
-    inputs: [STEP_IO.frame, STEP_IO.tapRows, ...each(STEP_IO.state)],
-    outputs: [...DC_VAE_IO.outputs, ...each(STEP_IO.column)],
+    inputs: [STEP_IO.frame, STEP_IO.state, STEP_IO.tapRows],
+    outputs: [...DC_VAE_IO.outputs, STEP_IO.columns],
   };
 }
 
