@@ -17,11 +17,10 @@ import { copyModelDir } from './helpers/tiny-model.js';
 const W = 16;
 
 /** Scores by `series@start`, channel scores beside them. */
-async function scoreAll(dir: string, series: Float32Array[], offsets: number[], options: { stepGraph?: boolean; batchSize?: number }): Promise<{ scores: Map<string, number>; channels: Map<string, Float32Array>; attribution: Map<string, Float32Array>; step: boolean; stepped: number; firstStart: Map<string, number> }> {
+async function scoreAll(dir: string, series: Float32Array[], offsets: number[], options: { stepGraph?: boolean; batchSize?: number }): Promise<{ scores: Map<string, number>; channels: Map<string, Float32Array>; step: boolean; stepped: number; firstStart: Map<string, number> }> {
   const detector = await Detector.load(dir, { maxSeries: 8, batchSize: options.batchSize ?? 24, ...(options.stepGraph === undefined ? {} : { stepGraph: options.stepGraph }) });
   const scores = new Map<string, number>();
   const channels = new Map<string, Float32Array>();
-  const attribution = new Map<string, Float32Array>();
   const firstStart = new Map<string, number>();
   detector.on('batch', (b: ScoredBatch) => {
     const C = b.channelScores.length / b.size;
@@ -29,7 +28,6 @@ async function scoreAll(dir: string, series: Float32Array[], offsets: number[], 
       const key = `${b.seriesIds[i]}@${b.starts[i]}`;
       scores.set(key, b.scores[i]!);
       channels.set(key, b.channelScores.slice(i * C, (i + 1) * C));
-      attribution.set(key, b.attribution.slice(i * C, (i + 1) * C));
       if (!firstStart.has(b.seriesIds[i]!)) firstStart.set(b.seriesIds[i]!, b.starts[i]!);
     }
   });
@@ -46,7 +44,7 @@ async function scoreAll(dir: string, series: Float32Array[], offsets: number[], 
       }
     }
     await detector.flush();
-    return { scores, channels, attribution, step: detector.stepGraph, stepped: detector.stats().windowsStepped, firstStart };
+    return { scores, channels, step: detector.stepGraph, stepped: detector.stats().windowsStepped, firstStart };
   } finally {
     await detector.close();
   }
@@ -102,10 +100,6 @@ describe('detector: stride-1 step graph (dc-vae)', function () {
       const gc = step.channels.get(key)!;
       const rc = window.channels.get(key)!;
       for (let c = 0; c < rc.length; c++) assert.ok(Math.abs(gc[c]! - rc[c]!) <= 1e-5 * Math.max(1, Math.abs(rc[c]!)), `${key} channel ${c}`);
-      // Attribution too: the step path's channel_activity is computed from the rings (the graph's formula).
-      const ga = step.attribution.get(key)!;
-      const ra = window.attribution.get(key)!;
-      for (let c = 0; c < ra.length; c++) assert.ok(Math.abs(ga[c]! - ra[c]!) <= 1e-3 * Math.max(1, Math.abs(ra[c]!)), `${key} attribution of channel ${c}: ${ga[c]} vs ${ra[c]}`);
     }
   });
 

@@ -5,11 +5,16 @@
 // error and activity statistics with the calibration. The slow sweep over seeds and series
 // families is `seismo bench attribution` (bench/attribution.ts, figures in docs/benchmarks.md).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { benchCase, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
 import { Detector } from '../../src/detector/index.js';
 import type { AnomalyEvent } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
+import { generateSeries } from '../../src/ingest/synthetic.js';
 import { windowActivity } from '../../src/score/attribution.js';
+import { trainToDir } from '../../training/train-to-dir.js';
 import { initBackend } from '../../training/backend.js';
 import { applyScaler } from '../../training/fit.js';
 import { listKinds } from '../../training/index.js';
@@ -119,5 +124,51 @@ describe('contract: channel attribution of every registered kind', function () {
     } });
     assert.equal(sources[0], 'raw-share');
     assert.equal(sources.at(-1), 'channel-z');
+  });
+});
+
+describe('attribution through the DC-VAE step graph', function () {
+  this.timeout(180_000);
+  it('equals the window graph\'s on every window (channel_activity computed from the rings)', async () => {
+    const C3 = 3;
+    const W = 16;
+    const train = generateSeries({ length: 400, channels: C3, seed: 5, periods: [24, 7], anomalies: [] });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-attr-step-'));
+    try {
+      await trainToDir('dc-vae', train.table.frames, train.table.channels, dir, { config: { window: W, depth: 3, filters: 6, latent: 2, epochs: 1, batchSize: 32 }, seed: 3 });
+      assert.ok(readModelDir(dir).step, 'the model has a step graph');
+      // Six series ticking together, two with a stuck channel, so batches serve several series per step call.
+      const series = [1, 2, 3, 4, 5, 6].map((seed) => generateSeries({ length: 90, channels: C3, seed, periods: [24, 7], anomalies: seed % 3 === 0 ? [{ kind: 'stuck', start: 40, length: 30, channels: [seed % C3] }] : [] }).table.frames);
+      const run = async (stepGraph: boolean) => {
+        // Fixed statistics (no online tracking), so each window's attribution depends on its series alone.
+        const detector = await Detector.load(dir, { maxSeries: 8, batchSize: 24, stepGraph, attribution: { rate: 0 } });
+        const out = new Map<string, Float32Array>();
+        detector.on('batch', (b) => {
+          for (let i = 0; i < b.size; i++) out.set(`${b.seriesIds[i]}@${b.starts[i]}`, b.attribution.slice(i * C3, (i + 1) * C3));
+        });
+        try {
+          for (let t = 0; t < 90; t++) {
+            for (let k = 0; k < series.length; k++) {
+              await detector.drain();
+              detector.push(`s${k}`, t, series[k]!.subarray(t * C3, (t + 1) * C3));
+            }
+          }
+          await detector.flush();
+          return { out, stepped: detector.stats().windowsStepped };
+        } finally {
+          await detector.close();
+        }
+      };
+      const step = await run(true);
+      const window = await run(false);
+      assert.ok(step.stepped > 0 && window.stepped === 0);
+      assert.equal(step.out.size, window.out.size);
+      for (const [key, ref] of window.out) {
+        const got = step.out.get(key)!;
+        for (let c = 0; c < C3; c++) assert.ok(Math.abs(got[c]! - ref[c]!) <= 1e-3 * Math.max(1, Math.abs(ref[c]!)), `${key} channel ${c}: ${got[c]} vs ${ref[c]}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
