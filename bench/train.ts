@@ -48,6 +48,12 @@ export interface TrainBenchOptions {
   pytorch?: boolean | string;
   /** Models to time. Default both. */
   models?: readonly ('lstmAe' | 'dcVae')[];
+  /**
+   * Alternating rounds (with `pytorch`): each round times seismo then PyTorch on the same model,
+   * so both see the same machine load; the figures are medians over every timed epoch of every
+   * round, and `ratioRounds` holds each round's ratio. Default 1.
+   */
+  rounds?: number;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -61,12 +67,14 @@ export interface EpochTiming {
   /** Mean training loss of the last epoch (sanity: both paths should agree). */
   lastLoss: number;
   path: KernelPath | 'pytorch';
+  /** Seconds of the warm-up epoch (not counted in `secPerEpoch`). */
+  warmupSeconds?: number;
 }
 
 export interface TrainBenchResult {
   /** Native path where the addon loads, else tfjs; `tfjs` holds the pure-tfjs figures when asked for. */
-  lstmAe?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number };
-  dcVae?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number };
+  lstmAe?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number; ratioRounds?: number[]; warmupEpochSeconds?: number[] };
+  dcVae?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number; ratioRounds?: number[]; warmupEpochSeconds?: number[] };
   config: typeof TRAIN_BENCH_CONFIG & { timedEpochs: number; warmupEpochs: 1 };
   /** tfjs backend, kernel path and variant. */
   backend: string;
@@ -99,6 +107,7 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
   const starts = Int32Array.from({ length: cfg.windows }, (_, i) => i);
   const seconds: number[] = [];
   const losses: number[] = [];
+  let warmup = NaN;
   try {
     await fitWindows(model, frames, starts, new Int32Array(0), {
       window: cfg.window,
@@ -113,13 +122,13 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
         if (p.epoch > 1) {
           seconds.push(p.seconds);
           losses.push(p.loss);
-        }
+        } else warmup = p.seconds;
       },
     });
   } finally {
     model.dispose();
   }
-  return { secPerEpoch: median(seconds), epochSeconds: seconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path };
+  return { secPerEpoch: median(seconds), epochSeconds: seconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path, warmupSeconds: warmup };
 }
 
 function runPytorch(python: string, epochs: number, models: readonly string[], log: (l: string) => void): Record<string, EpochTiming> {
@@ -139,7 +148,7 @@ function runPytorch(python: string, epochs: number, models: readonly string[], l
       python,
     });
   }
-  const out = JSON.parse(r.stdout) as Record<string, { secPerEpoch: number; epochSeconds: number[]; lastLoss: number }>;
+  const out = JSON.parse(r.stdout) as Record<string, { secPerEpoch: number; epochSeconds: number[]; lastLoss: number; warmupSeconds?: number }>;
   return Object.fromEntries(Object.entries(out).filter(([k]) => k === 'lstmAe' || k === 'dcVae').map(([k, v]) => [k, { ...v, path: 'pytorch' as const }]));
 }
 
@@ -189,10 +198,25 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     kernels: kernelsText,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadAvg1mBefore: loadBefore, loadAvg1mAfter: NaN },
   };
+  const rounds = options.pytorch ? Math.max(1, options.rounds ?? 1) : 1;
+  const python = options.pytorch ? (typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3') : undefined;
   try {
     for (const name of models) {
       const spec = specs[name];
-      const timing = await timeModel(spec.build, frames, epochs, spec.targets, log, `${name} [${kernels.path}]`);
+      const mine: EpochTiming[] = [];
+      const theirs: EpochTiming[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const label = rounds > 1 ? `${name} [${kernels.path}] round ${r + 1}/${rounds}` : `${name} [${kernels.path}]`;
+        mine.push(await timeModel(spec.build, frames, epochs, spec.targets, log, label));
+        // Without rounds, PyTorch runs after every model (as before); with them, right after ours.
+        if (python && rounds > 1) theirs.push(runPytorch(python, epochs, [name], log)[name]!);
+      }
+      const timing: EpochTiming = {
+        secPerEpoch: median(mine.flatMap((m) => m.epochSeconds)),
+        epochSeconds: mine.flatMap((m) => m.epochSeconds),
+        lastLoss: mine.at(-1)!.lastLoss,
+        path: mine.at(-1)!.path,
+      };
       let tfjs: EpochTiming | undefined;
       if (options.tfjs && kernels.path === 'native') {
         setNativeKernelsEnabled(false);
@@ -202,14 +226,22 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
           setNativeKernelsEnabled(true);
         }
       }
-      result[name] = { ...timing, ...(tfjs ? { tfjs } : {}) };
+      result[name] = { ...timing, warmupEpochSeconds: mine.map((m) => m.warmupSeconds!), ...(tfjs ? { tfjs } : {}) };
       log(`${name}: ${timing.secPerEpoch.toFixed(3)} s/epoch (${timing.path})${tfjs ? `, tfjs-only ${tfjs.secPerEpoch.toFixed(3)} s/epoch` : ''}`);
+      if (theirs.length > 0) {
+        const all = theirs.flatMap((t) => t.epochSeconds);
+        const peer: EpochTiming = { secPerEpoch: median(all), epochSeconds: all, lastLoss: theirs.at(-1)!.lastLoss, path: 'pytorch', warmupSeconds: theirs.at(-1)!.warmupSeconds };
+        const entry = result[name]!;
+        entry.pytorch = peer;
+        entry.ratioToPytorch = timing.secPerEpoch / peer.secPerEpoch;
+        entry.ratioRounds = mine.map((m, i) => m.secPerEpoch / theirs[i]!.secPerEpoch);
+        log(`${name}: PyTorch ${peer.secPerEpoch.toFixed(3)} s/epoch, ratio ${entry.ratioToPytorch.toFixed(2)}x (per round ${entry.ratioRounds.map((x) => x.toFixed(2)).join(', ')})`);
+      }
     }
   } finally {
     frames.dispose();
   }
-  if (options.pytorch) {
-    const python = typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3';
+  if (python && rounds === 1) {
     const ref = runPytorch(python, epochs, models, log);
     for (const name of models) {
       const mine = result[name];

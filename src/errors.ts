@@ -48,6 +48,11 @@ export type SeismoErrorCode =
   | 'ERR_TOO_MANY_SERIES'
   /** Training could not run (too little data, diverged, unknown model kind). */
   | 'ERR_TRAINING'
+  /**
+   * The training part (TensorFlow.js and the baselines' libraries, optional dependencies) is not
+   * installed; the message names the `npm install` that adds it.
+   */
+  | 'ERR_TRAINING_UNAVAILABLE'
   /** Inference failed inside onnxruntime or its worker thread. */
   | 'ERR_INFERENCE'
   /** Labels and scores cannot be evaluated together (no overlap, no positives). */
@@ -63,7 +68,9 @@ export type SeismoErrorCode =
   /** A stream entry cannot be decoded (missing or malformed fields); it goes to the dead-letter stream. */
   | 'ERR_BAD_ENTRY'
   /** The message broker failed or cannot be reached (Redis down, script refused, group missing). */
-  | 'ERR_CONNECTOR';
+  | 'ERR_CONNECTOR'
+  /** The CLI's command line could not be parsed (unknown command or option, missing required option); exit code 2. */
+  | 'ERR_USAGE';
 
 export class SeismoError extends Error {
   override readonly name = 'SeismoError';

@@ -31,6 +31,7 @@ export { isSeismoError, SeismoError, type SeismoErrorCode } from './errors.js';
 
 // The native ring buffers under the detector (zero-copy windows of many series).
 export { FrameRings, type FrameRingsOptions, type OverflowPolicy, type SlotState } from './window/frame-rings.js';
+export type { RingImplementation } from './native.js';
 
 // Data in and out: CSV in the DC-VAE convention (timestamp first, one column per channel).
 export {

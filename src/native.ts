@@ -106,8 +106,13 @@ function findPackageRoot(from: string): string {
   }
 }
 
-/** Loads the addon once (node-gyp-build: build/Release first, then prebuilds/<platform>-<arch>). */
+/**
+ * Loads the addon once (node-gyp-build: build/Release first, then prebuilds/<platform>-<arch>).
+ * `SEISMO_NATIVE=off` makes it fail as on a machine without a usable addon.
+ */
 export function loadNative(): NativeBinding {
+  // As if no addon could load: the TypeScript rings and the tfjs training ops run instead.
+  if (process.env.SEISMO_NATIVE === 'off') throw new SeismoError('ERR_NATIVE_LOAD', 'the native addon is turned off (SEISMO_NATIVE=off)');
   if (binding) return binding;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -120,7 +125,7 @@ export function loadNative(): NativeBinding {
       `seismo's native addon could not be loaded for ${process.platform}-${process.arch} (libc ${libc}, ` +
         `node ${process.versions.node}, N-API ${process.versions.napi}). Tried ${path.join(PACKAGE_ROOT, 'build/Release')} ` +
         `and ${path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`)}. ` +
-        'Build it from source with `npx cmake-js compile` in the seismo package (needs cmake, a C++17 compiler and the Eigen 3 headers, e.g. `apt-get install cmake g++ libeigen3-dev`).',
+        'Build it from source in the seismo package: `npm install --no-save cmake-js node-addon-api node-api-headers && npx cmake-js compile` (needs cmake, a C++17 compiler and the Eigen 3 headers, e.g. `apt-get install cmake g++ libeigen3-dev`).',
       { root: PACKAGE_ROOT },
       { cause },
     );
@@ -131,6 +136,48 @@ export function loadNative(): NativeBinding {
     throw new SeismoError('ERR_NATIVE_LOAD', `seismo's native addon has ABI ${stale}, expected ${NATIVE_ABI}: rebuild it with \`npx cmake-js compile\` (or delete build/ to use the prebuild).`);
   }
   return binding;
+}
+
+/** Which ring arena FrameRings builds on: the addon's, or the TypeScript one when the addon cannot load. */
+export type RingImplementation = 'native' | 'typescript';
+
+let rings: { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } | undefined;
+
+/**
+ * The ring arena constructor FrameRings uses, chosen once per thread: the addon's when it loads;
+ * otherwise the TypeScript arena (same behaviour, slower), after one warning that says why and
+ * how to get the native one. `SEISMO_NATIVE=off` asks for the TypeScript arena without a warning.
+ */
+export function ringArenas(): { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } {
+  if (rings) return rings;
+  if (process.env.SEISMO_NATIVE === 'off') return (rings = typescriptRings());
+  try {
+    return (rings = { RingArena: loadNative().RingArena, implementation: 'native' });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    process.emitWarning(
+      `seismo: ring buffers run in TypeScript (slower) because the native addon is unavailable: ${reason} ` +
+        '(SEISMO_NATIVE=off chooses the TypeScript rings without this warning)',
+      { code: 'SEISMO_NATIVE_FALLBACK' },
+    );
+    return (rings = typescriptRings());
+  }
+}
+
+/**
+ * Chooses the ring arena of FrameRings built from now on in this thread (tests run the ring
+ * suites against both); `undefined` goes back to the choice of {@link ringArenas}.
+ * @internal
+ */
+export function useRingImplementation(implementation: RingImplementation | undefined): void {
+  rings = implementation === undefined ? undefined : implementation === 'native' ? { RingArena: loadNative().RingArena, implementation } : typescriptRings();
+}
+
+function typescriptRings(): { RingArena: NativeRingArenaConstructor; implementation: RingImplementation } {
+  // Loaded on demand: a process with the addon never needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { TsRingArena } = require('./window/ts-ring-arena.js') as typeof import('./window/ts-ring-arena.js');
+  return { RingArena: TsRingArena, implementation: 'typescript' };
 }
 
 function glibcVersion(): string {

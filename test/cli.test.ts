@@ -15,7 +15,8 @@ const ROOT = path.resolve(__dirname, '..');
 /** Runs `seismo <args>` from the TypeScript sources in a child process. */
 function seismo(args: string[]): { stdout: string; stderr: string; status: number } {
   const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(ROOT, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
-  const r = spawnSync(process.execPath, ['-e', code, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  // `--`: the arguments are seismo's, even those node also knows (--verbose).
+  const r = spawnSync(process.execPath, ['-e', code, '--', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
 }
 
@@ -45,7 +46,7 @@ describe('cli: train, detect, eval', function () {
   it('train writes a model directory and a JSON summary', () => {
     const r = seismo(['train', '--kind', 'lstm-ae', '--data', path.join(dir, 'train.csv'), '--config', path.join(dir, 'config.json'), '--stride', '2', '--out', modelDir, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
+    const summary = JSON.parse(r.stdout).result;
     assert.equal(summary.kind, 'lstm-ae');
     assert.equal(summary.window, W);
     assert.ok(summary.epochs >= 1 && Number.isFinite(summary.finalValLoss));
@@ -64,7 +65,7 @@ describe('cli: train, detect, eval', function () {
     const out = path.join(dir, 'scores.csv');
     const r = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--out', out, '--provider', 'auto', '--stride', '1', '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
+    const summary = JSON.parse(r.stdout).result;
     assert.equal(summary.provider.provider, 'cpu');
     assert.equal(summary.windows, 1200 - W + 1);
     assert.equal(summary.events.length, Math.min(summary.anomalies, 100));
@@ -94,7 +95,7 @@ describe('cli: train, detect, eval', function () {
     const args = ['--model', modelDir, '--data', path.join(dir, 'test.csv'), '--anchor', path.join(dir, 'train.csv'), '--options', path.join(dir, 'learner.json'), '--budget', '16', '--period', '128', '--delay', '16'];
     const r = seismo(['learn', ...args, '--labels', path.join(dir, 'labels.csv'), '--work', work, '--out', out, '--json']);
     assert.equal(r.status, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = JSON.parse(r.stdout).result;
     assert.ok(s.updates >= 1 && s.labels > 0 && s.labels <= s.asked, JSON.stringify({ updates: s.updates, labels: s.labels, asked: s.asked, history: s.history.map((h: { reason?: string }) => h.reason) }));
     assert.equal(s.windows, Math.floor((1200 - W) / 2) + 1);
     assert.ok(s.figures.rocAuc > 0.75, `online ROC AUC ${s.figures.rocAuc}`);
@@ -111,10 +112,10 @@ describe('cli: train, detect, eval', function () {
     const human = path.join(dir, 'learn-human');
     const h = seismo(['learn', ...args, '--work', human, '--json']);
     assert.equal(h.status, 0, h.stderr);
-    const hs = JSON.parse(h.stdout);
+    const hs = JSON.parse(h.stdout).result;
     assert.ok(hs.pending > 0 && hs.labels === 0 && hs.updates === 0, JSON.stringify({ pending: hs.pending, labels: hs.labels }));
     const q = seismo(['label', '--dir', human, '--json']);
-    const pending = JSON.parse(q.stdout).pending as { key: string; ref: { start: number } }[];
+    const pending = JSON.parse(q.stdout).result.pending as { key: string; ref: { start: number } }[];
     assert.equal(pending.length, hs.pending);
     // The person answers after the run; the next run on the same folder (the next file of the stream) takes the answers up.
     const truth = (start: number): boolean => series.labels[1200 + start + W - 1] === 1;
@@ -124,7 +125,7 @@ describe('cli: train, detect, eval', function () {
     assert.equal(answer.status, 0, answer.stderr);
     const again = seismo(['learn', ...args, '--work', human, '--json']);
     assert.equal(again.status, 0, again.stderr);
-    const as = JSON.parse(again.stdout);
+    const as = JSON.parse(again.stdout).result;
     assert.equal(as.labels, pending.length, 'every answer given between the runs was applied');
     assert.equal(as.unknownLabels, 0);
     assert.equal(fs.readdirSync(path.join(human, 'questions')).length, as.pending, 'one frames file per question still pending');
@@ -163,6 +164,52 @@ describe('cli: train, detect, eval', function () {
     const kind = seismo(['train', '--kind', 'transformer', '--data', path.join(dir, 'train.csv'), '--out', path.join(dir, 'never'), '--json']);
     assert.equal(kind.status, 1);
     assert.equal(JSON.parse(kind.stdout).error.code, 'ERR_TRAINING');
+  });
+
+  it('prints one --json envelope for every command, failures and usage errors included (exit 0, 1, 2)', () => {
+    const ok = seismo(['eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--json']);
+    assert.equal(ok.status, 0, ok.stderr);
+    const done = JSON.parse(ok.stdout);
+    assert.deepEqual(Object.keys(done), ['ok', 'command', 'result']);
+    assert.equal(done.ok, true);
+    assert.equal(done.command, 'eval');
+
+    const failed = seismo(['eval', '--scores', path.join(dir, 'none.csv'), '--labels', path.join(dir, 'labels.csv'), '--json']);
+    assert.equal(failed.status, 1);
+    const f = JSON.parse(failed.stdout);
+    assert.deepEqual({ ok: f.ok, command: f.command, code: f.error.code }, { ok: false, command: 'eval', code: 'ERR_IO' });
+    assert.match(f.error.message, /none\.csv/);
+
+    // Usage errors: commander's message on stderr as before, the envelope on stdout, exit code 2.
+    const unknown = seismo(['eval', 'nab', '--nab', dir, '--detector', 'toy', '--no-such-flag', '--json']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown option '--no-such-flag'/);
+    const u = JSON.parse(unknown.stdout);
+    assert.deepEqual(u, { ok: false, command: 'eval nab', error: { code: 'ERR_USAGE', message: "unknown option '--no-such-flag'", hint: 'see `seismo eval nab --help`' } });
+    const missing = seismo(['calibrate', '--json']);
+    assert.equal(missing.status, 2);
+    assert.equal(JSON.parse(missing.stdout).error.code, 'ERR_USAGE');
+    assert.match(JSON.parse(missing.stdout).error.message, /required option/);
+    const nothing = seismo(['no-such-command', '--json']);
+    assert.equal(nothing.status, 2);
+    assert.equal(JSON.parse(nothing.stdout).error.code, 'ERR_USAGE');
+    // Without --json stdout stays empty; the exit code is the same.
+    const plain = seismo(['eval', '--no-such-flag']);
+    assert.equal(plain.status, 2);
+    assert.equal(plain.stdout, '');
+  });
+
+  it('is quiet about skipped providers unless --verbose', () => {
+    const quiet = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--provider', 'auto']);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /not used/);
+    assert.match(quiet.stderr, /scoring on onnxruntime provider 'cpu'/);
+    // The global flag, before the command or after it.
+    for (const args of [['--verbose', 'detect'], ['detect', '--verbose']]) {
+      const verbose = seismo([...args, '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--provider', 'auto']);
+      assert.equal(verbose.status, 0, verbose.stderr);
+      assert.match(verbose.stderr, /provider cuda not used: /);
+    }
   });
 });
 

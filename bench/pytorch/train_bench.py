@@ -4,7 +4,10 @@ same data, batch size, optimiser and epoch structure, on ONE CPU thread.
 
 Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--epochs 3] [--models lstmAe,dcVae] [--json]
 Needs Debian's python3-torch (apt-get install python3-torch) and, for a fair figure, an optimised
-BLAS (apt-get install libopenblas0-pthread; see below). Prints progress on stderr and, with
+BLAS (apt-get install libopenblas0-pthread; see below). Debian bookworm's torch 1.13.1 is built
+with oneDNN (MKL-DNN 2.6.3, on by default: its convolutions use it) and without MKL (matmuls and
+the LSTM's GEMMs go through libblas.so.3, OpenBLAS here); the pip wheel's MKL is not reachable
+offline. Prints progress on stderr and, with
 --json, {"lstmAe": {"secPerEpoch", "epochSeconds", "lastLoss"}, "dcVae": {...}, "torch": ...}.
 
 Shapes follow the tfjs models: windows [N, W=64, C=8]; LSTM-AE encoder LSTM(8->32), last hidden
@@ -108,7 +111,7 @@ def time_model(model, data, epochs, label):
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     offsets = torch.arange(WINDOW)
     gen = torch.Generator().manual_seed(SEED)
-    seconds, loss_last = [], float('nan')
+    seconds, loss_last, warmup = [], float('nan'), float('nan')
     for epoch in range(epochs + 1):  # epoch 0 warms up
         t0 = time.perf_counter()
         order = torch.randperm(WINDOWS, generator=gen)
@@ -126,9 +129,11 @@ def time_model(model, data, epochs, label):
         if epoch > 0:
             seconds.append(dt)
             loss_last = total / WINDOWS
+        else:
+            warmup = dt
     s = sorted(seconds)
     med = s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
-    return {'secPerEpoch': med, 'epochSeconds': seconds, 'lastLoss': loss_last}
+    return {'secPerEpoch': med, 'epochSeconds': seconds, 'lastLoss': loss_last, 'warmupSeconds': warmup}
 
 
 def blas():
@@ -148,7 +153,7 @@ def main():
     torch.manual_seed(SEED)
     data = frames()
     data = (data - data.mean(0)) / data.std(0)  # scaled like the tfjs pipeline (values do not affect timing)
-    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas()}
+    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas(), 'mkl': torch.backends.mkl.is_available(), 'mkldnn': torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled}
     builders = {'lstmAe': LstmAe, 'dcVae': DcVae}
     for name in args.models.split(','):
         out[name] = time_model(builders[name](), data, args.epochs, name)

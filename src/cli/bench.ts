@@ -29,6 +29,10 @@ interface BenchOptions extends CommonOptions {
   kind?: string;
   seeds?: string;
   family?: string;
+  perRecord?: boolean | string;
+  latency?: boolean;
+  threads?: string;
+  maxLatencyMs?: string;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -152,6 +156,72 @@ async function runOnlineMode(opts: BenchOptions): Promise<Record<string, unknown
   return { experiment: 'online-mode', ...r };
 }
 
+async function runPerRecordBench(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runPerRecord } = require('../../bench/per-record.js') as typeof import('../../bench/per-record.js');
+  const r = await runPerRecord({
+    kinds: typeof opts.perRecord === 'string' ? opts.perRecord.split(',').map((k) => k.trim()) : undefined,
+    // The throughput default (64) is far too small for one-frame windows: default 1024 here.
+    batchSize: opts.batchSize === '64' ? undefined : intOption('--batch-size', opts.batchSize),
+    rounds: intOption('--rounds', opts.rounds),
+    seconds: Number(opts.seconds),
+    provider: opts.provider as ProviderRequest,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, `per-record kinds (window 1, ${r.channels} channels), batch ${r.batchSize}, writes of ${r.chunk} records, provider ${r.provider}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
+  for (const k of r.kinds) {
+    say(opts, `  ${k.kind.padEnd(9)} onnxruntime ${k.ortWindowsPerSec.toFixed(0).padStart(9)}  pipeline ${k.pipelineWindowsPerSec.toFixed(0).padStart(9)} windows/s  ratio ${k.ratio.toFixed(2)} (per round ${k.roundRatio.toFixed(2)})  (anomalies ${(100 * k.anomalyShare).toFixed(1)}%)`);
+  }
+  return { experiment: 'per-record', ...r };
+}
+
+async function runLatencyBench(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runLatency } = require('../../bench/latency.js') as typeof import('../../bench/latency.js');
+  const maxLatencyMs = opts.maxLatencyMs === undefined ? undefined : Number(opts.maxLatencyMs);
+  if (maxLatencyMs !== undefined && !(Number.isFinite(maxLatencyMs) && maxLatencyMs >= 0)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `--max-latency-ms must be a number of milliseconds >= 0, got ${opts.maxLatencyMs}`);
+  }
+  const r = await runLatency({
+    model: opts.model,
+    batchSize: intOption('--batch-size', opts.batchSize),
+    maxLatencyMs,
+    rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+    seconds: Number(opts.seconds),
+    provider: opts.provider as ProviderRequest,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  say(opts, `latency, write() of a window's last sample to its batch event: model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), stride 1, batch ${r.batchSize}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
+  say(opts, `  saturation ${r.saturationWindowsPerSec.toFixed(0)} windows/s`);
+  for (const s of r.settings) {
+    const policy = s.maxLatencyMs === null ? 'full batches   ' : `maxLatencyMs ${String(s.maxLatencyMs).padEnd(3)}`;
+    say(opts, `  ${String(Math.round(s.level * 100)).padStart(3)}% (${s.rate.toFixed(0).padStart(6)} windows/s) ${policy}  p50 ${s.p50Ms.toFixed(2).padStart(7)}  p99 ${s.p99Ms.toFixed(2).padStart(7)}  p99.9 ${s.p999Ms.toFixed(2).padStart(7)} ms  (mean batch ${s.meanBatch.toFixed(1)}, ${s.windows} windows)`);
+  }
+  return { experiment: 'latency', ...r };
+}
+
+async function runSecondCoreBench(opts: BenchOptions): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runSecondCore } = require('../../bench/second-core.js') as typeof import('../../bench/second-core.js');
+  const threads = intOption('--threads', opts.threads);
+  if (threads === undefined || threads < 2) throw new SeismoError('ERR_INVALID_OPTION', `--threads must be an integer >= 2 (it is compared against 1), got ${opts.threads}`);
+  const r = await runSecondCore({
+    model: opts.model,
+    threads,
+    batchSize: intOption('--batch-size', opts.batchSize),
+    rounds: intOption('--rounds', opts.rounds),
+    seconds: Number(opts.seconds),
+    provider: opts.provider as ProviderRequest,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const n = r.threads;
+  say(opts, `second core: model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), stride 1, batch ${r.batchSize}; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
+  say(opts, `  onnxruntime alone, 1 / ${n} intra-op threads   ${r.ort1.toFixed(0).padStart(8)} / ${r.ortN.toFixed(0).padStart(8)} windows/s  (x${r.ratios.ortThreads.toFixed(2)}; per round x${r.roundRatios.ortThreads.toFixed(2)})`);
+  say(opts, `  pipeline, 1 / ${n} intra-op threads            ${r.pipeline1.toFixed(0).padStart(8)} / ${r.pipelineN.toFixed(0).padStart(8)} windows/s  (x${r.ratios.pipelineThreads.toFixed(2)}; per round x${r.roundRatios.pipelineThreads.toFixed(2)})`);
+  say(opts, `  pipeline, 1 / ${n} inference workers           ${r.pipeline1.toFixed(0).padStart(8)} / ${r.workersN.toFixed(0).padStart(8)} windows/s  (x${r.ratios.pipelineWorkers.toFixed(2)}; per round x${r.roundRatios.pipelineWorkers.toFixed(2)})`);
+  return { experiment: 'second-core', ...r };
+}
+
 /** Stride-1 scoring: the step graph against the window graph at several series counts (docs/benchmarks.md). */
 async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -177,9 +247,9 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | providers | online-mode | step | soak | attribution | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | lstm-scoring | providers | online-mode | step | soak | attribution | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
-    .option('--models <kinds>', 'kdd, attribution: comma-separated model kinds (kdd default: dense-ae,vae,bigan,ocsvm,pca; attribution: every kind)')
+    .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca); train: lstmAe and/or dcVae; attribution: kinds (default every kind and deepant-bahdanau)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 1024)')
@@ -187,7 +257,7 @@ export function registerBench(program: Command): void {
     .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
     .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
     .option('--providers <list>', 'providers: comma-separated providers to compare, the first is the parity reference (default cpu,webgpu)')
-    .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096)')
+    .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096); lstm-scoring: (default 64,256)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
     .option('--tfjs', 'train: also time the pure-tfjs path (slow)')
     .option('--seed <n>', 'power/smtp/http/smtp-http: training seed (default 1); nab: seed of the two-fold split by file name (default 1)')
@@ -195,29 +265,39 @@ export function registerBench(program: Command): void {
     .option('--deep <kind>', 'nab: also run this kind through the online engine (learning from the stream) as the ensemble\'s gated deep component (minutes)')
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
-    .option('--pytorch [python]', 'train: also run the PyTorch reference on one thread (default /usr/bin/python3)')
+    .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
     .option('--kind <kind>', 'online-mode: model kind (default deepant)')
     .option('--seeds <list>', 'attribution: comma-separated generator seeds (default 11,12,13)')
     .option('--family <name>', 'attribution: series family, unseen (reported) or service (where settings were chosen); default unseen')
+    .option('--per-record [kinds]', 'throughput of the per-record kinds (window 1) through the pipeline vs onnxruntime alone (default kinds: dense-ae,vae,pca,ocsvm,bigan; batch 1024)')
+    .option('--latency', 'latency from write() to event at 10% and 90% of saturation, full batches vs --max-latency-ms')
+    .option('--max-latency-ms <ms>', 'with --latency: the max-latency batching policy compared (default 5)')
+    .option('--threads <n>', 'what a second core buys: onnxruntime and the pipeline with n intra-op threads, and n inference workers, against 1')
     .option('--json', 'print the figures as JSON on stdout')
     .action(
       action<BenchOptions, [string]>(async (experiment, opts) => {
         if (experiment === 'train') {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           const { runTrainBench } = require('../../bench/train.js') as typeof import('../../bench/train.js');
+          const models = opts.models?.split(',').map((m) => m.trim());
+          if (models && !models.every((m) => m === 'lstmAe' || m === 'dcVae')) throw new SeismoError('ERR_INVALID_OPTION', `bench train --models takes lstmAe and/or dcVae, got ${opts.models}`);
           const r = await runTrainBench({
             epochs: intOption('--epochs', opts.epochs) ?? 3,
             tfjs: opts.tfjs === true,
             pytorch: opts.pytorch,
+            models: models as ('lstmAe' | 'dcVae')[] | undefined,
+            // --rounds defaults to 5 for the throughput rounds; train's default is one round.
+            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `tfjs backend '${r.backend}', kernels ${r.kernels}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
           for (const name of ['lstmAe', 'dcVae'] as const) {
             const m = r[name];
             if (!m) continue;
-            const extra = [m.tfjs ? `tfjs-only ${m.tfjs.secPerEpoch.toFixed(3)}` : '', m.pytorch ? `pytorch ${m.pytorch.secPerEpoch.toFixed(3)} (ratio ${m.ratioToPytorch!.toFixed(2)}x)` : '']
+            const perRound = m.ratioRounds ? `; per round ${m.ratioRounds.map((x) => x.toFixed(2)).join(', ')}` : '';
+            const extra = [m.tfjs ? `tfjs-only ${m.tfjs.secPerEpoch.toFixed(3)}` : '', m.pytorch ? `pytorch ${m.pytorch.secPerEpoch.toFixed(3)} (ratio ${m.ratioToPytorch!.toFixed(2)}x${perRound})` : '']
               .filter(Boolean)
               .join(', ');
             say(opts, `  ${name.padEnd(7)} ${m.secPerEpoch.toFixed(3).padStart(8)} s/epoch [${m.path}]${extra ? `  ${extra}` : ''}`);
@@ -225,6 +305,26 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'providers') return runProviders(opts);
+        if (experiment === 'lstm-scoring') {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { runLstmScoring } = require('../../bench/lstm-scoring.js') as typeof import('../../bench/lstm-scoring.js');
+          const batchSizes = opts.batchSizes?.split(',').map((b) => intOption('--batch-sizes', b.trim())!);
+          const r = await runLstmScoring({
+            batchSizes,
+            pytorch: opts.pytorch ?? true,
+            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+            seconds: Number(opts.seconds),
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
+          say(opts, `LSTM-AE scoring (window 64, 8 channels, encoder 32, decoder 16), one thread, windows/s; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
+          if (r.pytorch) say(opts, `  pytorch ${r.pytorch.torch}: BLAS ${String(r.pytorch.backends['blas'])}, mkl ${String(r.pytorch.backends['mkl'])}, oneDNN ${String(r.pytorch.backends['mkldnn'])}`);
+          for (const row of r.rows) {
+            const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+            say(opts, `  batch ${String(row.batchSize).padStart(4)}: onnxruntime ${levels}${row.pytorch === undefined ? '' : `; pytorch ${row.pytorch.toFixed(0)} (ort all / pytorch ${row.ratioAllToPytorch!.toFixed(2)}x)`}`);
+            say(opts, `              LSTM-AE core: fused LSTM op ${row.core.fused.toFixed(0)}, unrolled ${row.core.unrolled.toFixed(0)} (x${row.core.unrolledToFused.toFixed(2)} per round; max |diff| ${row.core.maxAbsDiff.toExponential(1)})`);
+          }
+          return { experiment, ...r };
+        }
         if (experiment === 'step') return runStep(opts);
         if (experiment === 'soak') {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -268,6 +368,9 @@ export function registerBench(program: Command): void {
         if (experiment !== 'throughput') {
           throw new SeismoError('ERR_INVALID_OPTION', `unknown experiment '${experiment}': available: throughput, train, redis, ${Object.keys(DATA_EXPERIMENTS).join(', ')}`);
         }
+        if (opts.perRecord) return runPerRecordBench(opts);
+        if (opts.latency) return runLatencyBench(opts);
+        if (opts.threads !== undefined) return runSecondCoreBench(opts);
         // Loaded on demand: it pulls in training (tfjs), which other commands never need.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { runThroughput } = require('../../bench/throughput.js') as typeof import('../../bench/throughput.js');
@@ -277,12 +380,17 @@ export function registerBench(program: Command): void {
           rounds: intOption('--rounds', opts.rounds),
           seconds: Number(opts.seconds),
           provider: opts.provider as ProviderRequest,
+          pytorch: opts.pytorch,
           log: (line) => process.stderr.write(`${line}\n`),
         });
         say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus`);
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
+        if (r.pytorch) {
+          const b = r.pytorch.backends;
+          say(opts, `  pytorch ${r.pytorch.torch}    ${r.pytorch.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${r.pytorch.pipelineRatio.toFixed(2)}x, ort/pytorch ${r.pytorch.ortRatio.toFixed(2)}x; per round ${r.pytorch.roundRatios.pipeline.toFixed(2)}x, ${r.pytorch.roundRatios.ort.toFixed(2)}x; BLAS ${String(b['blas'])}, mkl ${String(b['mkl'])}, oneDNN ${String(b['mkldnn'])})`);
+        }
         return { experiment, ...r };
       }),
     );

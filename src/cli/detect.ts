@@ -114,7 +114,8 @@ export function registerDetect(program: Command): void {
         const detector = await Detector.load(modelDir, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
           const p = detector.provider;
-          for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
+          // Why a provider was skipped is noise on every run of a CPU machine (no CUDA EP): --verbose shows it.
+          if (opts.verbose) for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
           process.stderr.write(`scoring on onnxruntime provider '${p.provider}'\n`);
           const table = await readSeriesCsv(opts.data);
           const frames = alignChannels(table, detector.channels);

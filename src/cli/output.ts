@@ -5,25 +5,63 @@ import { fileError, isSeismoError, resourceError, SeismoError } from '../errors.
 
 /** Options every command takes. */
 export interface CommonOptions {
-  /** Print one machine-readable JSON object on stdout; human output and progress go to stderr. */
+  /** Print one machine-readable JSON object on stdout ({@link JsonEnvelope}); human output and progress go to stderr. */
   json?: boolean;
+  /**
+   * Global (`seismo --verbose <command>` or after the command): say more on stderr, e.g. which
+   * execution providers were tried and skipped and why, and let onnxruntime log its warnings.
+   */
+  verbose?: boolean;
 }
 
 /**
- * Wraps a command's action: its result object is printed as JSON with `--json`, errors become
- * `seismo: ERR_CODE: message` on stderr (and `{"error": {...}}` on stdout with `--json`) and exit code 1.
+ * The one shape of `--json` output, for every command: a single JSON object on stdout.
+ * - success: `{"ok": true, "command": "eval nab", "result": {...}}` (`result` is the command's own summary);
+ * - failure: `{"ok": false, "command": "detect", "error": {"code": "ERR_...", "message": "...", "hint": "..."}}`
+ *   (`code` is a stable {@link SeismoError} code, or `ERR_USAGE` when the command line itself could not be
+ *   parsed; `hint` is there only when there is more to say than the message does).
+ */
+export type JsonEnvelope =
+  | { ok: true; command: string; result: Record<string, unknown> }
+  | { ok: false; command: string; error: { code: string; message: string; hint?: string } };
+
+/**
+ * Exit codes of every command: 0 done; 1 the command failed (the error's code says why, e.g.
+ * `ERR_INVALID_OPTION` for a value it rejected); 2 the command line could not be parsed
+ * (`ERR_USAGE`: unknown command or option, missing required option or argument).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Writes `envelope` as one line of JSON on stdout. */
+export function writeEnvelope(envelope: JsonEnvelope): void {
+  process.stdout.write(`${JSON.stringify(envelope, jsonNumbers)}\n`);
+}
+
+/** `eval nab` for the command object of `seismo eval nab` (its names below the program). */
+export function commandPath(command: { name(): string; parent?: unknown } | undefined): string {
+  const names: string[] = [];
+  for (let c = command as { name(): string; parent?: unknown } | undefined; c?.parent; c = c.parent as typeof c) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Wraps a command's action: its result object is printed in the {@link JsonEnvelope} with
+ * `--json` (a command that prints its own envelope, e.g. once a server listens, returns nothing),
+ * errors become `seismo: ERR_CODE: message` on stderr (and the failure envelope on stdout with
+ * `--json`) and exit code 1.
  */
 export function action<O extends CommonOptions, A extends unknown[]>(
-  run: (...args: [...A, O]) => Promise<Record<string, unknown>>,
+  run: (...args: [...A, O]) => Promise<Record<string, unknown> | void>,
 ): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     // commander passes (...arguments, options, command); a subcommand's `--json` may sit on its parent.
-    const command = args[args.length - 1] as { optsWithGlobals?: () => O } | undefined;
+    const command = args[args.length - 1] as { optsWithGlobals?: () => O; name(): string; parent?: unknown } | undefined;
     const opts = (command?.optsWithGlobals?.() ?? args[args.length - 2]) as O;
     args[args.length - 2] = opts;
+    const name = commandPath(command);
     try {
       const result = await run(...(args.slice(0, -1) as [...A, O]));
-      if (opts.json) process.stdout.write(`${JSON.stringify(result, jsonNumbers)}\n`);
+      if (opts.json && result) writeEnvelope({ ok: true, command: name, result });
     } catch (caught) {
       const err = explain(caught);
       const code = isSeismoError(err) ? err.code : 'ERR_UNEXPECTED';
@@ -31,8 +69,14 @@ export function action<O extends CommonOptions, A extends unknown[]>(
       process.stderr.write(`seismo: ${code}: ${message}\n`);
       // Only a bug (an error no part of seismo understood) is worth a stack trace.
       if (!isSeismoError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-      if (opts.json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-      process.exitCode = 1;
+      const hint =
+        code === 'ERR_UNEXPECTED'
+          ? 'this is a bug in seismo: the stack trace is on stderr'
+          : code === 'ERR_INVALID_OPTION'
+            ? `see \`seismo ${name} --help\``
+            : undefined;
+      if (opts.json) writeEnvelope({ ok: false, command: name, error: { code, message, ...(hint ? { hint } : {}) } });
+      process.exitCode = EXIT.failed;
     }
   };
 }

@@ -20,7 +20,7 @@ import { encodeBinaryBatch } from '../serve/ingest.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { alignChannels } from './detect.js';
 import { intOption } from './train.js';
-import { action, type CommonOptions } from './output.js';
+import { action, writeEnvelope, type CommonOptions } from './output.js';
 
 interface ServeCliOptions extends CommonOptions {
   model?: string;
@@ -55,7 +55,7 @@ export function registerServe(program: Command): void {
     .option('--replay <csv|synthetic>', "stream a CSV (or a generated series with planted anomalies) into the server over its own HTTP route, as series 'replay'")
     .option('--replay-rate <rows/s>', 'rows per second of --replay', '50')
     .option('--log-level <level>', 'pino log level on stderr: fatal|error|warn|info|debug|silent', 'info')
-    .option('--json', 'print {"url": ..., "token": ...} on stdout once listening')
+    .option('--json', 'print {"ok": true, "command": "serve", "result": {"url": ..., "token": ...}} on stdout once listening')
     .action(
       action<ServeCliOptions, []>(async (opts) => {
         if (!opts.model && !opts.eval) throw new SeismoError('ERR_INVALID_OPTION', 'give --model <dir> (live) or --eval <scores.csv> --labels <labels.csv> (evaluation), or both');
@@ -97,7 +97,7 @@ export function registerServe(program: Command): void {
           if (token !== undefined) {
             process.stderr.write(generated ? `seismo serve: bound to ${opts.host}; writes need  Authorization: Bearer ${token}  (open ${server.url}?token=${token})\n` : 'seismo serve: writes need the bearer token given\n');
           }
-          if (opts.json) process.stdout.write(`${JSON.stringify({ url: server.url, token: generated ? token : undefined })}\n`);
+          if (opts.json) writeEnvelope({ ok: true, command: 'serve', result: { url: server.url, token: generated ? token : undefined } });
           const stopReplay = new AbortController();
           const replaying = opts.replay && detector ? replay(opts.replay, detector.channels, server.url, token, replayRate, stopReplay.signal) : Promise.resolve();
           replaying.catch((err: unknown) => process.stderr.write(`seismo serve: replay stopped: ${(err as Error).message}\n`));
@@ -118,9 +118,7 @@ export function registerServe(program: Command): void {
           await learner?.close();
           await detector?.close();
         }
-        // The JSON line was printed at start; nothing more on stdout.
-        opts.json = false;
-        return {};
+        // The JSON line was printed once listening; nothing more on stdout.
       }),
     );
 }

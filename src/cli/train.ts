@@ -4,6 +4,7 @@ import { SeismoError } from '../errors.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';
 import type { Manifest } from '../model/manifest.js';
+import { loadTraining } from '../training-part.js';
 import type { TrainSummary } from '../../training/train-to-dir.js';
 import { BUILTIN_KINDS } from '../../training/kinds/names.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
@@ -34,8 +35,7 @@ export async function trainWithProgress(
   out: string,
   options: { config?: Record<string, unknown>; stride?: number; seed?: number; quiet?: boolean },
 ): Promise<{ manifest: Manifest; summary: TrainSummary }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`seismo train (${kind})`);
   const { backend, tried } = await training.initBackend();
   if (!options.quiet) {
     const skipped = tried.filter((t) => t.error).map((t) => `${t.name} (${t.error!.split('\n')[0]!.slice(0, 80)})`);

@@ -179,15 +179,18 @@ export class WindowBatcher {
   span(batch: Batch): BatchSpan {
     let rowStart = Infinity;
     let rowEnd = 0;
+    // The rows as FrameRings.rowOf numbers them, inline: the slots here are the batcher's own
+    // (valid by construction), and this loop runs once per window (per record at window 1).
+    const rowsPerSlot = 2 * this.capacity;
     for (let i = 0; i < batch.size; i++) {
-      const row = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!);
+      const row = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity);
       if (row < rowStart) rowStart = row;
       if (row + this.window > rowEnd) rowEnd = row + this.window;
     }
     const starts = new BigInt64Array(batch.size);
     // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
     const words = new Int32Array(starts.buffer);
-    for (let i = 0; i < batch.size; i++) words[2 * i] = this.rings.rowOf(batch.slots[i]!, batch.starts[i]!) - rowStart;
+    for (let i = 0; i < batch.size; i++) words[2 * i] = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity) - rowStart;
     return { rowStart, rowCount: rowEnd - rowStart, starts };
   }
 

@@ -75,6 +75,7 @@ export class Detector {
       maxInFlight: options.maxInFlight ?? 2,
       topChannels: options.topChannels ?? 3,
       attribution: options.attribution,
+      maxLatencyMs: options.maxLatencyMs,
     });
     this.scratch = new Float32Array(m.channels.length);
   }
@@ -251,8 +252,14 @@ export class Detector {
     if (frames.length !== n * channels) {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': ${frames.length} values for ${n} timestamps of ${channels} channels`, { seriesId });
     }
-    for (let i = 0; i < frames.length; i++) {
-      if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+    // 0 * v is NaN exactly when v is NaN or infinite: one branch-free pass over the block, and
+    // the search for the culprit only when there is one (a per-record block is mostly values).
+    let probe = 0;
+    for (let i = 0; i < frames.length; i++) probe += 0 * frames[i]!;
+    if (probe !== 0) {
+      for (let i = 0; i < frames.length; i++) {
+        if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
+      }
     }
     let last = this.batcher.lastTimeOf(seriesId);
     for (let i = 0; i < n; i++) {
@@ -415,6 +422,9 @@ function validateOptions(o: DetectorOptions): void {
   }
   if (o.workerRestarts !== undefined && (!Number.isInteger(o.workerRestarts) || o.workerRestarts < 0)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option workerRestarts must be a non-negative integer, got ${String(o.workerRestarts)}`);
+  }
+  if (o.maxLatencyMs !== undefined && !(typeof o.maxLatencyMs === 'number' && Number.isFinite(o.maxLatencyMs) && o.maxLatencyMs >= 0 && o.maxLatencyMs <= 2 ** 31 - 1)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `Detector option maxLatencyMs must be a number of milliseconds in [0, 2^31), got ${String(o.maxLatencyMs)}`);
   }
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option threshold must be a finite number, got ${o.threshold}`);

@@ -26,6 +26,8 @@ export interface PipelineOptions {
   topChannels: number;
   /** Channel attribution's online tracking (src/score/attribution.ts). */
   attribution?: ChannelAttributionOptions;
+  /** See `DetectorOptions.maxLatencyMs`; undefined: partial batches go only on flush/drain. */
+  maxLatencyMs?: number;
 }
 
 export class ScoringPipeline {
@@ -49,6 +51,10 @@ export class ScoringPipeline {
   /** The attribution state made last, and its model's kind (a version without statistics starts from it). */
   private lastAttribution: { kind: string; state: ChannelAttribution } | undefined;
   private readonly memory: AttributionMemory | undefined;
+  /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Windows whose deadline has passed and that are not dispatched yet: they go even as a partial batch. */
+  private overdue = 0;
 
   constructor(
     private readonly batcher: WindowBatcher,
@@ -62,10 +68,29 @@ export class ScoringPipeline {
     this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
   }
 
-  /** Dispatches full batches while the workers have room. */
+  /**
+   * Dispatches full batches while the workers have room, and overdue windows (past `maxLatencyMs`)
+   * even as a partial batch. With `maxLatencyMs`, arms the deadline of what stays pending.
+   */
   pump(): void {
-    while (this.batcher.pendingWindows >= this.o.batchSize && this.inFlight.length < this.o.maxInFlight) this.dispatch();
+    while (this.inFlight.length < this.o.maxInFlight && (this.batcher.pendingWindows >= this.o.batchSize || (this.overdue > 0 && this.batcher.pendingWindows > 0))) {
+      this.overdue = Math.max(0, this.overdue - this.dispatch());
+    }
+    if (this.batcher.pendingWindows === 0) this.overdue = 0;
+    else if (this.o.maxLatencyMs !== undefined && this.deadline === undefined && !this.closed && !this.failure) {
+      // One timer for everything pending now: windows that complete later ride on it and go
+      // early, which at low rates is the point; at saturation full batches go first anyway.
+      this.deadline = setTimeout(this.onDeadline, this.o.maxLatencyMs);
+    }
   }
+
+  /** The deadline passed: whatever is pending now goes as soon as a worker has room. */
+  private readonly onDeadline = (): void => {
+    this.deadline = undefined;
+    if (this.closed || this.failure) return;
+    this.overdue = this.batcher.pendingWindows;
+    this.pump();
+  };
 
   /**
    * Waits for room, not for the backlog: until the ring of `slot` (default: of every series) can
@@ -102,6 +127,8 @@ export class ScoringPipeline {
   /** Stops dispatching and waits for what is in flight. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.deadline);
+    this.deadline = undefined;
     await Promise.allSettled(this.inFlight);
   }
 
@@ -114,11 +141,11 @@ export class ScoringPipeline {
     this.failure = undefined;
   }
 
-  /** Sends up to `batchSize` ready windows to the live version's worker. */
-  private dispatch(): void {
+  /** Sends up to `batchSize` ready windows to the live version's worker; returns how many. */
+  private dispatch(): number {
     const live = this.models.live;
     const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
-    if (!batch) return;
+    if (!batch) return 0;
     batch.model.inFlight++;
     const scored = this.score(batch);
     // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
@@ -140,6 +167,7 @@ export class ScoringPipeline {
       });
     this.lastDelivery = done;
     this.inFlight.push(done);
+    return batch.size;
   }
 
   /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */

@@ -22,6 +22,16 @@ export interface DetectorOptions {
   overflow?: OverflowPolicy;
   /** Batches sent to the worker before the next is held back. Default 2 (one runs, one waits). */
   maxInFlight?: number;
+  /**
+   * Max-latency batching, milliseconds: a complete window waits at most this long for its batch
+   * to fill; then the windows pending go as a partial batch (as soon as a worker has room, so at
+   * most `maxInFlight` batches are ahead of it). Bounds the time from the `write()`/`push()` that
+   * completes a window to its `batch`/`anomaly` event at low rates, at the cost of smaller
+   * batches (more inference calls per window). At saturation full batches go first and nothing
+   * changes. The clock is a timer on the event loop (resolution ~1 ms; `0` sends partial batches
+   * on the loop's next turn). Default: none, partial batches go only on `flush()`/`drain()`.
+   */
+  maxLatencyMs?: number;
   /** Frames between window starts. Default: the model's stride. */
   stride?: number;
   /**

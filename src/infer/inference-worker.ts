@@ -6,6 +6,8 @@ import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
+import { attachFrameRings } from '../window/frame-rings.js';
+import { TsRingArena } from '../window/ts-ring-arena.js';
 
 export interface InferenceWorkerOptions {
   /** Default `auto`. */
@@ -136,6 +138,11 @@ export class InferenceWorker {
    * @param starts window starts, in rows relative to `rowStart`.
    */
   runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array): Promise<InferenceOutputs> {
+    if (TsRingArena.owns(arenaId)) {
+      // The TypeScript rings (no addon) live in this thread's memory only: the worker gets a copy of the rows.
+      const a = attachFrameRings(arenaId);
+      return this.runFrames(a.view.slice(rowStart * a.channels, (rowStart + rowCount) * a.channels), a.channels, starts);
+    }
     return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
   }
 
@@ -146,6 +153,9 @@ export class InferenceWorker {
    * @param frames index in its series of each window's first frame.
    */
   runSteps(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, slots: Int32Array, frames: Float64Array): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
+    // The step graph reads the arena in the worker, which cannot view the TypeScript rings (no
+    // addon): those windows go through the window graph, as the worker's own fallback sends them.
+    if (TsRingArena.owns(arenaId)) return this.runArena(arenaId, rowStart, rowCount, starts).then((outputs) => ({ outputs, stepped: false }));
     return this.requestWith((id) => ({ type: 'steps', id, arenaId, rowStart, rowCount, starts, slots, frames }), (outputs, stepped) => ({ outputs, stepped }));
   }
 

@@ -22,7 +22,17 @@ export interface SessionOptions {
 
 const AUTO_ORDER = ['cuda', 'cpu'] as const;
 
-let quietLogs = false;
+/**
+ * onnxruntime logs to stderr in red when a provider cannot load (the CUDA EP on every CPU machine),
+ * though the reason is in the ProviderReport. Its log level is fixed once per process, by the first
+ * session any thread creates, so it is set here, when this module loads, before any session; code
+ * that creates sessions without createSession (tests, benches) calls this first too.
+ * `SEISMO_ORT_VERBOSE=1` (what the CLI's `--verbose` sets) keeps onnxruntime's warnings.
+ */
+export function quietOnnxruntime(): void {
+  ort.env.logLevel = process.env.SEISMO_ORT_VERBOSE ? 'warning' : 'fatal';
+}
+quietOnnxruntime();
 
 /**
  * Creates an onnxruntime session on the requested provider. onnxruntime does not fall back by
@@ -33,11 +43,6 @@ export async function createSession(model: Uint8Array | string, options: Session
   const requested = options.provider ?? 'auto';
   if (!PROVIDER_REQUESTS.includes(requested)) {
     throw new SeismoError('ERR_INVALID_OPTION', `unknown provider '${String(requested)}': use one of ${PROVIDER_REQUESTS.join(', ')}`);
-  }
-  if (!quietLogs && !process.env.SEISMO_ORT_VERBOSE) {
-    // A provider that cannot load also logs to stderr; the reason is reported in the ProviderReport instead.
-    ort.env.logLevel = 'fatal';
-    quietLogs = true;
   }
   const order = requested === 'auto' ? AUTO_ORDER : [requested];
   const fallbacks: ProviderReport['fallbacks'] = [];

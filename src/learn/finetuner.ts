@@ -12,6 +12,7 @@ import { InferenceWorker } from '../infer/inference-worker.js';
 import { GRAPH_IO } from '../model/manifest.js';
 import { startWorker } from '../infer/start-worker.js';
 import type { Manifest } from '../model/manifest.js';
+import { requireTrainingPart } from '../training-part.js';
 import type { FineTuneParams, FineTuneRequest, FineTuneResponse, WeightTensor } from './finetune-protocol.js';
 
 /** What the worker sends back: the fine-tuned weights, the exported graph and the tfjs scores. */
@@ -76,6 +77,8 @@ export class FineTuner {
 
   /** Starts the worker and builds the model kind of `manifest` in it (tfjs backend chosen there). */
   static async start(manifest: Manifest, options: { backend?: string } = {}): Promise<FineTuner> {
+    // The worker imports tfjs: say what to install here, before a thread fails on a missing module.
+    requireTrainingPart('online learning (fine-tuning)');
     const worker = startWorker(workerFile());
     try {
       const backend = await new Promise<string>((resolve, reject) => {

@@ -10,6 +10,7 @@ import { SeismoError } from '../errors.js';
 import { GRAPH_IO, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
 import type { WeightTensor } from '../model/weights.js';
 import { ONLINE_KINDS, type OnlineKind } from './policy.js';
+import { loadTraining } from '../training-part.js';
 
 /** A model version as the online engine keeps it: graph bytes, manifest and the tfjs weights it continues from. */
 export interface OnlineModel {
@@ -45,7 +46,7 @@ export async function initialModel(r: InitialModelRequest): Promise<OnlineModel>
   if (!(ONLINE_KINDS as readonly string[]).includes(r.kind)) {
     throw new SeismoError('ERR_INVALID_OPTION', `kind '${r.kind}' cannot learn online; online kinds: ${ONLINE_KINDS.join(', ')}`, { kind: r.kind });
   }
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`the online kind '${r.kind}'`);
   const { backend } = await training.initBackend(r.backend);
   const spec = training.getKind(r.kind);
   const config = spec.resolveConfig({ ...(r.config ?? {}), window: r.window, seed: r.seed } as never, r.channels.length);
@@ -113,7 +114,7 @@ export function channelNames(channels: number | readonly string[]): string[] {
 
 /** The kind's own default window (what `seismo train` would use). */
 export function defaultWindow(kind: OnlineKind): number {
-  const training = require('../../training/index.js') as typeof import('../../training/index.js');
+  const training = loadTraining(`the online kind '${kind}'`);
   return (training.getKind(kind).resolveConfig(undefined as never, 1) as { window: number }).window;
 }
 

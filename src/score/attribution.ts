@@ -445,22 +445,23 @@ export function topChannels(attribution: ArrayLike<number>, offset: number, name
   const C = names.length;
   const top = Math.min(k, C);
   const { order, shares } = scratch;
-  // Partial selection: O(C * k), no sort (events are on the hot path of busy streams).
-  for (let j = 0; j < top; j++) {
-    let best = -1;
-    let bestValue = -Infinity;
-    for (let c = 0; c < C; c++) {
-      let taken = false;
-      for (let i = 0; i < j; i++) if (order[i] === c) taken = true;
-      if (taken) continue;
-      const v = attribution[offset + c]!;
-      const key = Number.isNaN(v) ? -Infinity : v;
-      if (best < 0 || key > bestValue) {
-        best = c;
-        bestValue = key;
-      }
+  // One insertion pass into a top-k list: O(C * k), no sort (events are on the hot path of busy
+  // streams; sorting every channel dominated the main thread with many channels). Ties keep the
+  // lower channel index first; NaN ranks last.
+  const key = (c: number): number => {
+    const v = attribution[offset + c]!;
+    return Number.isNaN(v) ? -Infinity : v;
+  };
+  let found = 0;
+  for (let c = 0; c < C && top > 0; c++) {
+    const v = key(c);
+    if (found === top && !(v > key(order[top - 1]!))) continue;
+    let j = found < top ? found++ : top - 1;
+    while (j > 0 && v > key(order[j - 1]!)) {
+      order[j] = order[j - 1]!;
+      j--;
     }
-    order[j] = best;
+    order[j] = c;
   }
   attributionShares(attribution, offset, C, shares);
   const out = new Array<{ name: string; score: number }>(top);

@@ -1,5 +1,6 @@
 import { expectFloat32Array, SeismoError, type SeismoErrorCode } from '../errors.js';
-import { loadNative, NativeOverflowPolicy, type NativeRingArena } from '../native.js';
+import { loadNative, NativeOverflowPolicy, ringArenas, type NativeRingArena, type RingImplementation } from '../native.js';
+import { TsRingArena } from './ts-ring-arena.js';
 
 /**
  * What a full ring does with a new frame:
@@ -32,7 +33,8 @@ export interface SlotState {
 
 /**
  * Mirrored float32 ring buffers for many series in one native block of memory (see
- * `native/ring_arena.h`). `view` is the whole arena as a Float32Array over native memory: rows
+ * `native/ring_arena.h`; where the addon cannot load, the same arena in TypeScript, see
+ * `ts-ring-arena.ts`). `view` is the whole arena as a Float32Array over native memory: rows
  * of `channels` floats, `2 * capacity` rows per slot. A span of a slot's retained frames is the
  * zero-copy view `view.subarray(rowOf(slot, from) * channels, (rowOf(slot, from) + n) * channels)`.
  */
@@ -45,6 +47,8 @@ export class FrameRings {
   readonly id: number;
   /** The whole arena, shared with native code (no copy). */
   readonly view: Float32Array;
+  /** `native` (the addon) or `typescript` (the fallback: slower, and a worker thread gets copies of spans). */
+  readonly implementation: RingImplementation;
 
   private native: NativeRingArena | undefined;
   private readonly stateScratch = new Float64Array(3);
@@ -59,7 +63,8 @@ export class FrameRings {
     if (overflow !== 'reject' && overflow !== 'drop-oldest') {
       throw new SeismoError('ERR_INVALID_OPTION', `FrameRings: overflow must be 'reject' or 'drop-oldest', got ${String(overflow)}`);
     }
-    const { RingArena } = loadNative();
+    const { RingArena, implementation } = ringArenas();
+    this.implementation = implementation;
     this.native = new RingArena(channels, capacity, slots, overflow === 'reject' ? NativeOverflowPolicy.Reject : NativeOverflowPolicy.DropOldest);
     this.channels = channels;
     this.capacity = capacity;
@@ -159,7 +164,8 @@ export class FrameRings {
 
 /** From any thread: a view of a live arena's memory (`[slots * 2 * capacity, channels]` float32). */
 export function attachFrameRings(id: number): { view: Float32Array; channels: number; capacity: number; slots: number } {
-  const attached = loadNative().RingArena.attach(id);
+  // A TypeScript arena's memory is not shared: only its own thread can view it (see InferenceWorker.runArena).
+  const attached = TsRingArena.owns(id) ? TsRingArena.attach(id) : loadNative().RingArena.attach(id);
   return { view: new Float32Array(attached.buffer), channels: attached.channels, capacity: attached.capacity, slots: attached.slots };
 }
 

@@ -64,7 +64,7 @@ describe('connect: failover between consumer processes', function () {
     c.proc.kill('SIGTERM');
     const code = await c.exited;
     assert.equal(code, 0, `consumer ${c.name} exited with ${code}:\n${c.stderr}`);
-    return JSON.parse(c.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    return (JSON.parse(c.stdout.trim().split('\n').pop()!) as { result: Record<string, number> }).result;
   }
 
   async function leaseOwners(stream: string): Promise<(string | null)[]> {

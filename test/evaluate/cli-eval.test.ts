@@ -35,7 +35,7 @@ describe('cli: seismo eval', () => {
   it('--json prints exactly {"metrics": {...}} with the library numbers', async () => {
     const r = await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--threshold', '0.5', '--sliding-window', '4', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout).result;
     assert.deepEqual(Object.keys(out), ['metrics']);
     const expected = evaluate(labels, scores, { threshold: 0.5, slidingWindow: 4 });
     for (const [k, v] of Object.entries(expected)) assert.equal(out.metrics[k], v, k);
@@ -45,11 +45,11 @@ describe('cli: seismo eval', () => {
   });
 
   it('without --threshold uses the anomaly column, then the threshold column, then best F1', async () => {
-    const anomaly = JSON.parse((await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).metrics;
+    const anomaly = JSON.parse((await cli(['eval', '--scores', join(dir, 'scores.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).result.metrics;
     assert.equal(anomaly.thresholdSource, 'anomaly-column');
     const preds = scores.map((v) => (v >= 0.9 ? 1 : 0));
     assert.equal(anomaly.f1, evaluate(labels, scores, { predictions: preds }).f1);
-    const plain = JSON.parse((await cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).metrics;
+    const plain = JSON.parse((await cli(['eval', '--scores', join(dir, 'plain.csv'), '--labels', join(dir, 'labels.csv'), '--json'])).stdout).result.metrics;
     assert.equal(plain.thresholdSource, 'best-f1');
     assert.equal(plain.threshold, plain.bestF1Threshold);
   });
@@ -68,7 +68,7 @@ describe('cli: seismo eval', () => {
     const r = await cli(['eval', '--scores', join(dir, 'odd-thresholds.csv'), '--labels', join(dir, 'labels.csv'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const expected = evaluate(labels, scores, { predictions: scores.map((v) => (v >= 0.9 ? 1 : 0)) });
-    assert.equal(JSON.parse(r.stdout).metrics.f1, expected.f1);
+    assert.equal(JSON.parse(r.stdout).result.metrics.f1, expected.f1);
   });
 
   it('reports errors on stderr with their code and exit code 1', async () => {
@@ -102,7 +102,7 @@ describe('cli: seismo eval', () => {
     writeFileSync(join(root, 'results', 'toy', 'cat', 'toy_a.csv'), `timestamp,value,anomaly_score\n${rows.join('\n')}\n`);
     const r = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const local = JSON.parse(r.stdout);
+    const local = JSON.parse(r.stdout).result;
     assert.deepEqual(
       { standard: local.standard, rewardLowFP: local.rewardLowFP, rewardLowFN: local.rewardLowFN },
       { standard: 100, rewardLowFP: 100, rewardLowFN: 100 },
@@ -110,7 +110,7 @@ describe('cli: seismo eval', () => {
     // NAB v1.0's local search by default: it starts at 0.5, which already fires on row 10 only.
     assert.deepEqual(local.search, { standard: 'local', rewardLowFP: 'local', rewardLowFN: 'local' });
     assert.equal(local.thresholds.standard, 0.5);
-    const exact = JSON.parse((await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--search', 'exact', '--json'])).stdout);
+    const exact = JSON.parse((await cli(['eval', 'nab', '--nab', root, '--detector', 'toy', '--search', 'exact', '--json'])).stdout).result;
     assert.equal(exact.search.standard, 'exact');
     assert.equal(exact.thresholds.standard, 0.8);
     const table = await cli(['eval', 'nab', '--nab', root, '--detector', 'toy']);

@@ -2,6 +2,10 @@
 // contract's frames + starts form, every output with its dims. Parity tests compare these outputs
 // with tfjs, the detector tests with what the worker pipeline scored.
 import * as ort from 'onnxruntime-node';
+import { quietOnnxruntime } from '../../src/infer/providers.js';
+
+// The first session of the process fixes onnxruntime's log level: the same as the detector's.
+quietOnnxruntime();
 
 /** Every output of one run, row-major, with its dims. */
 export type OrtOutputs = Record<string, { data: Float32Array; dims: readonly number[] }>;

@@ -117,7 +117,7 @@ describe('seismo learn under kill -9', function () {
         // A run that ended by itself answered every question the run before it left pending.
         const got = new Set(answered(r));
         assert.deepEqual(pendingBefore.filter((k) => !got.has(k)), [], `pending questions not answered in ${context}`);
-        const summary = JSON.parse(r.stdout) as { restoredLabels: number; labels: number };
+        const summary = JSON.parse(r.stdout).result as { restoredLabels: number; labels: number };
         assert.equal(summary.restoredLabels, taken.size);
       }
     }

@@ -178,7 +178,7 @@ describe('learn: buffers, label queue, drift, selection', () => {
     assert.equal(readQueueFile(dir).length, 2);
     const cli = (...args: string[]): string =>
       execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', "require('./src/cli/main.ts').main(['node','seismo',...process.argv.slice(1)])", '--', ...args], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const listed = JSON.parse(cli('label', '--dir', dir, '--json')) as { pending: QueueItem[] };
+    const listed = (JSON.parse(cli('label', '--dir', dir, '--json')) as { result: { pending: QueueItem[] } }).result;
     assert.deepEqual(listed.pending.map((p) => p.key), ['s@8', 's@16']);
     cli('label', '--dir', dir, '--normal', 's@8', '--anomaly', 's@16', '--json');
     assert.deepEqual(q.readAnswers().answers, [{ key: 's@8', anomaly: false }, { key: 's@16', anomaly: true }]);

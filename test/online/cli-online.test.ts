@@ -77,7 +77,7 @@ describe('seismo detect --online', function () {
       fs.appendFileSync(file, more.slice(1000));
     });
     assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as { rows: number; stats: { scored: number; samples: number } };
+    const summary = JSON.parse(r.stdout).result as { rows: number; stats: { scored: number; samples: number } };
     assert.equal(summary.rows, 300);
     assert.equal(summary.stats.samples, 300);
     assert.equal(summary.stats.scored, 300 - 64);

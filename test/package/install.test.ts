@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
+import { TRAINING_PACKAGES } from '../../src/training-part.js';
 import { tinyModel } from '../helpers/tiny-model.js';
 import { buildPackage, ROOT } from './build.js';
 
@@ -31,6 +32,7 @@ describe('package: the packed tarball installs into a fresh project', function (
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-pack-'));
   const project = path.join(work, 'project');
   let tarball = '';
+  let modelDir = '';
   // A closed port on this machine stands in for api.nuget.org, so that the check sees the same
   // unreachable host on a machine with internet as on one without.
   const unreachable = { SEISMO_ORT_PROBE_URL: 'https://127.0.0.1:9/v3/index.json' };
@@ -45,11 +47,31 @@ describe('package: the packed tarball installs into a fresh project', function (
   });
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  it('ships the prebuilt addon and no tests', () => {
+  it('ships the prebuilt addon, a LICENSE, source maps that carry their sources, and no tests', () => {
     const list = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n');
     assert.ok(list.includes('package/package.json'));
+    assert.ok(list.includes('package/LICENSE'));
     assert.ok(list.includes('package/prebuilds/linux-x64/seismo.node'));
     assert.ok(!list.some((f) => f.startsWith('package/test/')), 'tests are not shipped');
+    // src/ is not shipped: every map holds the TypeScript it names.
+    const maps = list.filter((f) => f.endsWith('.js.map'));
+    assert.ok(maps.length > 100, `${maps.length} maps`);
+    for (const name of ['package/dist/src/native.js.map', 'package/dist/src/cli/main.js.map']) {
+      const map = JSON.parse(execFileSync('tar', ['-xzOf', tarball, name], { encoding: 'utf8' })) as { sources: string[]; sourcesContent?: string[] };
+      assert.equal(map.sourcesContent?.length, map.sources.length, name);
+      assert.ok(map.sourcesContent!.every((t) => t.length > 0), name);
+    }
+  });
+
+  it('keeps build tools out of its dependencies and training in the optional ones', () => {
+    const pkg = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as {
+      dependencies: Record<string, string>; optionalDependencies: Record<string, string>; scripts: Record<string, string>; license: string;
+    };
+    for (const tool of ['cmake-js', 'node-addon-api', 'node-api-headers', 'prebuildify']) assert.equal(pkg.dependencies[tool], undefined, tool);
+    assert.equal(pkg.scripts.install, undefined, 'nothing compiles at install: the prebuild or the TypeScript rings');
+    assert.ok(pkg.optionalDependencies['@tensorflow/tfjs-core']);
+    assert.ok(!Object.keys(pkg.dependencies).some((d) => d.startsWith('@tensorflow/')));
+    assert.equal(pkg.license, 'MIT');
   });
 
   it('without a setting for onnxruntime-node, stops in its preinstall with the fix instead of failing in the CUDA download', () => {
@@ -76,15 +98,45 @@ describe('package: the packed tarball installs into a fresh project', function (
 
   it('runs `seismo detect` there on a small model', async () => {
     const model = await tinyModel();
+    modelDir = model.dir;
     const data = generateSeries({ length: 300, channels: 3, seed: 5, periods: [48, 12], anomalies: [] });
     const csv = path.join(work, 'live.csv');
     await writeSeriesCsv(csv, data.table);
     const bin = path.join(project, 'node_modules', '.bin', 'seismo');
-    const r = spawnSync(bin, ['detect', '--model', model.dir, '--data', csv, '--provider', 'cpu', '--out', path.join(work, 'scores.csv')], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(bin, ['detect', '--model', modelDir, '--data', csv, '--provider', 'cpu', '--out', path.join(work, 'scores.csv')], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const rows = fs.readFileSync(path.join(work, 'scores.csv'), 'utf8').trim().split('\n');
     assert.match(rows[0]!, /^timestamp,score,threshold,anomaly/);
     assert.ok(rows.length > 50, `${rows.length - 1} scored windows`);
+  });
+
+  it('detects there on the TypeScript rings where the addon cannot load, with one warning and the same scores', () => {
+    const prebuilds = path.join(project, 'node_modules', 'seismo', 'prebuilds');
+    fs.renameSync(prebuilds, `${prebuilds}.away`);
+    try {
+      const bin = path.join(project, 'node_modules', '.bin', 'seismo');
+      const out = path.join(work, 'scores-ts.csv');
+      const r = spawnSync(bin, ['detect', '--model', modelDir, '--data', path.join(work, 'live.csv'), '--provider', 'cpu', '--out', out], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.match(/SEISMO_NATIVE_FALLBACK/g)?.length, 1, r.stderr);
+      assert.match(r.stderr, /ring buffers run in TypeScript \(slower\)/);
+      assert.equal(fs.readFileSync(out, 'utf8'), fs.readFileSync(path.join(work, 'scores.csv'), 'utf8'));
+    } finally {
+      fs.renameSync(`${prebuilds}.away`, prebuilds);
+    }
+  });
+
+  it('detects there without the training part (as after --omit=optional), and says what to install to train', () => {
+    for (const name of TRAINING_PACKAGES) fs.rmSync(path.join(project, 'node_modules', name), { recursive: true, force: true });
+    const bin = path.join(project, 'node_modules', '.bin', 'seismo');
+    const r = spawnSync(bin, ['detect', '--model', modelDir, '--data', path.join(work, 'live.csv'), '--provider', 'cpu', '--json'], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+    const t = spawnSync(bin, ['train', '--kind', 'lstm-ae', '--data', path.join(work, 'live.csv'), '--out', path.join(work, 'm'), '--json'], { cwd: project, env: userEnv(), encoding: 'utf8', timeout: 120_000 });
+    assert.equal(t.status, 1, t.stderr);
+    const error = JSON.parse(t.stdout).error as { code: string; message: string };
+    assert.equal(error.code, 'ERR_TRAINING_UNAVAILABLE');
+    assert.match(error.message, /npm install @tensorflow\/tfjs-core@4\.22\.0/);
   });
 
   it('imports there with ESM and with CJS', () => {

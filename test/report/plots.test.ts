@@ -33,7 +33,7 @@ describe('report: seismo eval --plots', () => {
     const r = await runCli(registerEval, ['eval', '--scores', path.join(dir, 'scores.csv'), '--labels', path.join(dir, 'labels.csv'), '--plots', path.join(dir, 'plots'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const stdout = r.stdout;
-    const out = JSON.parse(stdout);
+    const out = JSON.parse(stdout).result;
     assert.ok(out.metrics.rocAuc > 0.9);
     for (const name of ['scores-histogram', 'roc', 'pr', 'timeline', 'event-channels']) {
       const png = fs.readFileSync(path.join(dir, 'plots', `${name}.png`));

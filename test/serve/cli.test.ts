@@ -60,7 +60,7 @@ describe('seismo serve (CLI)', function () {
       assert.ok(parsePrometheus(await (await fetch(`${url}metrics`)).text()).has('seismo_label_queue_length'));
     });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^\{"url":"http:\/\/127\.0\.0\.1:\d+\/"\}\n$/);
+    assert.match(run.stdout, /^\{"ok":true,"command":"serve","result":\{"url":"http:\/\/127\.0\.0\.1:\d+\/"\}\}\n$/);
     assert.match(run.stderr, /seismo serve: stopping/);
     // fastify's pino logs: one JSON object a line.
     const logs = run.stderr.split('\n').filter((l) => l.startsWith('{'));

@@ -38,7 +38,7 @@ describe('cli: seismo calibrate', function () {
     const manifestBefore = readModelDir(model).manifest;
     const r = await calibrate(['--model', model, '--data', path.join(dir, 'val.csv'), '--labels', path.join(dir, 'labels.csv'), '--provider', 'cpu', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = JSON.parse(r.stdout).result;
     assert.ok(s.after.f1 > s.before.f1, `F1 ${s.before.f1} -> ${s.after.f1}`);
     assert.equal(s.improvement, s.after.f1 - s.before.f1);
     const m = readModelDir(model).manifest;
@@ -50,10 +50,10 @@ describe('cli: seismo calibrate', function () {
   });
 
   it('--method per-channel --objective f2 stores one channel-sigma band per channel, never below best', async () => {
-    const best = JSON.parse((await calibrate(['--model', model, '--data', path.join(dir, 'val.csv'), '--labels', path.join(dir, 'labels.csv'), '--provider', 'cpu', '--objective', 'f2', '--json'])).stdout);
+    const best = JSON.parse((await calibrate(['--model', model, '--data', path.join(dir, 'val.csv'), '--labels', path.join(dir, 'labels.csv'), '--provider', 'cpu', '--objective', 'f2', '--json'])).stdout).result;
     const r = await calibrate(['--model', model, '--data', path.join(dir, 'val.csv'), '--labels', path.join(dir, 'labels.csv'), '--provider', 'cpu', '--objective', 'f2', '--method', 'per-channel', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout);
+    const s = JSON.parse(r.stdout).result;
     assert.ok(s.after.f2 >= best.after.f2, `per-channel F2 ${s.after.f2} < best ${best.after.f2}`);
     const m = readModelDir(model).manifest;
     assert.equal(m.thresholds.channels?.length, 3);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { FrameRings, type OverflowPolicy } from '../../src/window/frame-rings.js';
 import { isSeismoError } from '../../src/errors.js';
 import { mulberry32 } from '../../src/stats/random.js';
+import { forEachRingImplementation } from '../helpers/ring-implementations.js';
 
 /** What a slot should hold: every frame ever pushed (by id), and the counters. */
 interface ModelSlot {
@@ -129,16 +130,18 @@ function runSequence(seed: number, steps: number): void {
   rings.dispose();
 }
 
-describe('FrameRings: property test against a plain model (issue 15)', function () {
-  this.timeout(20_000);
-  it('agrees with the model over random sequences (seeded, at most ~2 s)', () => {
-    const deadline = performance.now() + 2000;
-    let sequences = 0;
-    // Fixed seeds first, so that every run covers the same ground before the time bound.
-    for (let seed = 1; seed <= 400 && (seed <= 40 || performance.now() < deadline); seed++) {
-      runSequence(seed, 150);
-      sequences++;
-    }
-    assert.ok(sequences >= 40);
+forEachRingImplementation((_implementation) => {
+  describe('FrameRings: property test against a plain model (issue 15)', function () {
+    this.timeout(20_000);
+    it('agrees with the model over random sequences (seeded, at most ~2 s)', () => {
+      const deadline = performance.now() + 2000;
+      let sequences = 0;
+      // Fixed seeds first, so that every run covers the same ground before the time bound.
+      for (let seed = 1; seed <= 400 && (seed <= 40 || performance.now() < deadline); seed++) {
+        runSequence(seed, 150);
+        sequences++;
+      }
+      assert.ok(sequences >= 40);
+    });
   });
 });

@@ -1,0 +1,167 @@
+/**
+ * LSTM-AE scoring, onnxruntime against PyTorch on one thread (`seismo bench lstm-scoring`): the
+ * reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) at several batch sizes,
+ * onnxruntime at each graph optimisation level (`disabled`, `basic`, `extended`, `all`; seismo's
+ * worker uses `all`), and the PyTorch peer (bench/pytorch/score_bench.py, the faster of eager and
+ * TorchScript) at the same batch sizes, rounds alternating, medians reported. Beside them, the
+ * LSTM-AE core alone in two forms with the same weights (bench/lstm-unrolled.ts): ONNX's fused
+ * `LSTM` op, as seismo exports it, and the same network unrolled into per-step MatMul nodes.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { generateSeries } from '../src/ingest/synthetic.js';
+import { readModelDir } from '../src/model/model-dir.js';
+import { median } from '../src/stats/quantile.js';
+import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
+import { runPytorchScoring, trainReferenceModel } from './throughput.js';
+
+export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+type Level = (typeof GRAPH_LEVELS)[number];
+
+export interface LstmScoringOptions {
+  /** Batch sizes. Default [64, 256]. */
+  batchSizes?: number[];
+  /** Graph optimisation levels of onnxruntime. Default all four. */
+  levels?: readonly Level[];
+  /** Python with torch for the peer; false to skip it. Default `/usr/bin/python3`. */
+  pytorch?: boolean | string;
+  rounds?: number;
+  seconds?: number;
+  log?: (line: string) => void;
+}
+
+export interface LstmScoringRow {
+  batchSize: number;
+  /** windows/s per graph optimisation level, medians. */
+  ort: Record<string, number>;
+  pytorch?: number;
+  /** onnxruntime at `all` / PyTorch. */
+  ratioAllToPytorch?: number;
+  /** The LSTM-AE core alone (no gather, scaling, score), level `all`: fused LSTM op vs unrolled, windows/s. */
+  core: { fused: number; unrolled: number; unrolledToFused: number; maxAbsDiff: number };
+  rounds: Record<string, number[]>;
+}
+
+export interface LstmScoringResult {
+  rows: LstmScoringRow[];
+  pytorch?: { torch: string; backends: Record<string, unknown>; modes: string[] };
+  machine: { cpus: number; cpuModel: string; node: string; loadAvg1mBefore: number; loadAvg1mAfter: number };
+}
+
+export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<LstmScoringResult> {
+  const log = options.log ?? (() => undefined);
+  const batchSizes = options.batchSizes ?? [64, 256];
+  const levels = options.levels ?? GRAPH_LEVELS;
+  const rounds = options.rounds ?? 3;
+  const seconds = options.seconds ?? 2;
+  const python = options.pytorch === false ? undefined : typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3';
+  const loadBefore = os.loadavg()[0]!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
+  const sessions: ort.InferenceSession[] = [];
+  try {
+    await trainReferenceModel(dir, log);
+    const model = readModelDir(dir);
+    const W = model.manifest.window;
+    const C = model.manifest.channels.length;
+    const stream = generateSeries({ length: 8192, channels: C, seed: 2, anomalies: [] }).table.frames;
+    const runners = new Map<string, () => Promise<number>>();
+    for (const level of levels) {
+      // The worker's session options (src/infer/providers.ts), the level aside.
+      const session = await ort.InferenceSession.create(model.onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: level });
+      sessions.push(session);
+      for (const batch of batchSizes) {
+        const feeds = {
+          frames: new ort.Tensor('float32', stream.slice(0, (batch + W - 1) * C), [batch + W - 1, C]),
+          starts: new ort.Tensor('int64', BigInt64Array.from({ length: batch }, (_, i) => BigInt(i)), [batch]),
+        };
+        for (let i = 0; i < 10; i++) await session.run(feeds, ['score', 'channel_score']);
+        runners.set(`${batch}/${level}`, async () => {
+          let windows = 0;
+          const t0 = performance.now();
+          while (performance.now() - t0 < seconds * 1000) {
+            await session.run(feeds, ['score', 'channel_score']);
+            windows += batch;
+          }
+          return windows / ((performance.now() - t0) / 1000);
+        });
+      }
+    }
+    const shape = { window: W, channels: C, encoder: 32, decoder: 16 };
+    const coreOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const cores = { fused: await ort.InferenceSession.create(fusedLstmCore(shape), coreOptions), unrolled: await ort.InferenceSession.create(unrolledLstmCore(shape), coreOptions) };
+    sessions.push(cores.fused, cores.unrolled);
+    const parity = new Map<number, number>();
+    for (const batch of batchSizes) {
+      const x = new ort.Tensor('float32', Float32Array.from({ length: W * batch * C }, (_, i) => stream[i % stream.length]!), [W, batch, C]);
+      const a = (await cores.fused.run({ x })).y!.data as Float32Array;
+      const b = (await cores.unrolled.run({ x })).y!.data as Float32Array;
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+      parity.set(batch, diff);
+      for (const [form, session] of Object.entries(cores)) {
+        runners.set(`${batch}/core-${form}`, async () => {
+          let windows = 0;
+          const t0 = performance.now();
+          while (performance.now() - t0 < seconds * 1000) {
+            await session.run({ x });
+            windows += batch;
+          }
+          return windows / ((performance.now() - t0) / 1000);
+        });
+      }
+    }
+    const rates = new Map<string, number[]>();
+    const push = (k: string, v: number): void => {
+      rates.set(k, [...(rates.get(k) ?? []), v]);
+    };
+    let torchInfo: LstmScoringResult['pytorch'];
+    const modes: string[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const batch of batchSizes) {
+        const parts: string[] = [];
+        for (const level of levels) {
+          const v = await runners.get(`${batch}/${level}`)!();
+          push(`${batch}/${level}`, v);
+          parts.push(`${level} ${v.toFixed(0)}`);
+        }
+        for (const form of ['fused', 'unrolled']) {
+          const v = await runners.get(`${batch}/core-${form}`)!();
+          push(`${batch}/core-${form}`, v);
+          parts.push(`core ${form} ${v.toFixed(0)}`);
+        }
+        if (python) {
+          const t = runPytorchScoring(python, batch, seconds);
+          push(`${batch}/pytorch`, t.windowsPerSec);
+          modes.push(t.mode);
+          torchInfo = { torch: t.torch, backends: t.backends, modes };
+          parts.push(`pytorch ${t.windowsPerSec.toFixed(0)} (${t.mode})`);
+        }
+        log(`round ${r + 1}/${rounds}, batch ${batch}: ${parts.join(', ')} windows/s`);
+      }
+    }
+    const rows: LstmScoringRow[] = batchSizes.map((batch) => {
+      const ortMedians = Object.fromEntries(levels.map((l) => [l, median(rates.get(`${batch}/${l}`)!)]));
+      const torch = python ? median(rates.get(`${batch}/pytorch`)!) : undefined;
+      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', ...(python ? ['pytorch'] : [])].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const fused = median(rates.get(`${batch}/core-fused`)!);
+      const unrolled = median(rates.get(`${batch}/core-unrolled`)!);
+      return {
+        batchSize: batch,
+        ort: ortMedians,
+        core: { fused, unrolled, unrolledToFused: median(rates.get(`${batch}/core-unrolled`)!.map((u, i) => u / rates.get(`${batch}/core-fused`)![i]!)), maxAbsDiff: parity.get(batch)! },
+        ...(torch === undefined ? {} : { pytorch: torch, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
+        rounds: roundsOf,
+      };
+    });
+    return {
+      rows,
+      ...(torchInfo ? { pytorch: torchInfo } : {}),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1mBefore: loadBefore, loadAvg1mAfter: os.loadavg()[0]! },
+    };
+  } finally {
+    for (const s of sessions) await s.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Per-record kinds (window 1: dense-ae, vae, pca, ocsvm, bigan) through the whole pipeline
+ * against onnxruntime alone, in one run, rounds alternating (`seismo bench --per-record`).
+ *
+ * A per-record window is one frame, so the pipeline's costs per window are its costs per frame:
+ * validation, the ring write, the batch bookkeeping, the delivery (rule, events). Records arrive
+ * in blocks (`detector.write` of `[chunk, C]`, one native ring write per block), the way an
+ * ingestion service or a log reader hands them over; onnxruntime alone runs the same graph on a
+ * prepared `[batch, C]` tensor with the same session options as the worker.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Detector } from '../src/detector/index.js';
+import { createSession, type ProviderRequest } from '../src/infer/providers.js';
+import { generateSeries } from '../src/ingest/synthetic.js';
+import { readModelDir } from '../src/model/model-dir.js';
+import { median } from '../src/stats/quantile.js';
+import { trainToDir } from '../training/train-to-dir.js';
+
+/** The kinds that score one record per window. */
+export const PER_RECORD_KINDS = ['dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'] as const;
+
+export interface PerRecordOptions {
+  /** Kinds to measure. Default all of {@link PER_RECORD_KINDS}. */
+  kinds?: readonly string[];
+  /** Channels per record. Default 38 (KDD Cup 99's numeric features). */
+  channels?: number;
+  /** Windows (records) per inference call, both sides. Default 1024. */
+  batchSize?: number;
+  /** Records per `detector.write` call. Default 1024. */
+  chunk?: number;
+  /** Alternating rounds. Default 5. */
+  rounds?: number;
+  /** Seconds per round and side. Default 2. */
+  seconds?: number;
+  provider?: ProviderRequest;
+  log?: (line: string) => void;
+}
+
+export interface PerRecordKindResult {
+  kind: string;
+  ortWindowsPerSec: number;
+  pipelineWindowsPerSec: number;
+  /** pipeline / onnxruntime alone. */
+  ratio: number;
+  /** The same ratio within each round, median over rounds (steadier under a changing load). */
+  roundRatio: number;
+  /** Share of the pipeline's windows that were anomalies (each one builds an `anomaly` event). */
+  anomalyShare: number;
+  rounds: { ort: number[]; pipeline: number[] };
+}
+
+export interface PerRecordResult {
+  channels: number;
+  batchSize: number;
+  chunk: number;
+  provider: string;
+  kinds: PerRecordKindResult[];
+  machine: { cpus: number; cpuModel: string; node: string; loadAvg1m: number };
+}
+
+export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerRecordResult> {
+  const log = options.log ?? (() => undefined);
+  const kinds = options.kinds ?? PER_RECORD_KINDS;
+  const C = options.channels ?? 38;
+  const batch = options.batchSize ?? 1024;
+  const chunk = options.chunk ?? 1024;
+  const rounds = options.rounds ?? 5;
+  const seconds = options.seconds ?? 2;
+  const total = 1 << 16;
+  // The models train on the stream's first rows, so that their thresholds flag a realistic share
+  // of it (each anomaly builds an event; a threshold that flags everything measures only that).
+  const data = generateSeries({ length: total, channels: C, seed: 2, anomalies: [] }).table;
+  const stream = data.frames;
+  const train = { frames: stream.subarray(0, 2048 * C), channels: data.channels };
+  const results: PerRecordKindResult[] = [];
+  let provider = 'cpu';
+  for (const kind of kinds) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-bench-${kind}-`));
+    try {
+      log(`${kind}: training at window 1 on ${C} channels (its weights only need to exist)`);
+      await trainToDir(kind, train.frames, train.channels, dir, { config: { window: 1, epochs: 1 }, stride: 1, seed: 1 });
+      const model = readModelDir(dir);
+
+      const { session, report } = await createSession(model.onnx, { provider: options.provider });
+      provider = report.provider;
+      const feeds = {
+        frames: new ort.Tensor('float32', stream.slice(0, batch * C), [batch, C]),
+        starts: new ort.Tensor('int64', BigInt64Array.from({ length: batch }, (_, i) => BigInt(i)), [batch]),
+      };
+      const fetches = ['score', 'channel_score'];
+      for (let i = 0; i < 20; i++) await session.run(feeds, fetches);
+      const ortRound = async (): Promise<number> => {
+        let windows = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < seconds * 1000) {
+          await session.run(feeds, fetches);
+          windows += batch;
+        }
+        return windows / ((performance.now() - t0) / 1000);
+      };
+
+      const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1 });
+      let anomalies = 0;
+      detector.on('anomaly', () => {
+        anomalies++;
+      });
+      const times = new Float64Array(chunk);
+      let t = 0;
+      let row = 0;
+      const pipelineRound = async (): Promise<number> => {
+        const before = detector.stats().windowsScored;
+        const t0 = performance.now();
+        while (performance.now() - t0 < seconds * 1000) {
+          if (row + chunk > total) row = 0;
+          for (let i = 0; i < chunk; i++) times[i] = t++;
+          await detector.write('records', times, stream.subarray(row * C, (row + chunk) * C));
+          row += chunk;
+        }
+        await detector.flush();
+        return (detector.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
+      };
+
+      const ortRates: number[] = [];
+      const pipeRates: number[] = [];
+      try {
+        await pipelineRound(); // warm-up: worker session, JIT
+        for (let r = 0; r < rounds; r++) {
+          ortRates.push(await ortRound());
+          pipeRates.push(await pipelineRound());
+          log(`  ${kind} round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s`);
+        }
+      } finally {
+        await session.release();
+      }
+      const scored = detector.stats().windowsScored;
+      await detector.close();
+      const ortMedian = median(ortRates);
+      const pipeMedian = median(pipeRates);
+      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, rounds: { ort: ortRates, pipeline: pipeRates } });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return {
+    channels: C,
+    batchSize: batch,
+    chunk,
+    provider,
+    kinds: results,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1m: os.loadavg()[0]! },
+  };
+}
