@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trainToDir } from '../training/train-to-dir.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { averagePrecision, bestF1, rocAuc, thresholdMetrics } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';
 import { Random } from '../src/stats/random.js';

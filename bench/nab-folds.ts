@@ -4,7 +4,8 @@
  * profile. Settings are chosen on one fold and reported on the other (see bench/nab.ts).
  */
 import { loadNabProfiles } from '../src/evaluate/nab-corpus.js';
-import { NAB_PROFILE_KEYS, type NabLabelWindow, nabProbationaryLength, optimizeNabThreshold, prepareNabFile, scoreNabCorpus, type NabCostMatrix, type NabPreparedFile } from '../src/evaluate/nab.js';
+import { type NabLabelWindow, nabProbationaryLength, prepareNabFile, scoreNabCorpus, type NabCostMatrix, type NabPreparedFile } from '../src/evaluate/nab.js';
+import { NAB_PROFILE_KEYS, optimizeNabThreshold } from '../src/evaluate/nab-run.js';
 import { loadNab, readNabWindows } from '../src/ingest/nab.js';
 import { mulberry32 } from '../src/stats/random.js';
 

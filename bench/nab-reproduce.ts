@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../src/evaluate/nab-corpus';
 import { readNabWindows } from '../src/ingest/nab';
-import { optimizeNabThreshold, prepareNabFile, scoreNabCorpus } from '../src/evaluate/nab';
+import { prepareNabFile, scoreNabCorpus } from '../src/evaluate/nab';
+import { optimizeNabThreshold } from '../src/evaluate/nab-run';
 
 const root = process.argv[2];
 if (!root) {

@@ -277,7 +277,8 @@ async function main() {
   }
 }
 if (!process.env.PERFILE) main();
-import { optimizeNabThreshold, scoreNabCorpus } from '../src/evaluate/nab.js';
+import { scoreNabCorpus } from '../src/evaluate/nab.js';
+import { optimizeNabThreshold } from '../src/evaluate/nab-run.js';
 export async function perFile(name: string) {
   const { streams, profiles } = await loadNabStreams('/work/shared/datasets/nab');
   const prepared = streams.map((s) => prepareStream(s, DETS[name]!(s)));

@@ -13,7 +13,8 @@
  * member of the grid (so a reader sees whether the folds would have picked it), never chosen by
  * the whole corpus's score.
  */
-import { NAB_PROFILE_KEYS, searchNabThreshold, scoreNabCorpus, type NabCostMatrix, type NabPreparedFile, type NabSearch } from '../src/evaluate/nab.js';
+import { scoreNabCorpus, type NabCostMatrix, type NabPreparedFile } from '../src/evaluate/nab.js';
+import { NAB_PROFILE_KEYS, searchNabThreshold, type NabSearch } from '../src/evaluate/nab-run.js';
 import { EnsembleScorer, type EnsembleOptions } from '../src/score/ensemble.js';
 import { OnlineDetector } from '../src/online/index.js';
 import type { OnlineKind } from '../src/online/policy.js';

@@ -19,12 +19,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { rocAuc } from '../src/evaluate/index.js';
 import { ExpertSimulator } from '../src/learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions, type UpdateRecord } from '../src/learn/online.js';
 import { replayOnline, replayRocAuc } from '../src/learn/replay.js';
-import { readCalibration, type ScoreCalibration } from '../src/score/calibration.js';
+import { readCalibration, type ScoreCalibration } from '../src/model/model-dir.js';
 
 /** Online settings of one stream: the learner's buffers and budget, the expert's budget and delay. */
 export interface OnlineProtocol {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { partitionStream } from '../src/connect/partition.js';
 import { RedisProducer } from '../src/connect/producer.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { PACKAGE_ROOT } from '../src/native.js';

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { trainReferenceModel } from './throughput.js';
-import { Detector, type ScoredBatch } from '../src/detector.js';
+import { Detector, type ScoredBatch } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';
 import { median, quantile } from '../src/stats/quantile.js';

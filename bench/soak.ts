@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { trainToDir } from '../training/train-to-dir.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 
 export interface SoakOptions {

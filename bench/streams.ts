@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trainToDir } from '../training/train-to-dir.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { SeismoError } from '../src/errors.js';
 import { rocAuc } from '../src/evaluate/index.js';
 import { loadKdd99 } from '../src/ingest/kdd99.js';

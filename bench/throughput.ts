@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { trainToDir } from '../training/train-to-dir.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { SeismoError } from '../src/errors.js';

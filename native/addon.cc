@@ -15,6 +15,8 @@
 //   saved state, C++ checks every length against the dims it is given (the one check it alone
 //   must make for memory safety) and writes in place; no JS array is copied element by element.
 //   Their scratch is a per-thread buffer that grows to the largest call and is reused.
+// - This file binds the ring arena and registers the addon; the kernels' functions are bound in
+//   kernels_binding.cc, and napi_error.h makes the coded errors of both.
 #define NAPI_VERSION 8
 #include <napi.h>
 
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include "kernels.h"
+#include "kernels_binding.h"
+#include "napi_error.h"
 #include "ring_arena.h"
 
 namespace {
@@ -32,11 +36,9 @@ namespace {
 using seismo::RingArena;
 using seismo::RingError;
 
-Napi::Error MakeError(Napi::Env env, const char* code, const std::string& message) {
-  Napi::Error err = Napi::Error::New(env, message);
-  err.Set("code", Napi::String::New(env, code));
-  return err;
-}
+using seismo::binding::MakeError;
+namespace kn = seismo::kernels;
+namespace bind = seismo::binding;
 
 // Process-wide: a worker isolate looks an arena up by the id its creator handed over.
 class Registry {
@@ -262,179 +264,6 @@ class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
   std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
 };
 
-// ---- Training kernels -------------------------------------------------------------------------
-
-namespace kn = seismo::kernels;
-
-int64_t DimArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
-  if (!info[i].IsNumber()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": " + name + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  // 2^31 per dimension; the products of dims are bounded by CheckFloats.
-  if (!(v >= 1 && v <= 2147483647.0) || v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw MakeError(info.Env(), "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a positive integer");
-  }
-  return static_cast<int64_t>(v);
-}
-
-// A Float32Array argument of exactly `length` elements.
-float* FloatArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name) {
-  Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a Float32Array");
-  }
-  Napi::Float32Array a = info[i].As<Napi::Float32Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != length) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) +
-                                              " floats, expected " + std::to_string(length));
-  }
-  return a.Data();
-}
-
-float* Scratch(Napi::Env env, int64_t floats) {
-  // Per thread: kernels may run on the main thread and in workers at once. Always 64-byte aligned,
-  // so that the kernels' results cannot depend on where the buffer happened to land.
-  thread_local std::vector<float> scratch;
-  const int64_t padded = floats + 16;
-  try {
-    if (static_cast<int64_t>(scratch.size()) < padded) scratch.resize(static_cast<size_t>(padded));
-  } catch (const std::bad_alloc&) {
-    throw MakeError(env, "ERR_RESOURCE", "kernel scratch: out of memory for " + std::to_string(floats) + " floats; train with a smaller batch");
-  }
-  const uintptr_t base = reinterpret_cast<uintptr_t>(scratch.data());
-  return scratch.data() + ((64 - base % 64) % 64) / sizeof(float);
-}
-
-// Rejects shapes whose arrays would exceed 2^40 floats. Computed in double (exact enough for a
-// comparison at that bound), so that every int64 size product computed afterwards, in the binding
-// and in the kernels, is far from overflowing: all dims are >= 1, so no partial product exceeds
-// the largest of these totals.
-void CheckFloats(Napi::Env env, const char* fn, std::initializer_list<double> totals) {
-  for (double total : totals) {
-    if (total > 1099511627776.0) throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": shape too large (an array would exceed 2^40 floats)");
-  }
-}
-
-void ArgCount(const Napi::CallbackInfo& info, size_t n, const char* signature) {
-  if (info.Length() != n) throw MakeError(info.Env(), "ERR_INVALID_OPTION", signature);
-}
-
-kn::LstmDims LstmDimsArg(const Napi::CallbackInfo& info, size_t first, const char* fn) {
-  kn::LstmDims d{};
-  d.batch = DimArg(info, first, fn, "batch");
-  d.steps = DimArg(info, first + 1, fn, "steps");
-  d.features = DimArg(info, first + 2, fn, "features");
-  d.units = DimArg(info, first + 3, fn, "units");
-  if (!info[first + 4].IsNumber()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": gate must be 0 (sigmoid) or 1 (hardSigmoid)");
-  const int32_t gate = info[first + 4].As<Napi::Number>().Int32Value();
-  if (gate != 0 && gate != 1) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": gate must be 0 (sigmoid) or 1 (hardSigmoid)");
-  d.gate = static_cast<kn::GateActivation>(gate);
-  if (!info[first + 5].IsBoolean()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": returnSequences must be a boolean");
-  d.return_sequences = info[first + 5].As<Napi::Boolean>().Value();
-  const double B = d.batch, T = d.steps, F = d.features, H = d.units;
-  CheckFloats(info.Env(), fn, {B * T * F, B * T * 6 * H + 12 * B * H, F * 4 * H, H * 4 * H});
-  return d;
-}
-
-// lstmForward(x, kernel, recurrent, bias, y, state, B, T, F, H, gate, returnSequences)
-Napi::Value LstmForward(const Napi::CallbackInfo& info) {
-  const char* fn = "lstmForward";
-  ArgCount(info, 12, "lstmForward(x, kernel, recurrent, bias, y, state, batch, steps, features, units, gate, returnSequences)");
-  kn::LstmForwardArgs a{};
-  a.dims = LstmDimsArg(info, 6, fn);
-  const kn::LstmDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.features, fn, "x [B, T, F]");
-  a.kernel = FloatArg(info, 1, d.features * 4 * d.units, fn, "kernel [F, 4H]");
-  a.recurrent = FloatArg(info, 2, d.units * 4 * d.units, fn, "recurrent [H, 4H]");
-  a.bias = FloatArg(info, 3, 4 * d.units, fn, "bias [4H]");
-  a.y = FloatArg(info, 4, d.batch * (d.return_sequences ? d.steps : 1) * d.units, fn, "y");
-  a.state = FloatArg(info, 5, kn::LstmStateFloats(d), fn, "state [T, B, 6H]");
-  a.scratch = Scratch(info.Env(), kn::LstmForwardScratchFloats(d));
-  kn::Active().lstm_forward(a);
-  return info.Env().Undefined();
-}
-
-// lstmBackward(x, kernel, recurrent, state, dy, dx, dkernel, drecurrent, dbias, B, T, F, H, gate, returnSequences)
-Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "lstmBackward";
-  ArgCount(info, 15, "lstmBackward(x, kernel, recurrent, state, dy, dx, dkernel, drecurrent, dbias, batch, steps, features, units, gate, returnSequences)");
-  kn::LstmBackwardArgs a{};
-  a.dims = LstmDimsArg(info, 9, fn);
-  const kn::LstmDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.features, fn, "x [B, T, F]");
-  a.kernel = FloatArg(info, 1, d.features * 4 * d.units, fn, "kernel [F, 4H]");
-  a.recurrent = FloatArg(info, 2, d.units * 4 * d.units, fn, "recurrent [H, 4H]");
-  a.state = FloatArg(info, 3, kn::LstmStateFloats(d), fn, "state [T, B, 6H]");
-  a.dy = FloatArg(info, 4, d.batch * (d.return_sequences ? d.steps : 1) * d.units, fn, "dy");
-  a.dx = FloatArg(info, 5, d.batch * d.steps * d.features, fn, "dx [B, T, F]");
-  a.dkernel = FloatArg(info, 6, d.features * 4 * d.units, fn, "dkernel [F, 4H]");
-  a.drecurrent = FloatArg(info, 7, d.units * 4 * d.units, fn, "drecurrent [H, 4H]");
-  a.dbias = FloatArg(info, 8, 4 * d.units, fn, "dbias [4H]");
-  a.scratch = Scratch(info.Env(), kn::LstmBackwardScratchFloats(d));
-  kn::Active().lstm_backward(a);
-  return info.Env().Undefined();
-}
-
-kn::ConvDims ConvDimsArg(const Napi::CallbackInfo& info, size_t first, const char* fn) {
-  kn::ConvDims d{};
-  d.batch = DimArg(info, first, fn, "batch");
-  d.steps = DimArg(info, first + 1, fn, "steps");
-  d.in = DimArg(info, first + 2, fn, "inChannels");
-  d.out = DimArg(info, first + 3, fn, "outChannels");
-  d.taps = DimArg(info, first + 4, fn, "taps");
-  d.dilation = DimArg(info, first + 5, fn, "dilation");
-  const double N = d.batch, T = d.steps, Cin = d.in, Cout = d.out, K = d.taps;
-  CheckFloats(info.Env(), fn, {N * T * K * Cin, N * T * Cout, K * Cin * Cout});
-  return d;
-}
-
-// convForward(x, kernel, bias, y, N, T, Cin, Cout, k, dilation)
-Napi::Value ConvForward(const Napi::CallbackInfo& info) {
-  const char* fn = "convForward";
-  ArgCount(info, 10, "convForward(x, kernel, bias, y, batch, steps, inChannels, outChannels, taps, dilation)");
-  kn::ConvForwardArgs a{};
-  a.dims = ConvDimsArg(info, 4, fn);
-  const kn::ConvDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.in, fn, "x [N, T, Cin]");
-  a.kernel = FloatArg(info, 1, d.taps * d.in * d.out, fn, "kernel [k, Cin, Cout]");
-  a.bias = FloatArg(info, 2, d.out, fn, "bias [Cout]");
-  a.y = FloatArg(info, 3, d.batch * d.steps * d.out, fn, "y [N, T, Cout]");
-  a.scratch = Scratch(info.Env(), kn::ConvScratchFloats(d));
-  kn::Active().conv_forward(a);
-  return info.Env().Undefined();
-}
-
-// convBackward(x, kernel, dy, dx, dkernel, dbias, N, T, Cin, Cout, k, dilation)
-Napi::Value ConvBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "convBackward";
-  ArgCount(info, 12, "convBackward(x, kernel, dy, dx, dkernel, dbias, batch, steps, inChannels, outChannels, taps, dilation)");
-  kn::ConvBackwardArgs a{};
-  a.dims = ConvDimsArg(info, 6, fn);
-  const kn::ConvDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.in, fn, "x [N, T, Cin]");
-  a.kernel = FloatArg(info, 1, d.taps * d.in * d.out, fn, "kernel [k, Cin, Cout]");
-  a.dy = FloatArg(info, 2, d.batch * d.steps * d.out, fn, "dy [N, T, Cout]");
-  a.dx = FloatArg(info, 3, d.batch * d.steps * d.in, fn, "dx [N, T, Cin]");
-  a.dkernel = FloatArg(info, 4, d.taps * d.in * d.out, fn, "dkernel [k, Cin, Cout]");
-  a.dbias = FloatArg(info, 5, d.out, fn, "dbias [Cout]");
-  a.scratch = Scratch(info.Env(), kn::ConvScratchFloats(d));
-  kn::Active().conv_backward(a);
-  return info.Env().Undefined();
-}
-
-// kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
-Napi::Value KernelIsa(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() == 1) {
-    if (!info[0].IsString()) throw MakeError(env, "ERR_INVALID_OPTION", "kernelIsa(name?: 'avx2' | 'baseline')");
-    try {
-      kn::Select(info[0].As<Napi::String>().Utf8Value());
-    } catch (const kn::KernelError& e) {
-      throw MakeError(env, e.code(), e.what());
-    }
-  }
-  return Napi::String::New(env, kn::Active().isa);
-}
-
 class SeismoAddon : public Napi::Addon<SeismoAddon> {
  public:
   SeismoAddon(Napi::Env env, Napi::Object exports) {
@@ -442,11 +271,11 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
                              InstanceValue("abiVersion", Napi::Number::New(env, 2), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
-                             InstanceValue("lstmForward", Napi::Function::New<LstmForward>(env, "lstmForward"), napi_enumerable),
-                             InstanceValue("lstmBackward", Napi::Function::New<LstmBackward>(env, "lstmBackward"), napi_enumerable),
-                             InstanceValue("convForward", Napi::Function::New<ConvForward>(env, "convForward"), napi_enumerable),
-                             InstanceValue("convBackward", Napi::Function::New<ConvBackward>(env, "convBackward"), napi_enumerable),
-                             InstanceValue("kernelIsa", Napi::Function::New<KernelIsa>(env, "kernelIsa"), napi_enumerable),
+                             InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
+                             InstanceValue("lstmBackward", Napi::Function::New<bind::LstmBackward>(env, "lstmBackward"), napi_enumerable),
+                             InstanceValue("convForward", Napi::Function::New<bind::ConvForward>(env, "convForward"), napi_enumerable),
+                             InstanceValue("convBackward", Napi::Function::New<bind::ConvBackward>(env, "convBackward"), napi_enumerable),
+                             InstanceValue("kernelIsa", Napi::Function::New<bind::KernelIsa>(env, "kernelIsa"), napi_enumerable),
                          });
   }
 };

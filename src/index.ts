@@ -23,7 +23,7 @@ export { Detector } from './detector/index.js';
 export type { AnomalyEvent, DetectorEventName, DetectorEvents, DetectorOptions, DetectorStats, DriftEvent, ScoredBatch, SwapEvent, SwapResult } from './detector/index.js';
 export { PROVIDER_REQUESTS, type ProviderReport, type ProviderRequest } from './infer/providers.js';
 export { ManifestSchema, type Manifest } from './model/manifest.js';
-export type { ModelDir } from './model/model-dir.js';
+export type { ModelDir, ScoreCalibration, WeightTensor } from './model/model-dir.js';
 export type { ThresholdRule } from './threshold/rule.js';
 
 // Errors: every deliberate failure is a SeismoError with a stable code.
@@ -48,7 +48,7 @@ export {
 
 // Scores: a whole table through a detector, and scores on one scale.
 export { scoreTable, type TableScores } from './score/score-table.js';
-export { fitCalibration, MIN_SCALE, normalizeScores, type ScoreCalibration } from './score/calibration.js';
+export { fitCalibration, MIN_SCALE, normalizeScores } from './score/calibration.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
 export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';
 export { EnsembleScorer, type DeepScoreOptions, type EnsembleOptions, type EnsembleParts, type EnsembleState, type LinearForecastOptions, type ResolvedEnsembleOptions } from './score/ensemble.js';
@@ -68,7 +68,6 @@ export { appendAnswers, readQueueFile, type AnswersRead, type LabelAnswer, type 
 export type { BufferedWindow, WindowBuffer, WindowRef } from './learn/buffers.js';
 export type { QueryReason } from './learn/select.js';
 export { PageHinkley, type DriftSignal, type PageHinkleyOptions } from './learn/drift.js';
-export type { WeightTensor } from './model/weights.js';
 
 // Online mode: detectors that learn from the stream they score, with no model directory.
 export * from './online/index.js';

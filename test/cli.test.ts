@@ -7,8 +7,7 @@ import path from 'node:path';
 import { rocAuc, windowLabels } from '../src/evaluate/index.js';
 import { readSeriesCsv, writeSeriesCsv, type SeriesTable } from '../src/ingest/csv.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
-import { readCalibration } from '../src/score/calibration.js';
-import { readWeights } from '../src/model/model-dir.js';
+import { readCalibration, readWeights } from '../src/model/model-dir.js';
 
 const ROOT = path.resolve(__dirname, '..');
 

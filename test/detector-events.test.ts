@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector, type AnomalyEvent, type DriftEvent, type ScoredBatch, type SwapEvent } from '../src/detector.js';
+import { Detector, type AnomalyEvent, type DriftEvent, type ScoredBatch, type SwapEvent } from '../src/detector/index.js';
 import { isSeismoError, type SeismoError, type SeismoErrorCode } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { writeModelDir } from '../src/model/model-dir.js';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { Detector, type ScoredBatch, type SwapEvent } from '../src/detector.js';
+import { Detector, type ScoredBatch, type SwapEvent } from '../src/detector/index.js';
 import { isSeismoError, SeismoError, type SeismoErrorCode } from '../src/errors.js';
 import { registerDetect } from '../src/cli/detect.js';
 import { InferenceWorker } from '../src/infer/inference-worker.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSession } from '../src/infer/providers.js';
-import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector.js';
+import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector/index.js';
 import { isSeismoError, type SeismoErrorCode } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { scoreTable } from '../src/score/score-table.js';

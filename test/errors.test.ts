@@ -8,7 +8,7 @@ import path from 'node:path';
 import { registerDetect } from '../src/cli/detect.js';
 import { registerEval } from '../src/cli/eval.js';
 import { registerTrain } from '../src/cli/train.js';
-import { Detector } from '../src/detector.js';
+import { Detector } from '../src/detector/index.js';
 import { fileError, isSeismoError, resourceError, type SeismoErrorCode } from '../src/errors.js';
 import { writeSeriesCsv } from '../src/ingest/csv.js';
 import { generateSeries } from '../src/ingest/synthetic.js';

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../src/score/attribution';
-import { fitCalibration, type ScoreCalibration } from '../src/score/calibration';
+import { fitCalibration } from '../src/score/calibration';
 import type { Manifest } from '../src/model/manifest';
-import { writeModelDir } from '../src/model/model-dir';
+import { writeModelDir, type ScoreCalibration } from '../src/model/model-dir';
 import type { TrainProgress } from './fit';
 import { trainModel, type KindConfigs } from './train';
 

@@ -3,7 +3,7 @@ import { SeismoError } from '../errors.js';
 import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ONLINE_KINDS, type OnlineKind } from '../online/policy.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
-import { intOption } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface BenchOptions extends CommonOptions {
   model?: string;
@@ -165,7 +165,7 @@ async function runPerRecordBench(opts: BenchOptions): Promise<Record<string, unk
     batchSize: opts.batchSize === '64' ? undefined : intOption('--batch-size', opts.batchSize),
     rounds: intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   say(opts, `per-record kinds (window 1, ${r.channels} channels), batch ${r.batchSize}, writes of ${r.chunk} records, provider ${r.provider}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
@@ -188,7 +188,7 @@ async function runLatencyBench(opts: BenchOptions): Promise<Record<string, unkno
     maxLatencyMs,
     rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   say(opts, `latency, write() of a window's last sample to its batch event: model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), stride 1, batch ${r.batchSize}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
@@ -211,7 +211,7 @@ async function runSecondCoreBench(opts: BenchOptions): Promise<Record<string, un
     batchSize: intOption('--batch-size', opts.batchSize),
     rounds: intOption('--rounds', opts.rounds),
     seconds: Number(opts.seconds),
-    provider: opts.provider as ProviderRequest,
+    provider: providerOption(opts.provider),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const n = r.threads;
@@ -255,7 +255,7 @@ export function registerBench(program: Command): void {
     .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 1024)')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--providers <list>', 'providers: comma-separated providers to compare, the first is the parity reference (default cpu,webgpu)')
     .option('--batch-sizes <list>', 'providers: comma-separated batch sizes (default 256,1024,4096); lstm-scoring: (default 64,256)')
     .option('--epochs <n>', 'train: timed epochs per model after one warm-up (default 3); power/smtp/http: maximum training epochs (default 40)')
@@ -379,7 +379,7 @@ export function registerBench(program: Command): void {
           batchSize: intOption('--batch-size', opts.batchSize),
           rounds: intOption('--rounds', opts.rounds),
           seconds: Number(opts.seconds),
-          provider: opts.provider as ProviderRequest,
+          provider: providerOption(opts.provider),
           pytorch: opts.pytorch,
           log: (line) => process.stderr.write(`${line}\n`),
         });

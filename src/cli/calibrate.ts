@@ -11,19 +11,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { parseLabelRule, windowLabels } from '../evaluate/inputs.js';
 import { LABEL_RULE_HELP } from './eval.js';
 import { metricsFromCounts, countConfusion, type PointMetrics } from '../evaluate/threshold-metrics.js';
 import { alignLabels, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { MANIFEST_FILE, type Manifest, type Threshold } from '../model/manifest.js';
 import { readModelDir, writeThresholds } from '../model/model-dir.js';
 import { scoreTable } from '../score/score-table.js';
 import { applyRule, channelSigmaRules, FixedThreshold, OBJECTIVES, objectiveBeta, thresholdFromManifest, tuneChannels, tuneThreshold, type Objective } from '../threshold/index.js';
 import { alignChannels } from './detect.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
+import { PROVIDER_HELP, providerOption } from './options.js';
 
 interface CalibrateOptions extends CommonOptions {
   model: string;
@@ -61,22 +61,20 @@ export function registerCalibrate(program: Command): void {
     .option('--label-rule <rule>', LABEL_RULE_HELP, 'any')
     .option('--objective <name>', `what to maximise: ${OBJECTIVES.join('|')}`, 'f1')
     .option('--method <name>', 'best: one global threshold; per-channel: DC-VAE bands mu + alpha * sigma per channel, OR-ed with a global threshold, tuned jointly', 'best')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<CalibrateOptions, []>(async (opts) => {
         const objective = opts.objective as Objective;
         objectiveBeta(objective); // throws ERR_INVALID_OPTION on an unknown objective
         if (!METHODS.includes(opts.method as Method)) throw new SeismoError('ERR_INVALID_OPTION', `--method must be one of ${METHODS.join(', ')}, got '${opts.method}'`);
-        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
-          throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
-        }
+        const provider = providerOption(opts.provider);
         const method = opts.method as Method;
         const rule = parseLabelRule(opts.labelRule, '--label-rule');
         const { manifest } = readModelDir(opts.model);
         const [table, labelTable] = await Promise.all([readSeriesCsv(opts.data), readLabelsCsv(opts.labels)]);
         const rowLabels = alignLabels(table, labelTable);
-        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest });
+        const detector = await Detector.load(opts.model, { provider });
         let scores;
         try {
           const frames = alignChannels(table, detector.channels);

@@ -3,9 +3,8 @@ import { StreamConsumer } from '../connect/consumer.js';
 import { likelihoodNormalizer } from '../online/normalizer.js';
 import { RedisStreamsConnector } from '../connect/redis-streams.js';
 import { SeismoError } from '../errors.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { action, say, type CommonOptions } from './output.js';
-import { intOption } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface ConsumeOptions extends CommonOptions {
   redis: string;
@@ -45,7 +44,7 @@ export function registerConsume(program: Command): void {
     .option('--block-ms <ms>', 'longest wait for new entries', '200')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--max-series <n>', 'series slots of the detector (renewed when used up)', '1024')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--trim', 'trim each partition up to its last committed entry (XTRIM MINID); only when this group is the only reader')
     .option('--normalize', 'also write each window\'s normalised score (field nscore, per-series anomaly likelihood in [0, 1), its state checkpointed)')
@@ -53,9 +52,7 @@ export function registerConsume(program: Command): void {
     .option('--json', 'print a JSON summary on stdout when stopped')
     .action(
       action<ConsumeOptions, []>(async (opts) => {
-        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
-          throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
-        }
+        const provider = providerOption(opts.provider);
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
         const connector = new RedisStreamsConnector({
@@ -75,7 +72,7 @@ export function registerConsume(program: Command): void {
           model: opts.model,
           count: intOption('--count', opts.count),
           blockMs: intOption('--block-ms', opts.blockMs),
-          detector: { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries), threshold },
+          detector: { provider, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries), threshold },
           normalizer: opts.normalize ? likelihoodNormalizer() : undefined,
           log,
         });

@@ -1,19 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { writeSeriesCsv } from '../ingest/csv.js';
 import { writeScoresCsv } from './detect.js';
 import { evaluate } from '../evaluate/index.js';
 import { windowLabels } from '../evaluate/inputs.js';
 import { generateSeries, type PlantedAnomaly } from '../ingest/synthetic.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
+import { type ProviderRequest } from '../infer/providers.js';
 import type { SeriesTable } from '../ingest/csv.js';
 import { OnlineDetector } from '../online/online-detector.js';
 import { scoreTable } from '../score/score-table.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
-import { intOption, trainWithProgress } from './train.js';
+import { trainWithProgress } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface DemoOptions extends CommonOptions {
   seed: string;
@@ -80,12 +81,13 @@ export function registerDemo(program: Command): void {
     .description('generate a labelled multichannel series, train an LSTM autoencoder on its normal part, stream the rest and report what it finds')
     .option('--seed <n>', 'seed of the data and the model', '7')
     .option('--epochs <n>', 'maximum training epochs', '30')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--out <dir>', 'folder for the model, the series, its labels, the scores (created if missing)', DEFAULT_OUT)
     .option('--json', 'print {"metrics": {...}, ...} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
         const seed = intOption('--seed', opts.seed)!;
+        const provider = providerOption(opts.provider);
         const series = generateSeries({ length: DEMO.length, channels: DEMO.channels, seed, normalPrefix: 0.5 });
         const { table, labels, anomalies } = series;
         const C = table.channels.length;
@@ -108,7 +110,7 @@ export function registerDemo(program: Command): void {
         });
         say(opts, `trained lstm-ae (window ${DEMO.window}, encoder ${DEMO.encoderUnits}, decoder ${DEMO.decoderUnits}) on tfjs '${summary.backend}': ${summary.epochs} epochs, ${summary.seconds.toFixed(1)} s`);
 
-        const detector = await Detector.load(dir, { provider: opts.provider as ProviderRequest, stride: 1 });
+        const detector = await Detector.load(dir, { provider, stride: 1 });
         try {
           const testTime = table.time.subarray(split);
           const testFrames = table.frames.subarray(split * C);
@@ -133,7 +135,7 @@ export function registerDemo(program: Command): void {
           const live = { ...table, timestamps: table.timestamps.slice(split) };
           await put('scores.csv', (f) => writeScoresCsv(f, live, detector.channels, scored, detector.window))();
           say(opts, `wrote to ${dir}/: the model (model.json, model.onnx), ${written.map((f) => path.basename(f)).join(', ')}`);
-          const online = await onlineDemo(table, labels, seed, opts.provider as ProviderRequest, (line) => say(opts, line));
+          const online = await onlineDemo(table, labels, seed, provider, (line) => say(opts, line));
           const next = nextCommands(dir, table.channels);
           say(opts, 'next:');
           for (const line of next) say(opts, `  ${line}`);

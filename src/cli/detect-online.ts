@@ -6,13 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SeismoError } from '../errors.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { CsvRowStream, type RowHandler } from '../online/csv-stream.js';
 import { OnlineDetector } from '../online/online-detector.js';
 import type { OnlineBatch } from '../online/types.js';
 import { ONLINE_KINDS, type OnlineKind, type OnlinePolicy } from '../online/policy.js';
 import type { CommonOptions } from './output.js';
-import { intOption } from './train.js';
+import { intOption, providerOption } from './options.js';
 
 /** The options of `seismo detect` that the online mode reads. */
 export interface OnlineDetectOptions extends CommonOptions {
@@ -53,9 +52,7 @@ function choice<T extends string>(name: string, value: string | undefined, allow
 
 /** Runs the online mode of `seismo detect`; returns the JSON summary. */
 export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<string, unknown>> {
-  if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
-    throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
-  }
+  const provider = providerOption(opts.provider);
   const kind = choice('--kind', opts.kind, ONLINE_KINDS) as OnlineKind;
   if (opts.follow && opts.data === '-') throw new SeismoError('ERR_INVALID_OPTION', '--follow reads a file that grows; standard input (--data -) is followed anyway until it closes');
   if (opts.out === '-' && opts.json) throw new SeismoError('ERR_INVALID_OPTION', '--out - and --json both write to stdout: write the scores to a file, or drop --json');
@@ -102,7 +99,7 @@ export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<st
     if (out && text) out.write(text);
   };
   const start = async (channels: string[]): Promise<OnlineDetector> => {
-    const common = { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) };
+    const common = { provider, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) };
     const d = opts.resume
       ? await OnlineDetector.resume(opts.resume, { ...common, policy })
       : await OnlineDetector.create({ ...common, kind, channels, window: intOption('--window', opts.window), config, policy });

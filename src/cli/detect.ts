@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { fileError, SeismoError } from '../errors.js';
 import { formatFloat32, readSeriesCsv, type SeriesTable } from '../ingest/csv.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { scoreTable, type TableScores } from '../score/score-table.js';
 import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
-import { intOption } from './train.js';
 import { detectOnline, type OnlineDetectOptions } from './detect-online.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface DetectOptions extends CommonOptions, Omit<OnlineDetectOptions, 'json'> {
   model?: string;
@@ -74,7 +73,7 @@ export function registerDetect(program: Command): void {
     .description('score every window of a CSV with a trained model, streaming it through the detector; or, with --online, a raw stream with a model that learns as it goes')
     .option('--model <dir>', 'model directory (model.onnx + model.json); not with --online')
     .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels; with --online also - (standard input)')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--out <csv>', 'write one row per window: timestamp (its last row),score,threshold,anomaly,score_<channel>...,attr_<channel>...,window (rows it covers, up to its timestamp)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
@@ -104,14 +103,12 @@ export function registerDetect(program: Command): void {
         }
         if (!opts.model) throw new SeismoError('ERR_INVALID_OPTION', '--model <dir> is required (or --online, to learn from the stream itself)');
         const modelDir = opts.model;
-        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
-          throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
-        }
+        const provider = providerOption(opts.provider);
         const threshold = opts.threshold === undefined ? undefined : Number(opts.threshold);
         if (threshold !== undefined && !Number.isFinite(threshold)) throw new SeismoError('ERR_INVALID_OPTION', `--threshold must be a number, got '${opts.threshold}'`);
         if (opts.out) checkOutputFile(opts.out, '--out');
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
-        const detector = await Detector.load(modelDir, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
+        const detector = await Detector.load(modelDir, { provider, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
           const p = detector.provider;
           // Why a provider was skipped is noise on every run of a CPU machine (no CUDA EP): --verbose shows it.

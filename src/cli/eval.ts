@@ -12,7 +12,7 @@ import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
 import { hitRate, type HitRateResult } from '../evaluate/hitrate.js';
 import { labelSpans, parseLabelRule, withMissedAnomalies, type LabelRule, type SpanLabels } from '../evaluate/inputs.js';
-import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab.js';
+import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab-run.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
 import { readNabWindows } from '../ingest/nab.js';
 import { writeEvalPlots, type EvalPlotData } from '../report/plots.js';

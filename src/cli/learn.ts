@@ -15,17 +15,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { alignLabels, formatFloat32, readLabelsCsv, readSeriesCsv } from '../ingest/csv.js';
 import { readJsonFile } from '../ingest/json-file.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { ExpertSimulator } from '../learn/expert.js';
 import { describeUpdate, OnlineLearner, type OnlineLearnerOptions } from '../learn/online.js';
 import { answersFromFiles, replayOnline, replayRocAuc } from '../learn/replay.js';
 import { alignChannels } from './detect.js';
 import { action, checkOutputDir, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
-import { intOption } from './train.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface LearnOptions extends CommonOptions {
   model: string;
@@ -86,15 +85,13 @@ export function registerLearn(program: Command): void {
     .option('--options <json>', 'a JSON file of further OnlineLearner options (buffers, fine-tuning, drift; see the API docs)')
     .option('--out <csv>', 'write one row per window: timestamp,score,normalized,anomaly,version (the version that scored it)')
     .option('--series <id>', "the stream's series id, the first part of a question's key (seriesId@start); default: the data file's name")
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--batch-size <n>', 'windows per inference call (the mini-batch the learner sees)', '64')
     .option('--verbose', 'print every question, answer and label taken up on stderr')
     .option('--json', 'print a JSON summary on stdout')
     .action(
       action<LearnOptions, []>(async (opts) => {
-        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) {
-          throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
-        }
+        const provider = providerOption(opts.provider);
         const budget = intOption('--budget', opts.budget)!;
         const period = intOption('--period', opts.period)!;
         const delay = intOption('--delay', opts.delay)!;
@@ -104,7 +101,7 @@ export function registerLearn(program: Command): void {
         checkOutputDir(opts.work, '--work');
         const table = await readSeriesCsv(opts.data);
         const rowLabels = opts.labels ? alignLabels(table, await readLabelsCsv(opts.labels)) : undefined;
-        const detector = await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize) });
+        const detector = await Detector.load(opts.model, { provider, batchSize: intOption('--batch-size', opts.batchSize) });
         let learner: OnlineLearner | undefined;
         try {
           const frames = alignChannels(table, detector.channels);

@@ -9,18 +9,17 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { Detector } from '../detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
-import { PROVIDER_REQUESTS, type ProviderRequest } from '../infer/providers.js';
 import { generateSeries } from '../ingest/synthetic.js';
 import { readSeriesCsv } from '../ingest/csv.js';
 import { OnlineLearner } from '../learn/online.js';
-import { WEIGHTS_INDEX_FILE } from '../model/weights.js';
+import { WEIGHTS_INDEX_FILE } from '../model/model-dir.js';
 import { encodeBinaryBatch } from '../serve/ingest.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { alignChannels } from './detect.js';
-import { intOption } from './train.js';
 import { action, writeEnvelope, type CommonOptions } from './output.js';
+import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface ServeCliOptions extends CommonOptions {
   model?: string;
@@ -49,7 +48,7 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'port (0: any free one)', '8080')
     .option('--host <addr>', 'address to bind; beyond loopback every write needs the bearer token', '127.0.0.1')
     .option('--token <t>', 'bearer token for writes (default: generated and printed when --host is not loopback; also $SEISMO_TOKEN)')
-    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join('|')}`, 'auto')
+    .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--batch-size <n>', 'windows per inference call (default 64)')
     .option('--max-series <n>', 'distinct series served at most (default 64)')
     .option('--replay <csv|synthetic>', "stream a CSV (or a generated series with planted anomalies) into the server over its own HTTP route, as series 'replay'")
@@ -64,7 +63,7 @@ export function registerServe(program: Command): void {
         const replayRate = intOption('--replay-rate', opts.replayRate)!;
         if (replayRate <= 0) throw new SeismoError('ERR_INVALID_OPTION', `--replay-rate must be a positive integer, got ${replayRate}`);
         if (opts.work && !opts.model) throw new SeismoError('ERR_INVALID_OPTION', '--work needs --model (the learner fine-tunes the served model)');
-        if (!PROVIDER_REQUESTS.includes(opts.provider as ProviderRequest)) throw new SeismoError('ERR_INVALID_OPTION', `--provider must be one of ${PROVIDER_REQUESTS.join(', ')}, got '${opts.provider}'`);
+        const provider = providerOption(opts.provider);
         const port = intOption('--port', opts.port)!;
         const loopback = isLoopback(opts.host);
         let token = opts.token ?? process.env.SEISMO_TOKEN;
@@ -73,7 +72,7 @@ export function registerServe(program: Command): void {
         if (token !== undefined && token.length < 16) throw new SeismoError('ERR_INVALID_OPTION', 'the token must be at least 16 characters');
 
         const detector = opts.model
-          ? await Detector.load(opts.model, { provider: opts.provider as ProviderRequest, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) })
+          ? await Detector.load(opts.model, { provider, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) })
           : undefined;
         let learner: OnlineLearner | undefined;
         try {

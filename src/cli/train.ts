@@ -8,6 +8,7 @@ import { loadTraining } from '../training-part.js';
 import type { TrainSummary } from '../../training/train-to-dir.js';
 import { BUILTIN_KINDS } from '../../training/kinds/names.js';
 import { action, checkOutputDir, Progress, say, type CommonOptions } from './output.js';
+import { intOption } from './options.js';
 
 interface TrainOptions extends CommonOptions {
   kind?: string;
@@ -81,13 +82,6 @@ export function readConfig(file: string | undefined): Record<string, unknown> {
     throw new SeismoError('ERR_INVALID_OPTION', `--config ${file} must hold a JSON object of hyper-parameters`);
   }
   return parsed as Record<string, unknown>;
-}
-
-export function intOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new SeismoError('ERR_INVALID_OPTION', `${name} must be an integer, got '${value}'`);
-  return n;
 }
 
 export function registerTrain(program: Command): void {

@@ -6,6 +6,7 @@
  * model id says which model that state belongs to.
  */
 import { SeismoError } from '../errors.js';
+import { FIXED_METHODS } from '../threshold/index.js';
 
 /** Checkpoint format version. */
 export const CHECKPOINT_VERSION = 1;
@@ -82,4 +83,17 @@ export function decodeCheckpoint(text: string, seriesId: string, channels: numbe
     tailFrames,
     normalizer: o.norm,
   };
+}
+
+/**
+ * True when every step of a threshold rule (its JSON) is a fixed threshold: nothing per series to
+ * checkpoint. Streaming rules (SPOT, DSPOT, k-of-n, alarm-rate) keep per-series state a checkpoint
+ * does not carry yet.
+ */
+export function checkpointableRule(json: unknown): boolean {
+  if (Array.isArray(json)) return json.every(checkpointableRule);
+  if (json === null || typeof json !== 'object') return true;
+  const o = json as Record<string, unknown>;
+  if (typeof o.method === 'string' && !(FIXED_METHODS as readonly string[]).includes(o.method) && o.method !== 'any-of' && o.method !== 'per-channel') return false;
+  return Object.values(o).every(checkpointableRule);
 }

@@ -13,17 +13,23 @@
  * A series gets a fresh detector key each time it is (re)loaded from a checkpoint: the old key's
  * ring is abandoned (its late windows are ignored), and when the detector runs out of series
  * slots it is replaced by a new one primed from the series tails held in memory.
+ *
+ * Beside it: `keyed-detector.ts` (the detector, series keys, renewal, results of scored windows),
+ * `consumer-series.ts` (per-partition and per-series state, checkpoints cut from it),
+ * `checkpoint.ts` (the checkpoint format, and which threshold rules can be checkpointed).
  */
 import crypto from 'node:crypto';
-import { Detector, type DetectorOptions, type ScoredBatch } from '../detector.js';
+import type { DetectorOptions } from '../detector/index.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import { readModelDir } from '../model/model-dir.js';
-import type { NormalizerFactory, SeriesNormalizer } from '../online/normalizer.js';
-import { thresholdFromManifest, FIXED_METHODS } from '../threshold/index.js';
-import { decodeCheckpoint, encodeCheckpoint, type SeriesCheckpoint } from './checkpoint.js';
-import type { Connector, DeadLetter, Membership, PartitionCheckpoint, PartitionLease, SourceEntry } from './connector.js';
+import type { NormalizerFactory } from '../online/normalizer.js';
+import { thresholdFromManifest } from '../threshold/index.js';
+import { checkpointableRule, decodeCheckpoint } from './checkpoint.js';
+import type { Connector, Membership, PartitionCheckpoint, PartitionLease, SourceEntry } from './connector.js';
+import { idNewer, Series, type Partition } from './consumer-series.js';
+import { KeyedDetector } from './keyed-detector.js';
 import { partitionOf } from './partition.js';
-import { decodeEntry, resultFields } from './wire.js';
+import { decodeEntry } from './wire.js';
 
 /** Options of {@link StreamConsumer}. */
 export interface StreamConsumerOptions {
@@ -73,120 +79,27 @@ export interface ConsumerStats {
   owned: number[];
 }
 
-interface PendingEntry {
-  id: string;
-  /** Index after the entry's last frame, in the series' current detector key. */
-  end: number;
-}
-
-class Series {
-  key = '';
-  /** Frames pushed under `key` (tail included). */
-  written = 0;
-  /** Windows of `key` scored. */
-  windows = 0;
-  /** Frames consumed since the series began (all owners). */
-  frames = 0;
-  /** Windows scored since the series began (all owners). */
-  windowsTotal = 0;
-  lastTime = -Infinity;
-  readonly tailFrames: Float32Array;
-  readonly tailTimes: Float64Array;
-  entries: PendingEntry[] = [];
-  entryHead = 0;
-  normalizer: SeriesNormalizer | undefined;
-
-  constructor(
-    readonly seriesId: string,
-    readonly part: Partition,
-    readonly window: number,
-    readonly channels: number,
-  ) {
-    this.tailFrames = new Float32Array(window * channels);
-    this.tailTimes = new Float64Array(window);
-  }
-
-  /** Keeps the last `window` frames (ring by frame index), the source of the next checkpoint. */
-  remember(timestamps: Float64Array, frames: Float32Array, from: number): void {
-    const n = timestamps.length;
-    const C = this.channels;
-    for (let i = Math.max(0, n - this.window); i < n; i++) {
-      const pos = (from + i) % this.window;
-      this.tailTimes[pos] = timestamps[i]!;
-      this.tailFrames.set(frames.subarray(i * C, (i + 1) * C), pos * C);
-    }
-  }
-
-  /** The frames after the next window's start (valid when every complete window is scored). */
-  tail(stride: number): { times: Float64Array; frames: Float32Array } {
-    const from = this.windows * stride;
-    const L = Math.max(0, this.written - from);
-    const times = new Float64Array(L);
-    const frames = new Float32Array(L * this.channels);
-    for (let k = 0; k < L; k++) {
-      const pos = (from + k) % this.window;
-      times[k] = this.tailTimes[pos]!;
-      frames.set(this.tailFrames.subarray(pos * this.channels, (pos + 1) * this.channels), k * this.channels);
-    }
-    return { times, frames };
-  }
-}
-
-interface Partition {
-  lease: PartitionLease;
-  /** Last committed entry id ('' = none). */
-  lastId: string;
-  /** Checkpoints as loaded, used when a series first shows up. */
-  stored: Map<string, string>;
-  series: Map<string, Series>;
-  // The round being built:
-  ids: string[];
-  results: string[][];
-  dead: DeadLetter[];
-  touched: Set<Series>;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Stream ids `ms-seq` in order. */
-function idNewer(a: string, b: string): boolean {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am > bm || (am === bm && as > bs);
-}
-
-/** True when every step of the rule is a fixed threshold: nothing per series to checkpoint. */
-function statelessRule(json: unknown): boolean {
-  if (Array.isArray(json)) return json.every(statelessRule);
-  if (json === null || typeof json !== 'object') return true;
-  const o = json as Record<string, unknown>;
-  if (typeof o.method === 'string' && !(FIXED_METHODS as readonly string[]).includes(o.method) && o.method !== 'any-of' && o.method !== 'per-channel') return false;
-  return Object.values(o).every(statelessRule);
-}
 
 /** See the module comment. */
 export class StreamConsumer {
   readonly connector: Connector;
   private readonly o: StreamConsumerOptions;
-  private detector!: Detector;
-  private unsubscribe: (() => void) | undefined;
+  private scorer!: KeyedDetector;
   private modelId = '';
   private window = 0;
   private stride = 0;
   private channels = 0;
   private readonly maxSeries: number;
   private readonly owned = new Map<number, Partition>();
-  private readonly byKey = new Map<string, Series>();
   private membership: Membership = { members: [] };
   /** Partitions the heartbeat found lost; dropped at the next round boundary. */
   private readonly lostLeases = new Set<number>();
-  private incarnation = 0;
   private stopping = false;
   private running: Promise<ConsumerStats> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatBusy = false;
   /** A failure reported by the detector's error event (e.g. a window without a source entry). */
-  private failure: Error | undefined;
   private readonly counters = { entries: 0, samples: 0, windows: 0, deadLetters: 0, commits: 0, fenced: 0, acquired: 0, released: 0, lost: 0, claimed: 0, restored: 0, reconnects: 0 };
 
   constructor(options: StreamConsumerOptions) {
@@ -222,7 +135,7 @@ export class StreamConsumer {
   private async run(): Promise<ConsumerStats> {
     const model = readModelDir(this.o.model);
     const rule = this.o.detector?.thresholdRule ?? thresholdFromManifest(model.manifest, { override: this.o.detector?.threshold });
-    if (!statelessRule(rule.toJSON())) {
+    if (!checkpointableRule(rule.toJSON())) {
       throw new SeismoError(
         'ERR_INVALID_OPTION',
         `threshold rule '${rule.method}' learns per series, and its state cannot be checkpointed yet; a new owner would decide against a missing history. Use a fixed threshold (--threshold) or the model's calibrated one.`,
@@ -232,7 +145,18 @@ export class StreamConsumer {
     this.window = model.manifest.window;
     this.stride = this.o.detector?.stride ?? model.manifest.stride;
     this.channels = model.manifest.channels.length;
-    this.detector = await this.loadDetector();
+    this.scorer = new KeyedDetector({
+      model: this.o.model,
+      detector: this.o.detector,
+      maxSeries: this.maxSeries,
+      window: this.window,
+      stride: this.stride,
+      onWindow: () => {
+        this.counters.windows++;
+      },
+      log: (line) => this.log(line),
+    });
+    await this.scorer.load();
     try {
       await this.connector.start();
       const period = this.o.heartbeatMs ?? Math.max(50, Math.floor(((this.connector as { leaseMs?: number }).leaseMs ?? 3000) / 3));
@@ -245,20 +169,6 @@ export class StreamConsumer {
     }
     // After the shutdown: the totals include the partitions released on the way out.
     return this.stats();
-  }
-
-  private async loadDetector(): Promise<Detector> {
-    const detector = await Detector.load(this.o.model, { ...this.o.detector, maxSeries: this.maxSeries, overflow: 'reject' });
-    const offBatch = detector.on('batch', (batch: ScoredBatch) => this.onBatch(batch));
-    // A listener that throws is reported, not raised: keep the first such failure and stop on it.
-    const offError = detector.on('error', (err) => {
-      this.failure ??= err;
-    });
-    this.unsubscribe = () => {
-      offBatch();
-      offError();
-    };
-    return detector;
   }
 
   /** Heartbeat and lease renewal, off the processing loop so a long round does not lose leases. */
@@ -359,10 +269,15 @@ export class StreamConsumer {
   private drop(p: number, why: string, quiet = false): void {
     const part = this.owned.get(p);
     if (!part) return;
-    for (const s of part.series.values()) this.byKey.delete(s.key);
+    for (const s of part.series.values()) this.scorer.forget(s);
     this.owned.delete(p);
     if (why === 'lease lost') this.counters.lost++;
     if (!quiet) this.log(`partition ${p}: ${why}`);
+  }
+
+  /** Every series of every owned partition. */
+  private liveSeries(): Series[] {
+    return [...this.owned.values()].flatMap((p) => [...p.series.values()]);
   }
 
   /** The series' state in this partition: in memory, else from its checkpoint, else new. */
@@ -384,65 +299,9 @@ export class StreamConsumer {
     } else if (this.o.normalizer) {
       s.normalizer = this.o.normalizer();
     }
-    await this.prime(s, tail.times, tail.frames);
+    await this.scorer.prime(s, tail.times, tail.frames, () => this.liveSeries());
     part.series.set(seriesId, s);
     return s;
-  }
-
-  /** Gives a series a fresh detector key and pushes its tail (fewer frames than a window: no window). */
-  private async prime(s: Series, times: Float64Array, frames: Float32Array): Promise<void> {
-    if (this.detector.stats().series >= this.maxSeries) await this.renewDetector();
-    s.key = `${s.seriesId}\u0000${++this.incarnation}`;
-    s.written = 0;
-    s.windows = 0;
-    s.entries = [];
-    s.entryHead = 0;
-    this.byKey.set(s.key, s);
-    if (times.length > 0) {
-      s.remember(times, frames, 0);
-      await this.detector.write(s.key, times, frames);
-      s.written = times.length;
-    }
-  }
-
-  /** Replaces a detector whose series slots are used up; live series go on from their tails. */
-  private async renewDetector(): Promise<void> {
-    await this.detector.flush();
-    const live = [...this.owned.values()].flatMap((p) => [...p.series.values()]);
-    if (live.length >= this.maxSeries) {
-      throw new SeismoError('ERR_TOO_MANY_SERIES', `this consumer holds ${live.length} live series and its detector has ${this.maxSeries} series slots; raise maxSeries (--max-series) or add consumers`);
-    }
-    const tails = live.map((s) => ({ from: s.windows * this.stride, ...s.tail(this.stride) }));
-    this.unsubscribe?.();
-    await this.detector.close();
-    this.byKey.clear();
-    this.detector = await this.loadDetector();
-    this.log(`detector renewed (series slots used up), ${live.length} series carried over`);
-    for (let i = 0; i < live.length; i++) {
-      const s = live[i]!;
-      const t = tails[i]!;
-      const pending = s.entries.slice(s.entryHead);
-      await this.prime(s, t.times, t.frames);
-      // Frame k of the new key is frame `from + k` of the old one; entries ending before `from` are done.
-      s.entries = pending.map((e) => ({ id: e.id, end: e.end - t.from })).filter((e) => e.end > 0);
-    }
-  }
-
-  private onBatch(b: ScoredBatch): void {
-    for (let i = 0; i < b.size; i++) {
-      const s = this.byKey.get(b.seriesIds[i]!);
-      if (!s) continue; // a key abandoned by a dropped partition
-      s.windows++;
-      s.windowsTotal++;
-      const last = b.starts[i]! + this.window - 1;
-      while (s.entryHead < s.entries.length && s.entries[s.entryHead]!.end <= last) s.entryHead++;
-      const src = s.entries[s.entryHead];
-      if (!src) throw new SeismoError('ERR_CONNECTOR', `internal: window ending at frame ${last} of series '${s.seriesId}' has no source entry`);
-      const score = b.scores[i]!;
-      const normalized = s.normalizer ? s.normalizer.update(score) : NaN;
-      s.part.results.push(resultFields({ src: src.id, seriesId: s.seriesId, timestamp: b.timestamps[i]!, score, threshold: b.thresholds[i]!, anomaly: b.anomalies[i] === 1, normalized }));
-      this.counters.windows++;
-    }
   }
 
   /** One round: push every entry, score every complete window, commit each partition. */
@@ -477,16 +336,16 @@ export class StreamConsumer {
       // The entry is known before its frames go in: its windows may be delivered during write().
       s.entries.push({ id: e.id, end: s.written + n });
       s.remember(batch.timestamps, batch.frames, s.written);
-      await this.detector.write(s.key, batch.timestamps, batch.frames);
+      await this.scorer.write(s, batch.timestamps, batch.frames);
       s.written += n;
       s.frames += n;
       s.lastTime = batch.timestamps[n - 1]!;
       part.touched.add(s);
       this.counters.samples += n;
     }
-    await this.detector.flush();
+    await this.scorer.detector.flush();
     // Never commit a round the detector reported trouble with: the consumer stops uncommitted.
-    if (this.failure) throw this.failure;
+    if (this.scorer.failure) throw this.scorer.failure;
     for (const part of parts) await this.commit(part);
   }
 
@@ -500,27 +359,7 @@ export class StreamConsumer {
     const p = part.lease.partition;
     if (this.owned.get(p) !== part || part.ids.length === 0) return;
     const checkpoints = new Map<string, string>();
-    for (const s of part.touched) {
-      const tail = s.tail(this.stride);
-      const c: SeriesCheckpoint = {
-        model: this.modelId,
-        modelVersion: this.detector.version,
-        frames: s.frames,
-        windows: s.windowsTotal,
-        lastTime: s.lastTime,
-        tailTimes: tail.times,
-        tailFrames: tail.frames,
-        normalizer: s.normalizer?.toJSON(),
-      };
-      checkpoints.set(s.seriesId, encodeCheckpoint(c));
-      // Entries wholly before the next window's start will complete no more windows.
-      const from = s.windows * this.stride;
-      while (s.entryHead < s.entries.length && s.entries[s.entryHead]!.end <= from) s.entryHead++;
-      if (s.entryHead > 64) {
-        s.entries = s.entries.slice(s.entryHead);
-        s.entryHead = 0;
-      }
-    }
+    for (const s of part.touched) checkpoints.set(s.seriesId, s.checkpoint(this.modelId, this.scorer.detector.version, this.stride));
     const round = { ids: part.ids, results: part.results, deadLetters: part.dead, checkpoints };
     part.ids = [];
     part.results = [];
@@ -554,7 +393,6 @@ export class StreamConsumer {
       }
     }
     await this.connector.close();
-    this.unsubscribe?.();
-    await this.detector?.close();
+    await this.scorer?.close();
   }
 }

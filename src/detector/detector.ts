@@ -3,13 +3,14 @@
  * windows to the inference worker in batches and delivers the scores, in dispatch order, as
  * events. The stages live beside it: `batcher.ts` (series, rings, batches), `versions.ts` (model
  * versions, swap, rollback), `pipeline.ts` (batches in flight, delivery), `events.ts` (the event seam), `types.ts` (public shapes).
+ * Why it is one file of about 400 lines: it is the public class, and what is left here is its
+ * documented calls (each a check and a delegation to a stage) and the checks of its options.
  */
 import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
-import { readModelDir, type ModelDir } from '../model/model-dir.js';
-import type { ScoreCalibration } from '../score/calibration.js';
+import { type ModelDir, readModelDir, type ScoreCalibration } from '../model/model-dir.js';
 import type { ThresholdRule } from '../threshold/index.js';
 import { WindowBatcher } from './batcher.js';
 import { DetectorEmitter } from './events.js';

@@ -19,6 +19,7 @@ export * from './range-based.js';
 export * from './threshold-metrics.js';
 export * from './vus.js';
 export * from './nab.js';
+export * from './nab-run.js';
 export * from './nab-corpus.js';
 export { hitRate, rankChannels, type HitRateInput, type HitRateResult } from './hitrate.js';
 export { findRanges, type Range } from './segments.js';

@@ -1,6 +1,6 @@
 /** Messages between the learner and its fine-tuning worker thread. */
 
-import type { WeightTensor } from '../model/weights.js';
+import type { WeightTensor } from '../model/model-dir.js';
 
 /** A model's trainable state: tfjs weights in `model.getWeights()` order. */
 export type { WeightTensor };

@@ -13,9 +13,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { appendDurable, fsyncPath } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import type { WindowRef } from './buffers.js';
-import { appendDurable, fsyncPath } from './versions.js';
+
 
 export const JOURNAL_FILE = 'labels.wal';
 

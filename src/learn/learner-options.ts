@@ -1,5 +1,5 @@
 /** The options of an {@link OnlineLearner}, its records and totals, and the defaults. */
-import type { ScoreCalibration } from '../score/calibration.js';
+import type { ScoreCalibration } from '../model/model-dir.js';
 import type { DriftSignal, PageHinkleyOptions } from './drift.js';
 import type { WeightTensor } from './finetune-protocol.js';
 import type { QueueItem, RejectedAnswer } from './label-queue.js';

@@ -44,12 +44,11 @@
  * anomalies included, under the replay cut-off computed from the previous version's scores.
  */
 import fs from 'node:fs';
-import type { Detector, ScoredBatch } from '../detector.js';
+import type { Detector, ScoredBatch } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
-import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
+import { readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } from '../model/model-dir.js';
 import { mulberry32 } from '../stats/random.js';
 import { refKey, type WindowBuffer, type WindowRef } from './buffers.js';
-import type { ScoreCalibration } from '../score/calibration.js';
 import { Committee, type PoolEntry } from './committee.js';
 import { DriftWatch, type DriftSignal } from './drift.js';
 import { resolveOptions, type LabelOutcome, type LearnerStats, type OnlineLearnerOptions, type ResolvedOptions } from './learner-options.js';

@@ -9,7 +9,7 @@
  * makes the figures independent of machine load; without it the stream runs as fast as it can and
  * updates land wherever they finish (scoring never waits for them).
  */
-import type { Detector, ScoredBatch } from '../detector.js';
+import type { Detector, ScoredBatch } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { rocAuc } from '../evaluate/index.js';
 import type { OnlineLearner } from './online.js';

@@ -12,17 +12,16 @@
  * A threshold-only recalibration (the score distribution moved, the graph did not) changes the
  * live version's rule with `detector.setThresholdRule`: no new worker, no new version.
  */
-import type { Detector } from '../detector.js';
+import type { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { rocAuc } from '../evaluate/index.js';
 import { ManifestSchema, type Manifest } from '../model/manifest.js';
-import { readModelDir } from '../model/model-dir.js';
-import { readWeights, WEIGHTS_INDEX_FILE } from '../model/weights.js';
+import { readModelDir, readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } from '../model/model-dir.js';
 import { quantile } from '../stats/quantile.js';
 import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
 import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../score/attribution.js';
-import { fitCalibration, type ScoreCalibration } from '../score/calibration.js';
+import { fitCalibration } from '../score/calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import type { FineTuner } from './finetuner.js';
 import type { UpdateSnapshot } from './sampling.js';

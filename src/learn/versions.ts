@@ -18,11 +18,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { appendDurable, fsyncPath, processAlive } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
-import { writeModelDir, type ModelDir } from '../model/model-dir.js';
+import { type ModelDir, type ScoreCalibration, type WeightTensor, writeCalibration, writeModelDir, writeWeights } from '../model/model-dir.js';
 import type { Manifest } from '../model/manifest.js';
-import { writeWeights, type WeightTensor } from '../model/weights.js';
-import { writeCalibration, type ScoreCalibration } from '../score/calibration.js';
 
 /** File in a version folder saying which version it is and how it was made. */
 export const VERSION_FILE = 'version.json';
@@ -179,16 +178,6 @@ export function removeStaleTemp(dir: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, as another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function highestInFolder(dir: string): number {
   let max = 0;
   for (const name of fs.readdirSync(dir)) max = Math.max(max, versionSequence(name) ?? 0);
@@ -206,26 +195,3 @@ function highestInLedger(dir: string): number {
   return max;
 }
 
-/** Appends a line and fsyncs it. */
-export function appendDurable(file: string, text: string): void {
-  const fd = fs.openSync(file, 'a');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** fsync of a file or a folder (a folder's entries: a rename in it survives a crash). */
-export function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } catch (err) {
-    // Some file systems refuse fsync on a directory (EINVAL/EISDIR): nothing more can be done there.
-    if (!['EINVAL', 'EISDIR', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-  } finally {
-    fs.closeSync(fd);
-  }
-}

@@ -67,7 +67,7 @@ export const GRAPH_OUTPUTS: readonly string[] = [GRAPH_IO.score, GRAPH_IO.channe
 
 /**
  * Longest window, and largest stride, a manifest may ask for. A detector keeps about
- * `window + 4 * batchSize * stride` frames per series (src/detector.ts), so a stride of 1e6 read
+ * `window + 4 * batchSize * stride` frames per series (src/detector/detector.ts), so a stride of 1e6 read
  * from a damaged or hostile model.json would ask for gigabytes per series before the first
  * window; no model seismo trains comes near these.
  */

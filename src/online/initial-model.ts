@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SeismoError } from '../errors.js';
 import { GRAPH_IO, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
-import type { WeightTensor } from '../model/weights.js';
+import type { WeightTensor } from '../model/model-dir.js';
 import { ONLINE_KINDS, type OnlineKind } from './policy.js';
 import { loadTraining } from '../training-part.js';
 

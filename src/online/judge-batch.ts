@@ -5,7 +5,7 @@
  * that reaches it withdraws the recent admitted windows it overlaps. Per window nothing is
  * allocated; per batch, the two output arrays.
  */
-import type { ScoredBatch } from '../detector/types.js';
+import type { ScoredBatch } from '../detector/index.js';
 import type { ThresholdRule } from '../threshold/rule.js';
 import { live, type ModelGroup } from './online-model.js';
 import type { ResolvedPolicy } from './policy.js';

@@ -32,12 +32,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Detector } from '../detector/detector.js';
-import type { ScoredBatch } from '../detector/types.js';
+import type { Detector, ScoredBatch } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import { FineTuner } from '../learn/finetuner.js';
-import { readModelDir } from '../model/model-dir.js';
-import { readWeights } from '../model/weights.js';
+import { readModelDir, readWeights } from '../model/model-dir.js';
 import { AlarmRateThreshold } from '../threshold/alarm-rate.js';
 import { FixedThreshold } from '../threshold/fixed.js';
 import type { ThresholdRule } from '../threshold/rule.js';

@@ -6,14 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Detector } from '../detector/detector.js';
+import { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 import type { ProviderRequest } from '../infer/providers.js';
 import type { FineTuneParams } from '../learn/finetune-protocol.js';
 import type { FineTuner } from '../learn/finetuner.js';
 import type { Manifest } from '../model/manifest.js';
-import { readModelDir, writeModelDir } from '../model/model-dir.js';
-import { readWeights, writeWeights, type WeightTensor } from '../model/weights.js';
+import { readModelDir, readWeights, type WeightTensor, writeModelDir, writeWeights } from '../model/model-dir.js';
 import { quantile } from '../stats/quantile.js';
 import type { Threshold } from '../threshold/schema.js';
 import type { ThresholdRule } from '../threshold/rule.js';

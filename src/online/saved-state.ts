@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SeismoError } from '../errors.js';
 import type { OnlineKind, ResolvedPolicy } from './policy.js';
 import type { SeriesCounters, SeriesState } from './series.js';
@@ -77,9 +78,7 @@ export function readSavedState(dir: string): SavedState {
 
 /** Writes `online.json` into `dir` (which exists) through a temporary file renamed into place: a reader sees the old state or the new one. */
 export function writeSavedState(dir: string, state: SavedState): void {
-  const tmp = path.join(dir, `.${ONLINE_STATE_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(state));
-  fs.renameSync(tmp, path.join(dir, ONLINE_STATE_FILE));
+  writeFileAtomic(path.join(dir, ONLINE_STATE_FILE), JSON.stringify(state));
 }
 
 /**

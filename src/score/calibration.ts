@@ -16,15 +16,13 @@
  * so unlabelled recent windows can serve as the reference.
  *
  * A calibration belongs to a version's graph (a threshold-only recalibration keeps it) and is
- * stored beside the model as `calibration.json` ({@link CALIBRATION_FILE}); the Detector reads it
+ * stored beside the model as `calibration.json` (its shape, reading and writing are the model
+ * directory's, `src/model/model-dir.ts`); the Detector reads it
  * when it loads or swaps in a model and adds `normalizedScores` to every scored batch.
  */
 import { SeismoError } from '../errors.js';
 import type { ScoreCalibration } from '../model/model-dir.js';
 import { median } from '../stats/quantile.js';
-
-// The file `calibration.json` belongs to the model directory, which reads and writes all of its files.
-export { CALIBRATION_FILE, checkCalibration, readCalibration, writeCalibration, type ScoreCalibration } from '../model/model-dir.js';
 
 /** Floor of a calibration's scale: reference scores that are all (nearly) equal must not turn tiny differences into huge z. */
 export const MIN_SCALE = 0.05;

@@ -1,4 +1,4 @@
-import type { Detector } from '../detector.js';
+import type { Detector } from '../detector/index.js';
 import { SeismoError } from '../errors.js';
 
 let tables = 0;

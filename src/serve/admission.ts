@@ -6,7 +6,7 @@
  * request, and the linger that scores windows waiting for a full batch once ingestion pauses.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Detector } from '../detector/detector.js';
+import type { Detector } from '../detector/index.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import { checkBatch, type ParsedBatch } from './ingest.js';
 import type { ServeMetrics } from './metrics.js';

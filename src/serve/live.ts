@@ -5,8 +5,7 @@
  * question. Counts the scored windows, alarms and events in the metrics as they arrive.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Detector } from '../detector/detector.js';
-import type { DriftEvent, ScoredBatch, SwapEvent } from '../detector/types.js';
+import type { Detector, DriftEvent, ScoredBatch, SwapEvent } from '../detector/index.js';
 import type { SeismoError } from '../errors.js';
 import { attributionShares } from '../score/attribution.js';
 import type { Admission } from './admission.js';

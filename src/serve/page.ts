@@ -13,6 +13,9 @@ export interface Asset {
   body: Buffer;
 }
 
+/** The page's scripts, in the order index.html loads them. */
+const SCRIPTS = ['common.js', 'live.js', 'questions.js', 'versions.js', 'evaluation.js', 'app.js'];
+
 /**
  * The page's files by route.
  * @throws SeismoError `ERR_IO` when a file is missing from the package.
@@ -22,7 +25,7 @@ export function readPage(): Record<string, Asset> {
   const uplot = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
   const files: Record<string, [string, string]> = {
     '/': [path.join(web, 'index.html'), 'text/html; charset=utf-8'],
-    '/app.js': [path.join(web, 'app.js'), 'text/javascript; charset=utf-8'],
+    ...Object.fromEntries(SCRIPTS.map((name) => [`/${name}`, [path.join(web, name), 'text/javascript; charset=utf-8']])),
     '/style.css': [path.join(web, 'style.css'), 'text/css; charset=utf-8'],
     '/vendor/uPlot.iife.min.js': [path.join(uplot, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
     '/vendor/uPlot.min.css': [path.join(uplot, 'uPlot.min.css'), 'text/css; charset=utf-8'],

@@ -28,7 +28,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Detector } from '../detector/detector.js';
+import type { Detector } from '../detector/index.js';
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { OnlineLearner } from '../learn/online.js';
 import { readModelDir, writeThresholds } from '../model/model-dir.js';

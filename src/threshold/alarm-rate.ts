@@ -19,6 +19,7 @@ import type { Threshold } from './schema.js';
 import { normalizedToTail, tailToNormalized } from '../score/normalize.js';
 import { quantileSorted } from '../stats/quantile.js';
 import { fitGpd, gpdQuantile } from './gpd.js';
+import { SpotState } from './spot-state.js';
 import { nextAbove } from './tune.js';
 import { ensureSlot, intParam, numParam, registerThreshold, type ThresholdRule } from './rule.js';
 
@@ -36,31 +37,16 @@ export interface AlarmRateOptions {
   decades?: number;
 }
 
-class RateState {
-  count = 0;
-  calib: Float64Array | null;
-  readonly peaks: Float64Array;
-  peakCount = 0;
-  peakHead = 0;
-  sinceFit = 0;
-  t = NaN;
-  n = 0;
-  nt = 0;
-  gamma = 0;
-  sigma = 1;
-  z: number;
+/**
+ * One series' state: SPOT's (./spot-state.ts: calibration buffer, peaks ring, t, n, nt, the GPD
+ * fit and z), starting at the nominal threshold, and whether its own tail is fitted yet.
+ */
+class RateState extends SpotState {
   fitted = false;
 
   constructor(initSize: number, maxPeaks: number, nominal: number) {
-    this.calib = new Float64Array(initSize);
-    this.peaks = new Float64Array(maxPeaks);
+    super(maxPeaks, initSize, 0);
     this.z = nominal;
-  }
-
-  pushPeak(y: number): void {
-    this.peaks[this.peakHead] = y;
-    this.peakHead = this.peakHead + 1 === this.peaks.length ? 0 : this.peakHead + 1;
-    if (this.peakCount < this.peaks.length) this.peakCount++;
   }
 }
 
@@ -103,8 +89,8 @@ export class AlarmRateThreshold implements ThresholdRule {
     const st = this.state(seriesSlot);
     const alarm = score >= st.z;
     if (st.calib !== null) {
-      st.calib[st.count++] = score;
-      if (st.count === st.calib.length) this.calibrate(st);
+      st.calib[st.calibCount++] = score;
+      if (st.calibCount === st.calib.length) this.calibrate(st);
       return alarm;
     }
     // Alarms are learnt from too, unlike SPOT's: normalised scores come in runs (a short-term

@@ -20,7 +20,7 @@
 import { SeismoError } from '../errors.js';
 import type { Threshold } from './schema.js';
 import { fitGpd, gpdQuantile } from './gpd.js';
-import { quantileSorted } from '../stats/quantile.js';
+import { SpotState } from './spot-state.js';
 import { ensureSlot, intParam, numArrayParam, numParam, optionalRecordParam, registerThreshold, type ThresholdRule } from './rule.js';
 
 /** Options of {@link SpotThreshold} and {@link DspotThreshold}. */
@@ -64,80 +64,6 @@ export interface SpotInit {
   peaks: number[];
   /** DSPOT: the last `depth` scores, oldest first. */
   drift?: number[];
-}
-
-/** One series' streaming state. Allocated once per series; the per-window path allocates nothing. */
-class SpotState {
-  t = NaN;
-  n = 0;
-  nt = 0;
-  gamma = 0;
-  sigma = 1;
-  z = Infinity;
-  readonly peaks: Float64Array;
-  peakCount = 0;
-  peakHead = 0;
-  sinceFit = 0;
-  /** Calibration buffer while self-initialising (null once calibrated). */
-  calib: Float64Array | null;
-  calibCount = 0;
-  readonly drift: Float64Array | null;
-  driftHead = 0;
-  driftCount = 0;
-  driftSum = 0;
-
-  /** @param initSize calibration scores to collect first; 0 when the state is restored calibrated. */
-  constructor(maxPeaks: number, initSize: number, depth: number) {
-    this.peaks = new Float64Array(maxPeaks);
-    this.calib = initSize > 0 ? new Float64Array(initSize) : null;
-    this.drift = depth > 0 ? new Float64Array(depth) : null;
-  }
-
-  /** The drift level M (0 for SPOT). */
-  level(): number {
-    return this.drift === null || this.driftCount === 0 ? 0 : this.driftSum / this.driftCount;
-  }
-
-  pushDrift(x: number): void {
-    const d = this.drift!;
-    if (this.driftCount < d.length) {
-      d[this.driftHead] = x;
-      this.driftSum += x;
-      this.driftCount++;
-    } else {
-      this.driftSum += x - d[this.driftHead]!;
-      d[this.driftHead] = x;
-    }
-    this.driftHead = this.driftHead + 1 === d.length ? 0 : this.driftHead + 1;
-    // The running sum drifts by rounding: recompute it once per lap, O(1) amortised.
-    if (this.driftHead === 0) {
-      let s = 0;
-      for (let i = 0; i < this.driftCount; i++) s += d[i]!;
-      this.driftSum = s;
-    }
-  }
-
-  pushPeak(y: number): void {
-    this.peaks[this.peakHead] = y;
-    this.peakHead = this.peakHead + 1 === this.peaks.length ? 0 : this.peakHead + 1;
-    if (this.peakCount < this.peaks.length) this.peakCount++;
-  }
-
-  /** Peaks oldest first. */
-  peakList(): number[] {
-    const out: number[] = [];
-    const start = this.peakCount < this.peaks.length ? 0 : this.peakHead;
-    for (let i = 0; i < this.peakCount; i++) out.push(this.peaks[(start + i) % this.peaks.length]!);
-    return out;
-  }
-
-  driftList(): number[] {
-    if (!this.drift) return [];
-    const out: number[] = [];
-    const start = this.driftCount < this.drift.length ? 0 : this.driftHead;
-    for (let i = 0; i < this.driftCount; i++) out.push(this.drift[(start + i) % this.drift.length]!);
-    return out;
-  }
 }
 
 function resolve(o: DspotOptions, dspot: boolean): Required<DspotOptions> {
@@ -279,12 +205,12 @@ abstract class ExtremeValueThreshold implements ThresholdRule {
    */
   protected static initFrom(xs: Float64Array, count: number, options: Required<DspotOptions>, drift?: number[]): SpotInit {
     const st = new SpotState(options.maxPeaks, 0, options.depth);
-    calibrateState(st, xs, count, options);
+    st.calibrate(xs, count, options.level, options.q);
     return { t: st.t, n: st.n, nt: st.nt, gamma: st.gamma, sigma: st.sigma, peaks: st.peakList(), ...(drift ? { drift } : {}) };
   }
 
   private calibrate(st: SpotState, xs: Float64Array, count: number): void {
-    calibrateState(st, xs, count, this.options);
+    st.calibrate(xs, count, this.options.level, this.options.q);
   }
 
   private refit(st: SpotState): void {
@@ -315,31 +241,6 @@ abstract class ExtremeValueThreshold implements ThresholdRule {
   private state(slot: number): SpotState {
     return ensureSlot(this.states, slot, () => this.fresh());
   }
-}
-
-function calibrateState(st: SpotState, xs: Float64Array, count: number, o: Required<DspotOptions>): void {
-  const sorted = xs.slice(0, count).sort();
-  const t = quantileSorted(sorted, o.level);
-  st.t = t;
-  st.n = count;
-  st.nt = 0;
-  st.peakCount = 0;
-  st.peakHead = 0;
-  for (let i = 0; i < count; i++) {
-    if (xs[i]! > t) {
-      st.pushPeak(xs[i]! - t);
-      st.nt++;
-    }
-  }
-  if (st.nt === 0) {
-    throw new SeismoError('ERR_EVAL', `SPOT calibration: no score of ${count} is above its ${o.level} quantile (constant scores?)`);
-  }
-  const fit = fitGpd(st.peaks, st.peakCount);
-  st.gamma = fit.gamma;
-  st.sigma = fit.sigma;
-  st.sinceFit = 0;
-  st.calib = null;
-  st.z = gpdQuantile(t, fit, o.q, st.n, st.nt);
 }
 
 function finiteScores(scores: ArrayLike<number>, what: string, min: number): Float64Array {

@@ -2,7 +2,7 @@
 // scores of the same data, and a check of an output stream against them.
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { parseResult, type WindowResult } from '../../src/connect/wire.js';
 import type { RedisProducer } from '../../src/connect/producer.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runModel } from '../helpers/ort-run.js';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { localNabThreshold, optimizeNabThreshold, prepareNabFile, scoreNabCorpus, searchNabThreshold } from '../../src/evaluate/nab.js';
+import { prepareNabFile, scoreNabCorpus } from '../../src/evaluate/nab.js';
+import { localNabThreshold, optimizeNabThreshold, searchNabThreshold } from '../../src/evaluate/nab-run.js';
 
 const STANDARD = { tpWeight: 1, fpWeight: 0.11, fnWeight: 1 };
 

@@ -4,19 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSeismoError } from '../../src/errors';
-import {
-  nabProbationaryLength,
-  nabScaledSigmoid,
-  nabTimestampKey,
-  optimizeNabThreshold,
-  prepareNabFile,
-  runNab,
-  scoreNabCorpus,
-  scoreNabFile,
-  type NabCostMatrix,
-  type NabDataFile,
-  type NabLabelWindow,
-} from '../../src/evaluate/nab';
+import { nabProbationaryLength, nabScaledSigmoid, nabTimestampKey, prepareNabFile, scoreNabCorpus, scoreNabFile, type NabCostMatrix, type NabDataFile, type NabLabelWindow } from '../../src/evaluate/nab';
+import { optimizeNabThreshold, runNab } from '../../src/evaluate/nab-run';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../../src/evaluate/nab-corpus';
 import { readNabWindows } from '../../src/ingest/nab';
 

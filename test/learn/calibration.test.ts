@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector, type ScoredBatch } from '../../src/detector.js';
+import { Detector, type ScoredBatch } from '../../src/detector/index.js';
 import { isSeismoError } from '../../src/errors.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { CALIBRATION_FILE, fitCalibration, MIN_SCALE, normalizeScore, readCalibration, writeCalibration } from '../../src/score/calibration.js';
-import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
+import { fitCalibration, MIN_SCALE, normalizeScore } from '../../src/score/calibration.js';
+import { CALIBRATION_FILE, readCalibration, readModelDir, writeCalibration, writeModelDir } from '../../src/model/model-dir.js';
 import { tinyModel, type TinyModel } from '../helpers/tiny-model.js';
 
 describe('score calibration', function () {

@@ -4,13 +4,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { appendAnswers, LabelQueue, readQueueFile } from '../../src/learn/label-queue.js';
 import { OnlineLearner, type OnlineLearnerOptions } from '../../src/learn/online.js';
 import { readVersionInfo, VERSION_FILE } from '../../src/learn/versions.js';
-import { readModelDir, writeModelDir } from '../../src/model/model-dir.js';
-import { writeWeights } from '../../src/model/weights.js';
+import { readModelDir, writeModelDir, writeWeights } from '../../src/model/model-dir.js';
 import { scoreTable } from '../../src/score/score-table.js';
 import { trainModel } from '../../training/index.js';
 

@@ -9,8 +9,7 @@ import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { readQueueFile } from '../../src/learn/label-queue.js';
 import { LEDGER_FILE } from '../../src/learn/versions.js';
-import { writeModelDir } from '../../src/model/model-dir.js';
-import { writeWeights } from '../../src/model/weights.js';
+import { writeModelDir, writeWeights } from '../../src/model/model-dir.js';
 import { mulberry32 } from '../../src/stats/random.js';
 import { trainModel } from '../../training/index.js';
 

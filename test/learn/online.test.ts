@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { isSeismoError } from '../../src/errors.js';
 import { rocAuc } from '../../src/evaluate/index.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';

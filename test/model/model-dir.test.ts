@@ -5,12 +5,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { isSeismoError, type SeismoErrorCode } from '../../src/errors.js';
 import { writeSeriesCsv } from '../../src/ingest/csv.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { readCalibration, readModelDir, readWeights, writeModelDir, type ScoreCalibration } from '../../src/model/model-dir.js';
-import type { WeightTensor } from '../../src/model/weights.js';
+import { readCalibration, readModelDir, readWeights, type ScoreCalibration, type WeightTensor, writeModelDir } from '../../src/model/model-dir.js';
 import { trainModel } from '../../training/index.js';
 import { copyModelDir, tinyModel } from '../helpers/tiny-model.js';
 

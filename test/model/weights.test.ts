@@ -3,9 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isSeismoError } from '../../src/errors.js';
-import { writeModelDir } from '../../src/model/model-dir.js';
-import { readWeights, writeWeights } from '../../src/model/model-dir.js';
-import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor } from '../../src/model/weights.js';
+import { readWeights, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, type WeightTensor, writeModelDir, writeWeights } from '../../src/model/model-dir.js';
 import { tinyModel } from '../helpers/tiny-model.js';
 
 describe('model directory: saved weights', () => {

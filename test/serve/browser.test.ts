@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { OnlineLearner } from '../../src/learn/online.js';
 import { QUEUE_FILE } from '../../src/learn/label-queue.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';

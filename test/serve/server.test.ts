@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
-import { Detector } from '../../src/detector.js';
+import { Detector } from '../../src/detector/index.js';
 import { encodeBinaryBatch } from '../../src/serve/ingest.js';
 import { mountSeismo, startServer, type RunningServer } from '../../src/serve/server.js';
 import { C, copyDir, jsonRows, learnableModel, parsePrometheus, spikyStream } from './fixtures.js';
