@@ -69,7 +69,7 @@ describe('cli: train, detect, eval', function () {
     assert.equal(summary.windows, 1200 - W + 1);
     assert.equal(summary.events.length, Math.min(summary.anomalies, 100));
     const header = fs.readFileSync(out, 'utf8').split('\n')[0]!;
-    assert.equal(header, ['timestamp', 'score', 'threshold', 'anomaly', ...series.table.channels.map((c) => `score_${c}`), 'window'].join(','));
+    assert.equal(header, ['timestamp', 'score', 'threshold', 'anomaly', ...series.table.channels.map((c) => `score_${c}`), ...series.table.channels.map((c) => `attr_${c}`), 'window'].join(','));
     // The scores file reads back in the DC-VAE convention: first timestamp is the first window's last frame.
     const scores = await readSeriesCsv(out);
     assert.equal(scores.length, 1200 - W + 1);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector/index.js';
 import { isSeismoError } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
+import { attributionShares } from '../src/score/attribution.js';
 import { trainToDir } from '../training/train-to-dir.js';
 import { tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
@@ -112,11 +113,13 @@ describe('Detector latency and per-record batches', function () {
       let e = 0;
       for (const b of batches) {
         for (let i = 0; i < b.size; i++, e++) {
-          const row = b.channelScores.subarray(i * C, (i + 1) * C);
+          // Events rank channels by the attribution (src/score/attribution.ts), each with its share.
+          const row = b.attribution.subarray(i * C, (i + 1) * C);
+          const shares = attributionShares(row, 0, C, new Float32Array(C));
           const expected = Array.from(row.keys())
             .sort((x, y) => row[y]! - row[x]!)
             .slice(0, topChannels)
-            .map((c) => ({ name: detector.channels[c]!, score: row[c]! }));
+            .map((c) => ({ name: detector.channels[c]!, score: shares[c]! }));
           assert.deepEqual(events[e]!.channels, expected);
         }
       }

@@ -4,6 +4,7 @@
  * src/model/model-dir.ts), so a run killed at any point leaves the old model or the new one.
  */
 import path from 'node:path';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../src/score/attribution';
 import { fitCalibration } from '../src/score/calibration';
 import type { Manifest } from '../src/model/manifest';
 import { writeModelDir, type ScoreCalibration } from '../src/model/model-dir';
@@ -63,6 +64,12 @@ export async function trainToDir(kind: string, frames: Float32Array, channels: s
     // With it the detector reports normalizedScores from the first version on, on the scale later
     // (fine-tuned) versions share.
     const calibration: ScoreCalibration | undefined = finite >= 2 ? fitCalibration(result.referenceScores, `${finite} ${result.referenceOn} windows`) : undefined;
+    // Each channel's normal error terms on the same windows: attribution compares a channel with itself.
+    const channelStats = calibration
+      ? fitChannelCalibration(result.referenceChannelScores, result.referenceScores, channels.length, channelTermOf(result.manifest.score.definition))
+      : undefined;
+    const activityStats = result.referenceActivity ? fitActivityCalibration(result.referenceActivity, channels.length) : undefined;
+    if (calibration && channelStats) calibration.channels = activityStats ? { ...channelStats, activity: activityStats } : channelStats;
     const weights = result.model.getWeights().map((w) => ({ shape: w.shape.slice(), data: w.dataSync() as Float32Array }));
     writeModelDir(out, result.manifest, result.onnx, { weights, calibration, ...(result.step ? { step: result.step } : {}) });
   } finally {

@@ -7,7 +7,10 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../src/errors';
+import { onnx as onnxProto } from 'onnx-proto';
 import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, STEP_MODEL_FILE } from '../src/model/manifest';
+import { hasChannelActivity } from './export/blocks';
+import { windowActivity } from '../src/score/attribution';
 import { initBackend } from './backend';
 import { quantileAboveTies } from '../src/threshold/fixed';
 import { applyScaler, fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';
@@ -58,6 +61,10 @@ export interface TrainResult {
    * (within export parity): the reference for a score calibration of this model.
    */
   referenceScores: Float32Array;
+  /** `[n, C]` the same windows' `channel_score`: the reference of the per-channel attribution statistics. */
+  referenceChannelScores: Float32Array;
+  /** `[n, C]` their `channel_activity`, when the graph has that output (windows of 3 frames or more). */
+  referenceActivity?: Float32Array;
   /** Which windows `referenceScores` are. */
   referenceOn: 'validation' | 'training';
   /** Frees the tfjs model's tensors. */
@@ -126,7 +133,8 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
   const { backend } = await initBackend(request.backend);
   const t0 = performance.now();
   const scaler = fitScaler(request.frames, C);
-  const framesT = tf.tensor2d(applyScaler(request.frames, scaler), [T, C]);
+  const scaledFrames = applyScaler(request.frames, scaler);
+  const framesT = tf.tensor2d(scaledFrames, [T, C]);
   let model: tfl.LayersModel | undefined;
   try {
     let fit: Awaited<ReturnType<typeof fitWindows>>;
@@ -146,7 +154,9 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
       });
     }
     const thresholdStarts = val.length > 0 ? val : train;
-    const scores = windowScores(spec, model, framesT, thresholdStarts, W, config.batchSize);
+    const { scores, channelScores } = windowScores(spec, model, framesT, thresholdStarts, W, config.batchSize);
+    // The graph's model-free `channel_activity` of the same windows (its host twin), for attribution.
+    const activity = hasChannelActivity(W) ? windowActivity(scaledFrames, C, W, thresholdStarts) : undefined;
     // Above ties: a series constant in training scores 0 everywhere, and a threshold of 0 would
     // flag every window of it (`score >= threshold`).
     const threshold = quantileAboveTies(Float64Array.from(scores).sort(), THRESHOLD_QUANTILE);
@@ -171,7 +181,8 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
         },
         channels: null,
       },
-      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs] },
+      // The kind's outputs, then the optional ones its graph has (channel_activity, attention).
+      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs, ...graphOutputNames(onnx).filter((n) => !spec.io.outputs.includes(n))] },
       ...(step ? { step: { file: STEP_MODEL_FILE, opset: spec.io.opset, inputs: step.inputs, outputs: step.outputs } } : {}),
       training: {
         backend,
@@ -185,13 +196,18 @@ export async function trainModel<K extends keyof KindConfigs>(request: TrainRequ
       },
     });
     const trained = model;
-    return { manifest, onnx, ...(step ? { step: step.onnx } : {}), model: trained, referenceScores: Float32Array.from(scores), referenceOn: val.length > 0 ? 'validation' : 'training', dispose: () => disposeModel(trained) };
+    return { manifest, onnx, ...(step ? { step: step.onnx } : {}), model: trained, referenceScores: Float32Array.from(scores), referenceChannelScores: channelScores, ...(activity ? { referenceActivity: activity } : {}), referenceOn: val.length > 0 ? 'validation' : 'training', dispose: () => disposeModel(trained) };
   } catch (err) {
     if (model) disposeModel(model);
     throw err;
   } finally {
     framesT.dispose();
   }
+}
+
+/** Names of a graph's outputs, in graph order. */
+function graphOutputNames(bytes: Uint8Array): string[] {
+  return (onnxProto.ModelProto.decode(bytes).graph?.output ?? []).map((o) => o.name ?? '');
 }
 
 /**
@@ -211,17 +227,20 @@ function windowScores(
   starts: Int32Array,
   window: number,
   batchSize: number,
-): Float32Array {
+): { scores: Float32Array; channelScores: Float32Array } {
+  const C = frames.shape[1];
   const out = new Float32Array(starts.length);
+  const channelScores = new Float32Array(starts.length * C);
   for (let i = 0; i < starts.length; i += batchSize) {
     const part = starts.subarray(i, i + batchSize);
-    const s = tf.tidy(() => {
+    const [s, cs] = tf.tidy(() => {
       const scored = spec.scoreWindows(model, gatherWindows(frames, part, window));
-      return scored.score.dataSync() as Float32Array;
+      return [scored.score.dataSync() as Float32Array, scored.channelScore.dataSync() as Float32Array];
     });
     out.set(s, i);
+    channelScores.set(cs, i * C);
   }
-  return out;
+  return { scores: out, channelScores };
 }
 
 /** tfjs-side scores of a batch of windows (plain arrays). */

@@ -27,6 +27,8 @@ interface BenchOptions extends CommonOptions {
   series?: string;
   samples?: string;
   kind?: string;
+  seeds?: string;
+  family?: string;
   perRecord?: boolean | string;
   latency?: boolean;
   threads?: string;
@@ -245,9 +247,9 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmarks: throughput (onnxruntime vs pipeline vs ingest), train (epoch times), and the published evaluations on datasets (docs/benchmarks.md)')
-    .argument('[experiment]', `throughput | train | lstm-scoring | providers | online-mode | step | soak | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
+    .argument('[experiment]', `throughput | train | lstm-scoring | providers | online-mode | step | soak | attribution | ${Object.keys(DATA_EXPERIMENTS).join(' | ')}`, 'throughput')
     .option('--data <path>', 'dataset folder for kdd, nab, power, smtp, http, smtp-http')
-    .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca); train: lstmAe and/or dcVae')
+    .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca); train: lstmAe and/or dcVae; attribution: kinds (default every kind and deepant-bahdanau)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 1024)')
@@ -267,6 +269,8 @@ export function registerBench(program: Command): void {
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
     .option('--kind <kind>', 'online-mode: model kind (default deepant)')
+    .option('--seeds <list>', 'attribution: comma-separated generator seeds (default 11,12,13)')
+    .option('--family <name>', 'attribution: series family, unseen (reported) or service (where settings were chosen); default unseen')
     .option('--per-record [kinds]', 'throughput of the per-record kinds (window 1) through the pipeline vs onnxruntime alone (default kinds: dense-ae,vae,pca,ocsvm,bigan; batch 1024)')
     .option('--latency', 'latency from write() to event at 10% and 90% of saturation, full batches vs --max-latency-ms')
     .option('--max-latency-ms <ms>', 'with --latency: the max-latency batching policy compared (default 5)')
@@ -336,6 +340,17 @@ export function registerBench(program: Command): void {
           return { experiment, ...r };
         }
         if (experiment === 'online-mode') return runOnlineMode(opts);
+        if (experiment === 'attribution') {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const { runAttributionBench, summaryTable } = require('../../bench/attribution.js') as typeof import('../../bench/attribution.js');
+          const family = opts.family ?? 'unseen';
+          if (family !== 'unseen' && family !== 'service') throw new SeismoError('ERR_INVALID_OPTION', `--family must be unseen or service, got '${family}'`);
+          const seeds = (opts.seeds ?? '11,12,13').split(',').map((v) => intOption('--seeds', v.trim())!);
+          const results = await runAttributionBench({ kinds: opts.models?.split(',').map((k) => k.trim()), seeds, family, log: (line) => process.stderr.write(`${line}\n`) });
+          say(opts, 'HitRate@100% per kind and anomaly type, mean over seeds: attribution (raw channel_score shares)');
+          say(opts, summaryTable(results));
+          return { experiment, family, seeds, results };
+        }
         if (experiment in DATA_EXPERIMENTS) return runDataExperiment(experiment, opts);
         if (experiment === 'redis') {
           // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -43,17 +43,19 @@ export function alignChannels(table: SeriesTable, channels: readonly string[]): 
 }
 
 /**
- * Writes one row per scored window: `timestamp,score,threshold,anomaly,<channel scores...>,window`.
+ * Writes one row per scored window: `timestamp,score,threshold,anomaly,score_<channel>...,attr_<channel>...,window`.
  * `timestamp` is the window's last row (where it is reported), `window` the number of rows it
- * covers up to there: what `seismo eval` judges against the labels (its label rule). Every cell
- * but the timestamp is numeric, so the file reads back as a series CSV.
+ * covers up to there: what `seismo eval` judges against the labels (its label rule). `score_` is
+ * the raw `channel_score`, `attr_` each channel's attribution (what `seismo eval` ranks channels
+ * by for HitRate). Every cell but the timestamp is numeric, so the file reads back as a series CSV.
  */
 export function writeScoresCsv(file: string, table: SeriesTable, channels: readonly string[], s: TableScores, window: number): void {
   const C = channels.length;
-  const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`), 'window'].join(',')];
+  const lines = [['timestamp', 'score', 'threshold', 'anomaly', ...channels.map((c) => `score_${c}`), ...channels.map((c) => `attr_${c}`), 'window'].join(',')];
   for (let w = 0; w < s.scores.length; w++) {
     const cells = [csvCell(table.timestamps[s.endRows[w]!]!), formatFloat32(s.scores[w]!), formatFloat32(s.thresholds[w]!), s.anomalies[w] ? '1' : '0'];
     for (let c = 0; c < C; c++) cells.push(formatFloat32(s.channelScores[w * C + c]!));
+    for (let c = 0; c < C; c++) cells.push(formatFloat32(s.attribution[w * C + c]!));
     cells.push(String(window));
     lines.push(cells.join(','));
   }
@@ -114,7 +116,7 @@ export function registerDetect(program: Command): void {
     .option('--model <dir>', 'model directory (model.onnx + model.json); not with --online')
     .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels; with --online also - (standard input)')
     .option('--provider <name>', PROVIDER_HELP, 'auto')
-    .option('--out <csv>', 'write one row per window: timestamp (its last row),score,threshold,anomaly,score_<channel>...,window (rows it covers, up to its timestamp)')
+    .option('--out <csv>', 'write one row per window: timestamp (its last row),score,threshold,anomaly,score_<channel>...,attr_<channel>...,window (rows it covers, up to its timestamp)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
     .option('--stride <n>', 'frames between window starts (default: the model\'s stride)')
@@ -179,7 +181,7 @@ export function registerDetect(program: Command): void {
           const C = detector.channels.length;
           for (let w = 0; w < scores.scores.length; w++) {
             if (!scores.anomalies[w]) continue;
-            const cs = scores.channelScores.subarray(w * C, (w + 1) * C);
+            const cs = scores.attribution.subarray(w * C, (w + 1) * C);
             const top = Array.from(cs.keys()).sort((a, b) => cs[b]! - cs[a]!).slice(0, 3).map((c) => detector.channels[c]!);
             events.push({ timestamp: table.timestamps[scores.endRows[w]!]!, score: scores.scores[w]!, channels: top });
           }

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import Papa from 'papaparse';
 import { fileError, SeismoError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluate/index.js';
+import { hitRate, type HitRateResult } from '../evaluate/hitrate.js';
 import { labelSpans, parseLabelRule, withMissedAnomalies, type LabelRule, type SpanLabels } from '../evaluate/inputs.js';
 import { NAB_PROFILE_KEYS, runNab, type NabProfileResult, type NabSearch } from '../evaluate/nab-run.js';
 import { loadNabProfiles, loadNabResults, loadNabThresholds } from '../evaluate/nab-corpus.js';
@@ -161,7 +162,7 @@ export function evaluateCsvFiles(
   scoresPath: string,
   labelsPath: string,
   options: EvaluateCsvOptions = {},
-): { metrics: EvaluationResult & LabelAccounting & { thresholdSource: ThresholdSource }; joined: EvalPlotData } {
+): { metrics: EvaluationResult & LabelAccounting & { thresholdSource: ThresholdSource; hitRate?: EvalHitRate }; joined: EvalPlotData } {
   const rule = parseLabelRule(options.labelRule);
   const window = options.window ?? 1;
   if (!Number.isInteger(window) || window < 1) throw new SeismoError('ERR_INVALID_OPTION', `--window must be an integer >= 1, got ${window}`);
@@ -174,6 +175,7 @@ export function evaluateCsvFiles(
   const sAnom = column(st, 'anomaly', false);
   const lTime = column(lt, 'timestamp', true);
   const lLabel = column(lt, 'label', true);
+  const perChannel = channelLabelColumns(st, lt, lTime, lLabel);
 
   // Label rows in file order (the series' order), and each timestamp's row.
   const rowOf = new Map<string, number>();
@@ -218,6 +220,8 @@ export function evaluateCsvFiles(
     // A threshold cell may be NaN or Infinity: rules without a single score threshold, or a
     // streaming rule still calibrating, write those (`seismo detect --out`).
     if (sThr !== undefined) rowThresholds.push(thresholdCell(st, i, sThr));
+    // Channels are ranked for the row the window is reported at (its last), against that row's channel labels.
+    perChannel?.add(i, last);
   });
   if (lastRows.length === 0) {
     throw new SeismoError('ERR_EVAL', `no timestamp of ${scoresPath} occurs in ${labelsPath}; check that both use the same timestamp text`);
@@ -261,7 +265,48 @@ export function evaluateCsvFiles(
     unscoredRows: judged.unscoredRows,
     unscoredAnomalies: judged.unscoredAnomalies,
   };
-  return { metrics: { ...metrics, ...accounting, thresholdSource: source }, joined };
+  const hit = perChannel?.result();
+  return { metrics: { ...metrics, ...accounting, thresholdSource: source, ...(hit ? { hitRate: hit } : {}) }, joined };
+}
+
+/** HitRate of `seismo eval`: what it ranked by, and the figures (src/evaluate/hitrate.ts). */
+export interface EvalHitRate extends HitRateResult {
+  /** Columns of the scores file the channels were ranked by: `attr_<channel>` (attribution) or `score_<channel>` (raw shares, older files). */
+  rankedBy: 'attr' | 'score';
+  /** Channels labelled in the labels file and ranked in the scores file. */
+  channels: string[];
+}
+
+/**
+ * The per-channel label columns of a labels file (every column but timestamp and label) matched
+ * with the scores file's `attr_<channel>` columns (else `score_<channel>`): undefined when the
+ * labels have no channel column, or none of them is a channel of the scores file.
+ */
+function channelLabelColumns(st: CsvTable, lt: CsvTable, lTime: number, lLabel: number): { add(scoreRow: number, labelRow: number): void; result(): EvalHitRate } | undefined {
+  const labelled = lt.header.flatMap((name, col) => (col === lTime || col === lLabel ? [] : [{ name, col }]));
+  if (labelled.length === 0) return undefined;
+  const prefix = st.header.some((h) => h.startsWith('attr_')) ? 'attr' : 'score';
+  const ranked = st.header.flatMap((h, col) => (h.startsWith(`${prefix}_`) ? [{ name: h.slice(prefix.length + 1), col }] : []));
+  const labelCol = ranked.map((r) => labelled.find((l) => l.name === r.name)?.col);
+  if (labelCol.every((c) => c === undefined)) return undefined;
+  const C = ranked.length;
+  const attribution: number[] = [];
+  const channelLabels: number[] = [];
+  return {
+    add(scoreRow, labelRow) {
+      for (let c = 0; c < C; c++) {
+        const cell = st.rows[scoreRow]![ranked[c]!.col]!.trim();
+        attribution.push(cell === '' ? NaN : Number(cell));
+        const lc = labelCol[c];
+        const y = lc === undefined ? 0 : numberCell(lt, labelRow, lc);
+        if (y !== 0 && y !== 1) throw new SeismoError('ERR_CSV_PARSE', `${lt.path}: line ${labelRow + 2}: '${lt.header[lc!]}' must be 0 or 1, got ${y}`);
+        channelLabels.push(y);
+      }
+    },
+    result() {
+      return { ...hitRate({ attribution, channelLabels, channels: C }), rankedBy: prefix, channels: ranked.filter((_, c) => labelCol[c] !== undefined).map((r) => r.name) };
+    },
+  };
 }
 
 /** The label rule as `--help` and the README state it. */
@@ -339,7 +384,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('evaluate anomaly scores against labels (ROC/PR AUC, VUS, point, point-adjusted, range, affiliation, best F1)')
     .option('--scores <csv>', 'scores CSV: timestamp,score[,threshold][,anomaly][,window],...')
-    .option('--labels <csv>', 'labels CSV: timestamp,label (0/1); joined on the timestamp text')
+    .option('--labels <csv>', 'labels CSV: timestamp,label (0/1)[,<channel> (0/1)...]; joined on the timestamp text; channel columns add HitRate@100%/@150%')
     .option('--threshold <x>', 'threshold for the threshold metrics (score >= x); default: the anomaly or threshold column, else best F1')
     .option('--sliding-window <n>', 'VUS buffer width in points (TSB-AD slidingWindow)', '100')
     .option('--label-rule <rule>', LABEL_RULE_HELP, 'any')
@@ -367,6 +412,15 @@ export function registerEval(program: Command): void {
           '',
           ...ROWS.map(([k, name]) => `${name.padEnd(32)} ${fmt(m[k])}`),
         ];
+        if (m.hitRate) {
+          text.push(
+            '',
+            `channel attribution (ranked by ${m.hitRate.rankedBy}_<channel> at each window's last row, ${m.hitRate.rows} rows with labelled channels: ${m.hitRate.channels.join(', ')})`,
+            `${'HitRate@100%'.padEnd(32)} ${fmt(m.hitRate.hitRate100)}`,
+            `${'HitRate@150%'.padEnd(32)} ${fmt(m.hitRate.hitRate150)}`,
+            `${'top-1 channel labelled'.padEnd(32)} ${fmt(m.hitRate.top1)}`,
+          );
+        }
         if (opts.plots) {
           const files = writeEvalPlots(opts.plots, result.joined);
           text.push('', `plots: ${files.filter((f) => f.endsWith('.png')).length} charts (PNG and SVG) in ${opts.plots}`);

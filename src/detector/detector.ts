@@ -75,6 +75,7 @@ export class Detector {
       batchSize: this.batchSize,
       maxInFlight: options.maxInFlight ?? 2,
       topChannels: options.topChannels ?? 3,
+      attribution: options.attribution,
       maxLatencyMs: options.maxLatencyMs,
     });
     this.scratch = new Float32Array(m.channels.length);

@@ -10,17 +10,22 @@
  */
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
+import { GRAPH_IO } from '../model/manifest.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
-import type { ModelVersions } from './versions.js';
+import type { LiveModel, ModelVersions } from './versions.js';
+import type { ScoreCalibration } from '../model/model-dir.js';
 
 export interface PipelineOptions {
   channels: readonly string[];
   batchSize: number;
   maxInFlight: number;
   topChannels: number;
+  /** Channel attribution's online tracking (src/score/attribution.ts). */
+  attribution?: ChannelAttributionOptions;
   /** See `DetectorOptions.maxLatencyMs`; undefined: partial batches go only on flush/drain. */
   maxLatencyMs?: number;
 }
@@ -39,12 +44,17 @@ export class ScoringPipeline {
   /** The delivery of the batch dispatched last: each batch delivers after the one before it. */
   private lastDelivery: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** Each version's attribution state, with the calibration it was made from (a new calibration restarts it). */
+  private readonly attributions = new WeakMap<LiveModel, { from: ScoreCalibration | undefined; state: ChannelAttribution }>();
+  /** Scratch for an event's ranking and shares (C each): events allocate only what they hand out. */
+  private readonly top: TopChannelsScratch;
+  /** The attribution state made last, and its model's kind (a version without statistics starts from it). */
+  private lastAttribution: { kind: string; state: ChannelAttribution } | undefined;
+  private readonly memory: AttributionMemory | undefined;
   /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
   private deadline: ReturnType<typeof setTimeout> | undefined;
   /** Windows whose deadline has passed and that are not dispatched yet: they go even as a partial batch. */
   private overdue = 0;
-  /** Channel indices of one event's top channels, most contributing first (see `event`). */
-  private readonly topScratch: Int32Array;
 
   constructor(
     private readonly batcher: WindowBatcher,
@@ -52,7 +62,10 @@ export class ScoringPipeline {
     private readonly events: DetectorEmitter,
     private readonly o: PipelineOptions,
   ) {
-    this.topScratch = new Int32Array(Math.max(0, o.topChannels));
+    this.top = topChannelsScratch(o.channels.length);
+    checkAttributionOptions(o.attribution);
+    const memory = o.attribution?.memory ?? 0.3;
+    this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
   }
 
   /**
@@ -203,6 +216,11 @@ export class ScoringPipeline {
   private deliver(batch: Batch, out: InferenceOutputs): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
+    // The step graph does not output channel_activity: compute it here when the window graph would have.
+    const activity = out[GRAPH_IO.channelActivity] ?? this.hostActivity(batch);
+    // Attention weights over past steps, from graphs that output them (DeepAnT's `bahdanau`).
+    const attention = out[GRAPH_IO.attention];
+    const steps = attention ? attention.length / batch.size : 0;
     const channels = this.o.channels.length;
     const seriesIds = new Array<string>(batch.size);
     const timestamps = new Float64Array(batch.size);
@@ -210,6 +228,9 @@ export class ScoringPipeline {
     const thresholds = new Float64Array(batch.size);
     const normalizedScores = new Float32Array(batch.size).fill(NaN);
     const calibration = batch.model.calibration;
+    const attribution = new Float32Array(batch.size * channels).fill(NaN);
+    const attr = this.attributionOf(batch.model);
+    const attributionSource = attr.source;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
     let scored = 0;
@@ -230,43 +251,67 @@ export class ScoringPipeline {
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
       const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
       thresholds[i] = rule.threshold(slot);
+      attr.attribute(channelScores, scores, activity, i, attribution, i * channels);
+      if (this.memory && attributionSource === 'channel-z') this.memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         anomalies[i] = 1;
         this.anomalies++;
-        if (announce) this.events.emit('anomaly', this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, channelScores.subarray(i * channels, (i + 1) * channels)));
+        if (announce) {
+          const event = this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource);
+          if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
+          this.events.emit('anomaly', event);
+        }
+      } else {
+        // Only windows the rule let pass teach the channels' normal errors.
+        attr.update(channelScores, scores, activity, i);
       }
     }
     this.batcher.release(batch);
     this.windowsScored += scored;
     this.batches++;
     if (this.events.listening('batch')) {
-      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores });
+      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
   }
 
   /**
-   * The anomaly event of one window. The top channels come from one insertion pass over the
-   * channel scores (O(channels * topChannels), into a preallocated index list), not a sort of
-   * every channel: with many channels and many anomalous windows (per-record kinds on a burst),
-   * sorting dominated the main thread's time.
+   * `channel_activity` of a batch computed from the rings (the graph's formula: mean absolute step
+   * of the scaled frames over each window), for batches scored by a graph that does not output it
+   * although the model's window graph does (the step graph); undefined otherwise.
    */
-  private event(seriesId: string, timestamp: number, score: number, threshold: number, channelScores: Float32Array): AnomalyEvent {
-    const top = this.topScratch;
-    const k = Math.min(top.length, channelScores.length);
-    let found = 0;
-    for (let c = 0; c < channelScores.length; c++) {
-      const v = channelScores[c]!;
-      // Ties keep the lower channel index first, as the stable sort did.
-      if (found === k && !(v > channelScores[top[k - 1]!]!)) continue;
-      let j = found < k ? found++ : k - 1;
-      while (j > 0 && v > channelScores[top[j - 1]!]!) {
-        top[j] = top[j - 1]!;
-        j--;
-      }
-      top[j] = c;
+  private hostActivity(batch: Batch): Float32Array | undefined {
+    const m = batch.model.model.manifest;
+    if (!m.onnx.outputs.includes(GRAPH_IO.channelActivity)) return undefined;
+    const C = this.o.channels.length;
+    const W = m.window;
+    const std = m.scaler.std;
+    const out = new Float32Array(batch.size * C);
+    for (let i = 0; i < batch.size; i++) {
+      const view = this.batcher.rings.span(batch.slots[i]!, batch.starts[i]!, batch.starts[i]! + W);
+      for (let t = 1; t < W; t++) for (let c = 0; c < C; c++) out[i * C + c] += Math.abs(view[t * C + c]! - view[(t - 1) * C + c]!);
+      for (let c = 0; c < C; c++) out[i * C + c] /= (W - 1) * std[c]!;
     }
-    const channels = new Array<{ name: string; score: number }>(found);
-    for (let i = 0; i < found; i++) channels[i] = { name: this.o.channels[top[i]!]!, score: channelScores[top[i]!]! };
-    return { seriesId, timestamp, score, threshold, channels };
+    return out;
   }
+
+  private attributionOf(model: LiveModel): ChannelAttribution {
+    const had = this.attributions.get(model);
+    if (had && had.from === model.calibration) return had.state;
+    const m = model.model.manifest;
+    const term = channelTermOf(m.score.definition);
+    // A version without channel statistics of its own (an online update, a learner's version
+    // written without them) starts from those of the version it follows when both are of the same
+    // kind, and tracks from there, rather than ranking by raw shares while it warms up.
+    const inherited = this.lastAttribution && this.lastAttribution.kind === m.kind ? this.lastAttribution.state.snapshot(0) : undefined;
+    const stats = model.calibration?.channels ?? (inherited?.term === term ? inherited : undefined);
+    const state = new ChannelAttribution(this.o.channels.length, stats, { ...this.o.attribution, term });
+    this.attributions.set(model, { from: model.calibration, state });
+    this.lastAttribution = { kind: m.kind, state };
+    return state;
+  }
+
+  private event(seriesId: string, timestamp: number, score: number, threshold: number, attribution: Float32Array, offset: number, source: AnomalyEvent['attribution']): AnomalyEvent {
+    return { seriesId, timestamp, score, threshold, channels: topChannels(attribution, offset, this.o.channels, this.o.topChannels, this.top), attribution: source };
+  }
+
 }

@@ -3,6 +3,7 @@
  * and its events. No behaviour here, so every stage of src/detector/ can name them.
  */
 import type { SeismoError } from '../errors.js';
+import type { AttributionSource, ChannelAttributionOptions } from '../score/attribution.js';
 // For the TSDoc links only (type import: no runtime cycle).
 import type { ProviderRequest } from '../infer/providers.js';
 import type { ThresholdRule } from '../threshold/index.js';
@@ -40,8 +41,10 @@ export interface DetectorOptions {
   threshold?: number;
   /** A threshold rule to use instead (e.g. a streaming `SpotThreshold`); overrides `threshold`. */
   thresholdRule?: ThresholdRule;
-  /** Channels named in an anomaly event, most contributing first. Default 3. */
+  /** Channels named in an anomaly event, most anomalous first. Default 3. */
   topChannels?: number;
+  /** Channel attribution: how fast each channel's normal error statistics follow the stream (see {@link ChannelAttributionOptions}). */
+  attribution?: ChannelAttributionOptions;
   /**
    * Whether stride-1 streaming uses the model's step graph (`model.step.onnx`, DC-VAE models whose
    * window covers their receptive field): each new frame is scored from per-series state instead
@@ -131,8 +134,21 @@ export interface AnomalyEvent {
   score: number;
   /** The score threshold in force for this series when the window was decided (NaN for rules without one). */
   threshold: number;
-  /** The channels that contribute most to the score, largest first. */
+  /**
+   * The channels this window is most about, most anomalous first, each with its share of the
+   * attribution (shares of all channels sum to 1). Ranked by each channel's error against that
+   * channel's own normal errors (src/score/attribution.ts), so a quiet channel that breaks
+   * outranks a noisy one; by the raw `channel_score` shares while `attribution` is `raw-share`.
+   */
   channels: { name: string; score: number }[];
+  /** How `channels` was ranked: `channel-z` (each channel against itself) or `raw-share` (no channel statistics yet). */
+  attribution: AttributionSource;
+  /**
+   * The model's attention weights over the window's past steps (sum 1), for models whose graph
+   * outputs them (DeepAnT with attention `bahdanau`: step j covers history frames
+   * `j * poolSize^2 .. (j + 1) * poolSize^2 - 1`): which part of the history the forecast leaned on.
+   */
+  attention?: Float32Array;
 }
 
 /** Scores of one inference call; arrays are indexed by window. */
@@ -163,6 +179,19 @@ export interface ScoredBatch {
    * `src/score/calibration.ts`); NaN where that version has no calibration.
    */
   normalizedScores: Float32Array;
+  /**
+   * `[size, channels]` row-major: each channel's attribution, higher = more to blame. With
+   * `attributionSource` `channel-z`, the channel's robust z against its own normal errors
+   * (`(ln e_c - center_c) / scale_c`, src/score/attribution.ts); with `raw-share`, the raw
+   * `channel_score`. NaN for windows whose score is not trusted.
+   */
+  attribution: Float32Array;
+  /** How this batch's `attribution` was computed (the same for every window of a batch). */
+  attributionSource: AttributionSource;
+  /** `[size, attentionSteps]` row-major: attention weights over past steps (see {@link AnomalyEvent.attention}), when the graph outputs them. */
+  attention?: Float32Array;
+  /** Steps per window of `attention`. */
+  attentionSteps?: number;
 }
 
 /** Running totals since the detector was loaded. */

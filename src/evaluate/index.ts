@@ -21,6 +21,7 @@ export * from './vus.js';
 export * from './nab.js';
 export * from './nab-run.js';
 export * from './nab-corpus.js';
+export { hitRate, rankChannels, type HitRateInput, type HitRateResult } from './hitrate.js';
 export { findRanges, type Range } from './segments.js';
 export type { LabelArray, ScoreArray, LabelRule, SpanLabels } from './inputs.js';
 export { LABEL_RULES, labelSpans, parseLabelRule, windowLabels, withMissedAnomalies } from './inputs.js';

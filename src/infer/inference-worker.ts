@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
+import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
@@ -13,7 +14,7 @@ export interface InferenceWorkerOptions {
   provider?: ProviderRequest;
   /** onnxruntime intra-op threads. Default 1. */
   intraOpThreads?: number;
-  /** Outputs to fetch. Default `['score', 'channel_score']`. */
+  /** Outputs to fetch. Default `score`, `channel_score` and the optional outputs the graph has (`OPTIONAL_GRAPH_OUTPUTS`). */
   outputs?: string[];
   /** A step graph to score stride-1 windows with ({@link InferenceWorker.runSteps}). */
   step?: StepInit;
@@ -120,7 +121,7 @@ export class InferenceWorker {
         model,
         provider: options.provider ?? 'auto',
         intraOpThreads: options.intraOpThreads ?? 1,
-        outputs: options.outputs ?? ['score', 'channel_score'],
+        outputs: options.outputs ?? [GRAPH_IO.score, GRAPH_IO.channelScore, ...OPTIONAL_GRAPH_OUTPUTS],
         ...(options.step ? { step: options.step } : {}),
       };
       worker.postMessage(init);

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
+import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
@@ -138,7 +139,9 @@ port.on('message', (msg: WorkerRequest) => {
         createSession(msg.model, { provider: msg.provider, intraOpThreads: msg.intraOpThreads })
           .then(async ({ session: s, report }) => {
             session = s;
-            outputs = msg.outputs;
+            // Optional outputs (OPTIONAL_GRAPH_OUTPUTS) are fetched only from graphs that have them;
+            // a missing required one still fails at the first run, naming it.
+            outputs = msg.outputs.filter((name) => s.outputNames.includes(name) || !OPTIONAL_GRAPH_OUTPUTS.includes(name));
             // The frame width, from the window graph's `frames` input [T, C].
             const channels = msg.step ? Number((s.inputMetadata.find((m) => m.name === 'frames') as { shape?: unknown[] } | undefined)?.shape?.[1]) : 0;
             if (msg.step && Number.isInteger(channels) && channels > 0) await startStep(msg.step, report.provider, msg.intraOpThreads, msg.outputs, channels);

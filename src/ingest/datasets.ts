@@ -7,8 +7,10 @@ export { loadNab, readNabWindows, type NabOptions, type NabSeries, type NabWindo
 export { KDD99_COLUMNS, KDD99_SYMBOLIC, loadKdd99, readKdd99Names, type Kdd99Data, type Kdd99Options } from './kdd99.js';
 export { loadPowerDemand, type PowerDemandData, type PowerDemandOptions } from './power-demand.js';
 export {
+  ALL_ANOMALY_KINDS,
   ANOMALY_KINDS,
   generateSeries,
+  labelsCsv,
   type AnomalyKind,
   type AnomalyRequest,
   type PlantedAnomaly,

@@ -21,10 +21,21 @@ export type AnomalyKind =
   /** A channel frozen at its value at the segment start (a stuck sensor or a dead exporter). */
   | 'stuck'
   /** The seasonal pattern of one channel switches to a faster cycle for a segment. */
-  | 'frequency';
+  | 'frequency'
+  /**
+   * A broken correlation: one channel's movement is mirrored around its segment mean, so it
+   * runs against the load that still drives the others while keeping its level and range.
+   */
+  | 'correlation';
 
-/** Every kind, in the order the default plan cycles through them. */
+/**
+ * The kinds the default plan cycles through, in that order. `correlation` is not among them (it
+ * came later; the default plan, and so the demo's series, stays as it was): request it by name.
+ */
 export const ANOMALY_KINDS: readonly AnomalyKind[] = ['spike', 'level_shift', 'burst', 'stuck', 'frequency'];
+
+/** Every kind the generator can plant. */
+export const ALL_ANOMALY_KINDS: readonly AnomalyKind[] = [...ANOMALY_KINDS, 'correlation'];
 
 /** One anomaly to plant; fields left out are drawn from the generator's PRNG. */
 export interface AnomalyRequest {
@@ -65,6 +76,11 @@ export interface SyntheticOptions {
   periods?: number[];
   /** Noise std relative to a channel's seasonal amplitude. Default 0.05. */
   noise?: number;
+  /**
+   * Per-channel multipliers of `noise` (channel c gets `noise * channelNoise[c % length]`): quiet
+   * and noisy channels side by side, as real telemetry has. Default: every channel 1.
+   */
+  channelNoise?: number[];
   /** Linear drift over the whole series, in units of the channel's seasonal amplitude. Default 0. */
   drift?: number;
   /** Timestamp of row 0, epoch ms (UTC). Default 2024-01-01T00:00:00Z. */
@@ -88,6 +104,12 @@ export interface SyntheticSeries {
   table: SeriesTable;
   /** Per-row labels, 1 inside any planted anomaly. Length = `table.length`. */
   labels: Uint8Array;
+  /**
+   * Per-row, per-channel labels `[length, channels]` row-major: 1 where a planted anomaly touches
+   * that channel (a burst's CPU and latency followers included). What per-channel evaluation
+   * (HitRate, src/evaluate/hitrate.ts) takes; {@link labelsCsv} writes both.
+   */
+  channelLabels: Uint8Array;
   /** What was planted, sorted by start. */
   anomalies: PlantedAnomaly[];
 }
@@ -126,6 +148,8 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
   if (!Number.isFinite(seed)) invalid('seed', seed, 'a finite number');
   if (periods.length === 0 || periods.some((p) => !(p >= 2 && Number.isFinite(p)))) invalid('periods', periods, 'a non-empty list of periods >= 2 rows');
   if (!(noise >= 0 && Number.isFinite(noise))) invalid('noise', noise, 'a finite number >= 0');
+  const channelNoise = options.channelNoise ?? [1];
+  if (channelNoise.length === 0 || channelNoise.some((v) => !(v >= 0 && Number.isFinite(v)))) invalid('channelNoise', channelNoise, 'a non-empty list of finite numbers >= 0');
   if (!Number.isFinite(drift)) invalid('drift', drift, 'a finite number');
   if (!Number.isFinite(start)) invalid('start', start, 'finite epoch milliseconds');
   if (!(step > 0 && Number.isFinite(step))) invalid('step', step, 'a positive number of milliseconds');
@@ -142,6 +166,7 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
     for (let k = 0; k < periods.length; k++) s += amp[k]! * Math.sin((2 * Math.PI * speed * (t - lag)) / periods[k]! + basePhase[k]!);
     return s;
   };
+  const seasonFast = (t: number, lag: number): number => season(t, lag, 4);
   // Slow AR(1) wander shared by the load-driven channels: correlated, not periodic.
   const wander = new Float64Array(length);
   for (let t = 1, w = 0; t < length; t++) {
@@ -166,10 +191,10 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
     for (let t = 0; t < length; t++) {
       const load = 1 + 0.6 * season(t, lag) + 0.3 * wander[t]!;
       const loadFast = 1 + 0.6 * season(t, lag, 4) + 0.3 * wander[t]!;
-      const f = (l: number): number => channelValue(type.name, l, t, lag, season);
-      const v = f(load);
+      const v = channelValue(type.name, load, t, lag, season);
       seasonal[t * C + c] = v;
-      seasonalFast[t * C + c] = f(loadFast);
+      // Every cycle of the channel runs faster, its own terms (memory, temperature) as well as the load's.
+      seasonalFast[t * C + c] = channelValue(type.name, loadFast, t, lag, seasonFast);
       values[t * C + c] = v;
     }
   }
@@ -181,7 +206,7 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
     for (let t = 0; t < length; t++) {
       const i = t * C + c;
       const trend = drift * s * (length > 1 ? t / (length - 1) : 0);
-      values[i] = values[i]! * specs[c]!.scale + trend + noise * s * rng.normal();
+      values[i] = values[i]! * specs[c]!.scale + trend + noise * channelNoise[c % channelNoise.length]! * s * rng.normal();
       seasonal[i] = seasonal[i]! * specs[c]!.scale;
       seasonalFast[i] = seasonalFast[i]! * specs[c]!.scale;
     }
@@ -247,6 +272,17 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
         }
         break;
       }
+      case 'correlation': {
+        // Mirror the channel's movement around its segment mean: same level and range, opposite
+        // direction to the load the other channels still follow.
+        for (const c of a.channels) {
+          let mean = 0;
+          for (let t = a.start; t < a.end; t++) mean += values[t * C + c]!;
+          mean /= len;
+          for (let t = a.start; t < a.end; t++) values[t * C + c] = 2 * mean - values[t * C + c]!;
+        }
+        break;
+      }
     }
   }
   // A burst's followers are touched too: report them so that per-channel evaluation is honest.
@@ -256,6 +292,10 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
     end: a.end,
     channels: a.kind === 'burst' ? [...new Set([...a.channels, ...followers])].sort((x, y) => x - y) : a.channels,
   }));
+  const channelLabels = new Uint8Array(length * C);
+  for (const a of anomalies) {
+    for (let t = a.start; t < a.end; t++) for (const c of a.channels) channelLabels[t * C + c] = 1;
+  }
 
   const timestamps = new Array<string>(length);
   const time = new Float64Array(length);
@@ -269,8 +309,26 @@ export function generateSeries(options: SyntheticOptions = {}): SyntheticSeries 
   return {
     table: { timestamps, time, channels: names, frames: Float32Array.from(values), length },
     labels,
+    channelLabels,
     anomalies,
   };
+}
+
+/**
+ * The labels of a generated series as CSV: `timestamp,label,<channel>...` (one 0/1 column per
+ * channel, named like the series' channels), the labels convention `seismo eval` reads per-channel
+ * labels from.
+ */
+export function labelsCsv(series: SyntheticSeries): string {
+  const { table, labels, channelLabels } = series;
+  const C = table.channels.length;
+  const lines = [['timestamp', 'label', ...table.channels].join(',')];
+  for (let t = 0; t < table.length; t++) {
+    const cells = [table.timestamps[t]!, String(labels[t]!)];
+    for (let c = 0; c < C; c++) cells.push(String(channelLabels[t * C + c]!));
+    lines.push(cells.join(','));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -327,7 +385,7 @@ function placeAnomalies(
   const slotOf = new Map<number, number>(rng.shuffle([...auto]).map((reqIdx, slot) => [reqIdx, slot]));
   const out: Placement[] = [];
   for (const [i, r] of requests.entries()) {
-    if (!ANOMALY_KINDS.includes(r.kind)) invalid(`anomalies[${i}].kind`, r.kind, ANOMALY_KINDS.join(', '));
+    if (!ALL_ANOMALY_KINDS.includes(r.kind)) invalid(`anomalies[${i}].kind`, r.kind, ALL_ANOMALY_KINDS.join(', '));
     const len = r.length ?? defaultLength(r.kind, rng);
     checkInt(`anomalies[${i}].length`, len, 1);
     let start: number;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
+import { GRAPH_IO } from '../model/manifest.js';
 import { startWorker } from '../infer/start-worker.js';
 import type { Manifest } from '../model/manifest.js';
 import { requireTrainingPart } from '../training-part.js';
@@ -26,6 +27,9 @@ export interface FineTuneResult {
   /** Scores of `check` by the starting weights (tfjs) and by the exported graph (onnxruntime). */
   checkBefore: Float32Array;
   checkAfter: Float32Array;
+  /** `[n, C]` the exported graph's `channel_score` of `check`, and its `channel_activity` when it has one: the new version's channel statistics. */
+  checkChannelScores: Float32Array;
+  checkActivity?: Float32Array;
   /** Scores by the exported graph of the normal windows trained on (`normal`, less the anchor after a rescale) and of `anomaly`. */
   normalAfter: Float32Array;
   anomalyAfter: Float32Array;
@@ -110,11 +114,17 @@ export class FineTuner {
     const tuned = await this.tune(weights, scaler, normal, labelledNormal, anchorNormal, anomaly, check, params);
     const per = this.window * this.channels;
     const trained = tuned.rescaled ? normal.subarray(0, normal.length - anchorNormal * per) : normal;
-    const [checkAfter, normalAfter, anomalyAfter] = (await scoreGraph(tuned.onnx, [check, trained, anomaly], this.window, this.channels)) as [Float32Array, Float32Array, Float32Array];
+    const [checked, normalOut, anomalyOut] = await scoreGraph(tuned.onnx, [check, trained, anomaly], this.window, this.channels);
+    const checkAfter = checked!.score;
+    const normalAfter = normalOut!.score;
+    const anomalyAfter = anomalyOut!.score;
     let parity = 0;
     for (let i = 0; i < checkAfter.length; i++) parity = Math.max(parity, Math.abs(checkAfter[i]! - tuned.checkTf[i]!) / Math.max(1, Math.abs(tuned.checkTf[i]!)));
     const { onnx, weights: tunedWeights, losses, checkBefore, scaler: tunedScaler, rescaled, seconds } = tuned;
-    return { onnx, weights: tunedWeights, losses, checkBefore, checkAfter, normalAfter, anomalyAfter, scaler: tunedScaler, rescaled, parity, seconds };
+    return {
+      onnx, weights: tunedWeights, losses, checkBefore, checkAfter, checkChannelScores: checked!.channelScore, ...(checked!.activity ? { checkActivity: checked!.activity } : {}),
+      normalAfter, anomalyAfter, scaler: tunedScaler, rescaled, parity, seconds,
+    };
   }
 
   private tune(weights: WeightTensor[], scaler: { mean: number[]; std: number[] }, normal: Float32Array, labelledNormal: number, anchorNormal: number, anomaly: Float32Array, check: Float32Array, params: FineTuneParams): Promise<Tuned> {
@@ -148,18 +158,20 @@ export class FineTuner {
  * Scores raw windows (`[n, window, channels]` each) with an ONNX graph in an inference worker of
  * its own (the detector's helper), and closes it.
  */
-async function scoreGraph(onnx: Uint8Array, sets: Float32Array[], window: number, channels: number): Promise<Float32Array[]> {
+/** Scores, channel scores and (when the graph has it) channel activity of each set of raw windows. */
+async function scoreGraph(onnx: Uint8Array, sets: Float32Array[], window: number, channels: number): Promise<{ score: Float32Array; channelScore: Float32Array; activity?: Float32Array }[]> {
   const worker = await InferenceWorker.start(onnx, { provider: 'cpu', intraOpThreads: 1 });
   try {
-    const out: Float32Array[] = [];
+    const out: { score: Float32Array; channelScore: Float32Array; activity?: Float32Array }[] = [];
     for (const raw of sets) {
       const n = raw.length / (window * channels);
       if (n === 0) {
-        out.push(new Float32Array(0));
+        out.push({ score: new Float32Array(0), channelScore: new Float32Array(0) });
         continue;
       }
       const r = await worker.runFrames(raw, channels, BigInt64Array.from({ length: n }, (_, i) => BigInt(i * window)));
-      out.push(Float32Array.from(r.score!));
+      const activity = r[GRAPH_IO.channelActivity];
+      out.push({ score: Float32Array.from(r.score!), channelScore: Float32Array.from(r.channel_score!), ...(activity ? { activity: Float32Array.from(activity) } : {}) });
     }
     return out;
   } finally {

@@ -20,6 +20,7 @@ import { readModelDir, readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } 
 import { quantile } from '../stats/quantile.js';
 import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../score/attribution.js';
 import { fitCalibration } from '../score/calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import type { FineTuner } from './finetuner.js';
@@ -217,6 +218,13 @@ export class Updater {
     if (!Number.isFinite(value)) value = threshold;
     const manifest = { ...nextManifest(live, value, method, { labelled: labels.length, anomalies: positives, quantile: this.o.thresholdQuantile }, res.losses, res.seconds), scaler: res.scaler };
     const calibration = snap.referenceWindows >= this.o.minCalibrationWindows ? fitCalibration(checkAfter.subarray(nHeld), `${snap.referenceWindows} recent unlabelled windows it was not trained on`) : undefined;
+    if (calibration) {
+      // The new version's own channel statistics on the same windows (channel attribution).
+      const C = live.channels.length;
+      const stats = fitChannelCalibration(res.checkChannelScores.subarray(nHeld * C), checkAfter.subarray(nHeld), C, channelTermOf(live.score.definition));
+      const activity = res.checkActivity ? fitActivityCalibration(res.checkActivity.subarray(nHeld * C), C) : undefined;
+      if (stats) calibration.channels = activity ? { ...stats, activity } : stats;
+    }
     const name = this.versions.allocate();
     const record: UpdateRecord = { ...base, accepted: true, version: name, threshold: value, thresholdMethod: method, calibration, seconds: seconds() };
     const model = this.versions.write(name, { manifest, onnx: res.onnx, weights: res.weights, calibration }, { parent: base.fromVersion, record: jsonSafe(record) });

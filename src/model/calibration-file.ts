@@ -4,6 +4,7 @@
  * writing the file is the model directory's (`./model-dir.ts`).
  */
 import { SeismoError } from '../errors.js';
+import type { ChannelCalibration } from '../score/attribution.js';
 import { CalibrationSchema } from './manifest.js';
 
 /** File of a model directory holding its score calibration. */
@@ -19,6 +20,8 @@ export interface ScoreCalibration {
   windows: number;
   /** What the reference windows were, in words (e.g. `validation windows`, `recent unlabelled windows`). */
   on: string;
+  /** Per-channel normal error statistics for channel attribution (src/score/attribution.ts), when fitted. */
+  channels?: ChannelCalibration;
 }
 
 /**

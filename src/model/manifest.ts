@@ -43,7 +43,22 @@ export const GRAPH_IO = {
   score: 'score',
   /** Output: each channel's share of the score `[N, C]` float32. */
   channelScore: 'channel_score',
+  /**
+   * Optional output: each channel's mean absolute step over the window `[N, C]` float32, in scaled
+   * units (model-free; channel attribution compares it with the channel's normal activity).
+   * Graphs of windows shorter than 3 frames, and graphs exported before seismo added it, lack it.
+   */
+  channelActivity: 'channel_activity',
+  /**
+   * Optional output: attention weights `[N, S]` float32 over S past steps of the window (each row
+   * sums to 1): which part of the history the model leaned on. DeepAnT with attention `bahdanau`:
+   * S pooled steps, step j covering the history frames `j * poolSize^2 .. (j + 1) * poolSize^2 - 1`.
+   */
+  attention: 'attention',
 } as const;
+
+/** Outputs the detector fetches when a graph has them (attribution terms, attention weights). */
+export const OPTIONAL_GRAPH_OUTPUTS: readonly string[] = [GRAPH_IO.channelActivity, GRAPH_IO.attention];
 
 /** Inputs every seismo graph has, in order. */
 export const GRAPH_INPUTS: readonly string[] = [GRAPH_IO.frames, GRAPH_IO.starts];
@@ -175,4 +190,20 @@ export const CalibrationSchema = z.object({
   windows: z.number().finite().catch(0),
   /** What the reference windows were, in words. */
   on: z.string().catch(''),
+  /**
+   * Per-channel statistics of the normal error terms, for channel attribution
+   * (src/score/attribution.ts). Absent in calibrations written before seismo stored them; a
+   * malformed one is dropped (attribution then learns them online) rather than refusing the model.
+   */
+  channels: z
+    .object({
+      term: z.enum(['channel-score', 'channel-score-times-score']),
+      center: z.array(z.number().finite()),
+      scale: z.array(z.number().finite().positive()),
+      windows: z.number().finite(),
+      activity: z.object({ center: z.array(z.number().finite()), scale: z.array(z.number().finite().positive()) }).optional().catch(undefined),
+    })
+    .refine((c) => c.center.length === c.scale.length && c.center.length > 0)
+    .optional()
+    .catch(undefined),
 });

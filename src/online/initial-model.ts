@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SeismoError } from '../errors.js';
-import { ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
+import { GRAPH_IO, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, type Manifest } from '../model/manifest.js';
 import type { WeightTensor } from '../model/model-dir.js';
 import { ONLINE_KINDS, type OnlineKind } from './policy.js';
 import { loadTraining } from '../training-part.js';
@@ -68,7 +68,8 @@ export async function initialModel(r: InitialModelRequest): Promise<OnlineModel>
       // Online alarms are decided on each series' normalised score; this raw value (set from the
       // recent training windows at each update) is for loading the directory as a frozen model.
       thresholds: { global: { value: 1, method: 'static', params: { online: true } }, channels: null },
-      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs] },
+      // The export's prologue adds `channel_activity` to graphs of 3 frames or more (training/export/blocks.ts).
+      onnx: { file: MODEL_FILE, opset: spec.io.opset, inputs: [...spec.io.inputs], outputs: [...spec.io.outputs, ...(config.window >= 3 ? [GRAPH_IO.channelActivity] : [])] },
       training: { backend, epochs: 0, losses: [], valLosses: [], dataFingerprint: 'online', date: new Date().toISOString(), seconds: 0, seed: config.seed },
     });
     return { manifest, onnx, weights };

@@ -68,7 +68,7 @@ export function judgeBatch(ctx: JudgeContext, g: ModelGroup, batch: ScoredBatch)
     }
   }
   g.scored += n;
-  return { size: n, seriesIds: batch.seriesIds, timestamps: batch.timestamps, starts: batch.starts, scores: batch.scores, normalized, anomalies, model: g.index, version: batch.version };
+  return { size: n, seriesIds: batch.seriesIds, timestamps: batch.timestamps, starts: batch.starts, scores: batch.scores, normalized, anomalies, attribution: batch.attribution, model: g.index, version: batch.version };
 }
 
 /** Copies a window the guard lets through into the training buffer (its frames are in the rings while the batch is delivered). */

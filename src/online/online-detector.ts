@@ -48,6 +48,7 @@ import { resolvePolicy, type OnlineKind, type ResolvedPolicy } from './policy.js
 import { gateSample } from './sample-gate.js';
 import { readSavedState, restoreSeries, saveSeries, writeSavedState, type SavedSeries, type SavedState, type SavedWindow } from './saved-state.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
+import { topChannels, topChannelsScratch, type TopChannelsScratch } from '../score/attribution.js';
 import type { OnlineDetectorOptions, OnlineEvents, OnlineResumeOptions, OnlineStats } from './types.js';
 
 
@@ -61,6 +62,8 @@ export class OnlineDetector {
   readonly window: number;
   readonly policy: ResolvedPolicy;
   private readonly config: Record<string, unknown>;
+  /** Scratch of the alarms' channel ranking (made at the first alarm). */
+  private topScratch: TopChannelsScratch | undefined;
   private readonly options: OnlineDetectorOptions | OnlineResumeOptions;
   private readonly normalizerFactory: NormalizerFactory;
   private readonly alarmRule: ThresholdRule;
@@ -445,7 +448,10 @@ export class OnlineDetector {
     this.emit('batch', out);
     if (this.listeners.anomaly.size > 0) {
       for (let i = 0; i < out.size; i++) {
-        if (out.anomalies[i]) this.emit('anomaly', { seriesId: out.seriesIds[i]!, timestamp: out.timestamps[i]!, start: out.starts[i]!, score: out.scores[i]!, normalized: out.normalized[i]!, model: g.index, version: out.version });
+        if (out.anomalies[i]) {
+          const channels = topChannels(out.attribution, i * this.channels.length, this.channels, 3, (this.topScratch ??= topChannelsScratch(this.channels.length)));
+          this.emit('anomaly', { seriesId: out.seriesIds[i]!, timestamp: out.timestamps[i]!, start: out.starts[i]!, score: out.scores[i]!, normalized: out.normalized[i]!, model: g.index, version: out.version, channels });
+        }
       }
     }
     const p = this.policy;

@@ -75,6 +75,8 @@ export interface OnlineBatch {
   normalized: Float32Array;
   /** 1 where the normalised score reached the policy's threshold. */
   anomalies: Uint8Array;
+  /** `[size, channels]` each channel's attribution (see the Detector's `ScoredBatch.attribution`). */
+  attribution: Float32Array;
   /** The model (0 with `sharing: 'shared'`) and its version that scored the batch. */
   model: number;
   version: number;
@@ -90,6 +92,8 @@ export interface OnlineAnomaly {
   normalized: number;
   model: number;
   version: number;
+  /** The three channels the window is most about, most anomalous first, with their shares (as the Detector's `AnomalyEvent.channels`). */
+  channels: { name: string; score: number }[];
 }
 
 /** One update attempt of a model. */

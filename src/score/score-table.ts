@@ -11,6 +11,8 @@ export interface TableScores {
   scores: Float32Array;
   /** `[N, C]` row-major. */
   channelScores: Float32Array;
+  /** `[N, C]` row-major: each channel's attribution (see `ScoredBatch.attribution`), higher = more to blame. */
+  attribution: Float32Array;
   /** 1 where the detector's threshold rule called the window an anomaly. */
   anomalies: Uint8Array;
   /** The score threshold in force when each window was decided (NaN for rules without one). */
@@ -35,6 +37,7 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
   const endRows = new Int32Array(expected);
   const scores = new Float32Array(expected);
   const channelScores = new Float32Array(expected * C);
+  const attribution = new Float32Array(expected * C);
   const anomalies = new Uint8Array(expected);
   const thresholds = new Float64Array(expected);
   let n = 0;
@@ -47,6 +50,7 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
       anomalies[w] = batch.anomalies[i]!;
       thresholds[w] = batch.thresholds[i]!;
       channelScores.set(batch.channelScores.subarray(i * C, (i + 1) * C), w * C);
+      attribution.set(batch.attribution.subarray(i * C, (i + 1) * C), w * C);
       n++;
     }
   });
@@ -64,5 +68,5 @@ export async function scoreTable(detector: Detector, time: Float64Array, frames:
   if (n !== expected) {
     throw new SeismoError('ERR_INFERENCE', `scored ${n} windows of ${expected}: ${detector.stats().windowsDropped} were dropped`);
   }
-  return { endRows, scores, channelScores, anomalies, thresholds };
+  return { endRows, scores, channelScores, attribution, anomalies, thresholds };
 }

@@ -191,4 +191,11 @@ export interface AlarmRecord {
   version: number;
   /** Each channel's contribution to the score (the model's `channel_score`), model channel order. */
   contributions: number[];
+  /**
+   * Each channel's share of the attribution (each channel against its own normal errors,
+   * src/score/attribution.ts; shares sum to 1), model channel order: what the page ranks by.
+   */
+  attribution: number[];
+  /** The model's attention weights over the window's past steps, for models that output them (DeepAnT `bahdanau`). */
+  attention?: number[];
 }

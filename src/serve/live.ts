@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Detector, DriftEvent, ScoredBatch, SwapEvent } from '../detector/index.js';
 import type { SeismoError } from '../errors.js';
+import { attributionShares } from '../score/attribution.js';
 import type { Admission } from './admission.js';
 import type { Feed } from './feed.js';
 import { SeriesHistory, type AlarmRecord } from './history.js';
@@ -83,6 +84,8 @@ export class LiveView {
               threshold: Number.isFinite(b.thresholds[i]!) ? b.thresholds[i]! : null,
               version: b.version,
               contributions: Array.from(b.channelScores.subarray(i * C, (i + 1) * C)),
+              attribution: Array.from(attributionShares(b.attribution, i * C, C, new Float32Array(C))),
+              ...(b.attention && b.attentionSteps ? { attention: Array.from(b.attention.subarray(i * b.attentionSteps, (i + 1) * b.attentionSteps)) } : {}),
             };
             this.alarms.push(record);
             if (this.alarms.length > keepAlarms) this.alarms.shift();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors.js';
 import { parseSeriesCsv } from '../../src/ingest/csv.js';
 import { Random } from '../../src/stats/random.js';
-import { ANOMALY_KINDS, generateSeries } from '../../src/ingest/synthetic.js';
+import { ANOMALY_KINDS, generateSeries, labelsCsv } from '../../src/ingest/synthetic.js';
 
 function bytes(a: Float32Array | Uint8Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -146,9 +146,51 @@ describe('ingest/synthetic', () => {
     assert.ok(g.anomalies[0]!.start >= 480);
   });
 
+  it('labels every planted anomaly per channel, plants broken correlations, and writes both labels as CSV', () => {
+    const g = generateSeries({
+      length: 2048, channels: 8, seed: 3,
+      anomalies: [
+        { kind: 'correlation', start: 1200, length: 48, channels: [0] },
+        { kind: 'burst', start: 1500, length: 40 },
+        { kind: 'frequency', start: 1700, length: 60, channels: [6] },
+      ],
+    });
+    const clean = generateSeries({ length: 2048, channels: 8, seed: 3, anomalies: [] });
+    const C = 8;
+    // Per-channel labels are exactly the planted channels' rows.
+    const expected = new Uint8Array(2048 * C);
+    for (const a of g.anomalies) for (let t = a.start; t < a.end; t++) for (const c of a.channels) expected[t * C + c] = 1;
+    assert.deepEqual(g.channelLabels, expected);
+    assert.deepEqual(g.anomalies.find((a) => a.kind === 'burst')!.channels, [0, 1, 2, 3, 4, 7]);
+    // A broken correlation keeps the channel's level but moves it against the others.
+    let mean = 0;
+    let cleanMean = 0;
+    let cov = 0;
+    for (let t = 1200; t < 1248; t++) {
+      mean += g.table.frames[t * C]! / 48;
+      cleanMean += clean.table.frames[t * C]! / 48;
+    }
+    for (let t = 1200; t < 1248; t++) cov += (g.table.frames[t * C]! - mean) * (clean.table.frames[t * C]! - cleanMean);
+    assert.ok(Math.abs(mean - cleanMean) < 1e-3 * Math.abs(cleanMean), 'same level');
+    assert.ok(cov < 0, 'moves against its clean self');
+    // A frequency change shows on every channel type (temperature runs on its own cycle, not the load's).
+    let changed = 0;
+    for (let t = 1700; t < 1760; t++) changed += Math.abs(g.table.frames[t * C + 6]! - clean.table.frames[t * C + 6]!);
+    assert.ok(changed / 60 > 1, `temperature moved by ${changed / 60} on average`);
+    const lines = labelsCsv(g).trimEnd().split('\n');
+    assert.equal(lines[0], `timestamp,label,${g.table.channels.join(',')}`);
+    assert.equal(lines.length, 2049);
+    assert.equal(lines[1 + 1510], `${g.table.timestamps[1510]},1,1,1,1,1,1,0,0,1`);
+    assert.equal(lines[1 + 10], `${g.table.timestamps[10]},0,0,0,0,0,0,0,0,0`);
+    // Quiet and noisy channels side by side.
+    const noisy = generateSeries({ length: 512, channels: 2, seed: 3, anomalies: [], channelNoise: [0, 1] });
+    const base = generateSeries({ length: 512, channels: 2, seed: 3, anomalies: [], noise: 0 });
+    for (let t = 0; t < 512; t++) assert.ok(Math.abs(noisy.table.frames[t * 2]! - base.table.frames[t * 2]!) < 1e-3, 'channel 0 noiseless');
+  });
+
   it('rejects bad options with ERR_INVALID_OPTION', () => {
     const bad = [
-      { length: 0 }, { channels: 1.5 }, { periods: [] }, { noise: -1 }, { step: 0 }, { normalPrefix: 1 },
+      { length: 0 }, { channels: 1.5 }, { periods: [] }, { noise: -1 }, { step: 0 }, { normalPrefix: 1 }, { channelNoise: [] }, { channelNoise: [-1] },
       { length: 100, anomalies: Array(20).fill('burst') },
       { anomalies: [{ kind: 'spike' as const, start: 4095, length: 5 }] },
       { anomalies: [{ kind: 'spike' as const, channels: [8] }] },

@@ -94,6 +94,8 @@ describe('OnlineLearner', function () {
       for (const u of accepted) assert.ok(u.parity <= 1e-3);
       // Each fine-tuned version carries a calibration fitted on recent windows, and every window it scored has a normalised score.
       for (const u of accepted) assert.ok(u.calibration && u.calibration.windows >= 8 && u.calibration.scale > 0, JSON.stringify(u.calibration));
+      // ... and its own channel statistics for attribution, fitted on the same windows.
+      for (const u of accepted) assert.equal(u.calibration!.channels?.center.length, detector.channels.length, JSON.stringify(u.calibration));
       for (let w = 0; w < r.versions.length; w++) if (r.versions[w]! > 1) assert.ok(Number.isFinite(r.normalized[w]!), `window ${w} (v${r.versions[w]}) not normalised`);
       // Kept versions are bounded (default 3), and so are the learner's version directories.
       assert.ok(detector.versions().length <= 3);

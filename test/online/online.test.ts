@@ -265,7 +265,11 @@ describe('online mode', function () {
     const learner = await OnlineLearner.attach(d.detector(), { workDir: work, normalBuffer: 2, heldOutEvery: 1000, drift: false, queue: { budget: 1, period: 100000 } });
     try {
       const alarms: { seriesId: string; start: number }[] = [];
-      d.on('anomaly', (a) => alarms.push({ seriesId: a.seriesId, start: a.start }));
+      const named: string[] = [];
+      d.on('anomaly', (a) => {
+        alarms.push({ seriesId: a.seriesId, start: a.start });
+        named.push(a.channels[0]!.name);
+      });
       const c = collect(d);
       const values = wave(600);
       values[300] = 25;
@@ -273,6 +277,8 @@ describe('online mode', function () {
       await feed(d, 'e', values);
       await d.flush();
       assert.ok(alarms.length >= 2, `${alarms.length} alarms`);
+      // Alarms name their channels as the Detector's events do (one channel here).
+      assert.ok(named.every((n) => n === d.channels[0]), named.join(','));
       // The expert says: false alarms. The learner kept the alarms' windows and learns from the answers.
       const outcomes = [learner.label(alarms[0]!, false), learner.label(alarms.at(-1)!, false)];
       assert.deepEqual(outcomes, ['normal-buffer', 'normal-buffer']);

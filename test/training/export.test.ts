@@ -98,8 +98,8 @@ describe('training/export: LSTM-AE to ONNX', function () {
         (m.graph?.input ?? []).map((i) => i.name),
         ['frames', 'starts'],
       );
-      assert.deepEqual((m.graph?.output ?? []).map((o) => o.name).sort(), ['channel_score', 'reconstruction', 'score']);
-      assert.deepEqual([...trained.manifest.onnx.outputs].sort(), ['channel_score', 'reconstruction', 'score']);
+      assert.deepEqual((m.graph?.output ?? []).map((o) => o.name).sort(), ['channel_activity', 'channel_score', 'reconstruction', 'score']);
+      assert.deepEqual([...trained.manifest.onnx.outputs].sort(), ['channel_activity', 'channel_score', 'reconstruction', 'score']);
     });
   });
 

@@ -62,7 +62,30 @@ export function windowPrologue(g: GraphBuilder, window: number, scaler: ScalerPa
   const windows = g.op('Gather', [frames, index], { axis: attr.int(0) }, 'windows'); // [N, W, C]
   const centred = g.op('Sub', [windows, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
   const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled');
+  channelActivity(g, scaled, window, C);
   return { windows, scaled };
+}
+
+/** Whether a graph of `window` frames declares `channel_activity` (a step needs two frames; a mean of one step says too little). */
+export function hasChannelActivity(window: number): boolean {
+  return window >= 3;
+}
+
+/**
+ * Declares the output `channel_activity` `[N, C]`: each channel's mean absolute step over the
+ * window, `mean_t |x_t - x_{t-1}|` of the scaled frames. Model-free and the same in every kind's
+ * graph: channel attribution (src/score/attribution.ts) compares it with the channel's normal
+ * activity, which is what shows a stuck sensor (a flat line, easy for any model to reconstruct or
+ * forecast) and a changed frequency. Graphs of windows shorter than 3 frames do not declare it.
+ */
+export function channelActivity(g: GraphBuilder, scaled: string, window: number, channels: number): void {
+  if (!hasChannelActivity(window)) return;
+  const later = sliceFrames(g, scaled, 1, window, 'activity_later');
+  const earlier = sliceFrames(g, scaled, 0, window - 1, 'activity_earlier');
+  const steps = g.op('Abs', [g.op('Sub', [later, earlier], {}, 'activity_step')], {}, 'activity_abs'); // [N, W-1, C]
+  const sum = g.op('ReduceSum', [steps, g.int64Const('activity_axes', [1], [1])], { keepdims: attr.int(0) }, 'activity_sum'); // [N, C]
+  const mean = g.op('Mul', [sum, g.floatConst('activity_scale', [1 / (window - 1)], [])], {}, 'activity_mean');
+  g.output(mean, GRAPH_IO.channelActivity, DType.float, ['N', channels]);
 }
 
 /**

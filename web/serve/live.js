@@ -228,7 +228,7 @@ function renderAlarmTable() {
     .map((e) => {
       const active = selected !== null && selected >= e.first.id && selected <= e.last.id;
       return `<tr class="clickable ${active ? 'active' : ''}" data-id="${e.peak.id}">
-      <td class="nowrap">${esc(fmtSpan(e.first.startTime ?? e.first.timestamp, e.last.timestamp))}</td><td class="num">${e.count}</td><td class="num">${fmt(e.peak.score)}</td><td class="num">${fmt(e.peak.threshold)}</td><td>${esc(topChannels(e.peak.contributions).join(', '))}</td></tr>`;
+      <td class="nowrap">${esc(fmtSpan(e.first.startTime ?? e.first.timestamp, e.last.timestamp))}</td><td class="num">${e.count}</td><td class="num">${fmt(e.peak.score)}</td><td class="num">${fmt(e.peak.threshold)}</td><td>${esc(topChannels(e.peak.attribution || e.peak.contributions).join(', '))}</td></tr>`;
     })
     .join('');
   for (const tr of $('alarm-table').querySelectorAll('tbody tr')) tr.addEventListener('click', () => showAlarm(Number(tr.dataset.id)));
@@ -253,9 +253,19 @@ async function showAlarm(alarmId) {
   if (r.context) {
     state.charts.alarm = contextChart(el, r.channels, r.context, 200);
   } else el.innerHTML = '<p class="muted small">The samples of this window are no longer held by the page history.</p>';
-  const total = a.contributions.reduce((x, y) => x + Math.max(0, y), 0) || 1;
-  const rows = a.contributions.map((v, c) => ({ name: r.channels[c], v })).sort((p, q) => q.v - p.v);
+  // Each channel against its own normal errors (the attribution's shares), else the raw contributions.
+  const shares = a.attribution || a.contributions;
+  const total = shares.reduce((x, y) => x + Math.max(0, y), 0) || 1;
+  const rows = shares.map((v, c) => ({ name: r.channels[c], v })).sort((p, q) => q.v - p.v);
   const max = Math.max(...rows.map((p) => p.v), 1e-12);
+  // Attention weights over the past steps (DeepAnT with Bahdanau attention), oldest first.
+  $('alarm-attention-block').hidden = !a.attention;
+  if (a.attention) {
+    const peak = Math.max(...a.attention, 1e-12);
+    $('alarm-attention').innerHTML = a.attention
+      .map((v, j) => `<div class="bar-row"><span>step ${j + 1}</span><div class="bar-track"><div class="bar-fill" style="width:${((100 * v) / peak).toFixed(1)}%"></div></div><span class="num">${pct(v)}</span></div>`)
+      .join('');
+  }
   $('alarm-contrib').innerHTML = rows
     .map((p) => `<div class="bar-row"><span>${esc(p.name)}</span><div class="bar-track"><div class="bar-fill" style="width:${Math.max(0, (100 * p.v) / max).toFixed(1)}%"></div></div><span class="num">${pct(Math.max(0, p.v) / total)}</span></div>`)
     .join('');

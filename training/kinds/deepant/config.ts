@@ -10,7 +10,11 @@ export const DeepAntConfigSchema = z.strictObject({
   kernelSize: setting(positiveInt().default(2), { description: 'Taps per convolution (causal, stride 1).', unit: 'frames' }),
   poolSize: setting(positiveInt().default(2), { description: 'Max-pooling size and stride after each convolution; the history must survive two poolings (W - h >= poolSize^2).', unit: 'frames' }),
   hidden: setting(positiveInt().default(40), { description: 'Units of the hidden Dense layer (ReLU).', unit: 'units' }),
-  attention: setting(z.boolean().default(false), { description: "Residual single-head self-attention over the pooled conv features before the Dense layers (the attention variant); false is the paper's plain CNN." }),
+  attention: setting(z.union([z.enum(['none', 'self', 'bahdanau']), z.boolean()]).default(false), {
+    description:
+      "Attention over the pooled conv features before the Dense layers: 'none' (or false) is the paper's plain CNN; 'self' (or true) a residual single-head self-attention; 'bahdanau' additive attention with the last pooled step as the query, its context concatenated to the Dense input and its weights over the past steps output as `attention` [N, pooled steps] beside the score.",
+  }),
+  attentionUnits: setting(positiveInt().default(16), { description: "Hidden units of the additive score of attention 'bahdanau' (unused otherwise).", unit: 'units' }),
 });
 
 /** Hyper-parameters of DeepAnT (every setting is described in docs/config.md). */
@@ -18,6 +22,17 @@ export type DeepAntConfig = z.output<typeof DeepAntConfigSchema> & { channels: n
 
 /** Defaults of {@link DeepAntConfig} (channels excepted: the data decide it). */
 export const DEEPANT_DEFAULTS: Readonly<Omit<DeepAntConfig, 'channels'>> = Object.freeze(DeepAntConfigSchema.omit({ channels: true }).parse({}));
+
+/** The attention variant of a config (`true`/`false` are the older spellings of `self`/`none`). */
+export function deepAntAttention(config: Pick<DeepAntConfig, 'attention'>): 'none' | 'self' | 'bahdanau' {
+  const a = config.attention;
+  return a === true ? 'self' : a === false ? 'none' : a;
+}
+
+/** Hidden units of the Bahdanau attention's additive score (`attentionUnits`; 16 for a config saved before it existed). */
+export function deepAntAttentionUnits(config: Partial<Pick<DeepAntConfig, 'attentionUnits'>>): number {
+  return config.attentionUnits ?? 16;
+}
 
 /** Frames left after the two poolings of the history: `floor(floor((W - h) / p) / p)`. */
 export function deepAntPooledLength(config: Pick<DeepAntConfig, 'window' | 'horizon' | 'poolSize'>): number {

@@ -6,12 +6,49 @@
  * for the attention variant], Reshape (Flatten), MatMul + Add (Dense), and the error epilogue.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { DEEPANT_LAYERS, DEEPANT_NORM_EPSILON, type DeepAntConfig, deepAntPooledLength } from './model';
+import { DEEPANT_LAYERS, DEEPANT_NORM_EPSILON, type DeepAntConfig, deepAntAttention, deepAntPooledLength } from './model';
+import { deepAntAttentionUnits } from './config';
+import { GRAPH_IO } from '../../../src/model/manifest';
 import { contractIO, IO, type ScalerParams, seismoMetadata, causalConv, dense, maxPool1d, selfAttention, sliceFrames, swapTimeFeatures, windowPrologue } from '../../export/blocks';
 import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 
-/** Inputs and outputs of an exported DeepAnT graph, in order. */
+/** Inputs and outputs of an exported DeepAnT graph, in order (attention `bahdanau` adds `attention`). */
 export const DEEPANT_IO = contractIO(['forecast']);
+
+/** Weights of the additive attention in ONNX form (see ./attention.ts). */
+interface BahdanauGraphWeights {
+  /** `[F, U]` row-major. */
+  key: Float32Array;
+  /** `[F, U]` row-major. */
+  query: Float32Array;
+  /** `[U]`. */
+  bias: Float32Array;
+  /** `[U, 1]`. */
+  score: Float32Array;
+  features: number;
+  units: number;
+  /** Pooled steps T'. */
+  steps: number;
+}
+
+/**
+ * Additive attention over `x` `[N, T', F]` with the last step as the query (./attention.ts):
+ * weights `[N, T']` (Softmax over the steps) and context `[N, F]`.
+ */
+function bahdanauAttention(g: GraphBuilder, x: string, w: BahdanauGraphWeights): { weights: string; context: string } {
+  const { features: F, units: U, steps: T } = w;
+  const keys = g.op('MatMul', [x, g.floatConst('bahdanau_key', w.key, [F, U])], {}, 'bahdanau_keys'); // [N, T', U]
+  const last = sliceFrames(g, x, T - 1, T, 'bahdanau_last'); // [N, 1, F]
+  const query = g.op('MatMul', [last, g.floatConst('bahdanau_query', w.query, [F, U])], {}, 'bahdanau_q'); // [N, 1, U]
+  const hidden = g.op('Tanh', [g.op('Add', [g.op('Add', [keys, query], {}, 'bahdanau_kq'), g.floatConst('bahdanau_bias', w.bias, [U])], {}, 'bahdanau_pre')], {}, 'bahdanau_hidden');
+  const logits = g.op('MatMul', [hidden, g.floatConst('bahdanau_score', w.score, [U, 1])], {}, 'bahdanau_logits'); // [N, T', 1]
+  const flatLogits = g.op('Reshape', [logits, g.int64Const('bahdanau_logits_shape', [-1, T], [2])], {}, 'bahdanau_logits_flat');
+  const weights = g.op('Softmax', [flatLogits], { axis: attr.int(-1) }, 'bahdanau_weights'); // [N, T']
+  const row = g.op('Reshape', [weights, g.int64Const('bahdanau_row_shape', [-1, 1, T], [3])], {}, 'bahdanau_row'); // [N, 1, T']
+  const context = g.op('Reshape', [g.op('MatMul', [row, x], {}, 'bahdanau_context3'), g.int64Const('bahdanau_context_shape', [-1, F], [2])], {}, 'bahdanau_context'); // [N, F]
+  return { weights, context };
+}
+
 
 function weightsOf(model: tfl.LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((t) => t.dataSync() as Float32Array);
@@ -45,13 +82,23 @@ export function exportDeepAnt(model: tfl.LayersModel, config: DeepAntConfig, cha
     features = filters;
   }
   x = swapTimeFeatures(g, x, 'pooled_ntf'); // [N, T', F]
-  if (config.attention) {
+  const attention = deepAntAttention(config);
+  if (attention === 'self') {
     const [query, key, value] = weightsOf(model, DEEPANT_LAYERS.attention);
     x = selfAttention(g, x, { query: query!, key: key!, value: value!, features }, 'attn');
   }
-  const flatSize = deepAntPooledLength(config) * features;
+  const steps = deepAntPooledLength(config);
+  let flatSize = steps * features;
+  const pooled = x;
   // Frame-major flattening, as tfjs' Flatten on [N, T', F].
   x = g.op('Reshape', [x, g.int64Const('flatten_shape', [-1, flatSize], [2])], {}, 'flat');
+  if (attention === 'bahdanau') {
+    const [key, query, bias, score] = weightsOf(model, DEEPANT_LAYERS.bahdanau);
+    const { weights, context } = bahdanauAttention(g, pooled, { key: key!, query: query!, bias: bias!, score: score!, features, units: deepAntAttentionUnits(config), steps });
+    x = g.op('Concat', [x, context], { axis: attr.int(1) }, 'with_context'); // [N, T'F + F], as tfjs' concatenate([flat, context])
+    flatSize += features;
+    g.output(weights, GRAPH_IO.attention, DType.float, ['N', steps]);
+  }
   const [hk, hb] = weightsOf(model, DEEPANT_LAYERS.hidden);
   x = g.op('Relu', [dense(g, x, { kernel: hk!, bias: hb, inputSize: flatSize, units: config.hidden }, 'hidden')], {}, 'hidden_relu');
   const [ok, ob] = weightsOf(model, DEEPANT_LAYERS.output);
@@ -68,7 +115,7 @@ export function exportDeepAnt(model: tfl.LayersModel, config: DeepAntConfig, cha
   g.output(forecast, 'forecast', DType.float, ['N', h, C]);
   return g.encode({
     graphName: 'seismo_deepant',
-    docString: `seismo deepant: filters ${JSON.stringify(config.filters)}, kernel ${config.kernelSize}, pool ${config.poolSize}, hidden ${config.hidden}, attention ${config.attention}, horizon ${h}, window ${W}, channels ${C}; score = Euclidean forecast error of the last ${h} frame(s)`,
+    docString: `seismo deepant: filters ${JSON.stringify(config.filters)}, kernel ${config.kernelSize}, pool ${config.poolSize}, hidden ${config.hidden}, attention ${attention}, horizon ${h}, window ${W}, channels ${C}; score = Euclidean forecast error of the last ${h} frame(s)`,
     metadata: seismoMetadata('deepant', W, channelNames),
   });
 }

@@ -8,8 +8,10 @@
  * score is the forecast error of its last frame(s).
  *
  * Layout: history [N, W-h, C] -> CausalConv(filters[0], k, relu) -> MaxPool(p) ->
- * CausalConv(filters[1], k, relu) -> MaxPool(p) -> [self-attention] -> Flatten ->
- * Dense(hidden, relu) -> Dense(h * C) -> forecast [N, h, C]. Loss: MSE on scaled data.
+ * CausalConv(filters[1], k, relu) -> MaxPool(p) -> [self-attention] -> Flatten [+ Bahdanau context]
+ * -> Dense(hidden, relu) -> Dense(h * C) -> forecast [N, h, C]. Loss: MSE on scaled data. The
+ * attention variants (`attention`): residual self-attention on the pooled features, or additive
+ * (Bahdanau) attention whose context joins the flattened features (./attention.ts).
  *
  * Score: `e = forecast - target` (scaled units, `[h, C]` per window), `sq_c = sum_h e[h, c]^2`,
  * `norm = sqrt(sum_c sq_c)` (the Euclidean forecast error, as in the paper). `channel_score[c] =
@@ -21,9 +23,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from '../../fit';
 import { CausalConv1DLayer, SelfAttentionLayer } from '../../ops/layers';
-import { type DeepAntConfig, deepAntPooledLength } from './config';
+import { BahdanauAttentionLayer } from './attention';
+import { type DeepAntConfig, deepAntAttention, deepAntAttentionUnits } from './config';
 
-export { type DeepAntConfig, DEEPANT_DEFAULTS, resolveDeepAntConfig, deepAntPooledLength } from './config';
+export { type DeepAntConfig, DEEPANT_DEFAULTS, resolveDeepAntConfig, deepAntPooledLength, deepAntAttention } from './config';
 
 /** Added to the error norm before dividing by it (see the module doc). */
 export const DEEPANT_NORM_EPSILON = 1e-12;
@@ -33,6 +36,7 @@ export const DEEPANT_LAYERS = {
   conv: (i: number) => `conv_${i}`,
   pool: (i: number) => `pool_${i}`,
   attention: 'self_attention',
+  bahdanau: 'bahdanau_attention',
   hidden: 'hidden_dense',
   output: 'forecast_dense',
 } as const;
@@ -63,8 +67,15 @@ export function buildDeepAnt(config: DeepAntConfig): tfl.LayersModel {
     x = new CausalConv1DLayer({ name: DEEPANT_LAYERS.conv(i), filters: config.filters[i]!, kernelSize: config.kernelSize, activation: 'relu', seed: nextSeed() }).apply(x) as tfl.SymbolicTensor;
     x = tfl.layers.maxPooling1d({ name: DEEPANT_LAYERS.pool(i), poolSize: config.poolSize, strides: config.poolSize, padding: 'valid' }).apply(x) as tfl.SymbolicTensor;
   }
-  if (config.attention) x = new SelfAttentionLayer({ name: DEEPANT_LAYERS.attention, seed: nextSeed() }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
+  const attention = deepAntAttention(config);
+  if (attention === 'self') x = new SelfAttentionLayer({ name: DEEPANT_LAYERS.attention, seed: nextSeed() }).apply(x) as tfl.SymbolicTensor;
+  if (attention === 'bahdanau') {
+    const context = new BahdanauAttentionLayer({ name: DEEPANT_LAYERS.bahdanau, units: deepAntAttentionUnits(config), seed: nextSeed() }).apply(x) as tfl.SymbolicTensor;
+    const flat = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.concatenate({ name: 'with_context', axis: 1 }).apply([flat, context]) as tfl.SymbolicTensor;
+  } else {
+    x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as tfl.SymbolicTensor;
+  }
   const dense = (name: string, units: number, activation: 'relu' | 'linear') =>
     tfl.layers.dense({ name, units, activation, kernelInitializer: tfl.initializers.glorotUniform({ seed: nextSeed() }), biasInitializer: 'zeros' });
   x = dense(DEEPANT_LAYERS.hidden, config.hidden, 'relu').apply(x) as tfl.SymbolicTensor;
@@ -82,6 +93,8 @@ export interface DeepAntScoreTensors {
   score: tf.Tensor1D;
   /** `[N, h, C]`: the forecast, scaled units. */
   forecast: tf.Tensor3D;
+  /** `[N, T']`: attention weights over the pooled steps (attention `bahdanau` only). */
+  attention?: tf.Tensor2D;
 }
 
 /** Scores scaled windows `[N, W, C]` with the same formulas as the exported graph. */
@@ -95,6 +108,14 @@ export function deepAntScores(model: tfl.LayersModel, windows: tf.Tensor3D, conf
     const sq = tf.sum(tf.squaredDifference(forecast, target), 1); // [N, C]
     const norm = tf.sqrt(tf.sum(sq, 1, true)); // [N, 1]
     const channelScore = tf.div(sq, tf.add(norm, DEEPANT_NORM_EPSILON)) as tf.Tensor2D;
-    return { channelScore, score: tf.sum(channelScore, 1) as tf.Tensor1D, forecast };
+    const layer = model.layers.find((l) => l instanceof BahdanauAttentionLayer) as BahdanauAttentionLayer | undefined;
+    return { channelScore, score: tf.sum(channelScore, 1) as tf.Tensor1D, forecast, ...(layer ? { attention: deepAntAttentionWeights(model, layer, history) } : {}) };
   });
+}
+
+/** Attention weights `[N, T']` of the Bahdanau layer on histories `[N, W-h, C]` (what the graph outputs as `attention`). */
+function deepAntAttentionWeights(model: tfl.LayersModel, layer: BahdanauAttentionLayer, history: tf.Tensor3D): tf.Tensor2D {
+  // The features the layer sees: the model up to the second pooling.
+  const features = tfl.model({ inputs: model.inputs, outputs: model.getLayer(DEEPANT_LAYERS.pool(1)).output as tfl.SymbolicTensor });
+  return layer.weightsOf(features.predict(history) as tf.Tensor3D);
 }

@@ -1,0 +1,471 @@
+/**
+ * Channel attribution: which channels an anomalous window is about, each channel measured against
+ * its own normal errors.
+ *
+ * Every graph outputs `channel_score` `[N, C]`, each channel's part of the window's score. Ranked
+ * as they are, those raw parts favour the channels whose error is large in normal times (a noisy
+ * or hard-to-model channel), so a quiet channel that breaks ranks below a noisy one that is merely
+ * noisy. Attribution compares each channel with itself instead. With `e_c` the channel's error
+ * term (below), and `center_c`, `scale_c` the median and robust spread of `ln e_c` over normal
+ * windows (fitted at training on the validation windows, like the score calibration, and stored
+ * with it in `calibration.json`):
+ *
+ *     z_c   = (ln max(e_c, 1e-12) - center_c) / scale_c            (the channel's robust z)
+ *     share_c = max(z_c, 0) / sum_k max(z_k, 0)                    (1/C each when no z_k > 0)
+ *
+ * Beside the error, each channel's activity `a_c` (the graph's model-free `channel_activity`,
+ * the mean absolute step over the window in scaled units) is compared with its own normal activity
+ * the same way, and a channel's evidence is the larger of the two:
+ *
+ *     z_c = max(z_err_c, |z_act_c|)
+ *
+ * which is what names a stuck sensor (a flat line is easy for every model to reconstruct or
+ * forecast, so its error stays normal; its activity drops to nothing) and a changed frequency.
+ * Each series then keeps a running average of its windows' z ({@link AttributionMemory}).
+ *
+ * Channels are ranked by `z_c`; an anomaly event lists the top ones with their `share_c`. The log
+ * scale is the score calibration's (src/score/calibration.ts): squared or absolute errors are
+ * skewed, their logarithms nearly symmetric, so median and MAD describe them and a z of 3 means
+ * about the same on every channel. `scale_c` is 1.4826 * MAD (the mean absolute deviation * 1.2533
+ * when more than half the values are equal), floored at {@link MIN_CHANNEL_SCALE}.
+ *
+ * The error term `e_c` is `channel_score[c]` for every kind whose score is a sum of per-channel
+ * terms (reconstruction MSE, DC-VAE's |x - mu| / sigma, ...). DeepAnT's `channel_score` is a
+ * share of a Euclidean norm (`sq_c / ||e||`), which shrinks every channel when one of them breaks;
+ * there `e_c = channel_score[c] * score` (= the channel's squared forecast error), recorded as the
+ * calibration's `term` so the detector needs no knowledge of kinds.
+ *
+ * Kept current online: a detector tracks each channel's center and scale on the windows its rule
+ * did not flag (a sign-step quantile tracker for the median, an exponential average of absolute
+ * deviations for the spread), so a version fine-tuned online, or a slow change in a channel's
+ * noise, moves the reference with it. A model trained before seismo stored channel statistics
+ * starts from raw shares (`source: 'raw-share'`) and switches to `channel-z` once it has seen
+ * {@link ChannelAttributionOptions.warmup} unflagged windows.
+ */
+import { SeismoError } from '../errors.js';
+import { median } from '../stats/quantile.js';
+
+/** How a kind's `channel_score` turns into the channel's own error term `e_c`. */
+export type ChannelTerm =
+  /** `e_c = channel_score[c]`: the score is a sum of per-channel terms. */
+  | 'channel-score'
+  /** `e_c = channel_score[c] * score`: `channel_score` is a share of a norm (DeepAnT's `forecast-l2`). */
+  | 'channel-score-times-score';
+
+/** Per-channel statistics of the normal error terms, stored in `calibration.json` as `channels`. */
+export interface ChannelCalibration {
+  /** How `e_c` is read from the graph's outputs. */
+  term: ChannelTerm;
+  /** `[C]` median of `ln e_c` over the reference windows. */
+  center: number[];
+  /** `[C]` robust spread of `ln e_c` (>= {@link MIN_CHANNEL_SCALE}). */
+  scale: number[];
+  /** Reference windows they were fitted on. */
+  windows: number;
+  /** `[C]` median and robust spread of `ln` of each channel's activity (the graph's `channel_activity`), when the graph has it. */
+  activity?: { center: number[]; scale: number[] };
+}
+
+/** Where a window's attribution came from. */
+export type AttributionSource =
+  /** Each channel's robust z against its own normal errors (the definition above). */
+  | 'channel-z'
+  /** The raw `channel_score` shares: no channel statistics yet (a model from before they were stored, still warming up). */
+  | 'raw-share';
+
+/** Floor of a channel's scale on the log scale: a channel whose normal errors are all equal must not turn tiny changes into huge z. */
+export const MIN_CHANNEL_SCALE = 0.05;
+const LOG_FLOOR = 1e-12;
+
+/** The error term of the kind whose score is described by `definition` (`manifest.score.definition`). */
+export function channelTermOf(definition: string): ChannelTerm {
+  return definition === 'forecast-l2' ? 'channel-score-times-score' : 'channel-score';
+}
+
+/** `ln e_c` of channel `c` of window `n`. */
+function logTerm(term: ChannelTerm, channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, C: number, c: number): number {
+  const cs = channelScores[n * C + c]!;
+  const e = term === 'channel-score' ? cs : cs * scores[n]!;
+  return Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+}
+
+/**
+ * Fits each channel's normal error statistics on reference windows (non-finite values skipped).
+ * @param channelScores `[N, C]` row-major, the graph's `channel_score` of normal windows.
+ * @param scores `[N]` their `score`.
+ * @returns undefined with fewer than 2 usable windows.
+ */
+export function fitChannelCalibration(channelScores: ArrayLike<number>, scores: ArrayLike<number>, channels: number, term: ChannelTerm): ChannelCalibration | undefined {
+  const N = scores.length;
+  const center: number[] = [];
+  const scale: number[] = [];
+  let windows = N;
+  for (let c = 0; c < channels; c++) {
+    const logs: number[] = [];
+    for (let n = 0; n < N; n++) {
+      const v = logTerm(term, channelScores, scores, n, channels, c);
+      if (Number.isFinite(v) && Number.isFinite(channelScores[n * channels + c]!)) logs.push(v);
+    }
+    if (logs.length < 2) return undefined;
+    windows = Math.min(windows, logs.length);
+    const [m, s] = robustCenterScale(logs);
+    center.push(m);
+    scale.push(s);
+  }
+  return { term, center, scale, windows };
+}
+
+function robustCenterScale(values: number[]): [number, number] {
+  const m = median(values);
+  const dev = values.map((v) => Math.abs(v - m));
+  let s = 1.4826 * median(dev);
+  if (s < MIN_CHANNEL_SCALE) s = (1.2533 * dev.reduce((a, d) => a + d, 0)) / dev.length;
+  return [m, Math.max(s, MIN_CHANNEL_SCALE)];
+}
+
+/** Options of {@link ChannelAttribution}. */
+export interface ChannelAttributionOptions {
+  /**
+   * Step of the online tracking, as a fraction of the channel's scale per unflagged window: the
+   * median moves by `rate * scale` towards each new value, the spread by `rate` of the gap. 0 keeps
+   * the trained statistics fixed. Default 0.002 (a shift of one scale is followed in ~500 windows;
+   * an unflagged anomaly of 60 windows moves the reference by at most 0.12 scale).
+   */
+  rate?: number;
+  /** Unflagged windows seen before statistics are fitted when the model has none. Default 64. */
+  warmup?: number;
+  /** The error term when the model has no statistics (see {@link channelTermOf}). Default `channel-score`. */
+  term?: ChannelTerm;
+  /**
+   * How the activity term joins the error term (benchmarks; the default is what docs/benchmarks.md
+   * measured best): `two-sided` `max(z_err, |z_act|)`, `low` `max(z_err, -z_act)` (only a channel
+   * quieter than usual counts), `none` (error term only). Default `two-sided`.
+   */
+  activity?: 'two-sided' | 'low' | 'none';
+  /**
+   * The activity term counts only beyond this many robust z: `|z_act| - margin` (benchmarks: 0,
+   * 2 and 4 were measured; 2 and 4 cost DeepAnT frequency changes more than they gained on broken
+   * correlations, see docs/benchmarks.md). Default 0.
+   */
+  activityMargin?: number;
+  /**
+   * Weight of the newest window in each series' running average of the attribution (see
+   * {@link AttributionMemory}); 1 ranks every window on its own. Default 0.3 (benchmarks: 1, 0.5,
+   * 0.3 and 0.1, and a max of the window and the average, were measured; 0.3 ranked best, see
+   * docs/benchmarks.md).
+   */
+  memory?: number;
+}
+
+/**
+ * Checks attribution options up front (a detector refuses them at load, not at its first batch).
+ * @throws SeismoError `ERR_INVALID_OPTION` naming the field.
+ */
+export function checkAttributionOptions(o: ChannelAttributionOptions | undefined): void {
+  if (o === undefined) return;
+  const bad = (field: string, value: unknown, expected: string): never => {
+    throw new SeismoError('ERR_INVALID_OPTION', `attribution.${field} is ${JSON.stringify(value)}, expected ${expected}`, { option: `attribution.${field}` });
+  };
+  if (o.rate !== undefined && !(o.rate >= 0 && o.rate <= 1)) bad('rate', o.rate, 'a number in [0, 1]');
+  if (o.warmup !== undefined && !(Number.isInteger(o.warmup) && o.warmup >= 2)) bad('warmup', o.warmup, 'an integer >= 2');
+  if (o.memory !== undefined && !(o.memory > 0 && o.memory <= 1)) bad('memory', o.memory, 'a number in (0, 1]');
+  if (o.activityMargin !== undefined && !(o.activityMargin >= 0 && Number.isFinite(o.activityMargin))) bad('activityMargin', o.activityMargin, 'a finite number >= 0');
+  if (o.activity !== undefined && !['two-sided', 'low', 'none'].includes(o.activity)) bad('activity', o.activity, "'two-sided', 'low' or 'none'");
+  if (o.term !== undefined && !['channel-score', 'channel-score-times-score'].includes(o.term)) bad('term', o.term, "'channel-score' or 'channel-score-times-score'");
+}
+
+/** Median and robust spread of one log statistic per channel, learnt from stored values or online. */
+class ChannelTracker {
+  readonly center: Float64Array;
+  readonly scale: Float64Array;
+  ready: boolean;
+  private warm: Float64Array | undefined;
+  private seen = 0;
+
+  constructor(
+    private readonly C: number,
+    private readonly warmup: number,
+    stored: { center: readonly number[]; scale: readonly number[] } | undefined,
+  ) {
+    this.center = new Float64Array(C);
+    this.scale = new Float64Array(C).fill(1);
+    this.ready = Boolean(stored && stored.center.length === C && stored.scale.length === C);
+    if (this.ready) {
+      this.center.set(stored!.center);
+      this.scale.set(stored!.scale);
+    }
+  }
+
+  z(c: number, v: number): number {
+    return (v - this.center[c]!) / this.scale[c]!;
+  }
+
+  /** Learns one window's values `values[offset .. offset + C)` (already logs). */
+  update(values: Float64Array, rate: number): void {
+    const C = this.C;
+    if (!this.ready) {
+      this.warm ??= new Float64Array(this.warmup * C);
+      this.warm.set(values.subarray(0, C), this.seen * C);
+      if (++this.seen === this.warmup) this.fitWarm();
+      return;
+    }
+    if (rate <= 0) return;
+    for (let c = 0; c < C; c++) {
+      const v = values[c]!;
+      const m = this.center[c]!;
+      const s = this.scale[c]!;
+      this.center[c] = m + rate * s * Math.sign(v - m);
+      // E|x - median| = scale / 1.2533 for a normal: track that, in scale units.
+      this.scale[c] = Math.max(MIN_CHANNEL_SCALE, s + rate * (1.2533 * Math.abs(v - m) - s));
+    }
+  }
+
+  private fitWarm(): void {
+    const column = new Array<number>(this.warmup);
+    for (let c = 0; c < this.C; c++) {
+      for (let i = 0; i < this.warmup; i++) column[i] = this.warm![i * this.C + c]!;
+      const [m, s] = robustCenterScale(column);
+      this.center[c] = m;
+      this.scale[c] = s;
+    }
+    this.warm = undefined;
+    this.ready = true;
+  }
+}
+
+/** `ln` of a window's activity (mean absolute step, scaled units); a flat line is 1e-6, not -Infinity. */
+function logActivity(a: number): number {
+  return Math.log(a > ACTIVITY_FLOOR ? a : ACTIVITY_FLOOR);
+}
+const ACTIVITY_FLOOR = 1e-6;
+
+/**
+ * One model version's attribution state: the channel statistics (from its calibration, or learnt
+ * from its first unflagged windows) and their online tracking. Allocates nothing per window.
+ */
+export class ChannelAttribution {
+  readonly channels: number;
+  private readonly err: ChannelTracker;
+  private readonly act: ChannelTracker;
+  private readonly term: ChannelTerm;
+  private readonly rate: number;
+  private readonly activityMode: 'two-sided' | 'low' | 'none';
+  private readonly margin: number;
+  private readonly scratch: Float64Array;
+
+  constructor(channels: number, calibration?: ChannelCalibration, options: ChannelAttributionOptions = {}) {
+    this.channels = channels;
+    this.rate = options.rate ?? 0.002;
+    const warmup = Math.max(2, options.warmup ?? 64);
+    const usable = calibration && calibration.center.length === channels && calibration.scale.length === channels ? calibration : undefined;
+    this.term = usable ? usable.term : (options.term ?? 'channel-score');
+    this.err = new ChannelTracker(channels, warmup, usable);
+    this.act = new ChannelTracker(channels, warmup, usable?.activity);
+    this.activityMode = options.activity ?? 'two-sided';
+    this.margin = options.activityMargin ?? 0;
+    this.scratch = new Float64Array(channels);
+  }
+
+  /** `channel-z` once error statistics exist, else `raw-share`. */
+  get source(): AttributionSource {
+    return this.err.ready ? 'channel-z' : 'raw-share';
+  }
+
+  /**
+   * Writes window `n`'s attribution of its C channels into `out[outOffset .. outOffset + C)`: each
+   * channel's evidence `max(z_err, |z_act|)` (see the module comment), or the raw `channel_score`
+   * while there are no statistics.
+   * @param channelScores `[N, C]` `channel_score`; @param scores `[N]` `score`;
+   * @param activity `[N, C]` `channel_activity` when the graph has it.
+   */
+  attribute(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number, out: Float32Array | Float64Array, outOffset: number): void {
+    const C = this.channels;
+    if (!this.err.ready) {
+      for (let c = 0; c < C; c++) out[outOffset + c] = channelScores[n * C + c]!;
+      return;
+    }
+    for (let c = 0; c < C; c++) out[outOffset + c] = this.err.z(c, logTerm(this.term, channelScores, scores, n, C, c));
+    if (activity === undefined || !this.act.ready || this.activityMode === 'none') return;
+    for (let c = 0; c < C; c++) {
+      const za = this.act.z(c, logActivity(activity[n * C + c]!));
+      const evidence = (this.activityMode === 'two-sided' ? Math.abs(za) : -za) - this.margin;
+      if (evidence > out[outOffset + c]!) out[outOffset + c] = evidence;
+    }
+  }
+
+  /** Learns from window `n`, which the rule did not flag (windows with a non-finite value are skipped). */
+  update(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number): void {
+    const C = this.channels;
+    if (!Number.isFinite(scores[n]!)) return;
+    for (let c = 0; c < C; c++) if (!Number.isFinite(channelScores[n * C + c]!)) return;
+    for (let c = 0; c < C; c++) this.scratch[c] = logTerm(this.term, channelScores, scores, n, C, c);
+    this.err.update(this.scratch, this.rate);
+    if (activity === undefined) return;
+    for (let c = 0; c < C; c++) {
+      const a = activity[n * C + c]!;
+      if (!Number.isFinite(a)) return;
+      this.scratch[c] = logActivity(a);
+    }
+    this.act.update(this.scratch, this.rate);
+  }
+
+  /** The statistics now in force (after online tracking), to store with a calibration; undefined while warming up. */
+  snapshot(windows: number): ChannelCalibration | undefined {
+    if (!this.err.ready) return undefined;
+    return {
+      term: this.term,
+      center: Array.from(this.err.center),
+      scale: Array.from(this.err.scale),
+      windows,
+      ...(this.act.ready ? { activity: { center: Array.from(this.act.center), scale: Array.from(this.act.scale) } } : {}),
+    };
+  }
+}
+
+/**
+ * Host twin of the graph's `channel_activity` (training/export/blocks.ts): each channel's mean
+ * absolute step over each window of scaled frames.
+ * @param scaled `[T, C]` row-major scaled frames; @param starts first row of each window.
+ * @returns `[N, C]` row-major.
+ */
+export function windowActivity(scaled: ArrayLike<number>, channels: number, window: number, starts: ArrayLike<number>): Float32Array {
+  const C = channels;
+  const out = new Float32Array(starts.length * C);
+  for (let n = 0; n < starts.length; n++) {
+    const s = starts[n]!;
+    for (let t = s + 1; t < s + window; t++) {
+      for (let c = 0; c < C; c++) out[n * C + c] += Math.abs(scaled[t * C + c]! - scaled[(t - 1) * C + c]!);
+    }
+    for (let c = 0; c < C; c++) out[n * C + c] /= window - 1;
+  }
+  return out;
+}
+
+/**
+ * Fits each channel's normal activity statistics (median and robust spread of `ln` activity)
+ * on reference windows' `channel_activity` `[N, C]`.
+ */
+export function fitActivityCalibration(activity: ArrayLike<number>, channels: number): { center: number[]; scale: number[] } | undefined {
+  const N = activity.length / channels;
+  if (N < 2) return undefined;
+  const center: number[] = [];
+  const scale: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const logs: number[] = [];
+    for (let n = 0; n < N; n++) {
+      const a = activity[n * channels + c]!;
+      if (Number.isFinite(a)) logs.push(logActivity(a));
+    }
+    if (logs.length < 2) return undefined;
+    const [m, s] = robustCenterScale(logs);
+    center.push(m);
+    scale.push(s);
+  }
+  return { center, scale };
+}
+
+/**
+ * Per-series memory of the attribution: an exponential average of each channel's z over the
+ * series' recent windows, so that a channel that has stood out for a while keeps its rank through
+ * a window where the evidence is weaker (a level shift after its onset, a broken correlation that
+ * is mild on every single window), while the noise of the others averages out. One row of C per
+ * series slot, allocated once.
+ */
+export class AttributionMemory {
+  private readonly state: Float32Array;
+  private readonly seen: Uint8Array;
+
+  /**
+   * @param slots series slots; @param channels C;
+   * @param weight weight of the newest window in the average (1 = no memory).
+   */
+  constructor(slots: number, private readonly channels: number, private readonly weight: number) {
+    this.state = new Float32Array(slots * channels);
+    this.seen = new Uint8Array(slots);
+  }
+
+  /** Folds window z `z[offset .. offset + C)` of series `slot` into its average, and writes the attribution back there. */
+  apply(slot: number, z: Float32Array, offset: number): void {
+    const C = this.channels;
+    const row = slot * C;
+    if (!this.seen[slot]) {
+      for (let c = 0; c < C; c++) this.state[row + c] = z[offset + c]!;
+      this.seen[slot] = 1;
+      return;
+    }
+    const w = this.weight;
+    for (let c = 0; c < C; c++) {
+      const v = z[offset + c]!;
+      if (!Number.isFinite(v)) continue;
+      const avg = (1 - w) * this.state[row + c]! + w * v;
+      this.state[row + c] = avg;
+      z[offset + c] = avg;
+    }
+  }
+
+  /** Forgets a series (its slot is reused, or its statistics changed meaning). */
+  reset(slot: number): void {
+    this.seen[slot] = 0;
+  }
+}
+
+/**
+ * Each channel's share of an attribution row: `max(z_c, 0) / sum_k max(z_k, 0)`, or `1/C` each
+ * when no channel is above its normal median. Writes `out[outOffset .. outOffset + C)`.
+ */
+export function attributionShares<T extends Float32Array | Float64Array>(z: ArrayLike<number>, offset: number, C: number, out: T, outOffset = 0): T {
+  let total = 0;
+  for (let c = 0; c < C; c++) {
+    const v = z[offset + c]!;
+    if (v > 0) total += v;
+  }
+  for (let c = 0; c < C; c++) {
+    const v = z[offset + c]!;
+    out[outOffset + c] = total > 0 ? (v > 0 ? v / total : 0) : 1 / C;
+  }
+  return out;
+}
+
+/** Scratch of {@link topChannels} for C channels, allocated once by its caller. */
+export interface TopChannelsScratch {
+  order: Int32Array;
+  shares: Float32Array;
+}
+
+/** Scratch arrays for {@link topChannels} of C channels. */
+export function topChannelsScratch(channels: number): TopChannelsScratch {
+  return { order: new Int32Array(channels), shares: new Float32Array(channels) };
+}
+
+/**
+ * The `k` channels of an attribution row ranked first, most anomalous first, each with its share
+ * ({@link attributionShares}): what an anomaly event lists. Allocates only the returned list.
+ */
+export function topChannels(attribution: ArrayLike<number>, offset: number, names: readonly string[], k: number, scratch: TopChannelsScratch): { name: string; score: number }[] {
+  const C = names.length;
+  const top = Math.min(k, C);
+  const { order, shares } = scratch;
+  // One insertion pass into a top-k list: O(C * k), no sort (events are on the hot path of busy
+  // streams; sorting every channel dominated the main thread with many channels). Ties keep the
+  // lower channel index first; NaN ranks last.
+  const key = (c: number): number => {
+    const v = attribution[offset + c]!;
+    return Number.isNaN(v) ? -Infinity : v;
+  };
+  let found = 0;
+  for (let c = 0; c < C && top > 0; c++) {
+    const v = key(c);
+    if (found === top && !(v > key(order[top - 1]!))) continue;
+    let j = found < top ? found++ : top - 1;
+    while (j > 0 && v > key(order[j - 1]!)) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = c;
+  }
+  attributionShares(attribution, offset, C, shares);
+  const out = new Array<{ name: string; score: number }>(top);
+  for (let j = 0; j < top; j++) out[j] = { name: names[order[j]!]!, score: shares[order[j]!]! };
+  return out;
+}
+

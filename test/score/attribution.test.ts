@@ -1,0 +1,103 @@
+// Channel attribution: each channel against its own normal errors (src/score/attribution.ts).
+import assert from 'node:assert/strict';
+import { isSeismoError } from '../../src/errors';
+import { AttributionMemory, attributionShares, ChannelAttribution, channelTermOf, checkAttributionOptions, fitChannelCalibration, MIN_CHANNEL_SCALE } from '../../src/score/attribution';
+import { Random } from '../../src/stats/random';
+
+/** Normal windows of 3 channels: channel 0 noisy (errors ~ e^N(0, 1)), 1 and 2 quiet (~ e^N(-6, 0.1)). */
+function normalWindows(n: number, seed = 1): { cs: Float32Array; scores: Float32Array } {
+  const rng = new Random(seed);
+  const cs = new Float32Array(n * 3);
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    cs[i * 3] = Math.exp(rng.normal());
+    cs[i * 3 + 1] = Math.exp(-6 + 0.1 * rng.normal());
+    cs[i * 3 + 2] = Math.exp(-6 + 0.1 * rng.normal());
+    scores[i] = cs[i * 3]! + cs[i * 3 + 1]! + cs[i * 3 + 2]!;
+  }
+  return { cs, scores };
+}
+
+describe('score/attribution', () => {
+  it('fits each channel on its own log scale and ranks a quiet channel that breaks above a noisy one', () => {
+    const { cs, scores } = normalWindows(2000);
+    const cal = fitChannelCalibration(cs, scores, 3, 'channel-score')!;
+    assert.equal(cal.windows, 2000);
+    assert.ok(Math.abs(cal.center[0]!) < 0.1 && Math.abs(cal.scale[0]! - 1) < 0.1, JSON.stringify(cal));
+    assert.ok(Math.abs(cal.center[1]! + 6) < 0.02 && Math.abs(cal.scale[1]! - 0.1) < 0.02, JSON.stringify(cal));
+    // The noisy channel at a normal-ish 3 (ln 3 ~ 1.1 sd) holds 97% of the raw score; the quiet
+    // channel 1 at 20x its usual error is the anomaly.
+    const row = Float32Array.of(3, 20 * Math.exp(-6), Math.exp(-6));
+    const score = Float32Array.of(row[0]! + row[1]! + row[2]!);
+    const attr = new ChannelAttribution(3, cal);
+    assert.equal(attr.source, 'channel-z');
+    const z = new Float32Array(3);
+    attr.attribute(row, score, undefined, 0, z, 0);
+    assert.ok(z[1]! > 25 && z[0]! < 2 && Math.abs(z[2]!) < 1, Array.from(z).join(','));
+    const shares = new Float32Array(3);
+    attributionShares(z, 0, 3, shares);
+    assert.ok(Math.abs(shares[0]! + shares[1]! + shares[2]! - 1) < 1e-6);
+    assert.ok(shares[1]! > 0.9);
+  });
+
+  it('reads DeepAnT-like norm shares as channel_score * score', () => {
+    assert.equal(channelTermOf('forecast-l2'), 'channel-score-times-score');
+    assert.equal(channelTermOf('mse'), 'channel-score');
+    // sq = [4, 1] -> ||e|| = sqrt(5), shares sq / ||e||: the term recovers sq.
+    const n = Math.sqrt(5);
+    const cal = fitChannelCalibration(Float32Array.of(4 / n, 1 / n, 4 / n, 1 / n), Float32Array.of(5 / n, 5 / n), 2, 'channel-score-times-score')!;
+    assert.ok(Math.abs(cal.center[0]! - Math.log(4)) < 1e-6 && Math.abs(cal.center[1]!) < 1e-6);
+    assert.equal(cal.scale[0], MIN_CHANNEL_SCALE); // all equal: the floor
+  });
+
+  it('without statistics ranks by raw shares, then learns them from unflagged windows and tracks drift', () => {
+    const { cs, scores } = normalWindows(600, 2);
+    const attr = new ChannelAttribution(3, undefined, { warmup: 64, rate: 0.01 });
+    assert.equal(attr.source, 'raw-share');
+    const z = new Float32Array(3);
+    attr.attribute(cs, scores, undefined, 0, z, 0);
+    assert.deepEqual(Array.from(z), Array.from(cs.subarray(0, 3)));
+    for (let i = 0; i < 64; i++) attr.update(cs, scores, undefined, i);
+    assert.equal(attr.source, 'channel-z');
+    const fitted = attr.snapshot(64)!;
+    assert.ok(Math.abs(fitted.center[1]! + 6) < 0.05, JSON.stringify(fitted));
+    // Channel 2's errors double for good: the tracked center follows (ln 2 = 0.69 above).
+    const drifted = Float32Array.from(cs);
+    for (let i = 0; i < 600; i++) drifted[i * 3 + 2]! *= 2;
+    for (let i = 64; i < 600; i++) attr.update(drifted, scores, undefined, i);
+    const after = attr.snapshot(600)!;
+    assert.ok(after.center[2]! > -6 + 0.5, JSON.stringify(after));
+    assert.ok(Math.abs(after.center[1]! + 6) < 0.05);
+  });
+
+  it('ignores windows with a non-finite score or channel score', () => {
+    const attr = new ChannelAttribution(2, undefined, { warmup: 2 });
+    attr.update(Float32Array.of(NaN, 1), Float32Array.of(1), undefined, 0);
+    attr.update(Float32Array.of(1, 1), Float32Array.of(NaN), undefined, 0);
+    assert.equal(attr.source, 'raw-share');
+  });
+
+  it('keeps a per-series running average of the attribution (memory)', () => {
+    const memory = new AttributionMemory(2, 2, 0.5);
+    const z = Float32Array.of(4, 0, 0, 4);
+    memory.apply(0, z, 0); // first window of series 0: taken as is
+    assert.deepEqual(Array.from(z), [4, 0, 0, 4]);
+    const next = Float32Array.of(0, 2);
+    memory.apply(0, next, 0); // 0.5 * 4 + 0.5 * 0, 0.5 * 0 + 0.5 * 2
+    assert.deepEqual(Array.from(next), [2, 1]);
+    const other = Float32Array.of(1, 1);
+    memory.apply(1, other, 0); // series 1 has its own memory
+    assert.deepEqual(Array.from(other), [1, 1]);
+    memory.reset(0);
+    const fresh = Float32Array.of(0, 0);
+    memory.apply(0, fresh, 0);
+    assert.deepEqual(Array.from(fresh), [0, 0]);
+  });
+
+  it('refuses bad options by name', () => {
+    for (const bad of [{ rate: -1 }, { warmup: 1 }, { memory: 0 }, { memory: 2 }, { activity: 'both' as never }, { activityMargin: -1 }, { term: 'x' as never }]) {
+      assert.throws(() => checkAttributionOptions(bad), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION') && e.message.includes(`attribution.${Object.keys(bad)[0]}`), JSON.stringify(bad));
+    }
+    checkAttributionOptions({ rate: 0, warmup: 2, memory: 1, activity: 'none', activityMargin: 0 });
+  });
+});
