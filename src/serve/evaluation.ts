@@ -4,7 +4,7 @@
  * confusion matrix for any threshold from that order by a binary search (a threshold slider
  * stays live on a million points), and draws the histograms, ROC and PR from the same arrays.
  */
-import { evaluateCsvFiles } from '../cli/eval.js';
+import { evaluateCsvFiles } from '../evaluate/csv-files.js';
 import { SeismoError } from '../errors.js';
 
 /** What `GET /api/eval` answers. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateCsvFiles } from '../../src/cli/eval';
+import { evaluateCsvFiles } from '../../src/evaluate/csv-files';
 import { isSeismoError } from '../../src/errors';
 import { hitRate } from '../../src/evaluate/hitrate';
 
