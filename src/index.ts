@@ -24,6 +24,7 @@ export type { AnomalyEvent, DetectorEventName, DetectorEvents, DetectorOptions, 
 export { PROVIDER_REQUESTS, type ProviderReport, type ProviderRequest } from './infer/providers.js';
 export { ManifestSchema, type Manifest } from './model/manifest.js';
 export type { ModelDir, ScoreCalibration, WeightTensor } from './model/model-dir.js';
+export type { StepLayer, StepLayout } from './infer/step-state.js';
 export type { ThresholdRule } from './threshold/rule.js';
 
 // Errors: every deliberate failure is a SeismoError with a stable code.
@@ -50,6 +51,7 @@ export {
 export { scoreTable, type TableScores } from './score/score-table.js';
 export { IntervalMerger, mergeIntervals, type AnomalyInterval, type IntervalOptions, type IntervalSource, type ScoreTableInput } from './score/intervals.js';
 export { fitCalibration, MIN_SCALE, normalizeScores } from './score/calibration.js';
+export type { AttributionSource, ChannelAttributionOptions, ChannelCalibration, ChannelTerm } from './score/attribution.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
 export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';
 export { EnsembleScorer, type DeepScoreOptions, type EnsembleOptions, type EnsembleParts, type EnsembleState, type LinearForecastOptions, type ResolvedEnsembleOptions } from './score/ensemble.js';

@@ -21,13 +21,13 @@
  *
  * which is what names a stuck sensor (a flat line is easy for every model to reconstruct or
  * forecast, so its error stays normal; its activity drops to nothing) and a changed frequency.
- * Each series then keeps a running average of its windows' z ({@link AttributionMemory}).
+ * Each series then keeps a running average of its windows' z (`AttributionMemory`).
  *
  * Channels are ranked by `z_c`; an anomaly event lists the top ones with their `share_c`. The log
  * scale is the score calibration's (src/score/calibration.ts): squared or absolute errors are
  * skewed, their logarithms nearly symmetric, so median and MAD describe them and a z of 3 means
  * about the same on every channel. `scale_c` is 1.4826 * MAD (the mean absolute deviation * 1.2533
- * when more than half the values are equal), floored at {@link MIN_CHANNEL_SCALE}.
+ * when more than half the values are equal), floored at `MIN_CHANNEL_SCALE`.
  *
  * The error term `e_c` is `channel_score[c]` for every kind whose score is a sum of per-channel
  * terms (reconstruction MSE, DC-VAE's |x - mu| / sigma, ...). DeepAnT's `channel_score` is a
@@ -58,7 +58,7 @@ export interface ChannelCalibration {
   term: ChannelTerm;
   /** `[C]` median of `ln e_c` over the reference windows. */
   center: number[];
-  /** `[C]` robust spread of `ln e_c` (>= {@link MIN_CHANNEL_SCALE}). */
+  /** `[C]` robust spread of `ln e_c` (>= `MIN_CHANNEL_SCALE`). */
   scale: number[];
   /** Reference windows they were fitted on. */
   windows: number;
@@ -123,7 +123,7 @@ function robustCenterScale(values: number[]): [number, number] {
   return [m, Math.max(s, MIN_CHANNEL_SCALE)];
 }
 
-/** Options of {@link ChannelAttribution}. */
+/** Options of `ChannelAttribution`. */
 export interface ChannelAttributionOptions {
   /**
    * Step of the online tracking, as a fraction of the channel's scale per unflagged window: the
@@ -134,7 +134,7 @@ export interface ChannelAttributionOptions {
   rate?: number;
   /** Unflagged windows seen before statistics are fitted when the model has none. Default 64. */
   warmup?: number;
-  /** The error term when the model has no statistics (see {@link channelTermOf}). Default `channel-score`. */
+  /** The error term when the model has no statistics (see `channelTermOf`). Default `channel-score`. */
   term?: ChannelTerm;
   /**
    * How the activity term joins the error term (benchmarks; the default is what docs/benchmarks.md
@@ -150,7 +150,7 @@ export interface ChannelAttributionOptions {
   activityMargin?: number;
   /**
    * Weight of the newest window in each series' running average of the attribution (see
-   * {@link AttributionMemory}); 1 ranks every window on its own. Default 0.3 (benchmarks: 1, 0.5,
+   * `AttributionMemory`); 1 ranks every window on its own. Default 0.3 (benchmarks: 1, 0.5,
    * 0.3 and 0.1, and a max of the window and the average, were measured; 0.3 ranked best, see
    * docs/benchmarks.md).
    */
