@@ -76,7 +76,7 @@ export function registerDemo(program: Command): void {
     .option('--epochs <n>', 'maximum training epochs', '30')
     .option('--provider <name>', PROVIDER_HELP, 'auto')
     .option('--out <dir>', 'folder for the model, the series (series.csv, labels.csv), the scores (scores.csv), the anomaly intervals (events.csv) and the plots (plots/); created if missing', DEFAULT_OUT)
-    .option('--json', 'print {"metrics": {...}, ...} on stdout')
+    .option('--json', 'print {"ok": true, "command": "demo", "result": {"metrics": {...}, ...}} on stdout')
     .action(
       action<DemoOptions, []>(async (opts) => {
         const seed = intOption('--seed', opts.seed)!;

@@ -126,7 +126,7 @@ export function registerEval(program: Command): void {
     .option('--label-rule <rule>', LABEL_RULE_HELP, 'any')
     .option('--window <n>', "label rows each score covers, ending at its timestamp, when the scores CSV has no window column (default 1; seismo detect --out writes it)")
     .option('--plots <dir>', 'write PNG and SVG plots there: score histogram, ROC, PR, score timeline, channel contributions of the strongest event')
-    .option('--json', 'print {"metrics": {...}} on stdout (and "plots": [files] with --plots)')
+    .option('--json', 'print {"ok": true, "command": "eval", "result": {"metrics": {...}}} on stdout (and "plots": [files] in result with --plots)')
     .action(
       run<EvalOptions>((opts) => {
         if (!opts.scores || !opts.labels) {
@@ -175,7 +175,7 @@ export function registerEval(program: Command): void {
     .requiredOption('--detector <name>', 'detector name (folder and file prefix)')
     .option('--search <how>', "threshold search for profiles without a listed threshold: local (NAB v1.0's hill-climb, as published) | exact (global optimum)", 'local')
     .option('--optimize', 'ignore config/thresholds.json and search every profile')
-    .option('--json', 'print {"standard": x, "rewardLowFP": y, "rewardLowFN": z, "thresholds": {...}, "search": {...}} on stdout')
+    .option('--json', 'print {"ok": true, "command": "eval nab", "result": {"standard": x, "rewardLowFP": y, "rewardLowFN": z, "thresholds": {...}, "search": {...}}} on stdout')
     .action(
       run<NabScoringOptions>((opts) => {
         if (opts.search !== 'local' && opts.search !== 'exact') {
