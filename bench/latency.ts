@@ -9,15 +9,13 @@
  * `write()`, and each sample's write time is kept. Rounds alternate between the levels and
  * policies; the percentiles are over every window of every round of a setting.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Detector } from '../src/detector/index.js';
 import type { ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median, quantileSorted } from '../src/stats/quantile.js';
-import { trainReferenceModel } from './throughput.js';
+import { withReferenceModel, writeChunks } from './rounds.js';
 
 export interface LatencyOptions {
   /** Model directory; default the reference LSTM-AE of `seismo bench`. */
@@ -69,14 +67,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
   const levels = options.levels ?? [0.1, 0.9];
   const rounds = options.rounds ?? 3;
   const seconds = options.seconds ?? 2;
-  let dir = options.model;
-  let tmp: string | undefined;
-  if (!dir) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
-    dir = tmp;
-    await trainReferenceModel(dir, log);
-  }
-  try {
+  return withReferenceModel(options.model, log, async (dir) => {
     const manifest = readModelDir(dir).manifest;
     const W = manifest.window;
     const C = manifest.channels.length;
@@ -88,21 +79,9 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
     {
       const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1 });
       try {
-        const chunk = 64;
-        const times = new Float64Array(chunk);
-        let t = 0;
-        let row = 0;
+        const cursor = { row: 0, clock: 0 };
         for (let r = 0; r <= rounds; r++) {
-          const before = detector.stats().windowsScored;
-          const t0 = performance.now();
-          while (performance.now() - t0 < seconds * 1000) {
-            if (row + chunk > total) row = 0;
-            for (let i = 0; i < chunk; i++) times[i] = t++;
-            await detector.write('s', times, stream.subarray(row * C, (row + chunk) * C));
-            row += chunk;
-          }
-          await detector.flush();
-          const rate = (detector.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
+          const rate = await writeChunks(detector, 's', stream, C, seconds, cursor);
           if (r > 0) saturationRounds.push(rate); // round 0 warms up
           log(`saturation round ${r}${r === 0 ? ' (warm-up)' : ''}: ${rate.toFixed(0)} windows/s`);
         }
@@ -156,9 +135,7 @@ export async function runLatency(options: LatencyOptions = {}): Promise<LatencyR
       settings,
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1m: os.loadavg()[0]! },
     };
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 interface Segment {

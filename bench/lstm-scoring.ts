@@ -15,7 +15,8 @@ import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
-import { runPytorchScoring, trainReferenceModel } from './throughput.js';
+import { ortRounds, trainReferenceModel } from './rounds.js';
+import { runPytorchScoring } from './throughput.js';
 
 export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 type Level = (typeof GRAPH_LEVELS)[number];
@@ -72,20 +73,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
       const session = await ort.InferenceSession.create(model.onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: level });
       sessions.push(session);
       for (const batch of batchSizes) {
-        const feeds = {
-          frames: new ort.Tensor('float32', stream.slice(0, (batch + W - 1) * C), [batch + W - 1, C]),
-          starts: new ort.Tensor('int64', BigInt64Array.from({ length: batch }, (_, i) => BigInt(i)), [batch]),
-        };
-        for (let i = 0; i < 10; i++) await session.run(feeds, ['score', 'channel_score']);
-        runners.set(`${batch}/${level}`, async () => {
-          let windows = 0;
-          const t0 = performance.now();
-          while (performance.now() - t0 < seconds * 1000) {
-            await session.run(feeds, ['score', 'channel_score']);
-            windows += batch;
-          }
-          return windows / ((performance.now() - t0) / 1000);
-        });
+        runners.set(`${batch}/${level}`, await ortRounds(session, { stream, window: W, channels: C, batch, seconds, warmup: 10 }));
       }
     }
     const shape = { window: W, channels: C, encoder: 32, decoder: 16 };

@@ -11,13 +11,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { trainToDir } from '../training/train-to-dir.js';
+import { ortRounds, writeChunks } from './rounds.js';
 
 /** The kinds that score one record per window. */
 export const PER_RECORD_KINDS = ['dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'] as const;
@@ -86,42 +86,15 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
 
       const { session, report } = await createSession(model.onnx, { provider: options.provider });
       provider = report.provider;
-      const feeds = {
-        frames: new ort.Tensor('float32', stream.slice(0, batch * C), [batch, C]),
-        starts: new ort.Tensor('int64', BigInt64Array.from({ length: batch }, (_, i) => BigInt(i)), [batch]),
-      };
-      const fetches = ['score', 'channel_score'];
-      for (let i = 0; i < 20; i++) await session.run(feeds, fetches);
-      const ortRound = async (): Promise<number> => {
-        let windows = 0;
-        const t0 = performance.now();
-        while (performance.now() - t0 < seconds * 1000) {
-          await session.run(feeds, fetches);
-          windows += batch;
-        }
-        return windows / ((performance.now() - t0) / 1000);
-      };
+      const ortRound = await ortRounds(session, { stream, window: 1, channels: C, batch, seconds });
 
       const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1 });
       let anomalies = 0;
       detector.on('anomaly', () => {
         anomalies++;
       });
-      const times = new Float64Array(chunk);
-      let t = 0;
-      let row = 0;
-      const pipelineRound = async (): Promise<number> => {
-        const before = detector.stats().windowsScored;
-        const t0 = performance.now();
-        while (performance.now() - t0 < seconds * 1000) {
-          if (row + chunk > total) row = 0;
-          for (let i = 0; i < chunk; i++) times[i] = t++;
-          await detector.write('records', times, stream.subarray(row * C, (row + chunk) * C));
-          row += chunk;
-        }
-        await detector.flush();
-        return (detector.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
-      };
+      const cursor = { row: 0, clock: 0 };
+      const pipelineRound = (): Promise<number> => writeChunks(detector, 'records', stream, C, seconds, cursor, chunk);
 
       const ortRates: number[] = [];
       const pipeRates: number[] = [];

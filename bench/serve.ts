@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { trainReferenceModel } from './throughput.js';
+import { trainReferenceModel } from './rounds.js';
 import { Detector, type ScoredBatch } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';

@@ -10,8 +10,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
@@ -20,6 +18,7 @@ import { readModelDir } from '../src/model/model-dir.js';
 import { PACKAGE_ROOT } from '../src/native.js';
 import { median } from '../src/stats/quantile.js';
 import { FrameRings } from '../src/window/frame-rings.js';
+import { ortRounds, withReferenceModel, writeChunks } from './rounds.js';
 
 export interface ThroughputOptions {
   /** Model directory; default: an LSTM-AE of the reference size (window 64, 8 channels, encoder 32, decoder 16), trained 1 epoch. */
@@ -77,29 +76,12 @@ export interface ThroughputResult {
 }
 
 
-/** Writes the reference model of the throughput benches into `dir`: an LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) trained 1 epoch. */
-export async function trainReferenceModel(dir: string, log: (line: string) => void): Promise<void> {
-    log('training the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16) for 1 epoch: its weights only need to exist');
-    const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
-    await trainToDir('lstm-ae', data.table.frames, data.table.channels, dir, {
-      config: { window: 64, encoderUnits: [32], decoderUnits: [16], epochs: 1, validationSplit: 0 },
-      stride: 4,
-    });
-}
-
 export async function runThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult> {
   const log = options.log ?? (() => {});
   const batch = options.batchSize ?? 64;
   const rounds = options.rounds ?? 5;
   const seconds = options.seconds ?? 2;
-  let dir = options.model;
-  let tmp: string | undefined;
-  if (!dir) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
-    dir = tmp;
-    await trainReferenceModel(dir, log);
-  }
-  try {
+  return withReferenceModel(options.model, log, async (dir) => {
     const model = readModelDir(dir);
     const W = model.manifest.window;
     const C = model.manifest.channels.length;
@@ -109,20 +91,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
 
     // 1. onnxruntime alone, same session options as the worker, stride-1 windows of one span.
     const { session, report } = await createSession(model.onnx, { provider: options.provider });
-    const span = stream.frames.slice(0, (batch + W - 1) * C);
-    const starts = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i));
-    const feeds = { frames: new ort.Tensor('float32', span, [batch + W - 1, C]), starts: new ort.Tensor('int64', starts, [batch]) };
-    const fetches = ['score', 'channel_score'];
-    for (let i = 0; i < 20; i++) await session.run(feeds, fetches);
-    const ortRound = async (): Promise<number> => {
-      let windows = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < seconds * 1000) {
-        await session.run(feeds, fetches);
-        windows += batch;
-      }
-      return windows / ((performance.now() - t0) / 1000);
-    };
+    const ortRound = await ortRounds(session, { stream: stream.frames, window: W, channels: C, batch, seconds });
 
     // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
     const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
@@ -130,23 +99,12 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     detector.on('anomaly', () => {
       anomalies++;
     });
-    let t = 0;
     let series = 0;
-    const chunk = 64;
+    const clock = { row: 0, clock: 0 };
+    // Each round a new series from the stream's start (the clock goes on).
     const pipelineRound = async (): Promise<number> => {
-      const id = `bench-${series++}`;
-      const before = detector.stats().windowsScored;
-      const t0 = performance.now();
-      let row = 0;
-      const times = new Float64Array(chunk);
-      while (performance.now() - t0 < seconds * 1000) {
-        if (row + chunk > total) row = 0;
-        for (let i = 0; i < chunk; i++) times[i] = t++;
-        await detector.write(id, times, stream.frames.subarray(row * C, (row + chunk) * C));
-        row += chunk;
-      }
-      await detector.flush();
-      return (detector.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
+      clock.row = 0;
+      return writeChunks(detector, `bench-${series++}`, stream.frames, C, seconds, clock);
     };
 
     // 3. ingest alone: one N-API call per frame.
@@ -224,9 +182,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates, ...(torchInfo ? { pytorch: torchRates } : {}) },
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node },
     };
-  } finally {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 /** One round of bench/pytorch/score_bench.py: windows/s of the faster of eager and TorchScript. */
