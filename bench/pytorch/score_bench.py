@@ -22,30 +22,17 @@ os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import torch
-import torch.nn as nn
 
-torch.set_num_threads(1)
-torch.set_num_interop_threads(1)
-
-WINDOW, CHANNELS = 64, 8
+# The network and the thread settings are the training peer's: one definition of the reference LSTM-AE.
+from train_bench import CHANNELS, WINDOW, LstmAe
 
 
-class LstmAeScorer(nn.Module):
-    def __init__(self, channels=CHANNELS, enc=32, dec=16, window=WINDOW):
-        super().__init__()
-        self.window = window
-        self.encoder = nn.LSTM(channels, enc, batch_first=True)
-        self.decoder = nn.LSTM(enc, dec, batch_first=True)
-        self.out = nn.Linear(dec, channels)
-
+class LstmAeScorer(LstmAe):
     def forward(self, span, starts):
         # span [B + W - 1, C], starts [B]: windows [B, W, C] gathered as seismo's graph does.
         idx = starts[:, None] + torch.arange(self.window)[None, :]
         x = span[idx]
-        _, (h, _) = self.encoder(x)
-        code = h[-1].unsqueeze(1).expand(-1, self.window, -1)
-        y, _ = self.decoder(code)
-        rec = self.out(y)
+        rec = super().forward(x)
         err = (rec - x) ** 2  # [B, W, C]
         channel = err.mean(1)  # [B, C]
         score = channel.sum(1) / x.shape[2]
