@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
-import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
@@ -98,7 +98,8 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
     return;
   }
   stepSession = s;
-  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs });
+  const activity = step.activityStd && wanted.includes(GRAPH_IO.channelActivity) && step.activityStd.length === channels ? { activityStd: step.activityStd } : {};
+  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity });
 }
 
 async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array): Promise<void> {

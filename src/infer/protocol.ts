@@ -9,6 +9,11 @@ export interface StepInit {
   window: number;
   /** Series slots to keep state for. */
   slots: number;
+  /**
+   * The scaler's per-channel std (raw units), when the window graph outputs `channel_activity`:
+   * the worker then keeps it per series as it steps (see `StepScorerOptions.activityStd`).
+   */
+  activityStd?: number[];
 }
 
 /**

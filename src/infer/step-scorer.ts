@@ -36,6 +36,82 @@ export interface StepScorerOptions {
   maxFramesPerCall?: number;
   /** Most frames of one series per call (T). Default 64. */
   maxT?: number;
+  /**
+   * The scaler's per-channel std (raw units): also return `channel_activity` `[N, C]`, each
+   * channel's mean absolute step over the window in scaled units (the window graph's output of
+   * that name), kept per series as frames are stepped (a running sum over the window's last
+   * W - 1 steps) rather than recomputed over the window for every point.
+   */
+  activityStd?: ArrayLike<number>;
+}
+
+/** Name of the activity output (the window graph's `channel_activity`). */
+const ACTIVITY = 'channel_activity';
+
+/**
+ * Per-series running sums of the absolute steps `|x_t - x_{t-1}|` (raw units) over the last W - 1
+ * frames, each channel's activity being that sum over `(W - 1) std_c` (the formula the window
+ * graph and the detector's host fallback use). The sum is rebuilt from the ring every W - 1 frames,
+ * so rounding cannot drift along a long stream.
+ */
+class ActivitySums {
+  private readonly L: number;
+  /** `[slots, W - 1, C]` the last W - 1 steps (float32, so that what leaves is exactly what came in). */
+  private readonly ring: Float32Array;
+  private readonly sums: Float64Array;
+  private readonly prev: Float32Array;
+  /** Per slot: 0 until the slot has a previous frame since its last reset. */
+  private readonly primed: Uint8Array;
+  private readonly scale: Float64Array;
+
+  constructor(
+    private readonly C: number,
+    W: number,
+    slots: number,
+    std: ArrayLike<number>,
+  ) {
+    this.L = W - 1;
+    this.ring = new Float32Array(slots * this.L * C);
+    this.sums = new Float64Array(slots * C);
+    this.prev = new Float32Array(slots * C);
+    this.primed = new Uint8Array(slots);
+    this.scale = Float64Array.from({ length: C }, (_, c) => 1 / ((W - 1) * std[c]!));
+  }
+
+  /** A fresh state: the window starting here has no step before its first frame. */
+  reset(slot: number): void {
+    const C = this.C;
+    this.ring.fill(0, slot * this.L * C, (slot + 1) * this.L * C);
+    this.sums.fill(0, slot * C, (slot + 1) * C);
+    this.primed[slot] = 0;
+  }
+
+  /** Steps frame t of `slot` (`frame` at `src` in `source`) and writes the activity of the window ending at it to `out` at `at`. */
+  step(slot: number, t: number, source: Float32Array, src: number, out: Float32Array, at: number): void {
+    const C = this.C;
+    const L = this.L;
+    const p = t % L;
+    const ring = (slot * L + p) * C;
+    const sums = slot * C;
+    const primed = this.primed[slot] === 1;
+    for (let c = 0; c < C; c++) {
+      const x = source[src + c]!;
+      const a = primed ? Math.fround(Math.abs(x - this.prev[sums + c]!)) : 0;
+      this.sums[sums + c] = this.sums[sums + c]! + a - this.ring[ring + c]!;
+      this.ring[ring + c] = a;
+      this.prev[sums + c] = x;
+    }
+    this.primed[slot] = 1;
+    if (p === L - 1) {
+      // Rebuild the sums from the ring (W - 1 frames: O(C) per frame on average).
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let q = 0; q < L; q++) sum += this.ring[(slot * L + q) * C + c]!;
+        this.sums[sums + c] = sum;
+      }
+    }
+    for (let c = 0; c < C; c++) out[at + c] = this.sums[sums + c]! * this.scale[c]!;
+  }
 }
 
 export class StepScorer {
@@ -44,6 +120,10 @@ export class StepScorer {
   private readonly maxT: number;
   private framesBuf = new Float32Array(0);
   private historyBuf = new Float32Array(0);
+  private historyBits = new Int32Array(0);
+  /** Per frame of a call: the activity of the window ending there (`[rows, T, C]`), when kept. */
+  private activityBuf = new Float32Array(0);
+  private readonly activity: ActivitySums | undefined;
   private readonly fetches: string[];
   // Per active row (series) of a round: its pending window (next output), next frame, last frame
   // of its current run of windows, frames in this call.
@@ -78,7 +158,8 @@ export class StepScorer {
     this.planStamp = new Int32Array(o.slots);
     this.maxFrames = Math.max(1, o.maxFramesPerCall ?? 16_384);
     this.maxT = Math.max(1, Math.min(o.maxT ?? 64, this.maxFrames));
-    this.fetches = [...o.outputs, STEP_IO.columns];
+    this.fetches = [...o.outputs.filter((name) => name !== ACTIVITY), STEP_IO.columns];
+    if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
   }
 
   /** Forgets the states of these slots: their next windows start over (see `StepStates.forget`). */
@@ -134,7 +215,7 @@ export class StepScorer {
     for (let r = 0; r < active; r++) {
       const i = this.rowWindow[r]!;
       this.rowEnd[r] = runEnd[i]!;
-      if (fresh[i]) states.reset(slots[i]!, starts[i]!);
+      if (fresh[i]) this.reset(slots[i]!, starts[i]!);
     }
 
     const results: Record<string, Float32Array> = {};
@@ -144,7 +225,7 @@ export class StepScorer {
       const M = historyDepth(states.layout, T);
       this.ensureCall(active, T, M);
       const framesBuf = this.framesBuf;
-      const tA = performance.now();
+      const activity = this.activity;
       for (let r = 0; r < active; r++) {
         const t0 = this.rowFrame[r]!;
         const count = Math.min(T, this.rowEnd[r]! - t0 + 1);
@@ -152,19 +233,20 @@ export class StepScorer {
         // Frame t lies in the first pending window that ends at or after it (a run's windows
         // overlap or touch, so that window also starts at or before t).
         let p = this.rowWindow[r]!;
+        const slot = slots[p]!;
         for (let q = 0; q < count; q++) {
           const t = t0 + q;
           while (starts[p]! + W - 1 < t) p = nextInChain[p]!;
           const src = (rows[p]! + (t - starts[p]!)) * C;
           const dst = (r * T + q) * C;
           for (let c = 0; c < C; c++) framesBuf[dst + c] = source[src + c]!;
+          if (activity) activity.step(slot, t, source, src, this.activityBuf, dst);
         }
         // Padding past the series' own frames: its outputs are ignored and, the graph being
         // causal, it changes none of the real ones; zeros keep it finite.
         if (count < T) framesBuf.fill(0, (r * T + count) * C, (r + 1) * T * C);
-        states.gather(slots[this.rowWindow[r]!]!, t0, M, this.historyBuf, r);
+        states.gather(slot, t0, M, this.historyBits, r);
       }
-      const tB = performance.now();
       const out = await this.session.run(
         {
           [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]),
@@ -173,16 +255,17 @@ export class StepScorer {
         this.fetches,
       );
       this.runs++;
-      const tC = performance.now();
-      const columns = out[STEP_IO.columns]!.data as Float32Array;
+      const columnData = out[STEP_IO.columns]!.data as Float32Array;
+      const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
       // The outputs once per call (not per window): data, floats per frame, and the result arrays.
       const outputs = this.o.outputs;
       const data: Float32Array[] = [];
       const widths: number[] = [];
       const res: Float32Array[] = [];
       for (let k = 0; k < outputs.length; k++) {
-        const d = out[outputs[k]!]!.data as Float32Array;
-        const width = d.length / (active * T);
+        if (outputs[k] === ACTIVITY && !this.activity) continue;
+        const d = outputs[k] === ACTIVITY ? this.activityBuf : (out[outputs[k]!]!.data as Float32Array);
+        const width = outputs[k] === ACTIVITY ? C : d.length / (active * T);
         data.push(d);
         widths.push(width);
         res.push((results[outputs[k]!] ??= new Float32Array(n * width)));
@@ -213,7 +296,7 @@ export class StepScorer {
         if (t > this.rowEnd[r]!) {
           if (i < 0) continue; // the series is done for this batch
           // The next window starts a new run from a zero state.
-          states.reset(slot, starts[i]!);
+          this.reset(slot, starts[i]!);
           t = starts[i]!;
           this.rowEnd[r] = runEnd[i]!;
         }
@@ -224,7 +307,6 @@ export class StepScorer {
         kept++;
       }
       active = kept;
-      (globalThis as any).T3 = ((globalThis as any).T3 ?? [0,0,0]); (globalThis as any).T3[0] += tB - tA; (globalThis as any).T3[1] += tC - tB; (globalThis as any).T3[2] += performance.now() - tC;
     }
     for (const name of this.o.outputs) results[name] ??= new Float32Array(0);
     return results;
@@ -248,6 +330,12 @@ export class StepScorer {
     return T;
   }
 
+  /** Starts `slot` over from a zero state at frame `from` (the step state and the activity sums). */
+  private reset(slot: number, from: number): void {
+    this.states.reset(slot, from);
+    this.activity?.reset(slot);
+  }
+
   /** Grows the per-window and per-row scratch to a batch of `n` windows (rows never exceed windows). */
   private ensureBatch(n: number): void {
     if (this.nextInChain.length >= n) return;
@@ -264,7 +352,11 @@ export class StepScorer {
   private ensureCall(rows: number, T: number, M: number): void {
     const frames = rows * T * this.o.channels;
     if (this.framesBuf.length < frames) this.framesBuf = new Float32Array(Math.max(frames, 2 * this.framesBuf.length));
+    if (this.activity && this.activityBuf.length < frames) this.activityBuf = new Float32Array(Math.max(frames, 2 * this.activityBuf.length));
     const history = rows * M * this.states.sizes.width;
-    if (this.historyBuf.length < history) this.historyBuf = new Float32Array(Math.max(history, 2 * this.historyBuf.length));
+    if (this.historyBuf.length < history) {
+      this.historyBuf = new Float32Array(Math.max(history, 2 * this.historyBuf.length));
+      this.historyBits = new Int32Array(this.historyBuf.buffer);
+    }
   }
 }

@@ -138,6 +138,8 @@ export class StepStates {
   readonly sizes: StepSizes;
   /** All rings: layer after layer; within a layer `[position, slot, in]`. */
   readonly store: Float32Array;
+  /** The same memory as 32-bit words: columns are copied bit for bit (no float conversion per value). */
+  private readonly bits: Int32Array;
   /** Per slot: index (in the series) of the next frame the state expects (-Infinity: none, the next window starts afresh). */
   readonly next: Float64Array;
   private readonly bases: Int32Array;
@@ -160,6 +162,7 @@ export class StepStates {
       floats += this.rings[l]! * this.ins[l]! * slots;
     }
     this.store = new Float32Array(floats);
+    this.bits = new Int32Array(this.store.buffer);
     this.next = new Float64Array(slots).fill(Number.NEGATIVE_INFINITY);
   }
 
@@ -187,13 +190,13 @@ export class StepStates {
 
   /**
    * Writes the past columns that a call whose first frame of `slot` is `t0` reads into row `row`
-   * of `history` (`[rows, M, width]`): per layer, rows `0 .. min(M, (k-1)d) - 1` of its block hold
+   * of `history` (`[rows, M, width]`, as 32-bit words: an Int32Array over the float32 input): per layer, rows `0 .. min(M, (k-1)d) - 1` of its block hold
    * frames `t0 - (k-1)d, ...`. Frames before the slot's last reset read as zeros (nothing has
    * written their ring positions since).
    */
-  gather(slot: number, t0: number, M: number, history: Float32Array, row: number): void {
+  gather(slot: number, t0: number, M: number, history: Int32Array, row: number): void {
     const Q = this.sizes.width;
-    const store = this.store;
+    const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
@@ -213,11 +216,12 @@ export class StepStates {
 
   /**
    * Stores the columns of frames `t0 .. t0 + count - 1` of `slot` from row `row` of `columns`
-   * (`[rows, T, width]`; only the last `(k-1)d` of them matter to a layer) and advances the slot.
+   * (`[rows, T, width]` as 32-bit words; only the last `(k-1)d` of them matter to a layer) and
+   * advances the slot.
    */
-  scatter(slot: number, t0: number, count: number, columns: Float32Array, row: number, T: number): void {
+  scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number): void {
     const Q = this.sizes.width;
-    const store = this.store;
+    const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
