@@ -39,6 +39,8 @@ export class StepLayers {
   /** `[1]` int64: T, and T + j d per tap offset used (made once each). */
   private readonly ends = new Map<number, string>();
   private next = 0;
+  /** `[3]` int64 shapes `[B, T, n]` (made once per n). */
+  private readonly shapes = new Map<number, string>();
 
   /**
    * Declares the `frames` `[B, T, C]` and `history` `[B, M, width]` inputs for the layers planned
@@ -67,8 +69,8 @@ export class StepLayers {
   }
 
   /**
-   * One causal convolution at T frames: `x` `[B, T, in]` -> `[B, T, out]` (no activation).
-   * Kernel-1 layers are a plain MatMul and take no history.
+   * One causal convolution at T frames: `x` `[B, T, in]` -> rows `[B T, out]` (no activation;
+   * {@link unrows} makes them `[B, T, out]` again). Kernel-1 layers are a plain Gemm and take no history.
    */
   conv(x: string, w: CausalConvWeights, prefix: string): string {
     const { kernelSize: k, inputSize: cin, filters: cout, dilation: d } = w;
@@ -93,7 +95,20 @@ export class StepLayers {
       this.columns.push(x);
       input = g.op('Concat', [...parts, x], { axis: attr.int(2) }, `${prefix}_window`); // [B, T, k in]
     }
-    return this.g.op('Add', [this.g.op('MatMul', [input, kernel], {}, `${prefix}_mm`), this.g.floatConst(`${prefix}_b`, w.bias, [cout])], {}, `${prefix}_out`);
+    // As rows `[B T, k in]`: a Gemm with its bias (and the activation after it, which onnxruntime
+    // fuses into it) in one pass over the output, where MatMul, Add and the activation on `[B, T, out]` take three.
+    const rows = this.g.op('Reshape', [input, this.g.int64Const(`${prefix}_rows_shape`, [-1, k * cin], [2])], {}, `${prefix}_rows`);
+    return this.g.op('Gemm', [rows, kernel, this.g.floatConst(`${prefix}_b`, w.bias, [cout])], {}, `${prefix}_out`);
+  }
+
+  /** `[B T, n]` rows back to `[B, T, n]`. */
+  unrows(x: string, n: number, prefix: string): string {
+    let shape = this.shapes.get(n);
+    if (!shape) {
+      shape = this.g.op('Concat', [this.g.op('Shape', [this.frames], { start: attr.int(0), end: attr.int(2) }, `frames_BT_${n}`), this.g.int64Const(`width_${n}`, [n], [1])], { axis: attr.int(0) }, `shape_BT_${n}`);
+      this.shapes.set(n, shape);
+    }
+    return this.g.op('Reshape', [x, shape], {}, `${prefix}_seq3`);
   }
 
   /** Declares the `columns` output; returns the metadata entry that describes the layout. */

@@ -142,7 +142,7 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
     for (let i = 0; i < config.depth; i++) {
       const [kernel, bias] = weightsOf(model, name(i));
       const w = { kernel: kernel!, bias: bias!, kernelSize: k, inputSize: i === 0 ? inputSize : F, filters: F, dilation: 2 ** i };
-      x = activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`); // [B, T, F]
+      x = step.unrows(activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`), F, `${prefix}${i}`); // [B, T, F]
     }
     return x;
   };
@@ -150,7 +150,7 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
   const [encKernel, encBias] = weightsOf(model, DC_VAE_LAYERS.encoderHead);
   const muKernel = new Float32Array(F * L);
   for (let i = 0; i < F; i++) muKernel.set(encKernel!.subarray(i * 2 * L, i * 2 * L + L), i * L);
-  const z = step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'); // [B, T, L]
+  const z = step.unrows(step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'), L, 'latent_mean'); // [B, T, L]
   const decoded = stack(z, L, DC_VAE_LAYERS.decoder, 'dec'); // [B, T, F]
 
   const [decKernel, decBias] = weightsOf(model, DC_VAE_LAYERS.decoderHead);
