@@ -1,6 +1,7 @@
 // Stride-1 scoring through a DC-VAE step graph in the Detector: same scores as the window graph on
 // every window, first score at the same frame; model directories without a step graph (older
-// ones) keep the window path; a damaged step graph is refused.
+// ones) keep the window path; a damaged step graph is refused; under drop-oldest overflow no
+// score computed from an overwritten frame is delivered.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { STEP_MODEL_FILE } from '../src/model/manifest.js';
 import { readModelDir, writeModelDir } from '../src/model/model-dir.js';
 import type { ScoredBatch } from '../src/detector/types.js';
 import { trainModel } from '../training/index.js';
+import { runModel } from './helpers/ort-run.js';
 import { copyModelDir } from './helpers/tiny-model.js';
 
 const W = 16;
@@ -137,5 +139,55 @@ describe('detector: stride-1 step graph (dc-vae)', function () {
 
   it('rejects a non-boolean stepGraph option', async () => {
     await assert.rejects(Detector.load(dir, { stepGraph: 'yes' as unknown as boolean }), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
+  });
+
+  it('under drop-oldest overflow delivers only scores equal to the window graph on the true frames (overwritten windows are dropped, not mis-scored)', async () => {
+    // Frames a series' state reads may be overwritten before the worker reads them; every window
+    // whose score could depend on such a frame starts at or before it (the window covers the
+    // network's reach), so the pipeline drops it as overwritten.
+    const onnx = readModelDir(dir).onnx;
+    const S = 6;
+    const T = 600;
+    const C = 3;
+    const series = Array.from({ length: S }, (_, k) => generateSeries({ length: T, channels: C, seed: 20 + k, periods: [24, 7], anomalies: [] }).table.frames);
+    // A ring barely longer than a window, batches of several windows, and no waiting between
+    // pushes: the rings wrap under the batches in flight, over and over.
+    const detector = await Detector.load(dir, { maxSeries: S, capacity: W + 4, overflow: 'drop-oldest', batchSize: 16, stride: 1 });
+    const got = new Map<string, number>();
+    let overwrittenInFlight = 0;
+    detector.on('batch', (b: ScoredBatch) => {
+      for (let i = 0; i < b.size; i++) {
+        if (Number.isFinite(b.scores[i]!)) got.set(`${b.seriesIds[i]}@${b.starts[i]}`, b.scores[i]!);
+        else overwrittenInFlight++;
+      }
+    });
+    try {
+      for (let t = 0; t < T; t++) {
+        for (let k = 0; k < S; k++) detector.push(`s${k}`, t, series[k]!.subarray(t * C, (t + 1) * C));
+        // Now and then let the event loop run, so results come back while the rings keep wrapping.
+        if (t % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await detector.flush();
+      const stats = detector.stats();
+      assert.ok(stats.windowsDropped > 0, 'the rings overflowed');
+      // Windows whose frames were overwritten after they were dispatched (scored, then dropped).
+      assert.ok(overwrittenInFlight > 0, 'frames were overwritten under batches in flight');
+      assert.ok(stats.windowsStepped > 0, 'the step graph scored');
+      assert.ok(got.size > 0);
+    } finally {
+      await detector.close();
+    }
+    const starts = Array.from({ length: T - W + 1 }, (_, s) => s);
+    let checked = 0;
+    for (let k = 0; k < S; k++) {
+      const ref = (await runModel(onnx, series[k]!, C, starts))['score']!.data;
+      for (const s of starts) {
+        const score = got.get(`s${k}@${s}`);
+        if (score === undefined) continue;
+        assert.ok(Math.abs(score - ref[s]!) <= 1e-5 * Math.max(1, Math.abs(ref[s]!)), `s${k}@${s}: ${score} vs ${ref[s]} (window graph on the true frames)`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 0);
   });
 });

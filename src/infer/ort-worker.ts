@@ -62,8 +62,7 @@ function reply(id: number, out: Record<string, Float32Array>, stepped = false): 
 /**
  * Stride-1 windows: through the step graph when the worker has one (each call advances every
  * series of the batch by all its frames, up to a cap: see StepScorer), else through the window
- * graph. `forget` lists series whose state must not be continued (their frames were overwritten
- * in the ring while a batch was being stepped): their next windows start over from the ring.
+ * graph.
  */
 async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<void> {
   const n = msg.slots.length;
@@ -72,7 +71,6 @@ async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<vo
     const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
     return run(msg.id, frames, a.channels, msg.starts);
   }
-  if (msg.forget) stepper.forget(msg.forget);
   const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
   const rows = new Int32Array(n);
   for (let i = 0; i < n; i++) rows[i] = msg.rowStart + words[2 * i]!;

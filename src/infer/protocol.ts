@@ -34,10 +34,9 @@ export type WorkerRequest =
   /**
    * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
    * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
-   * its series) say which series' state each window continues; `forget` lists series whose state
-   * must not be continued (their next windows start over from the ring).
+   * its series) say which series' state each window continues.
    */
-  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array; forget?: Int32Array }
+  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array }
   /** Score windows of frames sent along (a copy): for data that is not in a ring. */
   | { type: 'runFrames'; id: number; frames: Float32Array; channels: number; starts: BigInt64Array }
   | { type: 'close' };

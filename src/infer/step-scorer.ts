@@ -8,10 +8,20 @@
  * all of them.
  *
  * A window whose series' state is not just before it (the series is new to this scorer, windows
- * were skipped, a batch is scored again after a worker restart, or the state was forgotten) starts
+ * were skipped, or a batch is scored again after a worker restart) starts
  * from a zero state at the window's first frame: the window graph's own zero padding, so that
  * window's score is the window graph's exactly, and the windows after it too when the window
  * covers the network's receptive field (the condition under which a step graph is exported).
+ *
+ * Drop-oldest overflow: a frame that the main thread overwrites in the ring before this worker
+ * reads it enters the series' state as a wrong frame, and stays in it while it is within the
+ * network's reach (63 frames for the default DC-VAE). Every window whose score depends on it ends
+ * within that reach after it, so (the window covering the reach) starts at or before it: at
+ * delivery the pipeline finds each such window overwritten and drops it (NaN score, counted in
+ * `windowsDropped`), as it does on the window path. No score computed from a wrong frame is
+ * delivered, and the state is right again for the first window that starts after that frame
+ * (`test/detector-step.test.ts` checks every delivered score against the window graph on the
+ * true frames while the rings wrap under the batches in flight).
  */
 import type * as ort from 'onnxruntime-node';
 import { STEP_IO, type StepLayout, StepStates, historyDepth } from './step-state.js';
@@ -160,14 +170,6 @@ export class StepScorer {
     this.maxT = Math.max(1, Math.min(o.maxT ?? 64, this.maxFrames));
     this.fetches = [...o.outputs.filter((name) => name !== ACTIVITY), STEP_IO.columns];
     if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
-  }
-
-  /** Forgets the states of these slots: their next windows start over (see `StepStates.forget`). */
-  forget(slots: ArrayLike<number>): void {
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots[i]!;
-      if (s >= 0 && s < this.o.slots) this.states.forget(s);
-    }
   }
 
   /**

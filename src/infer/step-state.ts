@@ -183,11 +183,6 @@ export class StepStates {
     this.next[slot] = from;
   }
 
-  /** Forgets where a slot stands: its next window starts over from a zero state at the window's first frame. */
-  forget(slot: number): void {
-    this.next[slot] = Number.NEGATIVE_INFINITY;
-  }
-
   /**
    * Writes the past columns that a call whose first frame of `slot` is `t0` reads into row `row`
    * of `history` (`[rows, M, width]`, as 32-bit words: an Int32Array over the float32 input): per layer, rows `0 .. min(M, (k-1)d) - 1` of its block hold
