@@ -252,7 +252,7 @@ export function registerBench(program: Command): void {
     .option('--models <kinds>', 'kdd: comma-separated model kinds (default: dense-ae,vae,bigan,ocsvm,pca); train: lstmAe and/or dcVae; attribution: kinds (default every kind and deepant-bahdanau)')
     .option('--model <dir>', 'model directory (default: the reference LSTM-AE, trained briefly)')
     .option('--batch-size <n>', 'windows per inference call', '64')
-    .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 1024)')
+    .option('--step-batch-size <n>', 'step: windows per inference call of the step path (default 4096)')
     .option('--rounds <n>', 'alternating measurement rounds (figures are medians)', '5')
     .option('--seconds <n>', 'seconds per round; soak: seconds of streaming', '2')
     .option('--provider <name>', PROVIDER_HELP, 'auto')

@@ -9,7 +9,7 @@ import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import { StepScorer } from './step-scorer.js';
-import { STEP_IO } from './step-state.js';
+import { historyInput, STEP_IO } from './step-state.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -90,7 +90,7 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   // (e.g. reconstructions) are not in it, and batches scored by steps come without them.
   const outputs = wanted.filter((name) => s.outputNames.includes(name));
   // A step graph of an earlier contract (other inputs) is left unused: the window graph scores.
-  const contract = s.inputNames.length === 2 && s.inputNames.includes(STEP_IO.frames) && s.inputNames.includes(STEP_IO.history) && s.outputNames.includes(STEP_IO.columns);
+  const contract = s.inputNames.length === step.layout.layers.length + 1 && s.inputNames.includes(STEP_IO.frames) && step.layout.layers.every((_, l) => s.inputNames.includes(historyInput(l))) && s.outputNames.includes(STEP_IO.columns);
   if (!contract || !outputs.includes('score') || !outputs.includes('channel_score')) {
     await s.release();
     return;

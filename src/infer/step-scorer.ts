@@ -24,7 +24,7 @@
  * true frames while the rings wrap under the batches in flight).
  */
 import type * as ort from 'onnxruntime-node';
-import { STEP_IO, type StepLayout, StepStates, historyDepth } from './step-state.js';
+import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows } from './step-state.js';
 
 /** onnxruntime's Tensor constructor (passed in: this module does not load the binding itself). */
 export type TensorConstructor = typeof ort.Tensor;
@@ -129,8 +129,10 @@ export class StepScorer {
   private readonly maxFrames: number;
   private readonly maxT: number;
   private framesBuf = new Float32Array(0);
-  private historyBuf = new Float32Array(0);
-  private historyBits = new Int32Array(0);
+  /** Per layer: its `history_l` input's scratch, and the same memory as 32-bit words. */
+  private historyBufs: Float32Array[];
+  private historyBits: Int32Array[];
+  private readonly historyNames: string[];
   /** Per frame of a call: the activity of the window ending there (`[rows, T, C]`), when kept. */
   private activityBuf = new Float32Array(0);
   private readonly activity: ActivitySums | undefined;
@@ -168,6 +170,9 @@ export class StepScorer {
     this.planStamp = new Int32Array(o.slots);
     this.maxFrames = Math.max(1, o.maxFramesPerCall ?? 16_384);
     this.maxT = Math.max(1, Math.min(o.maxT ?? 64, this.maxFrames));
+    this.historyNames = layout.layers.map((_, l) => historyInput(l));
+    this.historyBufs = layout.layers.map(() => new Float32Array(0));
+    this.historyBits = layout.layers.map(() => new Int32Array(0));
     this.fetches = [...o.outputs.filter((name) => name !== ACTIVITY), STEP_IO.columns];
     if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
   }
@@ -221,11 +226,9 @@ export class StepScorer {
     }
 
     const results: Record<string, Float32Array> = {};
-    const Q = states.sizes.width;
     while (active > 0) {
       const T = this.framesPerRow(active);
-      const M = historyDepth(states.layout, T);
-      this.ensureCall(active, T, M);
+      this.ensureCall(active, T);
       const framesBuf = this.framesBuf;
       const activity = this.activity;
       for (let r = 0; r < active; r++) {
@@ -247,15 +250,15 @@ export class StepScorer {
         // Padding past the series' own frames: its outputs are ignored and, the graph being
         // causal, it changes none of the real ones; zeros keep it finite.
         if (count < T) framesBuf.fill(0, (r * T + count) * C, (r + 1) * T * C);
-        states.gather(slot, t0, M, this.historyBits, r);
+        states.gather(slot, t0, T, this.historyBits, r);
       }
-      const out = await this.session.run(
-        {
-          [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]),
-          [STEP_IO.history]: new this.Tensor('float32', this.historyBuf.subarray(0, active * M * Q), [active, M, Q]),
-        },
-        this.fetches,
-      );
+      const feeds: Record<string, ort.Tensor> = { [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]) };
+      const layers = states.layout.layers;
+      for (let l = 0; l < layers.length; l++) {
+        const m = historyRows(layers[l]!, T);
+        feeds[this.historyNames[l]!] = new this.Tensor('float32', this.historyBufs[l]!.subarray(0, active * m * layers[l]!.in), [active, m, layers[l]!.in]);
+      }
+      const out = await this.session.run(feeds, this.fetches);
       this.runs++;
       const columnData = out[STEP_IO.columns]!.data as Float32Array;
       const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
@@ -350,15 +353,18 @@ export class StepScorer {
     this.rowCount = new Int32Array(n);
   }
 
-  /** Grows the input scratch to a call of `rows` x `T` frames and `M` history rows (grows only: no allocation in steady state). */
-  private ensureCall(rows: number, T: number, M: number): void {
+  /** Grows the input scratch to a call of `rows` x `T` frames (grows only: no allocation in steady state). */
+  private ensureCall(rows: number, T: number): void {
     const frames = rows * T * this.o.channels;
     if (this.framesBuf.length < frames) this.framesBuf = new Float32Array(Math.max(frames, 2 * this.framesBuf.length));
     if (this.activity && this.activityBuf.length < frames) this.activityBuf = new Float32Array(Math.max(frames, 2 * this.activityBuf.length));
-    const history = rows * M * this.states.sizes.width;
-    if (this.historyBuf.length < history) {
-      this.historyBuf = new Float32Array(Math.max(history, 2 * this.historyBuf.length));
-      this.historyBits = new Int32Array(this.historyBuf.buffer);
+    const layers = this.states.layout.layers;
+    for (let l = 0; l < layers.length; l++) {
+      const need = rows * historyRows(layers[l]!, T) * layers[l]!.in;
+      if (this.historyBufs[l]!.length < need) {
+        this.historyBufs[l] = new Float32Array(Math.max(need, 2 * this.historyBufs[l]!.length));
+        this.historyBits[l] = new Int32Array(this.historyBufs[l]!.buffer);
+      }
     }
   }
 }

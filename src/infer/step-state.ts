@@ -6,7 +6,7 @@
  * Why outside the graph: a layer's output at frame t reads its input at `t - (k-1)d, ..., t - d`,
  * so it needs the last `(k - 1) d` input columns, but a call that advances a series by T frames
  * reads only the oldest `min(T, d)` of them when k = 2 (the others are the call's own frames). So
- * the caller copies exactly the columns a call reads into its `history` input, and stores the new
+ * the caller copies exactly the columns a call reads into its `history_l` inputs, and stores the new
  * columns the call returns: for one new frame per series (steady streaming), one column per layer
  * each way (about 1 KB per point for the default DC-VAE), and nothing is shifted.
  *
@@ -40,23 +40,25 @@ export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 export const STEP_IO = {
   /** Input: T new raw frames per series `[B, T, C]` float32 (frames past a series' own are padding: their outputs are ignored). */
   frames: 'frames',
-  /**
-   * Input: the past columns each layer reads, `[B, M, width]` float32 (M: {@link historyDepth}):
-   * layer l's block is columns `offset_l .. offset_l + in_l` of a row ({@link stepOffsets}), its
-   * rows `0 .. min(M, (k-1)d) - 1` the layer's input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...`
-   * (oldest first), for a call whose first frame is t0.
-   */
-  history: 'history',
-  /** Output: every layer's input column at each new frame, `[B, T, width]` float32 (layer l at its offset), to store for later calls. */
+  /** Output: every layer's input at each new frame, `[B, T * width]` float32: per row, layer after layer, a `[T, in]` block. */
   columns: 'columns',
 } as const;
 
-/** Floats per row of `history` and `columns`: every layer's input side by side. */
+/**
+ * Name of the input holding layer `l`'s past columns, `[B, m, in]` float32 with m =
+ * {@link historyRows}: its input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...` (oldest first), for
+ * a call whose first new frame is t0.
+ */
+export function historyInput(l: number): string {
+  return `history_${l}`;
+}
+
+/** Floats of every layer's input side by side (a frame's share of `columns`). */
 export function stepWidth(layout: StepLayout): number {
   return layout.layers.reduce((sum, l) => sum + l.in, 0);
 }
 
-/** Column offset of each layer's block in a row of `history` and `columns`. */
+/** Offset of each layer's input in {@link stepWidth} (its block of `columns` starts at T times it). */
 export function stepOffsets(layout: StepLayout): number[] {
   const out: number[] = [];
   let at = 0;
@@ -73,21 +75,19 @@ export function ringLength(layer: StepLayer): number {
 }
 
 /**
- * Rows of `history` (M) for a call of T frames per series: a kernel-2 layer reads `min(T, d)`
- * past columns, a wider one all `(k - 1) d` (its taps interleave with the call's own frames). The
- * graph takes `min(M, (k - 1) d)` rows of each layer's block.
+ * Past columns a layer reads in a call of T frames per series: a kernel-2 layer the oldest
+ * `min(T, d)` of its last d (later taps are the call's own frames), a wider one all `(k - 1) d`
+ * (its taps interleave with the call's frames).
  */
-export function historyDepth(layout: StepLayout, frames: number): number {
-  let m = 1;
-  for (const l of layout.layers) m = Math.max(m, l.kernel === 2 ? Math.min(frames, l.dilation) : ringLength(l));
-  return m;
+export function historyRows(layer: StepLayer, frames: number): number {
+  return layer.kernel === 2 ? Math.min(frames, layer.dilation) : ringLength(layer);
 }
 
 /** Sizes of a layout. */
 export interface StepSizes {
   /** Floats of state per series: sum over layers of `(k - 1) d` columns of `in` floats. */
   state: number;
-  /** Floats of a row of `history` and `columns` ({@link stepWidth}). */
+  /** Floats of every layer's input side by side ({@link stepWidth}). */
   width: number;
 }
 
@@ -131,7 +131,7 @@ export function parseStepLayout(text: string | undefined, source: string): StepL
  * at position `t mod ((k - 1) d)`), each position holding that column of every slot side by side,
  * and how far each series has stepped. Series stepped together (the same frame of consecutive
  * slots, as a batch of many series brings them) thus read and write consecutive memory. The caller
- * copies what a call reads into `history` ({@link gather}) and the call's new columns back
+ * copies what a call reads into the `history_l` inputs ({@link gather}) and the call's new columns back
  * ({@link scatter}). Nothing here allocates per call.
  */
 export class StepStates {
@@ -146,6 +146,7 @@ export class StepStates {
   private readonly rings: Int32Array;
   private readonly ins: Int32Array;
   private readonly offsets: Int32Array;
+  private readonly kernels: Int32Array;
 
   constructor(
     readonly layout: StepLayout,
@@ -155,6 +156,7 @@ export class StepStates {
     this.rings = Int32Array.from(layout.layers, ringLength);
     this.ins = Int32Array.from(layout.layers, (l) => l.in);
     this.offsets = Int32Array.from(stepOffsets(layout));
+    this.kernels = Int32Array.from(layout.layers, (l) => l.kernel);
     this.bases = new Int32Array(layout.layers.length);
     let floats = 0;
     for (let l = 0; l < layout.layers.length; l++) {
@@ -184,26 +186,27 @@ export class StepStates {
   }
 
   /**
-   * Writes the past columns that a call whose first frame of `slot` is `t0` reads into row `row`
-   * of `history` (`[rows, M, width]`, as 32-bit words: an Int32Array over the float32 input): per layer, rows `0 .. min(M, (k-1)d) - 1` of its block hold
-   * frames `t0 - (k-1)d, ...`. Frames before the slot's last reset read as zeros (nothing has
-   * written their ring positions since).
+   * Writes the past columns that a call of T frames whose first frame of `slot` is `t0` reads into
+   * row `row` of each layer's `history_l` input (`histories[l]`, `[rows, m_l, in_l]` as 32-bit
+   * words: an Int32Array over the float32 input; m_l = {@link historyRows}): frames
+   * `t0 - (k-1)d, ...`. Frames before the slot's last reset read as zeros (nothing has written
+   * their ring positions since).
    */
-  gather(slot: number, t0: number, M: number, history: Int32Array, row: number): void {
-    const Q = this.sizes.width;
+  gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
-      const m = Math.min(M, R);
+      const m = this.kernels[l] === 2 ? Math.min(T, R) : R;
       const base = this.bases[l]! + slot * cin;
       const stride = this.slots * cin;
+      const history = histories[l]!;
       let p = (((t0 - R) % R) + R) % R;
-      let dst = row * M * Q + this.offsets[l]!;
+      let dst = row * m * cin;
       for (let j = 0; j < m; j++) {
         const src = base + p * stride;
         for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
-        dst += Q;
+        dst += cin;
         if (++p === R) p = 0;
       }
     }
@@ -211,8 +214,8 @@ export class StepStates {
 
   /**
    * Stores the columns of frames `t0 .. t0 + count - 1` of `slot` from row `row` of `columns`
-   * (`[rows, T, width]` as 32-bit words; only the last `(k-1)d` of them matter to a layer) and
-   * advances the slot.
+   * (`[rows, T * width]` as 32-bit words, layer l's `[T, in_l]` block at `T * offset_l`; only the
+   * last `(k-1)d` of them matter to a layer) and advances the slot.
    */
   scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number): void {
     const Q = this.sizes.width;
@@ -224,11 +227,11 @@ export class StepStates {
       const stride = this.slots * cin;
       const first = Math.max(0, count - R);
       let p = (t0 + first) % R;
-      let src = (row * T + first) * Q + this.offsets[l]!;
+      let src = row * T * Q + T * this.offsets[l]! + first * cin;
       for (let q = first; q < count; q++) {
         const dst = base + p * stride;
         for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
-        src += Q;
+        src += cin;
         if (++p === R) p = 0;
       }
     }

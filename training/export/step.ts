@@ -7,23 +7,22 @@
  *
  * Contract (`src/infer/step-state.ts` keeps the state and names the tensors): with `width` the
  * sum of the layers' input features,
- * - inputs `frames` float32 `[B, T, C]` (raw units); `history` float32 `[B, M, width]`: for each
- *   series and layer (block of `in` columns at the layer's offset), the layer's input at frames
- *   `t0 - (k-1)d, ...` in its first `min(M, (k-1)d)` rows, where `t0` is the call's first frame
- *   and M is at least `min(T, d)` for every kernel-2 layer and `(k-1)d` for wider ones
- *   (`historyDepth`);
+ * - inputs `frames` float32 `[B, T, C]` (raw units), and per layer l `history_l` float32
+ *   `[B, m, in]`: the layer's input at frames `t0 - (k-1)d, ...` (oldest first), where `t0` is the
+ *   call's first frame and m is `min(T, d)` for a kernel-2 layer, `(k-1)d` for a wider one
+ *   (`historyRows`);
  * - outputs the kind's scores at every new frame (the window graph's names, with a T axis after
- *   B), and `columns` float32 `[B, T, width]`: each layer's input at each new frame, which the
- *   caller stores for later calls;
+ *   B), and `columns` float32 `[B, T * width]`: per series, layer after layer, the layer's input
+ *   at each new frame (`[T, in]`), which the caller stores for later calls;
  * - metadata `seismo.step.layers`: the layers as JSON `[{in, dilation, kernel}]`.
  *
- * A layer is `act(concat(taps, x_t) @ K + b)` with the tfjs kernel `[k, in, out]` read as
- * `[k * in, out]` (tap-major, tap k-1 the current frame): the same sum as the window graph's Conv
- * with `dilations=[d]`, `pads=[d(k-1), 0]`, for T frames at once (one MatMul over `B * T` rows).
- * Tap j of the T frames is rows `j d .. j d + T - 1` of the layer's past rows followed by its
- * input: with k = 2 and `min(T, d)` past rows, the first T rows of that concatenation.
+ * A layer is `act(sum_j tap_j @ K_j + b)` with the tfjs kernel `[k, in, out]` (tap k-1 the
+ * current frame): the same sum as the window graph's Conv with `dilations=[d]`,
+ * `pads=[d(k-1), 0]`, for T frames at once, each tap one Gemm over `B * T` rows (the bias in the
+ * first, the activation fused into the last by onnxruntime). Tap j of the T frames is rows
+ * `j d .. j d + T - 1` of the layer's past rows followed by its input.
  */
-import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, stepOffsets, stepWidth } from '../../src/infer/step-state';
+import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } from '../../src/infer/step-state';
 import type { CausalConvWeights } from './blocks';
 import { DType, type GraphBuilder, attr } from './onnx-graph';
 
@@ -31,20 +30,20 @@ import { DType, type GraphBuilder, attr } from './onnx-graph';
 export class StepLayers {
   /** Name of the raw `frames` input `[B, T, C]`. */
   readonly frames: string;
-  /** Row width of `history` and `columns`. */
+  /** Floats of every layer's input side by side (a frame's share of `columns`). */
   readonly width: number;
-  private readonly history: string;
-  private readonly offsets: number[];
   private readonly columns: string[] = [];
   /** `[1]` int64: T, and T + j d per tap offset used (made once each). */
   private readonly ends = new Map<number, string>();
   private next = 0;
   /** `[3]` int64 shapes `[B, T, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
+  /** `[2]` int64 shapes `[B, T n]` (made once per n). */
+  private readonly flats = new Map<number, string>();
 
   /**
-   * Declares the `frames` `[B, T, C]` and `history` `[B, M, width]` inputs for the layers planned
-   * (those with k >= 2, in the order {@link conv} will be called on them).
+   * Declares the `frames` `[B, T, C]` input, and a `history_l` input per layer planned (those
+   * with k >= 2, in the order {@link conv} will be called on them).
    */
   constructor(
     private readonly g: GraphBuilder,
@@ -53,8 +52,6 @@ export class StepLayers {
   ) {
     this.frames = g.input(STEP_IO.frames, DType.float, ['B', 'T', channels]);
     this.width = stepWidth({ layers: planned });
-    this.offsets = stepOffsets({ layers: planned });
-    this.history = g.input(STEP_IO.history, DType.float, ['B', 'M', this.width]);
     this.ends.set(0, g.op('Shape', [this.frames], { start: attr.int(1), end: attr.int(2) }, 'frames_T'));
   }
 
@@ -74,8 +71,12 @@ export class StepLayers {
    */
   conv(x: string, w: CausalConvWeights, prefix: string): string {
     const { kernelSize: k, inputSize: cin, filters: cout, dilation: d } = w;
-    const kernel = this.g.floatConst(`${prefix}_K`, w.kernel, [k * cin, cout]);
-    let input = x;
+    const g = this.g;
+    const rows = (t: string, name: string) => g.op('Reshape', [t, g.int64Const(`${name}_shape`, [-1, cin], [2])], {}, name); // [B T, in]
+    // The current frame's tap carries the bias; the past taps add to it (Gemm's C input): no
+    // concatenation of taps along the features, which onnxruntime copies value row by value row.
+    const current = w.kernel.subarray((k - 1) * cin * cout);
+    let y = g.op('Gemm', [rows(x, `${prefix}_x_rows`), g.floatConst(`${prefix}_K${k - 1}`, current, [cin, cout]), g.floatConst(`${prefix}_b`, w.bias, [cout])], {}, `${prefix}_tap${k - 1}_out`);
     if (k > 1) {
       const l = this.next;
       const plan = this.planned[l];
@@ -83,22 +84,26 @@ export class StepLayers {
         throw new Error(`step graph: layer ${prefix} (in ${cin}, dilation ${d}, kernel ${k}) is not planned layer ${l} ${JSON.stringify(plan)}`);
       }
       this.next++;
-      const g = this.g;
-      const off = this.offsets[l]!;
-      // The layer's past rows (at most (k-1)d; fewer when M is smaller, see the contract).
-      const past = g.op('Slice', [this.history, g.int64Const(`${prefix}_past_from`, [0, off], [2]), g.int64Const(`${prefix}_past_to`, [(k - 1) * d, off + cin], [2]), g.int64Const(`${prefix}_past_axes`, [1, 2], [2])], {}, `${prefix}_past`); // [B, m, in]
+      const past = g.input(historyInput(l), DType.float, ['B', `m${l}`, cin]);
       const seq = g.op('Concat', [past, x], { axis: attr.int(1) }, `${prefix}_seq`); // [B, m + T, in]
-      const parts: string[] = [];
       for (let j = 0; j < k - 1; j++) {
-        parts.push(g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [1], [1])], {}, `${prefix}_tap${j}`)); // [B, T, in]
+        const tap = g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [1], [1])], {}, `${prefix}_tap${j}`); // [B, T, in]
+        y = g.op('Gemm', [rows(tap, `${prefix}_tap${j}_rows`), g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
       }
-      this.columns.push(x);
-      input = g.op('Concat', [...parts, x], { axis: attr.int(2) }, `${prefix}_window`); // [B, T, k in]
+      // [B, T * in]: per series this layer's `[T, in]` block of `columns`.
+      this.columns.push(g.op('Reshape', [x, this.flat(cin)], {}, `${prefix}_column`));
     }
-    // As rows `[B T, k in]`: a Gemm with its bias (and the activation after it, which onnxruntime
-    // fuses into it) in one pass over the output, where MatMul, Add and the activation on `[B, T, out]` take three.
-    const rows = this.g.op('Reshape', [input, this.g.int64Const(`${prefix}_rows_shape`, [-1, k * cin], [2])], {}, `${prefix}_rows`);
-    return this.g.op('Gemm', [rows, kernel, this.g.floatConst(`${prefix}_b`, w.bias, [cout])], {}, `${prefix}_out`);
+    return y; // [B T, out]
+  }
+
+  /** `[2]` int64 `[B, T * n]`. */
+  private flat(n: number): string {
+    let shape = this.flats.get(n);
+    if (!shape) {
+      shape = this.g.op('Concat', [this.g.int64Const(`flat_keep_${n}`, [0], [1]), this.g.op('Mul', [this.ends.get(0)!, this.g.int64Const(`flat_width_${n}`, [n], [1])], {}, `flat_T_${n}`)], { axis: attr.int(0) }, `flat_shape_${n}`);
+      this.flats.set(n, shape);
+    }
+    return shape;
   }
 
   /** `[B T, n]` rows back to `[B, T, n]`. */
@@ -114,7 +119,7 @@ export class StepLayers {
   /** Declares the `columns` output; returns the metadata entry that describes the layout. */
   finish(): Record<string, string> {
     if (this.next !== this.planned.length) throw new Error(`step graph: ${this.next} of ${this.planned.length} planned layers built`);
-    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(2) }, 'new_columns'), STEP_IO.columns, DType.float, ['B', 'T', this.width]);
+    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(1) }, 'new_columns'), STEP_IO.columns, DType.float, ['B', `T*${this.width}`]);
     return { [STEP_LAYOUT_KEY]: JSON.stringify(this.planned) };
   }
 }

@@ -11,7 +11,7 @@ import { DC_VAE_LAYERS, type DcVaeConfig } from './model';
 import { contractIO, IO, type ScalerParams, seismoMetadata, activation, causalConv, swapTimeFeatures, windowPrologue } from '../../export/blocks';
 import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 import { StepLayers } from '../../export/step';
-import { STEP_IO, type StepLayer } from '../../../src/infer/step-state';
+import { STEP_IO, type StepLayer, historyInput } from '../../../src/infer/step-state';
 
 /** Inputs and outputs of an exported DC-VAE graph, in order. */
 export const DC_VAE_IO = contractIO(['mean', 'std']);
@@ -99,6 +99,11 @@ export function dcVaeStepExact(config: Pick<DcVaeConfig, 'kernelSize' | 'depth' 
   return config.kernelSize >= 2 ? config.window >= dcVaeNetworkField(config) : true;
 }
 
+/** The `history_l` inputs of the DC-VAE's step graph: one per dilated layer (2 x depth). */
+function stepHistoryInputs(config: Pick<DcVaeConfig, 'depth'>): string[] {
+  return Array.from({ length: 2 * config.depth }, (_, l) => historyInput(l));
+}
+
 /**
  * The step graph of a trained DC-VAE and its inputs and outputs (for `manifest.step`), or
  * undefined when the window does not cover the network ({@link dcVaeStepExact}): then no
@@ -109,7 +114,7 @@ export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNa
   if (config.kernelSize < 2) return undefined; // pointwise: the window path is already one frame's work
   return {
     onnx: exportDcVaeStep(model, config, channelNames, scaler),
-    inputs: [STEP_IO.frames, STEP_IO.history],
+    inputs: [STEP_IO.frames, ...stepHistoryInputs(config)],
     outputs: [...DC_VAE_IO.outputs, STEP_IO.columns],
   };
 }
