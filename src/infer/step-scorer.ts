@@ -136,7 +136,10 @@ export class StepScorer {
   /** Per frame of a call: the activity of the window ending there (`[rows, T, C]`), when kept. */
   private activityBuf = new Float32Array(0);
   private readonly activity: ActivitySums | undefined;
+  /** Output names fetched besides `columns`. */
   private readonly fetches: string[];
+  /** Where onnxruntime writes `columns` (preallocated: the largest output, ~1 KB per frame, not allocated per call). */
+  private columnsBuf = new Float32Array(0);
   // Per active row (series) of a round: its pending window (next output), next frame, last frame
   // of its current run of windows, frames in this call.
   private rowWindow = new Int32Array(0);
@@ -173,7 +176,7 @@ export class StepScorer {
     this.historyNames = layout.layers.map((_, l) => historyInput(l));
     this.historyBufs = layout.layers.map(() => new Float32Array(0));
     this.historyBits = layout.layers.map(() => new Int32Array(0));
-    this.fetches = [...o.outputs.filter((name) => name !== ACTIVITY), STEP_IO.columns];
+    this.fetches = o.outputs.filter((name) => name !== ACTIVITY);
     if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
   }
 
@@ -258,9 +261,13 @@ export class StepScorer {
         const m = historyRows(layers[l]!, T);
         feeds[this.historyNames[l]!] = new this.Tensor('float32', this.historyBufs[l]!.subarray(0, active * m * layers[l]!.in), [active, m, layers[l]!.in]);
       }
-      const out = await this.session.run(feeds, this.fetches);
+      const width = active * T * states.sizes.width;
+      if (this.columnsBuf.length < width) this.columnsBuf = new Float32Array(Math.max(width, 2 * this.columnsBuf.length));
+      const fetches: Record<string, ort.Tensor | null> = { [STEP_IO.columns]: new this.Tensor('float32', this.columnsBuf.subarray(0, width), [active, T * states.sizes.width]) };
+      for (const name of this.fetches) fetches[name] = null;
+      const out = await this.session.run(feeds, fetches);
       this.runs++;
-      const columnData = out[STEP_IO.columns]!.data as Float32Array;
+      const columnData = this.columnsBuf;
       const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
       // The outputs once per call (not per window): data, floats per frame, and the result arrays.
       const outputs = this.o.outputs;
