@@ -127,16 +127,16 @@ export function parseStepLayout(text: string | undefined, source: string): StepL
 
 
 /**
- * The state of many series (slots): per layer and slot, a ring of `(k - 1) d` columns (column of
- * frame t at position `t mod ((k - 1) d)`), and how far each series has stepped. A call reads and
- * writes a run of consecutive columns of each ring (at most two pieces, where it wraps), copied
- * as blocks. The caller
+ * The state of many series (slots): per layer, a ring of `(k - 1) d` positions (column of frame t
+ * at position `t mod ((k - 1) d)`), each position holding that column of every slot side by side,
+ * and how far each series has stepped. Series stepped together (the same frame of consecutive
+ * slots, as a batch of many series brings them) thus read and write consecutive memory. The caller
  * copies what a call reads into the `history_l` inputs ({@link gather}) and the call's new columns back
  * ({@link scatter}). Nothing here allocates per call.
  */
 export class StepStates {
   readonly sizes: StepSizes;
-  /** All rings: layer after layer; within a layer `[slot, position, in]`. */
+  /** All rings: layer after layer; within a layer `[position, slot, in]`. */
   readonly store: Float32Array;
   /** The same memory as 32-bit words: columns are copied bit for bit (no float conversion per value). */
   private readonly bits: Int32Array;
@@ -176,8 +176,11 @@ export class StepStates {
   /** Forgets a slot's history: its next step is frame `from` of the series, after zero padding. */
   reset(slot: number, from: number): void {
     for (let l = 0; l < this.rings.length; l++) {
-      const n = this.rings[l]! * this.ins[l]!;
-      this.store.fill(0, this.bases[l]! + slot * n, this.bases[l]! + (slot + 1) * n);
+      const cin = this.ins[l]!;
+      for (let p = 0; p < this.rings[l]!; p++) {
+        const at = this.bases[l]! + (p * this.slots + slot) * cin;
+        this.store.fill(0, at, at + cin);
+      }
     }
     this.next[slot] = from;
   }
@@ -190,16 +193,22 @@ export class StepStates {
    * their ring positions since).
    */
   gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number): void {
+    const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
       const m = this.kernels[l] === 2 ? Math.min(T, R) : R;
-      const ring = this.bases[l]! + slot * R * cin;
-      const p = (((t0 - R) % R) + R) % R;
-      const first = Math.min(m, R - p);
-      const dst = row * m * cin;
-      copyWords(histories[l]!, dst, this.bits, ring + p * cin, first * cin);
-      if (first < m) copyWords(histories[l]!, dst + first * cin, this.bits, ring, (m - first) * cin);
+      const base = this.bases[l]! + slot * cin;
+      const stride = this.slots * cin;
+      const history = histories[l]!;
+      let p = (((t0 - R) % R) + R) % R;
+      let dst = row * m * cin;
+      for (let j = 0; j < m; j++) {
+        const src = base + p * stride;
+        for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
+        dst += cin;
+        if (++p === R) p = 0;
+      }
     }
   }
 
@@ -210,27 +219,22 @@ export class StepStates {
    */
   scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number): void {
     const Q = this.sizes.width;
+    const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
-      const ring = this.bases[l]! + slot * R * cin;
-      const skip = Math.max(0, count - R);
-      const n = count - skip;
-      const p = (t0 + skip) % R;
-      const src = row * T * Q + T * this.offsets[l]! + skip * cin;
-      const first = Math.min(n, R - p);
-      copyWords(this.bits, ring + p * cin, columns, src, first * cin);
-      if (first < n) copyWords(this.bits, ring, columns, src + first * cin, (n - first) * cin);
+      const base = this.bases[l]! + slot * cin;
+      const stride = this.slots * cin;
+      const first = Math.max(0, count - R);
+      let p = (t0 + first) % R;
+      let src = row * T * Q + T * this.offsets[l]! + first * cin;
+      for (let q = first; q < count; q++) {
+        const dst = base + p * stride;
+        for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
+        src += cin;
+        if (++p === R) p = 0;
+      }
     }
     this.next[slot] = t0 + count;
-  }
-}
-
-/** Copies `n` words: a block copy when long enough to be worth its view, else a loop. */
-function copyWords(dst: Int32Array, at: number, src: Int32Array, from: number, n: number): void {
-  if (n >= 64) {
-    dst.set(src.subarray(from, from + n), at);
-  } else {
-    for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
   }
 }
