@@ -146,6 +146,7 @@ export class StepScorer {
   private rowFrame = new Float64Array(0);
   private rowEnd = new Float64Array(0);
   private rowCount = new Int32Array(0);
+  private rowSlot = new Int32Array(0);
   // Per window of a batch (see score).
   private nextInChain = new Int32Array(0);
   private fresh = new Uint8Array(0);
@@ -242,6 +243,7 @@ export class StepScorer {
         // overlap or touch, so that window also starts at or before t).
         let p = this.rowWindow[r]!;
         const slot = slots[p]!;
+        this.rowSlot[r] = slot;
         for (let q = 0; q < count; q++) {
           const t = t0 + q;
           while (starts[p]! + W - 1 < t) p = nextInChain[p]!;
@@ -253,7 +255,13 @@ export class StepScorer {
         // Padding past the series' own frames: its outputs are ignored and, the graph being
         // causal, it changes none of the real ones; zeros keep it finite.
         if (count < T) framesBuf.fill(0, (r * T + count) * C, (r + 1) * T * C);
-        states.gather(slot, t0, T, this.historyBits, r);
+      }
+      // Past columns, by runs of rows of consecutive slots at the same frame (series that tick
+      // together): one block copy per layer and run where each reads one column.
+      for (let r = 0; r < active; ) {
+        const e = this.runOf(r, active);
+        states.gather(this.rowSlot[r]!, this.rowFrame[r]!, T, this.historyBits, r, e - r);
+        r = e;
       }
       const feeds: Record<string, ort.Tensor> = { [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]) };
       const layers = states.layout.layers;
@@ -263,7 +271,7 @@ export class StepScorer {
       }
       const width = active * T * states.sizes.width;
       if (this.columnsBuf.length < width) this.columnsBuf = new Float32Array(Math.max(width, 2 * this.columnsBuf.length));
-      const fetches: Record<string, ort.Tensor | null> = { [STEP_IO.columns]: new this.Tensor('float32', this.columnsBuf.subarray(0, width), [active, T * states.sizes.width]) };
+      const fetches: Record<string, ort.Tensor | null> = { [STEP_IO.columns]: new this.Tensor('float32', this.columnsBuf.subarray(0, width), [width]) };
       for (const name of this.fetches) fetches[name] = null;
       const out = await this.session.run(feeds, fetches);
       this.runs++;
@@ -282,13 +290,17 @@ export class StepScorer {
         widths.push(width);
         res.push((results[outputs[k]!] ??= new Float32Array(n * width)));
       }
+      for (let r = 0; r < active; ) {
+        const e = this.runOf(r, active);
+        states.scatter(this.rowSlot[r]!, this.rowFrame[r]!, this.rowCount[r]!, columns, r, T, active, e - r);
+        r = e;
+      }
       let kept = 0;
       for (let r = 0; r < active; r++) {
         let i = this.rowWindow[r]!;
         const t0 = this.rowFrame[r]!;
         const count = this.rowCount[r]!;
         const slot = slots[i]!;
-        states.scatter(slot, t0, count, columns, r, T);
         this.steps += count;
         // The windows that end at these frames (at most one per frame within a run).
         for (let q = 0; q < count && i >= 0; q++) {
@@ -342,6 +354,16 @@ export class StepScorer {
     return T;
   }
 
+  /** End of the run of rows from `r`: consecutive slots at the same first frame and frame count. */
+  private runOf(r: number, active: number): number {
+    const slot = this.rowSlot[r]!;
+    const t0 = this.rowFrame[r]!;
+    const count = this.rowCount[r]!;
+    let e = r + 1;
+    while (e < active && this.rowSlot[e] === slot + (e - r) && this.rowFrame[e] === t0 && this.rowCount[e] === count) e++;
+    return e;
+  }
+
   /** Starts `slot` over from a zero state at frame `from` (the step state and the activity sums). */
   private reset(slot: number, from: number): void {
     this.states.reset(slot, from);
@@ -358,6 +380,7 @@ export class StepScorer {
     this.rowFrame = new Float64Array(n);
     this.rowEnd = new Float64Array(n);
     this.rowCount = new Int32Array(n);
+    this.rowSlot = new Int32Array(n);
   }
 
   /** Grows the input scratch to a call of `rows` x `T` frames (grows only: no allocation in steady state). */

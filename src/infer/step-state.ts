@@ -40,7 +40,7 @@ export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 export const STEP_IO = {
   /** Input: T new raw frames per series `[B, T, C]` float32 (frames past a series' own are padding: their outputs are ignored). */
   frames: 'frames',
-  /** Output: every layer's input at each new frame, `[B, T * width]` float32: per row, layer after layer, a `[T, in]` block. */
+  /** Output: every layer's input at each new frame, `[B * T * width]` float32: layer after layer, a `[B, T, in]` block. */
   columns: 'columns',
 } as const;
 
@@ -58,7 +58,7 @@ export function stepWidth(layout: StepLayout): number {
   return layout.layers.reduce((sum, l) => sum + l.in, 0);
 }
 
-/** Offset of each layer's input in {@link stepWidth} (its block of `columns` starts at T times it). */
+/** Offset of each layer's input in {@link stepWidth} (its block of `columns` starts at B T times it). */
 export function stepOffsets(layout: StepLayout): number[] {
   const out: number[] = [];
   let at = 0;
@@ -186,55 +186,82 @@ export class StepStates {
   }
 
   /**
-   * Writes the past columns that a call of T frames whose first frame of `slot` is `t0` reads into
-   * row `row` of each layer's `history_l` input (`histories[l]`, `[rows, m_l, in_l]` as 32-bit
-   * words: an Int32Array over the float32 input; m_l = {@link historyRows}): frames
-   * `t0 - (k-1)d, ...`. Frames before the slot's last reset read as zeros (nothing has written
+   * Writes the past columns that a call of T frames whose first frame is `t0` reads, for `run`
+   * consecutive slots from `slot` (rows `row ..` of the call), into each layer's `history_l`
+   * input (`histories[l]`, `[rows, m_l, in_l]` as 32-bit words: an Int32Array over the float32
+   * input; m_l = {@link historyRows}): frames `t0 - (k-1)d, ...`. A layer that reads one column
+   * per series is one block copy for the whole run (the rings hold the same frame of consecutive
+   * slots side by side). Frames before a slot's last reset read as zeros (nothing has written
    * their ring positions since).
    */
-  gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number): void {
+  gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number, run = 1): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
       const m = this.kernels[l] === 2 ? Math.min(T, R) : R;
-      const base = this.bases[l]! + slot * cin;
       const stride = this.slots * cin;
       const history = histories[l]!;
-      let p = (((t0 - R) % R) + R) % R;
-      let dst = row * m * cin;
-      for (let j = 0; j < m; j++) {
-        const src = base + p * stride;
-        for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
-        dst += cin;
-        if (++p === R) p = 0;
+      const p0 = (((t0 - R) % R) + R) % R;
+      if (m === 1) {
+        copyWords(history, row * cin, store, this.bases[l]! + p0 * stride + slot * cin, run * cin);
+        continue;
+      }
+      for (let i = 0; i < run; i++) {
+        const base = this.bases[l]! + (slot + i) * cin;
+        let p = p0;
+        let dst = (row + i) * m * cin;
+        for (let j = 0; j < m; j++) {
+          const src = base + p * stride;
+          for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
+          dst += cin;
+          if (++p === R) p = 0;
+        }
       }
     }
   }
 
   /**
-   * Stores the columns of frames `t0 .. t0 + count - 1` of `slot` from row `row` of `columns`
-   * (`[rows, T * width]` as 32-bit words, layer l's `[T, in_l]` block at `T * offset_l`; only the
-   * last `(k-1)d` of them matter to a layer) and advances the slot.
+   * Stores the columns of frames `t0 .. t0 + count - 1` of `run` consecutive slots from `slot`
+   * (rows `row ..` of a call of `rows` x T frames) from `columns` (as 32-bit words: layer after
+   * layer a `[rows, T, in_l]` block, see `STEP_IO.columns`; only the last `(k-1)d` frames matter
+   * to a layer), and advances those slots. With one frame per series per call, each layer is one
+   * block copy for the whole run.
    */
-  scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number): void {
-    const Q = this.sizes.width;
+  scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number, rows: number, run = 1): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
       const cin = this.ins[l]!;
-      const base = this.bases[l]! + slot * cin;
       const stride = this.slots * cin;
-      const first = Math.max(0, count - R);
-      let p = (t0 + first) % R;
-      let src = row * T * Q + T * this.offsets[l]! + first * cin;
-      for (let q = first; q < count; q++) {
-        const dst = base + p * stride;
-        for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
-        src += cin;
-        if (++p === R) p = 0;
+      const skip = Math.max(0, count - R);
+      const p0 = (t0 + skip) % R;
+      const block = rows * T * this.offsets[l]!;
+      if (T === 1) {
+        copyWords(store, this.bases[l]! + p0 * stride + slot * cin, columns, block + row * cin, run * cin);
+        continue;
+      }
+      for (let i = 0; i < run; i++) {
+        const base = this.bases[l]! + (slot + i) * cin;
+        let p = p0;
+        let src = block + ((row + i) * T + skip) * cin;
+        for (let q = skip; q < count; q++) {
+          const dst = base + p * stride;
+          for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
+          src += cin;
+          if (++p === R) p = 0;
+        }
       }
     }
-    this.next[slot] = t0 + count;
+    for (let i = 0; i < run; i++) this.next[slot + i] = t0 + count;
+  }
+}
+
+/** Copies `n` words: a block copy when long enough to be worth its view, else a loop. */
+function copyWords(dst: Int32Array, at: number, src: Int32Array, from: number, n: number): void {
+  if (n >= 64) {
+    dst.set(src.subarray(from, from + n), at);
+  } else {
+    for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
   }
 }

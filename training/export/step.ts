@@ -12,8 +12,8 @@
  *   call's first frame and m is `min(T, d)` for a kernel-2 layer, `(k-1)d` for a wider one
  *   (`historyRows`);
  * - outputs the kind's scores at every new frame (the window graph's names, with a T axis after
- *   B), and `columns` float32 `[B, T * width]`: per series, layer after layer, the layer's input
- *   at each new frame (`[T, in]`), which the caller stores for later calls;
+ *   B), and `columns` float32 `[B * T * width]`: layer after layer, the layer's input at each new
+ *   frame (`[B, T, in]`), which the caller stores for later calls;
  * - metadata `seismo.step.layers`: the layers as JSON `[{in, dilation, kernel}]`.
  *
  * A layer is `act(sum_j tap_j @ K_j + b)` with the tfjs kernel `[k, in, out]` (tap k-1 the
@@ -38,8 +38,7 @@ export class StepLayers {
   private next = 0;
   /** `[3]` int64 shapes `[B, T, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
-  /** `[2]` int64 shapes `[B, T n]` (made once per n). */
-  private readonly flats = new Map<number, string>();
+  private flatShape: string | undefined;
 
   /**
    * Declares the `frames` `[B, T, C]` input, and a `history_l` input per layer planned (those
@@ -90,20 +89,16 @@ export class StepLayers {
         const tap = g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [1], [1])], {}, `${prefix}_tap${j}`); // [B, T, in]
         y = g.op('Gemm', [rows(tap, `${prefix}_tap${j}_rows`), g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
       }
-      // [B, T * in]: per series this layer's `[T, in]` block of `columns`.
-      this.columns.push(g.op('Reshape', [x, this.flat(cin)], {}, `${prefix}_column`));
+      // [B T in]: this layer's block of `columns` (blocks joined end to end: one copy each).
+      this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
     }
     return y; // [B T, out]
   }
 
-  /** `[2]` int64 `[B, T * n]`. */
-  private flat(n: number): string {
-    let shape = this.flats.get(n);
-    if (!shape) {
-      shape = this.g.op('Concat', [this.g.int64Const(`flat_keep_${n}`, [0], [1]), this.g.op('Mul', [this.ends.get(0)!, this.g.int64Const(`flat_width_${n}`, [n], [1])], {}, `flat_T_${n}`)], { axis: attr.int(0) }, `flat_shape_${n}`);
-      this.flats.set(n, shape);
-    }
-    return shape;
+  /** `[1]` int64 `[-1]` (flattens). */
+  private flat(): string {
+    this.flatShape ??= this.g.int64Const('flat_shape', [-1], [1]);
+    return this.flatShape;
   }
 
   /** `[B T, n]` rows back to `[B, T, n]`. */
@@ -119,7 +114,7 @@ export class StepLayers {
   /** Declares the `columns` output; returns the metadata entry that describes the layout. */
   finish(): Record<string, string> {
     if (this.next !== this.planned.length) throw new Error(`step graph: ${this.next} of ${this.planned.length} planned layers built`);
-    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(1) }, 'new_columns'), STEP_IO.columns, DType.float, ['B', `T*${this.width}`]);
+    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(0) }, 'new_columns'), STEP_IO.columns, DType.float, [`B*T*${this.width}`]);
     return { [STEP_LAYOUT_KEY]: JSON.stringify(this.planned) };
   }
 }
