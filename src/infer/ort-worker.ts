@@ -89,8 +89,16 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   // The step graph gives the scores the pipeline needs; outputs only some window graphs add
   // (e.g. reconstructions) are not in it, and batches scored by steps come without them.
   const outputs = wanted.filter((name) => s.outputNames.includes(name));
-  // A step graph of an earlier contract (other inputs) is left unused: the window graph scores.
-  const contract = s.inputNames.length === step.layout.layers.length + 1 && s.inputNames.includes(STEP_IO.frames) && step.layout.layers.every((_, l) => s.inputNames.includes(historyInput(l))) && s.outputNames.includes(STEP_IO.columns);
+  // A step graph of an earlier contract (other inputs, or `columns` not flat) is left unused: the window graph scores.
+  const rank = (list: readonly ort.InferenceSession.ValueMetadata[], name: string): number => {
+    const m = list.find((v) => v.name === name);
+    return m && m.isTensor ? m.shape.length : -1;
+  };
+  const contract =
+    s.inputNames.length === step.layout.layers.length + 1 &&
+    rank(s.inputMetadata, STEP_IO.frames) === 3 &&
+    step.layout.layers.every((_, l) => rank(s.inputMetadata, historyInput(l)) === 3) &&
+    rank(s.outputMetadata, STEP_IO.columns) === 1;
   if (!contract || !outputs.includes('score') || !outputs.includes('channel_score')) {
     await s.release();
     return;
