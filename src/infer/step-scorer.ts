@@ -2,7 +2,7 @@
  * Scores stride-1 windows with a step graph (see `./step-state.ts`): each window's score is the
  * step graph's output at the window's last frame, after stepping the series' state through every
  * frame since its last step. Each onnxruntime call advances every series that has frames left in
- * the batch by up to T frames (one row per series, `[rows, T, C]`), so a call serves as many
+ * the batch by up to T frames (one row per series, `[T, rows, C]`), so a call serves as many
  * series as the batch holds and as many frames of each as it has (T = 1 in steady streaming,
  * more when a batch brings several windows of a series): the fixed cost of a call is shared by
  * all of them.
@@ -133,7 +133,7 @@ export class StepScorer {
   private historyBufs: Float32Array[];
   private historyBits: Int32Array[];
   private readonly historyNames: string[];
-  /** Per frame of a call: the activity of the window ending there (`[rows, T, C]`), when kept. */
+  /** Per frame of a call: the activity of the window ending there (`[T, rows, C]`, as the frames), when kept. */
   private activityBuf = new Float32Array(0);
   private readonly activity: ActivitySums | undefined;
   /** Output names fetched besides `columns`. */
@@ -248,26 +248,26 @@ export class StepScorer {
           const t = t0 + q;
           while (starts[p]! + W - 1 < t) p = nextInChain[p]!;
           const src = (rows[p]! + (t - starts[p]!)) * C;
-          const dst = (r * T + q) * C;
+          const dst = (q * active + r) * C;
           for (let c = 0; c < C; c++) framesBuf[dst + c] = source[src + c]!;
           if (activity) activity.step(slot, t, source, src, this.activityBuf, dst);
         }
         // Padding past the series' own frames: its outputs are ignored and, the graph being
         // causal, it changes none of the real ones; zeros keep it finite.
-        if (count < T) framesBuf.fill(0, (r * T + count) * C, (r + 1) * T * C);
+        for (let q = count; q < T; q++) framesBuf.fill(0, (q * active + r) * C, (q * active + r + 1) * C);
       }
       // Past columns, by runs of rows of consecutive slots at the same frame (series that tick
       // together): one block copy per layer and run where each reads one column.
       for (let r = 0; r < active; ) {
         const e = this.runOf(r, active);
-        states.gather(this.rowSlot[r]!, this.rowFrame[r]!, T, this.historyBits, r, e - r);
+        states.gather(this.rowSlot[r]!, this.rowFrame[r]!, T, this.historyBits, r, active, e - r);
         r = e;
       }
-      const feeds: Record<string, ort.Tensor> = { [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]) };
+      const feeds: Record<string, ort.Tensor> = { [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [T, active, C]) };
       const layers = states.layout.layers;
       for (let l = 0; l < layers.length; l++) {
         const m = historyRows(layers[l]!, T);
-        feeds[this.historyNames[l]!] = new this.Tensor('float32', this.historyBufs[l]!.subarray(0, active * m * layers[l]!.in), [active, m, layers[l]!.in]);
+        feeds[this.historyNames[l]!] = new this.Tensor('float32', this.historyBufs[l]!.subarray(0, active * m * layers[l]!.in), [m, active, layers[l]!.in]);
       }
       const width = active * T * states.sizes.width;
       if (this.columnsBuf.length < width) this.columnsBuf = new Float32Array(Math.max(width, 2 * this.columnsBuf.length));
@@ -307,7 +307,7 @@ export class StepScorer {
           if (starts[i]! + W - 1 !== t0 + q) continue;
           for (let k = 0; k < data.length; k++) {
             const width = widths[k]!;
-            const from = (r * T + q) * width;
+            const from = (q * active + r) * width;
             const to = i * width;
             const src = data[k]!;
             const dst = res[k]!;

@@ -38,14 +38,14 @@ export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 
 /** Input and output names of a step graph (besides the kind's score outputs, each `[B, T, ...]`). */
 export const STEP_IO = {
-  /** Input: T new raw frames per series `[B, T, C]` float32 (frames past a series' own are padding: their outputs are ignored). */
+  /** Input: T new raw frames per series `[T, B, C]` float32, time-major (frames past a series' own are padding: their outputs are ignored). */
   frames: 'frames',
-  /** Output: every layer's input at each new frame, `[B * T * width]` float32: layer after layer, a `[B, T, in]` block. */
+  /** Output: every layer's input at each new frame, `[T * B * width]` float32: layer after layer, a `[T, B, in]` block. */
   columns: 'columns',
 } as const;
 
 /**
- * Name of the input holding layer `l`'s past columns, `[B, m, in]` float32 with m =
+ * Name of the input holding layer `l`'s past columns, `[m, B, in]` float32 (time-major) with m =
  * {@link historyRows}: its input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...` (oldest first), for
  * a call whose first new frame is t0.
  */
@@ -58,7 +58,7 @@ export function stepWidth(layout: StepLayout): number {
   return layout.layers.reduce((sum, l) => sum + l.in, 0);
 }
 
-/** Offset of each layer's input in {@link stepWidth} (its block of `columns` starts at B T times it). */
+/** Offset of each layer's input in {@link stepWidth} (its block of `columns` starts at T B times it). */
 export function stepOffsets(layout: StepLayout): number[] {
   const out: number[] = [];
   let at = 0;
@@ -186,15 +186,15 @@ export class StepStates {
   }
 
   /**
-   * Writes the past columns that a call of T frames whose first frame is `t0` reads, for `run`
-   * consecutive slots from `slot` (rows `row ..` of the call), into each layer's `history_l`
-   * input (`histories[l]`, `[rows, m_l, in_l]` as 32-bit words: an Int32Array over the float32
-   * input; m_l = {@link historyRows}): frames `t0 - (k-1)d, ...`. A layer that reads one column
-   * per series is one block copy for the whole run (the rings hold the same frame of consecutive
-   * slots side by side). Frames before a slot's last reset read as zeros (nothing has written
-   * their ring positions since).
+   * Writes the past columns that a call of T frames (`rows` series) whose first frame is `t0`
+   * reads, for `run` consecutive slots from `slot` (rows `row ..` of the call), into each layer's
+   * `history_l` input (`histories[l]`, `[m_l, rows, in_l]` as 32-bit words: an Int32Array over
+   * the float32 input; m_l = {@link historyRows}): frames `t0 - (k-1)d, ...`. Each frame of each
+   * layer is one block copy for the whole run (the rings hold the same frame of consecutive slots
+   * side by side, as the input does). Frames before a slot's last reset read as zeros (nothing
+   * has written their ring positions since).
    */
-  gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number, run = 1): void {
+  gather(slot: number, t0: number, T: number, histories: readonly Int32Array[], row: number, rows: number, run = 1): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
@@ -202,31 +202,20 @@ export class StepStates {
       const m = this.kernels[l] === 2 ? Math.min(T, R) : R;
       const stride = this.slots * cin;
       const history = histories[l]!;
-      const p0 = (((t0 - R) % R) + R) % R;
-      if (m === 1) {
-        copyWords(history, row * cin, store, this.bases[l]! + p0 * stride + slot * cin, run * cin);
-        continue;
-      }
-      for (let i = 0; i < run; i++) {
-        const base = this.bases[l]! + (slot + i) * cin;
-        let p = p0;
-        let dst = (row + i) * m * cin;
-        for (let j = 0; j < m; j++) {
-          const src = base + p * stride;
-          for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
-          dst += cin;
-          if (++p === R) p = 0;
-        }
+      let p = (((t0 - R) % R) + R) % R;
+      const from = this.bases[l]! + slot * cin;
+      for (let j = 0; j < m; j++) {
+        copyWords(history, (j * rows + row) * cin, store, from + p * stride, run * cin);
+        if (++p === R) p = 0;
       }
     }
   }
 
   /**
    * Stores the columns of frames `t0 .. t0 + count - 1` of `run` consecutive slots from `slot`
-   * (rows `row ..` of a call of `rows` x T frames) from `columns` (as 32-bit words: layer after
-   * layer a `[rows, T, in_l]` block, see `STEP_IO.columns`; only the last `(k-1)d` frames matter
-   * to a layer), and advances those slots. With one frame per series per call, each layer is one
-   * block copy for the whole run.
+   * (rows `row ..` of a call of T frames of `rows` series) from `columns` (as 32-bit words: layer
+   * after layer a `[T, rows, in_l]` block, see `STEP_IO.columns`; only the last `(k-1)d` frames
+   * matter to a layer), one block copy per frame and layer, and advances those slots.
    */
   scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number, rows: number, run = 1): void {
     const store = this.bits;
@@ -235,22 +224,12 @@ export class StepStates {
       const cin = this.ins[l]!;
       const stride = this.slots * cin;
       const skip = Math.max(0, count - R);
-      const p0 = (t0 + skip) % R;
+      let p = (t0 + skip) % R;
       const block = rows * T * this.offsets[l]!;
-      if (T === 1) {
-        copyWords(store, this.bases[l]! + p0 * stride + slot * cin, columns, block + row * cin, run * cin);
-        continue;
-      }
-      for (let i = 0; i < run; i++) {
-        const base = this.bases[l]! + (slot + i) * cin;
-        let p = p0;
-        let src = block + ((row + i) * T + skip) * cin;
-        for (let q = skip; q < count; q++) {
-          const dst = base + p * stride;
-          for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
-          src += cin;
-          if (++p === R) p = 0;
-        }
+      const to = this.bases[l]! + slot * cin;
+      for (let q = skip; q < count; q++) {
+        copyWords(store, to + p * stride, columns, block + (q * rows + row) * cin, run * cin);
+        if (++p === R) p = 0;
       }
     }
     for (let i = 0; i < run; i++) this.next[slot + i] = t0 + count;

@@ -7,20 +7,20 @@
  *
  * Contract (`src/infer/step-state.ts` keeps the state and names the tensors): with `width` the
  * sum of the layers' input features,
- * - inputs `frames` float32 `[B, T, C]` (raw units), and per layer l `history_l` float32
- *   `[B, m, in]`: the layer's input at frames `t0 - (k-1)d, ...` (oldest first), where `t0` is the
- *   call's first frame and m is `min(T, d)` for a kernel-2 layer, `(k-1)d` for a wider one
- *   (`historyRows`);
- * - outputs the kind's scores at every new frame (the window graph's names, with a T axis after
- *   B), and `columns` float32 `[B * T * width]`: layer after layer, the layer's input at each new
- *   frame (`[B, T, in]`), which the caller stores for later calls;
+ * - inputs `frames` float32 `[T, B, C]` (raw units; time-major, so that joining and cutting
+ *   along time are block copies), and per layer l `history_l` float32 `[m, B, in]`: the layer's
+ *   input at frames `t0 - (k-1)d, ...` (oldest first), where `t0` is the call's first frame and m
+ *   is `min(T, d)` for a kernel-2 layer, `(k-1)d` for a wider one (`historyRows`);
+ * - outputs the kind's scores at every new frame (the window graph's names, with a T axis before
+ *   B: `[T, B]`, `[T, B, C]`), and `columns` float32 `[T * B * width]`: layer after layer, the
+ *   layer's input at each new frame (`[T, B, in]`), which the caller stores for later calls;
  * - metadata `seismo.step.layers`: the layers as JSON `[{in, dilation, kernel}]`.
  *
  * A layer is `act(sum_j tap_j @ K_j + b)` with the tfjs kernel `[k, in, out]` (tap k-1 the
  * current frame): the same sum as the window graph's Conv with `dilations=[d]`,
  * `pads=[d(k-1), 0]`, for T frames at once, each tap one Gemm over `B * T` rows (the bias in the
- * first, the activation fused into the last by onnxruntime). Tap j of the T frames is rows
- * `j d .. j d + T - 1` of the layer's past rows followed by its input.
+ * first, the activation fused into the last by onnxruntime). Tap j of the T frames is frames
+ * `j d .. j d + T - 1` of the layer's past frames followed by its input.
  */
 import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } from '../../src/infer/step-state';
 import type { CausalConvWeights } from './blocks';
@@ -28,7 +28,7 @@ import { DType, type GraphBuilder, attr } from './onnx-graph';
 
 /** Builds the layers of a step graph in the order of a planned layout. */
 export class StepLayers {
-  /** Name of the raw `frames` input `[B, T, C]`. */
+  /** Name of the raw `frames` input `[T, B, C]`. */
   readonly frames: string;
   /** Floats of every layer's input side by side (a frame's share of `columns`). */
   readonly width: number;
@@ -36,12 +36,12 @@ export class StepLayers {
   /** `[1]` int64: T, and T + j d per tap offset used (made once each). */
   private readonly ends = new Map<number, string>();
   private next = 0;
-  /** `[3]` int64 shapes `[B, T, n]` (made once per n). */
+  /** `[3]` int64 shapes `[T, B, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
   private flatShape: string | undefined;
 
   /**
-   * Declares the `frames` `[B, T, C]` input, and a `history_l` input per layer planned (those
+   * Declares the `frames` `[T, B, C]` input, and a `history_l` input per layer planned (those
    * with k >= 2, in the order {@link conv} will be called on them).
    */
   constructor(
@@ -49,9 +49,9 @@ export class StepLayers {
     channels: number,
     readonly planned: readonly StepLayer[],
   ) {
-    this.frames = g.input(STEP_IO.frames, DType.float, ['B', 'T', channels]);
+    this.frames = g.input(STEP_IO.frames, DType.float, ['T', 'B', channels]);
     this.width = stepWidth({ layers: planned });
-    this.ends.set(0, g.op('Shape', [this.frames], { start: attr.int(1), end: attr.int(2) }, 'frames_T'));
+    this.ends.set(0, g.op('Shape', [this.frames], { start: attr.int(0), end: attr.int(1) }, 'frames_T'));
   }
 
   /** `[1]` int64 holding `T + shift`. */
@@ -65,13 +65,13 @@ export class StepLayers {
   }
 
   /**
-   * One causal convolution at T frames: `x` `[B, T, in]` -> rows `[B T, out]` (no activation;
-   * {@link unrows} makes them `[B, T, out]` again). Kernel-1 layers are a plain Gemm and take no history.
+   * One causal convolution at T frames: `x` `[T, B, in]` -> rows `[T B, out]` (no activation;
+   * {@link unrows} makes them `[T, B, out]` again). Kernel-1 layers are a plain Gemm and take no history.
    */
   conv(x: string, w: CausalConvWeights, prefix: string): string {
     const { kernelSize: k, inputSize: cin, filters: cout, dilation: d } = w;
     const g = this.g;
-    const rows = (t: string, name: string) => g.op('Reshape', [t, g.int64Const(`${name}_shape`, [-1, cin], [2])], {}, name); // [B T, in]
+    const rows = (t: string, name: string) => g.op('Reshape', [t, g.int64Const(`${name}_shape`, [-1, cin], [2])], {}, name); // [T B, in]
     // The current frame's tap carries the bias; the past taps add to it (Gemm's C input): no
     // concatenation of taps along the features, which onnxruntime copies value row by value row.
     const current = w.kernel.subarray((k - 1) * cin * cout);
@@ -83,16 +83,16 @@ export class StepLayers {
         throw new Error(`step graph: layer ${prefix} (in ${cin}, dilation ${d}, kernel ${k}) is not planned layer ${l} ${JSON.stringify(plan)}`);
       }
       this.next++;
-      const past = g.input(historyInput(l), DType.float, ['B', `m${l}`, cin]);
-      const seq = g.op('Concat', [past, x], { axis: attr.int(1) }, `${prefix}_seq`); // [B, m + T, in]
+      const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
+      const seq = g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`); // [m + T, B, in]: two block copies
       for (let j = 0; j < k - 1; j++) {
-        const tap = g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [1], [1])], {}, `${prefix}_tap${j}`); // [B, T, in]
+        const tap = g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [0], [1])], {}, `${prefix}_tap${j}`); // [T, B, in]: one block copy
         y = g.op('Gemm', [rows(tap, `${prefix}_tap${j}_rows`), g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
       }
-      // [B T in]: this layer's block of `columns` (blocks joined end to end: one copy each).
+      // [T B in]: this layer's block of `columns` (blocks joined end to end: one copy each).
       this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
     }
-    return y; // [B T, out]
+    return y; // [T B, out]
   }
 
   /** `[1]` int64 `[-1]` (flattens). */
@@ -101,11 +101,11 @@ export class StepLayers {
     return this.flatShape;
   }
 
-  /** `[B T, n]` rows back to `[B, T, n]`. */
+  /** `[T B, n]` rows back to `[T, B, n]`. */
   unrows(x: string, n: number, prefix: string): string {
     let shape = this.shapes.get(n);
     if (!shape) {
-      shape = this.g.op('Concat', [this.g.op('Shape', [this.frames], { start: attr.int(0), end: attr.int(2) }, `frames_BT_${n}`), this.g.int64Const(`width_${n}`, [n], [1])], { axis: attr.int(0) }, `shape_BT_${n}`);
+      shape = this.g.op('Concat', [this.g.op('Shape', [this.frames], { start: attr.int(0), end: attr.int(2) }, `frames_TB_${n}`), this.g.int64Const(`width_${n}`, [n], [1])], { axis: attr.int(0) }, `shape_TB_${n}`);
       this.shapes.set(n, shape);
     }
     return this.g.op('Reshape', [x, shape], {}, `${prefix}_seq3`);
@@ -114,7 +114,7 @@ export class StepLayers {
   /** Declares the `columns` output; returns the metadata entry that describes the layout. */
   finish(): Record<string, string> {
     if (this.next !== this.planned.length) throw new Error(`step graph: ${this.next} of ${this.planned.length} planned layers built`);
-    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(0) }, 'new_columns'), STEP_IO.columns, DType.float, [`B*T*${this.width}`]);
+    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(0) }, 'new_columns'), STEP_IO.columns, DType.float, [`T*B*${this.width}`]);
     return { [STEP_LAYOUT_KEY]: JSON.stringify(this.planned) };
   }
 }

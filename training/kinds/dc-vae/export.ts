@@ -123,7 +123,7 @@ export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNa
  * Writes the step graph of a trained DC-VAE (`training/export/step.ts` says the contract): from T
  * new raw frames per series and the cached columns of its 2 x depth dilated layers, the same
  * `score`, `channel_score`, `mean` and `std` that {@link exportDcVae}'s graph gives for the
- * windows ending at those frames (`[B, T]`, `[B, T, C]`; same ops in the same order after the
+ * windows ending at those frames (`[T, B]`, `[T, B, C]`; same ops in the same order after the
  * convolutions; deterministic latent mean), and the new columns. Scores are those of the window
  * graph when {@link dcVaeStepExact} holds and the state was stepped from at most `window` frames
  * before (zero state = the window graph's zero padding).
@@ -142,12 +142,12 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
   const step = new StepLayers(g, C, planned);
   // The window graph's prologue on the new frames: Sub then Div, as there.
   const centred = g.op('Sub', [step.frames, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
-  const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled'); // [B, T, C]
+  const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled'); // [T, B, C]
   const stack = (x: string, inputSize: number, name: (i: number) => string, prefix: string) => {
     for (let i = 0; i < config.depth; i++) {
       const [kernel, bias] = weightsOf(model, name(i));
       const w = { kernel: kernel!, bias: bias!, kernelSize: k, inputSize: i === 0 ? inputSize : F, filters: F, dilation: 2 ** i };
-      x = step.unrows(activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`), F, `${prefix}${i}`); // [B, T, F]
+      x = step.unrows(activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`), F, `${prefix}${i}`); // [T, B, F]
     }
     return x;
   };
@@ -155,21 +155,21 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
   const [encKernel, encBias] = weightsOf(model, DC_VAE_LAYERS.encoderHead);
   const muKernel = new Float32Array(F * L);
   for (let i = 0; i < F; i++) muKernel.set(encKernel!.subarray(i * 2 * L, i * 2 * L + L), i * L);
-  const z = step.unrows(step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'), L, 'latent_mean'); // [B, T, L]
-  const decoded = stack(z, L, DC_VAE_LAYERS.decoder, 'dec'); // [B, T, F]
+  const z = step.unrows(step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'), L, 'latent_mean'); // [T, B, L]
+  const decoded = stack(z, L, DC_VAE_LAYERS.decoder, 'dec'); // [T, B, F]
 
   const [decKernel, decBias] = weightsOf(model, DC_VAE_LAYERS.decoderHead);
-  const head = g.op('Add', [g.op('MatMul', [decoded, g.floatConst('dec_head_W', decKernel!, [F, 2 * C])], {}, 'dec_head_mm'), g.floatConst('dec_head_B', decBias!, [2 * C])], {}, 'dec_head'); // [B, T, 2C]
+  const head = g.op('Add', [g.op('MatMul', [decoded, g.floatConst('dec_head_W', decKernel!, [F, 2 * C])], {}, 'dec_head_mm'), g.floatConst('dec_head_B', decBias!, [2 * C])], {}, 'dec_head'); // [T, B, 2C]
   const [mean, rawLogVar] = g.node('Split', [head, g.int64Const('split_mean_logvar', [C, C], [2])], { axis: attr.int(2) }, ['mean_x', 'raw_log_var_x']);
   const bound = config.logVarBound;
   const logVar = g.op('Clip', [rawLogVar!, g.floatConst('log_var_min', [-bound], []), g.floatConst('log_var_max', [bound], [])], {}, 'log_var_x');
   const invStd = g.op('Exp', [g.op('Mul', [logVar, g.floatConst('minus_half', [-0.5], [])], {}, 'neg_half_log_var')], {}, 'inv_std');
   const zScore = g.op('Mul', [g.op('Abs', [g.op('Sub', [scaled, mean!], {}, 'deviation')], {}, 'abs_deviation'), invStd], {}, 'z_score');
   const channelScore = g.op('Div', [zScore, g.floatConst('channel_count', [C], [])], {}, 'channel_share');
-  g.output(channelScore, IO.channelScore, DType.float, ['B', 'T', C]);
-  g.output(g.op('ReduceSum', [channelScore, g.int64Const('axes_score', [2], [1])], { keepdims: attr.int(0) }, 'window_score'), IO.score, DType.float, ['B', 'T']);
-  g.output(mean!, 'mean', DType.float, ['B', 'T', C]);
-  g.output(g.op('Exp', [g.op('Mul', [logVar, g.floatConst('half', [0.5], [])], {}, 'half_log_var')], {}, 'std_x'), 'std', DType.float, ['B', 'T', C]);
+  g.output(channelScore, IO.channelScore, DType.float, ['T', 'B', C]);
+  g.output(g.op('ReduceSum', [channelScore, g.int64Const('axes_score', [2], [1])], { keepdims: attr.int(0) }, 'window_score'), IO.score, DType.float, ['T', 'B']);
+  g.output(mean!, 'mean', DType.float, ['T', 'B', C]);
+  g.output(g.op('Exp', [g.op('Mul', [logVar, g.floatConst('half', [0.5], [])], {}, 'half_log_var')], {}, 'std_x'), 'std', DType.float, ['T', 'B', C]);
   const layout = step.finish();
   return g.encode({
     graphName: 'seismo_dc_vae_step',
