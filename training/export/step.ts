@@ -20,7 +20,8 @@
  * current frame): the same sum as the window graph's Conv with `dilations=[d]`,
  * `pads=[d(k-1), 0]`, for T frames at once, each tap one Gemm over `B * T` rows (the bias in the
  * first, the activation fused into the last by onnxruntime). Tap j of the T frames is frames
- * `j d .. j d + T - 1` of the layer's past frames followed by its input.
+ * `j d .. j d + T - 1` of the layer's past frames followed by its input (with kernel 2: the past
+ * frames, then the first `T - m` new ones).
  */
 import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } from '../../src/infer/step-state';
 import type { CausalConvWeights } from './blocks';
@@ -84,9 +85,15 @@ export class StepLayers {
       }
       this.next++;
       const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
-      const seq = g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`); // [m + T, B, in]: two block copies
+      const axis0 = g.int64Const(`${prefix}_axis0`, [0], [1]);
+      // Kernel 2: the tap is the m = min(T, d) past frames followed by the first T - m new ones
+      // (none when T <= d): one copy of T frames. Wider kernels cut their taps out of the past and
+      // new frames joined.
+      const seq = k === 2 ? undefined : g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`); // [m + T, B, in]
       for (let j = 0; j < k - 1; j++) {
-        const tap = g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), g.int64Const(`${prefix}_tap${j}_axis`, [0], [1])], {}, `${prefix}_tap${j}`); // [T, B, in]: one block copy
+        const tap = seq
+          ? g.op('Slice', [seq, g.int64Const(`${prefix}_tap${j}_from`, [j * d], [1]), this.end(j * d), axis0], {}, `${prefix}_tap${j}`) // [T, B, in]
+          : g.op('Concat', [past, g.op('Slice', [x, g.int64Const(`${prefix}_new_from`, [0], [1]), g.op('Sub', [this.ends.get(0)!, g.op('Shape', [past], { start: attr.int(0), end: attr.int(1) }, `${prefix}_m`)], {}, `${prefix}_new_count`), axis0], {}, `${prefix}_new`)], { axis: attr.int(0) }, `${prefix}_tap${j}`); // [T, B, in]
         y = g.op('Gemm', [rows(tap, `${prefix}_tap${j}_rows`), g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
       }
       // [T B in]: this layer's block of `columns` (blocks joined end to end: one copy each).
