@@ -12,7 +12,7 @@ import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { Outbox } from '../infer/outbox.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type ChannelLogSpec, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
@@ -76,7 +76,7 @@ export class ScoringPipeline {
     const C = o.channels.length;
     const outputs: { name: string; width: number }[] = [{ name: GRAPH_IO.score, width: 1 }, { name: GRAPH_IO.channelScore, width: C }];
     if (models.live.model.manifest.onnx.outputs.includes(GRAPH_IO.channelActivity)) outputs.push({ name: GRAPH_IO.channelActivity, width: C });
-    this.outbox = new Outbox({ windows: o.batchSize, outputs }, o.maxInFlight);
+    this.outbox = new Outbox({ windows: o.batchSize, outputs, logTerms: C }, o.maxInFlight);
   }
 
   /**
@@ -160,14 +160,18 @@ export class ScoringPipeline {
     batch.model.inFlight++;
     // The step graph's batches come back as posted buffers; the window graph's into a slot.
     const slot = live.worker.step && this.batcher.stride === 1 ? undefined : this.outbox.take();
-    const scored = this.score(batch, slot);
+    // The worker computes the attribution's logarithms too when this version's attribution state
+    // exists already (not created here: states are made at delivery, in order, see attributionOf).
+    const had = this.attributions.get(live);
+    const logs = slot !== undefined && had && had.from === live.calibration ? had.state.logSpec : undefined;
+    const scored = this.score(batch, slot, logs);
     // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
     const previous = this.lastDelivery;
     let scoredOk = false;
     const done = Promise.all([scored, previous])
       .then(([out]) => {
         scoredOk = true;
-        this.deliver(batch, out);
+        this.deliver(batch, out, slot);
       })
       .catch((err: unknown) => {
         if (!scoredOk) this.abandon(batch);
@@ -185,7 +189,7 @@ export class ScoringPipeline {
   }
 
   /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */
-  private async score(batch: Batch, slot: number | undefined): Promise<InferenceOutputs> {
+  private async score(batch: Batch, slot: number | undefined, logs: ChannelLogSpec | undefined): Promise<InferenceOutputs> {
     const span = this.batcher.span(batch);
     for (;;) {
       const model = batch.model;
@@ -197,7 +201,7 @@ export class ScoringPipeline {
           if (stepped) this.windowsStepped += batch.size;
           return outputs;
         }
-        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, slot === undefined ? undefined : { box: this.outbox, slot });
+        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, slot === undefined ? undefined : { box: this.outbox, slot, logs });
       } catch (err) {
         if (this.closed) throw err;
         const next = await this.models.recover(model, worker, err);
@@ -227,7 +231,7 @@ export class ScoringPipeline {
     this.events.emit('error', error);
   }
 
-  private deliver(batch: Batch, out: InferenceOutputs): void {
+  private deliver(batch: Batch, out: InferenceOutputs, slot: number | undefined): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
     // The step graph does not output channel_activity: compute it here when the window graph would have.
@@ -251,6 +255,8 @@ export class ScoringPipeline {
     const attribution = report ? new Float32Array(n * channels).fill(NaN) : this.attributionScratch(n * channels);
     const attr = this.attributionOf(batch.model);
     const attributionSource = attr.source;
+    // ln e_c from the worker when it computed them for this very state (else attributeAndLearn does).
+    const logTerms = slot === undefined ? undefined : this.outbox.logTermsOf(slot, attr.logSpec, n);
     const memory = attributionSource === 'channel-z' ? this.memory : undefined;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
@@ -278,7 +284,7 @@ export class ScoringPipeline {
       if (thresholds) thresholds[i] = threshold;
       // The window's attribution and, when the rule let it pass, what it teaches the channels'
       // normal errors (only unflagged windows do), each channel's logarithms computed once.
-      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous);
+      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, logTerms);
       if (memory) memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         if (anomalies) anomalies[i] = 1;

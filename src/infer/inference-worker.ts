@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
-import type { Outbox } from './outbox.js';
+import type { ChannelLogSpec } from '../score/attribution.js';
+import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
@@ -141,16 +142,17 @@ export class InferenceWorker {
    * @param starts window starts, in rows relative to `rowStart`.
    * @param outbox a slot of shared memory for the outputs (see `./outbox.ts`): the returned
    *   `score`, `channel_score` and `channel_activity` are then views of it, valid until the
-   *   caller gives the slot back.
+   *   caller gives the slot back; with `logs`, the worker also writes each window's `ln e_c` there
+   *   (`box.logTermsOf(slot, logs, n)`).
    */
-  runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, outbox?: { box: Outbox; slot: number }): Promise<InferenceOutputs> {
+  runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, outbox?: { box: Outbox; slot: number; logs?: ChannelLogSpec }): Promise<InferenceOutputs> {
     if (TsRingArena.owns(arenaId)) {
       // The TypeScript rings (no addon) live in this thread's memory only: the worker gets a copy of the rows.
       const a = attachFrameRings(arenaId);
       return this.runFrames(a.view.slice(rowStart * a.channels, (rowStart + rowCount) * a.channels), a.channels, starts);
     }
     if (!outbox) return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
-    const { box, slot } = outbox;
+    const { box, slot, logs } = outbox;
     let known = this.outboxes.get(box.id);
     if (!known) this.outboxes.set(box.id, (known = new Set()));
     if (!known.has(slot) && !this.closed && !this.failure) {
@@ -160,9 +162,15 @@ export class InferenceWorker {
     }
     const n = starts.length;
     return this.requestWith(
-      (id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts, outbox: { id: box.id, slot } }),
+      (id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts, outbox: { id: box.id, slot, ...(logs ? { logs } : {}) } }),
       (outputs, _stepped, boxed) => {
-        if (boxed) for (const name of boxed) outputs[name] = box.views.view(slot, name, n)!;
+        if (boxed) {
+          for (const name of boxed) {
+            // The logs are the outbox's to hand out (`logTermsOf`), with the spec they were made with.
+            if (name === OUTBOX_LOG_TERMS) box.logsWith[slot] = logs;
+            else outputs[name] = box.views.view(slot, name, n)!;
+          }
+        }
         return outputs;
       },
     );

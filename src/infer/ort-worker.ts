@@ -4,11 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
-import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import { channelLogTerms, type ChannelLogSpec } from '../score/attribution.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
-import { OutboxViews } from './outbox.js';
+import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 
 const port = parentPort!;
@@ -115,7 +116,7 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs });
 }
 
-async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array, outbox?: { id: number; slot: number }): Promise<void> {
+async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array, outbox?: { id: number; slot: number; logs?: ChannelLogSpec }): Promise<void> {
   if (!session) throw new Error('inference worker used before init');
   const feeds = {
     // Over the ring's own memory when `frames` is a view of an arena: onnxruntime reads it in place.
@@ -138,6 +139,17 @@ async function run(id: number, frames: Float32Array, channels: number, starts: B
       into.set(data);
       boxed.push(name);
     } else out[name] = data;
+  }
+  // The attribution's logarithms of the outputs, here beside onnxruntime rather than on the main
+  // thread that ingests and delivers (at window 1 they cost as much as the graph itself).
+  const logs = box && outbox!.logs ? box.logTerms(outbox!.slot, starts.length) : undefined;
+  if (logs && result[GRAPH_IO.score] && result[GRAPH_IO.channelScore]) {
+    const C = box!.layout.logTerms;
+    const channelScores = result[GRAPH_IO.channelScore]!.data as Float32Array;
+    if (channelScores.length === starts.length * C) {
+      channelLogTerms(outbox!.logs!, channelScores, result[GRAPH_IO.score]!.data as Float32Array, starts.length, C, logs);
+      boxed.push(OUTBOX_LOG_TERMS);
+    }
   }
   reply(id, out, false, boxed);
 }

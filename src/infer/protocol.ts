@@ -1,4 +1,5 @@
 import type { ProviderReport, ProviderRequest } from './providers.js';
+import type { ChannelLogSpec } from '../score/attribution.js';
 import type { OutboxLayout } from './outbox.js';
 import type { StepLayout } from './step-state.js';
 
@@ -28,9 +29,10 @@ export type WorkerRequest =
   /**
    * Score windows that start at `starts` (rows relative to `rowStart`) in a ring arena. With
    * `outbox`, `score`, `channel_score` and `channel_activity` are written into that slot of a
-   * registered outbox (see `./outbox.ts`) instead of being sent.
+   * registered outbox (see `./outbox.ts`) instead of being sent, and with `outbox.logs` each
+   * window's `ln e_c` too (`channelLogTerms`, src/score/attribution.ts).
    */
-  | { type: 'run'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; outbox?: { id: number; slot: number } }
+  | { type: 'run'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; outbox?: { id: number; slot: number; logs?: ChannelLogSpec } }
   /** Registers a shared output slot (`./outbox.ts`) that later `run` requests name. */
   | { type: 'outbox'; id: number; slot: number; buffer: SharedArrayBuffer; layout: OutboxLayout }
   /**

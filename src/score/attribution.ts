@@ -90,6 +90,33 @@ function logTerm(term: ChannelTerm, channelScores: ArrayLike<number>, scores: Ar
 }
 
 /**
+ * What `ln e_c` of a window depends on besides the graph's outputs: given it, anyone (the
+ * inference worker, beside onnxruntime) computes with {@link channelLogTerms} exactly the values
+ * {@link ChannelAttribution.attributeAndLearn} would, which it then takes instead.
+ */
+export interface ChannelLogSpec {
+  term: ChannelTerm;
+}
+
+/**
+ * `ln e_c` (floored as the attribution floors it) of every channel of windows `[0, n)`, the
+ * same values, bit for bit, as `ChannelAttribution` computes for itself.
+ * @param channelScores `[n, C]` `channel_score`; @param scores `[n]` `score`; @param out `[n, C]`.
+ */
+export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
+  const product = spec.term === 'channel-score-times-score';
+  for (let i = 0; i < n; i++) {
+    const score = scores[i]!;
+    const base = i * C;
+    for (let c = 0; c < C; c++) {
+      const cs = channelScores[base + c]!;
+      const e = product ? cs * score : cs;
+      out[base + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+    }
+  }
+}
+
+/**
  * Fits each channel's normal error statistics on reference windows (non-finite values skipped).
  * @param channelScores `[N, C]` row-major, the graph's `channel_score` of normal windows.
  * @param scores `[N]` their `score`.
@@ -269,7 +296,11 @@ export class ChannelAttribution {
     this.scratch = new Float64Array(channels);
     this.logErr = new Float64Array(channels);
     this.logAct = new Float64Array(channels);
+    this.logSpec = Object.freeze({ term: this.term });
   }
+
+  /** How to compute this state's `ln e_c` elsewhere ({@link channelLogTerms}); the same object for the state's life. */
+  readonly logSpec: ChannelLogSpec;
 
   /** `channel-z` once error statistics exist, else `raw-share`. */
   get source(): AttributionSource {
@@ -304,21 +335,25 @@ export class ChannelAttribution {
    * instead of twice. The pipeline's per-window path (at window 1 a window is a record, and these
    * logarithms were most of the main thread's work); typed arrays only, so that it stays
    * monomorphic.
+   * @param logTerms `[N, C]` the windows' `ln e_c` when they were computed already, by
+   *   {@link channelLogTerms} with this state's {@link logSpec} (the inference worker does).
    */
-  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean): void {
+  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, logTerms?: Float64Array): void {
     const C = this.channels;
     const base = n * C;
     const err = this.err;
     const score = scores[n]!;
     const product = this.term === 'channel-score-times-score';
     if (err.ready && (activity === undefined || this.act.ready)) {
-      this.attributeAndLearnReady(channelScores, score, product, activity, base, out, outOffset, learn);
+      this.attributeAndLearnReady(channelScores, score, product, activity, base, out, outOffset, learn, logTerms);
       return;
     }
     const logErr = this.logErr;
     // ln e_c, needed by the z (statistics ready) and by learning (tracking, or warming up).
     const needErr = err.ready || learn;
-    if (needErr) {
+    if (needErr && logTerms !== undefined) {
+      for (let c = 0; c < C; c++) logErr[c] = logTerms[base + c]!;
+    } else if (needErr) {
       for (let c = 0; c < C; c++) {
         const cs = channelScores[base + c]!;
         const e = product ? cs * score : cs;
@@ -369,7 +404,7 @@ export class ChannelAttribution {
    * its tracking step, which is what attribute-then-update computes (a channel's step touches only
    * its own statistics).
    */
-  private attributeAndLearnReady(channelScores: Float32Array, score: number, product: boolean, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean): void {
+  private attributeAndLearnReady(channelScores: Float32Array, score: number, product: boolean, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, logTerms: Float64Array | undefined): void {
     const C = this.channels;
     const rate = this.rate;
     // update(): a window with a non-finite score or channel score teaches nothing, and its
@@ -400,10 +435,14 @@ export class ChannelAttribution {
     // The logarithms first, in loops of their own: Math.log is a call, and a loop around a call
     // keeps nothing in registers (one loop doing both measured 1.7x slower).
     const logErr = this.logErr;
-    for (let c = 0; c < C; c++) {
-      const cs = channelScores[base + c]!;
-      const e = product ? cs * score : cs;
-      logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+    if (logTerms !== undefined) {
+      for (let c = 0; c < C; c++) logErr[c] = logTerms[base + c]!;
+    } else {
+      for (let c = 0; c < C; c++) {
+        const cs = channelScores[base + c]!;
+        const e = product ? cs * score : cs;
+        logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+      }
     }
     const center = this.err.center;
     const scale = this.err.scale;
