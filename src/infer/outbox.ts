@@ -112,8 +112,8 @@ export class Outbox {
   }
 
   /** The `ln e_c` of the first `n` windows of `slot` when a worker wrote them with `spec` (the very object), else undefined. */
-  logTermsOf(slot: number, spec: object, n: number): Float64Array | undefined {
-    return this.logsWith[slot] === spec ? this.views.logTerms(slot, n) : undefined;
+  logTermsOf(slot: number, spec: object | undefined, n: number): Float64Array | undefined {
+    return spec !== undefined && this.logsWith[slot] === spec ? this.views.logTerms(slot, n) : undefined;
   }
 
   /** Frees a slot once its batch is delivered (or given up). */
