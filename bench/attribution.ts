@@ -14,7 +14,7 @@
  * figures reported.
  *
  *   npx tsx bench/attribution.ts [--kinds lstm-ae,dc-vae,deepant] [--seeds 11,12] [--family unseen]
- *     [--modes two-sided,low,none] [--memory 0.3] [--margin 0] [--json]
+ *     [--modes two-sided,low,none] [--memory 0.3] [--margin 0] [--average 0.2] [--json]
  *   seismo bench attribution [same options]
  */
 import fs from 'node:fs';
@@ -119,6 +119,8 @@ export interface MeasureOptions {
   modes?: readonly ActivityMode[];
   /** Other attribution options of the detector (memory, margin, ...). */
   attribution?: ChannelAttributionOptions;
+  /** Running-mean weight of the channel error terms (training's `attributionAverage`; default the kind's). */
+  average?: number;
   /** Called with the trained model directory before it is deleted (tests look inside). */
   inspect?: (dir: string) => Promise<void>;
 }
@@ -136,7 +138,7 @@ export async function measureKind(kind: string, series: SyntheticSeries, meta: {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seismo-attr-${kind}-`));
   try {
     const t0 = performance.now();
-    await trainToDir(BENCH_VARIANTS[kind]?.kind ?? kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed });
+    await trainToDir(BENCH_VARIANTS[kind]?.kind ?? kind, table.frames.subarray(0, split * C), table.channels, dir, { config, seed: meta.seed, ...(o.average !== undefined ? { attributionAverage: o.average } : {}) });
     const trainSeconds = (performance.now() - t0) / 1000;
     const score = async (activity: ActivityMode) => {
       const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, attribution: { ...o.attribution, activity } });
@@ -190,6 +192,8 @@ export interface AttributionBenchOptions {
   modes?: ActivityMode[];
   /** Attribution options of the detectors (memory, activityMargin, ...). */
   attribution?: ChannelAttributionOptions;
+  /** Running-mean weight of the channel error terms, for every kind (default each kind's). */
+  average?: number;
   log?: (line: string) => void;
 }
 
@@ -202,7 +206,7 @@ export async function runAttributionBench(o: AttributionBenchOptions = {}): Prom
   for (const seed of seeds) {
     const series = plantedSeries({ seed, family });
     for (const kind of kinds) {
-      const r = await measureKind(kind, series, { seed, family }, { modes: o.modes, attribution: o.attribution });
+      const r = await measureKind(kind, series, { seed, family }, { modes: o.modes, attribution: o.attribution, average: o.average });
       results.push(r);
       o.log?.(`${kind} seed ${seed} (${family}): ${formatRow(r)}`);
     }
@@ -247,6 +251,7 @@ function parseArgs(argv: string[]): AttributionBenchOptions & { json: boolean } 
       ...(get('--memory') ? { memory: Number(get('--memory')) } : {}),
       ...(get('--margin') ? { activityMargin: Number(get('--margin')) } : {}),
     },
+    ...(get('--average') ? { average: Number(get('--average')) } : {}),
     json: argv.includes('--json'),
   };
 }

@@ -11,7 +11,7 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, termAverageOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
@@ -251,7 +251,7 @@ export class ScoringPipeline {
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
       const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
       thresholds[i] = rule.threshold(slot);
-      attr.attribute(channelScores, scores, activity, i, attribution, i * channels);
+      attr.attribute(channelScores, scores, activity, i, attribution, i * channels, slot);
       if (this.memory && attributionSource === 'channel-z') this.memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         anomalies[i] = 1;
@@ -263,7 +263,7 @@ export class ScoringPipeline {
         }
       } else {
         // Only windows the rule let pass teach the channels' normal errors.
-        attr.update(channelScores, scores, activity, i);
+        attr.update(channelScores, scores, activity, i, slot);
       }
     }
     this.batcher.release(batch);
@@ -304,7 +304,7 @@ export class ScoringPipeline {
     // kind, and tracks from there, rather than ranking by raw shares while it warms up.
     const inherited = this.lastAttribution && this.lastAttribution.kind === m.kind ? this.lastAttribution.state.snapshot(0) : undefined;
     const stats = model.calibration?.channels ?? (inherited?.term === term ? inherited : undefined);
-    const state = new ChannelAttribution(this.o.channels.length, stats, { ...this.o.attribution, term });
+    const state = new ChannelAttribution(this.o.channels.length, stats, { average: termAverageOf(m.score.definition), ...this.o.attribution, term }, this.batcher.slots);
     this.attributions.set(model, { from: model.calibration, state });
     this.lastAttribution = { kind: m.kind, state };
     return state;
