@@ -51,6 +51,8 @@ export class ScoringPipeline {
   /** The attribution state made last, and its model's kind (a version without statistics starts from it). */
   private lastAttribution: { kind: string; state: ChannelAttribution } | undefined;
   private readonly memory: AttributionMemory | undefined;
+  /** See `attributionScratch`. */
+  private scratchRows = new Float32Array(0);
   /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
   private deadline: ReturnType<typeof setTimeout> | undefined;
   /** Windows whose deadline has passed and that are not dispatched yet: they go even as a partial batch. */
@@ -222,56 +224,72 @@ export class ScoringPipeline {
     const attention = out[GRAPH_IO.attention];
     const steps = attention ? attention.length / batch.size : 0;
     const channels = this.o.channels.length;
-    const seriesIds = new Array<string>(batch.size);
-    const timestamps = new Float64Array(batch.size);
-    const anomalies = new Uint8Array(batch.size);
-    const thresholds = new Float64Array(batch.size);
-    const normalizedScores = new Float32Array(batch.size).fill(NaN);
+    const n = batch.size;
+    // What only a `batch` event hands out is made only when someone listens for it: at window 1
+    // a batch is 1024 records, and these arrays (the attribution most) were allocated and
+    // garbage-collected per batch. Without a listener the attribution goes to a scratch reused
+    // from batch to batch (the memory and the events need each window's row, nothing keeps it).
+    const report = this.events.listening('batch');
+    const seriesIds = report ? new Array<string>(n) : undefined;
+    const timestamps = report ? new Float64Array(n) : undefined;
+    const anomalies = report ? new Uint8Array(n) : undefined;
+    const thresholds = report ? new Float64Array(n) : undefined;
+    const normalizedScores = report ? new Float32Array(n).fill(NaN) : undefined;
     const calibration = batch.model.calibration;
-    const attribution = new Float32Array(batch.size * channels).fill(NaN);
+    const attribution = report ? new Float32Array(n * channels).fill(NaN) : this.attributionScratch(n * channels);
     const attr = this.attributionOf(batch.model);
     const attributionSource = attr.source;
+    const memory = attributionSource === 'channel-z' ? this.memory : undefined;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
+    const batcher = this.batcher;
     let scored = 0;
-    for (let i = 0; i < batch.size; i++) {
+    for (let i = 0; i < n; i++) {
       const slot = batch.slots[i]!;
       const start = batch.starts[i]!;
-      seriesIds[i] = this.batcher.seriesIds[slot]!;
-      if (this.batcher.overwritten(slot, start)) {
+      if (seriesIds) seriesIds[i] = batcher.seriesIds[slot]!;
+      if (batcher.overwritten(slot, start)) {
         // drop-oldest overwrote this window while it was scored: its score is not trusted.
         scores[i] = NaN;
-        thresholds[i] = NaN;
-        this.batcher.windowsDropped++;
+        if (thresholds) thresholds[i] = NaN;
+        batcher.windowsDropped++;
         continue;
       }
       scored++;
-      if (calibration) normalizedScores[i] = normalizeScore(scores[i]!, calibration);
-      timestamps[i] = this.batcher.timestampOf(slot, start);
+      const score = scores[i]!;
+      if (normalizedScores && calibration) normalizedScores[i] = normalizeScore(score, calibration);
+      const timestamp = batcher.timestampOf(slot, start);
+      if (timestamps) timestamps[i] = timestamp;
       // Windows of a series reach the rule once each and in time order, as streaming rules need.
-      const anomalous = rule.decide(scores[i]!, channelScores, slot, i * channels);
-      thresholds[i] = rule.threshold(slot);
-      attr.attribute(channelScores, scores, activity, i, attribution, i * channels, slot);
-      if (this.memory && attributionSource === 'channel-z') this.memory.apply(slot, attribution, i * channels);
+      const anomalous = rule.decide(score, channelScores, slot, i * channels);
+      const threshold = rule.threshold(slot);
+      if (thresholds) thresholds[i] = threshold;
+      // The window's attribution and, when the rule let it pass, what it teaches the channels'
+      // normal errors (only unflagged windows do), each channel's logarithms computed once.
+      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, slot);
+      if (memory) memory.apply(slot, attribution, i * channels);
       if (anomalous) {
-        anomalies[i] = 1;
+        if (anomalies) anomalies[i] = 1;
         this.anomalies++;
         if (announce) {
-          const event = this.event(seriesIds[i]!, timestamps[i]!, scores[i]!, thresholds[i]!, attribution, i * channels, attributionSource);
+          const event = this.event(batcher.seriesIds[slot]!, timestamp, score, threshold, attribution, i * channels, attributionSource);
           if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
           this.events.emit('anomaly', event);
         }
-      } else {
-        // Only windows the rule let pass teach the channels' normal errors.
-        attr.update(channelScores, scores, activity, i, slot);
       }
     }
-    this.batcher.release(batch);
+    batcher.release(batch);
     this.windowsScored += scored;
     this.batches++;
-    if (this.events.listening('batch')) {
-      this.events.emit('batch', { size: batch.size, seriesIds, timestamps, starts: batch.starts.subarray(0, batch.size), scores, channelScores, anomalies, thresholds, version: batch.model.version, normalizedScores, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
+    if (report) {
+      this.events.emit('batch', { size: n, seriesIds: seriesIds!, timestamps: timestamps!, starts: batch.starts.subarray(0, n), scores, channelScores, anomalies: anomalies!, thresholds: thresholds!, version: batch.model.version, normalizedScores: normalizedScores!, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
+  }
+
+  /** The attribution rows of a batch nobody takes as a `batch` event: one array, grown as needed. */
+  private attributionScratch(length: number): Float32Array {
+    if (this.scratchRows.length < length) this.scratchRows = new Float32Array(length);
+    return this.scratchRows;
   }
 
   /**

@@ -321,6 +321,9 @@ export class ChannelAttribution {
   private readonly activityMode: 'two-sided' | 'low' | 'none';
   private readonly margin: number;
   private readonly scratch: Float64Array;
+  /** `[C]` the window's `ln e_c` and `ln a_c` in {@link attributeAndLearn}. */
+  private readonly logErr: Float64Array;
+  private readonly logAct: Float64Array;
 
   /**
    * @param slots series slots (the detector's ring slots): each keeps its own running mean of `e_c`.
@@ -342,6 +345,8 @@ export class ChannelAttribution {
     this.activityMode = options.activity ?? 'two-sided';
     this.margin = options.activityMargin ?? 0;
     this.scratch = new Float64Array(channels);
+    this.logErr = new Float64Array(channels);
+    this.logAct = new Float64Array(channels);
   }
 
   /** `channel-z` once error statistics exist, else `raw-share`. */
@@ -369,6 +374,176 @@ export class ChannelAttribution {
       const za = this.act.z(c, logActivity(activity[n * C + c]!));
       const evidence = (this.activityMode === 'two-sided' ? Math.abs(za) : -za) - this.margin;
       if (evidence > out[outOffset + c]!) out[outOffset + c] = evidence;
+    }
+  }
+
+  /**
+   * {@link attribute} of window `n`, then, when `learn` (the rule did not flag it), {@link update}
+   * from it: the same values as the two calls, with each channel's logarithms computed once
+   * instead of twice. The pipeline's per-window path (at window 1 a window is a record, and these
+   * logarithms were most of the main thread's work); typed arrays only, so that it stays
+   * monomorphic. `slot` is the window's series (its running mean of `e_c`).
+   */
+  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, slot = 0): void {
+    const C = this.channels;
+    const base = n * C;
+    const err = this.err;
+    const score = scores[n]!;
+    if (err.ready && (activity === undefined || this.act.ready)) {
+      this.attributeAndLearnReady(channelScores, score, activity, base, out, outOffset, learn, slot);
+      return;
+    }
+    // ln e_c, needed by the z (statistics ready) and by learning (tracking, or warming up); a
+    // running mean takes in every window.
+    if (err.ready || learn || this.running) this.logErrors(channelScores, score, base, slot);
+    const logErr = this.logErr;
+    let actDone = false;
+    if (!err.ready) {
+      for (let c = 0; c < C; c++) out[outOffset + c] = channelScores[base + c]!;
+    } else {
+      const center = err.center;
+      const scale = err.scale;
+      for (let c = 0; c < C; c++) out[outOffset + c] = (logErr[c]! - center[c]!) / scale[c]!;
+      if (activity !== undefined && this.act.ready && this.activityMode !== 'none') {
+        const logAct = this.logAct;
+        const aCenter = this.act.center;
+        const aScale = this.act.scale;
+        const twoSided = this.activityMode === 'two-sided';
+        const margin = this.margin;
+        for (let c = 0; c < C; c++) {
+          const a = activity[base + c]!;
+          const la = Math.log(a > ACTIVITY_FLOOR ? a : ACTIVITY_FLOOR);
+          logAct[c] = la;
+          const za = (la - aCenter[c]!) / aScale[c]!;
+          const evidence = (twoSided ? Math.abs(za) : -za) - margin;
+          if (evidence > out[outOffset + c]!) out[outOffset + c] = evidence;
+        }
+        actDone = true;
+      }
+    }
+    if (!learn) return;
+    // update(): windows with a non-finite score or channel score teach nothing.
+    if (!Number.isFinite(score)) return;
+    for (let c = 0; c < C; c++) if (!Number.isFinite(channelScores[base + c]!)) return;
+    err.update(logErr, this.rate);
+    if (activity === undefined) return;
+    for (let c = 0; c < C; c++) if (!Number.isFinite(activity[base + c]!)) return;
+    if (!actDone) {
+      const logAct = this.logAct;
+      for (let c = 0; c < C; c++) logAct[c] = logActivity(activity[base + c]!);
+    }
+    this.act.update(this.logAct, this.rate);
+  }
+
+  /**
+   * {@link attributeAndLearn} once the statistics it uses are ready (every window after warm-up):
+   * one pass over the channels, each channel's z from the statistics before this window and then
+   * its tracking step, which is what attribute-then-update computes (a channel's step touches only
+   * its own statistics).
+   */
+  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number): void {
+    const C = this.channels;
+    const rate = this.rate;
+    // update(): a window with a non-finite score or channel score teaches nothing, and its
+    // activity only when the errors taught (and every activity is finite).
+    let learnErr = learn && Number.isFinite(score);
+    if (learnErr) {
+      for (let c = 0; c < C; c++) {
+        if (!Number.isFinite(channelScores[base + c]!)) {
+          learnErr = false;
+          break;
+        }
+      }
+    }
+    let learnAct = learnErr && activity !== undefined;
+    if (learnAct) {
+      for (let c = 0; c < C; c++) {
+        if (!Number.isFinite(activity![base + c]!)) {
+          learnAct = false;
+          break;
+        }
+      }
+    }
+    const stepErr = learnErr && rate > 0;
+    const stepAct = learnAct && rate > 0;
+    const useAct = activity !== undefined && this.activityMode !== 'none';
+    const twoSided = this.activityMode === 'two-sided';
+    const margin = this.margin;
+    // The logarithms first, in loops of their own: Math.log is a call, and a loop around a call
+    // keeps nothing in registers (one loop doing both measured 1.7x slower).
+    this.logErrors(channelScores, score, base, slot);
+    const logErr = this.logErr;
+    const center = this.err.center;
+    const scale = this.err.scale;
+    for (let c = 0; c < C; c++) {
+      const v = logErr[c]!;
+      const m = center[c]!;
+      const s = scale[c]!;
+      out[outOffset + c] = (v - m) / s;
+      if (stepErr) {
+        // ChannelTracker.update, inline.
+        center[c] = m + rate * s * Math.sign(v - m);
+        scale[c] = Math.max(MIN_CHANNEL_SCALE, s + rate * (1.2533 * Math.abs(v - m) - s));
+      }
+    }
+    if (activity === undefined || (!useAct && !stepAct)) return;
+    const logAct = this.logAct;
+    for (let c = 0; c < C; c++) {
+      const a = activity[base + c]!;
+      logAct[c] = Math.log(a > ACTIVITY_FLOOR ? a : ACTIVITY_FLOOR);
+    }
+    const aCenter = this.act.center;
+    const aScale = this.act.scale;
+    for (let c = 0; c < C; c++) {
+      const la = logAct[c]!;
+      const am = aCenter[c]!;
+      const as = aScale[c]!;
+      if (useAct) {
+        const za = (la - am) / as;
+        const evidence = (twoSided ? Math.abs(za) : -za) - margin;
+        if (evidence > out[outOffset + c]!) out[outOffset + c] = evidence;
+      }
+      if (stepAct) {
+        aCenter[c] = am + rate * as * Math.sign(la - am);
+        aScale[c] = Math.max(MIN_CHANNEL_SCALE, as + rate * (1.2533 * Math.abs(la - am) - as));
+      }
+    }
+  }
+
+  /**
+   * Fills `logErr` with window `base / C`'s `ln e_c`: of series `slot`'s running means once the
+   * window is folded in, when there are running means, else of the window's own terms.
+   */
+  private logErrors(channelScores: Float32Array, score: number, base: number, slot: number): void {
+    const C = this.channels;
+    const logErr = this.logErr;
+    if (this.running) {
+      const running = this.running;
+      const started = this.started!;
+      const w = this.average;
+      const squared = this.term === 'channel-score-squared';
+      const product = this.term === 'channel-score-times-score';
+      const row = slot * C;
+      for (let c = 0; c < C; c++) {
+        const cs = channelScores[base + c]!;
+        const e = squared ? cs * cs : product ? cs * score : cs;
+        const i = row + c;
+        if (Number.isFinite(e)) {
+          running[i] = started[i] ? running[i]! + w * (e - running[i]!) : e;
+          started[i] = 1;
+        }
+        const m = started[i] ? running[i]! : e;
+        logErr[c] = Math.log(m > LOG_FLOOR ? m : LOG_FLOOR);
+      }
+      return;
+    }
+    // No running mean: the window's own terms.
+    const squared = this.term === 'channel-score-squared';
+    const product = this.term === 'channel-score-times-score';
+    for (let c = 0; c < C; c++) {
+      const cs = channelScores[base + c]!;
+      const e = squared ? cs * cs : product ? cs * score : cs;
+      logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
     }
   }
 
