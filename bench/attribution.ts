@@ -35,10 +35,15 @@ export type SeriesFamily = 'service' | 'unseen';
 /** Anomaly types planted on one channel each. */
 export const SINGLE_CHANNEL_TYPES: readonly AnomalyKind[] = ['spike', 'level_shift', 'stuck', 'frequency', 'correlation'];
 
-/** Small configs: the bench trains every kind on every series, on a shared 2-core machine. */
+/**
+ * Small configs: the bench trains every kind on every series, on a shared 2-core machine. DC-VAE's
+ * latent is 3 (its default is 4): with 4 latent features per frame for 6-7 channels the decoder
+ * copied a mirrored channel through (a broken correlation left its error normal on some series:
+ * HitRate 0.16 on them); chosen on unseen-family seeds 21-28 and service seeds 1-4.
+ */
 export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
   'lstm-ae': { window: 16, encoderUnits: [24], decoderUnits: [24], epochs: 6, batchSize: 32, learningRate: 0.01 },
-  'dc-vae': { window: 16, depth: 4, filters: 16, latent: 4, epochs: 8, batchSize: 32, learningRate: 0.005 },
+  'dc-vae': { window: 16, depth: 4, filters: 16, latent: 3, epochs: 8, batchSize: 32, learningRate: 0.005 },
   deepant: { window: 16, filters: [16, 16], hidden: 32, epochs: 8, batchSize: 32, learningRate: 0.005 },
   'dense-ae': { window: 8, epochs: 10, batchSize: 32 },
   vae: { window: 8, epochs: 10, batchSize: 32 },
@@ -50,6 +55,8 @@ export const BENCH_CONFIGS: Record<string, Record<string, unknown>> = {
 /** Variants measured beside the kinds: a name -> the kind and its config. */
 export const BENCH_VARIANTS: Record<string, { kind: string; config: Record<string, unknown> }> = {
   'deepant-bahdanau': { kind: 'deepant', config: { ...BENCH_CONFIGS['deepant'], attention: 'bahdanau', attentionUnits: 16 } },
+  // DC-VAE in its default shape (window 64, depth 5, 32 filters, latent 4), the bench's epochs.
+  'dc-vae-default': { kind: 'dc-vae', config: { epochs: 8, batchSize: 32, learningRate: 0.005 } },
 };
 
 /** The kind and config of a bench case name (a kind, or a {@link BENCH_VARIANTS} name). */
@@ -199,7 +206,7 @@ export interface AttributionBenchOptions {
 
 /** Every kind on every seed; prints a table per kind (type x ranking). */
 export async function runAttributionBench(o: AttributionBenchOptions = {}): Promise<KindAttribution[]> {
-  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'deepant', 'deepant-bahdanau', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
+  const kinds = o.kinds ?? ['lstm-ae', 'dc-vae', 'dc-vae-default', 'deepant', 'deepant-bahdanau', 'dense-ae', 'vae', 'pca', 'ocsvm', 'bigan'];
   const seeds = o.seeds ?? [11, 12];
   const family = o.family ?? 'unseen';
   const results: KindAttribution[] = [];

@@ -91,6 +91,37 @@ describe('score/attribution', () => {
     assert.ok(Math.abs(z[0]! - (0 - cal.center[0]!) / cal.scale[0]!) < 1e-4);
   });
 
+  it('attributeAndLearn (the pipeline\'s one pass) equals attribute then update, for every term, with and without running means, warm or not', () => {
+    const rng = new Random(7);
+    const C = 3;
+    const N = 300;
+    const cs = Float32Array.from({ length: N * C }, () => Math.exp(rng.normal() - 2));
+    const scores = Float32Array.from({ length: N }, (_, n) => cs[n * C]! + cs[n * C + 1]! + cs[n * C + 2]!);
+    const act = Float32Array.from({ length: N * C }, () => Math.exp(0.3 * rng.normal()));
+    cs[50 * C + 1] = NaN; // a window that teaches nothing and leaves the running means as they are
+    for (const term of ['channel-score', 'channel-score-squared', 'channel-score-times-score'] as const) {
+      for (const average of [1, 0.2]) {
+        for (const stored of [true, false]) {
+          const cal = stored ? { ...fitChannelCalibration(cs.subarray(0, 100 * C), scores.subarray(0, 100), C, term, average)!, activity: { center: [0, 0, 0], scale: [0.3, 0.3, 0.3] } } : undefined;
+          const options = { term, average, warmup: 16, rate: 0.01 };
+          const a = new ChannelAttribution(C, cal, options, 2);
+          const b = new ChannelAttribution(C, cal, options, 2);
+          const za = new Float32Array(C);
+          const zb = new Float32Array(C);
+          for (let n = 0; n < N; n++) {
+            const slot = n % 2;
+            const learn = n % 7 !== 3;
+            a.attribute(cs, scores, act, n, za, 0, slot);
+            if (learn) a.update(cs, scores, act, n, slot);
+            b.attributeAndLearn(cs, scores, act, n, zb, 0, learn, slot);
+            for (let c = 0; c < C; c++) assert.ok(Object.is(za[c], zb[c]) || Math.abs(za[c]! - zb[c]!) <= 1e-6 * Math.max(1, Math.abs(za[c]!)), `${term} average ${average} stored ${stored} window ${n} channel ${c}: ${za[c]} vs ${zb[c]}`);
+          }
+          assert.deepEqual(a.snapshot(N), b.snapshot(N));
+        }
+      }
+    }
+  });
+
   it('without statistics ranks by raw shares, then learns them from unflagged windows and tracks drift', () => {
     const { cs, scores } = normalWindows(600, 2);
     const attr = new ChannelAttribution(3, undefined, { warmup: 64, rate: 0.01 });
