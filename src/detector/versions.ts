@@ -11,7 +11,7 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderRequest } from '../infer/providers.js';
-import type { Manifest } from '../model/manifest.js';
+import { GRAPH_IO, type Manifest } from '../model/manifest.js';
 import { checkCalibration, type ModelDir, readCalibration, readModelDir, type ScoreCalibration } from '../model/model-dir.js';
 import { thresholdFromManifest, type ThresholdRule } from '../threshold/index.js';
 import type { DetectorEmitter } from './events.js';
@@ -57,7 +57,14 @@ export function startModelWorker(model: ModelDir, options: VersionOptions): Prom
   const stride = options.stride ?? model.manifest.stride;
   const step =
     model.step && stride === 1 && options.stepGraph !== false
-      ? { model: model.step.onnx, layout: model.step.layout, window: model.manifest.window, slots: options.maxSeries ?? DEFAULT_MAX_SERIES }
+      ? {
+          model: model.step.onnx,
+          layout: model.step.layout,
+          window: model.manifest.window,
+          slots: options.maxSeries ?? DEFAULT_MAX_SERIES,
+          // The step graph has no channel_activity output: the worker keeps it per series (no pass over the window per point).
+          ...(model.manifest.onnx.outputs.includes(GRAPH_IO.channelActivity) ? { activityStd: [...model.manifest.scaler.std] } : {}),
+        }
       : undefined;
   return InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads, ...(step ? { step } : {}) });
 }

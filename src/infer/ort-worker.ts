@@ -4,11 +4,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
-import { OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import { StepScorer } from './step-scorer.js';
+import { STEP_IO } from './step-state.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -21,15 +22,6 @@ let stepper: StepScorer | undefined;
 let stepSession: ort.InferenceSession | undefined;
 /** The stepped batch under way (see the `steps` message). */
 let stepChain: Promise<void> = Promise.resolve();
-
-/**
- * Rows (series) an onnxruntime call of the step graph must serve on average, in steady state, for
- * a batch to go through it rather than the window graph: a call costs about as much as scoring
- * two windows whole (measured with the DC-VAE: ~150 us per call, ~3 us per row, ~60-80 us per
- * window), so a batch of few series with many windows each (one series catching up on a backlog)
- * is faster through the window graph, which scores all its windows in one call.
- */
-const MIN_ROWS_PER_STEP_CALL = 4;
 
 function send(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -68,25 +60,20 @@ function reply(id: number, out: Record<string, Float32Array>, stepped = false): 
 }
 
 /**
- * Stride-1 windows: through the step graph when the batch serves enough series per call (see
- * MIN_ROWS_PER_STEP_CALL), else through the window graph. Either gives the same scores; a series
- * whose windows went through the window graph restarts its state at its next stepped window.
+ * Stride-1 windows: through the step graph when the worker has one (each call advances every
+ * series of the batch by all its frames, up to a cap: see StepScorer), else through the window
+ * graph. `forget` lists series whose state must not be continued (their frames were overwritten
+ * in the ring while a batch was being stepped): their next windows start over from the ring.
  */
 async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<void> {
   const n = msg.slots.length;
-  const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
-  let perSeries = 0;
-  if (stepper) {
-    // Windows per series in this batch: the calls the step graph needs once states are warm.
-    const count = new Map<number, number>();
-    for (let i = 0; i < n; i++) count.set(msg.slots[i]!, (count.get(msg.slots[i]!) ?? 0) + 1);
-    for (const c of count.values()) perSeries = Math.max(perSeries, c);
-  }
   const a = arena(msg.arenaId);
-  if (!stepper || perSeries * MIN_ROWS_PER_STEP_CALL > n) {
+  if (!stepper) {
     const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
     return run(msg.id, frames, a.channels, msg.starts);
   }
+  if (msg.forget) stepper.forget(msg.forget);
+  const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
   const rows = new Int32Array(n);
   for (let i = 0; i < n; i++) rows[i] = msg.rowStart + words[2 * i]!;
   const scorer = stepper;
@@ -104,12 +91,15 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   // The step graph gives the scores the pipeline needs; outputs only some window graphs add
   // (e.g. reconstructions) are not in it, and batches scored by steps come without them.
   const outputs = wanted.filter((name) => s.outputNames.includes(name));
-  if (!outputs.includes('score') || !outputs.includes('channel_score')) {
+  // A step graph of an earlier contract (other inputs) is left unused: the window graph scores.
+  const contract = s.inputNames.length === 2 && s.inputNames.includes(STEP_IO.frames) && s.inputNames.includes(STEP_IO.history) && s.outputNames.includes(STEP_IO.columns);
+  if (!contract || !outputs.includes('score') || !outputs.includes('channel_score')) {
     await s.release();
     return;
   }
   stepSession = s;
-  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs });
+  const activity = step.activityStd && wanted.includes(GRAPH_IO.channelActivity) && step.activityStd.length === channels ? { activityStd: step.activityStd } : {};
+  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity });
 }
 
 async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array): Promise<void> {

@@ -9,6 +9,11 @@ export interface StepInit {
   window: number;
   /** Series slots to keep state for. */
   slots: number;
+  /**
+   * The scaler's per-channel std (raw units), when the window graph outputs `channel_activity`:
+   * the worker then keeps it per series as it steps (see `StepScorerOptions.activityStd`).
+   */
+  activityStd?: number[];
 }
 
 /**
@@ -29,9 +34,10 @@ export type WorkerRequest =
   /**
    * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
    * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
-   * its series) say which series' state each window continues.
+   * its series) say which series' state each window continues; `forget` lists series whose state
+   * must not be continued (their next windows start over from the ring).
    */
-  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array }
+  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array; forget?: Int32Array }
   /** Score windows of frames sent along (a copy): for data that is not in a ring. */
   | { type: 'runFrames'; id: number; frames: Float32Array; channels: number; starts: BigInt64Array }
   | { type: 'close' };

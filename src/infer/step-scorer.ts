@@ -1,18 +1,20 @@
 /**
  * Scores stride-1 windows with a step graph (see `./step-state.ts`): each window's score is the
  * step graph's output at the window's last frame, after stepping the series' state through every
- * frame since its last step. Series advance together: in each onnxruntime call, every series with
- * a frame left to step contributes one row (gather its taps, run, scatter its new columns), so
- * one call serves up to as many series as the batch holds, whatever their number.
+ * frame since its last step. Each onnxruntime call advances every series that has frames left in
+ * the batch by up to T frames (one row per series, `[rows, T, C]`), so a call serves as many
+ * series as the batch holds and as many frames of each as it has (T = 1 in steady streaming,
+ * more when a batch brings several windows of a series): the fixed cost of a call is shared by
+ * all of them.
  *
  * A window whose series' state is not just before it (the series is new to this scorer, windows
- * were skipped, or a batch is scored again after a worker restart) starts from a zero state at
- * the window's first frame: the window graph's own zero padding, so that window's score is the
- * window graph's exactly, and the windows after it too when the window covers the network's
- * receptive field (the condition under which a step graph is exported).
+ * were skipped, a batch is scored again after a worker restart, or the state was forgotten) starts
+ * from a zero state at the window's first frame: the window graph's own zero padding, so that
+ * window's score is the window graph's exactly, and the windows after it too when the window
+ * covers the network's receptive field (the condition under which a step graph is exported).
  */
 import type * as ort from 'onnxruntime-node';
-import { STEP_IO, type StepLayout, StepStates } from './step-state.js';
+import { STEP_IO, type StepLayout, StepStates, historyDepth } from './step-state.js';
 
 /** onnxruntime's Tensor constructor (passed in: this module does not load the binding itself). */
 export type TensorConstructor = typeof ort.Tensor;
@@ -26,25 +28,113 @@ export interface StepScorerOptions {
   slots: number;
   /** Score outputs to return per window (`score`, `channel_score`, ...), each `[N, ...]` row-major. */
   outputs: readonly string[];
+  /**
+   * Most frames (rows x T) one call steps. Default 16,384: bounds the scratch (a call of the
+   * default DC-VAE holds ~1.3 KB per frame of inputs and outputs) while leaving room for 1,024
+   * series at T = 16 or one series at T = 64.
+   */
+  maxFramesPerCall?: number;
+  /** Most frames of one series per call (T). Default 64. */
+  maxT?: number;
+  /**
+   * The scaler's per-channel std (raw units): also return `channel_activity` `[N, C]`, each
+   * channel's mean absolute step over the window in scaled units (the window graph's output of
+   * that name), kept per series as frames are stepped (a running sum over the window's last
+   * W - 1 steps) rather than recomputed over the window for every point.
+   */
+  activityStd?: ArrayLike<number>;
+}
+
+/** Name of the activity output (the window graph's `channel_activity`). */
+const ACTIVITY = 'channel_activity';
+
+/**
+ * Per-series running sums of the absolute steps `|x_t - x_{t-1}|` (raw units) over the last W - 1
+ * frames, each channel's activity being that sum over `(W - 1) std_c` (the formula the window
+ * graph and the detector's host fallback use). The sum is rebuilt from the ring every W - 1 frames,
+ * so rounding cannot drift along a long stream.
+ */
+class ActivitySums {
+  private readonly L: number;
+  /** `[slots, W - 1, C]` the last W - 1 steps (float32, so that what leaves is exactly what came in). */
+  private readonly ring: Float32Array;
+  private readonly sums: Float64Array;
+  private readonly prev: Float32Array;
+  /** Per slot: 0 until the slot has a previous frame since its last reset. */
+  private readonly primed: Uint8Array;
+  private readonly scale: Float64Array;
+
+  constructor(
+    private readonly C: number,
+    W: number,
+    slots: number,
+    std: ArrayLike<number>,
+  ) {
+    this.L = W - 1;
+    this.ring = new Float32Array(slots * this.L * C);
+    this.sums = new Float64Array(slots * C);
+    this.prev = new Float32Array(slots * C);
+    this.primed = new Uint8Array(slots);
+    this.scale = Float64Array.from({ length: C }, (_, c) => 1 / ((W - 1) * std[c]!));
+  }
+
+  /** A fresh state: the window starting here has no step before its first frame. */
+  reset(slot: number): void {
+    const C = this.C;
+    this.ring.fill(0, slot * this.L * C, (slot + 1) * this.L * C);
+    this.sums.fill(0, slot * C, (slot + 1) * C);
+    this.primed[slot] = 0;
+  }
+
+  /** Steps frame t of `slot` (`frame` at `src` in `source`) and writes the activity of the window ending at it to `out` at `at`. */
+  step(slot: number, t: number, source: Float32Array, src: number, out: Float32Array, at: number): void {
+    const C = this.C;
+    const L = this.L;
+    const p = t % L;
+    const ring = (slot * L + p) * C;
+    const sums = slot * C;
+    const primed = this.primed[slot] === 1;
+    for (let c = 0; c < C; c++) {
+      const x = source[src + c]!;
+      const a = primed ? Math.fround(Math.abs(x - this.prev[sums + c]!)) : 0;
+      this.sums[sums + c] = this.sums[sums + c]! + a - this.ring[ring + c]!;
+      this.ring[ring + c] = a;
+      this.prev[sums + c] = x;
+    }
+    this.primed[slot] = 1;
+    if (p === L - 1) {
+      // Rebuild the sums from the ring (W - 1 frames: O(C) per frame on average).
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let q = 0; q < L; q++) sum += this.ring[(slot * L + q) * C + c]!;
+        this.sums[sums + c] = sum;
+      }
+    }
+    for (let c = 0; c < C; c++) out[at + c] = this.sums[sums + c]! * this.scale[c]!;
+  }
 }
 
 export class StepScorer {
   readonly states: StepStates;
-  private frameBuf = new Float32Array(0);
-  private rowsBuf = new BigInt64Array(0);
-  private rowsWords = new Int32Array(0);
-  /** The `state` feed: a tensor over the store, made once (onnxruntime reads it in place). */
-  private readonly stateFeed: ort.Tensor;
+  private readonly maxFrames: number;
+  private readonly maxT: number;
+  private framesBuf = new Float32Array(0);
+  private historyBuf = new Float32Array(0);
+  private historyBits = new Int32Array(0);
+  /** Per frame of a call: the activity of the window ending there (`[rows, T, C]`), when kept. */
+  private activityBuf = new Float32Array(0);
+  private readonly activity: ActivitySums | undefined;
   private readonly fetches: string[];
-  // Per active row of a round: window index, its next frame offset, its slot and frame.
-  private activeWindow = new Int32Array(0);
-  private activeOffset = new Int32Array(0);
-  private rowSlot = new Int32Array(0);
+  // Per active row (series) of a round: its pending window (next output), next frame, last frame
+  // of its current run of windows, frames in this call.
+  private rowWindow = new Int32Array(0);
   private rowFrame = new Float64Array(0);
+  private rowEnd = new Float64Array(0);
+  private rowCount = new Int32Array(0);
   // Per window of a batch (see score).
   private nextInChain = new Int32Array(0);
-  private from = new Int32Array(0);
   private fresh = new Uint8Array(0);
+  private runEnd = new Float64Array(0);
   // Per slot, while planning a batch: last window of its chain, where its next window continues,
   // and the batch that wrote these (stale entries of earlier batches are ignored, not cleared).
   private readonly planLast: Int32Array;
@@ -53,7 +143,7 @@ export class StepScorer {
   private batchStamp = 0;
   /** onnxruntime calls made (for benchmarks and tests). */
   runs = 0;
-  /** Frames stepped (rows of all calls). */
+  /** Frames stepped (padding excluded). */
   steps = 0;
 
   constructor(
@@ -66,8 +156,18 @@ export class StepScorer {
     this.planLast = new Int32Array(o.slots);
     this.planNext = new Float64Array(o.slots);
     this.planStamp = new Int32Array(o.slots);
-    this.stateFeed = new Tensor('float32', this.states.store, [this.states.rows, this.states.width]);
-    this.fetches = [...o.outputs, STEP_IO.columns];
+    this.maxFrames = Math.max(1, o.maxFramesPerCall ?? 16_384);
+    this.maxT = Math.max(1, Math.min(o.maxT ?? 64, this.maxFrames));
+    this.fetches = [...o.outputs.filter((name) => name !== ACTIVITY), STEP_IO.columns];
+    if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
+  }
+
+  /** Forgets the states of these slots: their next windows start over (see `StepStates.forget`). */
+  forget(slots: ArrayLike<number>): void {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      if (s >= 0 && s < this.o.slots) this.states.forget(s);
+    }
   }
 
   /**
@@ -83,89 +183,127 @@ export class StepScorer {
     const C = this.o.channels;
     const states = this.states;
     this.ensureBatch(n);
-    // Chains: each series' windows of this batch, in order; `from` is the first frame offset to
-    // step, `fresh` marks a window that starts over from a zero state (done when the chain gets there).
-    const { nextInChain, from, fresh } = this;
+    // Chains: each series' windows of this batch, in order; `fresh` marks a window that starts
+    // over from a zero state at its first frame. A run is a fresh window and the windows that
+    // continue it; `runEnd` is the last frame it steps to.
+    const { nextInChain, fresh, runEnd } = this;
     const stamp = ++this.batchStamp;
-    let heads = 0;
+    let active = 0;
     for (let i = 0; i < n; i++) {
       const slot = slots[i]!;
       const s = starts[i]!;
       const chained = this.planStamp[slot] === stamp;
       const at = chained ? this.planNext[slot]! : states.next[slot]!;
       nextInChain[i] = -1;
-      if (at >= s && at <= s + W - 1) {
-        from[i] = at - s;
-        fresh[i] = 0;
-      } else {
-        // A gap, a fresh series, or a window stepped before: start over at the window (zero padding).
-        fresh[i] = 1;
-        from[i] = 0;
-      }
+      // Otherwise a gap, a fresh series, or a window stepped before: start over at the window (zero padding).
+      fresh[i] = at >= s && at <= s + W - 1 ? 0 : 1;
       if (chained) {
         nextInChain[this.planLast[slot]!] = i;
       } else {
         this.planStamp[slot] = stamp;
-        this.activeWindow[heads] = i;
-        this.activeOffset[heads] = from[i]!;
-        heads++;
+        this.rowWindow[active] = i;
+        this.rowFrame[active] = fresh[i] ? s : at;
+        active++;
       }
       this.planLast[slot] = i;
       this.planNext[slot] = s + W;
     }
-    for (let r = 0; r < heads; r++) {
-      const i = this.activeWindow[r]!;
-      if (fresh[i]) states.reset(slots[i]!, starts[i]!);
+    for (let i = n - 1; i >= 0; i--) {
+      const next = nextInChain[i]!;
+      runEnd[i] = next >= 0 && !fresh[next] ? runEnd[next]! : starts[i]! + W - 1;
+    }
+    for (let r = 0; r < active; r++) {
+      const i = this.rowWindow[r]!;
+      this.rowEnd[r] = runEnd[i]!;
+      if (fresh[i]) this.reset(slots[i]!, starts[i]!);
     }
 
     const results: Record<string, Float32Array> = {};
-    const widths: Record<string, number> = {};
-    let active = heads;
-    const P = states.sizes.taps;
+    const Q = states.sizes.width;
     while (active > 0) {
+      const T = this.framesPerRow(active);
+      const M = historyDepth(states.layout, T);
+      this.ensureCall(active, T, M);
+      const framesBuf = this.framesBuf;
+      const activity = this.activity;
       for (let r = 0; r < active; r++) {
-        const i = this.activeWindow[r]!;
-        const j = this.activeOffset[r]!;
-        const slot = slots[i]!;
-        const t = starts[i]! + j;
-        this.rowSlot[r] = slot;
-        this.rowFrame[r] = t;
-        const src = (rows[i]! + j) * C;
-        for (let c = 0; c < C; c++) this.frameBuf[r * C + c] = source[src + c]!;
-        states.tapRows(slot, t, this.rowsWords, r);
+        const t0 = this.rowFrame[r]!;
+        const count = Math.min(T, this.rowEnd[r]! - t0 + 1);
+        this.rowCount[r] = count;
+        // Frame t lies in the first pending window that ends at or after it (a run's windows
+        // overlap or touch, so that window also starts at or before t).
+        let p = this.rowWindow[r]!;
+        const slot = slots[p]!;
+        for (let q = 0; q < count; q++) {
+          const t = t0 + q;
+          while (starts[p]! + W - 1 < t) p = nextInChain[p]!;
+          const src = (rows[p]! + (t - starts[p]!)) * C;
+          const dst = (r * T + q) * C;
+          for (let c = 0; c < C; c++) framesBuf[dst + c] = source[src + c]!;
+          if (activity) activity.step(slot, t, source, src, this.activityBuf, dst);
+        }
+        // Padding past the series' own frames: its outputs are ignored and, the graph being
+        // causal, it changes none of the real ones; zeros keep it finite.
+        if (count < T) framesBuf.fill(0, (r * T + count) * C, (r + 1) * T * C);
+        states.gather(slot, t0, M, this.historyBits, r);
       }
       const out = await this.session.run(
         {
-          [STEP_IO.state]: this.stateFeed,
-          [STEP_IO.frame]: new this.Tensor('float32', this.frameBuf.subarray(0, active * C), [active, C]),
-          [STEP_IO.tapRows]: new this.Tensor('int64', this.rowsBuf.subarray(0, active * P), [active, P]),
+          [STEP_IO.frames]: new this.Tensor('float32', framesBuf.subarray(0, active * T * C), [active, T, C]),
+          [STEP_IO.history]: new this.Tensor('float32', this.historyBuf.subarray(0, active * M * Q), [active, M, Q]),
         },
         this.fetches,
       );
       this.runs++;
-      this.steps += active;
-      states.scatterRows(this.rowSlot, this.rowFrame, active, out[STEP_IO.columns]!.data as Float32Array);
+      const columnData = out[STEP_IO.columns]!.data as Float32Array;
+      const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
+      // The outputs once per call (not per window): data, floats per frame, and the result arrays.
+      const outputs = this.o.outputs;
+      const data: Float32Array[] = [];
+      const widths: number[] = [];
+      const res: Float32Array[] = [];
+      for (let k = 0; k < outputs.length; k++) {
+        if (outputs[k] === ACTIVITY && !this.activity) continue;
+        const d = outputs[k] === ACTIVITY ? this.activityBuf : (out[outputs[k]!]!.data as Float32Array);
+        const width = outputs[k] === ACTIVITY ? C : d.length / (active * T);
+        data.push(d);
+        widths.push(width);
+        res.push((results[outputs[k]!] ??= new Float32Array(n * width)));
+      }
       let kept = 0;
       for (let r = 0; r < active; r++) {
-        let i = this.activeWindow[r]!;
-        let j = this.activeOffset[r]!;
-        if (j === W - 1) {
-          for (const name of this.o.outputs) {
-            const data = out[name]!.data as Float32Array;
-            const width = (widths[name] ??= data.length / active);
-            const res = (results[name] ??= new Float32Array(n * width));
-            for (let q = 0; q < width; q++) res[i * width + q] = data[r * width + q]!;
+        let i = this.rowWindow[r]!;
+        const t0 = this.rowFrame[r]!;
+        const count = this.rowCount[r]!;
+        const slot = slots[i]!;
+        states.scatter(slot, t0, count, columns, r, T);
+        this.steps += count;
+        // The windows that end at these frames (at most one per frame within a run).
+        for (let q = 0; q < count && i >= 0; q++) {
+          if (starts[i]! + W - 1 !== t0 + q) continue;
+          for (let k = 0; k < data.length; k++) {
+            const width = widths[k]!;
+            const from = (r * T + q) * width;
+            const to = i * width;
+            const src = data[k]!;
+            const dst = res[k]!;
+            for (let w = 0; w < width; w++) dst[to + w] = src[from + w]!;
           }
           i = nextInChain[i]!;
+          if (i >= 0 && fresh[i]) break;
+        }
+        let t = t0 + count;
+        if (t > this.rowEnd[r]!) {
           if (i < 0) continue; // the series is done for this batch
-          j = from[i]!;
-          if (fresh[i]) states.reset(slots[i]!, starts[i]!);
-        } else {
-          j++;
+          // The next window starts a new run from a zero state.
+          this.reset(slot, starts[i]!);
+          t = starts[i]!;
+          this.rowEnd[r] = runEnd[i]!;
         }
         // Rows only move down (kept <= r), so compacting in place is safe.
-        this.activeWindow[kept] = i;
-        this.activeOffset[kept] = j;
+        this.rowWindow[kept] = i;
+        this.rowFrame[kept] = t;
+        this.rowEnd[kept] = this.rowEnd[r]!;
         kept++;
       }
       active = kept;
@@ -174,18 +312,51 @@ export class StepScorer {
     return results;
   }
 
+  /**
+   * Frames per row (T) of the next call: the most any active series has left (within the caps),
+   * halved while padding would be more than half of the call's frames (one series catching up on
+   * a backlog beside many with one frame each).
+   */
+  private framesPerRow(active: number): number {
+    let most = 1;
+    for (let r = 0; r < active; r++) most = Math.max(most, this.rowEnd[r]! - this.rowFrame[r]! + 1);
+    let T = Math.min(most, this.maxT, Math.max(1, Math.floor(this.maxFrames / active)));
+    while (T > 1) {
+      let real = 0;
+      for (let r = 0; r < active; r++) real += Math.min(T, this.rowEnd[r]! - this.rowFrame[r]! + 1);
+      if (2 * real >= active * T) break;
+      T = Math.ceil(T / 2);
+    }
+    return T;
+  }
+
+  /** Starts `slot` over from a zero state at frame `from` (the step state and the activity sums). */
+  private reset(slot: number, from: number): void {
+    this.states.reset(slot, from);
+    this.activity?.reset(slot);
+  }
+
   /** Grows the per-window and per-row scratch to a batch of `n` windows (rows never exceed windows). */
   private ensureBatch(n: number): void {
-    if (this.activeWindow.length >= n) return;
+    if (this.nextInChain.length >= n) return;
     this.nextInChain = new Int32Array(n);
-    this.from = new Int32Array(n);
     this.fresh = new Uint8Array(n);
-    this.activeWindow = new Int32Array(n);
-    this.activeOffset = new Int32Array(n);
-    this.rowSlot = new Int32Array(n);
+    this.runEnd = new Float64Array(n);
+    this.rowWindow = new Int32Array(n);
     this.rowFrame = new Float64Array(n);
-    this.frameBuf = new Float32Array(n * this.o.channels);
-    this.rowsBuf = new BigInt64Array(n * this.states.sizes.taps);
-    this.rowsWords = new Int32Array(this.rowsBuf.buffer);
+    this.rowEnd = new Float64Array(n);
+    this.rowCount = new Int32Array(n);
+  }
+
+  /** Grows the input scratch to a call of `rows` x `T` frames and `M` history rows (grows only: no allocation in steady state). */
+  private ensureCall(rows: number, T: number, M: number): void {
+    const frames = rows * T * this.o.channels;
+    if (this.framesBuf.length < frames) this.framesBuf = new Float32Array(Math.max(frames, 2 * this.framesBuf.length));
+    if (this.activity && this.activityBuf.length < frames) this.activityBuf = new Float32Array(Math.max(frames, 2 * this.activityBuf.length));
+    const history = rows * M * this.states.sizes.width;
+    if (this.historyBuf.length < history) {
+      this.historyBuf = new Float32Array(Math.max(history, 2 * this.historyBuf.length));
+      this.historyBits = new Int32Array(this.historyBuf.buffer);
+    }
   }
 }

@@ -1,19 +1,20 @@
 /**
  * Per-series state of a step graph (`model.step.onnx`, see `training/export/step.ts`): the
  * history that each dilated causal convolution of the network needs to compute its output for
- * one new frame, kept here in plain memory rather than passed through the graph.
+ * new frames, kept here in plain memory rather than in the graph.
  *
- * Why outside the graph: a step needs only `k - 1` old columns per layer (the taps at
- * `t - d, t - 2d, ...`), but the history behind them is `(k - 1) * d` columns. Carried as a graph
- * input and output, the whole history (16 KB per series for the default DC-VAE) would be copied
- * in and out of onnxruntime on every point; kept here as one ring per layer, a step copies the
- * `k - 1` tap columns in (`gather`) and the one new column per layer out (`scatter`), about 1.3 KB
- * per point for the default DC-VAE, and nothing is shifted.
+ * Why outside the graph: a layer's output at frame t reads its input at `t - (k-1)d, ..., t - d`,
+ * so it needs the last `(k - 1) d` input columns, but a call that advances a series by T frames
+ * reads only the oldest `min(T, d)` of them when k = 2 (the others are the call's own frames). So
+ * the caller copies exactly the columns a call reads into its `history` input, and stores the new
+ * columns the call returns: for one new frame per series (steady streaming), one column per layer
+ * each way (about 1 KB per point for the default DC-VAE), and nothing is shifted.
  *
- * Layout of one series' state: layer after layer, a ring of `(k - 1) * d` columns of `in` floats
- * (column of frame t at ring slot `t mod ((k - 1) * d)`). A fresh series' rings are zeros, which
- * is what the window graph's causal zero padding feeds a layer before the window's first frame:
- * stepping through a window's frames from a zero state reproduces that window's score.
+ * Layout of one series' state: layer after layer, a ring of `(k - 1) d` columns of `in` floats
+ * (column of frame t at ring position `t mod ((k - 1) d)`): the least any cache of the layer holds.
+ * A fresh series' rings are zeros, which is what the window graph's causal zero padding feeds a
+ * layer before the window's first frame: stepping through a window's frames from a zero state
+ * reproduces that window's score.
  */
 import { SeismoError } from '../errors.js';
 
@@ -35,46 +36,67 @@ export interface StepLayout {
 /** Metadata key of a step graph holding its {@link StepLayout} as JSON. */
 export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 
-/** Input and output names of a step graph (besides the kind's score outputs). */
+/** Input and output names of a step graph (besides the kind's score outputs, each `[B, T, ...]`). */
 export const STEP_IO = {
-  /** Input: one raw frame per series `[B, C]` float32. */
-  frame: 'frame',
-  /** Input: rows of `state` holding each series' taps, `[B, taps]` int64 (see {@link stepSizes}). */
-  tapRows: 'tap_rows',
-  /** Input: the store of every layer's columns, `[rows, width]` float32 (see {@link stepWidth}). */
-  state: 'state',
-  /** Output: each layer's input column at this frame, `[layers, B, width]` float32, to store for later steps. */
+  /** Input: T new raw frames per series `[B, T, C]` float32 (frames past a series' own are padding: their outputs are ignored). */
+  frames: 'frames',
+  /**
+   * Input: the past columns each layer reads, `[B, M, width]` float32 (M: {@link historyDepth}):
+   * layer l's block is columns `offset_l .. offset_l + in_l` of a row ({@link stepOffsets}), its
+   * rows `0 .. min(M, (k-1)d) - 1` the layer's input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...`
+   * (oldest first), for a call whose first frame is t0.
+   */
+  history: 'history',
+  /** Output: every layer's input column at each new frame, `[B, T, width]` float32 (layer l at its offset), to store for later calls. */
   columns: 'columns',
 } as const;
 
-/** Floats per stored column: the widest layer input (narrower columns are padded to it). */
+/** Floats per row of `history` and `columns`: every layer's input side by side. */
 export function stepWidth(layout: StepLayout): number {
-  return Math.max(1, ...layout.layers.map((l) => l.in));
+  return layout.layers.reduce((sum, l) => sum + l.in, 0);
+}
+
+/** Column offset of each layer's block in a row of `history` and `columns`. */
+export function stepOffsets(layout: StepLayout): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const l of layout.layers) {
+    out.push(at);
+    at += l.in;
+  }
+  return out;
+}
+
+/** Columns a layer's ring holds: its taps reach `(k - 1) d` frames back. */
+export function ringLength(layer: StepLayer): number {
+  return (layer.kernel - 1) * layer.dilation;
+}
+
+/**
+ * Rows of `history` (M) for a call of T frames per series: a kernel-2 layer reads `min(T, d)`
+ * past columns, a wider one all `(k - 1) d` (its taps interleave with the call's own frames). The
+ * graph takes `min(M, (k - 1) d)` rows of each layer's block.
+ */
+export function historyDepth(layout: StepLayout, frames: number): number {
+  let m = 1;
+  for (const l of layout.layers) m = Math.max(m, l.kernel === 2 ? Math.min(frames, l.dilation) : ringLength(l));
+  return m;
 }
 
 /** Sizes of a layout. */
 export interface StepSizes {
-  /** Floats of state per series: sum over layers of `((k - 1) * d + 1)` columns of {@link stepWidth} floats. */
+  /** Floats of state per series: sum over layers of `(k - 1) d` columns of `in` floats. */
   state: number;
-  /** Entries of `tap_rows` per series: sum of `k - 1`. */
-  taps: number;
-}
-
-/** Columns a layer's ring holds: its taps reach `(k - 1) d` frames back, and one more column keeps the new one apart from them. */
-export function ringLength(layer: StepLayer): number {
-  return (layer.kernel - 1) * layer.dilation + 1;
+  /** Floats of a row of `history` and `columns` ({@link stepWidth}). */
+  width: number;
 }
 
 export function stepSizes(layout: StepLayout): StepSizes {
-  const width = stepWidth(layout);
   let state = 0;
-  let taps = 0;
-  for (const l of layout.layers) {
-    state += ringLength(l) * width;
-    taps += l.kernel - 1;
-  }
-  return { state, taps };
+  for (const l of layout.layers) state += ringLength(l) * l.in;
+  return { state, width: stepWidth(layout) };
 }
+
 /**
  * Checks a layout read from a graph (metadata is data: a damaged one must not size memory).
  * @throws SeismoError `ERR_MODEL_CORRUPT`.
@@ -103,46 +125,45 @@ export function parseStepLayout(text: string | undefined, source: string): StepL
   return layout;
 }
 
+
 /**
- * The state of many series (slots): one store of rows of {@link stepWidth} floats, each a column
- * of one layer of one series (layer l's rows `[ring, slots]`, column of frame t of a series at
- * ring position `t mod ring`), which the step graph reads in place through `tap_rows`; and how
- * far each series has stepped. Nothing here allocates per step.
+ * The state of many series (slots): per layer, a ring of `(k - 1) d` positions (column of frame t
+ * at position `t mod ((k - 1) d)`), each position holding that column of every slot side by side,
+ * and how far each series has stepped. Series stepped together (the same frame of consecutive
+ * slots, as a batch of many series brings them) thus read and write consecutive memory. The caller
+ * copies what a call reads into `history` ({@link gather}) and the call's new columns back
+ * ({@link scatter}). Nothing here allocates per call.
  */
 export class StepStates {
   readonly sizes: StepSizes;
-  readonly width: number;
-  /** `[rows, width]` row-major: what the graph's `state` input views. */
+  /** All rings: layer after layer; within a layer `[position, slot, in]`. */
   readonly store: Float32Array;
-  /** Per slot: index (in the series) of the next frame the state expects. */
+  /** The same memory as 32-bit words: columns are copied bit for bit (no float conversion per value). */
+  private readonly bits: Int32Array;
+  /** Per slot: index (in the series) of the next frame the state expects (-Infinity: none, the next window starts afresh). */
   readonly next: Float64Array;
   private readonly bases: Int32Array;
   private readonly rings: Int32Array;
-  private readonly dilations: Int32Array;
-  private readonly kernels: Int32Array;
+  private readonly ins: Int32Array;
+  private readonly offsets: Int32Array;
 
   constructor(
     readonly layout: StepLayout,
     readonly slots: number,
   ) {
     this.sizes = stepSizes(layout);
-    this.width = stepWidth(layout);
     this.rings = Int32Array.from(layout.layers, ringLength);
-    this.dilations = Int32Array.from(layout.layers, (l) => l.dilation);
-    this.kernels = Int32Array.from(layout.layers, (l) => l.kernel);
+    this.ins = Int32Array.from(layout.layers, (l) => l.in);
+    this.offsets = Int32Array.from(stepOffsets(layout));
     this.bases = new Int32Array(layout.layers.length);
-    let rows = 0;
+    let floats = 0;
     for (let l = 0; l < layout.layers.length; l++) {
-      this.bases[l] = rows;
-      rows += this.rings[l]! * slots;
+      this.bases[l] = floats;
+      floats += this.rings[l]! * this.ins[l]! * slots;
     }
-    this.store = new Float32Array(rows * this.width);
-    this.next = new Float64Array(slots);
-  }
-
-  /** Rows of the store. */
-  get rows(): number {
-    return this.store.length / this.width;
+    this.store = new Float32Array(floats);
+    this.bits = new Int32Array(this.store.buffer);
+    this.next = new Float64Array(slots).fill(Number.NEGATIVE_INFINITY);
   }
 
   /** Bytes of state per series (the rings; the frame counter adds 8). */
@@ -152,61 +173,70 @@ export class StepStates {
 
   /** Forgets a slot's history: its next step is frame `from` of the series, after zero padding. */
   reset(slot: number, from: number): void {
-    const F = this.width;
     for (let l = 0; l < this.rings.length; l++) {
+      const cin = this.ins[l]!;
       for (let p = 0; p < this.rings[l]!; p++) {
-        const row = this.bases[l]! + p * this.slots + slot;
-        this.store.fill(0, row * F, (row + 1) * F);
+        const at = this.bases[l]! + (p * this.slots + slot) * cin;
+        this.store.fill(0, at, at + cin);
       }
     }
     this.next[slot] = from;
   }
 
+  /** Forgets where a slot stands: its next window starts over from a zero state at the window's first frame. */
+  forget(slot: number): void {
+    this.next[slot] = Number.NEGATIVE_INFINITY;
+  }
+
   /**
-   * Writes the `tap_rows` of frame `t` of `slot` at row `row` of `words`, the Int32Array view of
-   * the `[B, taps]` BigInt64Array input (low words; the high words stay 0): per layer, the rows
-   * of frames `t - (k-1)d, ..., t - d`, oldest first. Frames before the slot's last reset sit at
-   * positions nothing has written since, so they read as the zero padding.
+   * Writes the past columns that a call whose first frame of `slot` is `t0` reads into row `row`
+   * of `history` (`[rows, M, width]`, as 32-bit words: an Int32Array over the float32 input): per layer, rows `0 .. min(M, (k-1)d) - 1` of its block hold
+   * frames `t0 - (k-1)d, ...`. Frames before the slot's last reset read as zeros (nothing has
+   * written their ring positions since).
    */
-  tapRows(slot: number, t: number, words: Int32Array, row: number): void {
-    let o = 2 * row * this.sizes.taps;
+  gather(slot: number, t0: number, M: number, history: Int32Array, row: number): void {
+    const Q = this.sizes.width;
+    const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
-      const ring = this.rings[l]!;
-      const d = this.dilations[l]!;
-      const k = this.kernels[l]!;
-      for (let j = 0; j < k - 1; j++) {
-        const p = (((t - (k - 1 - j) * d) % ring) + ring) % ring;
-        words[o] = this.bases[l]! + p * this.slots + slot;
-        o += 2;
+      const R = this.rings[l]!;
+      const cin = this.ins[l]!;
+      const m = Math.min(M, R);
+      const base = this.bases[l]! + slot * cin;
+      const stride = this.slots * cin;
+      let p = (((t0 - R) % R) + R) % R;
+      let dst = row * M * Q + this.offsets[l]!;
+      for (let j = 0; j < m; j++) {
+        const src = base + p * stride;
+        for (let c = 0; c < cin; c++) history[dst + c] = store[src + c]!;
+        dst += Q;
+        if (++p === R) p = 0;
       }
     }
   }
 
   /**
-   * Stores the `columns` output (`[layers, rows, width]`) of a call whose row r was frame
-   * `frames[r]` of slot `slots[r]`, and advances those slots. Rows of consecutive slots at the
-   * same frame go to consecutive rows of the store, so each run of them is one block copy per layer.
+   * Stores the columns of frames `t0 .. t0 + count - 1` of `slot` from row `row` of `columns`
+   * (`[rows, T, width]` as 32-bit words; only the last `(k-1)d` of them matter to a layer) and
+   * advances the slot.
    */
-  scatterRows(slots: Int32Array, frames: Float64Array, rows: number, columns: Float32Array): void {
-    const F = this.width;
-    let r = 0;
-    while (r < rows) {
-      const slot = slots[r]!;
-      const t = frames[r]!;
-      let end = r + 1;
-      while (end < rows && slots[end] === slot + (end - r) && frames[end] === t) end++;
-      for (let l = 0; l < this.rings.length; l++) {
-        const dst = (this.bases[l]! + (t % this.rings[l]!) * this.slots + slot) * F;
-        const src = (l * rows + r) * F;
-        const n = (end - r) * F;
-        if (n >= 64) {
-          this.store.set(columns.subarray(src, src + n), dst);
-        } else {
-          for (let i = 0; i < n; i++) this.store[dst + i] = columns[src + i]!;
-        }
+  scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number): void {
+    const Q = this.sizes.width;
+    const store = this.bits;
+    for (let l = 0; l < this.rings.length; l++) {
+      const R = this.rings[l]!;
+      const cin = this.ins[l]!;
+      const base = this.bases[l]! + slot * cin;
+      const stride = this.slots * cin;
+      const first = Math.max(0, count - R);
+      let p = (t0 + first) % R;
+      let src = (row * T + first) * Q + this.offsets[l]!;
+      for (let q = first; q < count; q++) {
+        const dst = base + p * stride;
+        for (let c = 0; c < cin; c++) store[dst + c] = columns[src + c]!;
+        src += Q;
+        if (++p === R) p = 0;
       }
-      for (let q = r; q < end; q++) this.next[slots[q]!] = frames[q]! + 1;
-      r = end;
     }
+    this.next[slot] = t0 + count;
   }
 }

@@ -23,8 +23,8 @@ export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'model.json';
 /**
  * The optional step graph beside `model.onnx` (causal convolutional kinds whose window covers
- * their receptive field): one new frame per series and the per-series state in, the score of the
- * window ending at that frame out (contract in `training/export/step.ts`).
+ * their receptive field): new frames of each series and the past columns its layers read in, the
+ * scores of the windows ending at those frames out (contract in `training/export/step.ts`).
  */
 export const STEP_MODEL_FILE = 'model.step.onnx';
 

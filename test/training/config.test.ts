@@ -36,7 +36,7 @@ describe('training/config: one settings schema per kind', () => {
 
   it('keeps the defaults every figure was measured with', () => {
     assert.deepEqual({ ...LSTM_AE_DEFAULTS }, { window: 64, encoderUnits: [32], decoderUnits: [16], ...TRAIN });
-    assert.deepEqual({ ...DC_VAE_DEFAULTS }, { window: 64, depth: 6, filters: 32, kernelSize: 2, latent: 4, activation: 'relu', klWeight: 0.1, logVarBound: 8, alpha: 3, ...TRAIN });
+    assert.deepEqual({ ...DC_VAE_DEFAULTS }, { window: 64, depth: 5, filters: 32, kernelSize: 2, latent: 4, activation: 'relu', klWeight: 0.1, logVarBound: 8, alpha: 3, ...TRAIN });
     assert.deepEqual({ ...DEEPANT_DEFAULTS }, { window: 48, horizon: 1, filters: [32, 32], kernelSize: 2, poolSize: 2, hidden: 40, attention: false, attentionUnits: 16, ...TRAIN });
     assert.deepEqual({ ...PCA_DEFAULTS }, { window: 1, ...TRAIN, epochs: 1, components: null, explainedVariance: 0.9, maxWindows: 20000 });
     assert.deepEqual({ ...BIGAN_DEFAULTS }, { window: 1, ...TRAIN, epochs: 20, learningRate: 1e-4, patience: 0, latent: 32, encoderUnits: [64], generatorUnits: [64, 128], discriminatorUnits: 128, alpha: 0.9 });

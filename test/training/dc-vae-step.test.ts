@@ -24,7 +24,7 @@ type Plan = [number, number][];
  * Scores `plan` through a StepScorer in batches of the given sizes, the series' frames stacked in
  * one `[sum T, C]` array; returns every output per planned window.
  */
-async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[]): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
+async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[], activityStd?: ArrayLike<number>): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
   const layout = parseStepLayout(new Map(onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key!, p.value!])).get(STEP_LAYOUT_KEY), 'step');
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const base: number[] = [];
@@ -35,7 +35,8 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
   }
   const stacked = new Float32Array(rows * C);
   series.forEach((s, i) => stacked.set(s, base[i]! * C));
-  const scorer = new StepScorer(session, ort.Tensor, layout, { window, channels: C, slots: series.length, outputs: OUTPUTS });
+  const outputs = activityStd ? [...OUTPUTS, 'channel_activity'] : OUTPUTS;
+  const scorer = new StepScorer(session, ort.Tensor, layout, { window, channels: C, slots: series.length, outputs, ...(activityStd ? { activityStd } : {}) });
   const out: Record<string, Float32Array> = {};
   try {
     let at = 0;
@@ -49,7 +50,7 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
         stacked,
         Int32Array.from(part, ([s, t]) => base[s]! + t),
       );
-      for (const name of OUTPUTS) {
+      for (const name of outputs) {
         const width = got[name]!.length / n;
         out[name] ??= new Float32Array(plan.length * width);
         out[name]!.set(got[name]!, at * width);
@@ -60,6 +61,19 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
     await session.release();
   }
   return { out, scorer };
+}
+
+/** Each planned window's mean absolute step per channel over std (the window graph's `channel_activity`), by loops. */
+function activityByLoops(series: Float32Array[], window: number, plan: Plan, std: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(plan.length * C);
+  plan.forEach(([k, s], n) => {
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let t = s + 1; t < s + window; t++) sum += Math.abs(series[k]![t * C + c]! - series[k]![(t - 1) * C + c]!);
+      out[n * C + c] = sum / (window - 1) / std[c]!;
+    }
+  });
+  return out;
 }
 
 /** The window graph's outputs for the same windows. */
@@ -88,8 +102,8 @@ describe('training/dc-vae step graph', function () {
 
   it('is declared exact only when the window covers the whole network (encoder and decoder)', () => {
     assert.equal(dcVaeNetworkField({ kernelSize: 2, depth: 6 }), 127);
-    assert.equal(dcVaeStepExact(resolveDcVaeConfig({}, C)), false, 'the default (window 64, depth 6) reaches 127 frames back');
-    assert.equal(dcVaeStepExact(resolveDcVaeConfig({ depth: 5 }, C)), true);
+    assert.equal(dcVaeStepExact(resolveDcVaeConfig({}, C)), true, 'the default (window 64, depth 5) reaches 63 frames back: it has a step graph');
+    assert.equal(dcVaeStepExact(resolveDcVaeConfig({ depth: 6 }, C)), false, 'depth 6 reaches 127 frames back');
     assert.equal(dcVaeStepExact(resolveDcVaeConfig({ depth: 6, window: 127 }, C)), true);
   });
 
@@ -119,11 +133,14 @@ describe('training/dc-vae step graph', function () {
           if (t >= 40 && t - 40 + W <= 90) plan.push([2, t - 40]);
         }
         const ref = await windowScores(windowBytes, series, plan);
-        const { out, scorer } = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250]);
+        const { out, scorer } = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
         for (const o of OUTPUTS) {
           const d = maxRelDiff(out[o]!, ref[o]!);
           assert.ok(d <= 1e-5, `${o} differs by ${d}`);
         }
+        // The activity the worker keeps per series (running sums) against its definition.
+        const activity = maxRelDiff(out['channel_activity']!, activityByLoops(series, W, plan, scaler.std));
+        assert.ok(activity <= 1e-5, `channel_activity differs by ${activity}`);
         assert.ok(scorer.steps < plan.length + 4 * W + 40, `${scorer.steps} steps for ${plan.length} windows: the state is reused, not rebuilt per window`);
         assert.equal(scorer.states.bytesPerSeries, 4 * stepSizes(scorer.states.layout).state);
       } finally {

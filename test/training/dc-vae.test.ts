@@ -5,7 +5,7 @@ import { onnx } from 'onnx-proto';
 import { isSeismoError } from '../../src/errors';
 import { initBackend } from '../../training/backend';
 import { buildDcVae, DC_VAE_LAYERS, type DcVaeConfig, dcVaeLoss, dcVaeNativeGradients, dcVaeReceptiveField, dcVaeScores, dcVaeTargets, resolveDcVaeConfig } from '../../training/kinds/dc-vae/model';
-import { exportDcVae } from '../../training/kinds/dc-vae/export';
+import { dcVaeNetworkField, exportDcVae } from '../../training/kinds/dc-vae/export';
 import { fitScaler, seededRandom } from '../../training/fit';
 import { cutScaledWindows } from '../../training/index';
 import { kernelPath, setNativeKernelsEnabled } from '../../training/native-ops';
@@ -106,7 +106,9 @@ describe('training/dc-vae', function () {
   it('resolves defaults and rejects bad fields', () => {
     const c = resolveDcVaeConfig(undefined, C);
     assert.equal(c.window, 64);
-    assert.equal(dcVaeReceptiveField(c), 64);
+    // The encoder reaches 32 frames, encoder then decoder 63: within the window (so it has a step graph).
+    assert.equal(dcVaeReceptiveField(c), 32);
+    assert.equal(dcVaeNetworkField(c), 63);
     assert.equal(c.kernelSize, 2);
     assert.equal(c.alpha, 3);
     assert.throws(() => resolveDcVaeConfig({ depth: 0 }, C), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION') && /depth/.test(e.message));

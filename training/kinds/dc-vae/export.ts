@@ -109,19 +109,19 @@ export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNa
   if (config.kernelSize < 2) return undefined; // pointwise: the window path is already one frame's work
   return {
     onnx: exportDcVaeStep(model, config, channelNames, scaler),
-    inputs: [STEP_IO.frame, STEP_IO.state, STEP_IO.tapRows],
+    inputs: [STEP_IO.frames, STEP_IO.history],
     outputs: [...DC_VAE_IO.outputs, STEP_IO.columns],
   };
 }
 
 /**
- * Writes the step graph of a trained DC-VAE (`training/export/step.ts` says the contract): from one
- * new raw frame per series and the cached columns of its 2 x depth dilated layers, the same
- * `score`, `channel_score`, `mean` and `std` that {@link exportDcVae}'s graph gives for the window
- * ending at that frame (same ops in the same order after the convolutions; deterministic latent
- * mean), and the new columns. Scores are those of the window graph when {@link dcVaeStepExact}
- * holds and the state was stepped from at most `window` frames before (zero state = the window
- * graph's zero padding).
+ * Writes the step graph of a trained DC-VAE (`training/export/step.ts` says the contract): from T
+ * new raw frames per series and the cached columns of its 2 x depth dilated layers, the same
+ * `score`, `channel_score`, `mean` and `std` that {@link exportDcVae}'s graph gives for the
+ * windows ending at those frames (`[B, T]`, `[B, T, C]`; same ops in the same order after the
+ * convolutions; deterministic latent mean), and the new columns. Scores are those of the window
+ * graph when {@link dcVaeStepExact} holds and the state was stepped from at most `window` frames
+ * before (zero state = the window graph's zero padding).
  *
  * @returns the bytes of `model.step.onnx`.
  */
@@ -135,14 +135,14 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
     for (let i = 0; i < config.depth; i++) planned.push({ in: i === 0 ? L : F, dilation: 2 ** i, kernel: k });
   }
   const step = new StepLayers(g, C, planned);
-  // The window graph's prologue on one frame: Sub then Div, as there.
-  const centred = g.op('Sub', [step.frame, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
-  const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled'); // [B, C]
+  // The window graph's prologue on the new frames: Sub then Div, as there.
+  const centred = g.op('Sub', [step.frames, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
+  const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled'); // [B, T, C]
   const stack = (x: string, inputSize: number, name: (i: number) => string, prefix: string) => {
     for (let i = 0; i < config.depth; i++) {
       const [kernel, bias] = weightsOf(model, name(i));
       const w = { kernel: kernel!, bias: bias!, kernelSize: k, inputSize: i === 0 ? inputSize : F, filters: F, dilation: 2 ** i };
-      x = activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`); // [B, F]
+      x = step.unrows(activation(g, step.conv(x, w, `${prefix}${i}`), config.activation, `${prefix}${i}`), F, `${prefix}${i}`); // [B, T, F]
     }
     return x;
   };
@@ -150,25 +150,25 @@ export function exportDcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, cha
   const [encKernel, encBias] = weightsOf(model, DC_VAE_LAYERS.encoderHead);
   const muKernel = new Float32Array(F * L);
   for (let i = 0; i < F; i++) muKernel.set(encKernel!.subarray(i * 2 * L, i * 2 * L + L), i * L);
-  const z = step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'); // [B, L]
-  const decoded = stack(z, L, DC_VAE_LAYERS.decoder, 'dec'); // [B, F]
+  const z = step.unrows(step.conv(encoded, { kernel: muKernel, bias: encBias!.slice(0, L), kernelSize: 1, inputSize: F, filters: L, dilation: 1 }, 'latent_mean'), L, 'latent_mean'); // [B, T, L]
+  const decoded = stack(z, L, DC_VAE_LAYERS.decoder, 'dec'); // [B, T, F]
 
   const [decKernel, decBias] = weightsOf(model, DC_VAE_LAYERS.decoderHead);
-  const head = g.op('Add', [g.op('MatMul', [decoded, g.floatConst('dec_head_W', decKernel!, [F, 2 * C])], {}, 'dec_head_mm'), g.floatConst('dec_head_B', decBias!, [2 * C])], {}, 'dec_head'); // [B, 2C]
-  const [mean, rawLogVar] = g.node('Split', [head, g.int64Const('split_mean_logvar', [C, C], [2])], { axis: attr.int(1) }, ['mean_x', 'raw_log_var_x']);
+  const head = g.op('Add', [g.op('MatMul', [decoded, g.floatConst('dec_head_W', decKernel!, [F, 2 * C])], {}, 'dec_head_mm'), g.floatConst('dec_head_B', decBias!, [2 * C])], {}, 'dec_head'); // [B, T, 2C]
+  const [mean, rawLogVar] = g.node('Split', [head, g.int64Const('split_mean_logvar', [C, C], [2])], { axis: attr.int(2) }, ['mean_x', 'raw_log_var_x']);
   const bound = config.logVarBound;
   const logVar = g.op('Clip', [rawLogVar!, g.floatConst('log_var_min', [-bound], []), g.floatConst('log_var_max', [bound], [])], {}, 'log_var_x');
   const invStd = g.op('Exp', [g.op('Mul', [logVar, g.floatConst('minus_half', [-0.5], [])], {}, 'neg_half_log_var')], {}, 'inv_std');
   const zScore = g.op('Mul', [g.op('Abs', [g.op('Sub', [scaled, mean!], {}, 'deviation')], {}, 'abs_deviation'), invStd], {}, 'z_score');
   const channelScore = g.op('Div', [zScore, g.floatConst('channel_count', [C], [])], {}, 'channel_share');
-  g.output(channelScore, IO.channelScore, DType.float, ['B', C]);
-  g.output(g.op('ReduceSum', [channelScore, g.int64Const('axes_score', [1], [1])], { keepdims: attr.int(0) }, 'window_score'), IO.score, DType.float, ['B']);
-  g.output(mean!, 'mean', DType.float, ['B', C]);
-  g.output(g.op('Exp', [g.op('Mul', [logVar, g.floatConst('half', [0.5], [])], {}, 'half_log_var')], {}, 'std_x'), 'std', DType.float, ['B', C]);
+  g.output(channelScore, IO.channelScore, DType.float, ['B', 'T', C]);
+  g.output(g.op('ReduceSum', [channelScore, g.int64Const('axes_score', [2], [1])], { keepdims: attr.int(0) }, 'window_score'), IO.score, DType.float, ['B', 'T']);
+  g.output(mean!, 'mean', DType.float, ['B', 'T', C]);
+  g.output(g.op('Exp', [g.op('Mul', [logVar, g.floatConst('half', [0.5], [])], {}, 'half_log_var')], {}, 'std_x'), 'std', DType.float, ['B', 'T', C]);
   const layout = step.finish();
   return g.encode({
     graphName: 'seismo_dc_vae_step',
-    docString: `seismo dc-vae step graph: one frame per series, depth ${config.depth}, filters ${F}, kernel ${k}, latent ${L}, window ${W}, channels ${C}`,
+    docString: `seismo dc-vae step graph: T frames per series, depth ${config.depth}, filters ${F}, kernel ${k}, latent ${L}, window ${W}, channels ${C}`,
     metadata: { ...seismoMetadata('dc-vae', W, channelNames), 'seismo.alpha': String(config.alpha), ...layout },
   });
 }

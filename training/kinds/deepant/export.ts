@@ -8,6 +8,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { DEEPANT_LAYERS, DEEPANT_NORM_EPSILON, type DeepAntConfig, deepAntAttention, deepAntPooledLength } from './model';
 import { deepAntAttentionUnits } from './config';
+import type { BahdanauWeights } from './attention';
 import { GRAPH_IO } from '../../../src/model/manifest';
 import { contractIO, IO, type ScalerParams, seismoMetadata, causalConv, dense, maxPool1d, selfAttention, sliceFrames, swapTimeFeatures, windowPrologue } from '../../export/blocks';
 import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
@@ -15,19 +16,8 @@ import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 /** Inputs and outputs of an exported DeepAnT graph, in order (attention `bahdanau` adds `attention`). */
 export const DEEPANT_IO = contractIO(['forecast']);
 
-/** Weights of the additive attention in ONNX form (see ./attention.ts). */
-interface BahdanauGraphWeights {
-  /** `[F, U]` row-major. */
-  key: Float32Array;
-  /** `[F, U]` row-major. */
-  query: Float32Array;
-  /** `[U]`. */
-  bias: Float32Array;
-  /** `[U, 1]`. */
-  score: Float32Array;
-  features: number;
-  units: number;
-  /** Pooled steps T'. */
+/** Weights of the additive attention in ONNX form (see ./attention.ts), with the pooled steps T' they attend over. */
+interface BahdanauGraphWeights extends BahdanauWeights {
   steps: number;
 }
 
