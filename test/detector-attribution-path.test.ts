@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
-import { AttributionMemory, ChannelAttribution, channelTermOf } from '../src/score/attribution.js';
+import { AttributionMemory, ChannelAttribution, channelTermOf, termAverageOf } from '../src/score/attribution.js';
 import { tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 describe('Detector attribution hot path', function () {
@@ -68,7 +68,8 @@ describe('Detector attribution hot path', function () {
     await quiet.close();
 
     assert.ok(batches.length > 20, `${batches.length} batches`);
-    const reference = new ChannelAttribution(C, undefined, { activity: 'none', warmup: 40, term: channelTermOf(model.manifest.score.definition) });
+    const definition = model.manifest.score.definition;
+    const reference = new ChannelAttribution(C, undefined, { average: termAverageOf(definition), activity: 'none', warmup: 40, term: channelTermOf(definition) }, 3);
     const memory = new AttributionMemory(3, C, 0.3);
     const slots = new Map<string, number>();
     let flagged = 0;
@@ -83,13 +84,14 @@ describe('Detector attribution hot path', function () {
       for (let i = 0; i < b.size; i++) {
         const id = b.seriesIds[i]!;
         if (!slots.has(id)) slots.set(id, slots.size);
-        reference.attribute(b.channelScores, b.scores, undefined, i, want, i * C);
+        const slot = slots.get(id)!;
+        reference.attribute(b.channelScores, b.scores, undefined, i, want, i * C, slot);
         if (b.attributionSource === 'channel-z') {
-          memory.apply(slots.get(id)!, want, i * C);
+          memory.apply(slot, want, i * C);
           zRows++;
         }
         if (b.anomalies[i]) flagged++;
-        else reference.update(b.channelScores, b.scores, undefined, i);
+        else reference.update(b.channelScores, b.scores, undefined, i, slot);
       }
       for (let j = 0; j < want.length; j++) assert.ok(Object.is(b.attribution[j], want[j]), `batch ${k} value ${j}: ${b.attribution[j]} vs ${want[j]}`);
     }

@@ -12,7 +12,7 @@ import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { Outbox } from '../infer/outbox.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type ChannelLogSpec, type TopChannelsScratch } from '../score/attribution.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, termAverageOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type ChannelLogSpec, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
@@ -231,7 +231,7 @@ export class ScoringPipeline {
     this.events.emit('error', error);
   }
 
-  private deliver(batch: Batch, out: InferenceOutputs, slot: number | undefined): void {
+  private deliver(batch: Batch, out: InferenceOutputs, outboxSlot: number | undefined): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
     // The step graph does not output channel_activity: compute it here when the window graph would have.
@@ -256,7 +256,7 @@ export class ScoringPipeline {
     const attr = this.attributionOf(batch.model);
     const attributionSource = attr.source;
     // ln e_c from the worker when it computed them for this very state (else attributeAndLearn does).
-    const logTerms = slot === undefined ? undefined : this.outbox.logTermsOf(slot, attr.logSpec, n);
+    const logTerms = outboxSlot === undefined ? undefined : this.outbox.logTermsOf(outboxSlot, attr.logSpec, n);
     const memory = attributionSource === 'channel-z' ? this.memory : undefined;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
@@ -284,7 +284,7 @@ export class ScoringPipeline {
       if (thresholds) thresholds[i] = threshold;
       // The window's attribution and, when the rule let it pass, what it teaches the channels'
       // normal errors (only unflagged windows do), each channel's logarithms computed once.
-      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, logTerms);
+      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, slot, logTerms);
       if (memory) memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         if (anomalies) anomalies[i] = 1;
@@ -342,7 +342,7 @@ export class ScoringPipeline {
     // kind, and tracks from there, rather than ranking by raw shares while it warms up.
     const inherited = this.lastAttribution && this.lastAttribution.kind === m.kind ? this.lastAttribution.state.snapshot(0) : undefined;
     const stats = model.calibration?.channels ?? (inherited?.term === term ? inherited : undefined);
-    const state = new ChannelAttribution(this.o.channels.length, stats, { ...this.o.attribution, term });
+    const state = new ChannelAttribution(this.o.channels.length, stats, { average: termAverageOf(m.score.definition), ...this.o.attribution, term }, this.batcher.slots);
     this.attributions.set(model, { from: model.calibration, state });
     this.lastAttribution = { kind: m.kind, state };
     return state;

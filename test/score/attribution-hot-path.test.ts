@@ -47,6 +47,9 @@ describe('score/attribution hot path', () => {
     { name: 'activity ignored, tracking off', term: 'channel-score', calibrated: true, activity: true, options: { activity: 'none', rate: 0 } },
     { name: 'no statistics: raw shares while warming up, then learnt', term: 'channel-score', calibrated: false, activity: true, options: { warmup: 40 } },
     { name: 'no statistics, no activity', term: 'channel-score-times-score', calibrated: false, activity: false, options: { warmup: 40, term: 'channel-score-times-score' } },
+    { name: 'squared standardised residuals, no statistics', term: 'channel-score-squared', calibrated: false, activity: true, options: { warmup: 40, term: 'channel-score-squared' } },
+    { name: 'running mean of e_c per series (no log spec: computed here)', term: 'channel-score-squared', calibrated: true, activity: true, options: { average: 0.2 } },
+    { name: 'running mean of e_c per series, warming up', term: 'channel-score-times-score', calibrated: false, activity: false, options: { average: 0.2, warmup: 40, term: 'channel-score-times-score' } },
   ];
   for (const k of cases) {
     for (const precomputed of [false, true]) {
@@ -54,12 +57,15 @@ describe('score/attribution hot path', () => {
         const { cs, scores, activity } = windows(7);
         const act = k.activity ? activity : undefined;
         const fit = windows(8);
-        const calibration = k.calibrated ? fitChannelCalibration(fit.cs, fit.scores, C, k.term) : undefined;
+        const calibration = k.calibrated ? fitChannelCalibration(fit.cs, fit.scores, C, k.term, k.options.average ?? 1) : undefined;
         if (calibration && k.activity) calibration.activity = fitActivityCalibration(fit.activity, C);
-        const reference = new ChannelAttribution(C, calibration, k.options);
-        const fast = new ChannelAttribution(C, calibration, k.options);
+        const SLOTS = 3;
+        const reference = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        const fast = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        // A state with a running mean has no log spec: nothing can compute its logarithms but it.
+        assert.equal(fast.logSpec === undefined, (k.options.average ?? 1) < 1);
         let logTerms: Float64Array | undefined;
-        if (precomputed) {
+        if (precomputed && fast.logSpec) {
           logTerms = new Float64Array(N * C);
           channelLogTerms(fast.logSpec, cs, scores, N, C, logTerms);
         }
@@ -72,9 +78,10 @@ describe('score/attribution hot path', () => {
           const learn = rng.uniform(0, 1) > 1 / 12;
           assert.equal(fast.source, reference.source);
           if (reference.source === 'channel-z') sources++;
-          reference.attribute(cs, scores, act, n, want, n * C);
-          if (learn) reference.update(cs, scores, act, n);
-          fast.attributeAndLearn(cs, scores, act, n, got, n * C, learn, logTerms);
+          const slot = n % SLOTS;
+          reference.attribute(cs, scores, act, n, want, n * C, slot);
+          if (learn) reference.update(cs, scores, act, n, slot);
+          fast.attributeAndLearn(cs, scores, act, n, got, n * C, learn, slot, logTerms);
         }
         sameBits(got, want, 'attribution');
         assert.ok(sources > N / 2, 'the statistics were in use for most windows');
@@ -99,5 +106,7 @@ describe('score/attribution hot path', () => {
     sameBits(out, [0, Math.log(1e-12), Math.log(2.5), Math.log(1e-12)], 'channel-score');
     channelLogTerms({ term: 'channel-score-times-score' }, cs, scores, 2, 2, out);
     sameBits(out, [Math.log(4), Math.log(1e-12), Math.log(7.5), Math.log(1e-12)], 'channel-score-times-score');
+    channelLogTerms({ term: 'channel-score-squared' }, cs, scores, 2, 2, out);
+    sameBits(out, [0, Math.log(1e-12), Math.log(6.25), Math.log(1e-12)], 'channel-score-squared');
   });
 });
