@@ -4,7 +4,7 @@
  * src/model/model-dir.ts), so a run killed at any point leaves the old model or the new one.
  */
 import path from 'node:path';
-import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../src/score/attribution';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../src/score/attribution';
 import { fitCalibration } from '../src/score/calibration';
 import type { Manifest } from '../src/model/manifest';
 import { writeModelDir, type ScoreCalibration } from '../src/model/model-dir';
@@ -21,6 +21,12 @@ export interface TrainToDirOptions {
   seed?: number;
   /** tfjs backend to try first. */
   backend?: string;
+  /**
+   * Weight of the newest window in each series' running mean of a channel's error term, which
+   * the channel statistics are fitted with and the detector then applies (src/score/attribution.ts;
+   * 1 = none). Default: the kind's (`termAverageOf` its score definition).
+   */
+  attributionAverage?: number;
   /** Called per batch and per epoch, synchronously from the training loop. */
   onProgress?: (p: TrainProgress) => void;
 }
@@ -66,7 +72,7 @@ export async function trainToDir(kind: string, frames: Float32Array, channels: s
     const calibration: ScoreCalibration | undefined = finite >= 2 ? fitCalibration(result.referenceScores, `${finite} ${result.referenceOn} windows`) : undefined;
     // Each channel's normal error terms on the same windows: attribution compares a channel with itself.
     const channelStats = calibration
-      ? fitChannelCalibration(result.referenceChannelScores, result.referenceScores, channels.length, channelTermOf(result.manifest.score.definition))
+      ? fitChannelCalibration(result.referenceChannelScores, result.referenceScores, channels.length, channelTermOf(result.manifest.score.definition), options.attributionAverage ?? termAverageOf(result.manifest.score.definition))
       : undefined;
     const activityStats = result.referenceActivity ? fitActivityCalibration(result.referenceActivity, channels.length) : undefined;
     if (calibration && channelStats) calibration.channels = activityStats ? { ...channelStats, activity: activityStats } : channelStats;

@@ -20,7 +20,7 @@ import { readModelDir, readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } 
 import { quantile } from '../stats/quantile.js';
 import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
-import { channelTermOf, fitActivityCalibration, fitChannelCalibration } from '../score/attribution.js';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../score/attribution.js';
 import { fitCalibration } from '../score/calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import type { FineTuner } from './finetuner.js';
@@ -221,7 +221,7 @@ export class Updater {
     if (calibration) {
       // The new version's own channel statistics on the same windows (channel attribution).
       const C = live.channels.length;
-      const stats = fitChannelCalibration(res.checkChannelScores.subarray(nHeld * C), checkAfter.subarray(nHeld), C, channelTermOf(live.score.definition));
+      const stats = fitChannelCalibration(res.checkChannelScores.subarray(nHeld * C), checkAfter.subarray(nHeld), C, channelTermOf(live.score.definition), termAverageOf(live.score.definition));
       const activity = res.checkActivity ? fitActivityCalibration(res.checkActivity.subarray(nHeld * C), C) : undefined;
       if (stats) calibration.channels = activity ? { ...stats, activity } : stats;
     }

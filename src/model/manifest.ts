@@ -197,10 +197,12 @@ export const CalibrationSchema = z.object({
    */
   channels: z
     .object({
-      term: z.enum(['channel-score', 'channel-score-times-score']),
+      term: z.enum(['channel-score', 'channel-score-squared', 'channel-score-times-score']),
       center: z.array(z.number().finite()),
       scale: z.array(z.number().finite().positive()),
       windows: z.number().finite(),
+      // Weight of the running mean of each error term the statistics were fitted on (absent: none).
+      average: z.number().gt(0).lte(1).optional(),
       activity: z.object({ center: z.array(z.number().finite()), scale: z.array(z.number().finite().positive()) }).optional().catch(undefined),
     })
     .refine((c) => c.center.length === c.scale.length && c.center.length > 0)

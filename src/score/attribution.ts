@@ -29,11 +29,25 @@
  * about the same on every channel. `scale_c` is 1.4826 * MAD (the mean absolute deviation * 1.2533
  * when more than half the values are equal), floored at `MIN_CHANNEL_SCALE`.
  *
- * The error term `e_c` is `channel_score[c]` for every kind whose score is a sum of per-channel
- * terms (reconstruction MSE, DC-VAE's |x - mu| / sigma, ...). DeepAnT's `channel_score` is a
- * share of a Euclidean norm (`sq_c / ||e||`), which shrinks every channel when one of them breaks;
- * there `e_c = channel_score[c] * score` (= the channel's squared forecast error), recorded as the
- * calibration's `term` so the detector needs no knowledge of kinds.
+ * The error term `e_c` is the channel's squared error as the kind's graph sees it, read from its
+ * outputs as the calibration's `term` says (so the detector needs no knowledge of kinds):
+ * `channel_score[c]` for the kinds whose score is a sum of per-channel window errors
+ * (reconstruction MSE, ...); `channel_score[c]^2` for DC-VAE, whose `channel_score` is the
+ * standardised residual `|x - mu| / sigma / C` of the last frame; `channel_score[c] * score` for
+ * DeepAnT, whose `channel_score` is a share of a Euclidean norm (`sq_c / ||e||`, which shrinks every
+ * channel when one of them breaks) and so recovers the channel's squared forecast error.
+ *
+ * Where the graph scores one frame per window (DC-VAE, DeepAnT), `e_c` is one draw of a skewed
+ * distribution whose log is noisy, and a channel that is somewhat off for many frames (a broken
+ * correlation, a shift the model half follows) hardly stands out in any one window. For those
+ * kinds each series keeps a running mean of `e_c` over its windows before the logarithm,
+ *
+ *     e_c <- e_c                               (the series' first window)
+ *     e_c <- ebar_c + average * (e_c - ebar_c) (later windows; ebar_c the series' mean so far)
+ *
+ * with `average` (0.2, ~9 windows; `termAverageOf`) stored with the statistics, which are fitted
+ * on the running means of the reference windows in time order. The kinds whose `e_c` is already a
+ * mean over the window's frames use none (`average` 1).
  *
  * Kept current online: a detector tracks each channel's center and scale on the windows its rule
  * did not flag (a sign-step quantile tracker for the median, an exponential average of absolute
@@ -49,6 +63,8 @@ import { median } from '../stats/quantile.js';
 export type ChannelTerm =
   /** `e_c = channel_score[c]`: the score is a sum of per-channel terms. */
   | 'channel-score'
+  /** `e_c = channel_score[c]^2`: `channel_score` is a standardised residual `|x - mu| / sigma` (DC-VAE's `gaussian-z`), whose square is the per-frame squared error its running mean averages. */
+  | 'channel-score-squared'
   /** `e_c = channel_score[c] * score`: `channel_score` is a share of a norm (DeepAnT's `forecast-l2`). */
   | 'channel-score-times-score';
 
@@ -62,6 +78,11 @@ export interface ChannelCalibration {
   scale: number[];
   /** Reference windows they were fitted on. */
   windows: number;
+  /**
+   * Weight of the newest window in each series' running mean of `e_c` taken before the logarithm
+   * (see the module comment); absent or 1: no running mean (statistics stored before it existed).
+   */
+  average?: number;
   /** `[C]` median and robust spread of `ln` of each channel's activity (the graph's `channel_activity`), when the graph has it. */
   activity?: { center: number[]; scale: number[] };
 }
@@ -79,40 +100,101 @@ const LOG_FLOOR = 1e-12;
 
 /** The error term of the kind whose score is described by `definition` (`manifest.score.definition`). */
 export function channelTermOf(definition: string): ChannelTerm {
-  return definition === 'forecast-l2' ? 'channel-score-times-score' : 'channel-score';
+  if (definition === 'forecast-l2') return 'channel-score-times-score';
+  if (definition === 'gaussian-z') return 'channel-score-squared';
+  return 'channel-score';
 }
 
-/** `ln e_c` of channel `c` of window `n`. */
-function logTerm(term: ChannelTerm, channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, C: number, c: number): number {
+/**
+ * Weight of the newest window in the running mean of `e_c` for the kind whose score is
+ * described by `definition`, what training fits the channel statistics with.
+ * @see {@link TERM_AVERAGE}
+ */
+export function termAverageOf(definition: string): number {
+  return TERM_AVERAGE[definition] ?? 1;
+}
+
+/**
+ * Running-mean weights by score definition (absent: 1, none). The kinds that score one frame per
+ * window (DC-VAE's last frame, DeepAnT's forecast) have a per-window error that is one draw of a
+ * skewed distribution; its log is noisy (sd ~1.1 for a standardised residual), so a channel that
+ * is a little off for many frames (a broken correlation, a level shift) hardly stands out in any
+ * single window. Averaged over ~9 windows (weight 0.2) before the log, it does (docs/benchmarks.md).
+ */
+export const TERM_AVERAGE: Readonly<Record<string, number>> = Object.freeze({ 'gaussian-z': 0.2, 'forecast-l2': 0.2 });
+
+/** `e_c` of channel `c` of window `n`. */
+function termValue(term: ChannelTerm, channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, C: number, c: number): number {
   const cs = channelScores[n * C + c]!;
-  const e = term === 'channel-score' ? cs : cs * scores[n]!;
+  return term === 'channel-score' ? cs : term === 'channel-score-squared' ? cs * cs : cs * scores[n]!;
+}
+
+function logOf(e: number): number {
   return Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+}
+
+/**
+ * What `ln e_c` of a window depends on besides the graph's outputs: given it, anyone (the
+ * inference worker, beside onnxruntime) computes with {@link channelLogTerms} exactly the values
+ * {@link ChannelAttribution.attributeAndLearn} would, which it then takes instead.
+ */
+export interface ChannelLogSpec {
+  term: ChannelTerm;
+}
+
+/**
+ * `ln e_c` (floored as the attribution floors it) of every channel of windows `[0, n)`, the
+ * same values, bit for bit, as `ChannelAttribution` computes for itself.
+ * @param channelScores `[n, C]` `channel_score`; @param scores `[n]` `score`; @param out `[n, C]`.
+ */
+export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
+  const squared = spec.term === 'channel-score-squared';
+  const product = spec.term === 'channel-score-times-score';
+  for (let i = 0; i < n; i++) {
+    const score = scores[i]!;
+    const base = i * C;
+    for (let c = 0; c < C; c++) {
+      const cs = channelScores[base + c]!;
+      const e = squared ? cs * cs : product ? cs * score : cs;
+      out[base + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+    }
+  }
 }
 
 /**
  * Fits each channel's normal error statistics on reference windows (non-finite values skipped).
  * @param channelScores `[N, C]` row-major, the graph's `channel_score` of normal windows.
  * @param scores `[N]` their `score`.
+ * @param average weight of the newest window in the running mean of `e_c` (1: none). The windows
+ *   are taken as one series in time order, which is what training's reference windows are (the
+ *   validation windows at the training stride).
  * @returns undefined with fewer than 2 usable windows.
  */
-export function fitChannelCalibration(channelScores: ArrayLike<number>, scores: ArrayLike<number>, channels: number, term: ChannelTerm): ChannelCalibration | undefined {
+export function fitChannelCalibration(channelScores: ArrayLike<number>, scores: ArrayLike<number>, channels: number, term: ChannelTerm, average = 1): ChannelCalibration | undefined {
   const N = scores.length;
-  const center: number[] = [];
-  const scale: number[] = [];
+  const terms: number[][] = [];
   let windows = N;
   for (let c = 0; c < channels; c++) {
-    const logs: number[] = [];
+    const values: number[] = [];
+    let mean = NaN;
     for (let n = 0; n < N; n++) {
-      const v = logTerm(term, channelScores, scores, n, channels, c);
-      if (Number.isFinite(v) && Number.isFinite(channelScores[n * channels + c]!)) logs.push(v);
+      const e = termValue(term, channelScores, scores, n, channels, c);
+      if (!Number.isFinite(e) || !Number.isFinite(channelScores[n * channels + c]!)) continue;
+      mean = average < 1 && values.length > 0 ? mean + average * (e - mean) : e;
+      values.push(mean);
     }
-    if (logs.length < 2) return undefined;
-    windows = Math.min(windows, logs.length);
-    const [m, s] = robustCenterScale(logs);
+    if (values.length < 2) return undefined;
+    windows = Math.min(windows, values.length);
+    terms.push(values);
+  }
+  const center: number[] = [];
+  const scale: number[] = [];
+  for (const values of terms) {
+    const [m, s] = robustCenterScale(values.map(logOf));
     center.push(m);
     scale.push(s);
   }
-  return { term, center, scale, windows };
+  return { term, center, scale, windows, ...(average < 1 ? { average } : {}) };
 }
 
 function robustCenterScale(values: number[]): [number, number] {
@@ -136,6 +218,12 @@ export interface ChannelAttributionOptions {
   warmup?: number;
   /** The error term when the model has no statistics (see `channelTermOf`). Default `channel-score`. */
   term?: ChannelTerm;
+  /**
+   * Weight of the newest window in each series' running mean of `e_c` when the model has no
+   * statistics (see `termAverageOf`; statistics carry the weight they were fitted with, which then
+   * wins). Default 1 (none).
+   */
+  average?: number;
   /**
    * How the activity term joins the error term (benchmarks; the default is what docs/benchmarks.md
    * measured best): `two-sided` `max(z_err, |z_act|)`, `low` `max(z_err, -z_act)` (only a channel
@@ -171,7 +259,10 @@ export function checkAttributionOptions(o: ChannelAttributionOptions | undefined
   if (o.memory !== undefined && !(o.memory > 0 && o.memory <= 1)) bad('memory', o.memory, 'a number in (0, 1]');
   if (o.activityMargin !== undefined && !(o.activityMargin >= 0 && Number.isFinite(o.activityMargin))) bad('activityMargin', o.activityMargin, 'a finite number >= 0');
   if (o.activity !== undefined && !['two-sided', 'low', 'none'].includes(o.activity)) bad('activity', o.activity, "'two-sided', 'low' or 'none'");
-  if (o.term !== undefined && !['channel-score', 'channel-score-times-score'].includes(o.term)) bad('term', o.term, "'channel-score' or 'channel-score-times-score'");
+  if (o.average !== undefined && !(o.average > 0 && o.average <= 1)) bad('average', o.average, 'a number in (0, 1]');
+  if (o.term !== undefined && !['channel-score', 'channel-score-squared', 'channel-score-times-score'].includes(o.term)) {
+    bad('term', o.term, "'channel-score', 'channel-score-squared' or 'channel-score-times-score'");
+  }
 }
 
 /** Median and robust spread of one log statistic per channel, learnt from stored values or online. */
@@ -248,6 +339,12 @@ export class ChannelAttribution {
   private readonly err: ChannelTracker;
   private readonly act: ChannelTracker;
   private readonly term: ChannelTerm;
+  /** Weight of the newest window in the running mean of `e_c` (1: none). */
+  private readonly average: number;
+
+  /** `[slots, C]` each series' running mean of `e_c`, when `average` < 1. */
+  private readonly running: Float64Array | undefined;
+  private readonly started: Uint8Array | undefined;
   private readonly rate: number;
   private readonly activityMode: 'two-sided' | 'low' | 'none';
   private readonly margin: number;
@@ -256,12 +353,21 @@ export class ChannelAttribution {
   private readonly logErr: Float64Array;
   private readonly logAct: Float64Array;
 
-  constructor(channels: number, calibration?: ChannelCalibration, options: ChannelAttributionOptions = {}) {
+  /**
+   * @param slots series slots (the detector's ring slots): each keeps its own running mean of `e_c`.
+   */
+  constructor(channels: number, calibration?: ChannelCalibration, options: ChannelAttributionOptions = {}, slots = 1) {
     this.channels = channels;
     this.rate = options.rate ?? 0.002;
     const warmup = Math.max(2, options.warmup ?? 64);
     const usable = calibration && calibration.center.length === channels && calibration.scale.length === channels ? calibration : undefined;
     this.term = usable ? usable.term : (options.term ?? 'channel-score');
+    this.average = usable ? (usable.average ?? 1) : (options.average ?? 1);
+
+    if (this.average < 1) {
+      this.running = new Float64Array(slots * channels);
+      this.started = new Uint8Array(slots * channels);
+    }
     this.err = new ChannelTracker(channels, warmup, usable);
     this.act = new ChannelTracker(channels, warmup, usable?.activity);
     this.activityMode = options.activity ?? 'two-sided';
@@ -269,7 +375,15 @@ export class ChannelAttribution {
     this.scratch = new Float64Array(channels);
     this.logErr = new Float64Array(channels);
     this.logAct = new Float64Array(channels);
+    // A running mean of e_c needs each series' state, which only this object has: no spec then.
+    this.logSpec = this.running ? undefined : Object.freeze({ term: this.term });
   }
+
+  /**
+   * How to compute this state's `ln e_c` elsewhere ({@link channelLogTerms}); the same object for
+   * the state's life. Undefined with a running mean of `e_c` (per-series state: only here).
+   */
+  readonly logSpec: ChannelLogSpec | undefined;
 
   /** `channel-z` once error statistics exist, else `raw-share`. */
   get source(): AttributionSource {
@@ -283,13 +397,14 @@ export class ChannelAttribution {
    * @param channelScores `[N, C]` `channel_score`; @param scores `[N]` `score`;
    * @param activity `[N, C]` `channel_activity` when the graph has it.
    */
-  attribute(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number, out: Float32Array | Float64Array, outOffset: number): void {
+  attribute(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number, out: Float32Array | Float64Array, outOffset: number, slot = 0): void {
     const C = this.channels;
+    if (this.running) this.fold(channelScores, scores, n, slot);
     if (!this.err.ready) {
       for (let c = 0; c < C; c++) out[outOffset + c] = channelScores[n * C + c]!;
       return;
     }
-    for (let c = 0; c < C; c++) out[outOffset + c] = this.err.z(c, logTerm(this.term, channelScores, scores, n, C, c));
+    for (let c = 0; c < C; c++) out[outOffset + c] = this.err.z(c, this.logTermAt(channelScores, scores, n, c, slot));
     if (activity === undefined || !this.act.ready || this.activityMode === 'none') return;
     for (let c = 0; c < C; c++) {
       const za = this.act.z(c, logActivity(activity[n * C + c]!));
@@ -303,28 +418,24 @@ export class ChannelAttribution {
    * from it: the same values as the two calls, with each channel's logarithms computed once
    * instead of twice. The pipeline's per-window path (at window 1 a window is a record, and these
    * logarithms were most of the main thread's work); typed arrays only, so that it stays
-   * monomorphic.
+   * monomorphic. `slot` is the window's series (its running mean of `e_c`).
+   * @param logTerms `[N, C]` the windows' `ln e_c` when they were computed already, by
+   *   {@link channelLogTerms} with this state's {@link logSpec} (the inference worker does; never
+   *   for a state with a running mean, whose `logSpec` is undefined).
    */
-  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean): void {
+  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, slot = 0, logTerms?: Float64Array): void {
     const C = this.channels;
     const base = n * C;
     const err = this.err;
     const score = scores[n]!;
-    const product = this.term === 'channel-score-times-score';
     if (err.ready && (activity === undefined || this.act.ready)) {
-      this.attributeAndLearnReady(channelScores, score, product, activity, base, out, outOffset, learn);
+      this.attributeAndLearnReady(channelScores, score, activity, base, out, outOffset, learn, slot, logTerms);
       return;
     }
+    // ln e_c, needed by the z (statistics ready) and by learning (tracking, or warming up); a
+    // running mean takes in every window.
+    if (err.ready || learn || this.running) this.logErrors(channelScores, score, base, slot, logTerms);
     const logErr = this.logErr;
-    // ln e_c, needed by the z (statistics ready) and by learning (tracking, or warming up).
-    const needErr = err.ready || learn;
-    if (needErr) {
-      for (let c = 0; c < C; c++) {
-        const cs = channelScores[base + c]!;
-        const e = product ? cs * score : cs;
-        logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-      }
-    }
     let actDone = false;
     if (!err.ready) {
       for (let c = 0; c < C; c++) out[outOffset + c] = channelScores[base + c]!;
@@ -369,7 +480,7 @@ export class ChannelAttribution {
    * its tracking step, which is what attribute-then-update computes (a channel's step touches only
    * its own statistics).
    */
-  private attributeAndLearnReady(channelScores: Float32Array, score: number, product: boolean, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean): void {
+  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number, logTerms: Float64Array | undefined): void {
     const C = this.channels;
     const rate = this.rate;
     // update(): a window with a non-finite score or channel score teaches nothing, and its
@@ -399,12 +510,8 @@ export class ChannelAttribution {
     const margin = this.margin;
     // The logarithms first, in loops of their own: Math.log is a call, and a loop around a call
     // keeps nothing in registers (one loop doing both measured 1.7x slower).
+    this.logErrors(channelScores, score, base, slot, logTerms);
     const logErr = this.logErr;
-    for (let c = 0; c < C; c++) {
-      const cs = channelScores[base + c]!;
-      const e = product ? cs * score : cs;
-      logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-    }
     const center = this.err.center;
     const scale = this.err.scale;
     for (let c = 0; c < C; c++) {
@@ -442,12 +549,58 @@ export class ChannelAttribution {
     }
   }
 
-  /** Learns from window `n`, which the rule did not flag (windows with a non-finite value are skipped). */
-  update(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number): void {
+  /**
+   * Fills `logErr` with window `base / C`'s `ln e_c`: of series `slot`'s running means once the
+   * window is folded in, when there are running means, else of the window's own terms.
+   */
+  private logErrors(channelScores: Float32Array, score: number, base: number, slot: number, logTerms?: Float64Array): void {
+    const C = this.channels;
+    const logErr = this.logErr;
+    // Computed already (by channelLogTerms with this state's logSpec, which a running mean has not).
+    if (logTerms !== undefined && !this.running) {
+      for (let c = 0; c < C; c++) logErr[c] = logTerms[base + c]!;
+      return;
+    }
+    if (this.running) {
+      const running = this.running;
+      const started = this.started!;
+      const w = this.average;
+      const squared = this.term === 'channel-score-squared';
+      const product = this.term === 'channel-score-times-score';
+      const row = slot * C;
+      for (let c = 0; c < C; c++) {
+        const cs = channelScores[base + c]!;
+        const e = squared ? cs * cs : product ? cs * score : cs;
+        const i = row + c;
+        if (Number.isFinite(e)) {
+          running[i] = started[i] ? running[i]! + w * (e - running[i]!) : e;
+          started[i] = 1;
+        }
+        const m = started[i] ? running[i]! : e;
+        logErr[c] = Math.log(m > LOG_FLOOR ? m : LOG_FLOOR);
+      }
+      return;
+    }
+    // No running mean: the window's own terms.
+    const squared = this.term === 'channel-score-squared';
+    const product = this.term === 'channel-score-times-score';
+    for (let c = 0; c < C; c++) {
+      const cs = channelScores[base + c]!;
+      const e = squared ? cs * cs : product ? cs * score : cs;
+      logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+    }
+  }
+
+  /**
+   * Learns from window `n` of series `slot`, which the rule did not flag (windows with a non-finite
+   * value are skipped). With a running mean, call it after `attribute` of the same window (it
+   * learns the running mean that `attribute` folded the window into).
+   */
+  update(channelScores: ArrayLike<number>, scores: ArrayLike<number>, activity: ArrayLike<number> | undefined, n: number, slot = 0): void {
     const C = this.channels;
     if (!Number.isFinite(scores[n]!)) return;
     for (let c = 0; c < C; c++) if (!Number.isFinite(channelScores[n * C + c]!)) return;
-    for (let c = 0; c < C; c++) this.scratch[c] = logTerm(this.term, channelScores, scores, n, C, c);
+    for (let c = 0; c < C; c++) this.scratch[c] = this.logTermAt(channelScores, scores, n, c, slot);
     this.err.update(this.scratch, this.rate);
     if (activity === undefined) return;
     for (let c = 0; c < C; c++) {
@@ -458,6 +611,33 @@ export class ChannelAttribution {
     this.act.update(this.scratch, this.rate);
   }
 
+  /** Folds window `n`'s `e_c` into series `slot`'s running means (non-finite values leave them as they are). */
+  private fold(channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, slot: number): void {
+    const C = this.channels;
+    const running = this.running!;
+    const started = this.started!;
+    const w = this.average;
+    for (let c = 0; c < C; c++) {
+      const e = termValue(this.term, channelScores, scores, n, C, c);
+      if (!Number.isFinite(e)) continue;
+      const i = slot * C + c;
+      running[i] = started[i] ? running[i]! + w * (e - running[i]!) : e;
+      started[i] = 1;
+    }
+  }
+
+  /** `ln` of channel `c`'s error term: series `slot`'s running mean when there is one, else window `n`'s own. */
+  private logTermAt(channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, c: number, slot: number): number {
+    const C = this.channels;
+    if (this.running && this.started![slot * C + c]) return logOf(this.running[slot * C + c]!);
+    return logOf(termValue(this.term, channelScores, scores, n, C, c));
+  }
+
+  /** Forgets series `slot`'s running means (its slot now holds another series). */
+  reset(slot: number): void {
+    this.started?.fill(0, slot * this.channels, (slot + 1) * this.channels);
+  }
+
   /** The statistics now in force (after online tracking), to store with a calibration; undefined while warming up. */
   snapshot(windows: number): ChannelCalibration | undefined {
     if (!this.err.ready) return undefined;
@@ -466,6 +646,7 @@ export class ChannelAttribution {
       center: Array.from(this.err.center),
       scale: Array.from(this.err.scale),
       windows,
+      ...(this.average < 1 ? { average: this.average } : {}),
       ...(this.act.ready ? { activity: { center: Array.from(this.act.center), scale: Array.from(this.act.scale) } } : {}),
     };
   }

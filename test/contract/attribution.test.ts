@@ -13,7 +13,7 @@ import { Detector } from '../../src/detector/index.js';
 import type { AnomalyEvent } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { windowActivity } from '../../src/score/attribution.js';
+import { channelTermOf, termAverageOf, windowActivity } from '../../src/score/attribution.js';
 import { trainToDir } from '../../training/train-to-dir.js';
 import { initBackend } from '../../training/backend.js';
 import { applyScaler } from '../../training/fit.js';
@@ -40,6 +40,11 @@ describe('contract: channel attribution of every registered kind', function () {
         assert.ok(stats, 'calibration.json holds per-channel statistics');
         assert.equal(stats.center.length, C);
         assert.equal(stats.activity?.center.length, C, 'and activity statistics (window >= 3)');
+        // The kinds that score one frame per window keep a running mean of each channel's error
+        // term, and their statistics say so; the others use none.
+        assert.equal(stats.average ?? 1, termAverageOf(model.manifest.score.definition));
+        assert.equal(stats.term, channelTermOf(model.manifest.score.definition));
+        if (kind === 'dc-vae' || kind === 'deepant') assert.ok(stats.average !== undefined && stats.average < 1, `${kind} averages its one-frame error terms`);
         // The graph's channel_activity is the host formula on the scaled frames.
         const W = model.manifest.window;
         const span = series.table.frames.subarray(0, 200 * C);
