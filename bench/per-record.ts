@@ -49,6 +49,13 @@ export interface PerRecordKindResult {
   roundRatio: number;
   /** Share of the pipeline's windows that were anomalies (each one builds an `anomaly` event). */
   anomalyShare: number;
+  /**
+   * CPU time of the whole process per 1,024 windows, ms (median over rounds): onnxruntime alone
+   * (one thread) and the pipeline (main thread and inference worker together). Their ratio is
+   * what the throughput ratio tends to when the machine has one core's worth to give (a shared
+   * machine under load), where the two threads of the pipeline cannot run side by side.
+   */
+  cpuPerBatchMs: { ort: number; pipeline: number };
   rounds: { ort: number[]; pipeline: number[] };
 }
 
@@ -98,11 +105,23 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
 
       const ortRates: number[] = [];
       const pipeRates: number[] = [];
+      const ortCpu: number[] = [];
+      const pipeCpu: number[] = [];
+      /** Runs a round; pushes its CPU ms per 1,024 windows (process-wide) into `into`. */
+      const timed = async (round: () => Promise<number>, into: number[]): Promise<number> => {
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const rate = await round();
+        const cpu = process.cpuUsage(cpu0);
+        const windows = (rate * (performance.now() - t0)) / 1000;
+        into.push((cpu.user + cpu.system) / 1000 / (windows / 1024));
+        return rate;
+      };
       try {
         await pipelineRound(); // warm-up: worker session, JIT
         for (let r = 0; r < rounds; r++) {
-          ortRates.push(await ortRound());
-          pipeRates.push(await pipelineRound());
+          ortRates.push(await timed(ortRound, ortCpu));
+          pipeRates.push(await timed(pipelineRound, pipeCpu));
           log(`  ${kind} round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s`);
         }
       } finally {
@@ -112,7 +131,7 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
       await detector.close();
       const ortMedian = median(ortRates);
       const pipeMedian = median(pipeRates);
-      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, rounds: { ort: ortRates, pipeline: pipeRates } });
+      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, cpuPerBatchMs: { ort: median(ortCpu), pipeline: median(pipeCpu) }, rounds: { ort: ortRates, pipeline: pipeRates } });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

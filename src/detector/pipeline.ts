@@ -10,8 +10,9 @@
  */
 import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
+import { Outbox } from '../infer/outbox.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, termAverageOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type TopChannelsScratch } from '../score/attribution.js';
+import { AttributionMemory, ChannelAttribution, checkAttributionOptions, channelTermOf, termAverageOf, topChannels, topChannelsScratch, type ChannelAttributionOptions, type ChannelLogSpec, type TopChannelsScratch } from '../score/attribution.js';
 import { normalizeScore } from '../score/calibration.js';
 import type { Batch, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
@@ -53,6 +54,8 @@ export class ScoringPipeline {
   private readonly memory: AttributionMemory | undefined;
   /** See `attributionScratch`. */
   private scratchRows = new Float32Array(0);
+  /** Shared slots the workers write a batch's outputs into, one per batch in flight (see src/infer/outbox.ts). */
+  private readonly outbox: Outbox;
   /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
   private deadline: ReturnType<typeof setTimeout> | undefined;
   /** Windows whose deadline has passed and that are not dispatched yet: they go even as a partial batch. */
@@ -68,6 +71,12 @@ export class ScoringPipeline {
     checkAttributionOptions(o.attribution);
     const memory = o.attribution?.memory ?? 0.3;
     this.memory = memory < 1 ? new AttributionMemory(batcher.slots, o.channels.length, memory) : undefined;
+    // The outputs every batch reads, and `channel_activity` when the live model's graph has it (a
+    // version without it just leaves that part unused; one with it that the layout lacks sends it).
+    const C = o.channels.length;
+    const outputs: { name: string; width: number }[] = [{ name: GRAPH_IO.score, width: 1 }, { name: GRAPH_IO.channelScore, width: C }];
+    if (models.live.model.manifest.onnx.outputs.includes(GRAPH_IO.channelActivity)) outputs.push({ name: GRAPH_IO.channelActivity, width: C });
+    this.outbox = new Outbox({ windows: o.batchSize, outputs, logTerms: C }, o.maxInFlight);
   }
 
   /**
@@ -149,20 +158,27 @@ export class ScoringPipeline {
     const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
     if (!batch) return 0;
     batch.model.inFlight++;
-    const scored = this.score(batch);
+    // The step graph's batches come back as posted buffers; the window graph's into a slot.
+    const slot = live.worker.step && this.batcher.stride === 1 ? undefined : this.outbox.take();
+    // The worker computes the attribution's logarithms too when this version's attribution state
+    // exists already (not created here: states are made at delivery, in order, see attributionOf).
+    const had = this.attributions.get(live);
+    const logs = slot !== undefined && had && had.from === live.calibration ? had.state.logSpec : undefined;
+    const scored = this.score(batch, slot, logs);
     // Across a swap two workers run at once: deliver strictly in dispatch order anyway.
     const previous = this.lastDelivery;
     let scoredOk = false;
     const done = Promise.all([scored, previous])
       .then(([out]) => {
         scoredOk = true;
-        this.deliver(batch, out);
+        this.deliver(batch, out, slot);
       })
       .catch((err: unknown) => {
         if (!scoredOk) this.abandon(batch);
         this.fail(err);
       })
       .finally(() => {
+        if (slot !== undefined) this.outbox.give(slot);
         this.models.batchDone(batch.model);
         this.inFlight.splice(this.inFlight.indexOf(done), 1);
         if (!this.closed && !this.failure) this.pump();
@@ -173,7 +189,7 @@ export class ScoringPipeline {
   }
 
   /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */
-  private async score(batch: Batch): Promise<InferenceOutputs> {
+  private async score(batch: Batch, slot: number | undefined, logs: ChannelLogSpec | undefined): Promise<InferenceOutputs> {
     const span = this.batcher.span(batch);
     for (;;) {
       const model = batch.model;
@@ -185,7 +201,7 @@ export class ScoringPipeline {
           if (stepped) this.windowsStepped += batch.size;
           return outputs;
         }
-        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts);
+        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, slot === undefined ? undefined : { box: this.outbox, slot, logs });
       } catch (err) {
         if (this.closed) throw err;
         const next = await this.models.recover(model, worker, err);
@@ -215,7 +231,7 @@ export class ScoringPipeline {
     this.events.emit('error', error);
   }
 
-  private deliver(batch: Batch, out: InferenceOutputs): void {
+  private deliver(batch: Batch, out: InferenceOutputs, outboxSlot: number | undefined): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
     // The step graph does not output channel_activity: compute it here when the window graph would have.
@@ -239,6 +255,8 @@ export class ScoringPipeline {
     const attribution = report ? new Float32Array(n * channels).fill(NaN) : this.attributionScratch(n * channels);
     const attr = this.attributionOf(batch.model);
     const attributionSource = attr.source;
+    // ln e_c from the worker when it computed them for this very state (else attributeAndLearn does).
+    const logTerms = outboxSlot === undefined ? undefined : this.outbox.logTermsOf(outboxSlot, attr.logSpec, n);
     const memory = attributionSource === 'channel-z' ? this.memory : undefined;
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
@@ -266,7 +284,7 @@ export class ScoringPipeline {
       if (thresholds) thresholds[i] = threshold;
       // The window's attribution and, when the rule let it pass, what it teaches the channels'
       // normal errors (only unflagged windows do), each channel's logarithms computed once.
-      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, slot);
+      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, slot, logTerms);
       if (memory) memory.apply(slot, attribution, i * channels);
       if (anomalous) {
         if (anomalies) anomalies[i] = 1;
@@ -282,7 +300,9 @@ export class ScoringPipeline {
     this.windowsScored += scored;
     this.batches++;
     if (report) {
-      this.events.emit('batch', { size: n, seriesIds: seriesIds!, timestamps: timestamps!, starts: batch.starts.subarray(0, n), scores, channelScores, anomalies: anomalies!, thresholds: thresholds!, version: batch.model.version, normalizedScores: normalizedScores!, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
+      // Listeners may keep what a batch event hands them: not the outbox slot, which the next batch reuses.
+      const shared = scores.buffer instanceof SharedArrayBuffer;
+      this.events.emit('batch', { size: n, seriesIds: seriesIds!, timestamps: timestamps!, starts: batch.starts.subarray(0, n), scores: shared ? scores.slice() : scores, channelScores: shared ? channelScores.slice() : channelScores, anomalies: anomalies!, thresholds: thresholds!, version: batch.model.version, normalizedScores: normalizedScores!, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
   }
 

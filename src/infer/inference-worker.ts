@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import type { ChannelLogSpec } from '../score/attribution.js';
+import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
@@ -24,7 +26,7 @@ export interface InferenceWorkerOptions {
 export type InferenceOutputs = Record<string, Float32Array>;
 
 interface Pending {
-  resolve: (out: InferenceOutputs, stepped: boolean) => void;
+  resolve: (out: InferenceOutputs, stepped: boolean, boxed: string[] | undefined) => void;
   reject: (err: Error) => void;
 }
 
@@ -63,6 +65,8 @@ export class InferenceWorker {
   private readonly control: Int32Array;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Outbox slots registered with this worker's thread (see `./outbox.ts`): outbox id -> slots. */
+  private readonly outboxes = new Map<number, Set<number>>();
   private closed = false;
   private failure: SeismoError | undefined;
   /** Resolves when the thread has exited, however it ended. */
@@ -136,14 +140,40 @@ export class InferenceWorker {
    * Scores windows that lie in a ring arena (zero copy: the worker reads the arena in place).
    * @param rowStart first arena row of the span; `rowCount` rows follow.
    * @param starts window starts, in rows relative to `rowStart`.
+   * @param outbox a slot of shared memory for the outputs (see `./outbox.ts`): the returned
+   *   `score`, `channel_score` and `channel_activity` are then views of it, valid until the
+   *   caller gives the slot back; with `logs`, the worker also writes each window's `ln e_c` there
+   *   (`box.logTermsOf(slot, logs, n)`).
    */
-  runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array): Promise<InferenceOutputs> {
+  runArena(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, outbox?: { box: Outbox; slot: number; logs?: ChannelLogSpec }): Promise<InferenceOutputs> {
     if (TsRingArena.owns(arenaId)) {
       // The TypeScript rings (no addon) live in this thread's memory only: the worker gets a copy of the rows.
       const a = attachFrameRings(arenaId);
       return this.runFrames(a.view.slice(rowStart * a.channels, (rowStart + rowCount) * a.channels), a.channels, starts);
     }
-    return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
+    if (!outbox) return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
+    const { box, slot, logs } = outbox;
+    let known = this.outboxes.get(box.id);
+    if (!known) this.outboxes.set(box.id, (known = new Set()));
+    if (!known.has(slot) && !this.closed && !this.failure) {
+      // Once per worker and slot, before the first request that names it (messages arrive in order).
+      this.worker.postMessage({ type: 'outbox', id: box.id, slot, buffer: box.buffers[slot]!, layout: box.layout } satisfies WorkerRequest);
+      known.add(slot);
+    }
+    const n = starts.length;
+    return this.requestWith(
+      (id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts, outbox: { id: box.id, slot, ...(logs ? { logs } : {}) } }),
+      (outputs, _stepped, boxed) => {
+        if (boxed) {
+          for (const name of boxed) {
+            // The logs are the outbox's to hand out (`logTermsOf`), with the spec they were made with.
+            if (name === OUTBOX_LOG_TERMS) box.logsWith[slot] = logs;
+            else outputs[name] = box.views.view(slot, name, n)!;
+          }
+        }
+        return outputs;
+      },
+    );
   }
 
   /**
@@ -203,12 +233,12 @@ export class InferenceWorker {
   }
 
   /** Sends a request; its result (outputs, and whether the step graph scored them) becomes what `shape` makes of it. */
-  private requestWith<T>(make: (id: number) => WorkerRequest, shape: (outputs: InferenceOutputs, stepped: boolean) => T): Promise<T> {
+  private requestWith<T>(make: (id: number) => WorkerRequest, shape: (outputs: InferenceOutputs, stepped: boolean, boxed: string[] | undefined) => T): Promise<T> {
     if (this.closed) return Promise.reject(new SeismoError('ERR_DISPOSED', 'inference worker is closed'));
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (out, stepped) => resolve(shape(out, stepped)), reject });
+      this.pending.set(id, { resolve: (out, stepped, boxed) => resolve(shape(out, stepped, boxed)), reject });
       this.worker.postMessage(make(id));
     });
   }
@@ -222,7 +252,7 @@ export class InferenceWorker {
     const pending = this.pending.get(msg.id!);
     if (!pending) return;
     this.pending.delete(msg.id!);
-    if (msg.type === 'result') pending.resolve(msg.outputs, msg.stepped === true);
+    if (msg.type === 'result') pending.resolve(msg.outputs, msg.stepped === true, msg.outbox);
     else pending.reject(new SeismoError(msg.code as SeismoErrorCode, `inference failed: ${msg.message}`));
   }
 

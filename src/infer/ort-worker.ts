@@ -5,9 +5,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
+import { channelLogTerms, type ChannelLogSpec } from '../score/attribution.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 import { STEP_IO } from './step-state.js';
 
@@ -17,6 +19,8 @@ let outputs: string[] = [];
 /** Shared with the main thread (see CONTROL): BUSY while inside session.run, STOP once it wants this thread gone. */
 const control = (workerData as { control?: Int32Array } | undefined)?.control ?? new Int32Array(CONTROL.LENGTH);
 const arenas = new Map<number, { view: Float32Array; channels: number }>();
+/** Shared output slots registered by the main thread (see `./outbox.ts`), by id. */
+const outboxes = new Map<number, OutboxViews>();
 /** The step graph's scorer, when the model has one (see `steps`). */
 let stepper: StepScorer | undefined;
 let stepSession: ort.InferenceSession | undefined;
@@ -51,12 +55,12 @@ async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-function reply(id: number, out: Record<string, Float32Array>, stepped = false): void {
+function reply(id: number, out: Record<string, Float32Array>, stepped = false, boxed?: string[]): void {
   const transfer: ArrayBuffer[] = [];
   for (const data of Object.values(out)) {
     if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) transfer.push(data.buffer as ArrayBuffer);
   }
-  send({ type: 'result', id, outputs: out, ...(stepped ? { stepped } : {}) }, transfer);
+  send({ type: 'result', id, outputs: out, ...(stepped ? { stepped } : {}), ...(boxed && boxed.length > 0 ? { outbox: boxed } : {}) }, transfer);
 }
 
 /**
@@ -102,7 +106,7 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity });
 }
 
-async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array): Promise<void> {
+async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array, outbox?: { id: number; slot: number; logs?: ChannelLogSpec }): Promise<void> {
   if (!session) throw new Error('inference worker used before init');
   const feeds = {
     // Over the ring's own memory when `frames` is a view of an arena: onnxruntime reads it in place.
@@ -113,8 +117,31 @@ async function run(id: number, frames: Float32Array, channels: number, starts: B
   const result = await busy(() => s.run(feeds, outputs));
   if (!result) return;
   const out: Record<string, Float32Array> = {};
-  for (const name of outputs) out[name] = result[name]!.data as Float32Array;
-  reply(id, out);
+  // Outputs the request's outbox slot has room for go there (a copy into memory the main thread
+  // holds already); the others are sent. A slot that cannot take an output (an unregistered
+  // outbox, another size) leaves it to be sent, and the main thread reads what arrived.
+  const box = outbox ? outboxes.get(outbox.id) : undefined;
+  const boxed: string[] = [];
+  for (const name of outputs) {
+    const data = result[name]!.data as Float32Array;
+    const into = box?.view(outbox!.slot, name, starts.length);
+    if (into && into.length === data.length) {
+      into.set(data);
+      boxed.push(name);
+    } else out[name] = data;
+  }
+  // The attribution's logarithms of the outputs, here beside onnxruntime rather than on the main
+  // thread that ingests and delivers (at window 1 they cost as much as the graph itself).
+  const logs = box && outbox!.logs ? box.logTerms(outbox!.slot, starts.length) : undefined;
+  if (logs && result[GRAPH_IO.score] && result[GRAPH_IO.channelScore]) {
+    const C = box!.layout.logTerms;
+    const channelScores = result[GRAPH_IO.channelScore]!.data as Float32Array;
+    if (channelScores.length === starts.length * C) {
+      channelLogTerms(outbox!.logs!, channelScores, result[GRAPH_IO.score]!.data as Float32Array, starts.length, C, logs);
+      boxed.push(OUTBOX_LOG_TERMS);
+    }
+  }
+  reply(id, out, false, boxed);
 }
 
 port.on('message', (msg: WorkerRequest) => {
@@ -142,9 +169,13 @@ port.on('message', (msg: WorkerRequest) => {
       case 'run': {
         const a = arena(msg.arenaId);
         const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
-        run(msg.id, frames, a.channels, msg.starts).catch(fail);
+        run(msg.id, frames, a.channels, msg.starts, msg.outbox).catch(fail);
         break;
       }
+      case 'outbox':
+        if (!outboxes.has(msg.id)) outboxes.set(msg.id, new OutboxViews(msg.layout));
+        outboxes.get(msg.id)!.attach(msg.slot, msg.buffer);
+        break;
       case 'steps':
         // One stepped batch at a time, in arrival order: each continues the states the one before
         // left (onnxruntime-node runs are async, so a second batch would otherwise interleave).

@@ -1,4 +1,6 @@
 import type { ProviderReport, ProviderRequest } from './providers.js';
+import type { ChannelLogSpec } from '../score/attribution.js';
+import type { OutboxLayout } from './outbox.js';
 import type { StepLayout } from './step-state.js';
 
 /** A step graph for the worker to score stride-1 windows with (see `./step-scorer.ts`). */
@@ -29,8 +31,15 @@ export const CONTROL = { BUSY: 0, STOP: 1, LENGTH: 2 } as const;
 /** Messages to the inference worker. */
 export type WorkerRequest =
   | { type: 'init'; model: Uint8Array; provider: ProviderRequest; intraOpThreads: number; outputs: string[]; step?: StepInit }
-  /** Score windows that start at `starts` (rows relative to `rowStart`) in a ring arena. */
-  | { type: 'run'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array }
+  /**
+   * Score windows that start at `starts` (rows relative to `rowStart`) in a ring arena. With
+   * `outbox`, `score`, `channel_score` and `channel_activity` are written into that slot of a
+   * registered outbox (see `./outbox.ts`) instead of being sent, and with `outbox.logs` each
+   * window's `ln e_c` too (`channelLogTerms`, src/score/attribution.ts).
+   */
+  | { type: 'run'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; outbox?: { id: number; slot: number; logs?: ChannelLogSpec } }
+  /** Registers a shared output slot (`./outbox.ts`) that later `run` requests name. */
+  | { type: 'outbox'; id: number; slot: number; buffer: SharedArrayBuffer; layout: OutboxLayout }
   /**
    * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
    * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
@@ -45,6 +54,6 @@ export type WorkerRequest =
 /** Messages from the inference worker. */
 export type WorkerResponse =
   | { type: 'ready'; report: ProviderReport; inputNames: string[]; outputNames: string[]; step: boolean }
-  /** `stepped`: the step graph scored the batch (else the window graph did). */
-  | { type: 'result'; id: number; outputs: Record<string, Float32Array>; stepped?: boolean }
+  /** `stepped`: the step graph scored the batch (else the window graph did); `outbox`: the outputs written into the request's outbox slot (not in `outputs`). */
+  | { type: 'result'; id: number; outputs: Record<string, Float32Array>; stepped?: boolean; outbox?: string[] }
   | { type: 'error'; id: number | null; code: string; message: string };

@@ -134,6 +134,34 @@ function logOf(e: number): number {
 }
 
 /**
+ * What `ln e_c` of a window depends on besides the graph's outputs: given it, anyone (the
+ * inference worker, beside onnxruntime) computes with {@link channelLogTerms} exactly the values
+ * {@link ChannelAttribution.attributeAndLearn} would, which it then takes instead.
+ */
+export interface ChannelLogSpec {
+  term: ChannelTerm;
+}
+
+/**
+ * `ln e_c` (floored as the attribution floors it) of every channel of windows `[0, n)`, the
+ * same values, bit for bit, as `ChannelAttribution` computes for itself.
+ * @param channelScores `[n, C]` `channel_score`; @param scores `[n]` `score`; @param out `[n, C]`.
+ */
+export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
+  const squared = spec.term === 'channel-score-squared';
+  const product = spec.term === 'channel-score-times-score';
+  for (let i = 0; i < n; i++) {
+    const score = scores[i]!;
+    const base = i * C;
+    for (let c = 0; c < C; c++) {
+      const cs = channelScores[base + c]!;
+      const e = squared ? cs * cs : product ? cs * score : cs;
+      out[base + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
+    }
+  }
+}
+
+/**
  * Fits each channel's normal error statistics on reference windows (non-finite values skipped).
  * @param channelScores `[N, C]` row-major, the graph's `channel_score` of normal windows.
  * @param scores `[N]` their `score`.
@@ -347,7 +375,15 @@ export class ChannelAttribution {
     this.scratch = new Float64Array(channels);
     this.logErr = new Float64Array(channels);
     this.logAct = new Float64Array(channels);
+    // A running mean of e_c needs each series' state, which only this object has: no spec then.
+    this.logSpec = this.running ? undefined : Object.freeze({ term: this.term });
   }
+
+  /**
+   * How to compute this state's `ln e_c` elsewhere ({@link channelLogTerms}); the same object for
+   * the state's life. Undefined with a running mean of `e_c` (per-series state: only here).
+   */
+  readonly logSpec: ChannelLogSpec | undefined;
 
   /** `channel-z` once error statistics exist, else `raw-share`. */
   get source(): AttributionSource {
@@ -383,19 +419,22 @@ export class ChannelAttribution {
    * instead of twice. The pipeline's per-window path (at window 1 a window is a record, and these
    * logarithms were most of the main thread's work); typed arrays only, so that it stays
    * monomorphic. `slot` is the window's series (its running mean of `e_c`).
+   * @param logTerms `[N, C]` the windows' `ln e_c` when they were computed already, by
+   *   {@link channelLogTerms} with this state's {@link logSpec} (the inference worker does; never
+   *   for a state with a running mean, whose `logSpec` is undefined).
    */
-  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, slot = 0): void {
+  attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, slot = 0, logTerms?: Float64Array): void {
     const C = this.channels;
     const base = n * C;
     const err = this.err;
     const score = scores[n]!;
     if (err.ready && (activity === undefined || this.act.ready)) {
-      this.attributeAndLearnReady(channelScores, score, activity, base, out, outOffset, learn, slot);
+      this.attributeAndLearnReady(channelScores, score, activity, base, out, outOffset, learn, slot, logTerms);
       return;
     }
     // ln e_c, needed by the z (statistics ready) and by learning (tracking, or warming up); a
     // running mean takes in every window.
-    if (err.ready || learn || this.running) this.logErrors(channelScores, score, base, slot);
+    if (err.ready || learn || this.running) this.logErrors(channelScores, score, base, slot, logTerms);
     const logErr = this.logErr;
     let actDone = false;
     if (!err.ready) {
@@ -441,7 +480,7 @@ export class ChannelAttribution {
    * its tracking step, which is what attribute-then-update computes (a channel's step touches only
    * its own statistics).
    */
-  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number): void {
+  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number, logTerms: Float64Array | undefined): void {
     const C = this.channels;
     const rate = this.rate;
     // update(): a window with a non-finite score or channel score teaches nothing, and its
@@ -471,7 +510,7 @@ export class ChannelAttribution {
     const margin = this.margin;
     // The logarithms first, in loops of their own: Math.log is a call, and a loop around a call
     // keeps nothing in registers (one loop doing both measured 1.7x slower).
-    this.logErrors(channelScores, score, base, slot);
+    this.logErrors(channelScores, score, base, slot, logTerms);
     const logErr = this.logErr;
     const center = this.err.center;
     const scale = this.err.scale;
@@ -514,9 +553,14 @@ export class ChannelAttribution {
    * Fills `logErr` with window `base / C`'s `ln e_c`: of series `slot`'s running means once the
    * window is folded in, when there are running means, else of the window's own terms.
    */
-  private logErrors(channelScores: Float32Array, score: number, base: number, slot: number): void {
+  private logErrors(channelScores: Float32Array, score: number, base: number, slot: number, logTerms?: Float64Array): void {
     const C = this.channels;
     const logErr = this.logErr;
+    // Computed already (by channelLogTerms with this state's logSpec, which a running mean has not).
+    if (logTerms !== undefined && !this.running) {
+      for (let c = 0; c < C; c++) logErr[c] = logTerms[base + c]!;
+      return;
+    }
     if (this.running) {
       const running = this.running;
       const started = this.started!;

@@ -1,0 +1,112 @@
+// The pipeline's per-window attribution path (ChannelAttribution.attributeAndLearn, with the
+// logarithms computed beside onnxruntime by channelLogTerms or not) gives, bit for bit, what the
+// reference pair attribute() + update() gives: same attribution rows, same tracked statistics.
+import assert from 'node:assert/strict';
+import { ChannelAttribution, channelLogTerms, fitActivityCalibration, fitChannelCalibration, type ChannelAttributionOptions, type ChannelTerm } from '../../src/score/attribution';
+import { Random } from '../../src/stats/random';
+
+const C = 5;
+const N = 600;
+
+/** Windows with skewed per-channel errors, a level shift from window 300, and a few non-finite values. */
+function windows(seed: number): { cs: Float32Array; scores: Float32Array; activity: Float32Array } {
+  const rng = new Random(seed);
+  const cs = new Float32Array(N * C);
+  const scores = new Float32Array(N);
+  const activity = new Float32Array(N * C);
+  for (let n = 0; n < N; n++) {
+    let total = 0;
+    for (let c = 0; c < C; c++) {
+      const shift = n >= 300 && c === 2 ? 3 : 0;
+      cs[n * C + c] = Math.exp(-3 + c * 0.5 + shift + rng.normal());
+      total += cs[n * C + c]!;
+      // Flat stretches (activity 0, below the floor) and ordinary ones.
+      activity[n * C + c] = n % 97 < 5 && c === 1 ? 0 : Math.exp(-1 + 0.3 * rng.normal());
+    }
+    scores[n] = total;
+  }
+  cs[17 * C + 3] = NaN;
+  cs[41 * C] = Infinity;
+  scores[63] = NaN;
+  activity[88 * C + 4] = NaN;
+  cs[120 * C + 1] = 0;
+  return { cs, scores, activity };
+}
+
+/** Bitwise equality of two float arrays (NaN equal to NaN, +0 unequal to -0). */
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+describe('score/attribution hot path', () => {
+  const cases: { name: string; term: ChannelTerm; calibrated: boolean; activity: boolean; options: ChannelAttributionOptions }[] = [
+    { name: 'calibrated, with activity (default options)', term: 'channel-score', calibrated: true, activity: true, options: {} },
+    { name: 'calibrated, no activity output', term: 'channel-score', calibrated: true, activity: false, options: {} },
+    { name: 'norm shares (channel_score * score), low activity with a margin, faster tracking', term: 'channel-score-times-score', calibrated: true, activity: true, options: { activity: 'low', activityMargin: 1, rate: 0.01 } },
+    { name: 'activity ignored, tracking off', term: 'channel-score', calibrated: true, activity: true, options: { activity: 'none', rate: 0 } },
+    { name: 'no statistics: raw shares while warming up, then learnt', term: 'channel-score', calibrated: false, activity: true, options: { warmup: 40 } },
+    { name: 'no statistics, no activity', term: 'channel-score-times-score', calibrated: false, activity: false, options: { warmup: 40, term: 'channel-score-times-score' } },
+    { name: 'squared standardised residuals, no statistics', term: 'channel-score-squared', calibrated: false, activity: true, options: { warmup: 40, term: 'channel-score-squared' } },
+    { name: 'running mean of e_c per series (no log spec: computed here)', term: 'channel-score-squared', calibrated: true, activity: true, options: { average: 0.2 } },
+    { name: 'running mean of e_c per series, warming up', term: 'channel-score-times-score', calibrated: false, activity: false, options: { average: 0.2, warmup: 40, term: 'channel-score-times-score' } },
+  ];
+  for (const k of cases) {
+    for (const precomputed of [false, true]) {
+      it(`${k.name}${precomputed ? ', logarithms computed beforehand' : ''}: the same rows and statistics as attribute() + update()`, () => {
+        const { cs, scores, activity } = windows(7);
+        const act = k.activity ? activity : undefined;
+        const fit = windows(8);
+        const calibration = k.calibrated ? fitChannelCalibration(fit.cs, fit.scores, C, k.term, k.options.average ?? 1) : undefined;
+        if (calibration && k.activity) calibration.activity = fitActivityCalibration(fit.activity, C);
+        const SLOTS = 3;
+        const reference = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        const fast = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        // A state with a running mean has no log spec: nothing can compute its logarithms but it.
+        assert.equal(fast.logSpec === undefined, (k.options.average ?? 1) < 1);
+        let logTerms: Float64Array | undefined;
+        if (precomputed && fast.logSpec) {
+          logTerms = new Float64Array(N * C);
+          channelLogTerms(fast.logSpec, cs, scores, N, C, logTerms);
+        }
+        const want = new Float32Array(N * C);
+        const got = new Float32Array(N * C);
+        const rng = new Random(9);
+        let sources = 0;
+        for (let n = 0; n < N; n++) {
+          // About one window in twelve flagged by the rule (it teaches nothing).
+          const learn = rng.uniform(0, 1) > 1 / 12;
+          assert.equal(fast.source, reference.source);
+          if (reference.source === 'channel-z') sources++;
+          const slot = n % SLOTS;
+          reference.attribute(cs, scores, act, n, want, n * C, slot);
+          if (learn) reference.update(cs, scores, act, n, slot);
+          fast.attributeAndLearn(cs, scores, act, n, got, n * C, learn, slot, logTerms);
+        }
+        sameBits(got, want, 'attribution');
+        assert.ok(sources > N / 2, 'the statistics were in use for most windows');
+        const a = reference.snapshot(N);
+        const b = fast.snapshot(N);
+        assert.ok(a && b, 'statistics exist at the end');
+        sameBits(b.center, a.center, 'center');
+        sameBits(b.scale, a.scale, 'scale');
+        if (a.activity || b.activity) {
+          sameBits(b.activity!.center, a.activity!.center, 'activity center');
+          sameBits(b.activity!.scale, a.activity!.scale, 'activity scale');
+        }
+      });
+    }
+  }
+
+  it('channelLogTerms are the logarithms the attribution takes: ln e_c, floored at 1e-12', () => {
+    const cs = Float32Array.of(1, 0, 2.5, NaN);
+    const scores = Float32Array.of(4, 3);
+    const out = new Float64Array(4);
+    channelLogTerms({ term: 'channel-score' }, cs, scores, 2, 2, out);
+    sameBits(out, [0, Math.log(1e-12), Math.log(2.5), Math.log(1e-12)], 'channel-score');
+    channelLogTerms({ term: 'channel-score-times-score' }, cs, scores, 2, 2, out);
+    sameBits(out, [Math.log(4), Math.log(1e-12), Math.log(7.5), Math.log(1e-12)], 'channel-score-times-score');
+    channelLogTerms({ term: 'channel-score-squared' }, cs, scores, 2, 2, out);
+    sameBits(out, [0, Math.log(1e-12), Math.log(6.25), Math.log(1e-12)], 'channel-score-squared');
+  });
+});
