@@ -51,7 +51,8 @@ export {
 export { scoreTable, type TableScores } from './score/score-table.js';
 export { IntervalMerger, mergeIntervals, type AnomalyInterval, type IntervalOptions, type IntervalSource, type ScoreTableInput } from './score/intervals.js';
 export { fitCalibration, MIN_SCALE, normalizeScores } from './score/calibration.js';
-export type { AttributionSource, ChannelAttributionOptions, ChannelCalibration, ChannelTerm } from './score/attribution.js';
+export type { AttributionSource, ChannelAttributionOptions } from './score/attribution.js';
+export type { ChannelCalibration, ChannelTerm } from './score/channel-terms.js';
 export { createNormalizer, normalizedToTail, tailToNormalized, type NormalizerOptions, type NormalizerState, type ScoreNormalizer } from './score/normalize.js';
 export { ContextNovelty, type ContextNoveltyOptions, type ContextNoveltyState } from './score/context.js';
 export { EnsembleScorer, type DeepScoreOptions, type EnsembleOptions, type EnsembleParts, type EnsembleState, type LinearForecastOptions, type ResolvedEnsembleOptions } from './score/ensemble.js';

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
-import { AttributionMemory, ChannelAttribution, channelTermOf, termAverageOf } from '../src/score/attribution.js';
+import { ChannelAttribution } from '../src/score/attribution.js';
+import { channelTermOf, termAverageOf } from '../src/score/channel-terms.js';
+import { AttributionMemory } from '../src/score/top-channels.js';
 import { tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 describe('Detector attribution hot path', function () {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Detector, type AnomalyEvent, type ScoredBatch } from '../src/detector/index.js';
 import { isSeismoError } from '../src/errors.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
-import { attributionShares } from '../src/score/attribution.js';
+import { attributionShares } from '../src/score/top-channels.js';
 import { trainToDir } from '../training/train-to-dir.js';
 import { tinyModel, type TinyModel } from './helpers/tiny-model.js';
 

@@ -4,7 +4,7 @@
  * src/model/model-dir.ts), so a run killed at any point leaves the old model or the new one.
  */
 import path from 'node:path';
-import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../src/score/attribution';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../src/score/channel-terms';
 import { fitCalibration } from '../src/score/calibration';
 import type { Manifest } from '../src/model/manifest';
 import { writeModelDir, type ScoreCalibration } from '../src/model/model-dir';

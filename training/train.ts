@@ -10,7 +10,7 @@ import { SeismoError } from '../src/errors';
 import { onnx as onnxProto } from 'onnx-proto';
 import { type Manifest, ManifestSchema, MODEL_FILE, MODEL_FORMAT_VERSION, STEP_MODEL_FILE } from '../src/model/manifest';
 import { hasChannelActivity } from './export/blocks';
-import { windowActivity } from '../src/score/attribution';
+import { windowActivity } from '../src/score/channel-terms';
 import { initBackend } from './backend';
 import { quantileAboveTies } from '../src/threshold/fixed';
 import { applyScaler, fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts, gatherWindows } from './fit';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { SeismoError, type SeismoErrorCode } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
-import type { ChannelLogSpec } from '../score/attribution.js';
+import type { ChannelLogSpec } from '../score/channel-terms.js';
 import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
 import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
-import { channelLogTerms, type ChannelLogSpec } from '../score/attribution.js';
+import { channelLogTerms, type ChannelLogSpec } from '../score/channel-terms.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';

@@ -1,5 +1,5 @@
 import type { ProviderReport, ProviderRequest } from './providers.js';
-import type { ChannelLogSpec } from '../score/attribution.js';
+import type { ChannelLogSpec } from '../score/channel-terms.js';
 import type { OutboxLayout } from './outbox.js';
 import type { StepLayout } from './step-state.js';
 

@@ -20,7 +20,7 @@ import { readModelDir, readWeights, type ScoreCalibration, WEIGHTS_INDEX_FILE } 
 import { quantile } from '../stats/quantile.js';
 import { thresholdFromManifest, tuneThreshold } from '../threshold/index.js';
 import { refKey } from './buffers.js';
-import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../score/attribution.js';
+import { channelTermOf, fitActivityCalibration, fitChannelCalibration, termAverageOf } from '../score/channel-terms.js';
 import { fitCalibration } from '../score/calibration.js';
 import type { FineTuneParams, WeightTensor } from './finetune-protocol.js';
 import type { FineTuner } from './finetuner.js';

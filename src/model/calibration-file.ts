@@ -4,7 +4,7 @@
  * writing the file is the model directory's (`./model-dir.ts`).
  */
 import { SeismoError } from '../errors.js';
-import type { ChannelCalibration } from '../score/attribution.js';
+import type { ChannelCalibration } from '../score/channel-terms.js';
 import { CalibrationSchema } from './manifest.js';
 
 /** File of a model directory holding its score calibration. */

@@ -48,7 +48,7 @@ import { resolvePolicy, type OnlineKind, type ResolvedPolicy } from './policy.js
 import { gateSample } from './sample-gate.js';
 import { readSavedState, restoreSeries, saveSeries, writeSavedState, type SavedSeries, type SavedState, type SavedWindow } from './saved-state.js';
 import { emptyCounters, SeriesState, type SeriesCounters } from './series.js';
-import { topChannels, topChannelsScratch, type TopChannelsScratch } from '../score/attribution.js';
+import { topChannels, topChannelsScratch, type TopChannelsScratch } from '../score/top-channels.js';
 import type { OnlineDetectorOptions, OnlineEvents, OnlineResumeOptions, OnlineStats } from './types.js';
 
 

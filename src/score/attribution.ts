@@ -57,35 +57,7 @@
  * {@link ChannelAttributionOptions.warmup} unflagged windows.
  */
 import { SeismoError } from '../errors.js';
-import { median } from '../stats/quantile.js';
-
-/** How a kind's `channel_score` turns into the channel's own error term `e_c`. */
-export type ChannelTerm =
-  /** `e_c = channel_score[c]`: the score is a sum of per-channel terms. */
-  | 'channel-score'
-  /** `e_c = channel_score[c]^2`: `channel_score` is a standardised residual `|x - mu| / sigma` (DC-VAE's `gaussian-z`), whose square is the per-frame squared error its running mean averages. */
-  | 'channel-score-squared'
-  /** `e_c = channel_score[c] * score`: `channel_score` is a share of a norm (DeepAnT's `forecast-l2`). */
-  | 'channel-score-times-score';
-
-/** Per-channel statistics of the normal error terms, stored in `calibration.json` as `channels`. */
-export interface ChannelCalibration {
-  /** How `e_c` is read from the graph's outputs. */
-  term: ChannelTerm;
-  /** `[C]` median of `ln e_c` over the reference windows. */
-  center: number[];
-  /** `[C]` robust spread of `ln e_c` (>= `MIN_CHANNEL_SCALE`). */
-  scale: number[];
-  /** Reference windows they were fitted on. */
-  windows: number;
-  /**
-   * Weight of the newest window in each series' running mean of `e_c` taken before the logarithm
-   * (see the module comment); absent or 1: no running mean (statistics stored before it existed).
-   */
-  average?: number;
-  /** `[C]` median and robust spread of `ln` of each channel's activity (the graph's `channel_activity`), when the graph has it. */
-  activity?: { center: number[]; scale: number[] };
-}
+import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
 
 /** Where a window's attribution came from. */
 export type AttributionSource =
@@ -93,117 +65,6 @@ export type AttributionSource =
   | 'channel-z'
   /** The raw `channel_score` shares: no channel statistics yet (a model from before they were stored, still warming up). */
   | 'raw-share';
-
-/** Floor of a channel's scale on the log scale: a channel whose normal errors are all equal must not turn tiny changes into huge z. */
-export const MIN_CHANNEL_SCALE = 0.05;
-const LOG_FLOOR = 1e-12;
-
-/** The error term of the kind whose score is described by `definition` (`manifest.score.definition`). */
-export function channelTermOf(definition: string): ChannelTerm {
-  if (definition === 'forecast-l2') return 'channel-score-times-score';
-  if (definition === 'gaussian-z') return 'channel-score-squared';
-  return 'channel-score';
-}
-
-/**
- * Weight of the newest window in the running mean of `e_c` for the kind whose score is
- * described by `definition`, what training fits the channel statistics with.
- * @see {@link TERM_AVERAGE}
- */
-export function termAverageOf(definition: string): number {
-  return TERM_AVERAGE[definition] ?? 1;
-}
-
-/**
- * Running-mean weights by score definition (absent: 1, none). The kinds that score one frame per
- * window (DC-VAE's last frame, DeepAnT's forecast) have a per-window error that is one draw of a
- * skewed distribution; its log is noisy (sd ~1.1 for a standardised residual), so a channel that
- * is a little off for many frames (a broken correlation, a level shift) hardly stands out in any
- * single window. Averaged over ~9 windows (weight 0.2) before the log, it does (docs/benchmarks.md).
- */
-export const TERM_AVERAGE: Readonly<Record<string, number>> = Object.freeze({ 'gaussian-z': 0.2, 'forecast-l2': 0.2 });
-
-/** `e_c` of channel `c` of window `n`. */
-function termValue(term: ChannelTerm, channelScores: ArrayLike<number>, scores: ArrayLike<number>, n: number, C: number, c: number): number {
-  const cs = channelScores[n * C + c]!;
-  return term === 'channel-score' ? cs : term === 'channel-score-squared' ? cs * cs : cs * scores[n]!;
-}
-
-function logOf(e: number): number {
-  return Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-}
-
-/**
- * What `ln e_c` of a window depends on besides the graph's outputs: given it, anyone (the
- * inference worker, beside onnxruntime) computes with {@link channelLogTerms} exactly the values
- * {@link ChannelAttribution.attributeAndLearn} would, which it then takes instead.
- */
-export interface ChannelLogSpec {
-  term: ChannelTerm;
-}
-
-/**
- * `ln e_c` (floored as the attribution floors it) of every channel of windows `[0, n)`, the
- * same values, bit for bit, as `ChannelAttribution` computes for itself.
- * @param channelScores `[n, C]` `channel_score`; @param scores `[n]` `score`; @param out `[n, C]`.
- */
-export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
-  const squared = spec.term === 'channel-score-squared';
-  const product = spec.term === 'channel-score-times-score';
-  for (let i = 0; i < n; i++) {
-    const score = scores[i]!;
-    const base = i * C;
-    for (let c = 0; c < C; c++) {
-      const cs = channelScores[base + c]!;
-      const e = squared ? cs * cs : product ? cs * score : cs;
-      out[base + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-    }
-  }
-}
-
-/**
- * Fits each channel's normal error statistics on reference windows (non-finite values skipped).
- * @param channelScores `[N, C]` row-major, the graph's `channel_score` of normal windows.
- * @param scores `[N]` their `score`.
- * @param average weight of the newest window in the running mean of `e_c` (1: none). The windows
- *   are taken as one series in time order, which is what training's reference windows are (the
- *   validation windows at the training stride).
- * @returns undefined with fewer than 2 usable windows.
- */
-export function fitChannelCalibration(channelScores: ArrayLike<number>, scores: ArrayLike<number>, channels: number, term: ChannelTerm, average = 1): ChannelCalibration | undefined {
-  const N = scores.length;
-  const terms: number[][] = [];
-  let windows = N;
-  for (let c = 0; c < channels; c++) {
-    const values: number[] = [];
-    let mean = NaN;
-    for (let n = 0; n < N; n++) {
-      const e = termValue(term, channelScores, scores, n, channels, c);
-      if (!Number.isFinite(e) || !Number.isFinite(channelScores[n * channels + c]!)) continue;
-      mean = average < 1 && values.length > 0 ? mean + average * (e - mean) : e;
-      values.push(mean);
-    }
-    if (values.length < 2) return undefined;
-    windows = Math.min(windows, values.length);
-    terms.push(values);
-  }
-  const center: number[] = [];
-  const scale: number[] = [];
-  for (const values of terms) {
-    const [m, s] = robustCenterScale(values.map(logOf));
-    center.push(m);
-    scale.push(s);
-  }
-  return { term, center, scale, windows, ...(average < 1 ? { average } : {}) };
-}
-
-function robustCenterScale(values: number[]): [number, number] {
-  const m = median(values);
-  const dev = values.map((v) => Math.abs(v - m));
-  let s = 1.4826 * median(dev);
-  if (s < MIN_CHANNEL_SCALE) s = (1.2533 * dev.reduce((a, d) => a + d, 0)) / dev.length;
-  return [m, Math.max(s, MIN_CHANNEL_SCALE)];
-}
 
 /** Options of `ChannelAttribution`. */
 export interface ChannelAttributionOptions {
@@ -324,12 +185,6 @@ class ChannelTracker {
   }
 }
 
-/** `ln` of a window's activity (mean absolute step, scaled units); a flat line is 1e-6, not -Infinity. */
-function logActivity(a: number): number {
-  return Math.log(a > ACTIVITY_FLOOR ? a : ACTIVITY_FLOOR);
-}
-const ACTIVITY_FLOOR = 1e-6;
-
 /**
  * One model version's attribution state: the channel statistics (from its calibration, or learnt
  * from its first unflagged windows) and their online tracking. Allocates nothing per window.
@@ -380,7 +235,7 @@ export class ChannelAttribution {
   }
 
   /**
-   * How to compute this state's `ln e_c` elsewhere ({@link channelLogTerms}); the same object for
+   * How to compute this state's `ln e_c` elsewhere (`channelLogTerms` (./channel-terms.ts)); the same object for
    * the state's life. Undefined with a running mean of `e_c` (per-series state: only here).
    */
   readonly logSpec: ChannelLogSpec | undefined;
@@ -420,7 +275,7 @@ export class ChannelAttribution {
    * logarithms were most of the main thread's work); typed arrays only, so that it stays
    * monomorphic. `slot` is the window's series (its running mean of `e_c`).
    * @param logTerms `[N, C]` the windows' `ln e_c` when they were computed already, by
-   *   {@link channelLogTerms} with this state's {@link logSpec} (the inference worker does; never
+   *   `channelLogTerms` (./channel-terms.ts) with this state's {@link logSpec} (the inference worker does; never
    *   for a state with a running mean, whose `logSpec` is undefined).
    */
   attributeAndLearn(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, out: Float32Array, outOffset: number, learn: boolean, slot = 0, logTerms?: Float64Array): void {
@@ -651,151 +506,3 @@ export class ChannelAttribution {
     };
   }
 }
-
-/**
- * Host twin of the graph's `channel_activity` (training/export/blocks.ts): each channel's mean
- * absolute step over each window of scaled frames.
- * @param scaled `[T, C]` row-major scaled frames; @param starts first row of each window.
- * @returns `[N, C]` row-major.
- */
-export function windowActivity(scaled: ArrayLike<number>, channels: number, window: number, starts: ArrayLike<number>): Float32Array {
-  const C = channels;
-  const out = new Float32Array(starts.length * C);
-  for (let n = 0; n < starts.length; n++) {
-    const s = starts[n]!;
-    for (let t = s + 1; t < s + window; t++) {
-      for (let c = 0; c < C; c++) out[n * C + c] += Math.abs(scaled[t * C + c]! - scaled[(t - 1) * C + c]!);
-    }
-    for (let c = 0; c < C; c++) out[n * C + c] /= window - 1;
-  }
-  return out;
-}
-
-/**
- * Fits each channel's normal activity statistics (median and robust spread of `ln` activity)
- * on reference windows' `channel_activity` `[N, C]`.
- */
-export function fitActivityCalibration(activity: ArrayLike<number>, channels: number): { center: number[]; scale: number[] } | undefined {
-  const N = activity.length / channels;
-  if (N < 2) return undefined;
-  const center: number[] = [];
-  const scale: number[] = [];
-  for (let c = 0; c < channels; c++) {
-    const logs: number[] = [];
-    for (let n = 0; n < N; n++) {
-      const a = activity[n * channels + c]!;
-      if (Number.isFinite(a)) logs.push(logActivity(a));
-    }
-    if (logs.length < 2) return undefined;
-    const [m, s] = robustCenterScale(logs);
-    center.push(m);
-    scale.push(s);
-  }
-  return { center, scale };
-}
-
-/**
- * Per-series memory of the attribution: an exponential average of each channel's z over the
- * series' recent windows, so that a channel that has stood out for a while keeps its rank through
- * a window where the evidence is weaker (a level shift after its onset, a broken correlation that
- * is mild on every single window), while the noise of the others averages out. One row of C per
- * series slot, allocated once.
- */
-export class AttributionMemory {
-  private readonly state: Float32Array;
-  private readonly seen: Uint8Array;
-
-  /**
-   * @param slots series slots; @param channels C;
-   * @param weight weight of the newest window in the average (1 = no memory).
-   */
-  constructor(slots: number, private readonly channels: number, private readonly weight: number) {
-    this.state = new Float32Array(slots * channels);
-    this.seen = new Uint8Array(slots);
-  }
-
-  /** Folds window z `z[offset .. offset + C)` of series `slot` into its average, and writes the attribution back there. */
-  apply(slot: number, z: Float32Array, offset: number): void {
-    const C = this.channels;
-    const row = slot * C;
-    if (!this.seen[slot]) {
-      for (let c = 0; c < C; c++) this.state[row + c] = z[offset + c]!;
-      this.seen[slot] = 1;
-      return;
-    }
-    const w = this.weight;
-    for (let c = 0; c < C; c++) {
-      const v = z[offset + c]!;
-      if (!Number.isFinite(v)) continue;
-      const avg = (1 - w) * this.state[row + c]! + w * v;
-      this.state[row + c] = avg;
-      z[offset + c] = avg;
-    }
-  }
-
-  /** Forgets a series (its slot is reused, or its statistics changed meaning). */
-  reset(slot: number): void {
-    this.seen[slot] = 0;
-  }
-}
-
-/**
- * Each channel's share of an attribution row: `max(z_c, 0) / sum_k max(z_k, 0)`, or `1/C` each
- * when no channel is above its normal median. Writes `out[outOffset .. outOffset + C)`.
- */
-export function attributionShares<T extends Float32Array | Float64Array>(z: ArrayLike<number>, offset: number, C: number, out: T, outOffset = 0): T {
-  let total = 0;
-  for (let c = 0; c < C; c++) {
-    const v = z[offset + c]!;
-    if (v > 0) total += v;
-  }
-  for (let c = 0; c < C; c++) {
-    const v = z[offset + c]!;
-    out[outOffset + c] = total > 0 ? (v > 0 ? v / total : 0) : 1 / C;
-  }
-  return out;
-}
-
-/** Scratch of {@link topChannels} for C channels, allocated once by its caller. */
-export interface TopChannelsScratch {
-  order: Int32Array;
-  shares: Float32Array;
-}
-
-/** Scratch arrays for {@link topChannels} of C channels. */
-export function topChannelsScratch(channels: number): TopChannelsScratch {
-  return { order: new Int32Array(channels), shares: new Float32Array(channels) };
-}
-
-/**
- * The `k` channels of an attribution row ranked first, most anomalous first, each with its share
- * ({@link attributionShares}): what an anomaly event lists. Allocates only the returned list.
- */
-export function topChannels(attribution: ArrayLike<number>, offset: number, names: readonly string[], k: number, scratch: TopChannelsScratch): { name: string; score: number }[] {
-  const C = names.length;
-  const top = Math.min(k, C);
-  const { order, shares } = scratch;
-  // One insertion pass into a top-k list: O(C * k), no sort (events are on the hot path of busy
-  // streams; sorting every channel dominated the main thread with many channels). Ties keep the
-  // lower channel index first; NaN ranks last.
-  const key = (c: number): number => {
-    const v = attribution[offset + c]!;
-    return Number.isNaN(v) ? -Infinity : v;
-  };
-  let found = 0;
-  for (let c = 0; c < C && top > 0; c++) {
-    const v = key(c);
-    if (found === top && !(v > key(order[top - 1]!))) continue;
-    let j = found < top ? found++ : top - 1;
-    while (j > 0 && v > key(order[j - 1]!)) {
-      order[j] = order[j - 1]!;
-      j--;
-    }
-    order[j] = c;
-  }
-  attributionShares(attribution, offset, C, shares);
-  const out = new Array<{ name: string; score: number }>(top);
-  for (let j = 0; j < top; j++) out[j] = { name: names[order[j]!]!, score: shares[order[j]!]! };
-  return out;
-}
-

@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Detector, DriftEvent, ScoredBatch, SwapEvent } from '../detector/index.js';
 import type { SeismoError } from '../errors.js';
-import { attributionShares } from '../score/attribution.js';
+import { attributionShares } from '../score/top-channels.js';
 import type { Admission } from './admission.js';
 import type { Feed } from './feed.js';
 import { SeriesHistory, type AlarmRecord } from './history.js';

@@ -13,7 +13,7 @@ import { Detector } from '../../src/detector/index.js';
 import type { AnomalyEvent } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
-import { channelTermOf, termAverageOf, windowActivity } from '../../src/score/attribution.js';
+import { channelTermOf, termAverageOf, windowActivity } from '../../src/score/channel-terms.js';
 import { trainToDir } from '../../training/train-to-dir.js';
 import { initBackend } from '../../training/backend.js';
 import { applyScaler } from '../../training/fit.js';

@@ -2,7 +2,8 @@
 // logarithms computed beside onnxruntime by channelLogTerms or not) gives, bit for bit, what the
 // reference pair attribute() + update() gives: same attribution rows, same tracked statistics.
 import assert from 'node:assert/strict';
-import { ChannelAttribution, channelLogTerms, fitActivityCalibration, fitChannelCalibration, type ChannelAttributionOptions, type ChannelTerm } from '../../src/score/attribution';
+import { ChannelAttribution, type ChannelAttributionOptions } from '../../src/score/attribution';
+import { channelLogTerms, fitActivityCalibration, fitChannelCalibration, type ChannelTerm } from '../../src/score/channel-terms';
 import { Random } from '../../src/stats/random';
 
 const C = 5;

@@ -1,7 +1,9 @@
 // Channel attribution: each channel against its own normal errors (src/score/attribution.ts).
 import assert from 'node:assert/strict';
 import { isSeismoError } from '../../src/errors';
-import { AttributionMemory, attributionShares, ChannelAttribution, channelTermOf, checkAttributionOptions, fitChannelCalibration, MIN_CHANNEL_SCALE, termAverageOf } from '../../src/score/attribution';
+import { ChannelAttribution, checkAttributionOptions } from '../../src/score/attribution';
+import { channelTermOf, fitChannelCalibration, MIN_CHANNEL_SCALE, termAverageOf } from '../../src/score/channel-terms';
+import { AttributionMemory, attributionShares } from '../../src/score/top-channels';
 import { Random } from '../../src/stats/random';
 
 /** Normal windows of 3 channels: channel 0 noisy (errors ~ e^N(0, 1)), 1 and 2 quiet (~ e^N(-6, 0.1)). */
