@@ -55,6 +55,12 @@
  * noise, moves the reference with it. A model trained before seismo stored channel statistics
  * starts from raw shares (`source: 'raw-share'`) and switches to `channel-z` once it has seen
  * {@link ChannelAttributionOptions.warmup} unflagged windows.
+ *
+ * Why one file of ~500 lines: `ChannelAttribution` keeps its reference path (`attribute`, then
+ * `update`) beside the one-pass hot path (`attributeAndLearn`) that must equal it bit for bit
+ * (test/score/attribution-hot-path.test.ts); a change to one has to be made to the other in view.
+ * The error terms and their fitting live in ./channel-terms.ts, what an event names in
+ * ./top-channels.ts.
  */
 import { SeismoError } from '../errors.js';
 import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
