@@ -138,7 +138,7 @@ describe('contract: channel attribution of every registered kind', function () {
 
 describe('attribution through the DC-VAE step graph', function () {
   this.timeout(180_000);
-  it('equals the window graph\'s on every window (channel_activity computed from the rings)', async () => {
+  it('equals the window graph\'s on every window (channel_activity kept per series by the inference worker)', async () => {
     const C3 = 3;
     const W = 16;
     const train = generateSeries({ length: 400, channels: C3, seed: 5, periods: [24, 7], anomalies: [] });
