@@ -15,20 +15,19 @@ export function writeFileAtomic(file: string, content: string | Uint8Array): voi
 
 /** Writes `content` to `file` (created or truncated) and fsyncs it before returning. */
 export function writeDurable(file: string, content: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeSynced(file, 'w', content);
 }
 
 /** Appends `text` to `file` (created if missing) and fsyncs it before returning. */
 export function appendDurable(file: string, text: string): void {
-  const fd = fs.openSync(file, 'a');
+  writeSynced(file, 'a', text);
+}
+
+/** Opens `file` with `flags` ('w' truncates, 'a' appends), writes `content`, fsyncs, closes. */
+function writeSynced(file: string, flags: 'w' | 'a', content: string | Uint8Array): void {
+  const fd = fs.openSync(file, flags);
   try {
-    fs.writeSync(fd, text);
+    fs.writeFileSync(fd, content);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
