@@ -236,8 +236,8 @@ export class ScoringPipeline {
   private deliver(batch: Batch, out: InferenceOutputs, outboxSlot: number | undefined): void {
     const scores = out.score!;
     const channelScores = out.channel_score!;
-    // The step graph does not output channel_activity: compute it here when the window graph would have.
-    const activity = out[GRAPH_IO.channelActivity] ?? this.hostActivity(batch);
+    // From the window graph, or kept per series by a step worker (the step graph has no such output).
+    const activity = out[GRAPH_IO.channelActivity];
     // Attention weights over past steps, from graphs that output them (DeepAnT's `bahdanau`).
     const attention = out[GRAPH_IO.attention];
     const steps = attention ? attention.length / batch.size : 0;
@@ -312,26 +312,6 @@ export class ScoringPipeline {
   private attributionScratch(length: number): Float32Array {
     if (this.scratchRows.length < length) this.scratchRows = new Float32Array(length);
     return this.scratchRows;
-  }
-
-  /**
-   * `channel_activity` of a batch computed from the rings (the graph's formula: mean absolute step
-   * of the scaled frames over each window), for batches scored by a graph that does not output it
-   * although the model's window graph does (the step graph); undefined otherwise.
-   */
-  private hostActivity(batch: Batch): Float32Array | undefined {
-    const m = batch.model.model.manifest;
-    if (!m.onnx.outputs.includes(GRAPH_IO.channelActivity)) return undefined;
-    const C = this.o.channels.length;
-    const W = m.window;
-    const std = m.scaler.std;
-    const out = new Float32Array(batch.size * C);
-    for (let i = 0; i < batch.size; i++) {
-      const view = this.batcher.rings.span(batch.slots[i]!, batch.starts[i]!, batch.starts[i]! + W);
-      for (let t = 1; t < W; t++) for (let c = 0; c < C; c++) out[i * C + c] += Math.abs(view[t * C + c]! - view[(t - 1) * C + c]!);
-      for (let c = 0; c < C; c++) out[i * C + c] /= (W - 1) * std[c]!;
-    }
-    return out;
   }
 
   private attributionOf(model: LiveModel): ChannelAttribution {

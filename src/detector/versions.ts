@@ -51,7 +51,8 @@ export interface VersionOptions {
 /**
  * Starts the inference worker of a model version, with its step graph when the model has one and
  * the detector streams at stride 1 (unless `stepGraph: false`): stride-1 batches are then scored
- * from per-series state, one frame per series, with the window graph's scores.
+ * from per-series state, each call advancing every series of the batch by its new frames, with the
+ * window graph's scores.
  */
 export function startModelWorker(model: ModelDir, options: VersionOptions): Promise<InferenceWorker> {
   const stride = options.stride ?? model.manifest.stride;
