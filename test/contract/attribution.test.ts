@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchCase, measureKind, plantedSeries, SINGLE_CHANNEL_TYPES, type KindAttribution } from '../../bench/attribution.js';
 import { Detector } from '../../src/detector/index.js';
-import type { AnomalyEvent } from '../../src/detector/types.js';
+import type { AnomalyEvent, DetectorOptions } from '../../src/detector/types.js';
 import { readModelDir, writeCalibration } from '../../src/model/model-dir.js';
 import { generateSeries } from '../../src/ingest/synthetic.js';
 import { channelTermOf, termAverageOf, windowActivity } from '../../src/score/channel-terms.js';
@@ -24,6 +24,18 @@ import { runModel } from '../helpers/ort-run.js';
 const DEEP_KINDS = new Set(['lstm-ae', 'dc-vae', 'deepant']);
 const series = plantedSeries({ seed: 3, family: 'service' });
 const C = series.table.channels.length;
+
+/** Streams the planted series through a stride-1 detector on model `dir`; `listen` attaches its listeners first. */
+async function streamSeries(dir: string, options: DetectorOptions, listen: (detector: Detector) => void): Promise<void> {
+  const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, ...options });
+  listen(detector);
+  try {
+    await detector.write('s', series.table.time, series.table.frames);
+    await detector.flush();
+  } finally {
+    await detector.close();
+  }
+}
 
 describe('contract: channel attribution of every registered kind', function () {
   this.timeout(180_000);
@@ -56,15 +68,8 @@ describe('contract: channel attribution of every registered kind', function () {
         for (let i = 0; i < host.length; i++) worst = Math.max(worst, Math.abs(graph[i]! - host[i]!) / Math.max(1e-3, host[i]!));
         assert.ok(worst < 1e-3, `channel_activity differs from the host formula by ${worst} (relative)`);
         // Events name channels by attribution, with shares that add up to at most 1.
-        const detector = await Detector.load(dir, { provider: 'cpu', stride: 1, topChannels: C });
         events = [];
-        detector.on('anomaly', (e) => events.push(e));
-        try {
-          await detector.write('s', series.table.time, series.table.frames);
-          await detector.flush();
-        } finally {
-          await detector.close();
-        }
+        await streamSeries(dir, { topChannels: C }, (detector) => detector.on('anomaly', (e) => events.push(e)));
       } });
       assert.equal(result.source, 'channel-z');
       const single = result.attribution['single']!;
@@ -97,15 +102,10 @@ describe('contract: channel attribution of every registered kind', function () {
       const model = readModelDir(dir);
       assert.equal(model.manifest.kind, kind);
       assert.ok(model.manifest.onnx.outputs.includes('attention'), 'the manifest names the attention output');
-      const detector = await Detector.load(dir, { provider: 'cpu', stride: 1 });
-      detector.on('batch', (b) => batches.push({ steps: b.attentionSteps, rows: b.attention }));
-      detector.on('anomaly', (e) => events.push(e));
-      try {
-        await detector.write('s', series.table.time, series.table.frames);
-        await detector.flush();
-      } finally {
-        await detector.close();
-      }
+      await streamSeries(dir, {}, (detector) => {
+        detector.on('batch', (b) => batches.push({ steps: b.attentionSteps, rows: b.attention }));
+        detector.on('anomaly', (e) => events.push(e));
+      });
     } });
     assert.ok(result.attribution['single']!.hitRate100 >= 0.8, `HitRate@100% ${result.attribution['single']!.hitRate100.toFixed(3)}`);
     // window 16, horizon 1, pool 2: 15 -> 7 -> 3 pooled steps.
