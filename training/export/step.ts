@@ -135,23 +135,24 @@ export class StepLayers {
   }
 
   /**
-   * The stream at several delays before each new frame, `[T, n, B, in]` (one Gather), from a
-   * {@link stream} of that `reach`: `delays[i]` frames before frame `t0 + q` at `[q, i]`.
+   * The stream at several delays before each new frame, `[n, T, B, in]` (one Gather; delay-major,
+   * so that each delay's frames are one `[T B, in]` block of rows), from a {@link stream} of that
+   * `reach`: `delays[i]` frames before frame `t0 + q` at `[i, q]`.
    */
   gatherDelays(seq: string, reach: number, delays: readonly number[], prefix: string): string {
     const g = this.g;
     if (delays.some((d) => d < 0 || d > reach)) throw new Error(`step graph: delays ${JSON.stringify(delays)} outside the reach ${reach} of ${prefix}`);
-    const index = g.op('Add', [this.frameIndex(), g.int64Const(`${prefix}_offsets`, delays.map((d) => reach - d), [1, delays.length])], {}, `${prefix}_index`); // [T, n]
+    const index = g.op('Add', [g.int64Const(`${prefix}_offsets`, delays.map((d) => reach - d), [delays.length, 1]), this.frameIndex()], {}, `${prefix}_index`); // [n, T]
     return g.op('Gather', [seq, index], { axis: attr.int(0) }, prefix);
   }
 
-  /** `[T, 1]` int64 `0 .. T - 1` (made once). */
+  /** `[1, T]` int64 `0 .. T - 1` (made once). */
   private frameIndex(): string {
     if (!this.qIndex) {
       const g = this.g;
       const T = g.op('Squeeze', [this.ends.get(0)!, g.int64Const('frames_T_axes', [0], [1])], {}, 'frames_T_scalar');
       const range = g.op('Range', [g.int64Const('range_start', [0], []), T, g.int64Const('range_delta', [1], [])], {}, 'frame_range'); // [T]
-      this.qIndex = g.op('Unsqueeze', [range, g.int64Const('frame_index_axes', [1], [1])], {}, 'frame_index'); // [T, 1]
+      this.qIndex = g.op('Unsqueeze', [range, g.int64Const('frame_index_axes', [0], [1])], {}, 'frame_index'); // [1, T]
     }
     return this.qIndex;
   }

@@ -40,7 +40,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { STEP_IO, type StepLayer, historyInput } from '../../../src/infer/step-state';
-import { IO, type ScalerParams, causalConv, dense, maxPool1d, seismoMetadata } from '../../export/blocks';
+import { type CausalConvWeights, IO, type ScalerParams, dense, seismoMetadata } from '../../export/blocks';
 import { DType, GraphBuilder, attr } from '../../export/onnx-graph';
 import { StepLayers } from '../../export/step';
 import { DEEPANT_IO } from './export';
@@ -100,6 +100,38 @@ export function deepAntStepLayout(config: DeepAntConfig): StepLayer[] {
   ];
 }
 
+/**
+ * The window graph's causal convolution (zero padding before the first frame, then ReLU) on a
+ * short time-major sequence `x` `[len, N, in]`: `[len, N, out]`, one Gemm per tap over `len N` rows.
+ */
+function localConv(g: GraphBuilder, x: string, len: number, w: CausalConvWeights, prefix: string): string {
+  const { kernelSize: k, inputSize: cin, filters: cout } = w;
+  const padded = k > 1 ? g.op('Pad', [x, g.int64Const(`${prefix}_pads`, [k - 1, 0, 0, 0, 0, 0], [6])], {}, `${prefix}_padded`) : x; // [len + k - 1, N, in]
+  let y = g.floatConst(`${prefix}_b`, w.bias, [cout]);
+  for (let j = 0; j < k; j++) {
+    const tap = k === 1 ? x : g.op('Slice', [padded, g.int64Const(`${prefix}_tap${j}_from`, [j], [1]), g.int64Const(`${prefix}_tap${j}_to`, [j + len], [1]), g.int64Const(`${prefix}_tap${j}_axis`, [0], [1])], {}, `${prefix}_tap${j}`);
+    const tapRows = g.op('Reshape', [tap, g.int64Const(`${prefix}_tap${j}_shape`, [-1, cin], [2])], {}, `${prefix}_tap${j}_rows`);
+    y = g.op('Gemm', [tapRows, g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
+  }
+  return g.op('Reshape', [g.op('Relu', [y], {}, `${prefix}_relu`), g.int64Const(`${prefix}_shape`, [len, -1, cout], [3])], {}, `${prefix}_seq`);
+}
+
+/**
+ * The window graph's 'valid' max-pooling of size and stride p on a time-major `[len, N, F]`:
+ * `[floor(len / p), N, F]`, the Max of p strided Slices (onnxruntime's ReduceMax over a middle
+ * axis is several times slower).
+ */
+function localPool(g: GraphBuilder, x: string, len: number, p: number, prefix: string): string {
+  if (p === 1) return x;
+  const out = Math.floor(len / p);
+  const axis = g.int64Const(`${prefix}_axis`, [0], [1]);
+  const stride = g.int64Const(`${prefix}_step`, [p], [1]);
+  const cells = Array.from({ length: p }, (_, r) =>
+    g.op('Slice', [x, g.int64Const(`${prefix}_from${r}`, [r], [1]), g.int64Const(`${prefix}_to${r}`, [r + (out - 1) * p + 1], [1]), axis, stride], {}, `${prefix}_cell${r}`),
+  );
+  return g.op('Max', cells, {}, `${prefix}_max`);
+}
+
 function weightsOf(model: tfl.LayersModel, name: string): Float32Array[] {
   return model.getLayer(name).getWeights().map((t) => t.dataSync() as Float32Array);
 }
@@ -156,23 +188,37 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
   const q = maxOver(c2, F2, (p - 1) * p, p, 'pool1'); // Q'(t), [T, B, F2]
   const qSeq = step.stream(q, F2, geo.pooledReach, 'pooled_past');
 
-  // Pooled columns E .. T' - 1 of each window: Q' at their delays, frame-major as tfjs' Flatten.
-  const n = geo.pooledDelays.length;
-  const taps = g.op('Transpose', [step.gatherDelays(qSeq, geo.pooledReach, geo.pooledDelays, 'pooled_taps')], { perm: attr.ints([0, 2, 1, 3]) }, 'pooled_taps_tb'); // [T, B, n, F2]
-  const flatShape = g.int64Const('pooled_taps_shape', [-1, n * F2], [2]);
-  let flat = g.op('Reshape', [taps, flatShape], {}, 'pooled_taps_flat'); // [T B, n F2]
-  if (geo.edge > 0) {
-    // The edge columns: the window graph's ops on the window's first E p^2 frames.
-    const edgeDelays = Array.from({ length: geo.edgeFrames }, (_, i) => W - 1 - i);
-    const edgeFrames = g.op('Transpose', [step.gatherDelays(frames, geo.frameReach, edgeDelays, 'edge_frames')], { perm: attr.ints([0, 2, 3, 1]) }, 'edge_frames_tbc'); // [T, B, C, E p^2]
-    let x = g.op('Reshape', [edgeFrames, g.int64Const('edge_nct_shape', [-1, C, geo.edgeFrames], [3])], {}, 'edge_nct'); // [T B, C, E p^2]
-    x = maxPool1d(g, g.op('Relu', [causalConv(g, x, conv1, 'edge_conv0')], {}, 'edge_conv0_relu'), p, 'edge_pool0');
-    x = maxPool1d(g, g.op('Relu', [causalConv(g, x, conv2, 'edge_conv1')], {}, 'edge_conv1_relu'), p, 'edge_pool1'); // [T B, F2, E]
-    const edge = g.op('Reshape', [g.op('Transpose', [x], { perm: attr.ints([0, 2, 1]) }, 'edge_ntf'), g.int64Const('edge_flat_shape', [-1, geo.edge * F2], [2])], {}, 'edge_flat'); // [T B, E F2]
-    flat = g.op('Concat', [edge, flat], { axis: attr.int(1) }, 'flat'); // [T B, T' F2]
-  }
+  // The Dense layer over the window's pooled columns (tfjs' Flatten is frame-major: column j's
+  // features meet rows j F2 .. (j + 1) F2 of the kernel), as one Gemm per column accumulating
+  // into the next (Gemm's C input; the bias in the first): no transposition of the gathered
+  // columns into a [T B, T' F2] matrix, which onnxruntime copies slowly.
   const [hk, hb] = weightsOf(model, DEEPANT_LAYERS.hidden);
-  const hiddenOut = g.op('Relu', [dense(g, flat, { kernel: hk!, bias: hb, inputSize: geo.pooled * F2, units: hidden }, 'hidden')], {}, 'hidden_relu');
+  const rows = (x: string, n: number, name: string) => g.op('Reshape', [x, g.int64Const(`${name}_shape`, [-1, n], [2])], {}, name);
+  let acc: string = g.floatConst('hidden_b', hb!, [hidden]);
+  const column = (x: string, j: number) => {
+    acc = g.op('Gemm', [x, g.floatConst(`hidden_K${j}`, hk!.subarray(j * F2 * hidden, (j + 1) * F2 * hidden), [F2, hidden]), acc], {}, `hidden_col${j}`);
+  };
+  if (geo.edge > 0) {
+    // The edge columns: the window graph's causal zero padding and 'valid' poolings on the
+    // window's first E p^2 frames, time-major as the streams (rows, Gemm per tap; onnxruntime's
+    // Conv and MaxPool on [T B, C, E p^2] cost more than the rest of the graph together).
+    const edgeDelays = Array.from({ length: geo.edgeFrames }, (_, i) => W - 1 - i);
+    const first = g.op('Reshape', [step.gatherDelays(frames, geo.frameReach, edgeDelays, 'edge_frames'), g.int64Const('edge_frames_shape', [geo.edgeFrames, -1, C], [3])], {}, 'edge_x'); // [E p^2, T B, C]
+    const c1Edge = localConv(g, first, geo.edgeFrames, conv1, 'edge_conv0'); // [E p^2, T B, F1]
+    const p1Edge = localPool(g, c1Edge, geo.edgeFrames, p, 'edge_pool0'); // [E p, T B, F1]
+    const c2Edge = localConv(g, p1Edge, geo.edge * p, conv2, 'edge_conv1');
+    const qEdge = localPool(g, c2Edge, geo.edge * p, p, 'edge_pool1'); // [E, T B, F2]
+    for (let j = 0; j < geo.edge; j++) {
+      const col = geo.edge === 1 ? qEdge : g.op('Slice', [qEdge, g.int64Const(`edge_col${j}_from`, [j], [1]), g.int64Const(`edge_col${j}_to`, [j + 1], [1]), g.int64Const(`edge_col${j}_axis`, [0], [1])], {}, `edge_col${j}`);
+      column(rows(col, F2, `edge_col${j}_rows`), j);
+    }
+  }
+  // Pooled columns E .. T' - 1: Q' at their delays (each a block of the stream's rows).
+  geo.pooledDelays.forEach((delay, i) => {
+    const j = geo.edge + i;
+    column(rows(step.delayed(qSeq, geo.pooledReach, delay, `pooled_col${j}`), F2, `pooled_col${j}_rows`), j);
+  });
+  const hiddenOut = g.op('Relu', [acc], {}, 'hidden_relu'); // [T B, hidden]
   const [ok, ob] = weightsOf(model, DEEPANT_LAYERS.output);
   const flatForecast = dense(g, hiddenOut, { kernel: ok!, bias: ob, inputSize: hidden, units: h * C }, 'forecast'); // [T B, h C]
   const forecast = step.unrows(flatForecast, h * C, 'forecast_tb'); // [T, B, h C]
@@ -180,10 +226,12 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
 
   // The target: the window's last h frames (delays h - 1 .. 0).
   const targetDelays = Array.from({ length: h }, (_, i) => h - 1 - i);
-  const target = g.op('Transpose', [step.gatherDelays(frames, geo.frameReach, targetDelays, 'target_frames')], { perm: attr.ints([0, 2, 1, 3]) }, 'target'); // [T, B, h, C]
+  const target = g.op('Transpose', [step.gatherDelays(frames, geo.frameReach, targetDelays, 'target_frames')], { perm: attr.ints([1, 2, 0, 3]) }, 'target'); // [T, B, h, C]
   // The window graph's epilogue, one axis later.
   const err = g.op('Sub', [forecastFrames, target], {}, 'forecast_error');
-  const sq = g.op('ReduceSum', [g.op('Mul', [err, err], {}, 'squared_error'), g.int64Const('axes_time', [2], [1])], { keepdims: attr.int(0) }, 'channel_sq'); // [T, B, C]
+  const squared = g.op('Mul', [err, err], {}, 'squared_error');
+  // Horizon 1: the sum over one frame is that frame (a Reshape; onnxruntime's ReduceSum over a middle axis is slow).
+  const sq = h === 1 ? step.unrows(squared, C, 'channel_sq') : g.op('ReduceSum', [squared, g.int64Const('axes_time', [2], [1])], { keepdims: attr.int(0) }, 'channel_sq'); // [T, B, C]
   const norm = g.op('Sqrt', [g.op('ReduceSum', [sq, g.int64Const('axes_channel', [2], [1])], { keepdims: attr.int(1) }, 'total_sq')], {}, 'error_norm'); // [T, B, 1]
   const channelScore = g.op('Div', [sq, g.op('Add', [norm, g.floatConst('norm_epsilon', [DEEPANT_NORM_EPSILON], [])], {}, 'norm_safe')], {}, 'channel_share');
   g.output(channelScore, IO.channelScore, DType.float, ['T', 'B', C]);
