@@ -257,9 +257,21 @@ export class Detector {
     }
     // 0 * v is NaN exactly when v is NaN or infinite: one branch-free pass over the block, and
     // the search for the culprit only when there is one (a per-record block is mostly values).
-    let probe = 0;
-    for (let i = 0; i < frames.length; i++) probe += 0 * frames[i]!;
-    if (probe !== 0) {
+    // Four sums, so that each add need not wait for the one before (a 38-channel block of 1,024
+    // records is 39k adds).
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let p3 = 0;
+    const whole = frames.length - (frames.length % 4);
+    for (let i = 0; i < whole; i += 4) {
+      p0 += 0 * frames[i]!;
+      p1 += 0 * frames[i + 1]!;
+      p2 += 0 * frames[i + 2]!;
+      p3 += 0 * frames[i + 3]!;
+    }
+    for (let i = whole; i < frames.length; i++) p0 += 0 * frames[i]!;
+    if (p0 + p1 + p2 + p3 !== 0) {
       for (let i = 0; i < frames.length; i++) {
         if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
       }
