@@ -56,6 +56,15 @@ export interface StepBenchRow {
   roundRatio: number;
   /** Share of the step detector's windows that the step graph scored (the others went through the window graph). */
   steppedShare: number;
+  /**
+   * Median CPU time per point of the process (every thread: the main thread, the inference
+   * worker, V8's helpers) over the rounds of each path, microseconds. Unlike points/s it hardly
+   * depends on how much of the cores other processes take.
+   */
+  stepCpuUsPerPoint: number;
+  windowCpuUsPerPoint: number;
+  /** `windowCpuUsPerPoint / stepCpuUsPerPoint`: the ratio of points/s that one core all to this process would give. */
+  cpuRatio: number;
   rounds: { step: number[]; window: number[] };
 }
 
@@ -127,10 +136,12 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
       const detectors = { step: await Detector.load(dir, { ...common, batchSize: stepBatchSize }), window: await Detector.load(dir, { ...common, batchSize, stepGraph: false }) };
       const ticks = { step: 0, window: 0 };
       const ids = Array.from({ length: S }, (_, i) => `s${i}`);
+      const cpu = { step: [] as number[], window: [] as number[] };
       const round = async (which: 'step' | 'window'): Promise<number> => {
         const d = detectors[which];
         const before = d.stats().windowsScored;
         const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
         // Backlog bounded to a few batches (or ticks): what is pending when the time is up is
         // scored within the round (flush), so an unbounded backlog would only make rounds long.
         const lag = Math.max(4 * d.batchSize, 2 * S);
@@ -145,7 +156,10 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
           if (pushed - S * (W - 1) - d.stats().windowsScored > lag) await d.flush();
         }
         await d.flush();
-        return (d.stats().windowsScored - before) / ((performance.now() - t0) / 1000);
+        const used = process.cpuUsage(cpu0);
+        const points = d.stats().windowsScored - before;
+        cpu[which].push((used.user + used.system) / Math.max(1, points));
+        return points / ((performance.now() - t0) / 1000);
       };
       const rates = { step: [] as number[], window: [] as number[] };
       try {
@@ -161,13 +175,15 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
         for (let r = 0; r < rounds; r++) {
           rates.step.push(await round('step'));
           rates.window.push(await round('window'));
-          log(`${S} series, round ${r + 1}/${rounds}: step ${rates.step.at(-1)!.toFixed(0)} points/s, window ${rates.window.at(-1)!.toFixed(0)} points/s`);
+          log(`${S} series, round ${r + 1}/${rounds}: step ${rates.step.at(-1)!.toFixed(0)} points/s (${cpu.step.at(-1)!.toFixed(2)} us CPU/point), window ${rates.window.at(-1)!.toFixed(0)} points/s (${cpu.window.at(-1)!.toFixed(2)} us CPU/point)`);
         }
         const stats = detectors.step.stats();
         const step = median(rates.step);
         const win = median(rates.window);
         const roundRatio = median(rates.step.map((x, k) => x / rates.window[k]!));
-        rows.push({ series: S, stepPointsPerSec: step, windowPointsPerSec: win, ratio: step / win, roundRatio, steppedShare: stats.windowsStepped / Math.max(1, stats.windowsScored), rounds: rates });
+        const stepCpu = median(cpu.step);
+        const windowCpu = median(cpu.window);
+        rows.push({ series: S, stepPointsPerSec: step, windowPointsPerSec: win, ratio: step / win, roundRatio, steppedShare: stats.windowsStepped / Math.max(1, stats.windowsScored), stepCpuUsPerPoint: stepCpu, windowCpuUsPerPoint: windowCpu, cpuRatio: windowCpu / stepCpu, rounds: rates });
       } finally {
         await detectors.step.close();
         await detectors.window.close();

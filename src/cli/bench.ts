@@ -242,7 +242,7 @@ async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
   say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize} (window path) / ${r.stepBatchSize} (step path), ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(2)}`);
   say(opts, `  step state: ${r.stateBytesPerSeries} bytes per series (the dilated layers' columns need at least ${r.minimalStateBytesPerSeries})`);
   for (const row of r.rows) {
-    say(opts, `  ${String(row.series).padStart(6)} series: step ${row.stepPointsPerSec.toFixed(0).padStart(8)} points/s, window ${row.windowPointsPerSec.toFixed(0).padStart(8)} points/s, ratio ${row.ratio.toFixed(1)}x (per round ${row.roundRatio.toFixed(1)}x; ${(100 * row.steppedShare).toFixed(0)}% of windows stepped)`);
+    say(opts, `  ${String(row.series).padStart(6)} series: step ${row.stepPointsPerSec.toFixed(0).padStart(8)} points/s, window ${row.windowPointsPerSec.toFixed(0).padStart(8)} points/s, ratio ${row.ratio.toFixed(1)}x (per round ${row.roundRatio.toFixed(1)}x; ${(100 * row.steppedShare).toFixed(0)}% of windows stepped); CPU per point ${row.stepCpuUsPerPoint.toFixed(2)} / ${row.windowCpuUsPerPoint.toFixed(2)} us, one-core ratio ${row.cpuRatio.toFixed(1)}x`);
   }
   return { experiment: 'step', ...r };
 }

@@ -61,6 +61,9 @@ export class WindowBatcher {
    * a stride-1 step detector's main thread at 100 series).
    */
   private readonly released: Float64Array;
+  /** Per slot, the `release()` call that last released it (see there), and that call's number. */
+  private readonly releasedIn: Float64Array;
+  private releaseStamp = 0;
   private readonly nextStart: Float64Array;
   private readonly lastTime: Float64Array;
   private readonly times: Float64Array;
@@ -77,6 +80,7 @@ export class WindowBatcher {
     this.rings = new FrameRings({ channels: o.channels, capacity: o.capacity, slots: o.maxSeries, overflow: o.overflow });
     this.written = new Float64Array(o.maxSeries);
     this.released = new Float64Array(o.maxSeries);
+    this.releasedIn = new Float64Array(o.maxSeries);
     this.nextStart = new Float64Array(o.maxSeries);
     this.lastTime = new Float64Array(o.maxSeries).fill(-Infinity);
     this.times = new Float64Array(o.maxSeries * o.capacity);
@@ -216,9 +220,14 @@ export class WindowBatcher {
 
   /** After delivery: windows of one series come back in order, so frames before the next window are free. */
   release(batch: Batch): void {
-    for (let i = 0; i < batch.size; i++) {
+    // Once per series, at its last window (the latest: a series' windows are in time order): an
+    // interleaved batch (see `next`) has a series' windows apart, and releasing at each window was
+    // a native call per window.
+    const stamp = ++this.releaseStamp;
+    for (let i = batch.size - 1; i >= 0; i--) {
       const slot = batch.slots[i]!;
-      if (i + 1 < batch.size && batch.slots[i + 1] === slot) continue;
+      if (this.releasedIn[slot] === stamp) continue;
+      this.releasedIn[slot] = stamp;
       const upTo = Math.min(batch.starts[i]! + this.stride, this.written[slot]!);
       this.rings.release(slot, upTo);
       // Releases are monotone (an older mark is ignored), as in the ring.

@@ -16,7 +16,7 @@ import { ChannelAttribution, checkAttributionOptions, FLAGGED_WINDOW, LEARN_WIND
 import { channelTermOf, termAverageOf, type ChannelLogSpec } from '../score/channel-terms.js';
 import { AttributionMemory, topChannels, topChannelsScratch, type TopChannelsScratch } from '../score/top-channels.js';
 import { normalizeScore } from '../score/calibration.js';
-import type { Batch, WindowBatcher } from './batcher.js';
+import type { Batch, BatchSpan, WindowBatcher } from './batcher.js';
 import type { DetectorEmitter } from './events.js';
 import type { AnomalyEvent } from './types.js';
 import type { LiveModel, ModelVersions } from './versions.js';
@@ -194,7 +194,10 @@ export class ScoringPipeline {
 
   /** Runs a batch on its version's worker; after a failure, on what the versions' recovery names. */
   private async score(batch: Batch, slot: number | undefined, logs: ChannelLogSpec | undefined): Promise<InferenceOutputs> {
-    const span = this.batcher.span(batch);
+    // Where the windows lie in the arena: the window graph reads that span (the step graph finds
+    // each window from its series and frame, so a step batch needs none unless it falls back).
+    let span: BatchSpan | undefined;
+    const spanOf = (): BatchSpan => (span ??= this.batcher.span(batch));
     for (;;) {
       const model = batch.model;
       const worker = model.worker;
@@ -202,11 +205,12 @@ export class ScoringPipeline {
         // Stride 1 with a step graph: each series' state continues from its previous window.
         if (worker.step && this.batcher.stride === 1) {
           const outbox = slot === undefined ? undefined : { box: this.outbox, slot, logs };
-          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size), outbox);
+          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size), spanOf, outbox);
           if (stepped) this.windowsStepped += batch.size;
           return outputs;
         }
-        return await worker.runArena(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, slot === undefined ? undefined : { box: this.outbox, slot, logs });
+        const { rowStart, rowCount, starts } = spanOf();
+        return await worker.runArena(this.batcher.rings.id, rowStart, rowCount, starts, slot === undefined ? undefined : { box: this.outbox, slot, logs });
       } catch (err) {
         if (this.closed) throw err;
         const next = await this.models.recover(model, worker, err);

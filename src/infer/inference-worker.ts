@@ -174,18 +174,24 @@ export class InferenceWorker {
    * Scores stride-1 windows that lie in a ring arena, as {@link runArena} does, through the step
    * graph when the worker has one (same scores; see `./step-scorer.ts`).
    * @param slots series slot of each window (a series' windows in time order).
-   * @param frames index in its series of each window's first frame.
+   * @param frames index in its series of each window's first frame (the worker finds the window
+   *   in the arena from its slot and frame).
+   * @param span where the windows lie as {@link runArena} takes them: asked only when the batch
+   *   goes through the window graph instead (the TypeScript rings, which the worker cannot view).
    * @param outbox as for {@link runArena}: the step scorer writes the outputs into the slot.
    */
-  runSteps(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, slots: Int32Array, frames: Float64Array, outbox?: { box: Outbox; slot: number; logs?: ChannelLogSpec }): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
+  runSteps(arenaId: number, slots: Int32Array, frames: Float64Array, span: () => { rowStart: number; rowCount: number; starts: BigInt64Array }, outbox?: { box: Outbox; slot: number; logs?: ChannelLogSpec }): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
     // The step graph reads the arena in the worker, which cannot view the TypeScript rings (no
-    // addon): those windows go through the window graph, as the worker's own fallback sends them.
-    if (TsRingArena.owns(arenaId)) return this.runArena(arenaId, rowStart, rowCount, starts).then((outputs) => ({ outputs, stepped: false }));
+    // addon): those windows go through the window graph.
+    if (TsRingArena.owns(arenaId)) {
+      const { rowStart, rowCount, starts } = span();
+      return this.runArena(arenaId, rowStart, rowCount, starts).then((outputs) => ({ outputs, stepped: false }));
+    }
     if (outbox) this.register(outbox.box, outbox.slot);
     const logs = outbox?.logs;
     return this.requestWith(
-      (id) => ({ type: 'steps', id, arenaId, rowStart, rowCount, starts, slots, frames, ...(outbox ? { outbox: { id: outbox.box.id, slot: outbox.slot, ...(logs ? { logs } : {}) } } : {}) }),
-      (outputs, stepped, boxed) => ({ outputs: outbox ? unbox(outputs, boxed, outbox, starts.length) : outputs, stepped }),
+      (id) => ({ type: 'steps', id, arenaId, slots, frames, ...(outbox ? { outbox: { id: outbox.box.id, slot: outbox.slot, ...(logs ? { logs } : {}) } } : {}) }),
+      (outputs, stepped, boxed) => ({ outputs: outbox ? unbox(outputs, boxed, outbox, slots.length) : outputs, stepped }),
     );
   }
 

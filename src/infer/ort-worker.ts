@@ -11,14 +11,14 @@ import { createSession, type ProviderRequest } from './providers.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
-import { historyInput, STEP_IO } from './step-state.js';
+import { historyInput, STEP_IO, stepColumns } from './step-state.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
 let outputs: string[] = [];
 /** Shared with the main thread (see CONTROL): BUSY while inside session.run, STOP once it wants this thread gone. */
 const control = (workerData as { control?: Int32Array } | undefined)?.control ?? new Int32Array(CONTROL.LENGTH);
-const arenas = new Map<number, { view: Float32Array; channels: number }>();
+const arenas = new Map<number, { view: Float32Array; channels: number; capacity: number }>();
 /** Shared output slots registered by the main thread (see `./outbox.ts`), by id. */
 const outboxes = new Map<number, OutboxViews>();
 /** The step graph's scorer, when the model has one (see `steps`). */
@@ -31,7 +31,7 @@ function send(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
-function arena(id: number): { view: Float32Array; channels: number } {
+function arena(id: number): { view: Float32Array; channels: number; capacity: number } {
   let a = arenas.get(id);
   if (!a) {
     a = attachFrameRings(id);
@@ -63,21 +63,23 @@ function reply(id: number, out: Record<string, Float32Array>, stepped = false, b
   send({ type: 'result', id, outputs: out, ...(stepped ? { stepped } : {}), ...(boxed && boxed.length > 0 ? { outbox: boxed } : {}) }, transfer);
 }
 
+/** Arena rows of each window's first frame in a `steps` request (reused from request to request). */
+let stepRows = new Int32Array(0);
+
 /**
- * Stride-1 windows: through the step graph when the worker has one (each call advances every
- * series of the batch by all its frames, up to a cap: see StepScorer), else through the window
- * graph.
+ * Stride-1 windows through the step graph (each call advances every series of the batch by all
+ * its frames, up to a cap: see StepScorer). The main thread sends these only to a worker whose
+ * `ready` said it has a step graph.
  */
 async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<void> {
+  if (!stepper) throw new Error('inference worker: a stepped batch, but this worker has no step graph');
   const n = msg.slots.length;
   const a = arena(msg.arenaId);
-  if (!stepper) {
-    const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
-    return run(msg.id, frames, a.channels, msg.starts, msg.outbox);
-  }
-  const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
-  const rows = new Int32Array(n);
-  for (let i = 0; i < n; i++) rows[i] = msg.rowStart + words[2 * i]!;
+  // Frame f of slot s lies at arena row s * 2 capacity + f mod capacity (FrameRings.rowOf).
+  if (stepRows.length < n) stepRows = new Int32Array(Math.max(n, 2 * stepRows.length));
+  const rows = stepRows;
+  const rowsPerSlot = 2 * a.capacity;
+  for (let i = 0; i < n; i++) rows[i] = msg.slots[i]! * rowsPerSlot + (msg.frames[i]! % a.capacity);
   const scorer = stepper;
   // The outputs the request's outbox slot has room for are written there by the scorer itself
   // (no result arrays allocated and posted per batch); the others are sent.
@@ -121,11 +123,13 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
     const m = list.find((v) => v.name === name);
     return m && m.isTensor ? m.shape.length : -1;
   };
+  // The columns: one output per layer, or (graphs exported before those) one flat `columns`.
+  const columns = step.layout.layers.every((_, l) => rank(s.outputMetadata, stepColumns(l)) >= 2) || rank(s.outputMetadata, STEP_IO.columns) === 1;
   const contract =
     s.inputNames.length === step.layout.layers.length + 1 &&
     rank(s.inputMetadata, STEP_IO.frames) === 3 &&
     step.layout.layers.every((_, l) => rank(s.inputMetadata, historyInput(l)) === 3) &&
-    rank(s.outputMetadata, STEP_IO.columns) === 1;
+    columns;
   if (!contract || !outputs.includes('score') || !outputs.includes('channel_score')) {
     await s.release();
     return;

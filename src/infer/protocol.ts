@@ -41,12 +41,13 @@ export type WorkerRequest =
   /** Registers a shared output slot (`./outbox.ts`) that later `run` requests name. */
   | { type: 'outbox'; id: number; slot: number; buffer: SharedArrayBuffer; layout: OutboxLayout }
   /**
-   * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
-   * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
-   * its series) say which series' state each window continues; `outbox` as for `run` (the step
-   * scorer writes the outputs into the slot directly).
+   * Score stride-1 windows in a ring arena through the step graph (sent only to a worker that has
+   * one, `ready.step`): `slots` and `frames` (index of each window's first frame in its series)
+   * say where each window lies (the slot's rows of the arena, frame modulo its capacity) and which
+   * series' state it continues; `outbox` as for `run` (the step scorer writes the outputs into the
+   * slot directly).
    */
-  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array; outbox?: { id: number; slot: number; logs?: ChannelLogSpec } }
+  | { type: 'steps'; id: number; arenaId: number; slots: Int32Array; frames: Float64Array; outbox?: { id: number; slot: number; logs?: ChannelLogSpec } }
   /** Score windows of frames sent along (a copy): for data that is not in a ring. */
   | { type: 'runFrames'; id: number; frames: Float32Array; channels: number; starts: BigInt64Array }
   | { type: 'close' };

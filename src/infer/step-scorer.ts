@@ -24,7 +24,7 @@
  * true frames while the rings wrap under the batches in flight).
  */
 import type * as ort from 'onnxruntime-node';
-import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows } from './step-state.js';
+import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows, stepColumns, stepOffsets } from './step-state.js';
 
 /** onnxruntime's Tensor constructor (passed in: this module does not load the binding itself). */
 export type TensorConstructor = typeof ort.Tensor;
@@ -154,8 +154,21 @@ export class StepScorer {
   private readonly data: Float32Array[];
   private readonly widths: Int32Array;
   private readonly res: (Float32Array | undefined)[];
-  /** Where onnxruntime writes `columns` (preallocated: the largest output, ~1 KB per frame, not allocated per call). */
-  private columnsBuf = new Float32Array(0);
+  /**
+   * Whether the graph has one `columns_l` output per layer (else the one `columns` output of
+   * graphs exported before them, see `STEP_IO.columns`).
+   */
+  private readonly perLayer: boolean;
+  /**
+   * Where onnxruntime writes the columns (preallocated: the largest outputs, ~1 KB per frame, not
+   * allocated per call): per layer, or one buffer for all (`columns`) at index 0.
+   */
+  private columnBufs: Float32Array[];
+  /** Per layer: the rank its `columns_l` output is declared with (2: `[T B, in]`, 3: `[T, B, in]`), 0 until a first call told. */
+  private readonly columnRanks: Int32Array;
+  /** Per layer, during a call: its columns as 32-bit words (views of `columnBufs`). */
+  private readonly columnBits: Int32Array[];
+  private readonly columnOffsets: number[];
   // Per active row (series) of a round: its pending window (next output), next frame, last frame
   // of its current run of windows, frames in this call.
   private rowWindow = new Int32Array(0);
@@ -193,6 +206,11 @@ export class StepScorer {
     this.historyNames = layout.layers.map((_, l) => historyInput(l));
     this.historyBufs = layout.layers.map(() => new Float32Array(0));
     this.historyBits = layout.layers.map(() => new Int32Array(0));
+    this.perLayer = session.outputNames.includes(stepColumns(0));
+    this.columnBufs = layout.layers.map(() => new Float32Array(0));
+    this.columnRanks = new Int32Array(layout.layers.length);
+    this.columnBits = layout.layers.map(() => new Int32Array(0));
+    this.columnOffsets = stepOffsets(layout);
     this.fetched = o.outputs.filter((name) => name !== ACTIVITY).map((name) => ({ name, tail: undefined, width: 0, buf: new Float32Array(0) }));
     this.fetchOf = o.outputs.map((name) => this.fetched.find((f) => f.name === name));
     this.data = o.outputs.map(() => new Float32Array(0));
@@ -297,9 +315,26 @@ export class StepScorer {
         const m = historyRows(layers[l]!, T);
         feeds[this.historyNames[l]!] = new this.Tensor('float32', this.historyBufs[l]!.subarray(0, active * m * layers[l]!.in), [m, active, layers[l]!.in]);
       }
-      const width = active * T * states.sizes.width;
-      if (this.columnsBuf.length < width) this.columnsBuf = new Float32Array(Math.max(width, 2 * this.columnsBuf.length));
-      const fetches: Record<string, ort.Tensor | null> = { [STEP_IO.columns]: new this.Tensor('float32', this.columnsBuf.subarray(0, width), [width]) };
+      const fetches: Record<string, ort.Tensor | null> = {};
+      const bufs = this.columnBufs;
+      if (this.perLayer) {
+        for (let l = 0; l < layers.length; l++) {
+          const cin = layers[l]!.in;
+          const name = stepColumns(l);
+          const rank = this.columnRanks[l]!;
+          if (rank === 0) {
+            fetches[name] = null; // first call: onnxruntime says the shape (see below)
+            continue;
+          }
+          const need = active * T * cin;
+          if (bufs[l]!.length < need) bufs[l] = new Float32Array(Math.max(need, 2 * bufs[l]!.length));
+          fetches[name] = new this.Tensor('float32', bufs[l]!.subarray(0, need), rank === 2 ? [T * active, cin] : [T, active, cin]);
+        }
+      } else {
+        const width = active * T * states.sizes.width;
+        if (bufs[0]!.length < width) bufs[0] = new Float32Array(Math.max(width, 2 * bufs[0]!.length));
+        fetches[STEP_IO.columns] = new this.Tensor('float32', bufs[0]!.subarray(0, width), [width]);
+      }
       // The score outputs into buffers of this scorer too (once their shapes are known from a
       // first call): onnxruntime then allocates no output per call.
       const fetched = this.fetched;
@@ -315,8 +350,20 @@ export class StepScorer {
       }
       const out = await this.session.run(feeds, fetches);
       this.runs++;
-      const columnData = this.columnsBuf;
-      const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
+      const columns = this.columnBits;
+      for (let l = 0; l < layers.length; l++) {
+        const len = active * T * layers[l]!.in;
+        if (this.perLayer && this.columnRanks[l] === 0) {
+          // First call: the output's rank, and onnxruntime's own buffer this time (then reused).
+          const got = out[stepColumns(l)]!;
+          this.columnRanks[l] = got.dims.length;
+          bufs[l] = got.data as Float32Array;
+        }
+        // Layer after layer in the one `columns` buffer, else each in its own.
+        const data = this.perLayer ? bufs[l]! : bufs[0]!;
+        const at = this.perLayer ? 0 : active * T * this.columnOffsets[l]!;
+        if (columns[l]!.buffer !== data.buffer || columns[l]!.byteOffset !== data.byteOffset + 4 * at || columns[l]!.length !== len) columns[l] = new Int32Array(data.buffer, data.byteOffset + 4 * at, len);
+      }
       // The outputs once per call (not per window): data, floats per frame, and the result arrays.
       for (let k = 0; k < fetched.length; k++) {
         const f = fetched[k]!;

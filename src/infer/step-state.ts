@@ -40,9 +40,21 @@ export const STEP_LAYOUT_KEY = 'seismo.step.layers';
 export const STEP_IO = {
   /** Input: T new raw frames per series `[T, B, C]` float32, time-major (frames past a series' own are padding: their outputs are ignored). */
   frames: 'frames',
-  /** Output: every layer's input at each new frame, `[T * B * width]` float32: layer after layer, a `[T, B, in]` block. */
+  /**
+   * Output of step graphs exported before 2026-11-30 09:00: every layer's input at each new frame,
+   * `[T * B * width]` float32, layer after layer a `[T, B, in]` block (now one output per layer,
+   * {@link stepColumns}; the scorer reads either).
+   */
   columns: 'columns',
 } as const;
+
+/**
+ * Name of the output holding layer `l`'s input at each new frame: `T * B * in` float32 values in
+ * `[T, B, in]` order (declared `[T, B, in]` or `[T * B, in]`), which the caller stores for later calls.
+ */
+export function stepColumns(l: number): string {
+  return `columns_${l}`;
+}
 
 /**
  * Name of the input holding layer `l`'s past columns, `[m, B, in]` float32 (time-major) with m =
@@ -145,7 +157,6 @@ export class StepStates {
   private readonly bases: Int32Array;
   private readonly rings: Int32Array;
   private readonly ins: Int32Array;
-  private readonly offsets: Int32Array;
   private readonly kernels: Int32Array;
 
   constructor(
@@ -155,7 +166,6 @@ export class StepStates {
     this.sizes = stepSizes(layout);
     this.rings = Int32Array.from(layout.layers, ringLength);
     this.ins = Int32Array.from(layout.layers, (l) => l.in);
-    this.offsets = Int32Array.from(stepOffsets(layout));
     this.kernels = Int32Array.from(layout.layers, (l) => l.kernel);
     this.bases = new Int32Array(layout.layers.length);
     let floats = 0;
@@ -213,11 +223,11 @@ export class StepStates {
 
   /**
    * Stores the columns of frames `t0 .. t0 + count - 1` of `run` consecutive slots from `slot`
-   * (rows `row ..` of a call of T frames of `rows` series) from `columns` (as 32-bit words: layer
-   * after layer a `[T, rows, in_l]` block, see `STEP_IO.columns`; only the last `(k-1)d` frames
+   * (rows `row ..` of a call of T frames of `rows` series) from `columns` (per layer, as 32-bit
+   * words, its `[T, rows, in_l]` output, see {@link stepColumns}; only the last `(k-1)d` frames
    * matter to a layer), one block copy per frame and layer, and advances those slots.
    */
-  scatter(slot: number, t0: number, count: number, columns: Int32Array, row: number, T: number, rows: number, run = 1): void {
+  scatter(slot: number, t0: number, count: number, columns: readonly Int32Array[], row: number, T: number, rows: number, run = 1): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
@@ -225,10 +235,10 @@ export class StepStates {
       const stride = this.slots * cin;
       const skip = Math.max(0, count - R);
       let p = (t0 + skip) % R;
-      const block = rows * T * this.offsets[l]!;
       const to = this.bases[l]! + slot * cin;
+      const from = columns[l]!;
       for (let q = skip; q < count; q++) {
-        copyWords(store, to + p * stride, columns, block + (q * rows + row) * cin, run * cin);
+        copyWords(store, to + p * stride, from, (q * rows + row) * cin, run * cin);
         if (++p === R) p = 0;
       }
     }

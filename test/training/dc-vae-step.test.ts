@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { StepScorer } from '../../src/infer/step-scorer';
-import { parseStepLayout, STEP_LAYOUT_KEY, stepSizes } from '../../src/infer/step-state';
+import { parseStepLayout, STEP_IO, STEP_LAYOUT_KEY, stepColumns, stepSizes } from '../../src/infer/step-state';
 import { initBackend } from '../../training/backend';
 import { fitScaler } from '../../training/fit';
 import { dcVaeNetworkField, dcVaeStepExact, exportDcVae, exportDcVaeStep } from '../../training/kinds/dc-vae/export';
@@ -81,6 +81,26 @@ function activityByLoops(series: Float32Array[], window: number, plan: Plan, std
   return out;
 }
 
+/**
+ * The same step graph in the form exported before per-layer columns: one flat `columns` output,
+ * layer after layer a `[T, B, in]` block (each `columns_l` flattened and joined), which the scorer
+ * still reads.
+ */
+function flatColumnsGraph(bytes: Uint8Array, layers: number): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph!;
+  const flat = onnx.TensorProto.create({ name: 'test_flat_shape', dataType: 7, dims: [1], rawData: new Uint8Array(new BigInt64Array([-1n]).buffer) });
+  g.initializer!.push(flat);
+  const parts = Array.from({ length: layers }, (_, l) => {
+    g.node!.push(onnx.NodeProto.create({ opType: 'Reshape', name: `test_flat_${l}`, input: [stepColumns(l), 'test_flat_shape'], output: [`test_flat_${l}`] }));
+    return `test_flat_${l}`;
+  });
+  g.node!.push(onnx.NodeProto.create({ opType: 'Concat', name: 'test_columns', input: parts, output: [STEP_IO.columns], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 })] }));
+  g.output = g.output!.filter((o) => !/^columns_\d+$/.test(o.name!));
+  g.output.push(onnx.ValueInfoProto.create({ name: STEP_IO.columns, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'n' }] } } } }));
+  return onnx.ModelProto.encode(model).finish();
+}
+
 /** The window graph's outputs for the same windows. */
 async function windowScores(bytes: Uint8Array, series: Float32Array[], plan: Plan): Promise<Record<string, Float32Array>> {
   const out: Record<string, Float32Array> = {};
@@ -143,6 +163,16 @@ describe('training/dc-vae step graph', function () {
           const d = maxRelDiff(out[o]!, ref[o]!);
           assert.ok(d <= 1e-5, `${o} differs by ${d}`);
         }
+        // Each layer's columns are an output of the node that computes them (no copy to make them
+        // an output), and a graph with the one flat `columns` output of before scores the same.
+        const layers = scorer.states.layout.layers.length;
+        const nodes = onnx.ModelProto.decode(stepBytes).graph!.node!;
+        for (let l = 0; l < layers; l++) {
+          const producer = nodes.find((n) => n.output!.includes(stepColumns(l)));
+          assert.ok(producer && !['Identity', 'Reshape', 'Concat'].includes(producer.opType!), `columns_${l} made by ${producer?.opType}`);
+        }
+        const flat = await stepScores(flatColumnsGraph(stepBytes, layers), series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
+        for (const o of OUTPUTS) assert.deepEqual(flat.out[o], out[o], `${o} through the flat columns output`);
         // The activity the worker keeps per series (running sums) against its definition.
         const activity = maxRelDiff(out['channel_activity']!, activityByLoops(series, W, plan, scaler.std));
         assert.ok(activity <= 1e-5, `channel_activity differs by ${activity}`);

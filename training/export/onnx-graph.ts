@@ -137,6 +137,25 @@ export class GraphBuilder {
   }
 
   /**
+   * Declares `tensor` as a graph output named `name` without an Identity: the node that produces
+   * it is renamed to write `name` (and its readers read `name`), so onnxruntime writes the
+   * output straight into a buffer the caller preallocated (an Identity copies it). A tensor no
+   * node produces (a graph input, an initializer) gets the Identity of {@link output}. Call it
+   * once every node that reads `tensor` is added (later ones would read the old name).
+   */
+  outputAsIs(tensor: string, name: string, elemType: DType, dims: readonly Dim[]): string {
+    const producer = this.nodes.find((n) => n.output?.includes(tensor));
+    if (!producer || tensor === name || this.outputs.some((o) => o.name === tensor)) return this.output(tensor, name, elemType, dims);
+    this.claim(name);
+    for (const n of this.nodes) {
+      n.input = n.input?.map((i) => (i === tensor ? name : i));
+      n.output = n.output?.map((o) => (o === tensor ? name : o));
+    }
+    this.outputs.push(valueInfo(name, elemType, dims));
+    return name;
+  }
+
+  /**
    * Adds a float32 constant (initializer).
    * @param data values in row-major order; length must equal the product of `dims`.
    * @param dims shape of the constant.

@@ -12,8 +12,12 @@
  *   input at frames `t0 - (k-1)d, ...` (oldest first), where `t0` is the call's first frame and m
  *   is `min(T, d)` for a kernel-2 layer, `(k-1)d` for a wider one (`historyRows`);
  * - outputs the kind's scores at every new frame (the window graph's names, with a T axis before
- *   B: `[T, B]`, `[T, B, C]`), and `columns` float32 `[T * B * width]`: layer after layer, the
- *   layer's input at each new frame (`[T, B, in]`), which the caller stores for later calls;
+ *   B: `[T, B]`, `[T, B, C]`), and per layer l `columns_l` float32 (`stepColumns(l)`): the
+ *   layer's input at each new frame, `T * B * in` values in `[T, B, in]` order (declared `[T, B,
+ *   in]` or `[T * B, in]`, whichever the tensor is), which the caller stores for later calls. Each
+ *   is the very tensor the layer reads, renamed at the node that makes it, so onnxruntime writes
+ *   it into the caller's buffer with no copy (graphs before 2026-11-30 joined them into one
+ *   `columns` output, two copies of every column: 20-40% of a call; the scorer reads both);
  * - metadata `seismo.step.layers`: the layers as JSON `[{in, dilation, kernel}]`.
  *
  * A layer is `act(sum_j tap_j @ K_j + b)` with the tfjs kernel `[k, in, out]` (tap k-1 the
@@ -23,7 +27,7 @@
  * `j d .. j d + T - 1` of the layer's past frames followed by its input (with kernel 2: the past
  * frames, then the first `T - m` new ones).
  */
-import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } from '../../src/infer/step-state';
+import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepColumns, stepWidth } from '../../src/infer/step-state';
 import type { CausalConvWeights } from './blocks';
 import { DType, type GraphBuilder, attr } from './onnx-graph';
 
@@ -33,13 +37,15 @@ export class StepLayers {
   readonly frames: string;
   /** Floats of every layer's input side by side (a frame's share of `columns`). */
   readonly width: number;
+  /** Per planned layer: its input tensor (`[T, B, in]`), declared an output by {@link finish}. */
   private readonly columns: string[] = [];
+  /** The `[T B, n]` rows tensor behind each `[T, B, n]` one that {@link unrows} made (the same values: the output can be the rows). */
+  private readonly rowsOf = new Map<string, string>();
   /** `[1]` int64: T, and T + j d per tap offset used (made once each). */
   private readonly ends = new Map<number, string>();
   private next = 0;
   /** `[3]` int64 shapes `[T, B, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
-  private flatShape: string | undefined;
   private qIndex: string | undefined;
 
   /**
@@ -97,8 +103,8 @@ export class StepLayers {
           : g.op('Concat', [past, g.op('Slice', [x, g.int64Const(`${prefix}_new_from`, [0], [1]), g.op('Sub', [this.ends.get(0)!, g.op('Shape', [past], { start: attr.int(0), end: attr.int(1) }, `${prefix}_m`)], {}, `${prefix}_new_count`), axis0], {}, `${prefix}_new`)], { axis: attr.int(0) }, `${prefix}_tap${j}`); // [T, B, in]
         y = g.op('Gemm', [rows(tap, `${prefix}_tap${j}_rows`), g.floatConst(`${prefix}_K${j}`, w.kernel.subarray(j * cin * cout, (j + 1) * cin * cout), [cin, cout]), y], {}, `${prefix}_tap${j}_out`);
       }
-      // [T B in]: this layer's block of `columns` (blocks joined end to end: one copy each).
-      this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
+      // This layer's `columns_l` output: x itself (see finish).
+      this.columns.push(x);
     }
     return y; // [T B, out]
   }
@@ -122,7 +128,8 @@ export class StepLayers {
     }
     this.next++;
     const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
-    this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
+    // This layer's `columns_l` output: x itself (see finish).
+    this.columns.push(x);
     return g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`);
   }
 
@@ -157,12 +164,6 @@ export class StepLayers {
     return this.qIndex;
   }
 
-  /** `[1]` int64 `[-1]` (flattens). */
-  private flat(): string {
-    this.flatShape ??= this.g.int64Const('flat_shape', [-1], [1]);
-    return this.flatShape;
-  }
-
   /** `[T B, n]` rows back to `[T, B, n]`. */
   unrows(x: string, n: number, prefix: string): string {
     let shape = this.shapes.get(n);
@@ -170,13 +171,33 @@ export class StepLayers {
       shape = this.g.op('Concat', [this.g.op('Shape', [this.frames], { start: attr.int(0), end: attr.int(2) }, `frames_TB_${n}`), this.g.int64Const(`width_${n}`, [n], [1])], { axis: attr.int(0) }, `shape_TB_${n}`);
       this.shapes.set(n, shape);
     }
-    return this.g.op('Reshape', [x, shape], {}, `${prefix}_seq3`);
+    const seq = this.g.op('Reshape', [x, shape], {}, `${prefix}_seq3`);
+    this.rowsOf.set(seq, x);
+    return seq;
   }
 
-  /** Declares the `columns` output; returns the metadata entry that describes the layout. */
+  /**
+   * Declares the `columns_l` outputs (call it last: the tensors are renamed where they are made);
+   * returns the metadata entry that describes the layout.
+   */
   finish(): Record<string, string> {
     if (this.next !== this.planned.length) throw new Error(`step graph: ${this.next} of ${this.planned.length} planned layers built`);
-    if (this.columns.length > 0) this.g.output(this.g.op('Concat', this.columns, { axis: attr.int(0) }, 'new_columns'), STEP_IO.columns, DType.float, [`T*B*${this.width}`]);
+    const declared = new Map<string, string>();
+    this.columns.forEach((x, l) => {
+      const name = stepColumns(l);
+      const cin = this.planned[l]!.in;
+      // The rows tensor behind a reshape is the same values, made by a node (the activation or Gemm).
+      const rows = this.rowsOf.get(x);
+      const tensor = rows ?? x;
+      const dims = rows ? ['T*B', cin] : ['T', 'B', cin];
+      // A tensor two layers read is renamed once; the second output copies it.
+      const had = declared.get(tensor);
+      if (had) this.g.output(had, name, DType.float, dims);
+      else {
+        this.g.outputAsIs(tensor, name, DType.float, dims);
+        declared.set(tensor, name);
+      }
+    });
     return { [STEP_LAYOUT_KEY]: JSON.stringify(this.planned) };
   }
 }

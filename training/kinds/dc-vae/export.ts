@@ -11,7 +11,7 @@ import { DC_VAE_LAYERS, type DcVaeConfig } from './model';
 import { contractIO, IO, type ScalerParams, seismoMetadata, activation, causalConv, swapTimeFeatures, windowPrologue } from '../../export/blocks';
 import { DType, GraphBuilder, OPSET, attr } from '../../export/onnx-graph';
 import { StepLayers } from '../../export/step';
-import { STEP_IO, type StepLayer, historyInput } from '../../../src/infer/step-state';
+import { STEP_IO, type StepLayer, historyInput, stepColumns } from '../../../src/infer/step-state';
 
 /** Inputs and outputs of an exported DC-VAE graph, in order. */
 export const DC_VAE_IO = contractIO(['mean', 'std']);
@@ -115,7 +115,7 @@ export function dcVaeStep(model: tfl.LayersModel, config: DcVaeConfig, channelNa
   return {
     onnx: exportDcVaeStep(model, config, channelNames, scaler),
     inputs: [STEP_IO.frames, ...stepHistoryInputs(config)],
-    outputs: [...DC_VAE_IO.outputs, STEP_IO.columns],
+    outputs: [...DC_VAE_IO.outputs, ...stepHistoryInputs(config).map((_, l) => stepColumns(l))],
   };
 }
 

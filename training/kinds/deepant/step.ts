@@ -39,7 +39,7 @@
  * included, after the poolings: those models keep the window graph (no step graph is exported).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { STEP_IO, type StepLayer, historyInput } from '../../../src/infer/step-state';
+import { STEP_IO, type StepLayer, historyInput, stepColumns } from '../../../src/infer/step-state';
 import { type CausalConvWeights, IO, type ScalerParams, dense, seismoMetadata } from '../../export/blocks';
 import { DType, GraphBuilder, attr } from '../../export/onnx-graph';
 import { StepLayers } from '../../export/step';
@@ -145,7 +145,7 @@ export function deepAntStep(model: tfl.LayersModel, config: DeepAntConfig, chann
   return {
     onnx: exportDeepAntStep(model, config, channelNames, scaler),
     inputs: [STEP_IO.frames, ...deepAntStepLayout(config).map((_, l) => historyInput(l))],
-    outputs: [...DEEPANT_IO.outputs, STEP_IO.columns],
+    outputs: [...DEEPANT_IO.outputs, ...deepAntStepLayout(config).map((_, l) => stepColumns(l))],
   };
 }
 
