@@ -176,6 +176,8 @@ export class StepScorer {
   private rowEnd = new Float64Array(0);
   private rowCount = new Int32Array(0);
   private rowSlot = new Int32Array(0);
+  /** Per frame of a call (`[T, rows]`): the window of the batch that ends there, or -1. */
+  private winAt = new Int32Array(0);
   // Per window of a batch (see score).
   private nextInChain = new Int32Array(0);
   private fresh = new Uint8Array(0);
@@ -391,6 +393,10 @@ export class StepScorer {
         states.scatter(this.rowSlot[r]!, this.rowFrame[r]!, this.rowCount[r]!, columns, r, T, active, e - r);
         r = e;
       }
+      // Per frame of the call (`[T, rows]`): the window that ends there, or -1.
+      const cells = active * T;
+      const winAt = this.winAt;
+      winAt.fill(-1, 0, cells);
       let kept = 0;
       for (let r = 0; r < active; r++) {
         let i = this.rowWindow[r]!;
@@ -401,15 +407,7 @@ export class StepScorer {
         // The windows that end at these frames (at most one per frame within a run).
         for (let q = 0; q < count && i >= 0; q++) {
           if (starts[i]! + W - 1 !== t0 + q) continue;
-          for (let k = 0; k < outputs.length; k++) {
-            const dst = res[k];
-            if (!dst) continue;
-            const width = this.widths[k]!;
-            const from = (q * active + r) * width;
-            const to = i * width;
-            const src = this.data[k]!;
-            for (let w = 0; w < width; w++) dst[to + w] = src[from + w]!;
-          }
+          winAt[q * active + r] = i;
           i = nextInChain[i]!;
           if (i >= 0 && fresh[i]) break;
         }
@@ -426,6 +424,29 @@ export class StepScorer {
         this.rowFrame[kept] = t;
         this.rowEnd[kept] = this.rowEnd[r]!;
         kept++;
+      }
+      // The outputs of the windows ending in this call, in the call's order (reads in sequence,
+      // and consecutive rows are mostly consecutive windows of the batch): copied per window
+      // inside the loop above, the reads and writes jumped by a row of series each time.
+      for (let k = 0; k < outputs.length; k++) {
+        const dst = res[k];
+        if (!dst) continue;
+        const width = this.widths[k]!;
+        const src = this.data[k]!;
+        if (width === 1) {
+          for (let x = 0; x < cells; x++) {
+            const i = winAt[x]!;
+            if (i >= 0) dst[i] = src[x]!;
+          }
+          continue;
+        }
+        for (let x = 0; x < cells; x++) {
+          const i = winAt[x]!;
+          if (i < 0) continue;
+          const to = i * width;
+          const from = x * width;
+          for (let w = 0; w < width; w++) dst[to + w] = src[from + w]!;
+        }
       }
       active = kept;
     }
@@ -483,6 +504,7 @@ export class StepScorer {
 
   /** Grows the input scratch to a call of `rows` x `T` frames (grows only: no allocation in steady state). */
   private ensureCall(rows: number, T: number): void {
+    if (this.winAt.length < rows * T) this.winAt = new Int32Array(Math.max(rows * T, 2 * this.winAt.length));
     const frames = rows * T * this.o.channels;
     if (this.framesBuf.length < frames) this.framesBuf = new Float32Array(Math.max(frames, 2 * this.framesBuf.length));
     if (this.activity && this.activityBuf.length < frames) this.activityBuf = new Float32Array(Math.max(frames, 2 * this.activityBuf.length));
