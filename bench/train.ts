@@ -65,6 +65,14 @@ export interface EpochTiming {
   secPerEpoch: number;
   /** Every timed epoch, seconds. */
   epochSeconds: number[];
+  /**
+   * CPU seconds of the process per timed epoch, median (every thread of the process: user +
+   * system). Steadier than wall time on a shared machine, where waiting for a core inflates
+   * wall time but not CPU time; both sides are single-threaded.
+   */
+  cpuSecPerEpoch?: number;
+  /** CPU seconds of every timed epoch. */
+  epochCpuSeconds?: number[];
   /** Mean training loss of the last epoch (sanity: both paths should agree). */
   lastLoss: number;
   path: KernelPath | 'pytorch';
@@ -79,6 +87,8 @@ export interface PytorchPeerTiming extends EpochTiming {
   blas: PytorchBlas;
   /** seismo / this peer, seconds per epoch (below 1: seismo is faster). */
   ratio: number;
+  /** seismo / this peer in CPU seconds per epoch. */
+  cpuRatio?: number;
   /** The same ratio within each round (both ran back to back), with rounds > 1. */
   ratioRounds?: number[];
   /** Warm-up epoch of each round. */
@@ -132,8 +142,11 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
   const model = build();
   const starts = Int32Array.from({ length: cfg.windows }, (_, i) => i);
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   const losses: number[] = [];
   let warmup = NaN;
+  // CPU time between epoch events (the loop does nothing else between them here: no validation).
+  let cpu = process.cpuUsage();
   try {
     await fitWindows(model, frames, starts, new Int32Array(0), {
       window: cfg.window,
@@ -144,9 +157,13 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
       targets,
       onProgress: (p) => {
         if (p.phase !== 'epoch') return;
-        log(`  ${label} epoch ${p.epoch}${p.epoch === 1 ? ' (warm-up)' : ''}: ${p.seconds.toFixed(3)} s, loss ${p.loss.toFixed(5)}`);
+        const used = process.cpuUsage(cpu);
+        cpu = process.cpuUsage();
+        const cpuSec = (used.user + used.system) / 1e6;
+        log(`  ${label} epoch ${p.epoch}${p.epoch === 1 ? ' (warm-up)' : ''}: ${p.seconds.toFixed(3)} s (cpu ${cpuSec.toFixed(3)} s), loss ${p.loss.toFixed(5)}`);
         if (p.epoch > 1) {
           seconds.push(p.seconds);
+          cpuSeconds.push(cpuSec);
           losses.push(p.loss);
         } else warmup = p.seconds;
       },
@@ -154,7 +171,7 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
   } finally {
     model.dispose();
   }
-  return { secPerEpoch: median(seconds), epochSeconds: seconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path, warmupSeconds: warmup };
+  return { secPerEpoch: median(seconds), epochSeconds: seconds, cpuSecPerEpoch: median(cpuSeconds), epochCpuSeconds: cpuSeconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path, warmupSeconds: warmup };
 }
 
 /**
@@ -226,6 +243,8 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
       const timing: EpochTiming = {
         secPerEpoch: median(mine.flatMap((m) => m.epochSeconds)),
         epochSeconds: mine.flatMap((m) => m.epochSeconds),
+        cpuSecPerEpoch: median(mine.flatMap((m) => m.epochCpuSeconds!)),
+        epochCpuSeconds: mine.flatMap((m) => m.epochCpuSeconds!),
         lastLoss: mine.at(-1)!.lastLoss,
         path: mine.at(-1)!.path,
       };
@@ -244,10 +263,12 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
         const peers = blasList.map((blas): PytorchPeerTiming => {
           const t = theirs.get(blas)!;
           const all = t.flatMap((x) => x.epochSeconds);
+          const cpuAll = t.flatMap((x) => x.epochCpuSeconds ?? []);
           const secPerEpoch = median(all);
           return {
             secPerEpoch,
             epochSeconds: all,
+            ...(cpuAll.length > 0 ? { cpuSecPerEpoch: median(cpuAll), epochCpuSeconds: cpuAll, cpuRatio: timing.cpuSecPerEpoch! / median(cpuAll) } : {}),
             lastLoss: t.at(-1)!.lastLoss,
             path: 'pytorch',
             blas,
@@ -268,7 +289,15 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     for (const name of models) {
       const mine = result[name];
       if (!mine) continue;
-      attachPeers(mine, blasList.map((blas) => ({ ...ref.get(blas)![name]!, blas, ratio: mine.secPerEpoch / ref.get(blas)![name]!.secPerEpoch })), log, name);
+      attachPeers(
+        mine,
+        blasList.map((blas) => {
+          const peer = ref.get(blas)![name]!;
+          return { ...peer, blas, ratio: mine.secPerEpoch / peer.secPerEpoch, ...(peer.cpuSecPerEpoch ? { cpuRatio: mine.cpuSecPerEpoch! / peer.cpuSecPerEpoch } : {}) };
+        }),
+        log,
+        name,
+      );
     }
   }
   if (blasList.length > 0) result.pytorchBackends = backends;
@@ -280,13 +309,14 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
 function attachPeers(entry: ModelTiming, peers: PytorchPeerTiming[], log: (l: string) => void, name: string): void {
   if (peers.length === 0) return;
   const best = peers.reduce((a, b) => (b.secPerEpoch < a.secPerEpoch ? b : a));
-  const { ratio, ratioRounds, warmupEpochSeconds: _w, ...timing } = best;
+  const { ratio, ratioRounds, cpuRatio: _c, warmupEpochSeconds: _w, ...timing } = best;
   entry.pytorch = timing;
   entry.ratioToPytorch = ratio;
   if (ratioRounds) entry.ratioRounds = ratioRounds;
   entry.pytorchPeers = peers;
   for (const p of peers) {
     const perRound = p.ratioRounds ? ` (per round ${p.ratioRounds.map((x) => x.toFixed(2)).join(', ')})` : '';
-    log(`${name}: PyTorch/${p.blas} ${p.secPerEpoch.toFixed(3)} s/epoch, ratio ${p.ratio.toFixed(2)}x${perRound}${p === best ? ' <- strongest peer' : ''}`);
+    const cpu = p.cpuRatio === undefined ? '' : `; cpu ${p.cpuSecPerEpoch!.toFixed(3)} s/epoch, ratio ${p.cpuRatio.toFixed(2)}x`;
+    log(`${name}: PyTorch/${p.blas} ${p.secPerEpoch.toFixed(3)} s/epoch, ratio ${p.ratio.toFixed(2)}x${perRound}${cpu}${p === best ? ' <- strongest peer' : ''}`);
   }
 }

@@ -91,6 +91,9 @@ export function runPytorchScoring(
 export interface PytorchEpochs {
   secPerEpoch: number;
   epochSeconds: number[];
+  /** CPU seconds of the process per timed epoch (`time.process_time`), median, and every one. */
+  cpuSecPerEpoch?: number;
+  epochCpuSeconds?: number[];
   lastLoss: number;
   warmupSeconds?: number;
 }

@@ -117,9 +117,10 @@ def time_model(model, data, epochs, label):
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     offsets = torch.arange(WINDOW)
     gen = torch.Generator().manual_seed(SEED)
-    seconds, loss_last, warmup = [], float('nan'), float('nan')
+    seconds, cpu_seconds, loss_last, warmup = [], [], float('nan'), float('nan')
     for epoch in range(epochs + 1):  # epoch 0 warms up
         t0 = time.perf_counter()
+        c0 = time.process_time()
         order = torch.randperm(WINDOWS, generator=gen)
         total = 0.0
         for b in range(0, WINDOWS, BATCH):
@@ -131,15 +132,20 @@ def time_model(model, data, epochs, label):
             opt.step()
             total += loss.item() * len(starts)
         dt = time.perf_counter() - t0
-        print(f'  pytorch {label} epoch {epoch + 1}{" (warm-up)" if epoch == 0 else ""}: {dt:.3f} s, loss {total / WINDOWS:.5f}', file=sys.stderr)
+        dc = time.process_time() - c0
+        print(f'  pytorch {label} epoch {epoch + 1}{" (warm-up)" if epoch == 0 else ""}: {dt:.3f} s (cpu {dc:.3f} s), loss {total / WINDOWS:.5f}', file=sys.stderr)
         if epoch > 0:
             seconds.append(dt)
+            cpu_seconds.append(dc)
             loss_last = total / WINDOWS
         else:
             warmup = dt
-    s = sorted(seconds)
-    med = s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
-    return {'secPerEpoch': med, 'epochSeconds': seconds, 'lastLoss': loss_last, 'warmupSeconds': warmup}
+    return {'secPerEpoch': median(seconds), 'epochSeconds': seconds, 'cpuSecPerEpoch': median(cpu_seconds), 'epochCpuSeconds': cpu_seconds, 'lastLoss': loss_last, 'warmupSeconds': warmup}
+
+
+def median(v):
+    s = sorted(v)
+    return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
 
 
 def train_step(model, data):

@@ -310,10 +310,12 @@ export function registerBench(program: Command): void {
             const extra = [m.tfjs ? `tfjs-only ${m.tfjs.secPerEpoch.toFixed(3)}` : '', m.pytorch ? `pytorch ${m.pytorch.secPerEpoch.toFixed(3)} (ratio ${m.ratioToPytorch!.toFixed(2)}x${perRound})` : '']
               .filter(Boolean)
               .join(', ');
-            say(opts, `  ${name.padEnd(7)} ${m.secPerEpoch.toFixed(3).padStart(8)} s/epoch [${m.path}]${extra ? `  ${extra}` : ''}`);
+            const cpu = m.cpuSecPerEpoch === undefined ? '' : ` (cpu ${m.cpuSecPerEpoch.toFixed(3)} s)`;
+            say(opts, `  ${name.padEnd(7)} ${m.secPerEpoch.toFixed(3).padStart(8)} s/epoch${cpu} [${m.path}]${extra ? `  ${extra}` : ''}`);
             for (const p of m.pytorchPeers ?? []) {
               const rr = p.ratioRounds ? `; per round ${p.ratioRounds.map((x) => x.toFixed(2)).join(', ')}` : '';
-              say(opts, `    pytorch/${p.blas.padEnd(10)} ${p.secPerEpoch.toFixed(3).padStart(8)} s/epoch (seismo/pytorch ${p.ratio.toFixed(2)}x${rr}): ${r.pytorchBackends?.[p.blas]?.summary ?? ''}`);
+              const cpu = p.cpuRatio === undefined ? '' : `; cpu ${p.cpuSecPerEpoch!.toFixed(3)} s/epoch, ${p.cpuRatio.toFixed(2)}x`;
+              say(opts, `    pytorch/${p.blas.padEnd(10)} ${p.secPerEpoch.toFixed(3).padStart(8)} s/epoch (seismo/pytorch ${p.ratio.toFixed(2)}x${rr}${cpu}): ${r.pytorchBackends?.[p.blas]?.summary ?? ''}`);
             }
           }
           return { experiment, ...r };
