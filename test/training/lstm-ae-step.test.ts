@@ -58,8 +58,8 @@ describe('training/native-ops LSTM-AE training step', function () {
           assert.ok(Math.abs(got.loss - wantLoss) <= 1e-6 * wantLoss, `loss ${got.loss} vs ${wantLoss}`);
           assert.deepEqual(Object.keys(got.grads), vars.map((v) => v.name), 'gradients keyed and ordered as tfjs-layers passes them');
           for (const v of vars) {
-            const a = got.grads[v.name]!;
-            const b = want.grads[v.name]!;
+            const a: tf.Tensor = got.grads[v.name]!;
+            const b: tf.Tensor = want.grads[v.name]!;
             assert.deepEqual(a.shape, v.shape);
             const scale = maxAbs(b.dataSync());
             const diff = maxDiff(a.dataSync(), b.dataSync());
