@@ -43,6 +43,14 @@ function pytorchBlasOption(opts: BenchOptions): import('../../bench/pytorch/peer
   return parsePytorchBlas(opts.pytorchBlas);
 }
 
+/** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
+function seismoCompute(what: 'scoring' | 'training', kernels?: string): string {
+  if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs, no BLAS library), and tfjs' wasm backend for the optimiser`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const version = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? 'unknown';
+  return `seismo scores with onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;
+}
+
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
 const DATA_EXPERIMENTS: Record<string, string> = {
   kdd: 'kdd99/',
@@ -303,6 +311,7 @@ export function registerBench(program: Command): void {
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `tfjs backend '${r.backend}', kernels ${r.kernels}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
+          if (r.pytorchBackends) say(opts, `  ${seismoCompute('training', r.kernels)}`);
           for (const name of ['lstmAe', 'dcVae'] as const) {
             const m = r[name];
             if (!m) continue;
@@ -334,6 +343,7 @@ export function registerBench(program: Command): void {
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `LSTM-AE scoring (window 64, 8 channels, encoder 32, decoder 16), one thread, windows/s; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
+          if (r.pytorch) say(opts, `  ${seismoCompute('scoring')}`);
           for (const p of r.pytorch?.peers ?? []) say(opts, `  pytorch ${r.pytorch!.torch} --blas ${p.blas}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])}`);
           for (const row of r.rows) {
             const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
@@ -406,6 +416,7 @@ export function registerBench(program: Command): void {
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
+        if (r.pytorchPeers) say(opts, `  ${seismoCompute('scoring')}`);
         for (const p of r.pytorchPeers ?? []) {
           const strongest = p === r.pytorch && r.pytorchPeers!.length > 1 ? ', the strongest peer' : '';
           say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; per round ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x${strongest}; torch ${p.torch}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])})`);
