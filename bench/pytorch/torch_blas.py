@@ -185,7 +185,13 @@ def summary(b):
         # Its non-Intel dispatch is not slow code (512x512 SGEMM ran at ~90 GFLOP/s on this AMD EPYC).
         branch = {2: 'non-Intel dispatch', 9: 'AVX dispatch', 10: 'AVX2 dispatch', 12: 'AVX-512 dispatch', 14: 'AVX-512 dispatch'}.get(b.get('mklCbwrAutoBranch'), f"CNR branch {b.get('mklCbwrAutoBranch')}")
         what = f"MKL {b.get('mklVersion', '').split('Version ')[-1].split(' ')[0]}, {branch} ({lib}"
-        return what + (f'; {n} MKL calls in one probe step: ' + ', '.join(f'{k} {v}' for k, v in sorted(calls.items())) if calls is not None else '') + ')'
+        if calls is None:
+            counted = ''
+        elif n == 0:
+            counted = '; no MKL call in one probe step: oneDNN or torch\'s own kernels ran it'
+        else:
+            counted = f'; {n} MKL calls in one probe step: ' + ', '.join(f'{k} {v}' for k, v in sorted(calls.items()))
+        return what + counted + ')'
     if 'openblas' in b['sgemm']:
         return f'OpenBLAS ({b["sgemm"]})'
     return b['sgemm']
