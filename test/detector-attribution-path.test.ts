@@ -9,18 +9,35 @@ import { generateSeries } from '../src/ingest/synthetic.js';
 import { ChannelAttribution } from '../src/score/attribution.js';
 import { channelTermOf, termAverageOf } from '../src/score/channel-terms.js';
 import { AttributionMemory } from '../src/score/top-channels.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeModelDir } from '../src/model/model-dir.js';
+import { trainModel } from '../training/index.js';
 import { tinyModel, type TinyModel } from './helpers/tiny-model.js';
 
 describe('Detector attribution hot path', function () {
   this.timeout(120_000);
-  let model: TinyModel;
+  const models: Record<string, TinyModel> = {};
   const C = 3;
   const T = 700;
   const data = generateSeries({ length: T, channels: C, seed: 21, periods: [48, 12] }).table;
   const series = ['a', 'b', 'c'];
 
   before(async function () {
-    model = await tinyModel();
+    models['lstm-ae'] = await tinyModel();
+    // A per-record kind (window 1, no channel_activity): every window after the warm-up takes the
+    // one-pass path with the worker's logarithms.
+    const train = generateSeries({ length: 600, channels: C, seed: 11, periods: [48, 12], anomalies: [] });
+    const pca = await trainModel({ kind: 'pca', frames: train.table.frames, channels: train.table.channels, config: { window: 1 }, stride: 1, seed: 3 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-test-pca-'));
+    writeModelDir(dir, pca.manifest, pca.onnx);
+    pca.dispose();
+    models['pca'] = { dir, manifest: pca.manifest, onnx: pca.onnx };
+  });
+
+  after(() => {
+    if (models['pca']) fs.rmSync(models['pca'].dir, { recursive: true, force: true });
   });
 
   /** Writes three series, interleaved in uneven blocks, and flushes. */
@@ -38,7 +55,8 @@ describe('Detector attribution hot path', function () {
     await detector.flush();
   }
 
-  it('batch events carry the reference attribution, bit for bit, and anomaly events are the same without a batch listener', async () => {
+  for (const kind of ['lstm-ae', 'pca']) it(`${kind}: batch events carry the reference attribution, bit for bit, and anomaly events are the same without a batch listener`, async () => {
+    const model = models[kind]!;
     // The rule: a fixed threshold at the 95th percentile of the scores, so that some windows are
     // flagged (they teach the statistics nothing) and most are not.
     const probe = await Detector.load(model.dir, { provider: 'cpu', stride: 1, batchSize: 32, maxSeries: 3 });

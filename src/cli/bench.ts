@@ -241,9 +241,13 @@ async function runSecondCoreBench(opts: BenchOptions): Promise<Record<string, un
 /** Stride-1 scoring: the step graph against the window graph at several series counts (docs/benchmarks.md). */
 async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runStepBench } = require('../../bench/step.js') as typeof import('../../bench/step.js');
+  const { runStepBench, STEP_BENCH_KINDS } = require('../../bench/step.js') as typeof import('../../bench/step.js');
+  if (opts.kind !== undefined && !(STEP_BENCH_KINDS as readonly string[]).includes(opts.kind)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `bench step --kind takes ${STEP_BENCH_KINDS.join(' or ')} (the kinds with a step graph), got ${opts.kind}`);
+  }
   const r = await runStepBench({
     model: opts.model,
+    ...(opts.kind !== undefined ? { kind: opts.kind as (typeof STEP_BENCH_KINDS)[number] } : {}),
     series: opts.series?.split(',').map((n) => intOption('--series', n.trim())!),
     batchSize: intOption('--batch-size', opts.batchSize),
     stepBatchSize: intOption('--step-batch-size', opts.stepBatchSize),
@@ -285,7 +289,7 @@ export function registerBench(program: Command): void {
     .option('--pytorch-blas <list>', 'with --pytorch (and lstm-scoring): BLAS of the PyTorch peer, comma-separated, one peer each per round: openblas (the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced); default openblas')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
-    .option('--kind <kind>', 'online-mode: model kind (default deepant)')
+    .option('--kind <kind>', 'online-mode: model kind (default deepant); step: the reference model trained without --model, dc-vae (default) or deepant')
     .option('--seeds <list>', 'attribution: comma-separated generator seeds (default 11,12,13)')
     .option('--family <name>', 'attribution: series family, unseen (reported) or service (where settings were chosen); default unseen')
     .option('--per-record [kinds]', 'throughput of the per-record kinds (window 1) through the pipeline vs onnxruntime alone (default kinds: dense-ae,vae,pca,ocsvm,bigan; batch 1024)')

@@ -12,7 +12,7 @@ import { isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceOutputs } from '../infer/inference-worker.js';
 import { Outbox } from '../infer/outbox.js';
 import { GRAPH_IO } from '../model/manifest.js';
-import { ChannelAttribution, checkAttributionOptions, type ChannelAttributionOptions } from '../score/attribution.js';
+import { ChannelAttribution, checkAttributionOptions, FLAGGED_WINDOW, LEARN_WINDOW, SKIP_WINDOW, type ChannelAttributionOptions } from '../score/attribution.js';
 import { channelTermOf, termAverageOf, type ChannelLogSpec } from '../score/channel-terms.js';
 import { AttributionMemory, topChannels, topChannelsScratch, type TopChannelsScratch } from '../score/top-channels.js';
 import { normalizeScore } from '../score/calibration.js';
@@ -56,6 +56,8 @@ export class ScoringPipeline {
   private readonly memory: AttributionMemory | undefined;
   /** See `attributionScratch`. */
   private scratchRows = new Float32Array(0);
+  /** See `windowScratch`. */
+  private scratchWindows = { decisions: new Uint8Array(0), thresholds: new Float64Array(0), timestamps: new Float64Array(0) };
   /** Shared slots the workers write a batch's outputs into, one per batch in flight (see src/infer/outbox.ts). */
   private readonly outbox: Outbox;
   /** The max-latency deadline of the windows pending now (armed while some are, with `maxLatencyMs`). */
@@ -160,8 +162,8 @@ export class ScoringPipeline {
     const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
     if (!batch) return 0;
     batch.model.inFlight++;
-    // The step graph's batches come back as posted buffers; the window graph's into a slot.
-    const slot = live.worker.step && this.batcher.stride === 1 ? undefined : this.outbox.take();
+    // Both graphs write a batch's outputs into a slot (the step scorer directly, as it steps).
+    const slot = this.outbox.take();
     // The worker computes the attribution's logarithms too when this version's attribution state
     // exists already (not created here: states are made at delivery, in order, see attributionOf).
     const had = this.attributions.get(live);
@@ -199,7 +201,8 @@ export class ScoringPipeline {
       try {
         // Stride 1 with a step graph: each series' state continues from its previous window.
         if (worker.step && this.batcher.stride === 1) {
-          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size));
+          const outbox = slot === undefined ? undefined : { box: this.outbox, slot, logs };
+          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size), outbox);
           if (stepped) this.windowsStepped += batch.size;
           return outputs;
         }
@@ -263,9 +266,16 @@ export class ScoringPipeline {
     const rule = batch.rule;
     const announce = this.events.listening('anomaly');
     const batcher = this.batcher;
+    const slots = batch.slots;
+    const { decisions, thresholds: flaggedAt, timestamps: flaggedTimes } = this.windowScratch(n);
     let scored = 0;
+    let flagged = 0;
+    // First the rule, window by window (each series' windows reach it once each and in time
+    // order, as streaming rules need); then the attribution of the whole batch in one call, and
+    // the memory; then the events. Each of these states sees the windows in the same order as a
+    // window-by-window loop would, so every value is the same.
     for (let i = 0; i < n; i++) {
-      const slot = batch.slots[i]!;
+      const slot = slots[i]!;
       const start = batch.starts[i]!;
       if (seriesIds) seriesIds[i] = batcher.seriesIds[slot]!;
       if (batcher.overwritten(slot, start)) {
@@ -273,29 +283,37 @@ export class ScoringPipeline {
         scores[i] = NaN;
         if (thresholds) thresholds[i] = NaN;
         batcher.windowsDropped++;
+        decisions[i] = SKIP_WINDOW;
         continue;
       }
       scored++;
       const score = scores[i]!;
       if (normalizedScores && calibration) normalizedScores[i] = normalizeScore(score, calibration);
-      const timestamp = batcher.timestampOf(slot, start);
-      if (timestamps) timestamps[i] = timestamp;
-      // Windows of a series reach the rule once each and in time order, as streaming rules need.
+      (timestamps ?? flaggedTimes)[i] = batcher.timestampOf(slot, start);
       const anomalous = rule.decide(score, channelScores, slot, i * channels);
-      const threshold = rule.threshold(slot);
-      if (thresholds) thresholds[i] = threshold;
-      // The window's attribution and, when the rule let it pass, what it teaches the channels'
-      // normal errors (only unflagged windows do), each channel's logarithms computed once.
-      attr.attributeAndLearn(channelScores, scores, activity, i, attribution, i * channels, !anomalous, slot, logTerms);
-      if (memory) memory.apply(slot, attribution, i * channels);
+      // The threshold in force for this window (a streaming rule moves it with the next ones).
+      if (thresholds) thresholds[i] = rule.threshold(slot);
+      else if (anomalous) flaggedAt[i] = rule.threshold(slot);
+      decisions[i] = anomalous ? FLAGGED_WINDOW : LEARN_WINDOW;
       if (anomalous) {
+        flagged++;
         if (anomalies) anomalies[i] = 1;
-        this.anomalies++;
-        if (announce) {
-          const event = this.event(batcher.seriesIds[slot]!, timestamp, score, threshold, attribution, i * channels, attributionSource);
-          if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
-          this.events.emit('anomaly', event);
-        }
+      }
+    }
+    // The windows' attribution and, where the rule let them pass, what they teach the channels'
+    // normal errors (only unflagged windows do).
+    attr.attributeAndLearnBatch(channelScores, scores, activity, n, decisions, slots, attribution, logTerms);
+    if (memory) memory.applyBatch(slots, attribution, n, decisions, SKIP_WINDOW);
+    this.anomalies += flagged;
+    if (flagged > 0 && announce) {
+      for (let i = 0; i < n; i++) {
+        if (decisions[i] !== FLAGGED_WINDOW) continue;
+        const slot = slots[i]!;
+        const timestamp = (timestamps ?? flaggedTimes)[i]!;
+        const threshold = (thresholds ?? flaggedAt)[i]!;
+        const event = this.event(batcher.seriesIds[slot]!, timestamp, scores[i]!, threshold, attribution, i * channels, attributionSource);
+        if (attention) event.attention = attention.slice(i * steps, (i + 1) * steps);
+        this.events.emit('anomaly', event);
       }
     }
     batcher.release(batch);
@@ -306,6 +324,12 @@ export class ScoringPipeline {
       const shared = scores.buffer instanceof SharedArrayBuffer;
       this.events.emit('batch', { size: n, seriesIds: seriesIds!, timestamps: timestamps!, starts: batch.starts.subarray(0, n), scores: shared ? scores.slice() : scores, channelScores: shared ? channelScores.slice() : channelScores, anomalies: anomalies!, thresholds: thresholds!, version: batch.model.version, normalizedScores: normalizedScores!, attribution, attributionSource, ...(attention ? { attention, attentionSteps: steps } : {}) });
     }
+  }
+
+  /** Each window's decision in `deliver` (`SKIP_WINDOW`, ...), threshold and timestamp when no `batch` event takes them: arrays grown as needed. */
+  private windowScratch(length: number): { decisions: Uint8Array; thresholds: Float64Array; timestamps: Float64Array } {
+    if (this.scratchWindows.decisions.length < length) this.scratchWindows = { decisions: new Uint8Array(length), thresholds: new Float64Array(length), timestamps: new Float64Array(length) };
+    return this.scratchWindows;
   }
 
   /** The attribution rows of a batch nobody takes as a `batch` event: one array, grown as needed. */

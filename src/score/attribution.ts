@@ -132,6 +132,16 @@ export function checkAttributionOptions(o: ChannelAttributionOptions | undefined
   }
 }
 
+/** {@link ChannelAttribution.attributeAndLearnBatch}: a window not scored (its row is left as it is). */
+export const SKIP_WINDOW = 0;
+/** {@link ChannelAttribution.attributeAndLearnBatch}: a window the rule did not flag (attributed, then learnt from). */
+export const LEARN_WINDOW = 1;
+/** {@link ChannelAttribution.attributeAndLearnBatch}: a window the rule flagged (attributed only). */
+export const FLAGGED_WINDOW = 2;
+
+/** `Math.sign` of a non-zero, non-NaN number, indexed by `+(d > 0)`. */
+const SIGN = Float64Array.of(-1, 1);
+
 /** Median and robust spread of one log statistic per channel, learnt from stored values or online. */
 class ChannelTracker {
   readonly center: Float64Array;
@@ -336,6 +346,32 @@ export class ChannelAttribution {
   }
 
   /**
+   * {@link attributeAndLearn} of windows `[0, n)` in order, each window `i` as
+   * `attributeAndLearn(..., i, out, i * C, decisions[i] === LEARN, slots[i], logTerms)` would do
+   * it (the same rows and statistics, bit for bit): the pipeline's per-batch path. At window 1 a
+   * batch is ~1,024 records, and a call per record (its checks, its copy of the logarithms, a
+   * sign that the CPU mispredicts every other channel) was most of the main thread's time.
+   * @param decisions `[n]` per window: {@link SKIP_WINDOW} (not scored: left as it is in `out`),
+   *   {@link LEARN_WINDOW} (unflagged: attributed, then learnt from), {@link FLAGGED_WINDOW}
+   *   (attributed only).
+   * @param slots `[n]` each window's series.
+   * @param out `[n, C]` the rows.
+   */
+  attributeAndLearnBatch(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, decisions: Uint8Array, slots: Int32Array, out: Float32Array, logTerms?: Float64Array): void {
+    const C = this.channels;
+    for (let i = 0; i < n; i++) {
+      const decision = decisions[i]!;
+      if (decision === SKIP_WINDOW) continue;
+      const learn = decision === LEARN_WINDOW;
+      if (this.err.ready && (activity === undefined || this.act.ready)) {
+        this.attributeAndLearnReady(channelScores, scores[i]!, activity, i * C, out, i * C, learn, slots[i]!, logTerms);
+      } else {
+        this.attributeAndLearn(channelScores, scores, activity, i, out, i * C, learn, slots[i]!, logTerms);
+      }
+    }
+  }
+
+  /**
    * {@link attributeAndLearn} once the statistics it uses are ready (every window after warm-up):
    * one pass over the channels, each channel's z from the statistics before this window and then
    * its tracking step, which is what attribute-then-update computes (a channel's step touches only
@@ -345,46 +381,55 @@ export class ChannelAttribution {
     const C = this.channels;
     const rate = this.rate;
     // update(): a window with a non-finite score or channel score teaches nothing, and its
-    // activity only when the errors taught (and every activity is finite).
-    let learnErr = learn && Number.isFinite(score);
+    // activity only when the errors taught (and every activity is finite). 0 * v sums to (+-)0
+    // exactly when every v is finite: no branch per channel.
+    let learnErr = learn;
     if (learnErr) {
-      for (let c = 0; c < C; c++) {
-        if (!Number.isFinite(channelScores[base + c]!)) {
-          learnErr = false;
-          break;
-        }
-      }
+      let probe = 0 * score;
+      for (let c = 0; c < C; c++) probe += 0 * channelScores[base + c]!;
+      learnErr = probe === 0;
     }
     let learnAct = learnErr && activity !== undefined;
     if (learnAct) {
-      for (let c = 0; c < C; c++) {
-        if (!Number.isFinite(activity![base + c]!)) {
-          learnAct = false;
-          break;
-        }
-      }
+      let probe = 0;
+      for (let c = 0; c < C; c++) probe += 0 * activity![base + c]!;
+      learnAct = probe === 0;
     }
     const stepErr = learnErr && rate > 0;
     const stepAct = learnAct && rate > 0;
     const useAct = activity !== undefined && this.activityMode !== 'none';
     const twoSided = this.activityMode === 'two-sided';
     const margin = this.margin;
-    // The logarithms first, in loops of their own: Math.log is a call, and a loop around a call
-    // keeps nothing in registers (one loop doing both measured 1.7x slower).
-    this.logErrors(channelScores, score, base, slot, logTerms);
-    const logErr = this.logErr;
+    // The logarithms: read in place when the worker computed them, else in a loop of their own
+    // (Math.log is a call, and a loop around a call keeps nothing in registers: one loop doing
+    // both measured 1.7x slower).
+    let logs = this.logErr;
+    let at = 0;
+    if (logTerms !== undefined && !this.running) {
+      logs = logTerms;
+      at = base;
+    } else {
+      this.logErrors(channelScores, score, base, slot, undefined);
+    }
     const center = this.err.center;
     const scale = this.err.scale;
-    for (let c = 0; c < C; c++) {
-      const v = logErr[c]!;
-      const m = center[c]!;
-      const s = scale[c]!;
-      out[outOffset + c] = (v - m) / s;
-      if (stepErr) {
-        // ChannelTracker.update, inline.
-        center[c] = m + rate * s * Math.sign(v - m);
-        scale[c] = Math.max(MIN_CHANNEL_SCALE, s + rate * (1.2533 * Math.abs(v - m) - s));
+    if (stepErr) {
+      for (let c = 0; c < C; c++) {
+        const v = logs[at + c]!;
+        const m = center[c]!;
+        const s = scale[c]!;
+        const d = v - m;
+        out[outOffset + c] = d / s;
+        // ChannelTracker.update, inline, as it computes it: m + rate * s * Math.sign(v - m), with
+        // the sign read from a table (a branch on it mispredicts every other time: the median is
+        // where half the values lie), and the floor of the spread a comparison first.
+        const step = rate * s;
+        center[c] = d !== 0 ? m + step * SIGN[+(d > 0)]! : m + step * Math.sign(d);
+        const spread = s + rate * (1.2533 * Math.abs(d) - s);
+        scale[c] = spread > MIN_CHANNEL_SCALE ? spread : Math.max(MIN_CHANNEL_SCALE, spread);
       }
+    } else {
+      for (let c = 0; c < C; c++) out[outOffset + c] = (logs[at + c]! - center[c]!) / scale[c]!;
     }
     if (activity === undefined || (!useAct && !stepAct)) return;
     const logAct = this.logAct;
@@ -398,14 +443,17 @@ export class ChannelAttribution {
       const la = logAct[c]!;
       const am = aCenter[c]!;
       const as = aScale[c]!;
+      const d = la - am;
       if (useAct) {
-        const za = (la - am) / as;
+        const za = d / as;
         const evidence = (twoSided ? Math.abs(za) : -za) - margin;
         if (evidence > out[outOffset + c]!) out[outOffset + c] = evidence;
       }
       if (stepAct) {
-        aCenter[c] = am + rate * as * Math.sign(la - am);
-        aScale[c] = Math.max(MIN_CHANNEL_SCALE, as + rate * (1.2533 * Math.abs(la - am) - as));
+        const step = rate * as;
+        aCenter[c] = d !== 0 ? am + step * SIGN[+(d > 0)]! : am + step * Math.sign(d);
+        const spread = as + rate * (1.2533 * Math.abs(d) - as);
+        aScale[c] = spread > MIN_CHANNEL_SCALE ? spread : Math.max(MIN_CHANNEL_SCALE, spread);
       }
     }
   }

@@ -42,6 +42,35 @@ export class AttributionMemory {
     }
   }
 
+  /**
+   * {@link apply} to rows `[0, n)` of `z` (`[n, C]`), row `i` of series `slots[i]`, in order; rows
+   * whose `skip[i]` is `skipValue` are left out (windows not scored).
+   */
+  applyBatch(slots: Int32Array, z: Float32Array, n: number, skip: Uint8Array, skipValue: number): void {
+    const C = this.channels;
+    const w = this.weight;
+    const keep = 1 - w;
+    const state = this.state;
+    for (let i = 0; i < n; i++) {
+      if (skip[i] === skipValue) continue;
+      const slot = slots[i]!;
+      const row = slot * C;
+      const offset = i * C;
+      if (!this.seen[slot]) {
+        for (let c = 0; c < C; c++) state[row + c] = z[offset + c]!;
+        this.seen[slot] = 1;
+        continue;
+      }
+      for (let c = 0; c < C; c++) {
+        const v = z[offset + c]!;
+        if (!Number.isFinite(v)) continue;
+        const avg = keep * state[row + c]! + w * v;
+        state[row + c] = avg;
+        z[offset + c] = avg;
+      }
+    }
+  }
+
   /** Forgets a series (its slot is reused, or its statistics changed meaning). */
   reset(slot: number): void {
     this.seen[slot] = 0;

@@ -2,7 +2,8 @@
 // logarithms computed beside onnxruntime by channelLogTerms or not) gives, bit for bit, what the
 // reference pair attribute() + update() gives: same attribution rows, same tracked statistics.
 import assert from 'node:assert/strict';
-import { ChannelAttribution, type ChannelAttributionOptions } from '../../src/score/attribution';
+import { ChannelAttribution, FLAGGED_WINDOW, LEARN_WINDOW, SKIP_WINDOW, type ChannelAttributionOptions } from '../../src/score/attribution';
+import { AttributionMemory } from '../../src/score/top-channels';
 import { channelLogTerms, fitActivityCalibration, fitChannelCalibration, type ChannelTerm } from '../../src/score/channel-terms';
 import { Random } from '../../src/stats/random';
 
@@ -86,6 +87,68 @@ describe('score/attribution hot path', () => {
         }
         sameBits(got, want, 'attribution');
         assert.ok(sources > N / 2, 'the statistics were in use for most windows');
+        const a = reference.snapshot(N);
+        const b = fast.snapshot(N);
+        assert.ok(a && b, 'statistics exist at the end');
+        sameBits(b.center, a.center, 'center');
+        sameBits(b.scale, a.scale, 'scale');
+        if (a.activity || b.activity) {
+          sameBits(b.activity!.center, a.activity!.center, 'activity center');
+          sameBits(b.activity!.scale, a.activity!.scale, 'activity scale');
+        }
+      });
+    }
+  }
+
+  for (const k of cases) {
+    for (const precomputed of [false, true]) {
+      it(`${k.name}${precomputed ? ', logarithms computed beforehand' : ''}: attributeAndLearnBatch and the memory's applyBatch, batch by batch, equal the window-by-window reference`, () => {
+        const { cs, scores, activity } = windows(7);
+        const act = k.activity ? activity : undefined;
+        const fit = windows(8);
+        const calibration = k.calibrated ? fitChannelCalibration(fit.cs, fit.scores, C, k.term, k.options.average ?? 1) : undefined;
+        if (calibration && k.activity) calibration.activity = fitActivityCalibration(fit.activity, C);
+        const SLOTS = 3;
+        const reference = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        const fast = new ChannelAttribution(C, calibration, k.options, SLOTS);
+        const refMemory = new AttributionMemory(SLOTS, C, 0.3);
+        const fastMemory = new AttributionMemory(SLOTS, C, 0.3);
+        const rng = new Random(9);
+        // Batches of uneven sizes (the last one partial); windows of a series in time order.
+        const B = 64;
+        const decisions = new Uint8Array(B);
+        const slots = new Int32Array(B);
+        let skipped = 0;
+        for (let first = 0; first < N; first += B) {
+          const n = Math.min(B, N - first);
+          const batchCs = cs.subarray(first * C, (first + n) * C);
+          const batchScores = scores.subarray(first, first + n);
+          const batchAct = act?.subarray(first * C, (first + n) * C);
+          let logTerms: Float64Array | undefined;
+          if (precomputed && fast.logSpec) {
+            logTerms = new Float64Array(n * C);
+            channelLogTerms(fast.logSpec, batchCs, batchScores, n, C, logTerms);
+          }
+          const want = new Float32Array(n * C).fill(NaN);
+          const got = new Float32Array(n * C).fill(NaN);
+          for (let i = 0; i < n; i++) {
+            const u = rng.uniform(0, 1);
+            // About one window in twelve flagged by the rule, one in forty not scored (drop-oldest overwrote it).
+            decisions[i] = u < 1 / 40 ? SKIP_WINDOW : u < 1 / 12 ? FLAGGED_WINDOW : LEARN_WINDOW;
+            slots[i] = (first + i) % SLOTS;
+            if (decisions[i] === SKIP_WINDOW) {
+              skipped++;
+              continue;
+            }
+            reference.attribute(batchCs, batchScores, batchAct, i, want, i * C, slots[i]!);
+            if (decisions[i] === LEARN_WINDOW) reference.update(batchCs, batchScores, batchAct, i, slots[i]!);
+            refMemory.apply(slots[i]!, want, i * C);
+          }
+          fast.attributeAndLearnBatch(batchCs, batchScores, batchAct, n, decisions, slots, got, logTerms);
+          fastMemory.applyBatch(slots, got, n, decisions, SKIP_WINDOW);
+          sameBits(got, want, `attribution of the batch at ${first}`);
+        }
+        assert.ok(skipped > 0, 'some windows were not scored');
         const a = reference.snapshot(N);
         const b = fast.snapshot(N);
         assert.ok(a && b, 'statistics exist at the end');
