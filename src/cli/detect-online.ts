@@ -9,7 +9,10 @@ import { SeismoError } from '../errors.js';
 import { CsvRowStream, type RowHandler } from '../online/csv-stream.js';
 import { OnlineDetector } from '../online/online-detector.js';
 import type { OnlineBatch } from '../online/types.js';
-import { ONLINE_KINDS, type OnlineKind, type OnlinePolicy } from '../online/policy.js';
+import { ONLINE_KINDS, type OnlineKind, type OnlinePolicy, resolvePolicy } from '../online/policy.js';
+import { defaultWindow } from '../online/initial-model.js';
+import { ensembleScorer, type ScorerFactory } from '../online/normalizer.js';
+import type { EnsembleOptions } from '../score/ensemble.js';
 import type { CommonOptions } from './output.js';
 import { intOption, providerOption } from './options.js';
 
@@ -34,7 +37,12 @@ export interface OnlineDetectOptions extends CommonOptions {
   save?: string;
   resume?: string;
   maxSeries?: string;
+  scorer?: string;
+  scorerConfig?: string;
 }
+
+/** What turns the deep model's raw scores into the normalised score that alarms: see `--scorer`. */
+export const ONLINE_SCORERS = ['likelihood', 'ensemble'] as const;
 
 /** Reads a positive number option. */
 function numberOption(name: string, value: string | undefined): number | undefined {
@@ -48,6 +56,35 @@ function choice<T extends string>(name: string, value: string | undefined, allow
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) throw new SeismoError('ERR_INVALID_OPTION', `${name} must be one of ${allowed.join(', ')}, got '${value}'`);
   return value as T;
+}
+
+/** Reads a JSON file named by an option. */
+function readJsonOption<T>(name: string, file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new SeismoError('ERR_INVALID_OPTION', `${name} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The scorer of `--scorer` as a factory of the channel count (undefined: the likelihood
+ * normaliser, the engine's default). The ensemble's contexts fix their value levels on the
+ * policy's warm-up, so that levels are known when judging starts.
+ */
+function onlineScorer(opts: OnlineDetectOptions, kind: OnlineKind, policy: OnlinePolicy): ((channels: number) => ScorerFactory) | undefined {
+  const name = choice('--scorer', opts.scorer, ONLINE_SCORERS);
+  if (opts.resume && (name !== undefined || opts.scorerConfig !== undefined)) {
+    throw new SeismoError('ERR_INVALID_OPTION', '--resume continues with the scorer the detector was saved with: drop --scorer and --scorer-config');
+  }
+  if (opts.scorerConfig !== undefined && name !== 'ensemble') throw new SeismoError('ERR_INVALID_OPTION', '--scorer-config sets the ensemble\'s options: add --scorer ensemble');
+  if (name !== 'ensemble') return undefined;
+  // Without a config: NAB's cross-validated pick, which has no deep part (docs/benchmarks.md: the
+  // gated deep score tied at best and cost false alarms below gate 0.9); the deep model still
+  // learns and its raw score is still written.
+  const options = opts.scorerConfig === undefined ? { deep: null } : readJsonOption<EnsembleOptions>('--scorer-config', opts.scorerConfig);
+  const warmup = resolvePolicy(policy, intOption('--window', opts.window) ?? defaultWindow(kind)).warmup;
+  return (channels) => ensembleScorer(channels, options, warmup);
 }
 
 /** Runs the online mode of `seismo detect`; returns the JSON summary. */
@@ -64,14 +101,8 @@ export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<st
     gaps: choice('--gaps', opts.gaps, ['ignore', 'hold', 'error'] as const),
   };
   for (const k of Object.keys(policy) as (keyof OnlinePolicy)[]) if (policy[k] === undefined) delete policy[k];
-  let config: Record<string, unknown> | undefined;
-  if (opts.config) {
-    try {
-      config = JSON.parse(fs.readFileSync(opts.config, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new SeismoError('ERR_INVALID_OPTION', `--config ${opts.config}: ${(err as Error).message}`);
-    }
-  }
+  const config = opts.config === undefined ? undefined : readJsonOption<Record<string, unknown>>('--config', opts.config);
+  const scorer = onlineScorer(opts, kind, policy);
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
@@ -102,7 +133,7 @@ export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<st
     const common = { provider, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) };
     const d = opts.resume
       ? await OnlineDetector.resume(opts.resume, { ...common, policy })
-      : await OnlineDetector.create({ ...common, kind, channels, window: intOption('--window', opts.window), config, policy });
+      : await OnlineDetector.create({ ...common, kind, channels, window: intOption('--window', opts.window), config, policy, scorer: scorer?.(channels.length) });
     if (JSON.stringify(d.channels) !== JSON.stringify(channels)) {
       await d.close();
       throw new SeismoError('ERR_BAD_SHAPE', `the stream has channels [${channels.join(', ')}], the resumed detector [${d.channels.join(', ')}]`);
@@ -113,7 +144,7 @@ export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<st
       log(u.accepted ? `model ${u.initial ? 'fitted on the warm-up' : 'updated'}: v${u.version} (${u.windows} windows, ${u.seconds.toFixed(1)} s)` : `update rejected: ${u.reason}`);
     });
     d.on('error', (e) => log(`error: ${e.message}`));
-    log(`online ${d.kind} (window ${d.window}, warm-up ${d.policy.warmup} samples, learning ${d.policy.learning}) on ${d.channels.length} channel(s): ${d.channels.join(', ')}`);
+    log(`online ${d.kind} (window ${d.window}, warm-up ${d.policy.warmup} samples, learning ${d.policy.learning}, scorer ${d.scorerName}) on ${d.channels.length} channel(s): ${d.channels.join(', ')}`);
     return d;
   };
 
@@ -167,7 +198,7 @@ export async function detectOnline(opts: OnlineDetectOptions): Promise<Record<st
     if (stats.missingHeld + stats.missingSkipped + stats.gaps + stats.disordered > 0) {
       log(`missing values: ${stats.missingHeld} held, ${stats.missingSkipped} skipped; gaps: ${stats.gaps} (${stats.gapMissing} samples missing, ${stats.gapFilled} filled); out of order: ${stats.disordered} skipped`);
     }
-    return { kind: detector.kind, window: detector.window, policy: detector.policy, rows: reader.rows, stats, alarms: alarmCount, firstAlarms: alarms, updates, seconds, samplesPerSec: stats.samples / seconds, out: opts.out ?? null, saved: opts.save ?? null };
+    return { kind: detector.kind, window: detector.window, scorer: detector.scorerName, policy: detector.policy, rows: reader.rows, stats, alarms: alarmCount, firstAlarms: alarms, updates, seconds, samplesPerSec: stats.samples / seconds, out: opts.out ?? null, saved: opts.save ?? null };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -132,6 +132,8 @@ export function registerDetect(program: Command): void {
     .option('--window <n>', 'online: frames per window (default: the kind\'s)')
     .option('--warmup <n>', 'online: samples per series before it is scored (default: max(4 * window, 256))')
     .option('--learning <mode>', 'online: background|blocking|off (default background)')
+    .option('--scorer <name>', 'online: what judges each sample: likelihood (the deep model\'s score as an anomaly likelihood, default) or ensemble (each channel\'s value levels and their succession learnt online, NAB\'s cross-validated setting without the deep score; see docs/benchmarks.md)')
+    .option('--scorer-config <json>', 'online, with --scorer ensemble: its options as a JSON file (EnsembleOptions of src/score/ensemble.ts), e.g. {"deep": {"gate": 0.7}} to let the deep model\'s score count')
     .option('--alarms-per-10k <r>', 'online: expected false alarms per 10,000 samples of a series (default 5)')
     .option('--missing <policy>', 'online: missing values: hold|skip|error (default hold)')
     .option('--gaps <policy>', 'online: time gaps: ignore|hold|error (default ignore)')

@@ -42,7 +42,7 @@ import type { ThresholdRule } from '../threshold/rule.js';
 import { SampleFeeder } from './feeder.js';
 import { channelNames, defaultWindow, initialModel, makeWorkDir, type OnlineModel } from './initial-model.js';
 import { judgeBatch, type JudgeContext } from './judge-batch.js';
-import { likelihoodNormalizer, type NormalizerFactory } from './normalizer.js';
+import { likelihoodNormalizer, savedScorerFactory, type NormalizerFactory } from './normalizer.js';
 import { copyLiveVersion, live, newModelGroup, startModelDetector, TuneQueue, updateModel, type ModelGroup, type UpdateContext } from './online-model.js';
 import { resolvePolicy, type OnlineKind, type ResolvedPolicy } from './policy.js';
 import { gateSample } from './sample-gate.js';
@@ -61,6 +61,10 @@ export class OnlineDetector {
   readonly channels: readonly string[];
   readonly window: number;
   readonly policy: ResolvedPolicy;
+  /** What turns the raw scores into normalised ones: `likelihood` (the default normaliser), or the scorer factory's `scorerName` (`ensemble`, else `custom`). */
+  get scorerName(): string {
+    return this.options.scorer ? (this.options.scorer.scorerName ?? 'custom') : 'likelihood';
+  }
   private readonly config: Record<string, unknown>;
   /** Scratch of the alarms' channel ranking (made at the first alarm). */
   private topScratch: TopChannelsScratch | undefined;
@@ -162,7 +166,9 @@ export class OnlineDetector {
     const weights0 = readWeights(first.dir);
     if (!weights0) throw new SeismoError('ERR_MODEL_CORRUPT', `${first.dir} has no weights`, { dir });
     const engine = new OnlineDetector({
-      kind: saved.kind, channels: saved.channels, window: saved.window, policy, config: saved.config, options, workDir, ownsWorkDir: owned,
+      kind: saved.kind, channels: saved.channels, window: saved.window, policy, config: saved.config, workDir, ownsWorkDir: owned,
+      // A detector saved with the built-in ensemble scorer resumes with it without being told.
+      options: { ...options, scorer: options.scorer ?? savedScorerFactory(saved.series.map((s) => s.scorer)) },
       seed: { manifest: first.manifest, onnx: first.onnx, weights: weights0 },
     });
     try {

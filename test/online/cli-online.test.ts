@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EnsembleScorer } from '../../src/score/ensemble';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -86,6 +87,35 @@ describe('seismo detect --online', function () {
     assert.equal(rows.at(-1)!.split(',')[1], '299');
   });
 
+  it('--scorer ensemble judges every sample with the ensemble (levels fixed on the warm-up), and --resume continues with it', async () => {
+    const rows = csvRows(0, 400, -1, 300);
+    const saved = path.join(dir, 'ensemble-saved');
+    const first = await seismo([...TINY, '--config', config, '--scorer', 'ensemble', '--data', '-', '--out', '-', '--save', saved], `timestamp,value\n${rows}`);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /scorer ensemble/);
+    assert.match(first.stderr, /alarm stdin 30[01] /);
+    const more = csvRows(400, 520);
+    const resumed = await seismo(['detect', '--online', '--resume', saved, '--data', '-', '--out', '-'], `timestamp,value\n${more}`);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /scorer ensemble/);
+
+    // The same scorer run directly over the values as the engine holds them (float32): the
+    // normalised column is its output at every judged sample, across the save and the resume.
+    const direct = new EnsembleScorer(1, { deep: null, contexts: [{ warmup: 64 }] });
+    const values = `${rows}${more}`.trim().split('\n').map((l) => Math.fround(Number(l.split(',')[1])));
+    const expected = values.map((v) => Math.fround(direct.update([v])));
+    const got = [...first.stdout.trim().split('\n').slice(1), ...resumed.stdout.trim().split('\n').slice(1)].map((l) => l.split(','));
+    assert.equal(got.length, 520 - 64);
+    let compared = 0;
+    for (const [, t, , normalized] of got) {
+      // The first `settle` (= warm-up) judged samples report 0 while the deep model settles.
+      if (Number(t) < 128) continue;
+      assert.equal(Number(normalized), expected[Number(t)], `row ${t}`);
+      compared++;
+    }
+    assert.equal(compared, 520 - 128);
+  });
+
   it('refuses what it cannot do with coded errors', async () => {
     const both = await seismo([...TINY, '--data', '-', '--out', '-', '--json'], 'timestamp,value\n');
     assert.equal(both.status, 1);
@@ -93,6 +123,11 @@ describe('seismo detect --online', function () {
     const strict = await seismo([...TINY, '--config', config, '--data', '-', '--missing', 'error'], `timestamp,value\n${csvRows(0, 100, 80)}`);
     assert.equal(strict.status, 1);
     assert.match(strict.stderr, /ERR_NON_FINITE/);
+    for (const args of [['--scorer', 'gaussian'], ['--scorer-config', config], ['--scorer', 'ensemble', '--scorer-config', path.join(dir, 'missing.json')]]) {
+      const bad = await seismo([...TINY, ...args, '--data', '-'], `timestamp,value\n${csvRows(0, 10)}`);
+      assert.equal(bad.status, 1, args.join(' '));
+      assert.match(bad.stderr, /ERR_INVALID_OPTION: --scorer/, args.join(' '));
+    }
     const noModel = await seismo(['detect', '--data', '-'], '');
     assert.equal(noModel.status, 1);
     assert.match(noModel.stderr, /ERR_INVALID_OPTION: --model <dir> is required/);

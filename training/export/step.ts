@@ -27,6 +27,16 @@ import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } fro
 import type { CausalConvWeights } from './blocks';
 import { DType, type GraphBuilder, attr } from './onnx-graph';
 
+/** A stream planned by {@link StepLayers.stream}: its new columns, its past ones, and how far back it is read. */
+export interface StepStream {
+  /** The new columns `[T, B, in]`. */
+  readonly x: string;
+  /** The history input `[reach, B, in]` (none when `reach` is 0). */
+  readonly past: string | undefined;
+  readonly reach: number;
+  readonly prefix: string;
+}
+
 /** Builds the layers of a step graph in the order of a planned layout. */
 export class StepLayers {
   /** Name of the raw `frames` input `[T, B, C]`. */
@@ -100,6 +110,55 @@ export class StepLayers {
       this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
     }
     return y; // [T B, out]
+  }
+
+  /**
+   * A per-frame stream `x` `[T, B, in]` that the graph reads at any delay up to `reach` frames
+   * back (not a convolution's fixed taps: a max-pooling over the last frames, the strided reads of
+   * a Dense layer over a whole window, a window's first frames). Planned as the contiguous layer
+   * `{in, dilation: 1, kernel: reach + 1}`, whose history is all `reach` past columns whatever T
+   * (`historyRows`): the stream at frames `t0 - reach .. t0 - 1`. {@link delayed} and
+   * {@link delayedStack} read it. `reach` 0 plans nothing.
+   */
+  stream(x: string, cin: number, reach: number, prefix: string): StepStream {
+    if (reach === 0) return { x, past: undefined, reach, prefix };
+    const g = this.g;
+    const l = this.next;
+    const plan = this.planned[l];
+    if (!plan || plan.in !== cin || plan.dilation !== 1 || plan.kernel !== reach + 1) {
+      throw new Error(`step graph: stream ${prefix} (in ${cin}, reach ${reach}) is not planned layer ${l} ${JSON.stringify(plan)}`);
+    }
+    this.next++;
+    const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
+    this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
+    return { x, past, reach, prefix };
+  }
+
+  /**
+   * The stream at `delay` frames before each new frame, `[T, B, in]`: the `min(T, delay)` past
+   * columns from `t0 - delay`, then the first `T - min(T, delay)` new ones (one copy of T frames;
+   * with one frame per series a call copies one past column, not the whole history).
+   */
+  delayed(s: StepStream, delay: number, prefix: string): string {
+    if (delay < 0 || delay > s.reach) throw new Error(`step graph: delay ${delay} outside the reach ${s.reach} of ${s.prefix}`);
+    if (delay === 0) return s.x;
+    const g = this.g;
+    const axis0 = g.int64Const(`${prefix}_axis0`, [0], [1]);
+    const m = g.op('Min', [this.ends.get(0)!, g.int64Const(`${prefix}_delay`, [delay], [1])], {}, `${prefix}_m`); // [1]: min(T, delay)
+    const from = g.int64Const(`${prefix}_from`, [s.reach - delay], [1]);
+    const old = g.op('Slice', [s.past!, from, g.op('Add', [from, m], {}, `${prefix}_old_end`), axis0], {}, `${prefix}_old`);
+    const recent = g.op('Slice', [s.x, g.int64Const(`${prefix}_new_from`, [0], [1]), g.op('Sub', [this.ends.get(0)!, m], {}, `${prefix}_new_count`), axis0], {}, `${prefix}_new`);
+    return g.op('Concat', [old, recent], { axis: attr.int(0) }, prefix);
+  }
+
+  /**
+   * The stream at several delays before each new frame, `[n T, B, in]` (delay-major: the T frames
+   * of `delays[i]` are rows `i T .. (i + 1) T - 1`, so a Reshape makes `[n, T B, in]`), each as
+   * {@link delayed} copies it.
+   */
+  delayedStack(s: StepStream, delays: readonly number[], prefix: string): string {
+    const parts = delays.map((d, i) => this.delayed(s, d, `${prefix}_${i}`));
+    return parts.length === 1 ? parts[0]! : this.g.op('Concat', parts, { axis: attr.int(0) }, prefix);
   }
 
   /** `[1]` int64 `[-1]` (flattens). */
