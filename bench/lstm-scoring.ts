@@ -16,7 +16,7 @@ import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
 import { ortRounds, trainReferenceModel } from './rounds.js';
-import { runPytorchScoring } from './throughput.js';
+import { runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
 
 export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 type Level = (typeof GRAPH_LEVELS)[number];
@@ -28,6 +28,8 @@ export interface LstmScoringOptions {
   levels?: readonly Level[];
   /** Python with torch for the peer; false to skip it. Default `/usr/bin/python3`. */
   pytorch?: boolean | string;
+  /** BLAS of the PyTorch peer, one peer process per entry in every round (bench/pytorch/peer.ts). Default `['openblas']`. */
+  pytorchBlas?: readonly PytorchBlas[];
   rounds?: number;
   seconds?: number;
   log?: (line: string) => void;
@@ -37,8 +39,13 @@ export interface LstmScoringRow {
   batchSize: number;
   /** windows/s per graph optimisation level, medians. */
   ort: Record<string, number>;
+  /** The strongest PyTorch peer at this batch (highest median windows/s). */
   pytorch?: number;
-  /** onnxruntime at `all` / PyTorch. */
+  /** Which peer that was. */
+  pytorchBlas?: PytorchBlas;
+  /** Median windows/s of every PyTorch peer. */
+  pytorchByBlas?: Partial<Record<PytorchBlas, number>>;
+  /** onnxruntime at `all` / the strongest PyTorch peer. */
   ratioAllToPytorch?: number;
   /** The LSTM-AE core alone (no gather, scaling, score), level `all`: fused LSTM op vs unrolled, windows/s. */
   core: { fused: number; unrolled: number; unrolledToFused: number; maxAbsDiff: number };
@@ -47,7 +54,8 @@ export interface LstmScoringRow {
 
 export interface LstmScoringResult {
   rows: LstmScoringRow[];
-  pytorch?: { torch: string; backends: Record<string, unknown>; modes: string[] };
+  /** Per PyTorch peer: what it computed with, and which mode (eager, TorchScript) won each round. */
+  pytorch?: { torch: string; peers: { blas: PytorchBlas; backends: PytorchBackends; modes: string[] }[] };
   machine: { cpus: number; cpuModel: string; node: string; loadAvg1mBefore: number; loadAvg1mAfter: number };
 }
 
@@ -104,8 +112,9 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
     const push = (k: string, v: number): void => {
       rates.set(k, [...(rates.get(k) ?? []), v]);
     };
-    let torchInfo: LstmScoringResult['pytorch'];
-    const modes: string[] = [];
+    const blasList = python ? (options.pytorchBlas ?? ['openblas']) : [];
+    const peers = blasList.map((blas) => ({ blas, backends: undefined as PytorchBackends | undefined, modes: [] as string[] }));
+    let torchVersion = '';
     for (let r = 0; r < rounds; r++) {
       for (const batch of batchSizes) {
         const parts: string[] = [];
@@ -119,33 +128,36 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
           push(`${batch}/core-${form}`, v);
           parts.push(`core ${form} ${v.toFixed(0)}`);
         }
-        if (python) {
-          const t = runPytorchScoring(python, batch, seconds);
-          push(`${batch}/pytorch`, t.windowsPerSec);
-          modes.push(t.mode);
-          torchInfo = { torch: t.torch, backends: t.backends, modes };
-          parts.push(`pytorch ${t.windowsPerSec.toFixed(0)} (${t.mode})`);
+        for (const peer of peers) {
+          const t = runPytorchScoring(python!, batch, seconds, peer.blas);
+          push(`${batch}/pytorch-${peer.blas}`, t.windowsPerSec);
+          peer.modes.push(t.mode);
+          peer.backends = t.backends;
+          torchVersion = t.torch;
+          parts.push(`pytorch/${peer.blas} ${t.windowsPerSec.toFixed(0)} (${t.mode})`);
         }
         log(`round ${r + 1}/${rounds}, batch ${batch}: ${parts.join(', ')} windows/s`);
       }
     }
     const rows: LstmScoringRow[] = batchSizes.map((batch) => {
       const ortMedians = Object.fromEntries(levels.map((l) => [l, median(rates.get(`${batch}/${l}`)!)]));
-      const torch = python ? median(rates.get(`${batch}/pytorch`)!) : undefined;
-      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', ...(python ? ['pytorch'] : [])].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const byBlas = Object.fromEntries(blasList.map((b) => [b, median(rates.get(`${batch}/pytorch-${b}`)!)])) as Partial<Record<PytorchBlas, number>>;
+      const best = blasList.reduce<PytorchBlas | undefined>((a, b) => (a === undefined || byBlas[b]! > byBlas[a]! ? b : a), undefined);
+      const torch = best === undefined ? undefined : byBlas[best];
+      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', ...blasList.map((b) => `pytorch-${b}`)].map((k) => [k, rates.get(`${batch}/${k}`)!]));
       const fused = median(rates.get(`${batch}/core-fused`)!);
       const unrolled = median(rates.get(`${batch}/core-unrolled`)!);
       return {
         batchSize: batch,
         ort: ortMedians,
         core: { fused, unrolled, unrolledToFused: median(rates.get(`${batch}/core-unrolled`)!.map((u, i) => u / rates.get(`${batch}/core-fused`)![i]!)), maxAbsDiff: parity.get(batch)! },
-        ...(torch === undefined ? {} : { pytorch: torch, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
+        ...(torch === undefined ? {} : { pytorch: torch, pytorchBlas: best, pytorchByBlas: byBlas, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
         rounds: roundsOf,
       };
     });
     return {
       rows,
-      ...(torchInfo ? { pytorch: torchInfo } : {}),
+      ...(peers.length > 0 ? { pytorch: { torch: torchVersion, peers: peers.map((p) => ({ blas: p.blas, backends: p.backends!, modes: p.modes })) } } : {}),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1mBefore: loadBefore, loadAvg1mAfter: os.loadavg()[0]! },
     };
   } finally {

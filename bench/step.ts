@@ -17,8 +17,14 @@ import { median } from '../src/stats/quantile.js';
 import { trainToDir } from '../training/train-to-dir.js';
 
 export interface StepBenchOptions {
-  /** Model directory with a step graph; default: a DC-VAE (window 64, depth 5, 8 channels) trained 1 epoch. */
+  /** Model directory with a step graph; default: the reference model of `kind`, trained 1 epoch. */
   model?: string;
+  /**
+   * Kind of the reference model trained when `model` is not given: 'dc-vae' (default; window 64,
+   * depth 5, 8 channels) or 'deepant' (its defaults: window 48, kernel 2, pool 2, filters
+   * [32, 32], hidden 40; 8 channels).
+   */
+  kind?: StepBenchKind;
   /** Series counts. Default 1, 100, 10000. */
   series?: number[];
   /** Windows per inference call of the window path. Default 64 (the Detector's default). */
@@ -64,10 +70,24 @@ export interface StepBenchResult {
   machine: { cpus: number; cpuModel: string; node: string; loadAvg1m: number };
 }
 
-/** The bench's default model: a DC-VAE whose window (64) covers its network (depth 5: 63 frames), so it has a step graph. */
-export async function trainStepReferenceModel(dir: string, log: (line: string) => void): Promise<void> {
-  log('training the reference DC-VAE (window 64, depth 5, filters 32, latent 4, 8 channels) for 1 epoch: its weights only need to exist');
+/** Kinds with a step graph that the bench can train a reference model of. */
+export type StepBenchKind = 'dc-vae' | 'deepant';
+
+/** Kinds accepted by {@link StepBenchOptions.kind}. */
+export const STEP_BENCH_KINDS: readonly StepBenchKind[] = ['dc-vae', 'deepant'];
+
+/**
+ * The bench's reference model of a kind: a DC-VAE whose window (64) covers its network (depth 5:
+ * 63 frames), so it has a step graph; or a DeepAnT with the defaults (no attention).
+ */
+export async function trainStepReferenceModel(dir: string, log: (line: string) => void, kind: StepBenchKind = 'dc-vae'): Promise<void> {
   const data = generateSeries({ length: 1024, channels: 8, seed: 1, anomalies: [] });
+  if (kind === 'deepant') {
+    log('training the reference DeepAnT (window 48, kernel 2, pool 2, filters [32, 32], hidden 40, 8 channels) for 1 epoch: its weights only need to exist');
+    await trainToDir('deepant', data.table.frames, data.table.channels, dir, { config: { epochs: 1, validationSplit: 0 }, stride: 1 });
+    return;
+  }
+  log('training the reference DC-VAE (window 64, depth 5, filters 32, latent 4, 8 channels) for 1 epoch: its weights only need to exist');
   await trainToDir('dc-vae', data.table.frames, data.table.channels, dir, {
     config: { window: 64, depth: 5, epochs: 1, validationSplit: 0 },
     stride: 1,
@@ -86,7 +106,7 @@ export async function runStepBench(options: StepBenchOptions = {}): Promise<Step
   if (!dir) {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-step-'));
     dir = tmp;
-    await trainStepReferenceModel(dir, log);
+    await trainStepReferenceModel(dir, log, options.kind ?? 'dc-vae');
   }
   try {
     const model = readModelDir(dir);

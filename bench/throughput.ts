@@ -6,19 +6,18 @@
  * - `ingestSamplesPerSec`: frames pushed one at a time into a ring buffer, nothing else.
  * Rounds alternate between the measurements; each figure is the median over rounds.
  */
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { SeismoError } from '../src/errors.js';
 import { readModelDir } from '../src/model/model-dir.js';
-import { PACKAGE_ROOT } from '../src/native.js';
 import { median } from '../src/stats/quantile.js';
 import { FrameRings } from '../src/window/frame-rings.js';
+import { pythonOf, runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
 import { ortRounds, withReferenceModel, writeChunks } from './rounds.js';
+
+export { runPytorchScoring } from './pytorch/peer.js';
 
 export interface ThroughputOptions {
   /** Model directory; default: an LSTM-AE of the reference size (window 64, 8 channels, encoder 32, decoder 16), trained 1 epoch. */
@@ -35,12 +34,19 @@ export interface ThroughputOptions {
    * alternating rounds: true for `/usr/bin/python3`, or a python executable. Default false.
    */
   pytorch?: boolean | string;
+  /**
+   * BLAS of the PyTorch peer (bench/pytorch/peer.ts): each one a separate peer process in every
+   * round, e.g. `['openblas', 'mkl']`. Default `['openblas']`.
+   */
+  pytorchBlas?: readonly PytorchBlas[];
   /** Progress lines. */
   log?: (line: string) => void;
 }
 
 /** The PyTorch scoring peer's figures and what it computed with. */
 export interface PytorchScoring {
+  /** The BLAS this peer was given (`backends.summary` says what ran). */
+  blas: PytorchBlas;
   /** Median windows/s over the rounds (each round the faster of eager and TorchScript). */
   windowsPerSec: number;
   /** seismo pipeline / PyTorch (above 1: seismo is faster). */
@@ -53,10 +59,12 @@ export interface PytorchScoring {
    */
   roundRatios: { pipeline: number; ort: number };
   torch: string;
-  /** BLAS library, MKL and oneDNN (mkldnn) availability, as torch reports them. */
-  backends: Record<string, unknown>;
+  /** What the peer computed with, proven in its process: the BLAS library, MKL calls, oneDNN. */
+  backends: PytorchBackends;
   /** Which mode won each round. */
   modes: string[];
+  /** windows/s per round. */
+  rounds: number[];
 }
 
 export interface ThroughputResult {
@@ -69,8 +77,10 @@ export interface ThroughputResult {
   /** pipeline / onnxruntime within each round, median over rounds. */
   roundRatio: number;
   ingestSamplesPerSec: number;
-  /** The PyTorch peer (with `pytorch`): the same model shape scored on one thread. */
+  /** The strongest PyTorch peer (with `pytorch`; highest median): the same model shape scored on one thread. */
   pytorch?: PytorchScoring;
+  /** Every PyTorch peer, one per `pytorchBlas` entry, in that order. */
+  pytorchPeers?: PytorchScoring[];
   rounds: { ort: number[]; pipeline: number[]; ingest: number[]; pytorch?: number[] };
   machine: { cpus: number; cpuModel: string; node: string };
 }
@@ -127,10 +137,8 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     const ortRates: number[] = [];
     const pipeRates: number[] = [];
     const ingestRates: number[] = [];
-    const torchRates: number[] = [];
-    const torchModes: string[] = [];
-    let torchInfo: { torch: string; backends: Record<string, unknown> } | undefined;
-    const python = options.pytorch ? (typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3') : undefined;
+    const python = pythonOf(options.pytorch);
+    const peers = (python ? (options.pytorchBlas ?? ['openblas']) : []).map((blas) => ({ blas, rates: [] as number[], modes: [] as string[], torch: '', backends: undefined as PytorchBackends | undefined }));
     if (python && (model.manifest.kind !== 'lstm-ae' || W !== 64 || C !== 8)) {
       throw new SeismoError('ERR_INVALID_OPTION', `the PyTorch scoring peer models the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16); drop --model to compare against it`);
     }
@@ -141,13 +149,14 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
         pipeRates.push(await pipelineRound());
         ingestRates.push(ingestRound());
         let torchText = '';
-        if (python) {
+        for (const peer of peers) {
           // One process per round, so that its rounds alternate with ours under the same load.
-          const t = runPytorchScoring(python, batch, seconds);
-          torchRates.push(t.windowsPerSec);
-          torchModes.push(t.mode);
-          torchInfo = { torch: t.torch, backends: t.backends };
-          torchText = `, pytorch ${t.windowsPerSec.toFixed(0)} windows/s (${t.mode})`;
+          const t = runPytorchScoring(python!, batch, seconds, peer.blas);
+          peer.rates.push(t.windowsPerSec);
+          peer.modes.push(t.mode);
+          peer.torch = t.torch;
+          peer.backends = t.backends;
+          torchText += `, pytorch/${peer.blas} ${t.windowsPerSec.toFixed(0)} windows/s (${t.mode})`;
         }
         log(`round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s, ingest ${(ingestRates.at(-1)! / 1e6).toFixed(2)} M samples/s${torchText}`);
       }
@@ -158,6 +167,18 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     }
     const ortMedian = median(ortRates);
     const pipeMedian = median(pipeRates);
+    const pytorchPeers: PytorchScoring[] = peers.map((p) => ({
+      blas: p.blas,
+      windowsPerSec: median(p.rates),
+      pipelineRatio: pipeMedian / median(p.rates),
+      ortRatio: ortMedian / median(p.rates),
+      roundRatios: { pipeline: median(pipeRates.map((v, i) => v / p.rates[i]!)), ort: median(ortRates.map((o, i) => o / p.rates[i]!)) },
+      torch: p.torch,
+      backends: p.backends!,
+      modes: p.modes,
+      rounds: p.rates,
+    }));
+    const strongest = pytorchPeers.reduce<PytorchScoring | undefined>((best, p) => (best === undefined || p.windowsPerSec > best.windowsPerSec ? p : best), undefined);
     return {
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C },
       batchSize: batch,
@@ -167,35 +188,9 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       ratio: pipeMedian / ortMedian,
       roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)),
       ingestSamplesPerSec: median(ingestRates),
-      ...(torchInfo
-        ? {
-            pytorch: {
-              windowsPerSec: median(torchRates),
-              pipelineRatio: pipeMedian / median(torchRates),
-              ortRatio: ortMedian / median(torchRates),
-              roundRatios: { pipeline: median(pipeRates.map((p, i) => p / torchRates[i]!)), ort: median(ortRates.map((o, i) => o / torchRates[i]!)) },
-              ...torchInfo,
-              modes: torchModes,
-            },
-          }
-        : {}),
-      rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates, ...(torchInfo ? { pytorch: torchRates } : {}) },
+      ...(strongest ? { pytorch: strongest, pytorchPeers } : {}),
+      rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates, ...(strongest ? { pytorch: strongest.rounds } : {}) },
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node },
     };
   });
-}
-
-/** One round of bench/pytorch/score_bench.py: windows/s of the faster of eager and TorchScript. */
-export function runPytorchScoring(python: string, batch: number, seconds: number): { windowsPerSec: number; mode: string; torch: string; backends: Record<string, unknown> } {
-  // From the package root, not __dirname: tsc does not copy the .py file into dist/.
-  const script = path.join(PACKAGE_ROOT, 'bench', 'pytorch', 'score_bench.py');
-  if (!fs.existsSync(script)) {
-    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch scoring script not found at ${script} (it ships with a source checkout of seismo, not the npm package).`, { script });
-  }
-  const r = spawnSync(python, [script, '--json', '--rounds', '1', '--seconds', String(seconds), '--batch', String(batch)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 20 });
-  if (r.status !== 0) {
-    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch scoring peer failed (${r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').at(-1)}`}); install Debian's python3-torch or pass --pytorch <python>.`, { python });
-  }
-  const out = JSON.parse(r.stdout) as { windowsPerSec: number; mode: string; torch: string; backends: Record<string, unknown> };
-  return { windowsPerSec: out.windowsPerSec, mode: out.mode, torch: out.torch, backends: out.backends };
 }

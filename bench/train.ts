@@ -9,20 +9,16 @@
  * seeded shuffling, no validation. The first epoch of each run warms up (JIT, allocations) and is
  * not counted; `secPerEpoch` is the median of the timed epochs.
  */
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { existsSync } from 'node:fs';
-import { SeismoError } from '../src/errors.js';
-import { PACKAGE_ROOT } from '../src/native.js';
 import { median } from '../src/stats/quantile.js';
 import { initBackend } from '../training/backend.js';
 import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/kinds/dc-vae/model.js';
 import { fitWindows, type FitOptions } from '../training/fit.js';
 import { buildLstmAe, resolveLstmAeConfig } from '../training/kinds/lstm-ae/model.js';
 import { kernelPath, setNativeKernelsEnabled, type KernelPath } from '../training/native-ops/index.js';
+import { pythonOf, runPytorchTraining, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
 
 /** The fixed benchmark configuration (issue 7), printed with every result. */
 export const TRAIN_BENCH_CONFIG = Object.freeze({
@@ -46,6 +42,11 @@ export interface TrainBenchOptions {
   tfjsEpochs?: number;
   /** Also run the PyTorch reference: true for `/usr/bin/python3`, or a python executable. Default false. */
   pytorch?: boolean | string;
+  /**
+   * BLAS of the PyTorch reference (bench/pytorch/peer.ts): each one a separate peer, run after
+   * seismo in every round, e.g. `['openblas', 'mkl']`. Default `['openblas']`.
+   */
+  pytorchBlas?: readonly PytorchBlas[];
   /** Models to time. Default both. */
   models?: readonly ('lstmAe' | 'dcVae')[];
   /**
@@ -64,17 +65,52 @@ export interface EpochTiming {
   secPerEpoch: number;
   /** Every timed epoch, seconds. */
   epochSeconds: number[];
+  /**
+   * CPU seconds of the process per timed epoch, median (every thread of the process: user +
+   * system). Steadier than wall time on a shared machine, where waiting for a core inflates
+   * wall time but not CPU time; both sides are single-threaded.
+   */
+  cpuSecPerEpoch?: number;
+  /** CPU seconds of every timed epoch. */
+  epochCpuSeconds?: number[];
   /** Mean training loss of the last epoch (sanity: both paths should agree). */
   lastLoss: number;
   path: KernelPath | 'pytorch';
   /** Seconds of the warm-up epoch (not counted in `secPerEpoch`). */
   warmupSeconds?: number;
+  /** PyTorch peers: the BLAS it was given. */
+  blas?: PytorchBlas;
 }
+
+/** A PyTorch peer of one model, with seismo's ratio to it. */
+export interface PytorchPeerTiming extends EpochTiming {
+  blas: PytorchBlas;
+  /** seismo / this peer, seconds per epoch (below 1: seismo is faster). */
+  ratio: number;
+  /** seismo / this peer in CPU seconds per epoch. */
+  cpuRatio?: number;
+  /** The same ratio within each round (both ran back to back), with rounds > 1. */
+  ratioRounds?: number[];
+  /** Warm-up epoch of each round. */
+  warmupEpochSeconds?: number[];
+}
+
+/** Per model: seismo's timing, and with `pytorch` the strongest peer (`pytorch`, lowest s/epoch) and every peer. */
+export type ModelTiming = EpochTiming & {
+  tfjs?: EpochTiming;
+  pytorch?: EpochTiming;
+  ratioToPytorch?: number;
+  ratioRounds?: number[];
+  warmupEpochSeconds?: number[];
+  pytorchPeers?: PytorchPeerTiming[];
+};
 
 export interface TrainBenchResult {
   /** Native path where the addon loads, else tfjs; `tfjs` holds the pure-tfjs figures when asked for. */
-  lstmAe?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number; ratioRounds?: number[]; warmupEpochSeconds?: number[] };
-  dcVae?: EpochTiming & { tfjs?: EpochTiming; pytorch?: EpochTiming; ratioToPytorch?: number; ratioRounds?: number[]; warmupEpochSeconds?: number[] };
+  lstmAe?: ModelTiming;
+  dcVae?: ModelTiming;
+  /** What each PyTorch peer computed with (by BLAS choice), proven in its process. */
+  pytorchBackends?: Partial<Record<PytorchBlas, PytorchBackends & { torch: string }>>;
   config: typeof TRAIN_BENCH_CONFIG & { timedEpochs: number; warmupEpochs: 1 };
   /** tfjs backend, kernel path and variant. */
   backend: string;
@@ -106,8 +142,11 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
   const model = build();
   const starts = Int32Array.from({ length: cfg.windows }, (_, i) => i);
   const seconds: number[] = [];
+  const cpuSeconds: number[] = [];
   const losses: number[] = [];
   let warmup = NaN;
+  // CPU time between epoch events (the loop does nothing else between them here: no validation).
+  let cpu = process.cpuUsage();
   try {
     await fitWindows(model, frames, starts, new Int32Array(0), {
       window: cfg.window,
@@ -118,9 +157,13 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
       targets,
       onProgress: (p) => {
         if (p.phase !== 'epoch') return;
-        log(`  ${label} epoch ${p.epoch}${p.epoch === 1 ? ' (warm-up)' : ''}: ${p.seconds.toFixed(3)} s, loss ${p.loss.toFixed(5)}`);
+        const used = process.cpuUsage(cpu);
+        cpu = process.cpuUsage();
+        const cpuSec = (used.user + used.system) / 1e6;
+        log(`  ${label} epoch ${p.epoch}${p.epoch === 1 ? ' (warm-up)' : ''}: ${p.seconds.toFixed(3)} s (cpu ${cpuSec.toFixed(3)} s), loss ${p.loss.toFixed(5)}`);
         if (p.epoch > 1) {
           seconds.push(p.seconds);
+          cpuSeconds.push(cpuSec);
           losses.push(p.loss);
         } else warmup = p.seconds;
       },
@@ -128,28 +171,7 @@ async function timeModel(build: () => tfl.LayersModel, frames: tf.Tensor2D, epoc
   } finally {
     model.dispose();
   }
-  return { secPerEpoch: median(seconds), epochSeconds: seconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path, warmupSeconds: warmup };
-}
-
-function runPytorch(python: string, epochs: number, models: readonly string[], log: (l: string) => void): Record<string, EpochTiming> {
-  // From the package root, not __dirname: tsc does not copy the .py file into dist/.
-  const script = path.join(PACKAGE_ROOT, 'bench', 'pytorch', 'train_bench.py');
-  if (!existsSync(script)) {
-    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch reference script not found at ${script} (it ships with a source checkout of seismo, not the npm package).`, { script });
-  }
-  log(`running the PyTorch reference: ${python} ${path.relative(process.cwd(), script)} (1 thread)`);
-  const r = spawnSync(python, [script, '--json', '--epochs', String(epochs), '--models', models.join(',')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
-  });
-  if (r.status !== 0) {
-    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch reference failed (${r.error?.message ?? `exit ${r.status}`}); install Debian's python3-torch or pass --pytorch <python>.`, {
-      python,
-    });
-  }
-  const out = JSON.parse(r.stdout) as Record<string, { secPerEpoch: number; epochSeconds: number[]; lastLoss: number; warmupSeconds?: number }>;
-  return Object.fromEntries(Object.entries(out).filter(([k]) => k === 'lstmAe' || k === 'dcVae').map(([k, v]) => [k, { ...v, path: 'pytorch' as const }]));
+  return { secPerEpoch: median(seconds), epochSeconds: seconds, cpuSecPerEpoch: median(cpuSeconds), epochCpuSeconds: cpuSeconds, lastLoss: losses[losses.length - 1]!, path: kernelPath().path, warmupSeconds: warmup };
 }
 
 /**
@@ -199,21 +221,30 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', loadAvg1mBefore: loadBefore, loadAvg1mAfter: NaN },
   };
   const rounds = options.pytorch ? Math.max(1, options.rounds ?? 1) : 1;
-  const python = options.pytorch ? (typeof options.pytorch === 'string' ? options.pytorch : '/usr/bin/python3') : undefined;
+  const python = pythonOf(options.pytorch);
+  const blasList = python ? (options.pytorchBlas ?? ['openblas']) : [];
+  const backends: NonNullable<TrainBenchResult['pytorchBackends']> = {};
+  const runPeer = (blas: PytorchBlas, names: readonly string[]): Record<string, EpochTiming> => {
+    const r = runPytorchTraining(python!, epochs, names, blas, log);
+    backends[blas] = { ...r.backends, torch: r.torch };
+    return Object.fromEntries(Object.entries(r.models).map(([k, v]) => [k, { ...v, path: 'pytorch' as const, blas }]));
+  };
   try {
     for (const name of models) {
       const spec = specs[name];
       const mine: EpochTiming[] = [];
-      const theirs: EpochTiming[] = [];
+      const theirs = new Map<PytorchBlas, EpochTiming[]>(blasList.map((b) => [b, []]));
       for (let r = 0; r < rounds; r++) {
         const label = rounds > 1 ? `${name} [${kernels.path}] round ${r + 1}/${rounds}` : `${name} [${kernels.path}]`;
         mine.push(await timeModel(spec.build, frames, epochs, spec.targets, log, label));
         // Without rounds, PyTorch runs after every model (as before); with them, right after ours.
-        if (python && rounds > 1) theirs.push(runPytorch(python, epochs, [name], log)[name]!);
+        if (rounds > 1) for (const blas of blasList) theirs.get(blas)!.push(runPeer(blas, [name])[name]!);
       }
       const timing: EpochTiming = {
         secPerEpoch: median(mine.flatMap((m) => m.epochSeconds)),
         epochSeconds: mine.flatMap((m) => m.epochSeconds),
+        cpuSecPerEpoch: median(mine.flatMap((m) => m.epochCpuSeconds!)),
+        epochCpuSeconds: mine.flatMap((m) => m.epochCpuSeconds!),
         lastLoss: mine.at(-1)!.lastLoss,
         path: mine.at(-1)!.path,
       };
@@ -228,30 +259,64 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
       }
       result[name] = { ...timing, warmupEpochSeconds: mine.map((m) => m.warmupSeconds!), ...(tfjs ? { tfjs } : {}) };
       log(`${name}: ${timing.secPerEpoch.toFixed(3)} s/epoch (${timing.path})${tfjs ? `, tfjs-only ${tfjs.secPerEpoch.toFixed(3)} s/epoch` : ''}`);
-      if (theirs.length > 0) {
-        const all = theirs.flatMap((t) => t.epochSeconds);
-        const peer: EpochTiming = { secPerEpoch: median(all), epochSeconds: all, lastLoss: theirs.at(-1)!.lastLoss, path: 'pytorch', warmupSeconds: theirs.at(-1)!.warmupSeconds };
-        const entry = result[name]!;
-        entry.pytorch = peer;
-        entry.ratioToPytorch = timing.secPerEpoch / peer.secPerEpoch;
-        entry.ratioRounds = mine.map((m, i) => m.secPerEpoch / theirs[i]!.secPerEpoch);
-        log(`${name}: PyTorch ${peer.secPerEpoch.toFixed(3)} s/epoch, ratio ${entry.ratioToPytorch.toFixed(2)}x (per round ${entry.ratioRounds.map((x) => x.toFixed(2)).join(', ')})`);
+      if (rounds > 1) {
+        const peers = blasList.map((blas): PytorchPeerTiming => {
+          const t = theirs.get(blas)!;
+          const all = t.flatMap((x) => x.epochSeconds);
+          const cpuAll = t.flatMap((x) => x.epochCpuSeconds ?? []);
+          const secPerEpoch = median(all);
+          return {
+            secPerEpoch,
+            epochSeconds: all,
+            ...(cpuAll.length > 0 ? { cpuSecPerEpoch: median(cpuAll), epochCpuSeconds: cpuAll, cpuRatio: timing.cpuSecPerEpoch! / median(cpuAll) } : {}),
+            lastLoss: t.at(-1)!.lastLoss,
+            path: 'pytorch',
+            blas,
+            warmupSeconds: t.at(-1)!.warmupSeconds,
+            warmupEpochSeconds: t.map((x) => x.warmupSeconds!),
+            ratio: timing.secPerEpoch / secPerEpoch,
+            ratioRounds: mine.map((m, i) => m.secPerEpoch / t[i]!.secPerEpoch),
+          };
+        });
+        attachPeers(result[name]!, peers, log, name);
       }
     }
   } finally {
     frames.dispose();
   }
   if (python && rounds === 1) {
-    const ref = runPytorch(python, epochs, models, log);
+    const ref = new Map(blasList.map((blas) => [blas, runPeer(blas, models)]));
     for (const name of models) {
       const mine = result[name];
-      const theirs = ref[name];
-      if (!mine || !theirs) continue;
-      mine.pytorch = theirs;
-      mine.ratioToPytorch = mine.secPerEpoch / theirs.secPerEpoch;
-      log(`${name}: PyTorch ${theirs.secPerEpoch.toFixed(3)} s/epoch, ratio ${mine.ratioToPytorch.toFixed(2)}x`);
+      if (!mine) continue;
+      attachPeers(
+        mine,
+        blasList.map((blas) => {
+          const peer = ref.get(blas)![name]!;
+          return { ...peer, blas, ratio: mine.secPerEpoch / peer.secPerEpoch, ...(peer.cpuSecPerEpoch ? { cpuRatio: mine.cpuSecPerEpoch! / peer.cpuSecPerEpoch } : {}) };
+        }),
+        log,
+        name,
+      );
     }
   }
+  if (blasList.length > 0) result.pytorchBackends = backends;
   result.machine.loadAvg1mAfter = os.loadavg()[0]!;
   return result;
+}
+
+/** Records every peer of a model and, as `pytorch`/`ratioToPytorch`/`ratioRounds`, the strongest (lowest s/epoch). */
+function attachPeers(entry: ModelTiming, peers: PytorchPeerTiming[], log: (l: string) => void, name: string): void {
+  if (peers.length === 0) return;
+  const best = peers.reduce((a, b) => (b.secPerEpoch < a.secPerEpoch ? b : a));
+  const { ratio, ratioRounds, cpuRatio: _c, warmupEpochSeconds: _w, ...timing } = best;
+  entry.pytorch = timing;
+  entry.ratioToPytorch = ratio;
+  if (ratioRounds) entry.ratioRounds = ratioRounds;
+  entry.pytorchPeers = peers;
+  for (const p of peers) {
+    const perRound = p.ratioRounds ? ` (per round ${p.ratioRounds.map((x) => x.toFixed(2)).join(', ')})` : '';
+    const cpu = p.cpuRatio === undefined ? '' : `; cpu ${p.cpuSecPerEpoch!.toFixed(3)} s/epoch, ratio ${p.cpuRatio.toFixed(2)}x`;
+    log(`${name}: PyTorch/${p.blas} ${p.secPerEpoch.toFixed(3)} s/epoch, ratio ${p.ratio.toFixed(2)}x${perRound}${cpu}${p === best ? ' <- strongest peer' : ''}`);
+  }
 }

@@ -137,6 +137,37 @@ describe('detector: stride-1 step graph (dc-vae)', function () {
     assert.throws(() => readModelDir(copy), (e: unknown) => isSeismoError(e, 'ERR_MODEL_NOT_FOUND') && /step/.test(e.message));
   });
 
+  it('takes batches of 1024 by itself when stepping with maxLatencyMs (64 otherwise), rings sized as for 64, and a partial batch still goes at the deadline', async () => {
+    const cases: [Parameters<typeof Detector.load>[1], number][] = [
+      [{ maxLatencyMs: 5 }, 1024],
+      [{}, 64],
+      [{ maxLatencyMs: 5, stepGraph: false }, 64],
+      [{ maxLatencyMs: 5, stride: 2 }, 64],
+      [{ maxLatencyMs: 5, batchSize: 100 }, 100],
+    ];
+    for (const [options, batchSize] of cases) {
+      const d = await Detector.load(dir, options);
+      try {
+        assert.equal(d.batchSize, batchSize, JSON.stringify(options));
+        assert.equal(d.capacity, Math.max(4 * W, W + 4 * (options!.batchSize ?? 64) * d.stride), JSON.stringify(options));
+      } finally {
+        await d.close();
+      }
+    }
+    // One series, a few windows: far from a batch of 1024, scored at the deadline without flush().
+    const scored: number[] = [];
+    const d = await Detector.load(dir, { maxLatencyMs: 5, onBatch: (b) => scored.push(...b.starts) });
+    try {
+      assert.equal(d.stepGraph, true);
+      for (let i = 0; i < W + 3; i++) d.push('a', i, series[0]!.subarray(i * 3, (i + 1) * 3));
+      for (let waited = 0; scored.length < 4 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.deepEqual(scored, [0, 1, 2, 3]);
+      assert.equal(d.stats().windowsStepped, 4);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('rejects a non-boolean stepGraph option', async () => {
     await assert.rejects(Detector.load(dir, { stepGraph: 'yes' as unknown as boolean }), (e: unknown) => isSeismoError(e, 'ERR_INVALID_OPTION'));
   });

@@ -4,8 +4,10 @@
 stride-1 windows on ONE CPU thread, the score computed as seismo's graph computes it (per-window
 mean squared reconstruction error and its per-channel shares), so both sides do the same work.
 
-Usage: /usr/bin/python3 bench/pytorch/score_bench.py [--batch 64] [--rounds 5] [--seconds 2] [--json]
-Prints progress on stderr and, with --json, {"windowsPerSec", "rounds", "mode", "torch", ...}.
+Usage: /usr/bin/python3 bench/pytorch/score_bench.py [--blas openblas|mkl] [--batch 64] [--rounds 5] [--seconds 2] [--json]
+Prints progress on stderr and, with --json, {"windowsPerSec", "rounds", "mode", "torch", "backends", ...};
+`backends` says which BLAS ran (bench/pytorch/torch_blas.py: `--blas mkl` gives this process
+Debian's MKL through LD_LIBRARY_PATH, proven by counting MKL's own verbose lines in one forward pass).
 
 Weights are random (the cost of a forward pass does not depend on them). Each round times
 eager mode and TorchScript (torch.jit.trace + freeze) alternately; the peer is the faster of the
@@ -17,9 +19,11 @@ import os
 import sys
 import time
 
-# Threads are capped before torch loads OpenBLAS (torch.set_num_threads does not reach its pool).
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
-os.environ.setdefault('OMP_NUM_THREADS', '1')
+import torch_blas
+
+# Before torch loads: the BLAS of this process, threads capped (torch.set_num_threads does not
+# reach OpenBLAS' own pool). May re-execute the script with LD_LIBRARY_PATH set.
+torch_blas.select(torch_blas.preparse())
 
 import torch
 
@@ -45,6 +49,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--seconds', type=float, default=2.0)
     ap.add_argument('--json', action='store_true')
+    torch_blas.add_argument(ap)
     args = ap.parse_args()
     torch.manual_seed(1)
     B = args.batch
@@ -82,7 +87,7 @@ def main():
         'batch': B,
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
-        'backends': backends(),
+        'backends': backends(lambda: eager(span, starts)),
     }
     if args.json:
         print(json.dumps(out))
@@ -90,15 +95,12 @@ def main():
         print(json.dumps(out, indent=1))
 
 
-def backends():
-    """What this torch computes with: its BLAS (Debian: the libblas.so.3 alternative), oneDNN, MKL."""
-    try:
-        blas = os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')
-    except OSError:
-        blas = 'unknown'
-    cfg = torch.__config__.show()
-    onednn = next((l.strip() for l in cfg.splitlines() if 'MKL-DNN' in l or 'oneDNN' in l), 'none')
-    return {'blas': blas, 'mkl': torch.backends.mkl.is_available(), 'mkldnn': torch.backends.mkldnn.is_available(), 'mkldnnEnabled': torch.backends.mkldnn.enabled, 'onednn': onednn}
+def backends(step):
+    """What this torch computed with (bench/pytorch/torch_blas.py), MKL calls counted in one forward pass."""
+    with torch.inference_mode():
+        b = torch_blas.report(torch, step)
+    # The keys the CLI has printed since the OpenBLAS-only peer: 'blas' is now the proven one-liner.
+    return {**b, 'blas': b['summary'], 'mkl': b['torchMkl']}
 
 
 if __name__ == '__main__':

@@ -2,13 +2,15 @@
 """PyTorch reference for `seismo bench train` (bench/train.ts): the same LSTM-AE and DC-VAE, the
 same data, batch size, optimiser and epoch structure, on ONE CPU thread.
 
-Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--epochs 3] [--models lstmAe,dcVae] [--json]
+Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--blas openblas|mkl] [--epochs 3] [--models lstmAe,dcVae] [--json]
 Needs Debian's python3-torch (apt-get install python3-torch) and, for a fair figure, an optimised
 BLAS (apt-get install libopenblas0-pthread; see below). Debian bookworm's torch 1.13.1 is built
-with oneDNN (MKL-DNN 2.6.3, on by default: its convolutions use it) and without MKL (matmuls and
-the LSTM's GEMMs go through libblas.so.3, OpenBLAS here); the pip wheel's MKL is not reachable
-offline. Prints progress on stderr and, with
---json, {"lstmAe": {"secPerEpoch", "epochSeconds", "lastLoss"}, "dcVae": {...}, "torch": ...}.
+with oneDNN (MKL-DNN 2.6.3, on by default: its convolutions use it) and without MKL of its own
+(matmuls and the LSTM's GEMMs go through libblas.so.3, OpenBLAS here); the pip wheel is not
+reachable offline, but `--blas mkl` gives this process Debian's non-free MKL 2020.4 (apt-get
+install libmkl-rt) through LD_LIBRARY_PATH (bench/pytorch/torch_blas.py). Prints progress on
+stderr and, with --json, {"lstmAe": {"secPerEpoch", "epochSeconds", "lastLoss"}, "dcVae": {...},
+"torch": ..., "backends": {which BLAS ran, MKL calls counted in one training step}}.
 
 Shapes follow the tfjs models: windows [N, W=64, C=8]; LSTM-AE encoder LSTM(8->32), last hidden
 state repeated W times, decoder LSTM(32->16), per-frame Linear(16->8), MSE. DC-VAE: 4 causal
@@ -24,12 +26,16 @@ import os
 import sys
 import time
 
+import torch_blas
+
 # Debian's torch does its matmuls through the system BLAS (libblas.so.3 alternative). With only
 # the reference BLAS installed that is netlib's unoptimised code, several times slower than a
 # real one: install libopenblas0-pthread for a fair baseline. Its threads are capped here, before
-# torch loads it, because torch.set_num_threads does not reach OpenBLAS' own pool.
-os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
-os.environ.setdefault('OMP_NUM_THREADS', '1')
+# torch loads it, because torch.set_num_threads does not reach OpenBLAS' own pool; `--blas mkl`
+# re-executes the script with MKL's folder first on LD_LIBRARY_PATH. Only when run as a script:
+# score_bench.py imports this module for the network and has made its own choice.
+if __name__ == '__main__':
+    torch_blas.select(torch_blas.preparse())
 
 import torch
 import torch.nn as nn
@@ -111,9 +117,10 @@ def time_model(model, data, epochs, label):
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     offsets = torch.arange(WINDOW)
     gen = torch.Generator().manual_seed(SEED)
-    seconds, loss_last, warmup = [], float('nan'), float('nan')
+    seconds, cpu_seconds, loss_last, warmup = [], [], float('nan'), float('nan')
     for epoch in range(epochs + 1):  # epoch 0 warms up
         t0 = time.perf_counter()
+        c0 = time.process_time()
         order = torch.randperm(WINDOWS, generator=gen)
         total = 0.0
         for b in range(0, WINDOWS, BATCH):
@@ -125,23 +132,27 @@ def time_model(model, data, epochs, label):
             opt.step()
             total += loss.item() * len(starts)
         dt = time.perf_counter() - t0
-        print(f'  pytorch {label} epoch {epoch + 1}{" (warm-up)" if epoch == 0 else ""}: {dt:.3f} s, loss {total / WINDOWS:.5f}', file=sys.stderr)
+        dc = time.process_time() - c0
+        print(f'  pytorch {label} epoch {epoch + 1}{" (warm-up)" if epoch == 0 else ""}: {dt:.3f} s (cpu {dc:.3f} s), loss {total / WINDOWS:.5f}', file=sys.stderr)
         if epoch > 0:
             seconds.append(dt)
+            cpu_seconds.append(dc)
             loss_last = total / WINDOWS
         else:
             warmup = dt
-    s = sorted(seconds)
-    med = s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
-    return {'secPerEpoch': med, 'epochSeconds': seconds, 'lastLoss': loss_last, 'warmupSeconds': warmup}
+    return {'secPerEpoch': median(seconds), 'epochSeconds': seconds, 'cpuSecPerEpoch': median(cpu_seconds), 'epochCpuSeconds': cpu_seconds, 'lastLoss': loss_last, 'warmupSeconds': warmup}
 
 
-def blas():
-    """Which BLAS libblas.so.3 resolves to (Debian alternatives), for the record."""
-    try:
-        return os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')
-    except OSError:
-        return 'unknown'
+def median(v):
+    s = sorted(v)
+    return s[len(s) // 2] if len(s) % 2 else 0.5 * (s[len(s) // 2 - 1] + s[len(s) // 2])
+
+
+def train_step(model, data):
+    """One optimiser step on one batch: the unit in which MKL's calls are counted."""
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    x = data[torch.arange(BATCH)[:, None] + torch.arange(WINDOW)[None, :]]
+    return lambda: (opt.zero_grad(set_to_none=True), model.loss(x).backward(), opt.step())
 
 
 def main():
@@ -149,12 +160,16 @@ def main():
     ap.add_argument('--epochs', type=int, default=3)
     ap.add_argument('--models', default='lstmAe,dcVae')
     ap.add_argument('--json', action='store_true')
+    torch_blas.add_argument(ap)
     args = ap.parse_args()
     torch.manual_seed(SEED)
     data = frames()
     data = (data - data.mean(0)) / data.std(0)  # scaled like the tfjs pipeline (values do not affect timing)
-    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas(), 'mkl': torch.backends.mkl.is_available(), 'mkldnn': torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled}
     builders = {'lstmAe': LstmAe, 'dcVae': DcVae}
+    first = args.models.split(',')[0]
+    backends = torch_blas.report(torch, train_step(builders[first](), data))
+    backends['probe'] = f'one training step of {first} (batch {BATCH})'
+    out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': backends['summary'], 'mkl': backends['torchMkl'], 'mkldnn': backends['mkldnn'], 'backends': backends}
     for name in args.models.split(','):
         out[name] = time_model(builders[name](), data, args.epochs, name)
         print(f'pytorch {name}: {out[name]["secPerEpoch"]:.3f} s/epoch', file=sys.stderr)

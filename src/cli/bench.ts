@@ -14,6 +14,7 @@ interface BenchOptions extends CommonOptions {
   epochs?: string;
   tfjs?: boolean;
   pytorch?: boolean | string;
+  pytorchBlas?: string;
   data?: string;
   models?: string;
   online?: boolean;
@@ -33,6 +34,21 @@ interface BenchOptions extends CommonOptions {
   latency?: boolean;
   threads?: string;
   maxLatencyMs?: string;
+}
+
+/** `--pytorch-blas`, parsed by the bench's own module (loaded on demand, as the benches are). */
+function pytorchBlasOption(opts: BenchOptions): import('../../bench/pytorch/peer.js').PytorchBlas[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parsePytorchBlas } = require('../../bench/pytorch/peer.js') as typeof import('../../bench/pytorch/peer.js');
+  return parsePytorchBlas(opts.pytorchBlas);
+}
+
+/** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
+function seismoCompute(what: 'scoring' | 'training', kernels?: string): string {
+  if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs, no BLAS library), and tfjs' wasm backend for the optimiser`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const version = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? 'unknown';
+  return `seismo scores with onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */
@@ -225,9 +241,13 @@ async function runSecondCoreBench(opts: BenchOptions): Promise<Record<string, un
 /** Stride-1 scoring: the step graph against the window graph at several series counts (docs/benchmarks.md). */
 async function runStep(opts: BenchOptions): Promise<Record<string, unknown>> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runStepBench } = require('../../bench/step.js') as typeof import('../../bench/step.js');
+  const { runStepBench, STEP_BENCH_KINDS } = require('../../bench/step.js') as typeof import('../../bench/step.js');
+  if (opts.kind !== undefined && !(STEP_BENCH_KINDS as readonly string[]).includes(opts.kind)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `bench step --kind takes ${STEP_BENCH_KINDS.join(' or ')} (the kinds with a step graph), got ${opts.kind}`);
+  }
   const r = await runStepBench({
     model: opts.model,
+    ...(opts.kind !== undefined ? { kind: opts.kind as (typeof STEP_BENCH_KINDS)[number] } : {}),
     series: opts.series?.split(',').map((n) => intOption('--series', n.trim())!),
     batchSize: intOption('--batch-size', opts.batchSize),
     stepBatchSize: intOption('--step-batch-size', opts.stepBatchSize),
@@ -266,9 +286,10 @@ export function registerBench(program: Command): void {
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
+    .option('--pytorch-blas <list>', 'with --pytorch (and lstm-scoring): BLAS of the PyTorch peer, comma-separated, one peer each per round: openblas (the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced); default openblas')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
-    .option('--kind <kind>', 'online-mode: model kind (default deepant)')
+    .option('--kind <kind>', 'online-mode: model kind (default deepant); step: the reference model trained without --model, dc-vae (default) or deepant')
     .option('--seeds <list>', 'attribution: comma-separated generator seeds (default 11,12,13)')
     .option('--family <name>', 'attribution: series family, unseen (reported) or service (where settings were chosen); default unseen')
     .option('--per-record [kinds]', 'throughput of the per-record kinds (window 1) through the pipeline vs onnxruntime alone (default kinds: dense-ae,vae,pca,ocsvm,bigan; batch 1024)')
@@ -287,12 +308,14 @@ export function registerBench(program: Command): void {
             epochs: intOption('--epochs', opts.epochs) ?? 3,
             tfjs: opts.tfjs === true,
             pytorch: opts.pytorch,
+            pytorchBlas: pytorchBlasOption(opts),
             models: models as ('lstmAe' | 'dcVae')[] | undefined,
             // --rounds defaults to 5 for the throughput rounds; train's default is one round.
             rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `tfjs backend '${r.backend}', kernels ${r.kernels}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
+          if (r.pytorchBackends) say(opts, `  ${seismoCompute('training', r.kernels)}`);
           for (const name of ['lstmAe', 'dcVae'] as const) {
             const m = r[name];
             if (!m) continue;
@@ -300,7 +323,13 @@ export function registerBench(program: Command): void {
             const extra = [m.tfjs ? `tfjs-only ${m.tfjs.secPerEpoch.toFixed(3)}` : '', m.pytorch ? `pytorch ${m.pytorch.secPerEpoch.toFixed(3)} (ratio ${m.ratioToPytorch!.toFixed(2)}x${perRound})` : '']
               .filter(Boolean)
               .join(', ');
-            say(opts, `  ${name.padEnd(7)} ${m.secPerEpoch.toFixed(3).padStart(8)} s/epoch [${m.path}]${extra ? `  ${extra}` : ''}`);
+            const cpu = m.cpuSecPerEpoch === undefined ? '' : ` (cpu ${m.cpuSecPerEpoch.toFixed(3)} s)`;
+            say(opts, `  ${name.padEnd(7)} ${m.secPerEpoch.toFixed(3).padStart(8)} s/epoch${cpu} [${m.path}]${extra ? `  ${extra}` : ''}`);
+            for (const p of m.pytorchPeers ?? []) {
+              const rr = p.ratioRounds ? `; per round ${p.ratioRounds.map((x) => x.toFixed(2)).join(', ')}` : '';
+              const cpu = p.cpuRatio === undefined ? '' : `; cpu ${p.cpuSecPerEpoch!.toFixed(3)} s/epoch, ${p.cpuRatio.toFixed(2)}x`;
+              say(opts, `    pytorch/${p.blas.padEnd(10)} ${p.secPerEpoch.toFixed(3).padStart(8)} s/epoch (seismo/pytorch ${p.ratio.toFixed(2)}x${rr}${cpu}): ${r.pytorchBackends?.[p.blas]?.summary ?? ''}`);
+            }
           }
           return { experiment, ...r };
         }
@@ -312,15 +341,18 @@ export function registerBench(program: Command): void {
           const r = await runLstmScoring({
             batchSizes,
             pytorch: opts.pytorch ?? true,
+            pytorchBlas: pytorchBlasOption(opts),
             rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
             seconds: Number(opts.seconds),
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `LSTM-AE scoring (window 64, 8 channels, encoder 32, decoder 16), one thread, windows/s; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
-          if (r.pytorch) say(opts, `  pytorch ${r.pytorch.torch}: BLAS ${String(r.pytorch.backends['blas'])}, mkl ${String(r.pytorch.backends['mkl'])}, oneDNN ${String(r.pytorch.backends['mkldnn'])}`);
+          if (r.pytorch) say(opts, `  ${seismoCompute('scoring')}`);
+          for (const p of r.pytorch?.peers ?? []) say(opts, `  pytorch ${r.pytorch!.torch} --blas ${p.blas}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])}`);
           for (const row of r.rows) {
             const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
-            say(opts, `  batch ${String(row.batchSize).padStart(4)}: onnxruntime ${levels}${row.pytorch === undefined ? '' : `; pytorch ${row.pytorch.toFixed(0)} (ort all / pytorch ${row.ratioAllToPytorch!.toFixed(2)}x)`}`);
+            const peers = Object.entries(row.pytorchByBlas ?? {}).map(([b, v]) => `${b} ${v.toFixed(0)}`).join(', ');
+            say(opts, `  batch ${String(row.batchSize).padStart(4)}: onnxruntime ${levels}${row.pytorch === undefined ? '' : `; pytorch ${peers} (ort all / strongest pytorch ${row.ratioAllToPytorch!.toFixed(2)}x)`}`);
             say(opts, `              LSTM-AE core: fused LSTM op ${row.core.fused.toFixed(0)}, unrolled ${row.core.unrolled.toFixed(0)} (x${row.core.unrolledToFused.toFixed(2)} per round; max |diff| ${row.core.maxAbsDiff.toExponential(1)})`);
           }
           return { experiment, ...r };
@@ -381,15 +413,17 @@ export function registerBench(program: Command): void {
           seconds: Number(opts.seconds),
           provider: providerOption(opts.provider),
           pytorch: opts.pytorch,
+          pytorchBlas: pytorchBlasOption(opts),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus`);
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
-        if (r.pytorch) {
-          const b = r.pytorch.backends;
-          say(opts, `  pytorch ${r.pytorch.torch}    ${r.pytorch.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${r.pytorch.pipelineRatio.toFixed(2)}x, ort/pytorch ${r.pytorch.ortRatio.toFixed(2)}x; per round ${r.pytorch.roundRatios.pipeline.toFixed(2)}x, ${r.pytorch.roundRatios.ort.toFixed(2)}x; BLAS ${String(b['blas'])}, mkl ${String(b['mkl'])}, oneDNN ${String(b['mkldnn'])})`);
+        if (r.pytorchPeers) say(opts, `  ${seismoCompute('scoring')}`);
+        for (const p of r.pytorchPeers ?? []) {
+          const strongest = p === r.pytorch && r.pytorchPeers!.length > 1 ? ', the strongest peer' : '';
+          say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; per round ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x${strongest}; torch ${p.torch}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])})`);
         }
         return { experiment, ...r };
       }),

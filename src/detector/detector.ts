@@ -50,9 +50,11 @@ export class Detector {
     this.window = m.window;
     this.channels = m.channels;
     this.stride = options.stride ?? m.stride;
-    this.batchSize = options.batchSize ?? 64;
+    this.batchSize = options.batchSize ?? defaultBatchSize(this.stride === 1 && worker.step, options.maxLatencyMs);
     const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
-    this.capacity = options.capacity ?? Math.max(4 * this.window, this.window + 4 * this.batchSize * this.stride);
+    // From the batch size asked for, or 64: a step detector's larger default batch is many series'
+    // frames, and rings sized for one series to fill it would take 13x the memory per series.
+    this.capacity = options.capacity ?? Math.max(4 * this.window, this.window + 4 * (options.batchSize ?? 64) * this.stride);
     if (this.capacity < this.window + this.stride) {
       throw new SeismoError('ERR_INVALID_OPTION', `capacity ${this.capacity} must hold at least a window and a stride (${this.window + this.stride} frames)`);
     }
@@ -424,6 +426,22 @@ function nonFinite(seriesId: string, timestamp: number, channel: string, value: 
   const what = Number.isFinite(value) ? `${value}, beyond the float32 range (±3.4e38)` : String(value);
   return new SeismoError('ERR_NON_FINITE', `series '${seriesId}' at ${timestamp}: channel '${channel}' is ${what}; clean, rescale or impute it before pushing (${stored})`, { seriesId, timestamp, ...(row === undefined ? {} : { row }) });
 }
+
+/**
+ * The batch size when `DetectorOptions.batchSize` is not given: 64, or {@link STEP_BATCH_SIZE}
+ * for a detector that streams through a step graph (stride 1) and bounds the wait with
+ * `maxLatencyMs`. A step call advances each series of a batch by all its frames in it, so its
+ * fixed cost is shared by more points in a larger batch (at 100 series, batch 64 gave 7.8x the
+ * window graph's points/s, 1,024 20.5x: docs/benchmarks.md); without `maxLatencyMs` a partial
+ * batch waits for `flush()`/`drain()`, so the default stays 64 there (at a low rate, a window
+ * would wait for 1,024 others).
+ */
+function defaultBatchSize(stepping: boolean, maxLatencyMs: number | undefined): number {
+  return stepping && maxLatencyMs !== undefined ? STEP_BATCH_SIZE : 64;
+}
+
+/** A step detector's default batch with `maxLatencyMs` (see {@link defaultBatchSize}). */
+const STEP_BATCH_SIZE = 1024;
 
 function validateOptions(o: DetectorOptions): void {
   const positiveInt = ['batchSize', 'maxSeries', 'capacity', 'maxInFlight', 'stride', 'topChannels', 'intraOpThreads', 'keepVersions'] as const;

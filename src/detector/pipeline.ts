@@ -162,8 +162,8 @@ export class ScoringPipeline {
     const batch = this.batcher.next(live, live.worker.step && this.batcher.stride === 1);
     if (!batch) return 0;
     batch.model.inFlight++;
-    // The step graph's batches come back as posted buffers; the window graph's into a slot.
-    const slot = live.worker.step && this.batcher.stride === 1 ? undefined : this.outbox.take();
+    // Both graphs write a batch's outputs into a slot (the step scorer directly, as it steps).
+    const slot = this.outbox.take();
     // The worker computes the attribution's logarithms too when this version's attribution state
     // exists already (not created here: states are made at delivery, in order, see attributionOf).
     const had = this.attributions.get(live);
@@ -201,7 +201,8 @@ export class ScoringPipeline {
       try {
         // Stride 1 with a step graph: each series' state continues from its previous window.
         if (worker.step && this.batcher.stride === 1) {
-          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size));
+          const outbox = slot === undefined ? undefined : { box: this.outbox, slot, logs };
+          const { outputs, stepped } = await worker.runSteps(this.batcher.rings.id, span.rowStart, span.rowCount, span.starts, batch.slots.subarray(0, batch.size), batch.starts.subarray(0, batch.size), outbox);
           if (stepped) this.windowsStepped += batch.size;
           return outputs;
         }

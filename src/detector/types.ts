@@ -13,15 +13,18 @@ export interface DetectorOptions {
   /** Execution provider. `auto` (default) tries CUDA, then CPU, and reports why. */
   provider?: ProviderRequest;
   /**
-   * Windows per inference call. Default 64. Stride-1 streaming through a step graph gains from
-   * larger batches, since one call then advances each series by several frames: 1,024 gave ~20x
-   * the window graph's points/s at 100 series where 64 gave ~8x (docs/benchmarks.md); pair a
-   * large batch with `maxLatencyMs` so that windows do not wait for it to fill at low rates.
+   * Windows per inference call. Default 64, except for a detector that streams through a step
+   * graph (stride 1, see `stepGraph`) with `maxLatencyMs` set: 1,024 there. Stride-1 streaming
+   * through a step graph gains from larger batches, since one call then advances each series by
+   * several frames (at 100 series 1,024 gave ~20x the window graph's points/s where 64 gave ~8x,
+   * docs/benchmarks.md), and `maxLatencyMs` bounds how long a window waits for such a batch to
+   * fill; without it a partial batch waits for `flush()`/`drain()`, so the default stays 64. The
+   * default `capacity` is computed from the batch size given here, or 64.
    */
   batchSize?: number;
   /** Most distinct series this detector serves; each gets one ring. Default 64. */
   maxSeries?: number;
-  /** Frames retained per series. Default `max(4 * window, window + 4 * batchSize * stride)`. */
+  /** Frames retained per series. Default `max(4 * window, window + 4 * batchSize * stride)`, with `batchSize` as given (64 when not). */
   capacity?: number;
   /** What a full ring does (see {@link OverflowPolicy}). Default `reject`. */
   overflow?: OverflowPolicy;

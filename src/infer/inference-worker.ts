@@ -153,27 +153,21 @@ export class InferenceWorker {
     }
     if (!outbox) return this.request((id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts }));
     const { box, slot, logs } = outbox;
+    this.register(box, slot);
+    return this.requestWith(
+      (id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts, outbox: { id: box.id, slot, ...(logs ? { logs } : {}) } }),
+      (outputs, _stepped, boxed) => unbox(outputs, boxed, outbox, starts.length),
+    );
+  }
+
+  /** Registers an outbox slot with this worker's thread, once per worker and slot, before the first request that names it (messages arrive in order). */
+  private register(box: Outbox, slot: number): void {
     let known = this.outboxes.get(box.id);
     if (!known) this.outboxes.set(box.id, (known = new Set()));
     if (!known.has(slot) && !this.closed && !this.failure) {
-      // Once per worker and slot, before the first request that names it (messages arrive in order).
       this.worker.postMessage({ type: 'outbox', id: box.id, slot, buffer: box.buffers[slot]!, layout: box.layout } satisfies WorkerRequest);
       known.add(slot);
     }
-    const n = starts.length;
-    return this.requestWith(
-      (id) => ({ type: 'run', id, arenaId, rowStart, rowCount, starts, outbox: { id: box.id, slot, ...(logs ? { logs } : {}) } }),
-      (outputs, _stepped, boxed) => {
-        if (boxed) {
-          for (const name of boxed) {
-            // The logs are the outbox's to hand out (`logTermsOf`), with the spec they were made with.
-            if (name === OUTBOX_LOG_TERMS) box.logsWith[slot] = logs;
-            else outputs[name] = box.views.view(slot, name, n)!;
-          }
-        }
-        return outputs;
-      },
-    );
   }
 
   /**
@@ -181,12 +175,18 @@ export class InferenceWorker {
    * graph when the worker has one (same scores; see `./step-scorer.ts`).
    * @param slots series slot of each window (a series' windows in time order).
    * @param frames index in its series of each window's first frame.
+   * @param outbox as for {@link runArena}: the step scorer writes the outputs into the slot.
    */
-  runSteps(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, slots: Int32Array, frames: Float64Array): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
+  runSteps(arenaId: number, rowStart: number, rowCount: number, starts: BigInt64Array, slots: Int32Array, frames: Float64Array, outbox?: { box: Outbox; slot: number; logs?: ChannelLogSpec }): Promise<{ outputs: InferenceOutputs; stepped: boolean }> {
     // The step graph reads the arena in the worker, which cannot view the TypeScript rings (no
     // addon): those windows go through the window graph, as the worker's own fallback sends them.
     if (TsRingArena.owns(arenaId)) return this.runArena(arenaId, rowStart, rowCount, starts).then((outputs) => ({ outputs, stepped: false }));
-    return this.requestWith((id) => ({ type: 'steps', id, arenaId, rowStart, rowCount, starts, slots, frames }), (outputs, stepped) => ({ outputs, stepped }));
+    if (outbox) this.register(outbox.box, outbox.slot);
+    const logs = outbox?.logs;
+    return this.requestWith(
+      (id) => ({ type: 'steps', id, arenaId, rowStart, rowCount, starts, slots, frames, ...(outbox ? { outbox: { id: outbox.box.id, slot: outbox.slot, ...(logs ? { logs } : {}) } } : {}) }),
+      (outputs, stepped, boxed) => ({ outputs: outbox ? unbox(outputs, boxed, outbox, starts.length) : outputs, stepped }),
+    );
   }
 
   /** Scores windows of frames held in JS memory (`[T, channels]` row-major; copied to the worker). */
@@ -261,6 +261,18 @@ export class InferenceWorker {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
+}
+
+/** A reply's outputs with those the worker wrote into the request's outbox slot (`boxed`) as views of it. */
+function unbox(outputs: InferenceOutputs, boxed: string[] | undefined, outbox: { box: Outbox; slot: number; logs?: ChannelLogSpec }, n: number): InferenceOutputs {
+  if (!boxed) return outputs;
+  const { box, slot, logs } = outbox;
+  for (const name of boxed) {
+    // The logs are the outbox's to hand out (`logTermsOf`), with the spec they were made with.
+    if (name === OUTBOX_LOG_TERMS) box.logsWith[slot] = logs;
+    else outputs[name] = box.views.view(slot, name, n)!;
+  }
+  return outputs;
 }
 
 /** The worker entry: built `.js` beside this file, or the `.ts` source under tsx. */

@@ -73,14 +73,37 @@ async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<vo
   const a = arena(msg.arenaId);
   if (!stepper) {
     const frames = a.view.subarray(msg.rowStart * a.channels, (msg.rowStart + msg.rowCount) * a.channels);
-    return run(msg.id, frames, a.channels, msg.starts);
+    return run(msg.id, frames, a.channels, msg.starts, msg.outbox);
   }
   const words = new Int32Array(msg.starts.buffer, msg.starts.byteOffset, 2 * n);
   const rows = new Int32Array(n);
   for (let i = 0; i < n; i++) rows[i] = msg.rowStart + words[2 * i]!;
   const scorer = stepper;
-  const out = await busy(() => scorer.score(n, msg.slots, msg.frames, a.view, rows));
-  if (out) reply(msg.id, out, true);
+  // The outputs the request's outbox slot has room for are written there by the scorer itself
+  // (no result arrays allocated and posted per batch); the others are sent.
+  const box = msg.outbox ? outboxes.get(msg.outbox.id) : undefined;
+  let into: Record<string, Float32Array | undefined> | undefined;
+  if (box) {
+    into = {};
+    for (const o of box.layout.outputs) into[o.name] = box.view(msg.outbox!.slot, o.name, n);
+  }
+  const result = await busy(() => scorer.score(n, msg.slots, msg.frames, a.view, rows, into));
+  if (!result) return;
+  const out: Record<string, Float32Array> = {};
+  const boxed: string[] = [];
+  for (const [name, data] of Object.entries(result)) {
+    if (into?.[name] !== undefined && data.buffer === into[name]!.buffer) boxed.push(name);
+    else out[name] = data;
+  }
+  const logs = box && msg.outbox!.logs ? box.logTerms(msg.outbox!.slot, n) : undefined;
+  if (logs && result[GRAPH_IO.score] && result[GRAPH_IO.channelScore]) {
+    const C = box!.layout.logTerms;
+    if (result[GRAPH_IO.channelScore]!.length === n * C) {
+      channelLogTerms(msg.outbox!.logs!, result[GRAPH_IO.channelScore]!, result[GRAPH_IO.score]!, n, C, logs);
+      boxed.push(OUTBOX_LOG_TERMS);
+    }
+  }
+  reply(msg.id, out, true, boxed);
 }
 
 async function startStep(step: StepInit, provider: ProviderRequest, intraOpThreads: number, wanted: string[], channels: number): Promise<void> {

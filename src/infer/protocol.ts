@@ -43,9 +43,10 @@ export type WorkerRequest =
   /**
    * Score stride-1 windows in a ring arena as `run` does, through the step graph when the worker
    * has one and the batch suits it; `slots` and `frames` (index of each window's first frame in
-   * its series) say which series' state each window continues.
+   * its series) say which series' state each window continues; `outbox` as for `run` (the step
+   * scorer writes the outputs into the slot directly).
    */
-  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array }
+  | { type: 'steps'; id: number; arenaId: number; rowStart: number; rowCount: number; starts: BigInt64Array; slots: Int32Array; frames: Float64Array; outbox?: { id: number; slot: number; logs?: ChannelLogSpec } }
   /** Score windows of frames sent along (a copy): for data that is not in a ring. */
   | { type: 'runFrames'; id: number; frames: Float32Array; channels: number; starts: BigInt64Array }
   | { type: 'close' };

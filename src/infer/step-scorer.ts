@@ -44,7 +44,13 @@ export interface StepScorerOptions {
    * series at T = 16 or one series at T = 64.
    */
   maxFramesPerCall?: number;
-  /** Most frames of one series per call (T). Default 64. */
+  /**
+   * Most frames of one series per call (T). Default 2,048: onnxruntime's cost per call is about
+   * as much as ~100 frames' work (its operators' dispatch, the step graph has ~130), so one series
+   * catching up on a batch's frames is cheapest in calls of thousands of frames (a call per
+   * series at T = 64 cost 2.7 us of CPU per frame, at T = 1,024-2,048 1.0-1.3 us; 100 series x 41
+   * frames 1.0 us).
+   */
   maxT?: number;
   /**
    * The scaler's per-channel std (raw units): also return `channel_activity` `[N, C]`, each
@@ -136,8 +142,18 @@ export class StepScorer {
   /** Per frame of a call: the activity of the window ending there (`[T, rows, C]`, as the frames), when kept. */
   private activityBuf = new Float32Array(0);
   private readonly activity: ActivitySums | undefined;
-  /** Output names fetched besides `columns`. */
-  private readonly fetches: string[];
+  /**
+   * Outputs fetched besides `columns`: each one's shape after `[T, B]` and floats per frame (known
+   * after the first call, until then `tail` undefined), and the buffer onnxruntime writes it into.
+   */
+  private readonly fetched: { name: string; tail: number[] | undefined; width: number; buf: Float32Array }[];
+  /** Per requested output: its entry of `fetched` (undefined for the activity, kept here). */
+  private readonly fetchOf: ({ name: string; tail: number[] | undefined; width: number; buf: Float32Array } | undefined)[];
+  // Per requested output, during a call: where its values of the call are, their floats per
+  // frame, and the batch's window-major result it is copied into.
+  private readonly data: Float32Array[];
+  private readonly widths: Int32Array;
+  private readonly res: (Float32Array | undefined)[];
   /** Where onnxruntime writes `columns` (preallocated: the largest output, ~1 KB per frame, not allocated per call). */
   private columnsBuf = new Float32Array(0);
   // Per active row (series) of a round: its pending window (next output), next frame, last frame
@@ -173,11 +189,15 @@ export class StepScorer {
     this.planNext = new Float64Array(o.slots);
     this.planStamp = new Int32Array(o.slots);
     this.maxFrames = Math.max(1, o.maxFramesPerCall ?? 16_384);
-    this.maxT = Math.max(1, Math.min(o.maxT ?? 64, this.maxFrames));
+    this.maxT = Math.max(1, Math.min(o.maxT ?? 2048, this.maxFrames));
     this.historyNames = layout.layers.map((_, l) => historyInput(l));
     this.historyBufs = layout.layers.map(() => new Float32Array(0));
     this.historyBits = layout.layers.map(() => new Int32Array(0));
-    this.fetches = o.outputs.filter((name) => name !== ACTIVITY);
+    this.fetched = o.outputs.filter((name) => name !== ACTIVITY).map((name) => ({ name, tail: undefined, width: 0, buf: new Float32Array(0) }));
+    this.fetchOf = o.outputs.map((name) => this.fetched.find((f) => f.name === name));
+    this.data = o.outputs.map(() => new Float32Array(0));
+    this.widths = new Int32Array(o.outputs.length);
+    this.res = o.outputs.map(() => undefined);
     if (o.activityStd && o.window >= 2) this.activity = new ActivitySums(o.channels, o.window, o.slots, o.activityStd);
   }
 
@@ -187,9 +207,13 @@ export class StepScorer {
    * @param starts index (in its series) of each window's first frame.
    * @param source frames, row-major `[rows, C]`.
    * @param rows row in `source` of each window's first frame (the window's frames follow it).
-   * @returns each requested output, window-major (`[n]`, `[n, C]`, ...).
+   * @param into where to write outputs, by name, each exactly `n` windows long (the inference
+   *   worker passes views of the request's outbox slot, see `./outbox.ts`); the others (and any
+   *   of another length) are allocated.
+   * @returns each requested output, window-major (`[n]`, `[n, C]`, ...): `into`'s own arrays
+   *   for the names it had.
    */
-  async score(n: number, slots: ArrayLike<number>, starts: ArrayLike<number>, source: Float32Array, rows: ArrayLike<number>): Promise<Record<string, Float32Array>> {
+  async score(n: number, slots: ArrayLike<number>, starts: ArrayLike<number>, source: Float32Array, rows: ArrayLike<number>, into?: Readonly<Record<string, Float32Array | undefined>>): Promise<Record<string, Float32Array>> {
     const W = this.o.window;
     const C = this.o.channels;
     const states = this.states;
@@ -230,6 +254,10 @@ export class StepScorer {
     }
 
     const results: Record<string, Float32Array> = {};
+    // Each output's destination (window-major) and, once known, its floats per frame.
+    const outputs = this.o.outputs;
+    const res = this.res;
+    for (let k = 0; k < outputs.length; k++) res[k] = undefined;
     while (active > 0) {
       const T = this.framesPerRow(active);
       this.ensureCall(active, T);
@@ -272,23 +300,44 @@ export class StepScorer {
       const width = active * T * states.sizes.width;
       if (this.columnsBuf.length < width) this.columnsBuf = new Float32Array(Math.max(width, 2 * this.columnsBuf.length));
       const fetches: Record<string, ort.Tensor | null> = { [STEP_IO.columns]: new this.Tensor('float32', this.columnsBuf.subarray(0, width), [width]) };
-      for (const name of this.fetches) fetches[name] = null;
+      // The score outputs into buffers of this scorer too (once their shapes are known from a
+      // first call): onnxruntime then allocates no output per call.
+      const fetched = this.fetched;
+      for (let k = 0; k < fetched.length; k++) {
+        const f = fetched[k]!;
+        if (!f.tail) {
+          fetches[f.name] = null;
+          continue;
+        }
+        const need = T * active * f.width;
+        if (f.buf.length < need) f.buf = new Float32Array(Math.max(need, 2 * f.buf.length));
+        fetches[f.name] = new this.Tensor('float32', f.buf.subarray(0, need), [T, active, ...f.tail]);
+      }
       const out = await this.session.run(feeds, fetches);
       this.runs++;
       const columnData = this.columnsBuf;
       const columns = new Int32Array(columnData.buffer, columnData.byteOffset, columnData.length);
       // The outputs once per call (not per window): data, floats per frame, and the result arrays.
-      const outputs = this.o.outputs;
-      const data: Float32Array[] = [];
-      const widths: number[] = [];
-      const res: Float32Array[] = [];
+      for (let k = 0; k < fetched.length; k++) {
+        const f = fetched[k]!;
+        if (f.tail) continue;
+        // First call: this output's shape after [T, B], and onnxruntime's own buffer this time.
+        const got = out[f.name]!;
+        f.tail = got.dims.slice(2);
+        f.width = f.tail.reduce((a, b) => a * b, 1);
+        f.buf = got.data as Float32Array;
+      }
       for (let k = 0; k < outputs.length; k++) {
-        if (outputs[k] === ACTIVITY && !this.activity) continue;
-        const d = outputs[k] === ACTIVITY ? this.activityBuf : (out[outputs[k]!]!.data as Float32Array);
-        const width = outputs[k] === ACTIVITY ? C : d.length / (active * T);
-        data.push(d);
-        widths.push(width);
-        res.push((results[outputs[k]!] ??= new Float32Array(n * width)));
+        const name = outputs[k]!;
+        const f = this.fetchOf[k];
+        if (!f && !activity) continue;
+        const w = f ? f.width : C;
+        this.data[k] = f ? f.buf : this.activityBuf;
+        this.widths[k] = w;
+        if (!res[k]) {
+          const target = into?.[name];
+          res[k] = results[name] = target && target.length === n * w ? target : new Float32Array(n * w);
+        }
       }
       for (let r = 0; r < active; ) {
         const e = this.runOf(r, active);
@@ -305,12 +354,13 @@ export class StepScorer {
         // The windows that end at these frames (at most one per frame within a run).
         for (let q = 0; q < count && i >= 0; q++) {
           if (starts[i]! + W - 1 !== t0 + q) continue;
-          for (let k = 0; k < data.length; k++) {
-            const width = widths[k]!;
+          for (let k = 0; k < outputs.length; k++) {
+            const dst = res[k];
+            if (!dst) continue;
+            const width = this.widths[k]!;
             const from = (q * active + r) * width;
             const to = i * width;
-            const src = data[k]!;
-            const dst = res[k]!;
+            const src = this.data[k]!;
             for (let w = 0; w < width; w++) dst[to + w] = src[from + w]!;
           }
           i = nextInChain[i]!;
@@ -332,7 +382,8 @@ export class StepScorer {
       }
       active = kept;
     }
-    for (const name of this.o.outputs) results[name] ??= new Float32Array(0);
+    // No windows, or an output this scorer cannot give (the activity without its std).
+    for (const name of outputs) results[name] ??= new Float32Array(0);
     return results;
   }
 

@@ -43,13 +43,18 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
     for (let b = 0; at < plan.length; b++) {
       const n = Math.min(batchSizes[b % batchSizes.length]!, plan.length - at);
       const part = plan.slice(at, at + n);
+      // `score` into an array of the caller's (as the worker's outbox slot), the others allocated.
+      const into = { score: new Float32Array(n), channel_score: new Float32Array(n * C + 1) };
       const got = await scorer.score(
         n,
         Int32Array.from(part, ([s]) => s),
         Float64Array.from(part, ([, t]) => t),
         stacked,
         Int32Array.from(part, ([s, t]) => base[s]! + t),
+        into,
       );
+      assert.equal(got.score, into.score, 'writes into the array given');
+      assert.notEqual(got.channel_score, into.channel_score, 'an array of another length is not written into');
       for (const name of outputs) {
         const width = got[name]!.length / n;
         out[name] ??= new Float32Array(plan.length * width);

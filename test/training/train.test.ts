@@ -6,7 +6,7 @@ import { initBackend } from '../../training/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { quantile } from '../../src/stats/quantile';
-import { fitScaler, fitWindows, splitStarts, type TrainProgress, windowStarts } from '../../training/fit';
+import { fitScaler, fitWindows, gatherWindows, splitStarts, type TrainProgress, windowCutter, windowStarts } from '../../training/fit';
 import { listKinds, trainModel, type TrainRequest } from '../../training/index';
 import { seededOrthogonal } from '../../training/kinds/lstm-ae/model';
 import { sineMixture } from './helpers';
@@ -182,6 +182,30 @@ describe('training/fit helpers', () => {
     assert.deepEqual([...val], [13, 14, 15, 16]);
     // No training window may share a frame with the first validation window (rows 13..16).
     assert.deepEqual([...train], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('cuts training batches on the host with the same values as tf.gather', async () => {
+    await initBackend();
+    const [T, C, W] = [300, 3, 16];
+    const frames = tf.tensor2d(Float32Array.from({ length: T * C }, (_, i) => Math.sin(i * 0.37) * 1e3 + i * 1e-3), [T, C]);
+    const asInt = tf.cast(frames, 'int32') as tf.Tensor2D;
+    try {
+      const cut = windowCutter(frames, W);
+      const cutInt = windowCutter(asInt, W); // not float32: the tf.gather path
+      for (const starts of [Int32Array.of(0), Int32Array.of(T - W, 5, 5, 17), Int32Array.from({ length: 64 }, (_, i) => (i * 37) % (T - W + 1))]) {
+        const [a, b, c, d] = [cut(starts), gatherWindows(frames, starts, W), cutInt(starts), gatherWindows(asInt, starts, W)];
+        try {
+          assert.deepEqual(a.shape, [starts.length, W, C]);
+          assert.equal(a.dtype, 'float32');
+          assert.deepEqual(a.dataSync(), b.dataSync());
+          assert.deepEqual(c.dataSync(), d.dataSync());
+        } finally {
+          tf.dispose([a, b, c, d]);
+        }
+      }
+    } finally {
+      tf.dispose([frames, asInt]);
+    }
   });
 
   it('fits a population mean/std scaler per channel', () => {

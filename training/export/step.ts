@@ -40,6 +40,7 @@ export class StepLayers {
   /** `[3]` int64 shapes `[T, B, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
   private flatShape: string | undefined;
+  private qIndex: string | undefined;
 
   /**
    * Declares the `frames` `[T, B, C]` input, and a `history_l` input per layer planned (those
@@ -100,6 +101,60 @@ export class StepLayers {
       this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
     }
     return y; // [T B, out]
+  }
+
+  /**
+   * A per-frame stream `x` `[T, B, in]` that the graph reads at any delay up to `reach` frames
+   * back (not a convolution's fixed taps: a max-pooling over the last frames, the strided reads of
+   * a Dense layer over a whole window, a window's first frames). Planned as the contiguous layer
+   * `{in, dilation: 1, kernel: reach + 1}`, whose history is all `reach` past columns whatever T
+   * (`historyRows`). Returns the past columns followed by the new ones, `[reach + T, B, in]`:
+   * row `reach + q - delay` is the stream at frame `t0 + q - delay` ({@link delayed},
+   * {@link gatherDelays} read it). `reach` 0 plans nothing and returns `x`.
+   */
+  stream(x: string, cin: number, reach: number, prefix: string): string {
+    if (reach === 0) return x;
+    const g = this.g;
+    const l = this.next;
+    const plan = this.planned[l];
+    if (!plan || plan.in !== cin || plan.dilation !== 1 || plan.kernel !== reach + 1) {
+      throw new Error(`step graph: stream ${prefix} (in ${cin}, reach ${reach}) is not planned layer ${l} ${JSON.stringify(plan)}`);
+    }
+    this.next++;
+    const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
+    this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
+    return g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`);
+  }
+
+  /** The stream at `delay` frames before each new frame, `[T, B, in]`, from a {@link stream} of that `reach`. */
+  delayed(seq: string, reach: number, delay: number, prefix: string): string {
+    if (delay < 0 || delay > reach) throw new Error(`step graph: delay ${delay} outside the reach ${reach} of ${prefix}`);
+    const g = this.g;
+    const from = reach - delay;
+    return g.op('Slice', [seq, g.int64Const(`${prefix}_from`, [from], [1]), this.end(from), g.int64Const(`${prefix}_axis0`, [0], [1])], {}, prefix);
+  }
+
+  /**
+   * The stream at several delays before each new frame, `[n, T, B, in]` (one Gather; delay-major,
+   * so that each delay's frames are one `[T B, in]` block of rows), from a {@link stream} of that
+   * `reach`: `delays[i]` frames before frame `t0 + q` at `[i, q]`.
+   */
+  gatherDelays(seq: string, reach: number, delays: readonly number[], prefix: string): string {
+    const g = this.g;
+    if (delays.some((d) => d < 0 || d > reach)) throw new Error(`step graph: delays ${JSON.stringify(delays)} outside the reach ${reach} of ${prefix}`);
+    const index = g.op('Add', [g.int64Const(`${prefix}_offsets`, delays.map((d) => reach - d), [delays.length, 1]), this.frameIndex()], {}, `${prefix}_index`); // [n, T]
+    return g.op('Gather', [seq, index], { axis: attr.int(0) }, prefix);
+  }
+
+  /** `[1, T]` int64 `0 .. T - 1` (made once). */
+  private frameIndex(): string {
+    if (!this.qIndex) {
+      const g = this.g;
+      const T = g.op('Squeeze', [this.ends.get(0)!, g.int64Const('frames_T_axes', [0], [1])], {}, 'frames_T_scalar');
+      const range = g.op('Range', [g.int64Const('range_start', [0], []), T, g.int64Const('range_delta', [1], [])], {}, 'frame_range'); // [T]
+      this.qIndex = g.op('Unsqueeze', [range, g.int64Const('frame_index_axes', [0], [1])], {}, 'frame_index'); // [1, T]
+    }
+    return this.qIndex;
   }
 
   /** `[1]` int64 `[-1]` (flattens). */

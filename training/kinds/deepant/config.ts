@@ -8,11 +8,15 @@ export const DeepAntConfigSchema = z.strictObject({
   horizon: setting(positiveInt().default(1), { description: "Frames forecast (h) at the end of the window; the window's first W - h frames are the history (1 is the paper's).", unit: 'frames' }),
   filters: setting(z.tuple([positiveInt(), positiveInt()]).default([32, 32]), { description: "Output features of the two convolutions (the paper's [32, 32]).", unit: 'features' }),
   kernelSize: setting(positiveInt().default(2), { description: 'Taps per convolution (causal, stride 1).', unit: 'frames' }),
-  poolSize: setting(positiveInt().default(2), { description: 'Max-pooling size and stride after each convolution; the history must survive two poolings (W - h >= poolSize^2).', unit: 'frames' }),
+  poolSize: setting(positiveInt().default(2), {
+    description:
+      'Max-pooling size and stride after each convolution; the history must survive two poolings (W - h >= poolSize^2). Without attention, stride-1 streaming scores each new point from a per-series state (model.step.onnx): one new column per convolution and the Dense layers, the pooled columns that the window\'s zero padding reaches (1 for the defaults) recomputed from its first frames.',
+    unit: 'frames',
+  }),
   hidden: setting(positiveInt().default(40), { description: 'Units of the hidden Dense layer (ReLU).', unit: 'units' }),
   attention: setting(z.union([z.enum(['none', 'self', 'bahdanau']), z.boolean()]).default(false), {
     description:
-      "Attention over the pooled conv features before the Dense layers: 'none' (or false) is the paper's plain CNN; 'self' (or true) a residual single-head self-attention; 'bahdanau' additive attention with the last pooled step as the query, its context concatenated to the Dense input and its weights over the past steps output as `attention` [N, pooled steps] beside the score.",
+      "Attention over the pooled conv features before the Dense layers: 'none' (or false) is the paper's plain CNN; 'self' (or true) a residual single-head self-attention; 'bahdanau' additive attention with the last pooled step as the query, its context concatenated to the Dense input and its weights over the past steps output as `attention` [N, pooled steps] beside the score. Attention mixes every pooled step, so those models score each stride-1 window whole (no model.step.onnx).",
   }),
   attentionUnits: setting(positiveInt().default(16), { description: "Hidden units of the additive score of attention 'bahdanau' (unused otherwise).", unit: 'units' }),
 });

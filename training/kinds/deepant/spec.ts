@@ -4,6 +4,7 @@ import { fitWithTargets, type ModelKindSpec } from '../../kind-spec';
 import { DeepAntConfigSchema, resolveDeepAntConfig, type DeepAntConfig } from './config';
 import { exportDeepAnt, DEEPANT_IO } from './export';
 import { buildDeepAnt, deepAntScores, deepAntTargets } from './model';
+import { deepAntStep } from './step';
 
 /** The deepant kind. */
 export const deepAntSpec: ModelKindSpec<DeepAntConfig> = {
@@ -21,6 +22,7 @@ export const deepAntSpec: ModelKindSpec<DeepAntConfig> = {
   // The horizon is the part of the window the model does not read: W minus its input length.
   scoreWindows: (model, windows) => deepAntScores(model, windows, { horizon: windows.shape[1] - (model.inputs[0]!.shape[1] as number) }),
   exportOnnx: exportDeepAnt,
+  exportStep: deepAntStep,
   fineTuneLoss: (model, config, windows) =>
     tf.tidy(() => {
       const { x, y } = deepAntTargets(config)(windows);

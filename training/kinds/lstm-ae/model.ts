@@ -13,6 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeismoError } from '../../../src/errors';
 import { type BaseTrainConfig, seededRandom } from '../../fit';
+import { floats } from '../../native-ops/dc-vae-step';
+import { nativeKernels } from '../../native-ops/kernels';
+import { LstmAeStep, type LstmAeGrads, type LstmAeNet, type StepLstm } from '../../native-ops/lstm-ae-step';
 import { routeLstmThroughKernels } from '../../native-ops/lstm-layer';
 import type { LstmAeConfig } from './config';
 
@@ -95,7 +98,7 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
     // own implementation builds the bias outside tf.tidy and leaks 4 tensors per layer.
     unitForgetBias: false,
   });
-  const model = tfl.sequential({ name: 'lstm_ae' });
+  const model = new LstmAeModel({ name: 'lstm_ae' });
   config.encoderUnits.forEach((units, i) => {
     const last = i === config.encoderUnits.length - 1;
     model.add(tfl.layers.lstm({ ...lstmArgs(units, !last, LSTM_AE_LAYERS.encoder(i)), ...(i === 0 ? { inputShape: [W, C] } : {}) }));
@@ -136,6 +139,153 @@ export function buildLstmAe(config: LstmAeConfig): tfl.LayersModel {
   }
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'meanSquaredError' });
   return model;
+}
+
+/**
+ * {@link LstmAeModel.nativeGradients} of a model from {@link buildLstmAe}; undefined for any other
+ * model or when the native step does not apply (tests compare it with tfjs autodiff).
+ */
+export function lstmAeNativeGradients(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): { loss: number; grads: tf.NamedTensorMap } | undefined {
+  return model instanceof LstmAeModel ? model.nativeGradients(x, y) : undefined;
+}
+
+type GradientPlan = { name: string; shape: number[]; pick: (g: LstmAeGrads) => Float32Array }[];
+
+/**
+ * The LSTM-AE as a plain Sequential model (same layers, weights, predict, evaluate, export,
+ * serialisation) whose `trainOnBatch` runs the native training step
+ * (training/native-ops/lstm-ae-step.ts) when the native kernels are loaded.
+ *
+ * Why: through tfjs-layers a bench step (issue 17) spent ~2x more CPU in tfjs around the native
+ * LSTM kernels (autodiff tape, the Dense's matmuls on wasm, copies in and out of the wasm heap,
+ * GC) than in them. {@link LstmAeStep} computes the same loss and weight gradients on reused
+ * buffers; the gradients go to this model's own optimizer (Adam, state and all), in the order
+ * tfjs-layers' trainOnBatch hands them over, so both paths update the same variables the same
+ * way and can alternate. Without the kernels, for a loss other than mean squared error, or for
+ * inputs that are not one `[N, W, C]` tensor and its `[N, W, C]` target, the tfjs-layers step runs.
+ */
+class LstmAeModel extends tfl.Sequential {
+  private step?: LstmAeStep;
+  private plan?: GradientPlan | null;
+
+  override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
+    // Uncompiled: tfjs-layers' step raises its own error.
+    const step = this.optimizer ? this.nativeGradients(x, y) : undefined;
+    if (!step) return super.trainOnBatch(x, y);
+    try {
+      this.optimizer.applyGradients(step.grads);
+    } finally {
+      tf.dispose(Object.values(step.grads));
+    }
+    return step.loss;
+  }
+
+  /**
+   * Loss and weight gradients of one training batch through {@link LstmAeStep}, keyed by variable
+   * name in trainableWeights order; undefined when the native step does not apply. The caller
+   * disposes the gradients.
+   */
+  nativeGradients(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): { loss: number; grads: tf.NamedTensorMap } | undefined {
+    const kernels = nativeKernels();
+    const inShape = this.inputs[0]?.shape;
+    if (
+      !kernels ||
+      !inShape ||
+      this.loss !== 'meanSquaredError' ||
+      !(x instanceof tf.Tensor) ||
+      !(y instanceof tf.Tensor) ||
+      x.rank !== 3 ||
+      x.dtype !== 'float32' ||
+      y.dtype !== 'float32' ||
+      x.shape[0] < 1 ||
+      x.shape[1] !== inShape[1] ||
+      x.shape[2] !== inShape[2] ||
+      !y.shape.every((d, i) => d === x.shape[i])
+    ) {
+      return undefined;
+    }
+    const net = this.stepNet();
+    const plan = net && this.gradientPlan(net);
+    if (!net || !plan) return undefined;
+    const [N, T, C] = x.shape as [number, number, number];
+    this.step ??= new LstmAeStep(kernels);
+    const { loss, grads } = this.step.run(net, floats(x), floats(y), N, T, C);
+    // tf.tensor copies the buffers (reused by the next step) into the backend.
+    const named: tf.NamedTensorMap = {};
+    for (const p of plan) named[p.name] = tf.tensor(p.pick(grads), p.shape);
+    return { loss, grads: named };
+  }
+
+  /** The current weights and shapes of the network; null when a layer is not what the step computes. */
+  private stepNet(): LstmAeNet | null {
+    const encoder: StepLstm[] = [];
+    const decoder: StepLstm[] = [];
+    let dense: LstmAeNet['dense'] | undefined;
+    let repeated = false;
+    const encoderSequences: boolean[] = [];
+    for (const layer of this.layers) {
+      const name = layer.getClassName();
+      if (name === 'InputLayer') continue;
+      if (name === 'LSTM') {
+        const cfg = layer.getConfig();
+        const gate = cfg['recurrentActivation'] === 'sigmoid' ? 0 : cfg['recurrentActivation'] === 'hardSigmoid' ? 1 : -1;
+        if (gate < 0 || cfg['activation'] !== 'tanh' || cfg['useBias'] === false || cfg['dropout'] || cfg['recurrentDropout'] || cfg['goBackwards'] || cfg['stateful']) return null;
+        const [kernel, recurrent, bias] = layer.weights.map((w) => w.read());
+        const H = recurrent!.shape[0]!;
+        const lstm: StepLstm = { kernel: floats(kernel!), recurrent: floats(recurrent!), bias: floats(bias!), in: kernel!.shape[0]!, units: H, gate: gate as 0 | 1 };
+        if (repeated) {
+          if (!cfg['returnSequences']) return null;
+          decoder.push(lstm);
+        } else {
+          encoderSequences.push(Boolean(cfg['returnSequences']));
+          encoder.push(lstm);
+        }
+      } else if (name === RepeatFrames.className) {
+        // The encoder's last layer returns its last state only; every other returns sequences.
+        if (repeated || encoder.length === 0 || encoderSequences.some((rs, i) => rs !== i < encoder.length - 1)) return null;
+        repeated = true;
+      } else if (name === 'Dense') {
+        const cfg = layer.getConfig();
+        if (!repeated || decoder.length === 0 || dense || cfg['activation'] !== 'linear' || cfg['useBias'] === false) return null;
+        const [kernel, bias] = layer.weights.map((w) => w.read());
+        dense = { kernel: floats(kernel!), bias: floats(bias!), in: kernel!.shape[0]!, out: kernel!.shape[1]! };
+      } else {
+        return null;
+      }
+    }
+    return dense ? { encoder, decoder, dense } : null;
+  }
+
+  /**
+   * Where each trainable variable's gradient is in a {@link LstmAeGrads}, in trainableWeights
+   * order (Adam keeps its moments by position: the order must be the one tfjs-layers' own step
+   * passes, its variable names the keys). Null when a trainable weight is not one this step computes.
+   */
+  private gradientPlan(net: LstmAeNet): GradientPlan | null {
+    if (this.plan !== undefined) return this.plan;
+    const where = new Map<string, (g: LstmAeGrads) => Float32Array[]>();
+    let e = 0;
+    let d = 0;
+    let repeated = false;
+    for (const layer of this.layers) {
+      const name = layer.getClassName();
+      if (name === RepeatFrames.className) repeated = true;
+      else if (name === 'LSTM') {
+        const i = repeated ? d++ : e++;
+        where.set(layer.name, repeated ? (g) => g.decoder[i]! : (g) => g.encoder[i]!);
+      } else if (name === 'Dense') where.set(layer.name, (g) => g.dense);
+    }
+    if (e !== net.encoder.length || d !== net.decoder.length) return (this.plan = null);
+    const byVariable = new Map<string, GradientPlan[number]>();
+    for (const layer of this.layers) {
+      const at = where.get(layer.name);
+      // LSTM weights are [kernel, recurrent, bias] and Dense's [kernel, bias], in addWeight order.
+      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { name: (w.read() as tf.Variable).name, shape: w.shape as number[], pick: (g) => at(g)[j]! }));
+    }
+    const plan = this.trainableWeights.map((w) => byVariable.get(w.name));
+    this.plan = plan.every((p) => p !== undefined) ? (plan as GradientPlan) : null;
+    return this.plan;
+  }
 }
 
 /**
