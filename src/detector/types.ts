@@ -54,8 +54,8 @@ export interface DetectorOptions {
   /** Channel attribution: how fast each channel's normal error statistics follow the stream (see {@link ChannelAttributionOptions}). */
   attribution?: ChannelAttributionOptions;
   /**
-   * Whether stride-1 streaming uses the model's step graph (`model.step.onnx`, DC-VAE models whose
-   * window covers their receptive field): each new frame is scored from per-series state instead
+   * Whether stride-1 streaming uses the model's step graph (`model.step.onnx`: DC-VAE models whose
+   * window covers their receptive field, DeepAnT models without attention): each new frame is scored from per-series state instead
    * of recomputing its window, with the same scores. Default true; models without a step graph,
    * and other strides, always use the window graph.
    */

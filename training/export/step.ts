@@ -27,6 +27,16 @@ import { STEP_IO, STEP_LAYOUT_KEY, type StepLayer, historyInput, stepWidth } fro
 import type { CausalConvWeights } from './blocks';
 import { DType, type GraphBuilder, attr } from './onnx-graph';
 
+/** A stream planned by {@link StepLayers.stream}: its new columns, its past ones, and how far back it is read. */
+export interface StepStream {
+  /** The new columns `[T, B, in]`. */
+  readonly x: string;
+  /** The history input `[reach, B, in]` (none when `reach` is 0). */
+  readonly past: string | undefined;
+  readonly reach: number;
+  readonly prefix: string;
+}
+
 /** Builds the layers of a step graph in the order of a planned layout. */
 export class StepLayers {
   /** Name of the raw `frames` input `[T, B, C]`. */
@@ -40,7 +50,6 @@ export class StepLayers {
   /** `[3]` int64 shapes `[T, B, n]` (made once per n). */
   private readonly shapes = new Map<number, string>();
   private flatShape: string | undefined;
-  private qIndex: string | undefined;
 
   /**
    * Declares the `frames` `[T, B, C]` input, and a `history_l` input per layer planned (those
@@ -108,12 +117,11 @@ export class StepLayers {
    * back (not a convolution's fixed taps: a max-pooling over the last frames, the strided reads of
    * a Dense layer over a whole window, a window's first frames). Planned as the contiguous layer
    * `{in, dilation: 1, kernel: reach + 1}`, whose history is all `reach` past columns whatever T
-   * (`historyRows`). Returns the past columns followed by the new ones, `[reach + T, B, in]`:
-   * row `reach + q - delay` is the stream at frame `t0 + q - delay` ({@link delayed},
-   * {@link gatherDelays} read it). `reach` 0 plans nothing and returns `x`.
+   * (`historyRows`): the stream at frames `t0 - reach .. t0 - 1`. {@link delayed} and
+   * {@link delayedStack} read it. `reach` 0 plans nothing.
    */
-  stream(x: string, cin: number, reach: number, prefix: string): string {
-    if (reach === 0) return x;
+  stream(x: string, cin: number, reach: number, prefix: string): StepStream {
+    if (reach === 0) return { x, past: undefined, reach, prefix };
     const g = this.g;
     const l = this.next;
     const plan = this.planned[l];
@@ -123,38 +131,34 @@ export class StepLayers {
     this.next++;
     const past = g.input(historyInput(l), DType.float, [`m${l}`, 'B', cin]);
     this.columns.push(g.op('Reshape', [x, this.flat()], {}, `${prefix}_column`));
-    return g.op('Concat', [past, x], { axis: attr.int(0) }, `${prefix}_seq`);
-  }
-
-  /** The stream at `delay` frames before each new frame, `[T, B, in]`, from a {@link stream} of that `reach`. */
-  delayed(seq: string, reach: number, delay: number, prefix: string): string {
-    if (delay < 0 || delay > reach) throw new Error(`step graph: delay ${delay} outside the reach ${reach} of ${prefix}`);
-    const g = this.g;
-    const from = reach - delay;
-    return g.op('Slice', [seq, g.int64Const(`${prefix}_from`, [from], [1]), this.end(from), g.int64Const(`${prefix}_axis0`, [0], [1])], {}, prefix);
+    return { x, past, reach, prefix };
   }
 
   /**
-   * The stream at several delays before each new frame, `[n, T, B, in]` (one Gather; delay-major,
-   * so that each delay's frames are one `[T B, in]` block of rows), from a {@link stream} of that
-   * `reach`: `delays[i]` frames before frame `t0 + q` at `[i, q]`.
+   * The stream at `delay` frames before each new frame, `[T, B, in]`: the `min(T, delay)` past
+   * columns from `t0 - delay`, then the first `T - min(T, delay)` new ones (one copy of T frames;
+   * with one frame per series a call copies one past column, not the whole history).
    */
-  gatherDelays(seq: string, reach: number, delays: readonly number[], prefix: string): string {
+  delayed(s: StepStream, delay: number, prefix: string): string {
+    if (delay < 0 || delay > s.reach) throw new Error(`step graph: delay ${delay} outside the reach ${s.reach} of ${s.prefix}`);
+    if (delay === 0) return s.x;
     const g = this.g;
-    if (delays.some((d) => d < 0 || d > reach)) throw new Error(`step graph: delays ${JSON.stringify(delays)} outside the reach ${reach} of ${prefix}`);
-    const index = g.op('Add', [g.int64Const(`${prefix}_offsets`, delays.map((d) => reach - d), [delays.length, 1]), this.frameIndex()], {}, `${prefix}_index`); // [n, T]
-    return g.op('Gather', [seq, index], { axis: attr.int(0) }, prefix);
+    const axis0 = g.int64Const(`${prefix}_axis0`, [0], [1]);
+    const m = g.op('Min', [this.ends.get(0)!, g.int64Const(`${prefix}_delay`, [delay], [1])], {}, `${prefix}_m`); // [1]: min(T, delay)
+    const from = g.int64Const(`${prefix}_from`, [s.reach - delay], [1]);
+    const old = g.op('Slice', [s.past!, from, g.op('Add', [from, m], {}, `${prefix}_old_end`), axis0], {}, `${prefix}_old`);
+    const recent = g.op('Slice', [s.x, g.int64Const(`${prefix}_new_from`, [0], [1]), g.op('Sub', [this.ends.get(0)!, m], {}, `${prefix}_new_count`), axis0], {}, `${prefix}_new`);
+    return g.op('Concat', [old, recent], { axis: attr.int(0) }, prefix);
   }
 
-  /** `[1, T]` int64 `0 .. T - 1` (made once). */
-  private frameIndex(): string {
-    if (!this.qIndex) {
-      const g = this.g;
-      const T = g.op('Squeeze', [this.ends.get(0)!, g.int64Const('frames_T_axes', [0], [1])], {}, 'frames_T_scalar');
-      const range = g.op('Range', [g.int64Const('range_start', [0], []), T, g.int64Const('range_delta', [1], [])], {}, 'frame_range'); // [T]
-      this.qIndex = g.op('Unsqueeze', [range, g.int64Const('frame_index_axes', [0], [1])], {}, 'frame_index'); // [1, T]
-    }
-    return this.qIndex;
+  /**
+   * The stream at several delays before each new frame, `[n T, B, in]` (delay-major: the T frames
+   * of `delays[i]` are rows `i T .. (i + 1) T - 1`, so a Reshape makes `[n, T B, in]`), each as
+   * {@link delayed} copies it.
+   */
+  delayedStack(s: StepStream, delays: readonly number[], prefix: string): string {
+    const parts = delays.map((d, i) => this.delayed(s, d, `${prefix}_${i}`));
+    return parts.length === 1 ? parts[0]! : this.g.op('Concat', parts, { axis: attr.int(0) }, prefix);
   }
 
   /** `[1]` int64 `[-1]` (flattens). */

@@ -168,7 +168,7 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
   // The window graph's prologue on the new frames: Sub then Div, as there.
   const centred = g.op('Sub', [step.frames, g.floatConst('scaler_mean', scaler.mean, [C])], {}, 'centred');
   const scaled = g.op('Div', [centred, g.floatConst('scaler_std', scaler.std, [C])], {}, 'scaled'); // [T, B, C]
-  const frames = step.stream(scaled, C, geo.frameReach, 'frames_past'); // [R + T, B, C]
+  const frames = step.stream(scaled, C, geo.frameReach, 'frames_past');
 
   const [k1, b1] = weightsOf(model, DEEPANT_LAYERS.conv(0));
   const [k2, b2] = weightsOf(model, DEEPANT_LAYERS.conv(1));
@@ -177,7 +177,7 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
   const maxOver = (x: string, cin: number, reach: number, every: number, prefix: string): string => {
     if (reach === 0) return x;
     const seq = step.stream(x, cin, reach, prefix);
-    const taps = Array.from({ length: p }, (_, r) => (r === p - 1 ? x : step.delayed(seq, reach, (p - 1 - r) * every, `${prefix}_tap${r}`)));
+    const taps = Array.from({ length: p }, (_, r) => step.delayed(seq, (p - 1 - r) * every, `${prefix}_tap${r}`));
     return g.op('Max', taps, {}, `${prefix}_max`);
   };
 
@@ -203,7 +203,7 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
     // window's first E p^2 frames, time-major as the streams (rows, Gemm per tap; onnxruntime's
     // Conv and MaxPool on [T B, C, E p^2] cost more than the rest of the graph together).
     const edgeDelays = Array.from({ length: geo.edgeFrames }, (_, i) => W - 1 - i);
-    const first = g.op('Reshape', [step.gatherDelays(frames, geo.frameReach, edgeDelays, 'edge_frames'), g.int64Const('edge_frames_shape', [geo.edgeFrames, -1, C], [3])], {}, 'edge_x'); // [E p^2, T B, C]
+    const first = g.op('Reshape', [step.delayedStack(frames, edgeDelays, 'edge_frames'), g.int64Const('edge_frames_shape', [geo.edgeFrames, -1, C], [3])], {}, 'edge_x'); // [E p^2, T B, C]
     const c1Edge = localConv(g, first, geo.edgeFrames, conv1, 'edge_conv0'); // [E p^2, T B, F1]
     const p1Edge = localPool(g, c1Edge, geo.edgeFrames, p, 'edge_pool0'); // [E p, T B, F1]
     const c2Edge = localConv(g, p1Edge, geo.edge * p, conv2, 'edge_conv1');
@@ -216,7 +216,7 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
   // Pooled columns E .. T' - 1: Q' at their delays (each a block of the stream's rows).
   geo.pooledDelays.forEach((delay, i) => {
     const j = geo.edge + i;
-    column(rows(step.delayed(qSeq, geo.pooledReach, delay, `pooled_col${j}`), F2, `pooled_col${j}_rows`), j);
+    column(rows(step.delayed(qSeq, delay, `pooled_col${j}`), F2, `pooled_col${j}_rows`), j);
   });
   const hiddenOut = g.op('Relu', [acc], {}, 'hidden_relu'); // [T B, hidden]
   const [ok, ob] = weightsOf(model, DEEPANT_LAYERS.output);
@@ -226,7 +226,8 @@ export function exportDeepAntStep(model: tfl.LayersModel, config: DeepAntConfig,
 
   // The target: the window's last h frames (delays h - 1 .. 0).
   const targetDelays = Array.from({ length: h }, (_, i) => h - 1 - i);
-  const target = g.op('Transpose', [step.gatherDelays(frames, geo.frameReach, targetDelays, 'target_frames')], { perm: attr.ints([1, 2, 0, 3]) }, 'target'); // [T, B, h, C]
+  const targetRows = g.op('Reshape', [step.delayedStack(frames, targetDelays, 'target_frames'), g.op('Concat', [g.int64Const('target_h', [h], [1]), g.op('Shape', [step.frames], { start: attr.int(0), end: attr.int(2) }, 'target_TB'), g.int64Const('target_c', [C], [1])], { axis: attr.int(0) }, 'target_shape')], {}, 'target_frames_hTBC'); // [h, T, B, C]
+  const target = g.op('Transpose', [targetRows], { perm: attr.ints([1, 2, 0, 3]) }, 'target'); // [T, B, h, C]
   // The window graph's epilogue, one axis later.
   const err = g.op('Sub', [forecastFrames, target], {}, 'forecast_error');
   const squared = g.op('Mul', [err, err], {}, 'squared_error');
