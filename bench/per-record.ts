@@ -55,7 +55,23 @@ export interface PerRecordKindResult {
    * what the throughput ratio tends to when the machine has one core's worth to give (a shared
    * machine under load), where the two threads of the pipeline cannot run side by side.
    */
-  cpuPerBatchMs: { ort: number; pipeline: number };
+  cpuPerBatchMs: {
+    ort: number;
+    pipeline: number;
+    /**
+     * The pipeline's main thread alone (ingest, rules, attribution, events), from
+     * `/proc/self/task/<pid>/stat` (Linux; undefined elsewhere); the rest of `pipeline` is the
+     * inference worker (onnxruntime and the attribution's logarithms) and V8's helper threads.
+     */
+    pipelineMain?: number;
+  };
+  /**
+   * What the ratio tends to when two cores are free for the pipeline's two threads, from the CPU
+   * times above: `ort / max(pipelineMain, pipeline - pipelineMain)` (an estimate: it assumes
+   * each thread runs at the speed it ran at here, which on a loaded machine is slower than on a
+   * quiet one for both sides alike). Undefined where the main thread's time is not known.
+   */
+  twoCoreRatioEstimate?: number;
   rounds: { ort: number[]; pipeline: number[] };
 }
 
@@ -107,21 +123,25 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
       const pipeRates: number[] = [];
       const ortCpu: number[] = [];
       const pipeCpu: number[] = [];
-      /** Runs a round; pushes its CPU ms per 1,024 windows (process-wide) into `into`. */
-      const timed = async (round: () => Promise<number>, into: number[]): Promise<number> => {
+      const pipeMainCpu: number[] = [];
+      /** Runs a round; pushes its CPU ms per 1,024 windows (process-wide, and of the main thread into `main`) into `into`. */
+      const timed = async (round: () => Promise<number>, into: number[], main?: number[]): Promise<number> => {
         const cpu0 = process.cpuUsage();
+        const main0 = mainThreadCpuMs();
         const t0 = performance.now();
         const rate = await round();
         const cpu = process.cpuUsage(cpu0);
+        const main1 = mainThreadCpuMs();
         const windows = (rate * (performance.now() - t0)) / 1000;
         into.push((cpu.user + cpu.system) / 1000 / (windows / 1024));
+        if (main && main0 !== undefined && main1 !== undefined) main.push((main1 - main0) / (windows / 1024));
         return rate;
       };
       try {
         await pipelineRound(); // warm-up: worker session, JIT
         for (let r = 0; r < rounds; r++) {
           ortRates.push(await timed(ortRound, ortCpu));
-          pipeRates.push(await timed(pipelineRound, pipeCpu));
+          pipeRates.push(await timed(pipelineRound, pipeCpu, pipeMainCpu));
           log(`  ${kind} round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s`);
         }
       } finally {
@@ -131,7 +151,9 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
       await detector.close();
       const ortMedian = median(ortRates);
       const pipeMedian = median(pipeRates);
-      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, cpuPerBatchMs: { ort: median(ortCpu), pipeline: median(pipeCpu) }, rounds: { ort: ortRates, pipeline: pipeRates } });
+      const cpu = { ort: median(ortCpu), pipeline: median(pipeCpu), ...(pipeMainCpu.length === pipeCpu.length ? { pipelineMain: median(pipeMainCpu) } : {}) };
+      const twoCore = cpu.pipelineMain !== undefined ? { twoCoreRatioEstimate: cpu.ort / Math.max(cpu.pipelineMain, cpu.pipeline - cpu.pipelineMain) } : {};
+      results.push({ kind, ortWindowsPerSec: ortMedian, pipelineWindowsPerSec: pipeMedian, ratio: pipeMedian / ortMedian, roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)), anomalyShare: anomalies / scored, cpuPerBatchMs: cpu, ...twoCore, rounds: { ort: ortRates, pipeline: pipeRates } });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -144,4 +166,16 @@ export async function runPerRecord(options: PerRecordOptions = {}): Promise<PerR
     kinds: results,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1m: os.loadavg()[0]! },
   };
+}
+
+/** CPU time of this process's main thread so far, ms (`/proc/self/task/<pid>/stat`, in clock ticks of 10 ms); undefined off Linux. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }

@@ -269,13 +269,14 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
   SeismoAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
-                             InstanceValue("abiVersion", Napi::Number::New(env, 2), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 3), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
                              InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
                              InstanceValue("lstmBackward", Napi::Function::New<bind::LstmBackward>(env, "lstmBackward"), napi_enumerable),
                              InstanceValue("convForward", Napi::Function::New<bind::ConvForward>(env, "convForward"), napi_enumerable),
                              InstanceValue("convBackward", Napi::Function::New<bind::ConvBackward>(env, "convBackward"), napi_enumerable),
                              InstanceValue("kernelIsa", Napi::Function::New<bind::KernelIsa>(env, "kernelIsa"), napi_enumerable),
+                             InstanceValue("channelLogTerms", Napi::Function::New<bind::ChannelLogTerms>(env, "channelLogTerms"), napi_enumerable),
                          });
   }
 };

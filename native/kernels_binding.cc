@@ -10,8 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <cmath>
+#include <cstring>
+
 #include "kernels.h"
 #include "kernels_binding.h"
+#include "log_terms.h"
 #include "napi_error.h"
 
 namespace seismo::binding {
@@ -40,6 +44,20 @@ float* FloatArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const 
   if (static_cast<int64_t>(a.ElementLength()) != length) {
     throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) +
                                               " floats, expected " + std::to_string(length));
+  }
+  return a.Data();
+}
+
+// A Float64Array argument of exactly `length` elements.
+double* DoubleArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a Float64Array");
+  }
+  Napi::Float64Array a = info[i].As<Napi::Float64Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != length) {
+    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) +
+                                              " doubles, expected " + std::to_string(length));
   }
   return a.Data();
 }
@@ -175,6 +193,32 @@ Napi::Value ConvBackward(const Napi::CallbackInfo& info) {
   a.scratch = Scratch(info.Env(), kn::ConvScratchFloats(d));
   kn::Active().conv_backward(a);
   return info.Env().Undefined();
+}
+
+// channelLogTerms(term, channelScores, scores, n, channels, floor, out): see log_terms.h; the
+// variant of the kernels' instruction set (kernelIsa).
+Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info) {
+  const char* fn = "channelLogTerms";
+  ArgCount(info, 7, "channelLogTerms(term, channelScores, scores, n, channels, floor, out)");
+  Napi::Env env = info.Env();
+  const double term = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(term == 0 || term == 1 || term == 2)) throw MakeError(env, "ERR_INVALID_OPTION", "channelLogTerms: term must be 0, 1 or 2");
+  seismo::logterms::LogTermsArgs a{};
+  a.term = static_cast<seismo::logterms::Term>(static_cast<int32_t>(term));
+  a.n = DimArg(info, 3, fn, "n");
+  a.channels = DimArg(info, 4, fn, "channels");
+  CheckFloats(env, fn, {static_cast<double>(a.n) * static_cast<double>(a.channels)});
+  a.channel_scores = FloatArg(info, 1, a.n * a.channels, fn, "channelScores");
+  a.scores = FloatArg(info, 2, a.n, fn, "scores");
+  a.floor = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::isfinite(a.floor) && a.floor > 0)) throw MakeError(env, "ERR_INVALID_OPTION", "channelLogTerms: floor must be a finite number > 0");
+  a.out = DoubleArg(info, 6, a.n * a.channels, fn, "out");
+  if (std::strcmp(kn::Active().isa, "avx2") == 0) {
+    seismo::logterms::avx2::ChannelLogTerms(a);
+  } else {
+    seismo::logterms::baseline::ChannelLogTerms(a);
+  }
+  return env.Undefined();
 }
 
 // kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).

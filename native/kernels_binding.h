@@ -13,6 +13,8 @@ Napi::Value LstmBackward(const Napi::CallbackInfo& info);
 Napi::Value ConvForward(const Napi::CallbackInfo& info);
 // convBackward(x, kernel, dy, dx, dkernel, dbias, N, T, Cin, Cout, k, dilation)
 Napi::Value ConvBackward(const Napi::CallbackInfo& info);
+// channelLogTerms(term, channelScores, scores, n, channels, floor, out): ln of attribution's error terms (log_terms.h).
+Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info);
 // kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
 Napi::Value KernelIsa(const Napi::CallbackInfo& info);
 

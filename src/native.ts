@@ -81,6 +81,15 @@ export interface NativeKernels {
   kernelIsa(select?: 'avx2' | 'baseline'): 'avx2' | 'baseline';
   /** Whether this CPU can run the AVX2 variant. */
   readonly cpuHasAvx2: boolean;
+  /**
+   * Channel attribution's `ln max(e_c, floor)` of every channel of windows `[0, n)`
+   * (`channelLogTerms` in src/score/channel-terms.ts, which calls it): bit for bit what `Math.log`
+   * gives (fdlibm's algorithm, native/log_terms.h), in the variant of {@link kernelIsa}.
+   * @param term 0 `e_c = channel_score`, 1 its square, 2 `channel_score * score`.
+   * @param channelScores `[n, channels]`; @param scores `[n]`; @param floor > 0;
+   * @param out `[n, channels]`, overwritten.
+   */
+  channelLogTerms(term: 0 | 1 | 2, channelScores: Float32Array, scores: Float32Array, n: number, channels: number, floor: number, out: Float64Array): void;
 }
 
 export interface NativeBinding extends NativeKernels {
@@ -89,7 +98,7 @@ export interface NativeBinding extends NativeKernels {
 }
 
 /** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
-const NATIVE_ABI = 2;
+const NATIVE_ABI = 3;
 
 let binding: NativeBinding | undefined;
 

@@ -186,7 +186,7 @@ async function runPerRecordBench(opts: BenchOptions): Promise<Record<string, unk
   });
   say(opts, `per-record kinds (window 1, ${r.channels} channels), batch ${r.batchSize}, writes of ${r.chunk} records, provider ${r.provider}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1m.toFixed(1)}`);
   for (const k of r.kinds) {
-    say(opts, `  ${k.kind.padEnd(9)} onnxruntime ${k.ortWindowsPerSec.toFixed(0).padStart(9)}  pipeline ${k.pipelineWindowsPerSec.toFixed(0).padStart(9)} windows/s  ratio ${k.ratio.toFixed(2)} (per round ${k.roundRatio.toFixed(2)})  (anomalies ${(100 * k.anomalyShare).toFixed(1)}%)  CPU per 1024 windows: onnxruntime ${k.cpuPerBatchMs.ort.toFixed(2)} ms, pipeline ${k.cpuPerBatchMs.pipeline.toFixed(2)} ms`);
+    say(opts, `  ${k.kind.padEnd(9)} onnxruntime ${k.ortWindowsPerSec.toFixed(0).padStart(9)}  pipeline ${k.pipelineWindowsPerSec.toFixed(0).padStart(9)} windows/s  ratio ${k.ratio.toFixed(2)} (per round ${k.roundRatio.toFixed(2)})  (anomalies ${(100 * k.anomalyShare).toFixed(1)}%)  CPU per 1024 windows: onnxruntime ${k.cpuPerBatchMs.ort.toFixed(2)} ms, pipeline ${k.cpuPerBatchMs.pipeline.toFixed(2)} ms${k.cpuPerBatchMs.pipelineMain === undefined ? '' : ` (main thread ${k.cpuPerBatchMs.pipelineMain.toFixed(2)}; two free cores: ratio ~${k.twoCoreRatioEstimate!.toFixed(2)})`}`);
   }
   return { experiment: 'per-record', ...r };
 }

@@ -301,9 +301,8 @@ export class ScoringPipeline {
       }
     }
     // The windows' attribution and, where the rule let them pass, what they teach the channels'
-    // normal errors (only unflagged windows do).
-    attr.attributeAndLearnBatch(channelScores, scores, activity, n, decisions, slots, attribution, logTerms);
-    if (memory) memory.applyBatch(slots, attribution, n, decisions, SKIP_WINDOW);
+    // normal errors (only unflagged windows do); each row then folded into its series' memory.
+    attr.attributeAndLearnBatch(channelScores, scores, activity, n, decisions, slots, attribution, logTerms, memory);
     this.anomalies += flagged;
     if (flagged > 0 && announce) {
       for (let i = 0; i < n; i++) {

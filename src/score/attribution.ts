@@ -63,6 +63,7 @@
  * ./top-channels.ts.
  */
 import { SeismoError } from '../errors.js';
+import type { AttributionMemory } from './top-channels.js';
 import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
 
 /** Where a window's attribution came from. */
@@ -356,17 +357,23 @@ export class ChannelAttribution {
    *   (attributed only).
    * @param slots `[n]` each window's series.
    * @param out `[n, C]` the rows.
+   * @param memory each attributed row then folded into its series' memory (`AttributionMemory.apply`).
    */
-  attributeAndLearnBatch(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, decisions: Uint8Array, slots: Int32Array, out: Float32Array, logTerms?: Float64Array): void {
+  attributeAndLearnBatch(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, decisions: Uint8Array, slots: Int32Array, out: Float32Array, logTerms?: Float64Array, memory?: AttributionMemory): void {
     const C = this.channels;
     for (let i = 0; i < n; i++) {
       const decision = decisions[i]!;
       if (decision === SKIP_WINDOW) continue;
       const learn = decision === LEARN_WINDOW;
+      const slot = slots[i]!;
       if (this.err.ready && (activity === undefined || this.act.ready)) {
-        this.attributeAndLearnReady(channelScores, scores[i]!, activity, i * C, out, i * C, learn, slots[i]!, logTerms);
+        // The memory folded in while the z are at hand, where nothing changes them afterwards.
+        const fuse = memory !== undefined && activity === undefined && memory.seen[slot] === 1;
+        this.attributeAndLearnReady(channelScores, scores[i]!, activity, i * C, out, i * C, learn, slot, logTerms, fuse ? memory : undefined);
+        if (memory && !fuse) memory.apply(slot, out, i * C);
       } else {
-        this.attributeAndLearn(channelScores, scores, activity, i, out, i * C, learn, slots[i]!, logTerms);
+        this.attributeAndLearn(channelScores, scores, activity, i, out, i * C, learn, slot, logTerms);
+        if (memory) memory.apply(slot, out, i * C);
       }
     }
   }
@@ -377,7 +384,7 @@ export class ChannelAttribution {
    * its tracking step, which is what attribute-then-update computes (a channel's step touches only
    * its own statistics).
    */
-  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number, logTerms: Float64Array | undefined): void {
+  private attributeAndLearnReady(channelScores: Float32Array, score: number, activity: Float32Array | undefined, base: number, out: Float32Array, outOffset: number, learn: boolean, slot: number, logTerms: Float64Array | undefined, memory?: AttributionMemory): void {
     const C = this.channels;
     const rate = this.rate;
     // update(): a window with a non-finite score or channel score teaches nothing, and its
@@ -413,6 +420,35 @@ export class ChannelAttribution {
     }
     const center = this.err.center;
     const scale = this.err.scale;
+    if (memory) {
+      // No activity term: the z are final here, and go into the series' memory at once
+      // (AttributionMemory.apply of a series seen before, inline: its average of the z as stored).
+      const state = memory.state;
+      const w = memory.weight;
+      const keep = 1 - w;
+      const row = slot * C;
+      for (let c = 0; c < C; c++) {
+        const v = logs[at + c]!;
+        const m = center[c]!;
+        const s = scale[c]!;
+        const d = v - m;
+        const z = Math.fround(d / s);
+        if (Number.isFinite(z)) {
+          const avg = keep * state[row + c]! + w * z;
+          state[row + c] = avg;
+          out[outOffset + c] = avg;
+        } else {
+          out[outOffset + c] = z;
+        }
+        if (stepErr) {
+          const step = rate * s;
+          center[c] = d !== 0 ? m + step * SIGN[+(d > 0)]! : m + step * Math.sign(d);
+          const spread = s + rate * (1.2533 * Math.abs(d) - s);
+          scale[c] = spread > MIN_CHANNEL_SCALE ? spread : Math.max(MIN_CHANNEL_SCALE, spread);
+        }
+      }
+      return;
+    }
     if (stepErr) {
       for (let c = 0; c < C; c++) {
         const v = logs[at + c]!;

@@ -5,6 +5,7 @@
  * (`fitChannelCalibration`, `fitActivityCalibration`), the inference worker takes the logarithms
  * beside onnxruntime (`channelLogTerms`), and the detector's attribution state reads the rest.
  */
+import { loadNative, type NativeKernels } from '../native.js';
 import { median } from '../stats/quantile.js';
 
 /** How a kind's `channel_score` turns into the channel's own error term `e_c`. */
@@ -90,6 +91,35 @@ export interface ChannelLogSpec {
  * @param channelScores `[n, C]` `channel_score`; @param scores `[n]` `score`; @param out `[n, C]`.
  */
 export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
+  // The addon's loop (four lanes at a time with AVX2) when it loads and the arrays are exactly
+  // these windows' (the worker's are); the same values either way.
+  const native = n > 0 ? nativeLogTerms() : undefined;
+  if (native && channelScores.length === n * C && scores.length === n && out.length === n * C) {
+    native.channelLogTerms(TERM_CODES[spec.term], channelScores, scores, n, C, LOG_FLOOR, out);
+    return;
+  }
+  channelLogTermsJs(spec, channelScores, scores, n, C, out);
+}
+
+/** The addon's term numbers (native/log_terms.h). */
+const TERM_CODES: Readonly<Record<ChannelTerm, 0 | 1 | 2>> = { 'channel-score': 0, 'channel-score-squared': 1, 'channel-score-times-score': 2 };
+
+/** The addon's kernels once loaded, null where it cannot load (then the TypeScript loop serves). */
+let nativeKernels: NativeKernels | null | undefined;
+
+function nativeLogTerms(): NativeKernels | undefined {
+  if (nativeKernels === undefined) {
+    try {
+      nativeKernels = loadNative();
+    } catch {
+      nativeKernels = null;
+    }
+  }
+  return nativeKernels ?? undefined;
+}
+
+/** {@link channelLogTerms} in TypeScript: the reference the addon's loop is tested against, and its stand-in without the addon. */
+export function channelLogTermsJs(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
   const squared = spec.term === 'channel-score-squared';
   const product = spec.term === 'channel-score-times-score';
   for (let i = 0; i < n; i++) {

@@ -11,14 +11,23 @@
  * series slot, allocated once.
  */
 export class AttributionMemory {
-  private readonly state: Float32Array;
-  private readonly seen: Uint8Array;
+  /**
+   * `[slots, C]` each series' average, and whether it has one yet: read and written in place by
+   * `ChannelAttribution.attributeAndLearnBatch` too, which folds a window in as {@link apply}
+   * does while its z are still in registers.
+   */
+  readonly state: Float32Array;
+  readonly seen: Uint8Array;
 
   /**
    * @param slots series slots; @param channels C;
    * @param weight weight of the newest window in the average (1 = no memory).
    */
-  constructor(slots: number, private readonly channels: number, private readonly weight: number) {
+  constructor(
+    slots: number,
+    private readonly channels: number,
+    readonly weight: number,
+  ) {
     this.state = new Float32Array(slots * channels);
     this.seen = new Uint8Array(slots);
   }
@@ -39,35 +48,6 @@ export class AttributionMemory {
       const avg = (1 - w) * this.state[row + c]! + w * v;
       this.state[row + c] = avg;
       z[offset + c] = avg;
-    }
-  }
-
-  /**
-   * {@link apply} to rows `[0, n)` of `z` (`[n, C]`), row `i` of series `slots[i]`, in order; rows
-   * whose `skip[i]` is `skipValue` are left out (windows not scored).
-   */
-  applyBatch(slots: Int32Array, z: Float32Array, n: number, skip: Uint8Array, skipValue: number): void {
-    const C = this.channels;
-    const w = this.weight;
-    const keep = 1 - w;
-    const state = this.state;
-    for (let i = 0; i < n; i++) {
-      if (skip[i] === skipValue) continue;
-      const slot = slots[i]!;
-      const row = slot * C;
-      const offset = i * C;
-      if (!this.seen[slot]) {
-        for (let c = 0; c < C; c++) state[row + c] = z[offset + c]!;
-        this.seen[slot] = 1;
-        continue;
-      }
-      for (let c = 0; c < C; c++) {
-        const v = z[offset + c]!;
-        if (!Number.isFinite(v)) continue;
-        const avg = keep * state[row + c]! + w * v;
-        state[row + c] = avg;
-        z[offset + c] = avg;
-      }
     }
   }
 
