@@ -71,6 +71,19 @@ function run(python: string, file: string, args: string[], blas: PytorchBlas, st
   return r.stdout.trim().split('\n').at(-1)!;
 }
 
+/**
+ * Refuses a peer that did not compute with the BLAS it was asked for: an MKL peer whose `sgemm_`
+ * is not MKL's (the loader found another `libblas.so.3` first) would report OpenBLAS figures under
+ * MKL's name. The default peer takes the system's BLAS as installed, whatever it is, and says so.
+ * @throws SeismoError `ERR_INVALID_OPTION` naming the library that ran.
+ */
+export function checkPeerBlas(backends: PytorchBackends): PytorchBackends {
+  if (backends.selected !== 'openblas' && !/libmkl_rt\.so/.test(backends.sgemm)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `PyTorch peer --blas ${backends.selected}: torch's sgemm_ resolved to ${backends.sgemm || 'nothing'}, not MKL's libmkl_rt.so; check LD_LIBRARY_PATH and that libmkl-rt is installed (apt-get install libmkl-rt)`, { blas: backends.selected, sgemm: backends.sgemm });
+  }
+  return backends;
+}
+
 /** One scoring round of bench/pytorch/score_bench.py: windows/s of the faster of eager and TorchScript. */
 export function runPytorchScoring(
   python: string,
@@ -84,7 +97,7 @@ export function runPytorchScoring(
     torch: string;
     backends: PytorchBackends;
   };
-  return { windowsPerSec: out.windowsPerSec, mode: out.mode, torch: out.torch, backends: out.backends };
+  return { windowsPerSec: out.windowsPerSec, mode: out.mode, torch: out.torch, backends: checkPeerBlas(out.backends) };
 }
 
 /** Epoch timing of one model in bench/pytorch/train_bench.py. */
@@ -111,5 +124,5 @@ export function runPytorchTraining(
   const out = JSON.parse(run(python, file, ['--epochs', String(epochs), '--models', models.join(',')], blas, 'inherit')) as Record<string, unknown> & { torch: string; backends: PytorchBackends };
   const timings = Object.fromEntries(Object.entries(out).filter(([k]) => models.includes(k))) as Record<string, PytorchEpochs>;
   log(`  pytorch --blas ${blas}: ${out.backends.summary}`);
-  return { models: timings, torch: out.torch, backends: out.backends };
+  return { models: timings, torch: out.torch, backends: checkPeerBlas(out.backends) };
 }
