@@ -10,15 +10,14 @@ import { initBackend } from '../../training/backend';
 import { fitScaler } from '../../training/fit';
 import { dcVaeNetworkField, dcVaeStepExact, exportDcVae, exportDcVaeStep } from '../../training/kinds/dc-vae/export';
 import { buildDcVae, type DcVaeConfig, resolveDcVaeConfig } from '../../training/kinds/dc-vae/model';
-import { maxRelDiff, runModel } from '../helpers/ort-run';
+import { maxRelDiff } from '../helpers/ort-run';
 import { scrambleWeights, sineMixture } from './helpers';
+import { type Plan, windowScores } from './step-harness';
 
 const C = 3;
 const CHANNELS = ['a', 'b', 'c'];
 const OUTPUTS = ['score', 'channel_score', 'mean', 'std'] as const;
 
-/** Windows to score, in dispatch order: (series, start). */
-type Plan = [number, number][];
 
 /**
  * Scores `plan` through a StepScorer in batches of the given sizes, the series' frames stacked in
@@ -101,22 +100,6 @@ function flatColumnsGraph(bytes: Uint8Array, layers: number): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** The window graph's outputs for the same windows. */
-async function windowScores(bytes: Uint8Array, series: Float32Array[], plan: Plan): Promise<Record<string, Float32Array>> {
-  const out: Record<string, Float32Array> = {};
-  const perSeries = await Promise.all(series.map((s, i) => runModel(bytes, s, C, plan.filter(([k]) => k === i).map(([, t]) => t))));
-  const seen = series.map(() => 0);
-  plan.forEach(([s], n) => {
-    const k = seen[s]!++;
-    for (const name of OUTPUTS) {
-      const src = perSeries[s]![name]!;
-      const width = src.data.length / src.dims[0]!;
-      out[name] ??= new Float32Array(plan.length * width);
-      out[name]!.set(src.data.subarray(k * width, (k + 1) * width), n * width);
-    }
-  });
-  return out;
-}
 
 describe('training/dc-vae step graph', function () {
   this.timeout(120_000);
@@ -157,7 +140,7 @@ describe('training/dc-vae step graph', function () {
           if (t === 31) plan.push([1, 30]);
           if (t >= 40 && t - 40 + W <= 90) plan.push([2, t - 40]);
         }
-        const ref = await windowScores(windowBytes, series, plan);
+        const ref = await windowScores(windowBytes, series, plan, C, OUTPUTS);
         const { out, scorer } = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
         for (const o of OUTPUTS) {
           const d = maxRelDiff(out[o]!, ref[o]!);
@@ -193,7 +176,7 @@ describe('training/dc-vae step graph', function () {
     try {
       scrambleWeights(model, 7, 0.5);
       const plan: Plan = Array.from({ length: 60 - 8 + 1 }, (_, t) => [0, t]);
-      const ref = await windowScores(exportDcVae(model, config, CHANNELS, scaler), [frames], plan);
+      const ref = await windowScores(exportDcVae(model, config, CHANNELS, scaler), [frames], plan, C, OUTPUTS);
       const { out } = await stepScores(exportDcVaeStep(model, config, CHANNELS, scaler), [frames], 8, plan, [5]);
       // The first window starts from the zero padding on both paths; later ones do not.
       assert.ok(Math.abs(out['score']![0]! - ref['score']![0]!) <= 1e-5 * Math.max(1, Math.abs(ref['score']![0]!)));

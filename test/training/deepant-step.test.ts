@@ -13,15 +13,14 @@ import { fitScaler } from '../../training/fit';
 import { exportDeepAnt } from '../../training/kinds/deepant/export';
 import { buildDeepAnt, type DeepAntConfig, resolveDeepAntConfig } from '../../training/kinds/deepant/model';
 import { deepAntStep, deepAntStepGeometry, deepAntStepLayout, exportDeepAntStep } from '../../training/kinds/deepant/step';
-import { maxRelDiff, runModel } from '../helpers/ort-run';
+import { maxRelDiff } from '../helpers/ort-run';
 import { scrambleWeights, sineMixture } from './helpers';
+import { type Plan, windowScores } from './step-harness';
 
 const C = 3;
 const CHANNELS = ['a', 'b', 'c'];
 const OUTPUTS = ['score', 'channel_score', 'forecast'] as const;
 
-/** Windows to score, in dispatch order: (series, start). */
-type Plan = [number, number][];
 
 function layoutOf(bytes: Uint8Array) {
   return parseStepLayout(new Map(onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key!, p.value!])).get(STEP_LAYOUT_KEY), 'step');
@@ -65,22 +64,6 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
   return { out, scorer };
 }
 
-/** The window graph's outputs for the same windows. */
-async function windowScores(bytes: Uint8Array, series: Float32Array[], plan: Plan): Promise<Record<string, Float32Array>> {
-  const out: Record<string, Float32Array> = {};
-  const perSeries = await Promise.all(series.map((s, i) => runModel(bytes, s, C, plan.filter(([k]) => k === i).map(([, t]) => t))));
-  const seen = series.map(() => 0);
-  plan.forEach(([s], n) => {
-    const k = seen[s]!++;
-    for (const name of OUTPUTS) {
-      const src = perSeries[s]![name]!;
-      const width = src.data.length / src.dims[0]!;
-      out[name] ??= new Float32Array(plan.length * width);
-      out[name]!.set(src.data.subarray(k * width, (k + 1) * width), n * width);
-    }
-  });
-  return out;
-}
 
 describe('training/deepant step graph', function () {
   this.timeout(180_000);
@@ -151,7 +134,7 @@ describe('training/deepant step graph', function () {
           if (t === 31) plan.push([1, 30]);
           if (t >= 45 && t - 45 + W <= L - 50) plan.push([2, t - 45]);
         }
-        const ref = await windowScores(windowBytes, series, plan);
+        const ref = await windowScores(windowBytes, series, plan, C, OUTPUTS);
         // Uneven batches: 1 frame per series per call up to the 64-frame cap.
         const { out, scorer } = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250]);
         for (const o of OUTPUTS) {

@@ -30,6 +30,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from '../../fit';
 import { DcVaeStep, floats, type StepConv, type StepGrads, type StepHead, type StepNet } from '../../native-ops/dc-vae-step';
 import { nativeKernels } from '../../native-ops/kernels';
+import { trainOnBatchNatively } from '../../native-ops/train-step';
 import { CausalConv1DLayer, type ConvActivation, GaussianHeadLayer, GaussianSampleLayer } from '../../ops/layers';
 import type { DcVaeConfig } from './config';
 
@@ -155,15 +156,7 @@ class DcVaeModel extends tfl.LayersModel {
   }
 
   override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
-    // Uncompiled: tfjs-layers' step raises its own error.
-    const step = this.optimizer ? this.nativeGradients(x, y) : undefined;
-    if (!step) return super.trainOnBatch(x, y);
-    try {
-      this.optimizer.applyGradients(step.grads);
-    } finally {
-      tf.dispose(Object.values(step.grads));
-    }
-    return step.loss;
+    return trainOnBatchNatively(this.optimizer, () => this.nativeGradients(x, y), () => super.trainOnBatch(x, y));
   }
 
   /**

@@ -17,6 +17,7 @@ import { floats } from '../../native-ops/dc-vae-step';
 import { nativeKernels } from '../../native-ops/kernels';
 import { LstmAeStep, type LstmAeGrads, type LstmAeNet, type StepLstm } from '../../native-ops/lstm-ae-step';
 import { routeLstmThroughKernels } from '../../native-ops/lstm-layer';
+import { trainOnBatchNatively } from '../../native-ops/train-step';
 import type { LstmAeConfig } from './config';
 
 export { type LstmAeConfig, LSTM_AE_DEFAULTS, resolveLstmAeConfig } from './config';
@@ -169,15 +170,7 @@ class LstmAeModel extends tfl.Sequential {
   private plan?: GradientPlan | null;
 
   override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
-    // Uncompiled: tfjs-layers' step raises its own error.
-    const step = this.optimizer ? this.nativeGradients(x, y) : undefined;
-    if (!step) return super.trainOnBatch(x, y);
-    try {
-      this.optimizer.applyGradients(step.grads);
-    } finally {
-      tf.dispose(Object.values(step.grads));
-    }
-    return step.loss;
+    return trainOnBatchNatively(this.optimizer, () => this.nativeGradients(x, y), () => super.trainOnBatch(x, y));
   }
 
   /**
