@@ -97,14 +97,7 @@ async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<vo
     if (into?.[name] !== undefined && data.buffer === into[name]!.buffer) boxed.push(name);
     else out[name] = data;
   }
-  const logs = box && msg.outbox!.logs ? box.logTerms(msg.outbox!.slot, n) : undefined;
-  if (logs && result[GRAPH_IO.score] && result[GRAPH_IO.channelScore]) {
-    const C = box!.layout.logTerms;
-    if (result[GRAPH_IO.channelScore]!.length === n * C) {
-      channelLogTerms(msg.outbox!.logs!, result[GRAPH_IO.channelScore]!, result[GRAPH_IO.score]!, n, C, logs);
-      boxed.push(OUTBOX_LOG_TERMS);
-    }
-  }
+  if (box) boxLogTerms(box, msg.outbox!, n, result[GRAPH_IO.score], result[GRAPH_IO.channelScore], boxed);
   reply(msg.id, out, true, boxed);
 }
 
@@ -139,6 +132,20 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
   stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity });
 }
 
+/**
+ * The attribution's logarithms of a batch's outputs into its outbox slot, when the request asked
+ * for them: here beside onnxruntime rather than on the main thread that ingests and delivers (at
+ * window 1 they cost as much as the graph itself). Adds {@link OUTBOX_LOG_TERMS} to `boxed` when written.
+ */
+function boxLogTerms(box: OutboxViews, outbox: { slot: number; logs?: ChannelLogSpec }, n: number, scores: Float32Array | undefined, channelScores: Float32Array | undefined, boxed: string[]): void {
+  const logs = outbox.logs ? box.logTerms(outbox.slot, n) : undefined;
+  if (!logs || !scores || !channelScores) return;
+  const C = box.layout.logTerms;
+  if (channelScores.length !== n * C) return;
+  channelLogTerms(outbox.logs!, channelScores, scores, n, C, logs);
+  boxed.push(OUTBOX_LOG_TERMS);
+}
+
 async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array, outbox?: { id: number; slot: number; logs?: ChannelLogSpec }): Promise<void> {
   if (!session) throw new Error('inference worker used before init');
   const feeds = {
@@ -163,17 +170,7 @@ async function run(id: number, frames: Float32Array, channels: number, starts: B
       boxed.push(name);
     } else out[name] = data;
   }
-  // The attribution's logarithms of the outputs, here beside onnxruntime rather than on the main
-  // thread that ingests and delivers (at window 1 they cost as much as the graph itself).
-  const logs = box && outbox!.logs ? box.logTerms(outbox!.slot, starts.length) : undefined;
-  if (logs && result[GRAPH_IO.score] && result[GRAPH_IO.channelScore]) {
-    const C = box!.layout.logTerms;
-    const channelScores = result[GRAPH_IO.channelScore]!.data as Float32Array;
-    if (channelScores.length === starts.length * C) {
-      channelLogTerms(outbox!.logs!, channelScores, result[GRAPH_IO.score]!.data as Float32Array, starts.length, C, logs);
-      boxed.push(OUTBOX_LOG_TERMS);
-    }
-  }
+  if (box) boxLogTerms(box, outbox!, starts.length, result[GRAPH_IO.score]?.data as Float32Array | undefined, result[GRAPH_IO.channelScore]?.data as Float32Array | undefined, boxed);
   reply(id, out, false, boxed);
 }
 

@@ -64,7 +64,7 @@
  */
 import { SeismoError } from '../errors.js';
 import type { AttributionMemory } from './top-channels.js';
-import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
+import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, windowLogTerms, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
 
 /** Where a window's attribution came from. */
 export type AttributionSource =
@@ -527,13 +527,7 @@ export class ChannelAttribution {
       return;
     }
     // No running mean: the window's own terms.
-    const squared = this.term === 'channel-score-squared';
-    const product = this.term === 'channel-score-times-score';
-    for (let c = 0; c < C; c++) {
-      const cs = channelScores[base + c]!;
-      const e = squared ? cs * cs : product ? cs * score : cs;
-      logErr[c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-    }
+    windowLogTerms(this.term, channelScores, score, base, C, logErr, 0);
   }
 
   /**

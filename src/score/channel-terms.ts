@@ -120,16 +120,20 @@ function nativeLogTerms(): NativeKernels | undefined {
 
 /** {@link channelLogTerms} in TypeScript: the reference the addon's loop is tested against, and its stand-in without the addon. */
 export function channelLogTermsJs(spec: ChannelLogSpec, channelScores: Float32Array, scores: Float32Array, n: number, C: number, out: Float64Array): void {
-  const squared = spec.term === 'channel-score-squared';
-  const product = spec.term === 'channel-score-times-score';
-  for (let i = 0; i < n; i++) {
-    const score = scores[i]!;
-    const base = i * C;
-    for (let c = 0; c < C; c++) {
-      const cs = channelScores[base + c]!;
-      const e = squared ? cs * cs : product ? cs * score : cs;
-      out[base + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
-    }
+  for (let i = 0; i < n; i++) windowLogTerms(spec.term, channelScores, scores[i]!, i * C, C, out, i * C);
+}
+
+/**
+ * `ln e_c` of one window's channels (`channelScores[base .. base + C)`, its `score`) into
+ * `out[outOffset .. outOffset + C)`: {@link termValue} and {@link logOf} in one loop, allocating nothing.
+ */
+export function windowLogTerms(term: ChannelTerm, channelScores: Float32Array, score: number, base: number, C: number, out: Float64Array, outOffset: number): void {
+  const squared = term === 'channel-score-squared';
+  const product = term === 'channel-score-times-score';
+  for (let c = 0; c < C; c++) {
+    const cs = channelScores[base + c]!;
+    const e = squared ? cs * cs : product ? cs * score : cs;
+    out[outOffset + c] = Math.log(e > LOG_FLOOR ? e : LOG_FLOOR);
   }
 }
 
