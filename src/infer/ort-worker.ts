@@ -12,7 +12,6 @@ import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from 
 import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 import { historyInput, STEP_IO, stepColumns } from './step-state.js';
-import { tailStepGraph } from './step-tails.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -136,10 +135,9 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
     return;
   }
   stepSession = s;
-  // The tails form: optional (the scorer steps every call through `s` without it).
+  // The tails form, made by the main thread: optional (the scorer steps every call through `s` without it).
   try {
-    const bytes = tailStepGraph(step.model, step.layout);
-    if (bytes) ({ session: tailSession } = await createSession(bytes, { provider, intraOpThreads }));
+    if (step.tails) ({ session: tailSession } = await createSession(step.tails, { provider, intraOpThreads }));
   } catch {
     tailSession = undefined;
   }

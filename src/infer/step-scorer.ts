@@ -29,8 +29,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { ActivitySums } from './step-activity.js';
-import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows, ringLength, stepColumns, stepOffsets } from './step-state.js';
-import { stepTail, TAIL_PAD } from './step-tails.js';
+import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows, ringLength, stepColumns, stepOffsets, stepTail, TAIL_PAD } from './step-state.js';
 
 /** onnxruntime's Tensor constructor (passed in: this module does not load the binding itself). */
 export type TensorConstructor = typeof ort.Tensor;

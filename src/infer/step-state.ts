@@ -57,6 +57,21 @@ export function stepColumns(l: number): string {
 }
 
 /**
+ * Name of the output of a step graph's tails form (`./step-tails.ts`) holding layer `l`'s input
+ * at the call's last `min(T, (k-1)d + P)` frames (P: {@link TAIL_PAD}), in the order and rank of
+ * its `columns_l` (`[F, B, in]`, or `[F B, in]` rows).
+ */
+export function stepTail(l: number): string {
+  return `tail_${l}`;
+}
+
+/**
+ * Input of the tails form: `[1]` int64, the most frames by which a series of the call is padded
+ * (T minus its real frames); each tail holds that many frames more.
+ */
+export const TAIL_PAD = 'seismo_tail_pad';
+
+/**
  * Name of the input holding layer `l`'s past columns, `[m, B, in]` float32 (time-major) with m =
  * {@link historyRows}: its input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...` (oldest first), for
  * a call whose first new frame is t0.

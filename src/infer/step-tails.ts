@@ -16,25 +16,14 @@
  * are all the columns again, and a Slice per layer is a copy and a kernel dispatch more): they
  * are a graph of their own, and the scorer picks one of the two per call (see `StepScorer`).
  *
- * Derived here from the exported graph rather than exported beside it, so that every step graph
- * with per-layer columns gains it, and the model directory's contract is unchanged.
+ * Derived from the exported graph rather than exported beside it, so that every step graph with
+ * per-layer columns gains it, and the model directory's contract is unchanged. The main thread
+ * derives it (`InferenceWorker.start`, which has onnx-proto loaded already to check the model
+ * directory) and hands the bytes over: loading onnx-proto in the inference worker made its heap
+ * larger, and V8 then ran a major collection there every ~0.3 s instead of one in 5 s.
  */
 import { onnx } from 'onnx-proto';
-import { type StepLayout, ringLength, stepColumns } from './step-state.js';
-
-/**
- * Name of the tails graph's output holding layer `l`'s input at the call's last `min(T, (k-1)d)`
- * frames, in the order and rank of its `columns_l` (`[F, B, in]`, or `[F B, in]` rows).
- */
-export function stepTail(l: number): string {
-  return `tail_${l}`;
-}
-
-/**
- * Input of the tails form: `[1]` int64, the most frames by which a series of the call is padded
- * (T minus its real frames); each tail holds that many frames more.
- */
-export const TAIL_PAD = 'seismo_tail_pad';
+import { type StepLayout, ringLength, stepColumns, stepTail, TAIL_PAD } from './step-state.js';
 
 /** ONNX element type int64. */
 const INT64 = 7;
