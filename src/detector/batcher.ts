@@ -243,7 +243,7 @@ export class WindowBatcher {
   release(batch: Batch): void {
     // Once per series, at its last window (the latest: a series' windows are in time order): an
     // interleaved batch (see `next`) has a series' windows apart, and releasing at each window was
-    // a native call per window.
+    // a ring call per window.
     const stamp = ++this.releaseStamp;
     for (let i = batch.size - 1; i >= 0; i--) {
       const slot = batch.slots[i]!;
