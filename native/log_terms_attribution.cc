@@ -4,10 +4,30 @@
 #include "log_terms_attribution.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace seismo::logterms {
 
 namespace {
+
+// Math.sign of a non-zero number, indexed by d > 0 (NaN reads -1, as TypeScript's SIGN table):
+// a branch on the sign mispredicts every other time (the median is where half the values lie).
+constexpr double kSign[2] = {-1.0, 1.0};
+
+// cond ? a : b on the bits, so that no compiler turns it into a branch: which of the error and the
+// activity term wins a channel is as random as the signs.
+inline float Select(bool cond, float a, float b) {
+  uint32_t ua;
+  uint32_t ub;
+  std::memcpy(&ua, &a, sizeof ua);
+  std::memcpy(&ub, &b, sizeof ub);
+  const uint32_t mask = 0u - static_cast<uint32_t>(cond);
+  const uint32_t r = (ua & mask) | (ub & ~mask);
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
 
 // `Math.max(min, v)` after `v > min` failed: NaN stays NaN (std::max would return min).
 inline double FloorScale(double v, double min) { return v > min ? v : (v != v ? v : min); }
@@ -19,7 +39,7 @@ inline void Track(double* center, double* scale, int64_t c, double d, double rat
   const double s = scale[c];
   const double step = rate * s;
   // SIGN[+(d > 0)] for d != 0 (NaN included, as in TypeScript), Math.sign(d) = d for +-0.
-  center[c] = d != 0 ? m + step * (d > 0 ? 1.0 : -1.0) : m + step * d;
+  center[c] = d != 0 ? m + step * kSign[d > 0] : m + step * d;
   scale[c] = FloorScale(s + rate * (1.2533 * std::fabs(d) - s), min_scale);
 }
 
@@ -119,7 +139,8 @@ void AttributeBatch(const AttributionArgs& a, bool avx2) {
         if (use_act) {
           const double za = d / act_scale[c];
           const double evidence = (two_sided ? std::fabs(za) : -za) - a.margin;
-          if (evidence > static_cast<double>(row[c])) row[c] = static_cast<float>(evidence);
+          const float r = row[c];
+          row[c] = Select(evidence > static_cast<double>(r), static_cast<float>(evidence), r);
         }
         if (step_act) Track(act_center, act_scale, c, d, a.rate, a.min_scale);
       }
