@@ -56,9 +56,13 @@
  * starts from raw shares (`source: 'raw-share'`) and switches to `channel-z` once it has seen
  * {@link ChannelAttributionOptions.warmup} unflagged windows.
  *
- * Why one file of ~500 lines: `ChannelAttribution` keeps its reference path (`attribute`, then
+ * Why one file of ~640 lines: `ChannelAttribution` keeps its reference path (`attribute`, then
  * `update`) beside the one-pass hot path (`attributeAndLearn`) that must equal it bit for bit
  * (test/score/attribution-hot-path.test.ts); a change to one has to be made to the other in view.
+ * Once the statistics are ready, a batch goes to the addon instead (`attributeBatch`,
+ * native/log_terms_attribution.cc, the same arithmetic line by line; test/native/attribution-batch.test.ts
+ * compares it with the TypeScript loop here, which serves without the addon): a change to the
+ * formulas is made there too.
  * The error terms and their fitting live in ./channel-terms.ts, what an event names in
  * ./top-channels.ts.
  */
