@@ -6,25 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeismoError } from './errors.js';
 
-/** Overflow policies as the addon numbers them. */
-export const enum NativeOverflowPolicy {
-  Reject = 0,
-  DropOldest = 1,
-}
-
-/** A block of mirrored float32 ring buffers, one slot per series (see native/ring_arena.h). */
+/**
+ * The memory of mirrored float32 ring buffers, one slot per series (see native/ring_arena.h):
+ * frames are pushed and counted by FrameRings (src/window/frame-rings.ts) straight into it.
+ */
 export interface NativeRingArena {
   /** Process-wide id, for {@link NativeRingArenaConstructor.attach} from a worker thread. */
   readonly id: number;
-  /** External ArrayBuffer over the whole arena: `slots * 2 * capacity` rows of `channels` floats. */
+  /** External ArrayBuffer over the whole arena: `slots * 2 * capacity` rows of `channels` floats, zeroed. */
   buffer(): ArrayBuffer;
-  /** Appends `count` frames (row-major `[count, channels]`) to `slot`; returns the slot's frames written. */
-  push(slot: number, frames: Float32Array, count: number): number;
-  /** Frames of `slot` before `upTo` may be overwritten from now on. */
-  release(slot: number, upTo: number): void;
-  /** Writes `[written, released, dropped]` of `slot` into `out`. */
-  state(slot: number, out: Float64Array): void;
-  /** Drops the arena's memory once no view is left; later calls throw `ERR_DISPOSED`. */
+  /** Drops the arena's memory once no view is left; every view `buffer()` gave is detached, later calls throw `ERR_DISPOSED`. */
   dispose(): void;
 }
 
@@ -36,7 +27,7 @@ export interface AttachedArena {
 }
 
 export interface NativeRingArenaConstructor {
-  new (channels: number, capacity: number, slots: number, policy: NativeOverflowPolicy): NativeRingArena;
+  new (channels: number, capacity: number, slots: number): NativeRingArena;
   /** Views the memory of a live arena created on any thread of this process. */
   attach(id: number): AttachedArena;
 }
@@ -122,7 +113,7 @@ export interface NativeBinding extends NativeKernels {
 }
 
 /** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
-const NATIVE_ABI = 4;
+const NATIVE_ABI = 5;
 
 let binding: NativeBinding | undefined;
 

@@ -111,9 +111,8 @@ export class WindowBatcher {
     return this.slotOf.get(seriesId);
   }
 
-  /** The last timestamp stored for a series (-Infinity for a series not seen yet). */
-  lastTimeOf(seriesId: string): number {
-    const slot = this.slotOf.get(seriesId);
+  /** The last timestamp stored in a slot (-Infinity for a new series, `slot` undefined). */
+  lastTimeOf(slot: number | undefined): number {
     return slot === undefined ? -Infinity : this.lastTime[slot]!;
   }
 
@@ -135,10 +134,32 @@ export class WindowBatcher {
    */
   store(slot: number, timestamps: ArrayLike<number>, from: number, frames: Float32Array, count: number): void {
     const before = this.readyOf(slot);
-    const first = this.written[slot]!;
+    let at = this.rings.headOf(slot);
     const written = this.rings.push(slot, frames, count);
-    for (let i = 0; i < count; i++) this.times[slot * this.capacity + ((first + i) % this.capacity)] = timestamps[from + i]!;
-    this.lastTime[slot] = timestamps[from + count - 1]!;
+    const base = slot * this.capacity;
+    for (let i = 0; i < count; i++) {
+      this.times[base + at] = timestamps[from + i]!;
+      at = at + 1 === this.capacity ? 0 : at + 1;
+    }
+    this.stored(slot, timestamps[from + count - 1]!, written, count, before);
+  }
+
+  /**
+   * `store` of one frame (`Detector.push`): the same, with the timestamp as a number, so that the
+   * per-sample path neither boxes it in an array nor shares `store`'s loop over every kind of
+   * array `write()` is given.
+   */
+  storeOne(slot: number, timestamp: number, frame: Float32Array): void {
+    const before = this.readyOf(slot);
+    const at = this.rings.headOf(slot);
+    const written = this.rings.push(slot, frame, 1);
+    this.times[slot * this.capacity + at] = timestamp;
+    this.stored(slot, timestamp, written, 1, before);
+  }
+
+  /** The clock and queue after `count` frames went into the ring of `slot` (its windows ready `before` then). */
+  private stored(slot: number, last: number, written: number, count: number, before: number): void {
+    this.lastTime[slot] = last;
     this.written[slot] = written;
     // Under drop-oldest a push past the capacity releases what it overwrites (the ring's rule).
     if (written - this.capacity > this.released[slot]!) this.released[slot] = written - this.capacity;
@@ -222,7 +243,7 @@ export class WindowBatcher {
   release(batch: Batch): void {
     // Once per series, at its last window (the latest: a series' windows are in time order): an
     // interleaved batch (see `next`) has a series' windows apart, and releasing at each window was
-    // a native call per window.
+    // a ring call per window.
     const stamp = ++this.releaseStamp;
     for (let i = batch.size - 1; i >= 0; i--) {
       const slot = batch.slots[i]!;
