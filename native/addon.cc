@@ -29,6 +29,7 @@
 
 #include "kernels.h"
 #include "kernels_binding.h"
+#include "log_terms_binding.h"
 #include "napi_error.h"
 #include "ring_arena.h"
 
@@ -189,7 +190,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
   SeismoAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
-                             InstanceValue("abiVersion", Napi::Number::New(env, 4), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 5), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
                              InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
                              InstanceValue("lstmBackward", Napi::Function::New<bind::LstmBackward>(env, "lstmBackward"), napi_enumerable),
@@ -197,6 +198,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
                              InstanceValue("convBackward", Napi::Function::New<bind::ConvBackward>(env, "convBackward"), napi_enumerable),
                              InstanceValue("kernelIsa", Napi::Function::New<bind::KernelIsa>(env, "kernelIsa"), napi_enumerable),
                              InstanceValue("channelLogTerms", Napi::Function::New<bind::ChannelLogTerms>(env, "channelLogTerms"), napi_enumerable),
+                             InstanceValue("attributeBatch", Napi::Function::New<bind::AttributeBatch>(env, "attributeBatch"), napi_enumerable),
                          });
   }
 };
