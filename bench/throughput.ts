@@ -117,7 +117,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       return writeChunks(detector, `bench-${series++}`, stream.frames, C, seconds, clock);
     };
 
-    // 3. ingest alone: one N-API call per frame.
+    // 3. ingest alone: one FrameRings.push per frame (written in TypeScript into the native memory).
     const rings = new FrameRings({ channels: C, capacity: 4096 });
     const ingestRound = (): number => {
       let n = 0;

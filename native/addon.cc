@@ -4,7 +4,8 @@
 // - C++ exceptions are on (NAPI_CPP_EXCEPTIONS). The core throws RingError; every entry point
 //   converts it into a JS Error carrying `code`, so JS sees one typed error path.
 // - Validation of shapes and types is done in TypeScript (src/native.ts); C++ checks only the
-//   bounds and invariants it alone can see (slot range, frame counts, capacity).
+//   bounds and invariants it alone can see (sizes). The ring arena binding hands out memory only:
+//   frames are pushed and counted in TypeScript over that memory (see native/ring_arena.h).
 // - Memory reaches JS as external ArrayBuffers. Each buffer's finalizer owns a reference to the
 //   storage, so a view outlives `dispose()` safely: dispose drops the arena's own reference and
 //   makes its methods throw, the memory goes when the last view is collected.
@@ -28,6 +29,7 @@
 
 #include "kernels.h"
 #include "kernels_binding.h"
+#include "log_terms_binding.h"
 #include "napi_error.h"
 #include "ring_arena.h"
 
@@ -101,9 +103,6 @@ class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
     return DefineClass(env, "RingArena",
                        {
                            InstanceMethod<&RingArenaWrap::Buffer>("buffer"),
-                           InstanceMethod<&RingArenaWrap::Push>("push"),
-                           InstanceMethod<&RingArenaWrap::Release>("release"),
-                           InstanceMethod<&RingArenaWrap::State>("state"),
                            InstanceMethod<&RingArenaWrap::Dispose>("dispose"),
                            InstanceAccessor<&RingArenaWrap::Id>("id"),
                            StaticMethod<&RingArenaWrap::Attach>("attach"),
@@ -112,21 +111,19 @@ class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
 
   explicit RingArenaWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingArenaWrap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() != 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() ||
-        !info[3].IsNumber()) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena(channels, capacity, slots, policy) takes four numbers");
+    if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena(channels, capacity, slots) takes three numbers");
     }
     const int64_t channels = info[0].As<Napi::Number>().Int64Value();
     const int64_t capacity = info[1].As<Napi::Number>().Int64Value();
     const int64_t slots = info[2].As<Napi::Number>().Int64Value();
-    const int32_t policy = info[3].As<Napi::Number>().Int32Value();
     if (channels <= 0 || capacity <= 0 || slots <= 0 || channels > UINT32_MAX || capacity > UINT32_MAX ||
-        slots > UINT32_MAX || (policy != 0 && policy != 1)) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena: channels, capacity, slots must be positive and policy 0|1");
+        slots > UINT32_MAX) {
+      throw MakeError(env, "ERR_INVALID_OPTION", "RingArena: channels, capacity, slots must be positive integers below 2^32");
     }
     try {
       arena_ = std::make_shared<RingArena>(static_cast<uint32_t>(channels), static_cast<uint32_t>(capacity),
-                                           static_cast<uint32_t>(slots), static_cast<seismo::OverflowPolicy>(policy));
+                                           static_cast<uint32_t>(slots));
     } catch (const RingError& e) {
       throw MakeError(env, e.code(), e.what());
     } catch (const std::bad_alloc&) {
@@ -145,87 +142,11 @@ class RingArenaWrap : public Napi::ObjectWrap<RingArenaWrap> {
 
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
 
-  // A slot number from JS. Uint32Value() would wrap 2^32 to 0 and truncate 1.5 to 1, writing into
-  // another series' slot: anything but an integer in [0, slots) is refused here, whatever the
-  // TypeScript layer checked, since only this side owns the arena's bounds.
-  static uint32_t SlotArg(Napi::Env env, const Napi::Value& value, const RingArena& arena) {
-    const double slot = value.As<Napi::Number>().DoubleValue();
-    if (!(slot >= 0 && slot < static_cast<double>(arena.slots())) || slot != static_cast<double>(static_cast<uint32_t>(slot))) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "slot " + value.ToString().Utf8Value() +
-                                                     " is not an integer in [0, " + std::to_string(arena.slots()) + ")");
-    }
-    return static_cast<uint32_t>(slot);
-  }
-
   Napi::Value Buffer(const Napi::CallbackInfo& info) {
     Live(info.Env());
     Napi::ArrayBuffer view = ExternalView(info.Env(), arena_);
     views_.push_back(Napi::Weak(view));
     return view;
-  }
-
-  // push(slot, frames: Float32Array, count): count frames from the start of `frames`.
-  Napi::Value Push(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RingArena& arena = Live(env);
-    if (info.Length() != 3 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber()) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "push(slot, frames: Float32Array, count)");
-    }
-    Napi::TypedArray typed = info[1].As<Napi::TypedArray>();
-    if (typed.TypedArrayType() != napi_float32_array) {
-      throw MakeError(env, "ERR_BAD_SHAPE", "push: frames must be a Float32Array");
-    }
-    Napi::Float32Array frames = info[1].As<Napi::Float32Array>();
-    const int64_t count = info[2].As<Napi::Number>().Int64Value();
-    const uint32_t slot = SlotArg(env, info[0], arena);
-    if (count < 0 || static_cast<uint64_t>(count) * arena.channels() > frames.ElementLength() || count > UINT32_MAX) {
-      throw MakeError(env, "ERR_BAD_SHAPE", "push: count * channels exceeds the frames array");
-    }
-    try {
-      const uint64_t written = arena.Push(slot, frames.Data(), static_cast<uint32_t>(count));
-      return Napi::Number::New(env, static_cast<double>(written));
-    } catch (const RingError& e) {
-      throw MakeError(env, e.code(), e.what());
-    }
-  }
-
-  Napi::Value Release(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RingArena& arena = Live(env);
-    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "release(slot, upToFrame)");
-    }
-    const double up_to = info[1].As<Napi::Number>().DoubleValue();
-    if (!(up_to >= 0 && up_to <= 9007199254740992.0) || up_to != static_cast<double>(static_cast<uint64_t>(up_to))) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "release: frame must be an integer >= 0");
-    }
-    try {
-      arena.Release(SlotArg(env, info[0], arena), static_cast<uint64_t>(up_to));
-    } catch (const RingError& e) {
-      throw MakeError(env, e.code(), e.what());
-    }
-    return env.Undefined();
-  }
-
-  // state(slot, out: Float64Array(3)) writes [written, released, dropped]; no allocation.
-  Napi::Value State(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RingArena& arena = Live(env);
-    if (info.Length() != 2 || !info[0].IsNumber() || !info[1].IsTypedArray() ||
-        info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-        info[1].As<Napi::Float64Array>().ElementLength() < 3) {
-      throw MakeError(env, "ERR_INVALID_OPTION", "state(slot, out: Float64Array of length 3)");
-    }
-    try {
-      const seismo::SlotState& s = arena.State(SlotArg(env, info[0], arena));
-      double* out = info[1].As<Napi::Float64Array>().Data();
-      out[0] = static_cast<double>(s.written);
-      out[1] = static_cast<double>(s.released);
-      out[2] = static_cast<double>(s.dropped);
-    } catch (const RingError& e) {
-      throw MakeError(env, e.code(), e.what());
-    }
-    return env.Undefined();
   }
 
   // dispose() frees the block now rather than at some later GC: every view this object handed
@@ -269,7 +190,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
   SeismoAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
-                             InstanceValue("abiVersion", Napi::Number::New(env, 3), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 5), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
                              InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
                              InstanceValue("lstmBackward", Napi::Function::New<bind::LstmBackward>(env, "lstmBackward"), napi_enumerable),
@@ -277,6 +198,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
                              InstanceValue("convBackward", Napi::Function::New<bind::ConvBackward>(env, "convBackward"), napi_enumerable),
                              InstanceValue("kernelIsa", Napi::Function::New<bind::KernelIsa>(env, "kernelIsa"), napi_enumerable),
                              InstanceValue("channelLogTerms", Napi::Function::New<bind::ChannelLogTerms>(env, "channelLogTerms"), napi_enumerable),
+                             InstanceValue("attributeBatch", Napi::Function::New<bind::AttributeBatch>(env, "attributeBatch"), napi_enumerable),
                          });
   }
 };

@@ -67,5 +67,9 @@ void ChannelLogTerms(const LogTermsArgs& a) {
   }
 }
 
+void Logs(const double* x, int64_t count, double* out) {
+  for (int64_t i = 0; i < count; i++) out[i] = Log(x[i]);
+}
+
 }  // namespace baseline
 }  // namespace seismo::logterms

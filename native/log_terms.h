@@ -52,9 +52,12 @@ double Log(double x);
 // instruction set, the same values bit for bit.
 namespace baseline {
 void ChannelLogTerms(const LogTermsArgs& a);
+// out[i] = Log(x[i]) for i in [0, count).
+void Logs(const double* x, int64_t count, double* out);
 }
 namespace avx2 {
 void ChannelLogTerms(const LogTermsArgs& a);
+void Logs(const double* x, int64_t count, double* out);
 }
 
 }  // namespace seismo::logterms

@@ -92,4 +92,10 @@ void ChannelLogTerms(const LogTermsArgs& a) {
   }
 }
 
+void Logs(const double* x, int64_t count, double* out) {
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4) Log4(_mm256_loadu_pd(x + i), out + i);
+  for (; i < count; i++) out[i] = Log(x[i]);
+}
+
 }  // namespace seismo::logterms::avx2

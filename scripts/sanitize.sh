@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the ring arena's C++ core with AddressSanitizer and UndefinedBehaviorSanitizer and runs
+# Builds the ring arena's C++ core (its memory block) with AddressSanitizer and UndefinedBehaviorSanitizer and runs
 # its driver (test/sanitize/ring_arena_test.cc). Any out-of-bounds access, leak or UB aborts.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,25 +6,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SeismoError } from './errors.js';
 
-/** Overflow policies as the addon numbers them. */
-export const enum NativeOverflowPolicy {
-  Reject = 0,
-  DropOldest = 1,
-}
-
-/** A block of mirrored float32 ring buffers, one slot per series (see native/ring_arena.h). */
+/**
+ * The memory of mirrored float32 ring buffers, one slot per series (see native/ring_arena.h):
+ * frames are pushed and counted by FrameRings (src/window/frame-rings.ts) straight into it.
+ */
 export interface NativeRingArena {
   /** Process-wide id, for {@link NativeRingArenaConstructor.attach} from a worker thread. */
   readonly id: number;
-  /** External ArrayBuffer over the whole arena: `slots * 2 * capacity` rows of `channels` floats. */
+  /** External ArrayBuffer over the whole arena: `slots * 2 * capacity` rows of `channels` floats, zeroed. */
   buffer(): ArrayBuffer;
-  /** Appends `count` frames (row-major `[count, channels]`) to `slot`; returns the slot's frames written. */
-  push(slot: number, frames: Float32Array, count: number): number;
-  /** Frames of `slot` before `upTo` may be overwritten from now on. */
-  release(slot: number, upTo: number): void;
-  /** Writes `[written, released, dropped]` of `slot` into `out`. */
-  state(slot: number, out: Float64Array): void;
-  /** Drops the arena's memory once no view is left; later calls throw `ERR_DISPOSED`. */
+  /** Drops the arena's memory once no view is left; every view `buffer()` gave is detached, later calls throw `ERR_DISPOSED`. */
   dispose(): void;
 }
 
@@ -36,7 +27,7 @@ export interface AttachedArena {
 }
 
 export interface NativeRingArenaConstructor {
-  new (channels: number, capacity: number, slots: number, policy: NativeOverflowPolicy): NativeRingArena;
+  new (channels: number, capacity: number, slots: number): NativeRingArena;
   /** Views the memory of a live arena created on any thread of this process. */
   attach(id: number): AttachedArena;
 }
@@ -90,6 +81,30 @@ export interface NativeKernels {
    * @param out `[n, channels]`, overwritten.
    */
   channelLogTerms(term: 0 | 1 | 2, channelScores: Float32Array, scores: Float32Array, n: number, channels: number, floor: number, out: Float64Array): void;
+  /**
+   * Channel attribution of windows `[0, n)` once its statistics are ready: what
+   * `ChannelAttribution.attributeAndLearnBatch` (src/score/attribution.ts, which calls it) computes
+   * in TypeScript, bit for bit (native/log_terms_attribution.h), the logarithms in the variant of
+   * {@link kernelIsa}. Arrays hold at least what the shapes read or write (`ERR_BAD_SHAPE`
+   * otherwise, with nothing written).
+   * @param settings `[8]`: term (0 `channel_score`, 1 its square, 2 times `score`), running-mean
+   *   weight, tracking rate, activity mode (0 two-sided, 1 low, 2 none), activity margin, floor of
+   *   `e_c`, floor of the activity, least scale.
+   * @param channelScores `[n, channels]`; @param scores `[n]`; @param activity `[n, channels]` or null;
+   * @param logTerms `[n, channels]` `ln e_c` computed already (only without running means) or null;
+   * @param decisions `[n]` 0 skip, 1 learn, 2 flagged; @param slots `[n]` each window's series;
+   * @param out `[n, channels]` rows, skipped windows' left as they are;
+   * @param stats `[4, channels]` error center, error scale, activity center, activity scale (updated);
+   * @param running `[slots, channels]` running means of `e_c` and @param started their flags, or null;
+   * @param memoryState `[slots, channels]` and @param memorySeen `[slots]` the attribution memory, or null;
+   * @param memoryWeight the memory's weight of the newest window.
+   */
+  attributeBatch(
+    n: number, channels: number, settings: Float64Array, channelScores: Float32Array, scores: Float32Array,
+    activity: Float32Array | null, logTerms: Float64Array | null, decisions: Uint8Array, slots: Int32Array, out: Float32Array,
+    stats: Float64Array, running: Float64Array | null, started: Uint8Array | null,
+    memoryState: Float32Array | null, memorySeen: Uint8Array | null, memoryWeight: number,
+  ): void;
 }
 
 export interface NativeBinding extends NativeKernels {
@@ -98,7 +113,7 @@ export interface NativeBinding extends NativeKernels {
 }
 
 /** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
-const NATIVE_ABI = 3;
+const NATIVE_ABI = 5;
 
 let binding: NativeBinding | undefined;
 

@@ -69,6 +69,8 @@ export class WindowBatcher {
   private readonly times: Float64Array;
   private readonly queued: Uint8Array;
   private readonly queue: Int32Array;
+  /** Each window's arena row while `span` runs (computed once, used twice). */
+  private rowScratch: Float64Array;
   private queueHead = 0;
   private queueSize = 0;
 
@@ -86,6 +88,7 @@ export class WindowBatcher {
     this.times = new Float64Array(o.maxSeries * o.capacity);
     this.queued = new Uint8Array(o.maxSeries);
     this.queue = new Int32Array(o.maxSeries);
+    this.rowScratch = new Float64Array(o.batchSize);
   }
 
   get slots(): number {
@@ -111,9 +114,8 @@ export class WindowBatcher {
     return this.slotOf.get(seriesId);
   }
 
-  /** The last timestamp stored for a series (-Infinity for a series not seen yet). */
-  lastTimeOf(seriesId: string): number {
-    const slot = this.slotOf.get(seriesId);
+  /** The last timestamp stored in a slot (-Infinity for a new series, `slot` undefined). */
+  lastTimeOf(slot: number | undefined): number {
     return slot === undefined ? -Infinity : this.lastTime[slot]!;
   }
 
@@ -135,10 +137,32 @@ export class WindowBatcher {
    */
   store(slot: number, timestamps: ArrayLike<number>, from: number, frames: Float32Array, count: number): void {
     const before = this.readyOf(slot);
-    const first = this.written[slot]!;
+    let at = this.rings.headOf(slot);
     const written = this.rings.push(slot, frames, count);
-    for (let i = 0; i < count; i++) this.times[slot * this.capacity + ((first + i) % this.capacity)] = timestamps[from + i]!;
-    this.lastTime[slot] = timestamps[from + count - 1]!;
+    const base = slot * this.capacity;
+    for (let i = 0; i < count; i++) {
+      this.times[base + at] = timestamps[from + i]!;
+      at = at + 1 === this.capacity ? 0 : at + 1;
+    }
+    this.stored(slot, timestamps[from + count - 1]!, written, count, before);
+  }
+
+  /**
+   * `store` of one frame (`Detector.push`): the same, with the timestamp as a number, so that the
+   * per-sample path neither boxes it in an array nor shares `store`'s loop over every kind of
+   * array `write()` is given.
+   */
+  storeOne(slot: number, timestamp: number, frame: Float32Array): void {
+    const before = this.readyOf(slot);
+    const at = this.rings.headOf(slot);
+    const written = this.rings.push(slot, frame, 1);
+    this.times[slot * this.capacity + at] = timestamp;
+    this.stored(slot, timestamp, written, 1, before);
+  }
+
+  /** The clock and queue after `count` frames went into the ring of `slot` (its windows ready `before` then). */
+  private stored(slot: number, last: number, written: number, count: number, before: number): void {
+    this.lastTime[slot] = last;
     this.written[slot] = written;
     // Under drop-oldest a push past the capacity releases what it overwrites (the ring's rule).
     if (written - this.capacity > this.released[slot]!) this.released[slot] = written - this.capacity;
@@ -168,22 +192,31 @@ export class WindowBatcher {
         this.windowsDropped += lost;
         this.pendingWindows -= lost;
       }
-      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size, interleave ? 1 : Infinity);
+      const ready = this.readyOf(slot);
+      const room = this.batchSize - batch.size;
+      const take = interleave ? Math.min(ready, room, 1) : Math.min(ready, room);
+      let start = this.nextStart[slot]!;
       for (let i = 0; i < take; i++) {
         batch.slots[batch.size] = slot;
-        batch.starts[batch.size] = this.nextStart[slot]!;
+        batch.starts[batch.size] = start;
         batch.size++;
-        this.nextStart[slot] = this.nextStart[slot]! + this.stride;
+        start += this.stride;
       }
+      this.nextStart[slot] = start;
       this.pendingWindows -= take;
-      if (this.readyOf(slot) === 0) {
+      // The queue's indices wrap by a comparison: this loop runs once per window (per point at stride 1).
+      const length = this.queue.length;
+      this.queueHead = this.queueHead + 1 === length ? 0 : this.queueHead + 1;
+      if (ready === take) {
         this.queued[slot] = 0;
-        this.queueHead = (this.queueHead + 1) % this.queue.length;
         this.queueSize--;
       } else if (interleave) {
         // To the back of the queue: the other series' windows come first.
-        this.queueHead = (this.queueHead + 1) % this.queue.length;
-        this.queue[(this.queueHead + this.queueSize - 1) % this.queue.length] = slot;
+        const tail = this.queueHead + this.queueSize - 1;
+        this.queue[tail >= length ? tail - length : tail] = slot;
+      } else {
+        // The batch is full and the series has more: it stays at the head.
+        this.queueHead = this.queueHead === 0 ? length - 1 : this.queueHead - 1;
       }
     }
     return batch.size > 0 ? batch : undefined;
@@ -196,15 +229,18 @@ export class WindowBatcher {
     // The rows as FrameRings.rowOf numbers them, inline: the slots here are the batcher's own
     // (valid by construction), and this loop runs once per window (per record at window 1).
     const rowsPerSlot = 2 * this.capacity;
+    if (this.rowScratch.length < batch.size) this.rowScratch = new Float64Array(batch.size);
+    const rows = this.rowScratch;
     for (let i = 0; i < batch.size; i++) {
       const row = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity);
+      rows[i] = row;
       if (row < rowStart) rowStart = row;
       if (row + this.window > rowEnd) rowEnd = row + this.window;
     }
     const starts = new BigInt64Array(batch.size);
     // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
     const words = new Int32Array(starts.buffer);
-    for (let i = 0; i < batch.size; i++) words[2 * i] = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity) - rowStart;
+    for (let i = 0; i < batch.size; i++) words[2 * i] = rows[i]! - rowStart;
     return { rowStart, rowCount: rowEnd - rowStart, starts };
   }
 
@@ -222,7 +258,7 @@ export class WindowBatcher {
   release(batch: Batch): void {
     // Once per series, at its last window (the latest: a series' windows are in time order): an
     // interleaved batch (see `next`) has a series' windows apart, and releasing at each window was
-    // a native call per window.
+    // a ring call per window.
     const stamp = ++this.releaseStamp;
     for (let i = batch.size - 1; i >= 0; i--) {
       const slot = batch.slots[i]!;
@@ -254,7 +290,9 @@ export class WindowBatcher {
 
   private readyOf(slot: number): number {
     const span = this.written[slot]! - this.window - this.nextStart[slot]!;
-    return span >= 0 ? Math.floor(span / this.stride) + 1 : 0;
+    if (span < 0) return 0;
+    // Stride 1 without a division: this runs twice per stored sample and twice per window taken.
+    return this.stride === 1 ? span + 1 : Math.floor(span / this.stride) + 1;
   }
 
   private enqueue(slot: number): void {

@@ -6,7 +6,7 @@
  * Why it is one file of about 400 lines: it is the public class, and what is left here is its
  * documented calls (each a check and a delegation to a stage) and the checks of its options.
  */
-import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
+import { expectArrayLike, expectFloat32Array, isArrayLike, isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
@@ -40,8 +40,6 @@ export class Detector {
   private readonly scratch: Float32Array;
   private closed = false;
   private closing: Promise<void> | undefined;
-  /** The timestamp of a single pushed sample, as `store` takes it (no allocation per sample). */
-  private readonly oneTime = new Float64Array(1);
 
   private constructor(model: ModelDir, worker: InferenceWorker, options: DetectorOptions) {
     const m = model.manifest;
@@ -205,22 +203,31 @@ export class Detector {
   push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
     this.ensureOpen();
     expectSeriesId(seriesId);
-    expectArrayLike(values, `series '${seriesId}': values`);
-    const channels = this.scratch.length;
+    // The message only on failure: built for every sample, it was an allocation per sample.
+    if (!isArrayLike(values)) expectArrayLike(values, `series '${seriesId}': values`);
+    const scratch = this.scratch;
+    const channels = scratch.length;
     if (values.length !== channels) {
       throw new SeismoError('ERR_BAD_SHAPE', `series '${seriesId}': sample has ${values.length} values, the model takes ${channels} (${this.channels.join(', ')})`, { seriesId });
     }
-    for (let c = 0; c < channels; c++) {
-      const v = values[c]!;
-      this.scratch[c] = v;
-      // Checked as stored: a finite double beyond the float32 range becomes Infinity.
-      if (!Number.isFinite(this.scratch[c]!)) throw nonFinite(seriesId, timestamp, this.channels[c]!, v, 'the sample was not stored');
+    for (let c = 0; c < channels; c++) scratch[c] = values[c]!;
+    // Checked as stored (a finite double beyond the float32 range becomes Infinity): 0 * v is
+    // NaN exactly when v is NaN or infinite, one branch for the whole sample; the culprit is
+    // looked for only when there is one.
+    let p = 0;
+    for (let c = 0; c < channels; c++) p += 0 * scratch[c]!;
+    if (p !== 0) {
+      for (let c = 0; c < channels; c++) {
+        if (!Number.isFinite(scratch[c]!)) throw nonFinite(seriesId, timestamp, this.channels[c]!, values[c]!, 'the sample was not stored');
+      }
     }
-    this.checkTimestamp(seriesId, timestamp, this.batcher.lastTimeOf(seriesId), -1);
-    const slot = this.batcher.slotFor(seriesId);
-    this.oneTime[0] = timestamp;
+    // One lookup of the series: a new one (undefined) takes its slot only once the sample passed.
+    const batcher = this.batcher;
+    const known = batcher.find(seriesId);
+    this.checkTimestamp(seriesId, timestamp, batcher.lastTimeOf(known), -1);
+    const slot = known ?? batcher.slotFor(seriesId);
     try {
-      this.batcher.store(slot, this.oneTime, 0, this.scratch, 1);
+      batcher.storeOne(slot, timestamp, scratch);
     } catch (err) {
       // The ring's own message speaks of slots and releases; say what a caller of push() can do.
       if (!isSeismoError(err, 'ERR_RING_OVERFLOW')) throw err;
@@ -276,12 +283,13 @@ export class Detector {
         if (!Number.isFinite(frames[i]!)) throw nonFinite(seriesId, timestamps[Math.floor(i / channels)]!, this.channels[i % channels]!, frames[i]!, 'nothing of this write was stored', Math.floor(i / channels));
       }
     }
-    let last = this.batcher.lastTimeOf(seriesId);
+    const known = this.batcher.find(seriesId);
+    let last = this.batcher.lastTimeOf(known);
     for (let i = 0; i < n; i++) {
       this.checkTimestamp(seriesId, timestamps[i]!, last, i);
       last = timestamps[i]!;
     }
-    const slot = this.batcher.slotFor(seriesId);
+    const slot = known ?? this.batcher.slotFor(seriesId);
     let done = 0;
     try {
       while (done < n) {

@@ -56,15 +56,20 @@
  * starts from raw shares (`source: 'raw-share'`) and switches to `channel-z` once it has seen
  * {@link ChannelAttributionOptions.warmup} unflagged windows.
  *
- * Why one file of ~500 lines: `ChannelAttribution` keeps its reference path (`attribute`, then
+ * Why one file of ~640 lines: `ChannelAttribution` keeps its reference path (`attribute`, then
  * `update`) beside the one-pass hot path (`attributeAndLearn`) that must equal it bit for bit
  * (test/score/attribution-hot-path.test.ts); a change to one has to be made to the other in view.
+ * Once the statistics are ready, a batch goes to the addon instead (`attributeBatch`,
+ * native/log_terms_attribution.cc, the same arithmetic line by line; test/native/attribution-batch.test.ts
+ * compares it with the TypeScript loop here, which serves without the addon): a change to the
+ * formulas is made there too.
  * The error terms and their fitting live in ./channel-terms.ts, what an event names in
  * ./top-channels.ts.
  */
 import { SeismoError } from '../errors.js';
+import type { NativeKernels } from '../native.js';
 import type { AttributionMemory } from './top-channels.js';
-import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, channelTermOf, logActivity, logOf, robustCenterScale, termValue, windowLogTerms, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
+import { ACTIVITY_FLOOR, LOG_FLOOR, MIN_CHANNEL_SCALE, TERM_CODES, channelTermOf, logActivity, logOf, nativeLogTerms, robustCenterScale, termValue, windowLogTerms, type ChannelTerm, type ChannelCalibration, type ChannelLogSpec } from './channel-terms.js';
 
 /** Where a window's attribution came from. */
 export type AttributionSource =
@@ -140,6 +145,33 @@ export const LEARN_WINDOW = 1;
 /** {@link ChannelAttribution.attributeAndLearnBatch}: a window the rule flagged (attributed only). */
 export const FLAGGED_WINDOW = 2;
 
+/** The addon's activity modes (native/log_terms_attribution.h). */
+const ACTIVITY_CODES: Readonly<Record<NonNullable<ChannelAttributionOptions['activity']>, number>> = { 'two-sided': 0, low: 1, none: 2 };
+
+/** Whether {@link ChannelAttribution.attributeAndLearnBatch} may use the addon (tests turn it off to compare). */
+let nativeAllowed = true;
+
+/**
+ * Lets (`true`, the default) or keeps (`false`) the addon from taking attribution batches in this
+ * thread: tests compare the two paths bit for bit, benchmarks measure both.
+ * @internal
+ */
+export function useNativeAttribution(allowed: boolean): void {
+  nativeAllowed = allowed;
+}
+
+/** Batches the addon took in this thread. */
+let nativeAttributionBatches = 0;
+
+/** How many batches the addon took in this thread (tests check that the path they compare was taken). @internal */
+export function nativeAttributionBatchCount(): number {
+  return nativeAttributionBatches;
+}
+
+function nativeAttribution(): NativeKernels | undefined {
+  return nativeAllowed ? nativeLogTerms() : undefined;
+}
+
 /** `Math.sign` of a non-zero, non-NaN number, indexed by `+(d > 0)`. */
 const SIGN = Float64Array.of(-1, 1);
 
@@ -151,13 +183,15 @@ class ChannelTracker {
   private warm: Float64Array | undefined;
   private seen = 0;
 
+  /** @param storage `[2, C]` where the center and then the scale live (the addon's batch reads and updates them there). */
   constructor(
     private readonly C: number,
     private readonly warmup: number,
     stored: { center: readonly number[]; scale: readonly number[] } | undefined,
+    storage: Float64Array,
   ) {
-    this.center = new Float64Array(C);
-    this.scale = new Float64Array(C).fill(1);
+    this.center = storage.subarray(0, C);
+    this.scale = storage.subarray(C, 2 * C).fill(1);
     this.ready = Boolean(stored && stored.center.length === C && stored.scale.length === C);
     if (this.ready) {
       this.center.set(stored!.center);
@@ -224,6 +258,10 @@ export class ChannelAttribution {
   /** `[C]` the window's `ln e_c` and `ln a_c` in {@link attributeAndLearn}. */
   private readonly logErr: Float64Array;
   private readonly logAct: Float64Array;
+  /** `[4, C]` the error center and scale, then the activity's: the trackers' storage, one array for the addon. */
+  private readonly stats: Float64Array;
+  /** The addon's `attributeBatch` settings of this state (native.ts): fixed for its life. */
+  private readonly settings: Float64Array;
 
   /**
    * @param slots series slots (the detector's ring slots): each keeps its own running mean of `e_c`.
@@ -240,10 +278,12 @@ export class ChannelAttribution {
       this.running = new Float64Array(slots * channels);
       this.started = new Uint8Array(slots * channels);
     }
-    this.err = new ChannelTracker(channels, warmup, usable);
-    this.act = new ChannelTracker(channels, warmup, usable?.activity);
+    this.stats = new Float64Array(4 * channels);
+    this.err = new ChannelTracker(channels, warmup, usable, this.stats.subarray(0, 2 * channels));
+    this.act = new ChannelTracker(channels, warmup, usable?.activity, this.stats.subarray(2 * channels));
     this.activityMode = options.activity ?? 'two-sided';
     this.margin = options.activityMargin ?? 0;
+    this.settings = Float64Array.of(TERM_CODES[this.term], this.average, this.rate, ACTIVITY_CODES[this.activityMode], this.margin, LOG_FLOOR, ACTIVITY_FLOOR, MIN_CHANNEL_SCALE);
     this.scratch = new Float64Array(channels);
     this.logErr = new Float64Array(channels);
     this.logAct = new Float64Array(channels);
@@ -361,6 +401,20 @@ export class ChannelAttribution {
    */
   attributeAndLearnBatch(channelScores: Float32Array, scores: Float32Array, activity: Float32Array | undefined, n: number, decisions: Uint8Array, slots: Int32Array, out: Float32Array, logTerms?: Float64Array, memory?: AttributionMemory): void {
     const C = this.channels;
+    // Once the statistics are ready (they stay so), the whole batch in one call of the addon, the
+    // same values bit for bit: at stride 1 the loop below, ~16 Math.log calls and the tracking per
+    // window, was a third of the main thread's time.
+    if (n > 0 && this.err.ready && (activity === undefined || this.act.ready)) {
+      const native = nativeAttribution();
+      if (native !== undefined && channelScores.length >= n * C && scores.length >= n && decisions.length >= n && slots.length >= n && out.length >= n * C && (activity === undefined || activity.length >= n * C) && (logTerms === undefined || logTerms.length >= n * C)) {
+        native.attributeBatch(
+          n, C, this.settings, channelScores, scores, activity ?? null, this.running ? null : (logTerms ?? null), decisions, slots, out,
+          this.stats, this.running ?? null, this.started ?? null, memory?.state ?? null, memory?.seen ?? null, memory?.weight ?? 1,
+        );
+        nativeAttributionBatches++;
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) {
       const decision = decisions[i]!;
       if (decision === SKIP_WINDOW) continue;

@@ -102,12 +102,13 @@ export function channelLogTerms(spec: ChannelLogSpec, channelScores: Float32Arra
 }
 
 /** The addon's term numbers (native/log_terms.h). */
-const TERM_CODES: Readonly<Record<ChannelTerm, 0 | 1 | 2>> = { 'channel-score': 0, 'channel-score-squared': 1, 'channel-score-times-score': 2 };
+export const TERM_CODES: Readonly<Record<ChannelTerm, 0 | 1 | 2>> = { 'channel-score': 0, 'channel-score-squared': 1, 'channel-score-times-score': 2 };
 
 /** The addon's kernels once loaded, null where it cannot load (then the TypeScript loop serves). */
 let nativeKernels: NativeKernels | null | undefined;
 
-function nativeLogTerms(): NativeKernels | undefined {
+/** The addon's kernels, or undefined where it cannot load (loaded once; the TypeScript stand-ins serve then). */
+export function nativeLogTerms(): NativeKernels | undefined {
   if (nativeKernels === undefined) {
     try {
       nativeKernels = loadNative();

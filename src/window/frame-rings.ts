@@ -1,5 +1,5 @@
 import { expectFloat32Array, SeismoError, type SeismoErrorCode } from '../errors.js';
-import { loadNative, NativeOverflowPolicy, ringArenas, type NativeRingArena, type RingImplementation } from '../native.js';
+import { loadNative, ringArenas, type NativeRingArena, type RingImplementation } from '../native.js';
 import { TsRingArena } from './ts-ring-arena.js';
 
 /**
@@ -33,10 +33,14 @@ export interface SlotState {
 
 /**
  * Mirrored float32 ring buffers for many series in one native block of memory (see
- * `native/ring_arena.h`; where the addon cannot load, the same arena in TypeScript, see
- * `ts-ring-arena.ts`). `view` is the whole arena as a Float32Array over native memory: rows
+ * `native/ring_arena.h`; where the addon cannot load, an ordinary ArrayBuffer, see
+ * `ts-ring-arena.ts`). `view` is the whole arena as a Float32Array over that memory: rows
  * of `channels` floats, `2 * capacity` rows per slot. A span of a slot's retained frames is the
  * zero-copy view `view.subarray(rowOf(slot, from) * channels, (rowOf(slot, from) + n) * channels)`.
+ *
+ * Frames are written and counted here, in TypeScript, on either memory: the addon only provides
+ * the block. Writing one frame through `view` is a few stores, where a call into the addon per
+ * sample cost ten times that (see native/ring_arena.h).
  */
 export class FrameRings {
   readonly channels: number;
@@ -47,11 +51,26 @@ export class FrameRings {
   readonly id: number;
   /** The whole arena, shared with native code (no copy). */
   readonly view: Float32Array;
-  /** `native` (the addon) or `typescript` (the fallback: slower, and a worker thread gets copies of spans). */
+  /** `native` (the addon's memory) or `typescript` (the fallback: a worker thread gets copies of spans). */
   readonly implementation: RingImplementation;
 
-  private native: NativeRingArena | undefined;
-  private readonly stateScratch = new Float64Array(3);
+  private arena: NativeRingArena | undefined;
+  /**
+   * Per slot, at `3 * slot`: written, released, dropped. Absolute frame counts since the slot was
+   * created (exact as doubles up to 2^53); live frames are `[released, written)`. Only this
+   * thread reads them: a worker reads the rows of a batch it was sent, never a counter.
+   */
+  private readonly counters: Float64Array;
+  /**
+   * Per slot, `written mod capacity` (the ring row the next frame goes to), kept as an int32 beside
+   * `written`: `%` of a double is a library call (~45 ns), more than the write of a frame.
+   */
+  private readonly heads: Int32Array;
+  private readonly dropOldest: boolean;
+  /** One frame, read before it is written (see `push`). */
+  private readonly one: Float32Array;
+  /** Reused when a push's source overlaps the slot it is written into (a span of the arena pushed back). */
+  private staged = new Float32Array(0);
 
   constructor(options: FrameRingsOptions) {
     const { channels, capacity, slots = 1, overflow = 'reject' } = options;
@@ -65,13 +84,21 @@ export class FrameRings {
     }
     const { RingArena, implementation } = ringArenas();
     this.implementation = implementation;
-    this.native = new RingArena(channels, capacity, slots, overflow === 'reject' ? NativeOverflowPolicy.Reject : NativeOverflowPolicy.DropOldest);
+    try {
+      this.arena = new RingArena(channels, capacity, slots);
+    } catch (err) {
+      throw asSeismoError(err);
+    }
     this.channels = channels;
     this.capacity = capacity;
     this.slots = slots;
     this.overflow = overflow;
-    this.id = this.native.id;
-    this.view = new Float32Array(this.native.buffer());
+    this.dropOldest = overflow === 'drop-oldest';
+    this.counters = new Float64Array(3 * slots);
+    this.heads = new Int32Array(slots);
+    this.one = new Float32Array(channels);
+    this.id = this.arena.id;
+    this.view = new Float32Array(this.arena.buffer());
   }
 
   /**
@@ -88,11 +115,50 @@ export class FrameRings {
     if (!Number.isInteger(count) || count < 0 || count * this.channels > frames.length) {
       throw new SeismoError('ERR_BAD_SHAPE', `push: ${frames.length} floats do not hold ${count} frames of ${this.channels} channels`);
     }
-    try {
-      return this.live().push(slot, frames, count);
-    } catch (err) {
-      throw asSeismoError(err);
+    this.live();
+    const C = this.channels;
+    const cap = this.capacity;
+    const counters = this.counters;
+    const s = 3 * slot;
+    const written = counters[s]!;
+    const live = written - counters[s + 1]!;
+    if (live + count > cap) {
+      if (!this.dropOldest) {
+        throw new SeismoError(
+          'ERR_RING_OVERFLOW',
+          `ring slot ${slot} is full: ${live} of ${cap} frames are unreleased and ${count} more were pushed; ` +
+            'score (release) pending windows first, or raise the capacity, or use the drop-oldest policy',
+        );
+      }
+      // Every frame that leaves the ring unreleased is lost and counted: the live frames that are
+      // overwritten and, for a push larger than the capacity, its own leading frames that are
+      // never stored. Both are `excess` (the push keeps only its last `capacity` frames).
+      const excess = live + count - cap;
+      counters[s + 2] = counters[s + 2]! + excess;
+      counters[s + 1] = counters[s + 1]! + excess;
     }
+    const data = this.view;
+    const base = slot * 2 * cap * C;
+    const head = this.heads[slot]!;
+    if (count === 1) {
+      // The common case (one sample of one series): read whole first, then its row and its mirror.
+      // Read first because `frames` may be a view of these very rows (a span pushed back); asking
+      // `frames.buffer` instead, to tell, cost more than this copy.
+      const one = this.one;
+      for (let c = 0; c < C; c++) one[c] = frames[c]!;
+      const a = base + head * C;
+      const b = a + cap * C;
+      for (let c = 0; c < C; c++) {
+        const v = one[c]!;
+        data[a + c] = v;
+        data[b + c] = v;
+      }
+      this.heads[slot] = head + 1 === cap ? 0 : head + 1;
+    } else if (count > 0) {
+      this.copyIn(base, head, frames, count);
+      this.heads[slot] = (head + (count % cap)) % cap;
+    }
+    return (counters[s] = written + count);
   }
 
   /** Frames of `slot` before `upTo` are no longer needed and may be overwritten. */
@@ -101,21 +167,32 @@ export class FrameRings {
     if (!Number.isSafeInteger(upTo) || upTo < 0) {
       throw new SeismoError('ERR_INVALID_OPTION', `release: frame index must be an integer >= 0, got ${String(upTo)}`);
     }
-    try {
-      this.live().release(slot, upTo);
-    } catch (err) {
-      throw asSeismoError(err);
+    this.live();
+    const s = 3 * slot;
+    if (upTo > this.counters[s]!) {
+      throw new SeismoError('ERR_INVALID_OPTION', `cannot release frame ${upTo}: only ${this.counters[s]!} were written`);
     }
+    // Releasing is monotone: an older mark is ignored, not an error, since results of
+    // concurrent batches may come back out of order.
+    if (upTo > this.counters[s + 1]!) this.counters[s + 1] = upTo;
   }
 
   state(slot: number): SlotState {
     this.checkSlot(slot, 'state');
-    try {
-      this.live().state(slot, this.stateScratch);
-    } catch (err) {
-      throw asSeismoError(err);
-    }
-    return { written: this.stateScratch[0]!, released: this.stateScratch[1]!, dropped: this.stateScratch[2]! };
+    this.live();
+    const s = 3 * slot;
+    return { written: this.counters[s]!, released: this.counters[s + 1]!, dropped: this.counters[s + 2]! };
+  }
+
+  /**
+   * Where the next frame of `slot` goes in its ring: `written mod capacity`, the row within the
+   * slot (an index `[0, capacity)`, as `rowOf(slot, written) - slot * 2 * capacity`). For a
+   * caller that keeps per-frame data beside the ring (the batcher's timestamps): an int, read
+   * without a division. `slot` is not checked: the caller's own, valid by construction.
+   * @internal
+   */
+  headOf(slot: number): number {
+    return this.heads[slot]!;
   }
 
   /** Arena row of frame `frame` of `slot`; the next `capacity - (written - frame)` rows are contiguous. */
@@ -140,14 +217,62 @@ export class FrameRings {
    * Later calls throw `ERR_DISPOSED`; a second dispose does nothing.
    */
   dispose(): void {
-    this.native?.dispose();
-    this.native = undefined;
+    this.arena?.dispose();
+    this.arena = undefined;
   }
 
   /**
-   * Slot numbers are integers in `[0, slots)`. Checked here, before any native call, because a
-   * number such as 1.5 or 2^32 would otherwise be converted (truncated, wrapped) into another
-   * series' slot.
+   * Writes `count` frames (count >= 1) from ring row `head` (the slot's `written mod capacity`) of
+   * the slot at `base`, wrapping, row and mirror; a push larger than the capacity keeps only its
+   * last `capacity` frames.
+   */
+  private copyIn(base: number, head: number, frames: Float32Array, count: number): void {
+    const C = this.channels;
+    const cap = this.capacity;
+    const data = this.view;
+    const skip = count > cap ? count - cap : 0;
+    let row = (head + (skip % cap)) % cap;
+    let src = frames;
+    let from = skip * C;
+    let left = count - skip;
+    const floats = left * C;
+    // A span of this very slot pushed back into it: the mirror copy would read rows the first copy
+    // has already overwritten, so the source is copied aside first.
+    if (frames.buffer === data.buffer) {
+      const begin = frames.byteOffset / 4 + from;
+      if (begin < base + 2 * cap * C && base < begin + floats) {
+        if (this.staged.length < floats) this.staged = new Float32Array(floats);
+        this.staged.set(frames.subarray(from, from + floats));
+        src = this.staged;
+        from = 0;
+      }
+    }
+    while (left > 0) {
+      const run = Math.min(left, cap - row);
+      const n = run * C;
+      const a = base + row * C;
+      const b = a + cap * C;
+      if (n >= 64) {
+        // set() of a Float32Array into a Float32Array is a memmove (and copes with a source in another slot of this arena).
+        const part = src.subarray(from, from + n);
+        data.set(part, a);
+        data.set(part, b);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = src[from + i]!;
+          data[a + i] = v;
+          data[b + i] = v;
+        }
+      }
+      from += n;
+      row = row + run === cap ? 0 : row + run;
+      left -= run;
+    }
+  }
+
+  /**
+   * Slot numbers are integers in `[0, slots)`. Checked before anything is read or written,
+   * because a number such as 1.5 or 2^32 would otherwise address another series' rows.
    * @throws SeismoError `ERR_INVALID_OPTION`.
    */
   private checkSlot(slot: number, fn: string): void {
@@ -156,9 +281,8 @@ export class FrameRings {
     }
   }
 
-  private live(): NativeRingArena {
-    if (!this.native) throw new SeismoError('ERR_DISPOSED', 'FrameRings used after dispose()');
-    return this.native;
+  private live(): void {
+    if (!this.arena) throw new SeismoError('ERR_DISPOSED', 'FrameRings used after dispose()');
   }
 }
 

@@ -3,8 +3,9 @@
  * sequences of push / release / span / state, with pushes of the arena's own spans (aliasing
  * memory, same slot or another), pushes larger than the capacity, invalid slots and frame
  * indices, under both overflow policies. Seeded (a failure names its seed and step) and bounded
- * in time. test/sanitize/ring_arena_test.cc runs the same kind of sequences on the C++ core under
- * ASan/UBSan (`npm run sanitize`).
+ * in time. The push code is FrameRings' own on both memories (the addon's block and the
+ * TypeScript fallback's); the C++ side is the block alone, driven under ASan/UBSan by
+ * test/sanitize/ring_arena_test.cc (`npm run sanitize`).
  */
 import assert from 'node:assert/strict';
 import { FrameRings, type OverflowPolicy } from '../../src/window/frame-rings.js';
