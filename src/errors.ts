@@ -148,14 +148,21 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Whether `value` is a list of numbers as {@link expectArrayLike} takes it (an Array or a typed
+ * array). For a hot path that builds the message of `expectArrayLike` only when this is false.
+ */
+export function isArrayLike(value: unknown): value is ArrayLike<number> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
+}
+
+/**
  * Checks a public argument that must be a list of numbers (an Array or a typed array), so that
  * `null` or a number where a list belongs is an `ERR_BAD_SHAPE` naming the argument, not a
  * TypeError from deep inside.
  * @throws SeismoError `ERR_BAD_SHAPE`.
  */
 export function expectArrayLike(value: unknown, what: string): asserts value is ArrayLike<number> {
-  const ok = Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
-  if (!ok) throw new SeismoError('ERR_BAD_SHAPE', `${what} must be an array or a typed array of numbers, got ${describe(value)}`);
+  if (!isArrayLike(value)) throw new SeismoError('ERR_BAD_SHAPE', `${what} must be an array or a typed array of numbers, got ${describe(value)}`);
 }
 
 /**

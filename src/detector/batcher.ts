@@ -69,6 +69,8 @@ export class WindowBatcher {
   private readonly times: Float64Array;
   private readonly queued: Uint8Array;
   private readonly queue: Int32Array;
+  /** Each window's arena row while `span` runs (computed once, used twice). */
+  private rowScratch: Float64Array;
   private queueHead = 0;
   private queueSize = 0;
 
@@ -86,6 +88,7 @@ export class WindowBatcher {
     this.times = new Float64Array(o.maxSeries * o.capacity);
     this.queued = new Uint8Array(o.maxSeries);
     this.queue = new Int32Array(o.maxSeries);
+    this.rowScratch = new Float64Array(o.batchSize);
   }
 
   get slots(): number {
@@ -189,22 +192,31 @@ export class WindowBatcher {
         this.windowsDropped += lost;
         this.pendingWindows -= lost;
       }
-      const take = Math.min(this.readyOf(slot), this.batchSize - batch.size, interleave ? 1 : Infinity);
+      const ready = this.readyOf(slot);
+      const room = this.batchSize - batch.size;
+      const take = interleave ? Math.min(ready, room, 1) : Math.min(ready, room);
+      let start = this.nextStart[slot]!;
       for (let i = 0; i < take; i++) {
         batch.slots[batch.size] = slot;
-        batch.starts[batch.size] = this.nextStart[slot]!;
+        batch.starts[batch.size] = start;
         batch.size++;
-        this.nextStart[slot] = this.nextStart[slot]! + this.stride;
+        start += this.stride;
       }
+      this.nextStart[slot] = start;
       this.pendingWindows -= take;
-      if (this.readyOf(slot) === 0) {
+      // The queue's indices wrap by a comparison: this loop runs once per window (per point at stride 1).
+      const length = this.queue.length;
+      this.queueHead = this.queueHead + 1 === length ? 0 : this.queueHead + 1;
+      if (ready === take) {
         this.queued[slot] = 0;
-        this.queueHead = (this.queueHead + 1) % this.queue.length;
         this.queueSize--;
       } else if (interleave) {
         // To the back of the queue: the other series' windows come first.
-        this.queueHead = (this.queueHead + 1) % this.queue.length;
-        this.queue[(this.queueHead + this.queueSize - 1) % this.queue.length] = slot;
+        const tail = this.queueHead + this.queueSize - 1;
+        this.queue[tail >= length ? tail - length : tail] = slot;
+      } else {
+        // The batch is full and the series has more: it stays at the head.
+        this.queueHead = this.queueHead === 0 ? length - 1 : this.queueHead - 1;
       }
     }
     return batch.size > 0 ? batch : undefined;
@@ -217,15 +229,18 @@ export class WindowBatcher {
     // The rows as FrameRings.rowOf numbers them, inline: the slots here are the batcher's own
     // (valid by construction), and this loop runs once per window (per record at window 1).
     const rowsPerSlot = 2 * this.capacity;
+    if (this.rowScratch.length < batch.size) this.rowScratch = new Float64Array(batch.size);
+    const rows = this.rowScratch;
     for (let i = 0; i < batch.size; i++) {
       const row = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity);
+      rows[i] = row;
       if (row < rowStart) rowStart = row;
       if (row + this.window > rowEnd) rowEnd = row + this.window;
     }
     const starts = new BigInt64Array(batch.size);
     // Window starts are small non-negative integers: write the low 32-bit words, no BigInt per window.
     const words = new Int32Array(starts.buffer);
-    for (let i = 0; i < batch.size; i++) words[2 * i] = batch.slots[i]! * rowsPerSlot + (batch.starts[i]! % this.capacity) - rowStart;
+    for (let i = 0; i < batch.size; i++) words[2 * i] = rows[i]! - rowStart;
     return { rowStart, rowCount: rowEnd - rowStart, starts };
   }
 
@@ -275,7 +290,9 @@ export class WindowBatcher {
 
   private readyOf(slot: number): number {
     const span = this.written[slot]! - this.window - this.nextStart[slot]!;
-    return span >= 0 ? Math.floor(span / this.stride) + 1 : 0;
+    if (span < 0) return 0;
+    // Stride 1 without a division: this runs twice per stored sample and twice per window taken.
+    return this.stride === 1 ? span + 1 : Math.floor(span / this.stride) + 1;
   }
 
   private enqueue(slot: number): void {

@@ -6,7 +6,7 @@
  * Why it is one file of about 400 lines: it is the public class, and what is left here is its
  * documented calls (each a check and a delegation to a stage) and the checks of its options.
  */
-import { expectArrayLike, expectFloat32Array, isSeismoError, SeismoError } from '../errors.js';
+import { expectArrayLike, expectFloat32Array, isArrayLike, isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
 import type { Manifest } from '../model/manifest.js';
@@ -203,7 +203,8 @@ export class Detector {
   push(seriesId: string, timestamp: number, values: ArrayLike<number>): void {
     this.ensureOpen();
     expectSeriesId(seriesId);
-    expectArrayLike(values, `series '${seriesId}': values`);
+    // The message only on failure: built for every sample, it was an allocation per sample.
+    if (!isArrayLike(values)) expectArrayLike(values, `series '${seriesId}': values`);
     const scratch = this.scratch;
     const channels = scratch.length;
     if (values.length !== channels) {

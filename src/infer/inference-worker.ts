@@ -8,6 +8,7 @@ import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
 import { startWorker } from './start-worker.js';
+import { tailStepGraph } from './step-tails.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { TsRingArena } from '../window/ts-ring-arena.js';
 
@@ -126,7 +127,7 @@ export class InferenceWorker {
         provider: options.provider ?? 'auto',
         intraOpThreads: options.intraOpThreads ?? 1,
         outputs: options.outputs ?? [GRAPH_IO.score, GRAPH_IO.channelScore, ...OPTIONAL_GRAPH_OUTPUTS],
-        ...(options.step ? { step: options.step } : {}),
+        ...(options.step ? { step: withTails(options.step) } : {}),
       };
       worker.postMessage(init);
     }).catch(async (err: unknown) => {
@@ -267,6 +268,22 @@ export class InferenceWorker {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
+}
+
+/**
+ * A step init with its graph's tails form (see `./step-tails.ts`), derived here: the main thread
+ * has onnx-proto loaded already, the worker would load it for this alone. A graph it cannot
+ * derive one from goes without (every call then fetches the full columns).
+ */
+function withTails(step: StepInit): StepInit {
+  if (step.tails) return step;
+  let tails: Uint8Array | undefined;
+  try {
+    tails = tailStepGraph(step.model, step.layout);
+  } catch {
+    tails = undefined;
+  }
+  return tails ? { ...step, tails } : step;
 }
 
 /** A reply's outputs with those the worker wrote into the request's outbox slot (`boxed`) as views of it. */

@@ -24,6 +24,8 @@ const outboxes = new Map<number, OutboxViews>();
 /** The step graph's scorer, when the model has one (see `steps`). */
 let stepper: StepScorer | undefined;
 let stepSession: ort.InferenceSession | undefined;
+/** The step graph's tails form (see `./step-tails.ts`), when it could be made. */
+let tailSession: ort.InferenceSession | undefined;
 /** The stepped batch under way (see the `steps` message). */
 let stepChain: Promise<void> = Promise.resolve();
 
@@ -79,7 +81,12 @@ async function steps(msg: Extract<WorkerRequest, { type: 'steps' }>): Promise<vo
   if (stepRows.length < n) stepRows = new Int32Array(Math.max(n, 2 * stepRows.length));
   const rows = stepRows;
   const rowsPerSlot = 2 * a.capacity;
-  for (let i = 0; i < n; i++) rows[i] = msg.slots[i]! * rowsPerSlot + (msg.frames[i]! % a.capacity);
+  const cap = a.capacity;
+  for (let i = 0; i < n; i++) {
+    // Frame indices are float64, whose `%` calls into the C library: an int32 remainder while they fit.
+    const f = msg.frames[i]!;
+    rows[i] = msg.slots[i]! * rowsPerSlot + (f < 2_147_483_648 ? (f | 0) % cap : f % cap);
+  }
   const scorer = stepper;
   // The outputs the request's outbox slot has room for are written there by the scorer itself
   // (no result arrays allocated and posted per batch); the others are sent.
@@ -128,8 +135,14 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
     return;
   }
   stepSession = s;
+  // The tails form, made by the main thread: optional (the scorer steps every call through `s` without it).
+  try {
+    if (step.tails) ({ session: tailSession } = await createSession(step.tails, { provider, intraOpThreads }));
+  } catch {
+    tailSession = undefined;
+  }
   const activity = step.activityStd && wanted.includes(GRAPH_IO.channelActivity) && step.activityStd.length === channels ? { activityStd: step.activityStd } : {};
-  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity });
+  stepper = new StepScorer(s, ort.Tensor, step.layout, { window: step.window, channels, slots: step.slots, outputs: activity.activityStd ? [...outputs, GRAPH_IO.channelActivity] : outputs, ...activity, ...(tailSession ? { tailSession } : {}) });
 }
 
 /**
@@ -216,6 +229,7 @@ port.on('message', (msg: WorkerRequest) => {
         break;
       case 'close':
         void stepSession?.release();
+        void tailSession?.release();
         void session?.release().finally(() => process.exit(0));
         if (!session) process.exit(0);
         break;

@@ -16,6 +16,11 @@ export interface StepInit {
    * the worker then keeps it per series as it steps (see `StepScorerOptions.activityStd`).
    */
   activityStd?: number[];
+  /**
+   * The step graph's tails form (`tailStepGraph`, `./step-tails.ts`), made by the main thread;
+   * absent when the graph has none (the scorer then fetches every call's full columns).
+   */
+  tails?: Uint8Array;
 }
 
 /**

@@ -42,30 +42,44 @@ export class ActivitySums {
     this.primed[slot] = 0;
   }
 
-  /** Steps frame t of `slot` (`frame` at `src` in `source`) and writes the activity of the window ending at it to `out` at `at`. */
-  step(slot: number, t: number, source: Float32Array, src: number, out: Float32Array, at: number): void {
+  /**
+   * Steps frames `t0 .. t0 + count - 1` of `slot`, read from a call's `[T, rows, C]` frames (row
+   * `row` of `rows`: frame `t0 + q` at `((q rows) + row) C`), and writes the activity of the window
+   * ending at each to `out` at the same place. One call per series and onnxruntime call, not per
+   * frame: a frame index is a float64, which a call that is not inlined boxes (a heap number per
+   * frame, ~60% of the inference worker's garbage); and the ring position is counted along the
+   * run (a float64 `%` is a call into the C library).
+   */
+  stepRun(slot: number, t0: number, count: number, frames: Float32Array, row: number, rows: number, out: Float32Array): void {
+    if (count <= 0) return;
     const C = this.C;
     const L = this.L;
-    const p = t % L;
-    const ring = (slot * L + p) * C;
     const sums = slot * C;
-    const primed = this.primed[slot] === 1;
-    for (let c = 0; c < C; c++) {
-      const x = source[src + c]!;
-      const a = primed ? Math.fround(Math.abs(x - this.prev[sums + c]!)) : 0;
-      this.sums[sums + c] = this.sums[sums + c]! + a - this.ring[ring + c]!;
-      this.ring[ring + c] = a;
-      this.prev[sums + c] = x;
+    const base = slot * L;
+    let p = t0 % L;
+    let primed = this.primed[slot] === 1;
+    for (let q = 0; q < count; q++) {
+      const src = (q * rows + row) * C;
+      const ring = (base + p) * C;
+      for (let c = 0; c < C; c++) {
+        const x = frames[src + c]!;
+        const a = primed ? Math.fround(Math.abs(x - this.prev[sums + c]!)) : 0;
+        this.sums[sums + c] = this.sums[sums + c]! + a - this.ring[ring + c]!;
+        this.ring[ring + c] = a;
+        this.prev[sums + c] = x;
+      }
+      primed = true;
+      if (p === L - 1) {
+        // Rebuild the sums from the ring (W - 1 frames: O(C) per frame on average).
+        for (let c = 0; c < C; c++) {
+          let sum = 0;
+          for (let j = 0; j < L; j++) sum += this.ring[(base + j) * C + c]!;
+          this.sums[sums + c] = sum;
+        }
+      }
+      for (let c = 0; c < C; c++) out[src + c] = this.sums[sums + c]! * this.scale[c]!;
+      if (++p === L) p = 0;
     }
     this.primed[slot] = 1;
-    if (p === L - 1) {
-      // Rebuild the sums from the ring (W - 1 frames: O(C) per frame on average).
-      for (let c = 0; c < C; c++) {
-        let sum = 0;
-        for (let q = 0; q < L; q++) sum += this.ring[(slot * L + q) * C + c]!;
-        this.sums[sums + c] = sum;
-      }
-    }
-    for (let c = 0; c < C; c++) out[at + c] = this.sums[sums + c]! * this.scale[c]!;
   }
 }

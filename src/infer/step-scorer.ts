@@ -23,13 +23,13 @@
  * (`test/detector-step.test.ts` checks every delivered score against the window graph on the
  * true frames while the rings wrap under the batches in flight).
  *
- * Why one file of ~450 lines: `score` plans a batch (which series advance by how many frames,
+ * Why one file of ~540 lines: `score` plans a batch (which series advance by how many frames,
  * whose state restarts), feeds the calls and scatters their outputs, all on the same per-row
  * scratch arrays; split, those arrays would have to travel between files as one more object.
  */
 import type * as ort from 'onnxruntime-node';
 import { ActivitySums } from './step-activity.js';
-import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows, stepColumns, stepOffsets } from './step-state.js';
+import { STEP_IO, type StepLayout, StepStates, historyInput, historyRows, ringLength, stepColumns, stepOffsets, stepTail, TAIL_PAD } from './step-state.js';
 
 /** onnxruntime's Tensor constructor (passed in: this module does not load the binding itself). */
 export type TensorConstructor = typeof ort.Tensor;
@@ -64,6 +64,13 @@ export interface StepScorerOptions {
    * W - 1 steps) rather than recomputed over the window for every point.
    */
   activityStd?: ArrayLike<number>;
+  /**
+   * The step graph's tails form (`tailStepGraph`, `./step-tails.ts`): used for the calls in which
+   * every series advances by the same T frames and the tails are at most half the columns (T of
+   * ~13 and more for the default DC-VAE), the others going through the session the scorer is
+   * made with.
+   */
+  tailSession?: ort.InferenceSession;
 }
 
 /** Name of the activity output (the window graph's `channel_activity`). */
@@ -108,6 +115,23 @@ export class StepScorer {
   /** Per layer, during a call: its columns as 32-bit words (views of `columnBufs`). */
   private readonly columnBits: Int32Array[];
   private readonly columnOffsets: number[];
+  /** The tails session, when given and its outputs are the layers' tails (see `StepScorerOptions.tailSession`). */
+  private readonly tails: ort.InferenceSession | undefined;
+  /** Per layer: the rank of its `tail_l` output (as its `columns_l`'s), and where the tails session writes it. */
+  private readonly tailRanks: Int32Array;
+  private tailBufs: Float32Array[];
+  /** Per layer, during a call: the call's first frame its columns hold (0, or T - its tail's frames). */
+  private readonly firsts: Int32Array;
+  /** Per layer: the columns its ring keeps, (k - 1) d; and its input features. */
+  private readonly rings: Int32Array;
+  private readonly ins: Int32Array;
+  /** Whether the call being planned goes through the tails session, and its padding P (set by framesPerRow). */
+  private useTails = false;
+  private tailPad = 0;
+  /** The tails session's {@link TAIL_PAD} input: one value, rewritten per call. */
+  private readonly padValue = new BigInt64Array(1);
+  /** onnxruntime calls made through the tails session (included in `runs`). */
+  tailRuns = 0;
   // Per active row (series) of a round: its pending window (next output), next frame, last frame
   // of its current run of windows, frames in this call.
   private rowWindow = new Int32Array(0);
@@ -152,6 +176,19 @@ export class StepScorer {
     this.columnRanks = new Int32Array(layout.layers.length);
     this.columnBits = layout.layers.map(() => new Int32Array(0));
     this.columnOffsets = stepOffsets(layout);
+    this.rings = Int32Array.from(layout.layers, ringLength);
+    this.ins = Int32Array.from(layout.layers, (l) => l.in);
+    this.firsts = new Int32Array(layout.layers.length);
+    this.tailBufs = layout.layers.map(() => new Float32Array(0));
+    this.tailRanks = new Int32Array(layout.layers.length);
+    const tails = o.tailSession;
+    if (tails && this.perLayer) {
+      layout.layers.forEach((_, l) => {
+        const m = tails.outputMetadata.find((v) => v.name === stepTail(l));
+        this.tailRanks[l] = m && m.isTensor ? m.shape.length : 0;
+      });
+    }
+    this.tails = tails && this.tailRanks.every((r) => r === 2 || r === 3) ? tails : undefined;
     this.fetched = o.outputs.filter((name) => name !== ACTIVITY).map((name) => ({ name, tail: undefined, width: 0, buf: new Float32Array(0) }));
     this.fetchOf = o.outputs.map((name) => this.fetched.find((f) => f.name === name));
     this.data = o.outputs.map(() => new Float32Array(0));
@@ -237,8 +274,8 @@ export class StepScorer {
           const src = (rows[p]! + (t - starts[p]!)) * C;
           const dst = (q * active + r) * C;
           for (let c = 0; c < C; c++) framesBuf[dst + c] = source[src + c]!;
-          if (activity) activity.step(slot, t, source, src, this.activityBuf, dst);
         }
+        if (activity) activity.stepRun(slot, t0, count, framesBuf, r, active, this.activityBuf);
         // Padding past the series' own frames: its outputs are ignored and, the graph being
         // causal, it changes none of the real ones; zeros keep it finite.
         for (let q = count; q < T; q++) framesBuf.fill(0, (q * active + r) * C, (q * active + r + 1) * C);
@@ -258,7 +295,18 @@ export class StepScorer {
       }
       const fetches: Record<string, ort.Tensor | null> = {};
       const bufs = this.columnBufs;
-      if (this.perLayer) {
+      const tails = this.useTails ? this.tails : undefined;
+      if (tails) {
+        for (let l = 0; l < layers.length; l++) {
+          const cin = layers[l]!.in;
+          const F = Math.min(T, this.rings[l]! + this.tailPad);
+          this.firsts[l] = T - F;
+          const need = active * F * cin;
+          if (this.tailBufs[l]!.length < need) this.tailBufs[l] = new Float32Array(Math.max(need, 2 * this.tailBufs[l]!.length));
+          fetches[stepTail(l)] = new this.Tensor('float32', this.tailBufs[l]!.subarray(0, need), this.tailRanks[l] === 2 ? [F * active, cin] : [F, active, cin]);
+        }
+      } else if (this.perLayer) {
+        this.firsts.fill(0);
         for (let l = 0; l < layers.length; l++) {
           const cin = layers[l]!.in;
           const name = stepColumns(l);
@@ -272,6 +320,7 @@ export class StepScorer {
           fetches[name] = new this.Tensor('float32', bufs[l]!.subarray(0, need), rank === 2 ? [T * active, cin] : [T, active, cin]);
         }
       } else {
+        this.firsts.fill(0);
         const width = active * T * states.sizes.width;
         if (bufs[0]!.length < width) bufs[0] = new Float32Array(Math.max(width, 2 * bufs[0]!.length));
         fetches[STEP_IO.columns] = new this.Tensor('float32', bufs[0]!.subarray(0, width), [width]);
@@ -289,10 +338,22 @@ export class StepScorer {
         if (f.buf.length < need) f.buf = new Float32Array(Math.max(need, 2 * f.buf.length));
         fetches[f.name] = new this.Tensor('float32', f.buf.subarray(0, need), [T, active, ...f.tail]);
       }
-      const out = await this.session.run(feeds, fetches);
+      if (tails) {
+        this.padValue[0] = BigInt(this.tailPad);
+        feeds[TAIL_PAD] = new this.Tensor('int64', this.padValue, [1]);
+      }
+      const out = await (tails ?? this.session).run(feeds, fetches);
       this.runs++;
+      if (tails) this.tailRuns++;
       const columns = this.columnBits;
       for (let l = 0; l < layers.length; l++) {
+        if (tails) {
+          // The layer's last frames of the call (see firsts), in the scorer's own buffer.
+          const len = active * (T - this.firsts[l]!) * layers[l]!.in;
+          const data = this.tailBufs[l]!;
+          if (columns[l]!.buffer !== data.buffer || columns[l]!.byteOffset !== data.byteOffset || columns[l]!.length !== len) columns[l] = new Int32Array(data.buffer, data.byteOffset, len);
+          continue;
+        }
         const len = active * T * layers[l]!.in;
         if (this.perLayer && this.columnRanks[l] === 0) {
           // First call: the output's rank, and onnxruntime's own buffer this time (then reused).
@@ -329,7 +390,7 @@ export class StepScorer {
       }
       for (let r = 0; r < active; ) {
         const e = this.runOf(r, active);
-        states.scatter(this.rowSlot[r]!, this.rowFrame[r]!, this.rowCount[r]!, columns, r, T, active, e - r);
+        states.scatter(this.rowSlot[r]!, this.rowFrame[r]!, this.rowCount[r]!, columns, r, T, active, e - r, this.firsts);
         r = e;
       }
       // Per frame of the call (`[T, rows]`): the window that ends there, or -1.
@@ -409,7 +470,29 @@ export class StepScorer {
       if (2 * real >= active * T) break;
       T = Math.ceil(T / 2);
     }
+    this.useTails = false;
+    if (this.tails && T > 1) {
+      // The tails reach back P frames more than the rings, P the most padding of a row (its real
+      // frames end P before the call's last): worth it when they are at most half the columns.
+      let fewest = T;
+      for (let r = 0; r < active; r++) fewest = Math.min(fewest, this.rowEnd[r]! - this.rowFrame[r]! + 1);
+      if (this.tailsPay(T, T - fewest)) {
+        this.useTails = true;
+        this.tailPad = T - fewest;
+      }
+    }
     return T;
+  }
+
+  /** Whether the layers' tails at T frames with padding P are at most half of their columns. */
+  private tailsPay(T: number, P: number): boolean {
+    let tails = 0;
+    let all = 0;
+    for (let l = 0; l < this.rings.length; l++) {
+      tails += this.ins[l]! * Math.min(T, this.rings[l]! + P);
+      all += this.ins[l]! * T;
+    }
+    return 2 * tails <= all;
   }
 
   /** End of the run of rows from `r`: consecutive slots at the same first frame and frame count. */

@@ -57,6 +57,21 @@ export function stepColumns(l: number): string {
 }
 
 /**
+ * Name of the output of a step graph's tails form (`./step-tails.ts`) holding layer `l`'s input
+ * at the call's last `min(T, (k-1)d + P)` frames (P: {@link TAIL_PAD}), in the order and rank of
+ * its `columns_l` (`[F, B, in]`, or `[F B, in]` rows).
+ */
+export function stepTail(l: number): string {
+  return `tail_${l}`;
+}
+
+/**
+ * Input of the tails form: `[1]` int64, the most frames by which a series of the call is padded
+ * (T minus its real frames); each tail holds that many frames more.
+ */
+export const TAIL_PAD = 'seismo_tail_pad';
+
+/**
  * Name of the input holding layer `l`'s past columns, `[m, B, in]` float32 (time-major) with m =
  * {@link historyRows}: its input at frames `t0 - (k-1)d, t0 - (k-1)d + 1, ...` (oldest first), for
  * a call whose first new frame is t0.
@@ -226,8 +241,10 @@ export class StepStates {
    * (rows `row ..` of a call of T frames of `rows` series) from `columns` (per layer, as 32-bit
    * words, its `[T, rows, in_l]` output, see {@link stepColumns}; only the last `(k-1)d` frames
    * matter to a layer), one block copy per frame and layer, and advances those slots.
+   * @param firsts per layer, the call's first frame that `columns[l]` holds (its tail only, see
+   *   `./step-tails.ts`: frames `firsts[l] .. T - 1`); omitted, all T.
    */
-  scatter(slot: number, t0: number, count: number, columns: readonly Int32Array[], row: number, T: number, rows: number, run = 1): void {
+  scatter(slot: number, t0: number, count: number, columns: readonly Int32Array[], row: number, T: number, rows: number, run = 1, firsts?: Int32Array): void {
     const store = this.bits;
     for (let l = 0; l < this.rings.length; l++) {
       const R = this.rings[l]!;
@@ -237,8 +254,10 @@ export class StepStates {
       let p = (t0 + skip) % R;
       const to = this.bases[l]! + slot * cin;
       const from = columns[l]!;
+      const first = firsts ? firsts[l]! : 0;
+      if (skip < first) throw new Error(`step state: layer ${l} holds frames from ${first} of the call, ${skip} is needed`);
       for (let q = skip; q < count; q++) {
-        copyWords(store, to + p * stride, from, (q * rows + row) * cin, run * cin);
+        copyWords(store, to + p * stride, from, ((q - first) * rows + row) * cin, run * cin);
         if (++p === R) p = 0;
       }
     }

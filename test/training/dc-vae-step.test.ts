@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { StepScorer } from '../../src/infer/step-scorer';
+import { tailStepGraph } from '../../src/infer/step-tails';
 import { parseStepLayout, STEP_IO, STEP_LAYOUT_KEY, stepColumns, stepSizes } from '../../src/infer/step-state';
 import { initBackend } from '../../training/backend';
 import { fitScaler } from '../../training/fit';
@@ -23,9 +24,13 @@ const OUTPUTS = ['score', 'channel_score', 'mean', 'std'] as const;
  * Scores `plan` through a StepScorer in batches of the given sizes, the series' frames stacked in
  * one `[sum T, C]` array; returns every output per planned window.
  */
-async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[], activityStd?: ArrayLike<number>): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
+async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[], activityStd?: ArrayLike<number>, tails = false): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
   const layout = parseStepLayout(new Map(onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key!, p.value!])).get(STEP_LAYOUT_KEY), 'step');
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  // The tails form as the inference worker makes it (`src/infer/step-tails.ts`).
+  const tailBytes = tails ? tailStepGraph(bytes, layout) : undefined;
+  if (tails) assert.ok(tailBytes, 'a graph with per-layer columns has a tails form');
+  const tailSession = tailBytes ? await ort.InferenceSession.create(tailBytes, { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
   const base: number[] = [];
   let rows = 0;
   for (const s of series) {
@@ -35,7 +40,7 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
   const stacked = new Float32Array(rows * C);
   series.forEach((s, i) => stacked.set(s, base[i]! * C));
   const outputs = activityStd ? [...OUTPUTS, 'channel_activity'] : OUTPUTS;
-  const scorer = new StepScorer(session, ort.Tensor, layout, { window, channels: C, slots: series.length, outputs, ...(activityStd ? { activityStd } : {}) });
+  const scorer = new StepScorer(session, ort.Tensor, layout, { window, channels: C, slots: series.length, outputs, ...(activityStd ? { activityStd } : {}), ...(tailSession ? { tailSession } : {}) });
   const out: Record<string, Float32Array> = {};
   try {
     let at = 0;
@@ -63,6 +68,7 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
     }
   } finally {
     await session.release();
+    await tailSession?.release();
   }
   return { out, scorer };
 }
@@ -156,6 +162,11 @@ describe('training/dc-vae step graph', function () {
         }
         const flat = await stepScores(flatColumnsGraph(stepBytes, layers), series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
         for (const o of OUTPUTS) assert.deepEqual(flat.out[o], out[o], `${o} through the flat columns output`);
+        // Calls in which every series advances by the same frames through the tails form (only the
+        // frames the rings keep come back), the others through the graph itself: the same bits.
+        const tailed = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std, true);
+        for (const o of [...OUTPUTS, 'channel_activity']) assert.deepEqual(tailed.out[o], out[o], `${o} with the tails form`);
+        assert.ok(tailed.scorer.tailRuns > 0 && tailed.scorer.tailRuns < tailed.scorer.runs, `${tailed.scorer.tailRuns} of ${tailed.scorer.runs} calls through the tails form`);
         // The activity the worker keeps per series (running sums) against its definition.
         const activity = maxRelDiff(out['channel_activity']!, activityByLoops(series, W, plan, scaler.std));
         assert.ok(activity <= 1e-5, `channel_activity differs by ${activity}`);

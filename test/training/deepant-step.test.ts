@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { tailStepGraph } from '../../src/infer/step-tails';
 import { StepScorer } from '../../src/infer/step-scorer';
 import { parseStepLayout, STEP_LAYOUT_KEY, stepSizes } from '../../src/infer/step-state';
 import { initBackend } from '../../training/backend';
@@ -27,8 +28,12 @@ function layoutOf(bytes: Uint8Array) {
 }
 
 /** Scores `plan` through a StepScorer in batches of the given sizes; every output per planned window. */
-async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[], maxT?: number): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
+async function stepScores(bytes: Uint8Array, series: Float32Array[], window: number, plan: Plan, batchSizes: number[], maxT?: number, tails = false): Promise<{ out: Record<string, Float32Array>; scorer: StepScorer }> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  // The tails form as the inference worker gets it (`src/infer/step-tails.ts`).
+  const tailBytes = tails ? tailStepGraph(bytes, layoutOf(bytes)) : undefined;
+  if (tails) assert.ok(tailBytes, 'a graph with per-layer columns has a tails form');
+  const tailSession = tailBytes ? await ort.InferenceSession.create(tailBytes, { intraOpNumThreads: 1, interOpNumThreads: 1 }) : undefined;
   const base: number[] = [];
   let rows = 0;
   for (const s of series) {
@@ -37,7 +42,7 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
   }
   const stacked = new Float32Array(rows * C);
   series.forEach((s, i) => stacked.set(s, base[i]! * C));
-  const scorer = new StepScorer(session, ort.Tensor, layoutOf(bytes), { window, channels: C, slots: series.length, outputs: OUTPUTS, ...(maxT ? { maxT } : {}) });
+  const scorer = new StepScorer(session, ort.Tensor, layoutOf(bytes), { window, channels: C, slots: series.length, outputs: OUTPUTS, ...(maxT ? { maxT } : {}), ...(tailSession ? { tailSession } : {}) });
   const out: Record<string, Float32Array> = {};
   try {
     let at = 0;
@@ -60,6 +65,7 @@ async function stepScores(bytes: Uint8Array, series: Float32Array[], window: num
     }
   } finally {
     await session.release();
+    await tailSession?.release();
   }
   return { out, scorer };
 }
@@ -146,6 +152,10 @@ describe('training/deepant step graph', function () {
         // A smaller cap on frames per call (more calls, T of 1 to 5) gives the same scores.
         const capped = await stepScores(stepBytes, series, W, plan, [250], 5);
         assert.ok(maxRelDiff(capped.out['score']!, ref['score']!) <= 1e-5);
+        // Calls whose series advance by nearly the same frames through the tails form: the same bits.
+        const tailed = await stepScores(stepBytes, series, W, plan, [1, 7, 3, 64, 2, 250], undefined, true);
+        for (const o of OUTPUTS) assert.deepEqual(tailed.out[o], out[o], `${o} with the tails form`);
+        assert.ok(tailed.scorer.tailRuns > 0, `${tailed.scorer.tailRuns} of ${tailed.scorer.runs} calls through the tails form`);
       } finally {
         model.dispose();
       }
