@@ -2,6 +2,7 @@
 // in src/score/attribution.ts; built with -ffp-contract=off, so that every multiply and add rounds
 // as JavaScript's do.
 #include "log_terms_attribution.h"
+#include "log_terms_rows.h"
 
 #include <cmath>
 #include <cstdint>
@@ -9,41 +10,19 @@
 
 namespace seismo::logterms {
 
-namespace {
+namespace baseline {
 
-// Math.sign of a non-zero number, indexed by d > 0 (NaN reads -1, as TypeScript's SIGN table):
-// a branch on the sign mispredicts every other time (the median is where half the values lie).
-constexpr double kSign[2] = {-1.0, 1.0};
-
-// cond ? a : b on the bits, so that no compiler turns it into a branch: which of the error and the
-// activity term wins a channel is as random as the signs.
-inline float Select(bool cond, float a, float b) {
-  uint32_t ua;
-  uint32_t ub;
-  std::memcpy(&ua, &a, sizeof ua);
-  std::memcpy(&ub, &b, sizeof ub);
-  const uint32_t mask = 0u - static_cast<uint32_t>(cond);
-  const uint32_t r = (ua & mask) | (ub & ~mask);
-  float out;
-  std::memcpy(&out, &r, sizeof out);
-  return out;
+void ErrorRow(const double* logs, double* center, double* scale, float* row, int64_t C, bool step, const RowSettings& s) {
+  ErrorRowScalar(logs, center, scale, row, 0, C, step, s);
 }
 
-// `Math.max(min, v)` after `v > min` failed: NaN stays NaN (std::max would return min).
-inline double FloorScale(double v, double min) { return v > min ? v : (v != v ? v : min); }
-
-// ChannelTracker's step on one channel (attributeAndLearnReady's inline form): the median moves by
-// rate * scale towards the value, the spread by rate of the gap. `d` is value - center.
-inline void Track(double* center, double* scale, int64_t c, double d, double rate, double min_scale) {
-  const double m = center[c];
-  const double s = scale[c];
-  const double step = rate * s;
-  // SIGN[+(d > 0)] for d != 0 (NaN included, as in TypeScript), Math.sign(d) = d for +-0.
-  center[c] = d != 0 ? m + step * kSign[d > 0] : m + step * d;
-  scale[c] = FloorScale(s + rate * (1.2533 * std::fabs(d) - s), min_scale);
+void ActivityRow(const double* logs, double* center, double* scale, float* row, int64_t C, bool use, bool step, const RowSettings& s) {
+  ActivityRowScalar(logs, center, scale, row, 0, C, use, step, s);
 }
 
-}  // namespace
+void MemoryRow(float* state, float* row, int64_t C, double w) { MemoryRowScalar(state, row, 0, C, w); }
+
+}  // namespace baseline
 
 void AttributeBatch(const AttributionArgs& a, bool avx2) {
   const int64_t n = a.n;
@@ -110,7 +89,10 @@ void AttributeBatch(const AttributionArgs& a, bool avx2) {
   double* scale = a.stats + C;
   double* act_center = a.stats + 2 * C;
   double* act_scale = a.stats + 3 * C;
-  const bool two_sided = a.activity_mode == kTwoSided;
+  const RowSettings settings{a.rate, a.min_scale, a.margin, a.activity_mode == kTwoSided};
+  auto error_row = avx2 ? &avx2::ErrorRow : &baseline::ErrorRow;
+  auto activity_row = avx2 ? &avx2::ActivityRow : &baseline::ActivityRow;
+  auto memory_row = avx2 ? &avx2::MemoryRow : &baseline::MemoryRow;
   for (int64_t i = 0; i < n; i++) {
     const uint8_t decision = a.decisions[i];
     if (decision == kSkipWindow) continue;
@@ -123,28 +105,9 @@ void AttributeBatch(const AttributionArgs& a, bool avx2) {
     for (int64_t c = 0; learn_err && c < C; c++) learn_err = std::isfinite(static_cast<double>(cs[c]));
     bool learn_act = learn_err && act != nullptr;
     for (int64_t c = 0; learn_act && c < C; c++) learn_act = std::isfinite(static_cast<double>(act[c]));
-    const bool step_err = learn_err && a.rate > 0;
-    const bool step_act = learn_act && a.rate > 0;
     float* row = a.out + base;
-    const double* el = err_logs + base;
-    for (int64_t c = 0; c < C; c++) {
-      const double d = el[c] - center[c];
-      row[c] = static_cast<float>(d / scale[c]);
-      if (step_err) Track(center, scale, c, d, a.rate, a.min_scale);
-    }
-    if (act_logs != nullptr) {
-      const double* al = act_logs + base;
-      for (int64_t c = 0; c < C; c++) {
-        const double d = al[c] - act_center[c];
-        if (use_act) {
-          const double za = d / act_scale[c];
-          const double evidence = (two_sided ? std::fabs(za) : -za) - a.margin;
-          const float r = row[c];
-          row[c] = Select(evidence > static_cast<double>(r), static_cast<float>(evidence), r);
-        }
-        if (step_act) Track(act_center, act_scale, c, d, a.rate, a.min_scale);
-      }
-    }
+    error_row(err_logs + base, center, scale, row, C, learn_err && a.rate > 0, settings);
+    if (act_logs != nullptr) activity_row(act_logs + base, act_center, act_scale, row, C, use_act, learn_act && a.rate > 0, settings);
     // AttributionMemory.apply (the fused form in attributeAndLearnReady is the same arithmetic).
     if (a.memory_state != nullptr) {
       const int64_t slot = a.slots[i];
@@ -154,15 +117,7 @@ void AttributeBatch(const AttributionArgs& a, bool avx2) {
         a.memory_seen[slot] = 1;
         continue;
       }
-      const double w = a.memory_weight;
-      const double keep = 1 - w;
-      for (int64_t c = 0; c < C; c++) {
-        const double v = row[c];
-        if (!std::isfinite(v)) continue;
-        const double avg = keep * static_cast<double>(state[c]) + w * v;
-        state[c] = static_cast<float>(avg);
-        row[c] = static_cast<float>(avg);
-      }
+      memory_row(state, row, C, a.memory_weight);
     }
   }
 }

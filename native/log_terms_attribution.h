@@ -13,6 +13,8 @@
 //   - the row z_c = (ln e_c - center_c) / scale_c, with the activity evidence, then the tracking
 //     step of each channel's median and spread on a window the rule let through;
 //   - the row folded into its series' attribution memory.
+// The rows' arithmetic is log_terms_rows.h (scalar) and log_terms_rows_avx2.cc (four channels at a
+// time), chosen with the kernels' instruction set.
 // Every operation is the TypeScript's double operation in its order (built with -ffp-contract=off);
 // rows and the memory are float32 as there.
 #pragma once

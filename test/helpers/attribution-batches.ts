@@ -18,6 +18,8 @@ export interface BatchCase {
   calibrated: boolean;
   rate?: number;
   margin?: number;
+  /** Statistics with non-finite entries (a center of Infinity and NaN, a scale of Infinity): d NaN and infinite in the tracking. */
+  oddStats?: boolean;
 }
 
 export interface BatchResult {
@@ -73,6 +75,15 @@ export function runBatchCase(k: BatchCase): BatchResult {
     const fit = caseWindows(8);
     calibration = fitChannelCalibration(fit.cs, fit.scores, C, k.term, k.average);
     if (calibration && act) calibration.activity = fitActivityCalibration(fit.activity, C);
+    if (calibration && k.oddStats) {
+      calibration.center[1] = Infinity;
+      calibration.center[3] = NaN;
+      calibration.scale[2] = Infinity;
+      if (calibration.activity) {
+        calibration.activity.center[0] = -Infinity;
+        calibration.activity.scale[3] = NaN;
+      }
+    }
   }
   const state = new ChannelAttribution(C, calibration, options, SLOTS);
   const memory = k.memory ? new AttributionMemory(SLOTS, C, 0.3) : undefined;
@@ -123,6 +134,8 @@ export function batchCases(): BatchCase[] {
       }
     }
   }
+  out.push({ term: 'channel-score-squared', average: 0.2, activity: 'two-sided', memory: true, precomputed: false, calibrated: true, oddStats: true });
+  out.push({ term: 'channel-score', average: 1, activity: 'low', memory: false, precomputed: true, calibrated: true, oddStats: true });
   return out;
 }
 

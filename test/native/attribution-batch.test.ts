@@ -2,7 +2,7 @@
 // ChannelAttribution.attributeAndLearnBatch once the statistics are ready) gives what the
 // TypeScript loop gives, bit for bit: the rows, the tracked statistics, each series' running
 // means of e_c and its attribution memory; in both instruction-set variants, with non-finite and
-// extreme outputs, skipped and flagged windows, many windows of one series in a batch and series
+// extreme outputs, non-finite statistics, skipped and flagged windows, many windows of one series in a batch and series
 // slots reset between batches. Without the addon (SEISMO_NATIVE=off) the TypeScript loop serves
 // and gives the same bits again.
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ function sameResult(got: string, want: string, what: string): void {
   }
 }
 
-const label = (k: BatchCase) => `${k.term}, activity ${k.activity}, average ${k.average}${k.memory ? ', memory' : ''}${k.precomputed ? ', logarithms beforehand' : ''}${k.calibrated ? '' : ', warming up'}`;
+const label = (k: BatchCase) => `${k.term}, activity ${k.activity}, average ${k.average}${k.memory ? ', memory' : ''}${k.precomputed ? ', logarithms beforehand' : ''}${k.calibrated ? '' : ', warming up'}${k.oddStats ? ', non-finite statistics' : ''}`;
 
 describe('native attribution batch', function () {
   this.timeout(120_000);

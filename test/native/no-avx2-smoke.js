@@ -18,4 +18,15 @@ const ly = new Float32Array(B * S * H), st = new Float32Array(S * B * 6 * H);
 b.lstmForward(lx, lk, lu, new Float32Array(4 * H), ly, st, B, S, F, H, 0, true);
 const g = [new Float32Array(lx.length), new Float32Array(lk.length), new Float32Array(lu.length), new Float32Array(4 * H)];
 b.lstmBackward(lx, lk, lu, st, ly, ...g, B, S, F, H, 0, true);
-console.log(JSON.stringify({ isa: b.kernelIsa(), y: Array.from(y), dx: Array.from(dx), ly: Array.from(ly), grads: g.map((a) => Array.from(a)) }));
+// Channel attribution's logarithms and a batch of its attribution (native/log_terms*.h): 2 series,
+// 6 windows of 7 channels (a tail past the last four), running means, activity and memory.
+const [aN, aC] = [6, 7];
+const acs = Float32Array.from({ length: aN * aC }, (_, i) => Math.abs(Math.sin(i)) + (i === 9 ? Infinity : 0));
+const ascores = Float32Array.from({ length: aN }, (_, i) => 1 + i);
+const act = Float32Array.from({ length: aN * aC }, (_, i) => Math.abs(Math.cos(i)));
+const logs = new Float64Array(aN * aC);
+b.channelLogTerms(2, acs, ascores, aN, aC, 1e-12, logs);
+const stats = Float64Array.from({ length: 4 * aC }, (_, i) => (Math.floor(i / aC) % 2 === 0 ? Math.sin(i) - 1 : 0.5 + (i % 3) / 4));
+const rows = new Float32Array(aN * aC), running = new Float64Array(2 * aC), started = new Uint8Array(2 * aC), memState = new Float32Array(2 * aC), memSeen = new Uint8Array(2);
+b.attributeBatch(aN, aC, Float64Array.of(1, 0.2, 0.01, 0, 0, 1e-12, 1e-6, 0.05), acs, ascores, act, null, Uint8Array.of(1, 1, 2, 1, 0, 1), Int32Array.of(0, 1, 0, 0, 1, 1), rows, stats, running, started, memState, memSeen, 0.3);
+console.log(JSON.stringify({ isa: b.kernelIsa(), y: Array.from(y), dx: Array.from(dx), ly: Array.from(ly), grads: g.map((a) => Array.from(a)), logs: Array.from(logs), rows: Array.from(rows), stats: Array.from(stats), memState: Array.from(memState) }));
