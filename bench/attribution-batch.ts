@@ -25,6 +25,7 @@ import { AttributionMemory } from '../src/score/top-channels.js';
 import { Random } from '../src/stats/random.js';
 import { median } from '../src/stats/quantile.js';
 import { trainStepReferenceModel } from './step.js';
+import { scriptFlags } from './script-flags.js';
 
 export interface AttributionBatchBenchOptions {
   /** Series, each window's slot in turn. Default 100. */
@@ -201,21 +202,16 @@ export async function runAttributionStreamBench(o: AttributionStreamBenchOptions
 }
 
 if (require.main === module) {
-  const arg = (name: string): number | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  if (process.argv.includes('--stream')) {
-    const m = process.argv.indexOf('--model');
-    void runAttributionStreamBench({ model: m > 0 ? process.argv[m + 1] : undefined, series: arg('series'), rounds: arg('rounds'), seconds: arg('seconds') }).then((r) => {
+  const flags = scriptFlags({ booleans: ['stream'], strings: ['model', 'shape'], numbers: ['series', 'batch', 'channels', 'rounds', 'ms', 'seconds'] });
+  if (flags.stream) {
+    void runAttributionStreamBench({ model: flags.model, series: flags.series, rounds: flags.rounds, seconds: flags.seconds }).then((r) => {
       console.log(JSON.stringify(r));
       console.log(`stride-1 stream, CPU per point: addon ${r.nativeCpuUsPerPoint.toFixed(3)} us, TypeScript ${r.typescriptCpuUsPerPoint.toFixed(3)} us`);
     });
   } else {
-    const i = process.argv.indexOf('--shape');
-    const shape = i > 0 ? process.argv[i + 1] : undefined;
+    const shape = flags.shape;
     if (shape !== undefined && shape !== 'step' && shape !== 'per-record') throw new Error(`--shape ${shape}: expected step or per-record`);
-    const r = runAttributionBatchBench({ series: arg('series'), batch: arg('batch'), channels: arg('channels'), rounds: arg('rounds'), ms: arg('ms'), shape });
+    const r = runAttributionBatchBench({ series: flags.series, batch: flags.batch, channels: flags.channels, rounds: flags.rounds, ms: flags.ms, shape });
     console.log(JSON.stringify(r));
     console.log(`attribution, CPU per window: addon ${r.nativeNsPerWindow.toFixed(0)} ns, TypeScript ${r.typescriptNsPerWindow.toFixed(0)} ns (${r.speedup.toFixed(1)}x)`);
   }

@@ -17,6 +17,7 @@ import { averagePrecision, rocAuc } from '../src/evaluate/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { scoreTable } from '../src/score/score-table.js';
 import { trainToDir } from '../training/train-to-dir.js';
+import { scriptFlags } from './script-flags.js';
 
 const CONFIGS: Record<string, { window: number; depth: number }> = {
   'w64-d5': { window: 64, depth: 5 },
@@ -24,15 +25,11 @@ const CONFIGS: Record<string, { window: number; depth: number }> = {
   'w128-d6': { window: 128, depth: 6 },
 };
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-
 async function main(): Promise<void> {
-  const seeds = arg('seeds', '71,72,73').split(',').map(Number);
-  const epochs = Number(arg('epochs', '30'));
-  const names = arg('configs', Object.keys(CONFIGS).join(',')).split(',');
+  const flags = scriptFlags({ strings: ['seeds', 'configs'], numbers: ['epochs'] });
+  const seeds = (flags.seeds ?? '71,72,73').split(',').map(Number);
+  const epochs = flags.epochs ?? 30;
+  const names = (flags.configs ?? Object.keys(CONFIGS).join(',')).split(',');
   for (const seed of seeds) {
     const data = generateSeries({ length: 6000, channels: 6, seed });
     const C = data.table.channels.length;

@@ -21,6 +21,7 @@ import { Detector, type ScoredBatch } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { startServer } from '../src/serve/server.js';
 import { median, quantile } from '../src/stats/quantile.js';
+import { scriptFlags } from './script-flags.js';
 
 export interface ServeBenchOptions {
   /** Model directory; default: the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16), trained 1 epoch. */
@@ -256,19 +257,9 @@ export async function runServeBench(options: ServeBenchOptions = {}): Promise<Se
 }
 
 if (require.main === module) {
-  const arg = (name: string): string | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const num = (name: string): number | undefined => (arg(name) === undefined ? undefined : Number(arg(name)));
+  const flags = scriptFlags({ strings: ['model'], numbers: ['seconds', 'rounds', 'chunk', 'clients', 'stride', 'capacity'] });
   runServeBench({
-    model: arg('model'),
-    seconds: num('seconds'),
-    rounds: num('rounds'),
-    chunk: num('chunk'),
-    clients: num('clients'),
-    stride: num('stride'),
-    capacity: num('capacity'),
+    ...flags,
     log: (line) => process.stderr.write(`${line}\n`),
   })
     .then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`))

@@ -14,6 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { trainToDir } from '../training/train-to-dir.js';
 import { Detector } from '../src/detector/index.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
+import { scriptFlags } from './script-flags.js';
 
 export interface SoakOptions {
   /** Seconds of streaming (the bound of the soak). Default 30. */
@@ -148,11 +149,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
 }
 
 if (require.main === module) {
-  const arg = (name: string): number | undefined => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : undefined;
-  };
-  runSoak({ seconds: arg('seconds'), series: arg('series'), log: (l) => console.log(l) })
+  const flags = scriptFlags({ numbers: ['seconds', 'series'] });
+  runSoak({ seconds: flags.seconds, series: flags.series, log: (l) => console.log(l) })
     .then((r) => console.log(JSON.stringify({ ...r, timeline: undefined })))
     .catch((err) => {
       console.error(err);

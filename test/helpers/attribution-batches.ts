@@ -33,6 +33,8 @@ export interface BatchResult {
 
 export const C = 7;
 const N = 900;
+/** Channels and windows of {@link caseWindows}. */
+export const BATCH_SHAPE = { C, N } as const;
 const SLOTS = 4;
 
 /**

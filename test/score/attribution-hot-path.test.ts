@@ -6,34 +6,12 @@ import { ChannelAttribution, FLAGGED_WINDOW, LEARN_WINDOW, SKIP_WINDOW, type Cha
 import { AttributionMemory } from '../../src/score/top-channels';
 import { channelLogTerms, fitActivityCalibration, fitChannelCalibration, type ChannelTerm } from '../../src/score/channel-terms';
 import { Random } from '../../src/stats/random';
+import { BATCH_SHAPE, caseWindows } from '../helpers/attribution-batches';
 
-const C = 5;
-const N = 600;
-
-/** Windows with skewed per-channel errors, a level shift from window 300, and a few non-finite values. */
-function windows(seed: number): { cs: Float32Array; scores: Float32Array; activity: Float32Array } {
-  const rng = new Random(seed);
-  const cs = new Float32Array(N * C);
-  const scores = new Float32Array(N);
-  const activity = new Float32Array(N * C);
-  for (let n = 0; n < N; n++) {
-    let total = 0;
-    for (let c = 0; c < C; c++) {
-      const shift = n >= 300 && c === 2 ? 3 : 0;
-      cs[n * C + c] = Math.exp(-3 + c * 0.5 + shift + rng.normal());
-      total += cs[n * C + c]!;
-      // Flat stretches (activity 0, below the floor) and ordinary ones.
-      activity[n * C + c] = n % 97 < 5 && c === 1 ? 0 : Math.exp(-1 + 0.3 * rng.normal());
-    }
-    scores[n] = total;
-  }
-  cs[17 * C + 3] = NaN;
-  cs[41 * C] = Infinity;
-  scores[63] = NaN;
-  activity[88 * C + 4] = NaN;
-  cs[120 * C + 1] = 0;
-  return { cs, scores, activity };
-}
+// The windows of the batch tests (test/native/attribution-batch.test.ts): skewed errors, a level
+// shift, flat activity, and every kind of non-finite or extreme value the graph can hand out.
+const { C, N } = BATCH_SHAPE;
+const windows = caseWindows;
 
 /** Bitwise equality of two float arrays (NaN equal to NaN, +0 unequal to -0). */
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
