@@ -54,6 +54,11 @@ export class ActivitySums {
     if (count <= 0) return;
     const C = this.C;
     const L = this.L;
+    // The fields in locals: the loop below is the worker's per-frame work besides the copies.
+    const ringArr = this.ring;
+    const sumsArr = this.sums;
+    const prev = this.prev;
+    const scale = this.scale;
     const sums = slot * C;
     const base = slot * L;
     let p = t0 % L;
@@ -63,21 +68,21 @@ export class ActivitySums {
       const ring = (base + p) * C;
       for (let c = 0; c < C; c++) {
         const x = frames[src + c]!;
-        const a = primed ? Math.fround(Math.abs(x - this.prev[sums + c]!)) : 0;
-        this.sums[sums + c] = this.sums[sums + c]! + a - this.ring[ring + c]!;
-        this.ring[ring + c] = a;
-        this.prev[sums + c] = x;
+        const a = primed ? Math.fround(Math.abs(x - prev[sums + c]!)) : 0;
+        sumsArr[sums + c] = sumsArr[sums + c]! + a - ringArr[ring + c]!;
+        ringArr[ring + c] = a;
+        prev[sums + c] = x;
       }
       primed = true;
       if (p === L - 1) {
         // Rebuild the sums from the ring (W - 1 frames: O(C) per frame on average).
         for (let c = 0; c < C; c++) {
           let sum = 0;
-          for (let j = 0; j < L; j++) sum += this.ring[(base + j) * C + c]!;
-          this.sums[sums + c] = sum;
+          for (let j = 0; j < L; j++) sum += ringArr[(base + j) * C + c]!;
+          sumsArr[sums + c] = sum;
         }
       }
-      for (let c = 0; c < C; c++) out[src + c] = this.sums[sums + c]! * this.scale[c]!;
+      for (let c = 0; c < C; c++) out[src + c] = sumsArr[sums + c]! * scale[c]!;
       if (++p === L) p = 0;
     }
     this.primed[slot] = 1;

@@ -398,6 +398,11 @@ export class StepScorer {
       const winAt = this.winAt;
       winAt.fill(-1, 0, cells);
       let kept = 0;
+      // Whether every window of the call sits at its own index among the call's frames: batches
+      // of series ticking together (window-major by tick, rows in the order the series first
+      // appear) come that way, and then each output is one block copy.
+      let inPlace = true;
+      let placed = 0;
       for (let r = 0; r < active; r++) {
         let i = this.rowWindow[r]!;
         const t0 = this.rowFrame[r]!;
@@ -408,6 +413,8 @@ export class StepScorer {
         for (let q = 0; q < count && i >= 0; q++) {
           if (starts[i]! + W - 1 !== t0 + q) continue;
           winAt[q * active + r] = i;
+          if (i !== q * active + r) inPlace = false;
+          placed++;
           i = nextInChain[i]!;
           if (i >= 0 && fresh[i]) break;
         }
@@ -428,11 +435,18 @@ export class StepScorer {
       // The outputs of the windows ending in this call, in the call's order (reads in sequence,
       // and consecutive rows are mostly consecutive windows of the batch): copied per window
       // inside the loop above, the reads and writes jumped by a row of series each time.
+      // Every window of the batch in this call, each at its own index: the first n cells are the
+      // batch's windows in order (the cells past them are padding).
+      const block = inPlace && placed === n;
       for (let k = 0; k < outputs.length; k++) {
         const dst = res[k];
         if (!dst) continue;
         const width = this.widths[k]!;
         const src = this.data[k]!;
+        if (block) {
+          dst.set(src.subarray(0, n * width));
+          continue;
+        }
         if (width === 1) {
           for (let x = 0; x < cells; x++) {
             const i = winAt[x]!;

@@ -160,7 +160,10 @@ describe('training/dc-vae step graph', function () {
           const producer = nodes.find((n) => n.output!.includes(stepColumns(l)));
           assert.ok(producer && !['Identity', 'Reshape', 'Concat'].includes(producer.opType!), `columns_${l} made by ${producer?.opType}`);
         }
-        const flat = await stepScores(flatColumnsGraph(stepBytes, layers), series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
+        const flatBytes = flatColumnsGraph(stepBytes, layers);
+        const flat = await stepScores(flatBytes, series, W, plan, [1, 7, 3, 64, 2, 250], scaler.std);
+        // A graph of before the per-layer columns has no tails form (its columns come back whole).
+        assert.equal(tailStepGraph(flatBytes, scorer.states.layout), undefined);
         for (const o of OUTPUTS) assert.deepEqual(flat.out[o], out[o], `${o} through the flat columns output`);
         // Calls in which every series advances by the same frames through the tails form (only the
         // frames the rings keep come back), the others through the graph itself: the same bits.
