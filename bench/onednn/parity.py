@@ -5,6 +5,7 @@ peer's --params file, and the scores torch computes for that span as JSON on std
 {"score": [B], "channelScore": [B*C]}.
 
 Usage: /usr/bin/python3 bench/onednn/parity.py PARAMS_FILE [--batch 64]
+test/fixtures/onednn/ holds its output for --batch 32 (the test of the oneDNN peer compares against it).
 """
 import json
 import os
