@@ -34,32 +34,29 @@ int64_t DimArg(const Napi::CallbackInfo& info, size_t i, const char* fn, const c
   return static_cast<int64_t>(v);
 }
 
-// A Float32Array argument of exactly `length` elements.
-float* FloatArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name) {
+// A typed-array argument of element type `T` (the JS array `kType`, named `kind` in messages) of
+// exactly `length` elements.
+template <typename T, napi_typedarray_type kType>
+T* TypedArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name, const char* kind,
+            const char* unit) {
   Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a Float32Array");
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != kType) {
+    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a " + kind);
   }
-  Napi::Float32Array a = info[i].As<Napi::Float32Array>();
+  Napi::TypedArrayOf<T> a = info[i].As<Napi::TypedArrayOf<T>>();
   if (static_cast<int64_t>(a.ElementLength()) != length) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) +
-                                              " floats, expected " + std::to_string(length));
+    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) + " " +
+                                              unit + ", expected " + std::to_string(length));
   }
   return a.Data();
 }
 
-// A Float64Array argument of exactly `length` elements.
+float* FloatArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name) {
+  return TypedArg<float, napi_float32_array>(info, i, length, fn, name, "Float32Array", "floats");
+}
+
 double* DoubleArg(const Napi::CallbackInfo& info, size_t i, int64_t length, const char* fn, const char* name) {
-  Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " must be a Float64Array");
-  }
-  Napi::Float64Array a = info[i].As<Napi::Float64Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != length) {
-    throw MakeError(env, "ERR_BAD_SHAPE", std::string(fn) + ": " + name + " has " + std::to_string(a.ElementLength()) +
-                                              " doubles, expected " + std::to_string(length));
-  }
-  return a.Data();
+  return TypedArg<double, napi_float64_array>(info, i, length, fn, name, "Float64Array", "doubles");
 }
 
 float* Scratch(Napi::Env env, int64_t floats) {
