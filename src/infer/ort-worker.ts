@@ -1,6 +1,8 @@
 // Worker thread that owns the onnxruntime session: session.run() blocks its thread for the whole
 // inference (128 ms at batch 1024 was measured), so it must not run on the event loop that
-// ingests samples.
+// ingests samples. An LSTM-AE graph that the main thread recognised (`./lstm-ae-net.ts`) is
+// scored here by the addon's fused scorer instead (`startNative`), synchronously, on the same
+// frames; the session stays the fallback (see `./scorer.ts`).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
