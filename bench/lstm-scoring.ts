@@ -17,8 +17,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { Detector } from '../src/detector/index.js';
-import { extractLstmAeNet, type NativeLstmAeScorer } from '../src/infer/lstm-ae-net.js';
-import { loadNative } from '../src/native.js';
+import { extractLstmAeNet } from '../src/infer/lstm-ae-net.js';
+import { loadNative, type LstmAeIsa } from '../src/native.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
@@ -61,7 +61,7 @@ export interface LstmScoringRow {
    * fetches): windows/s, its ratio to onnxruntime at `all` within each round (median), its ISA
    * variant and its largest difference from onnxruntime's outputs relative to max(1, |x|).
    */
-  native: { windowsPerSec: number; toOrt: number; isa: string; maxRelDiff: number };
+  native: { windowsPerSec: number; toOrt: number; isa: LstmAeIsa; maxRelDiff: number };
   /**
    * The whole pipeline (Detector, stride 1, fed in blocks of 64 samples) at this batch size with
    * `scorer: 'auto'` (the native scorer) and `scorer: 'onnxruntime'`, windows/s, and native /
@@ -132,8 +132,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
     const found = extractLstmAeNet(model.onnx);
     if (!found.net) throw new Error(`the reference model is not read as an LSTM-AE: ${found.reason}`);
     const spec = found.net.spec;
-    const Scorer = (loadNative() as unknown as { LstmAeScorer: new (spec: unknown) => NativeLstmAeScorer }).LstmAeScorer;
-    const scorer = new Scorer(spec);
+    const scorer = new (loadNative().LstmAeScorer)(spec);
     const nativeParity = new Map<number, number>();
     const allSession = sessions[levels.indexOf('all')] ?? sessions[0]!;
     for (const batch of batchSizes) {

@@ -18,10 +18,7 @@
  */
 import { onnx } from 'onnx-proto';
 import { GRAPH_IO } from '../model/manifest.js';
-// TEMPORARY until kernel's src/native.ts declares them (CONTRACTS.md): the same shapes.
-export interface LstmLayerWeights { inputSize: number; units: number; W: Float32Array; R: Float32Array; B: Float32Array; gate: 'sigmoid' | 'hardSigmoid' }
-export interface LstmAeNetSpec { window: number; channels: number; scalerMean: Float32Array; scalerStd: Float32Array; encoder: LstmLayerWeights[]; decoder: LstmLayerWeights[]; outKernel: Float32Array; outBias: Float32Array | null }
-export interface NativeLstmAeScorer { readonly isa: string; score(frames: Float32Array, starts: BigInt64Array, n: number, score: Float32Array, channelScore: Float32Array, channelActivity: Float32Array | null, reconstruction: Float32Array | null): void }
+import type { LstmAeNetSpec, LstmLayerWeights } from '../native.js';
 
 /** The graph outputs the native scorer can give (`NativeLstmAeScorer.score`). */
 export const LSTM_AE_NATIVE_OUTPUTS: readonly string[] = [GRAPH_IO.score, GRAPH_IO.channelScore, GRAPH_IO.channelActivity, 'reconstruction'];

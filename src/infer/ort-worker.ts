@@ -14,10 +14,9 @@ import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from 
 import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 import { historyInput, STEP_IO, stepColumns } from './step-state.js';
-// Types only: onnx-proto (which lstm-ae-net.ts and scorer.ts load) stays out of this thread.
-import type { NativeLstmAeScorer } from './lstm-ae-net.js';
+// Types only: onnx-proto (which scorer.ts loads) stays out of this thread.
 import type { NativeInit, ScorerReport, ScorerRequest } from './scorer.js';
-import { loadNative } from '../native.js';
+import { loadNative, type NativeLstmAeScorer, type NativeLstmAeScorerConstructor } from '../native.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -168,9 +167,10 @@ function startNative(requested: ScorerRequest, init: NativeInit, provider: strin
   const { spec, outputs: given } = init.lstmAe;
   const missing = wanted.filter((name) => !given.includes(name));
   if (missing.length > 0) return onnxruntime(`the native scorer does not give ${missing.join(', ')}`);
-  let Scorer: (new (spec: unknown) => NativeLstmAeScorer) | undefined;
+  let Scorer: NativeLstmAeScorerConstructor | undefined;
   try {
-    Scorer = (loadNative() as unknown as { LstmAeScorer?: new (spec: unknown) => NativeLstmAeScorer }).LstmAeScorer;
+    // Undefined on an addon built before the scorer (a stale build/Release of an older ABI fails to load instead).
+    Scorer = (loadNative() as { LstmAeScorer?: NativeLstmAeScorerConstructor }).LstmAeScorer;
   } catch (err) {
     return onnxruntime(`the native addon is unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
