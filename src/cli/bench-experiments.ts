@@ -20,6 +20,8 @@ export interface BenchOptions extends CommonOptions {
   tfjs?: boolean;
   pytorch?: boolean | string;
   pytorchBlas?: string;
+  pytorchWheel?: string;
+  onednn?: boolean;
   data?: string;
   models?: string;
   online?: boolean;
@@ -46,6 +48,11 @@ export function pytorchBlasOption(opts: BenchOptions): import('../../bench/pytor
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parsePytorchBlas } = require('../../bench/pytorch/peer.js') as typeof import('../../bench/pytorch/peer.js');
   return parsePytorchBlas(opts.pytorchBlas);
+}
+
+/** `--pytorch`, implied by `--pytorch-blas` (a peer list asks for the peers). */
+export function pytorchOption(opts: BenchOptions): boolean | string | undefined {
+  return opts.pytorch ?? (opts.pytorchBlas !== undefined ? true : undefined);
 }
 
 /** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
