@@ -22,6 +22,8 @@ export interface BenchOptions extends CommonOptions {
   pytorchBlas?: string;
   pytorchWheel?: string;
   onednn?: boolean;
+  /** Whether `--rounds` was given on the command line (set by a preAction hook; its default 5 is throughput's). */
+  roundsGiven?: boolean;
   data?: string;
   models?: string;
   online?: boolean;

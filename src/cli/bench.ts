@@ -41,6 +41,11 @@ export function registerBench(program: Command): void {
     .option('--max-latency-ms <ms>', 'with --latency: the max-latency batching policy compared (default 5)')
     .option('--threads <n>', 'what a second core buys: onnxruntime and the pipeline with n intra-op threads, and n inference workers, against 1')
     .option('--json', 'print the figures as JSON on stdout')
+    // `--rounds` defaults to 5 for throughput; train and lstm-scoring have defaults of their own,
+    // so they must know whether the 5 was typed (`--rounds 5`) or is commander's default.
+    .hook('preAction', (_command, actionCommand) => {
+      actionCommand.setOptionValue('roundsGiven', actionCommand.getOptionValueSource('rounds') === 'cli');
+    })
     .action(
       action<BenchOptions, [string]>(async (experiment, opts) => {
         if (experiment === 'train') {
@@ -56,7 +61,7 @@ export function registerBench(program: Command): void {
             pytorchWheel: opts.pytorchWheel,
             models: models as ('lstmAe' | 'dcVae')[] | undefined,
             // --rounds defaults to 5 for the throughput rounds; train's default is one round.
-            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+            rounds: opts.roundsGiven ? intOption('--rounds', opts.rounds) : undefined,
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `tfjs backend '${r.backend}', kernels ${r.kernels}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
@@ -92,7 +97,7 @@ export function registerBench(program: Command): void {
             pytorch: opts.pytorch ?? true,
             pytorchBlas: pytorchBlasOption(opts),
             pytorchWheel: opts.pytorchWheel,
-            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+            rounds: opts.roundsGiven ? intOption('--rounds', opts.rounds) : undefined,
             seconds: Number(opts.seconds),
             log: (line) => process.stderr.write(`${line}\n`),
           });

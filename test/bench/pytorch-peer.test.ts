@@ -115,4 +115,17 @@ describe('bench/pytorch peer', function () {
     assert.match(b.summary, /MKL 2024\.2 in libtorch_cpu\.so, MKL's non-Intel dispatch \(CNR branch 2\); SGEMM x4 NThr:1; oneDNN v3\.12\.0 rnn brgemm:avx512_core forward_inference x2; ref forward_training x2; ref backward x2 \(nthr:1/);
     assert.match(b.summary, /profiler: aten::mkldnn_rnn_layer, aten::mkldnn_rnn_layer_backward$/);
   });
+
+  it('seismo bench and bench train refuse an unknown --pytorch-blas before measuring anything, naming the wheel choice', () => {
+    const root = path.join(__dirname, '..', '..');
+    const code = `require('tsx/cjs'); require(${JSON.stringify(path.join(root, 'src/cli/main.ts'))}).main(['node', 'seismo', ...process.argv.slice(1)]);`;
+    for (const args of [['bench', '--pytorch-blas', 'wheel,blis', '--json'], ['bench', 'train', '--pytorch-blas', 'whl', '--json']]) {
+      const r = spawnSync(process.execPath, ['-e', code, '--', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 1, r.stderr);
+      const out = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; message: string } };
+      assert.equal(out.ok, false);
+      assert.equal(out.error.code, 'ERR_INVALID_OPTION');
+      assert.match(out.error.message, /openblas, mkl, mkl-avx512, wheel/);
+    }
+  });
 });
