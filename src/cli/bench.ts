@@ -30,6 +30,7 @@ export function registerBench(program: Command): void {
     .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--pytorch-blas <list>', 'train, throughput, lstm-scoring (implies --pytorch): the PyTorch peers, comma-separated, one process each per round: openblas (Debian\'s torch on the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced), wheel (the PyTorch CPU wheel, MKL + oneDNN, run by --pytorch-wheel\'s python; skipped when absent); default openblas')
     .option('--pytorch-wheel <python>', 'with --pytorch-blas wheel: python of the PyTorch CPU wheel\'s venv (default $SEISMO_PYTORCH_WHEEL, else /opt/torch-wheel/bin/python; bench/pytorch/install-wheel.sh makes it)')
+    .option('--scorer <name>', 'throughput: what scores the pipeline\'s windows: auto (the addon\'s native LSTM-AE scorer where the model is one it recognises, else onnxruntime) or onnxruntime', 'auto')
     .option('--onednn', 'throughput: also run the oneDNN C++ LSTM-AE peer (bench/onednn: oneDNN\'s fused LSTM primitive, one thread; needs g++ and libdnnl-dev, skipped otherwise) in the same rounds')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
@@ -171,15 +172,17 @@ export function registerBench(program: Command): void {
           pytorchBlas: pytorchBlasOption(opts),
           pytorchWheel: opts.pytorchWheel,
           onednn: opts.onednn === true,
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          scorer: (require('../infer/scorer.js') as typeof import('../infer/scorer.js')).checkScorer(opts.scorer),
           log: (line) => process.stderr.write(`${line}\n`),
         });
-        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
+        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, pipeline scorer ${r.scorer.scorer}${r.scorer.isa ? ` (${r.scorer.isa})` : ''}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
         for (const s of r.skipped ?? []) say(opts, `  ${s.peer} skipped: ${s.reason}`);
         const peered = r.pytorchPeers !== undefined || r.onednn !== undefined;
-        if (peered) say(opts, `  ${seismoCompute('scoring')}`);
+        if (peered) say(opts, `  ${seismoCompute('scoring', undefined, r.scorer)}`);
         for (const p of r.pytorchPeers ?? []) {
           const strongest = p === r.pytorch && r.pytorchPeers!.length > 1 ? ', the strongest peer' : '';
           say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; within rounds ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x; pipeline/pytorch per round ${p.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}${strongest})`);
@@ -189,7 +192,7 @@ export function registerBench(program: Command): void {
           const o = r.onednn;
           say(opts, `  oneDNN C++ peer  ${o.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/oneDNN ${o.pipelineRatio.toFixed(2)}x, ort/oneDNN ${o.ortRatio.toFixed(2)}x; within rounds ${o.roundRatios.pipeline.toFixed(2)}x, ${o.roundRatios.ort.toFixed(2)}x; per round ${o.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}; oneDNN ${o.dnnl} lstm_forward + matmul, ${o.threads} thread)`);
         }
-        return { experiment, ...r, ...(peered ? { seismoCompute: seismoCompute('scoring') } : {}) };
+        return { experiment, ...r, ...(peered ? { seismoCompute: seismoCompute('scoring', undefined, r.scorer) } : {}) };
       }),
     );
 }
