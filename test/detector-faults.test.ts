@@ -58,7 +58,6 @@ describe('Detector faults', function () {
   const C = 3;
   const T = 400;
   const data = generateSeries({ length: T, channels: C, seed: 7, periods: [48, 12], anomalies: [] }).table;
-  /** onnxruntime's scores; the detector's native LSTM-AE scorer gives them within 1e-5 relative to max(1, |x|). */
   let reference: Float32Array;
 
   before(async function () {
@@ -82,7 +81,7 @@ describe('Detector faults', function () {
         const s = await scoreTable(detector, data.time, data.frames, { seriesId: 's', chunk: 16 });
         await killed;
         assert.equal(s.scores.length, T - W + 1);
-        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`);
+        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`); // the native scorer's bar against onnxruntime
         assert.equal(detector.stats().windowsScored, T - W + 1);
         assert.equal(detector.stats().workerRestarts, 1);
         assert.deepEqual(errors, []);
@@ -128,7 +127,7 @@ describe('Detector faults', function () {
         await detector.swapModel(broken);
         assert.equal(detector.version, 2);
         const s = await scoreTable(detector, data.time, data.frames, { seriesId: 's', chunk: 40 });
-        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`);
+        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`); // the native scorer's bar against onnxruntime
         assert.equal(detector.stats().windowsScored, T - W + 1);
         assert.deepEqual([...versions], [1]);
         assert.equal(detector.version, 1);
