@@ -38,7 +38,7 @@ enum class GateActivation : int32_t {
  * (the order of tfjs-layers' kernel columns and of training/export/blocks.ts), cell activation
  * tanh, gate activation per `gate`.
  *
- * Shapes (row-major): x [B, T, F], kernel [F, 4H], recurrent [H, 4H], bias [4H];
+ * Shapes (row-major): x [B, T, F] ([B, F] with repeated_input), kernel [F, 4H], recurrent [H, 4H], bias [4H];
  * y [B, T, H] when return_sequences else [B, H]; state [T, B, 6H] (see LstmStateFloats).
  */
 struct LstmDims {
@@ -48,6 +48,10 @@ struct LstmDims {
   int64_t units;     // H
   GateActivation gate;
   bool return_sequences;
+  // x is [B, F], the same input at every step (an LSTM-AE decoder reading its repeated code):
+  // the input projection x W + b is computed once, not T times, and the backward pass gives
+  // dx [B, F] = (sum_t dG_t) W^T and dkernel = x^T (sum_t dG_t), the gradients of the repeat.
+  bool repeated_input = false;
 };
 
 /**
@@ -58,11 +62,15 @@ inline int64_t LstmStateFloats(const LstmDims& d) { return d.steps * d.batch * 6
 
 /**
  * Scratch floats LstmBackward needs: [B, T, 4H] gate gradients (batch-major, so that the weight
- * gradients are one GEMM each), [B, T, H] time-shifted hidden states, and 3 x [B, 4H] step rows.
+ * gradients are one GEMM each), [B, T, H] time-shifted hidden states, and 4 x [B, 4H] step rows
+ * (the last: the gate gradients summed over the steps, for a repeated input).
  */
 inline int64_t LstmBackwardScratchFloats(const LstmDims& d) {
-  return d.batch * d.steps * 5 * d.units + 3 * d.batch * 4 * d.units;
+  return d.batch * d.steps * 5 * d.units + 4 * d.batch * 4 * d.units;
 }
+
+/** Rows of x: B*T, or B for a repeated input. */
+inline int64_t LstmInputRows(const LstmDims& d) { return d.repeated_input ? d.batch : d.batch * d.steps; }
 
 /** Scratch floats LstmForward needs: the [B, T, 4H] input projection x W + b. */
 inline int64_t LstmForwardScratchFloats(const LstmDims& d) { return d.batch * d.steps * 4 * d.units; }
@@ -80,7 +88,9 @@ struct LstmForwardArgs {
 
 /**
  * Gradients of sum(y * dy) w.r.t. x and the weights. `dy` has y's shape. The weight gradients are
- * overwritten (not accumulated into): dx [B, T, F], dkernel [F, 4H], drecurrent [H, 4H], dbias [4H].
+ * overwritten (not accumulated into): dx [B, T, F] ([B, F] for a repeated input; nullptr: not
+ * wanted, e.g. for a network's first layer, and not computed), dkernel [F, 4H], drecurrent [H, 4H],
+ * dbias [4H].
  */
 struct LstmBackwardArgs {
   LstmDims dims;

@@ -41,6 +41,9 @@ export interface NativeRingArenaConstructor {
  * LSTM shapes: x `[B, T, F]`, kernel `[F, 4H]`, recurrent `[H, 4H]`, bias `[4H]` (gate blocks
  * i, f, c, o as in tfjs-layers), y `[B, T, H]` (returnSequences) or `[B, H]`, state
  * `[T, B, 6H]` (what forward saves for backward). `gate`: 0 sigmoid, 1 hardSigmoid.
+ * `repeatedInput` (default false): x is `[B, F]`, the same input at every step (an LSTM-AE
+ * decoder's repeated code), projected once; backward's dx is then `[B, F]`, the repeat's gradient.
+ * Backward's dx may be null: the input's gradient is not computed (a network's first layer).
  *
  * Conv shapes (causal, dilated): x `[N, T, Cin]`, kernel `[k, Cin, Cout]`, bias `[Cout]`,
  * y `[N, T, Cout]`.
@@ -50,11 +53,13 @@ export interface NativeKernels {
     x: Float32Array, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array,
     y: Float32Array, state: Float32Array,
     batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+    repeatedInput?: boolean,
   ): void;
   lstmBackward(
     x: Float32Array, kernel: Float32Array, recurrent: Float32Array, state: Float32Array, dy: Float32Array,
-    dx: Float32Array, dkernel: Float32Array, drecurrent: Float32Array, dbias: Float32Array,
+    dx: Float32Array | null, dkernel: Float32Array, drecurrent: Float32Array, dbias: Float32Array,
     batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+    repeatedInput?: boolean,
   ): void;
   convForward(
     x: Float32Array, kernel: Float32Array, bias: Float32Array, y: Float32Array,
