@@ -226,7 +226,8 @@ Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info) {
   a.floor = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : NAN;
   if (!(std::isfinite(a.floor) && a.floor > 0)) throw MakeError(env, "ERR_INVALID_OPTION", "channelLogTerms: floor must be a finite number > 0");
   a.out = DoubleArg(info, 6, a.n * a.channels, fn, "out");
-  if (std::strcmp(kn::Active().isa, "avx2") == 0) {
+  // The AVX2 logarithms serve the AVX-512 kernels too (they are Math.log's bits in every variant).
+  if (std::strcmp(kn::Active().isa, "baseline") != 0) {
     seismo::logterms::avx2::ChannelLogTerms(a);
   } else {
     seismo::logterms::baseline::ChannelLogTerms(a);
@@ -234,11 +235,11 @@ Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
+// kernelIsa() -> "avx512" | "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
 Napi::Value KernelIsa(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() == 1) {
-    if (!info[0].IsString()) throw MakeError(env, "ERR_INVALID_OPTION", "kernelIsa(name?: 'avx2' | 'baseline')");
+    if (!info[0].IsString()) throw MakeError(env, "ERR_INVALID_OPTION", "kernelIsa(name?: 'avx512' | 'avx2' | 'baseline')");
     try {
       kn::Select(info[0].As<Napi::String>().Utf8Value());
     } catch (const kn::KernelError& e) {

@@ -48,6 +48,9 @@ export interface NativeRingArenaConstructor {
  * Conv shapes (causal, dilated): x `[N, T, Cin]`, kernel `[k, Cin, Cout]`, bias `[Cout]`,
  * y `[N, T, Cout]`.
  */
+/** The compiled variants of the training kernels, widest first. */
+export type KernelIsa = 'avx512' | 'avx2' | 'baseline';
+
 export interface NativeKernels {
   lstmForward(
     x: Float32Array, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array,
@@ -70,13 +73,16 @@ export interface NativeKernels {
     batch: number, steps: number, inChannels: number, outChannels: number, taps: number, dilation: number,
   ): void;
   /**
-   * The compiled variant in use: `avx2` (AVX2+FMA build, chosen when the CPU has it) or
-   * `baseline` (x86-64 SSE2 build). Passing a name switches process-wide first (tests, benchmarks);
-   * `avx2` on a CPU without it throws `ERR_INVALID_OPTION`.
+   * The compiled variant in use: `avx512` (AVX-512 F/DQ/VL/BW build, chosen when the CPU has it),
+   * `avx2` (AVX2+FMA build, chosen when the CPU has that but not AVX-512) or `baseline` (x86-64
+   * SSE2 build). Passing a name switches process-wide first (tests, benchmarks); a variant the CPU
+   * cannot run throws `ERR_INVALID_OPTION`.
    */
-  kernelIsa(select?: 'avx2' | 'baseline'): 'avx2' | 'baseline';
+  kernelIsa(select?: KernelIsa): KernelIsa;
   /** Whether this CPU can run the AVX2 variant. */
   readonly cpuHasAvx2: boolean;
+  /** Whether this CPU can run the AVX-512 variant. */
+  readonly cpuHasAvx512: boolean;
   /**
    * Channel attribution's `ln max(e_c, floor)` of every channel of windows `[0, n)`
    * (`channelLogTerms` in src/score/channel-terms.ts, which calls it): bit for bit what `Math.log`

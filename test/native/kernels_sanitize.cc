@@ -68,6 +68,7 @@ static void Conv(const kn::KernelTable& k, int64_t N, int64_t T, int64_t Cin, in
 int main() {
   std::vector<const kn::KernelTable*> tables{&kn::baseline::Table()};
   if (kn::CpuHasAvx2()) tables.push_back(&kn::avx2::Table());
+  if (kn::CpuHasAvx512()) tables.push_back(&kn::avx512::Table());
   for (const kn::KernelTable* k : tables) {
     for (auto gate : {kn::GateActivation::Sigmoid, kn::GateActivation::HardSigmoid})
       for (bool rs : {true, false}) {

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Gradients of the reference ops (tfjs-layers registers them too, but this file must not rely on it).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { isSeismoError } from '../../src/errors';
-import { loadNative } from '../../src/native';
+import { loadNative, type KernelIsa } from '../../src/native';
 import { initBackend } from '../../training/backend';
 import { causalConv1dNative, lstmSequenceNative, lstmSequenceTfjs, type LstmSequenceOptions } from '../../training/native-ops';
 import { seededRandom } from '../../training/fit';
@@ -78,7 +78,7 @@ const native = (() => {
   }
 })();
 // Without the addon the baseline suite still exists, so that its hook reports the load failure.
-const isas = (['avx2', 'baseline'] as const).filter((isa) => isa === 'baseline' || native?.cpuHasAvx2);
+const isas = (['avx512', 'avx2', 'baseline'] as const).filter((isa) => isa === 'baseline' || (isa === 'avx2' ? native?.cpuHasAvx2 : native?.cpuHasAvx512));
 
 describe('native training ops', function () {
   this.timeout(60_000);
@@ -89,11 +89,12 @@ describe('native training ops', function () {
     before0 = native!.kernelIsa();
   });
   after(() => {
-    if (native && before0) native.kernelIsa(before0 as 'avx2' | 'baseline');
+    if (native && before0) native.kernelIsa(before0 as KernelIsa);
   });
 
-  it('loads the kernels and picks avx2 where the CPU has it', () => {
-    assert.equal(native!.kernelIsa(), native!.cpuHasAvx2 ? 'avx2' : 'baseline');
+  it('loads the kernels and picks the widest variant the CPU has (avx512, else avx2, else baseline)', () => {
+    assert.equal(native!.kernelIsa(), native!.cpuHasAvx512 ? 'avx512' : native!.cpuHasAvx2 ? 'avx2' : 'baseline');
+    if (native!.cpuHasAvx512) assert.ok(native!.cpuHasAvx2, 'the AVX-512 variant also uses AVX2+FMA');
   });
 
   for (const isa of isas) {
