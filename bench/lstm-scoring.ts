@@ -6,16 +6,23 @@
  * TorchScript) at the same batch sizes, rounds alternating, medians reported. Beside them, the
  * LSTM-AE core alone in two forms with the same weights (bench/lstm-unrolled.ts): ONNX's fused
  * `LSTM` op, as seismo exports it, and the same network unrolled into per-step MatMul nodes.
+ * And the addon's fused LSTM-AE scorer (src/native.ts `LstmAeScorer`, what the inference worker
+ * scores such a model with by default) on the same frames and starts, its largest difference
+ * from onnxruntime's outputs, and the whole pipeline (a Detector fed in blocks) with
+ * `scorer: 'auto'` (the native scorer) and `scorer: 'onnxruntime'` in the same alternating rounds.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { generateSeries } from '../src/ingest/synthetic.js';
+import { Detector } from '../src/detector/index.js';
+import { extractLstmAeNet, type NativeLstmAeScorer } from '../src/infer/lstm-ae-net.js';
+import { loadNative } from '../src/native.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
-import { ortRounds, trainReferenceModel } from './rounds.js';
+import { ortRounds, trainReferenceModel, writeChunks } from './rounds.js';
 import { runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
 
 export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -49,6 +56,18 @@ export interface LstmScoringRow {
   ratioAllToPytorch?: number;
   /** The LSTM-AE core alone (no gather, scaling, score), level `all`: fused LSTM op vs unrolled, windows/s. */
   core: { fused: number; unrolled: number; unrolledToFused: number; maxAbsDiff: number };
+  /**
+   * The addon's LSTM-AE scorer on onnxruntime's batch (score and channel_score, as `ortRounds`
+   * fetches): windows/s, its ratio to onnxruntime at `all` within each round (median), its ISA
+   * variant and its largest difference from onnxruntime's outputs relative to max(1, |x|).
+   */
+  native: { windowsPerSec: number; toOrt: number; isa: string; maxRelDiff: number };
+  /**
+   * The whole pipeline (Detector, stride 1, fed in blocks of 64 samples) at this batch size with
+   * `scorer: 'auto'` (the native scorer) and `scorer: 'onnxruntime'`, windows/s, and native /
+   * onnxruntime within each round (median).
+   */
+  pipeline: { native: number; onnxruntime: number; nativeToOrt: number; scorer: string };
   rounds: Record<string, number[]>;
 }
 
@@ -69,6 +88,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
   const loadBefore = os.loadavg()[0]!;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-bench-'));
   const sessions: ort.InferenceSession[] = [];
+  const detectorsToClose: Detector[] = [];
   try {
     await trainReferenceModel(dir, log);
     const model = readModelDir(dir);
@@ -108,6 +128,59 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
         });
       }
     }
+    // The native scorer, on the batch ortRounds feeds onnxruntime (the first batch + W - 1 frames, stride-1 starts).
+    const found = extractLstmAeNet(model.onnx);
+    if (!found.net) throw new Error(`the reference model is not read as an LSTM-AE: ${found.reason}`);
+    const spec = found.net.spec;
+    const Scorer = (loadNative() as unknown as { LstmAeScorer: new (spec: unknown) => NativeLstmAeScorer }).LstmAeScorer;
+    const scorer = new Scorer(spec);
+    const nativeParity = new Map<number, number>();
+    const allSession = sessions[levels.indexOf('all')] ?? sessions[0]!;
+    for (const batch of batchSizes) {
+      const rows = batch + W - 1;
+      const frames = stream.slice(0, rows * C);
+      const starts = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i));
+      const score = new Float32Array(batch);
+      const channelScore = new Float32Array(batch * C);
+      const activity = new Float32Array(batch * C);
+      const reconstruction = new Float32Array(batch * W * C);
+      scorer.score(frames, starts, batch, score, channelScore, activity, reconstruction);
+      const ref = await allSession.run({ frames: new ort.Tensor('float32', frames, [rows, C]), starts: new ort.Tensor('int64', starts, [batch]) });
+      let diff = 0;
+      const outs: [string, Float32Array][] = [['score', score], ['channel_score', channelScore], ['channel_activity', activity], ['reconstruction', reconstruction]];
+      for (const [name, got] of outs) {
+        const want = ref[name]!.data as Float32Array;
+        for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)));
+      }
+      nativeParity.set(batch, diff);
+      runners.set(`${batch}/native`, () => {
+        let windows = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < seconds * 1000) {
+          scorer.score(frames, starts, batch, score, channelScore, null, null);
+          windows += batch;
+        }
+        return Promise.resolve(windows / ((performance.now() - t0) / 1000));
+      });
+    }
+    // The pipeline with each scorer: one detector per (batch, scorer), each round a new series.
+    let pipelineScorer = '';
+    for (const batch of batchSizes) {
+      for (const choice of ['auto', 'onnxruntime'] as const) {
+        const detector = await Detector.load(dir, { scorer: choice, batchSize: batch, stride: 1, maxSeries: rounds + 2 });
+        detectorsToClose.push(detector);
+        if (choice === 'auto') pipelineScorer = `${detector.scorer.scorer}${detector.scorer.reason ? ` (${detector.scorer.reason})` : ''}`;
+        let series = 0;
+        const cursor = { row: 0, clock: 0 };
+        const round = (): Promise<number> => {
+          cursor.row = 0;
+          return writeChunks(detector, `s${series++}`, stream, C, seconds, cursor);
+        };
+        await writeChunks(detector, `s${series++}`, stream, C, Math.min(1, seconds), cursor); // warm-up
+        runners.set(`${batch}/pipeline-${choice}`, round);
+      }
+    }
+    log(`pipeline scorer (scorer auto): ${pipelineScorer}; native scorer ${scorer.isa}`);
     const rates = new Map<string, number[]>();
     const push = (k: string, v: number): void => {
       rates.set(k, [...(rates.get(k) ?? []), v]);
@@ -128,6 +201,11 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
           push(`${batch}/core-${form}`, v);
           parts.push(`core ${form} ${v.toFixed(0)}`);
         }
+        for (const k of ['native', 'pipeline-auto', 'pipeline-onnxruntime']) {
+          const v = await runners.get(`${batch}/${k}`)!();
+          push(`${batch}/${k}`, v);
+          parts.push(`${k} ${v.toFixed(0)}`);
+        }
         for (const peer of peers) {
           const t = runPytorchScoring(python!, batch, seconds, peer.blas);
           push(`${batch}/pytorch-${peer.blas}`, t.windowsPerSec);
@@ -144,13 +222,16 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
       const byBlas = Object.fromEntries(blasList.map((b) => [b, median(rates.get(`${batch}/pytorch-${b}`)!)])) as Partial<Record<PytorchBlas, number>>;
       const best = blasList.reduce<PytorchBlas | undefined>((a, b) => (a === undefined || byBlas[b]! > byBlas[a]! ? b : a), undefined);
       const torch = best === undefined ? undefined : byBlas[best];
-      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', ...blasList.map((b) => `pytorch-${b}`)].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const roundsOf = Object.fromEntries([...levels, 'core-fused', 'core-unrolled', 'native', 'pipeline-auto', 'pipeline-onnxruntime', ...blasList.map((b) => `pytorch-${b}`)].map((k) => [k, rates.get(`${batch}/${k}`)!]));
+      const within = (a: string, b: string): number => median(rates.get(`${batch}/${a}`)!.map((v, i) => v / rates.get(`${batch}/${b}`)![i]!));
       const fused = median(rates.get(`${batch}/core-fused`)!);
       const unrolled = median(rates.get(`${batch}/core-unrolled`)!);
       return {
         batchSize: batch,
         ort: ortMedians,
         core: { fused, unrolled, unrolledToFused: median(rates.get(`${batch}/core-unrolled`)!.map((u, i) => u / rates.get(`${batch}/core-fused`)![i]!)), maxAbsDiff: parity.get(batch)! },
+        native: { windowsPerSec: median(rates.get(`${batch}/native`)!), toOrt: within('native', levels.includes('all') ? 'all' : levels[0]!), isa: scorer.isa, maxRelDiff: nativeParity.get(batch)! },
+        pipeline: { native: median(rates.get(`${batch}/pipeline-auto`)!), onnxruntime: median(rates.get(`${batch}/pipeline-onnxruntime`)!), nativeToOrt: within('pipeline-auto', 'pipeline-onnxruntime'), scorer: pipelineScorer },
         ...(torch === undefined ? {} : { pytorch: torch, pytorchBlas: best, pytorchByBlas: byBlas, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
         rounds: roundsOf,
       };
@@ -161,6 +242,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1mBefore: loadBefore, loadAvg1mAfter: os.loadavg()[0]! },
     };
   } finally {
+    for (const d of detectorsToClose) await d.close();
     for (const s of sessions) await s.release();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@
 import os from 'node:os';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
+import type { ScorerReport, ScorerRequest } from '../src/infer/scorer.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { SeismoError } from '../src/errors.js';
 import { readModelDir } from '../src/model/model-dir.js';
@@ -29,6 +30,8 @@ export interface ThroughputOptions {
   /** Seconds per round. Default 2. */
   seconds?: number;
   provider?: ProviderRequest;
+  /** What scores the pipeline's windows (DetectorOptions.scorer). Default `auto`. */
+  scorer?: ScorerRequest;
   /**
    * Also run the PyTorch scoring peer (bench/pytorch/score_bench.py, one thread) in the same
    * alternating rounds: true for `/usr/bin/python3`, or a python executable. Default false.
@@ -71,6 +74,8 @@ export interface ThroughputResult {
   model: { dir: string | null; kind: string; window: number; channels: number };
   batchSize: number;
   provider: string;
+  /** What scored the pipeline's windows (the native LSTM-AE scorer or onnxruntime), and why not the native one. */
+  scorer: ScorerReport;
   ortWindowsPerSec: number;
   pipelineWindowsPerSec: number;
   ratio: number;
@@ -104,7 +109,9 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     const ortRound = await ortRounds(session, { stream: stream.frames, window: W, channels: C, batch, seconds });
 
     // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
-    const detector = await Detector.load(dir, { provider: options.provider, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
+    const detector = await Detector.load(dir, { provider: options.provider, scorer: options.scorer, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
+    const scorer = detector.scorer;
+    log(`pipeline scorer: ${scorer.scorer}${scorer.isa ? ` (${scorer.isa})` : ''}${scorer.reason ? ` (${scorer.reason})` : ''}`);
     let anomalies = 0;
     detector.on('anomaly', () => {
       anomalies++;
@@ -183,6 +190,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C },
       batchSize: batch,
       provider: report.provider,
+      scorer,
       ortWindowsPerSec: ortMedian,
       pipelineWindowsPerSec: pipeMedian,
       ratio: pipeMedian / ortMedian,

@@ -118,8 +118,86 @@ export interface NativeKernels {
   ): void;
 }
 
+/**
+ * One LSTM layer as the exported graph holds it (training/export/blocks.ts `lstm()`), in ONNX
+ * layouts: forward, zero initial state, `z = W x_t + Wb + R h_{t-1} + Rb` with gate blocks
+ * i, o, f, c; `c_t = f(z_f) c_{t-1} + f(z_i) tanh(z_c)`, `h_t = f(z_o) tanh(c_t)`.
+ */
+export interface LstmLayerWeights {
+  /** Input features F of each step. */
+  inputSize: number;
+  /** Hidden units H. */
+  units: number;
+  /** `[4H, F]` row-major, gate blocks i, o, f, c (ONNX W without its leading 1). */
+  W: Float32Array;
+  /** `[4H, H]` row-major, same gate order. */
+  R: Float32Array;
+  /** `[8H]`: Wb then Rb, both added (exported graphs put Keras' bias in Wb, Rb = 0). */
+  B: Float32Array;
+  /** f of the gates: the logistic sigmoid, or `hardSigmoid` = `clip(0.2 x + 0.5, 0, 1)`; g = h = tanh. */
+  gate: 'sigmoid' | 'hardSigmoid';
+}
+
+/** A whole exported LSTM-AE graph's arithmetic (training/kinds/lstm-ae/export.ts), weights in ONNX layouts. */
+export interface LstmAeNetSpec {
+  /** W frames per window. */
+  window: number;
+  /** C channels per frame. */
+  channels: number;
+  /** `[C]` raw units. */
+  scalerMean: Float32Array;
+  /** `[C]` raw units, > 0; `scaled = (x - mean) / std`, a division as the graph's Div. */
+  scalerStd: Float32Array;
+  /** >= 1 layers, the first's inputSize = C; all return sequences but the last, which gives its final h (the code). */
+  encoder: LstmLayerWeights[];
+  /** >= 1 layers; the first's input is the code repeated W times (inputSize = the last encoder's units). */
+  decoder: LstmLayerWeights[];
+  /** `[H_last_decoder, C]` row-major: `rec_t = h_t K (+ outBias)`, scaled units. */
+  outKernel: Float32Array;
+  /** `[C]`, or null when the Linear output has no bias. */
+  outBias: Float32Array | null;
+}
+
+/** The compiled variants of the native LSTM-AE scorer. */
+export type LstmAeIsa = 'avx512' | 'avx2' | 'baseline';
+
+/** A native fused LSTM-AE scorer over one spec's weights (native/lstm_ae_score.h). */
+export interface NativeLstmAeScorer {
+  /** The compiled variant in use: `avx512` | `avx2` | `baseline`. */
+  readonly isa: LstmAeIsa;
+  /**
+   * Scores n windows cut from one span: window i = rows `starts[i] .. starts[i] + W - 1` of
+   * `frames` (`[rows, C]` float32, may be a view of a ring arena). Outputs as the ONNX graph
+   * defines them: `score` `[n]`; `channelScore` `[n, C]` = `mean_t (rec - scaled)^2 / C` (score
+   * is its row sum); `channelActivity` `[n, C]` = `mean_{t>=1} |scaled_t - scaled_{t-1}|` (null
+   * when W < 3 or unwanted); `reconstruction` `[n, W, C]` in scaled units (null when unwanted).
+   * Synchronous, on the calling thread; allocates nothing after the first call at the largest n.
+   * NaN in frames gives NaN scores (as onnxruntime). Throws `ERR_BAD_SHAPE` on wrong lengths or
+   * a start outside `[0, rows - W]`.
+   */
+  score(
+    frames: Float32Array, starts: BigInt64Array, n: number, score: Float32Array, channelScore: Float32Array,
+    channelActivity: Float32Array | null, reconstruction: Float32Array | null,
+  ): void;
+}
+
+/** `LstmAeScorer` on the loaded addon (ABI 6 on): builds a {@link NativeLstmAeScorer}. */
+export interface NativeLstmAeScorerConstructor {
+  /**
+   * Prepacks the spec's weights (copied: the arrays may be reused afterwards). `isa` picks a
+   * compiled variant (tests, benchmarks; default the best this CPU runs); one the CPU lacks
+   * throws `ERR_INVALID_OPTION`. An inconsistent spec throws `ERR_BAD_SHAPE` (array lengths) or
+   * `ERR_INVALID_OPTION` (sizes, gate kinds).
+   */
+  new (spec: LstmAeNetSpec, isa?: LstmAeIsa): NativeLstmAeScorer;
+  /** The variants this CPU can run, best first. */
+  readonly supportedIsas: readonly LstmAeIsa[];
+}
+
 export interface NativeBinding extends NativeKernels {
   RingArena: NativeRingArenaConstructor;
+  /** The native LSTM-AE scorer (ABI 6 on). */
+  LstmAeScorer: NativeLstmAeScorerConstructor;
   abiVersion: number;
 }
 

@@ -7,6 +7,7 @@ import type { ChannelLogSpec } from '../score/channel-terms.js';
 import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
+import { checkScorer, nativeInit, type ScorerReport, type ScorerRequest } from './scorer.js';
 import { startWorker } from './start-worker.js';
 import { tailStepGraph } from './step-tails.js';
 import { attachFrameRings } from '../window/frame-rings.js';
@@ -21,6 +22,8 @@ export interface InferenceWorkerOptions {
   outputs?: string[];
   /** A step graph to score stride-1 windows with ({@link InferenceWorker.runSteps}). */
   step?: StepInit;
+  /** Whether window-graph batches may go through a native scorer (see `./scorer.ts`). Default `auto`. */
+  scorer?: ScorerRequest;
 }
 
 /** Outputs of one call, by output name; `score` is `[N]`, `channel_score` is `[N, C]` row-major. */
@@ -62,6 +65,8 @@ export class InferenceWorker {
   readonly outputNames: string[];
   /** Whether the worker scores {@link runSteps} batches through a step graph (else the window graph does). */
   readonly step: boolean;
+  /** What scores the window graph's batches: the native scorer or onnxruntime, and why. */
+  readonly scorer: ScorerReport;
   private readonly worker: Worker;
   private readonly control: Int32Array;
   private readonly pending = new Map<number, Pending>();
@@ -81,6 +86,7 @@ export class InferenceWorker {
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
     this.step = ready.step;
+    this.scorer = ready.scorer;
     const handle = { control };
     running.add(handle);
     installExitHook();
@@ -106,6 +112,9 @@ export class InferenceWorker {
 
   /** Starts the worker and creates the session; rejects with the provider's or model's error. */
   static async start(model: Uint8Array, options: InferenceWorkerOptions = {}): Promise<InferenceWorker> {
+    const scorer = checkScorer(options.scorer);
+    // Read here, before the thread starts: the worker gets the network (or the reason there is none).
+    const native = nativeInit(model, scorer);
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * Int32Array.BYTES_PER_ELEMENT));
     const worker = startWorker(workerFile(), { workerData: { control } });
     const ready = await new Promise<Extract<WorkerResponse, { type: 'ready' }>>((resolve, reject) => {
@@ -128,6 +137,8 @@ export class InferenceWorker {
         intraOpThreads: options.intraOpThreads ?? 1,
         outputs: options.outputs ?? [GRAPH_IO.score, GRAPH_IO.channelScore, ...OPTIONAL_GRAPH_OUTPUTS],
         ...(options.step ? { step: withTails(options.step) } : {}),
+        scorer,
+        native,
       };
       worker.postMessage(init);
     }).catch(async (err: unknown) => {

@@ -1,6 +1,8 @@
 // Worker thread that owns the onnxruntime session: session.run() blocks its thread for the whole
 // inference (128 ms at batch 1024 was measured), so it must not run on the event loop that
-// ingests samples.
+// ingests samples. An LSTM-AE graph that the main thread recognised (`./lstm-ae-net.ts`) is
+// scored here by the addon's fused scorer instead (`startNative`), synchronously, on the same
+// frames; the session stays the fallback (see `./scorer.ts`).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
@@ -12,6 +14,10 @@ import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from 
 import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 import { historyInput, STEP_IO, stepColumns } from './step-state.js';
+// Types only: onnx-proto (which lstm-ae-net.ts and scorer.ts load) stays out of this thread.
+import type { NativeLstmAeScorer } from './lstm-ae-net.js';
+import type { NativeInit, ScorerReport, ScorerRequest } from './scorer.js';
+import { loadNative } from '../native.js';
 
 const port = parentPort!;
 let session: ort.InferenceSession | undefined;
@@ -28,6 +34,11 @@ let stepSession: ort.InferenceSession | undefined;
 let tailSession: ort.InferenceSession | undefined;
 /** The stepped batch under way (see the `steps` message). */
 let stepChain: Promise<void> = Promise.resolve();
+/**
+ * The addon's LSTM-AE scorer, when it scores this worker's window-graph batches instead of the
+ * session (see `startNative`), with the width of each output it gives per window.
+ */
+let native: { scorer: NativeLstmAeScorer; widths: { name: string; width: number }[]; activity: boolean; reconstruction: boolean } | undefined;
 
 function send(msg: WorkerResponse, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -146,6 +157,71 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
 }
 
 /**
+ * Starts the native scorer for the window graph when the main thread found a network for it
+ * (`init.native`), the addon has one, the session runs on the CPU (an explicit GPU provider
+ * stays in charge) and the scorer gives every output asked for; says what runs and why.
+ */
+function startNative(requested: ScorerRequest, init: NativeInit, provider: string, wanted: readonly string[]): ScorerReport {
+  const onnxruntime = (reason: string): ScorerReport => ({ requested, scorer: 'onnxruntime', reason });
+  if (!init.lstmAe) return onnxruntime(init.reason);
+  if (provider !== 'cpu') return onnxruntime(`the session runs on ${provider}; the native scorer runs on the CPU`);
+  const { spec, outputs: given } = init.lstmAe;
+  const missing = wanted.filter((name) => !given.includes(name));
+  if (missing.length > 0) return onnxruntime(`the native scorer does not give ${missing.join(', ')}`);
+  let Scorer: (new (spec: unknown) => NativeLstmAeScorer) | undefined;
+  try {
+    Scorer = (loadNative() as unknown as { LstmAeScorer?: new (spec: unknown) => NativeLstmAeScorer }).LstmAeScorer;
+  } catch (err) {
+    return onnxruntime(`the native addon is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!Scorer) return onnxruntime('the native addon has no LSTM-AE scorer');
+  let scorer: NativeLstmAeScorer;
+  try {
+    scorer = new Scorer(spec);
+  } catch (err) {
+    return onnxruntime(`the native scorer refused the network: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const C = spec.channels;
+  const widths = wanted.map((name) => ({ name, width: name === 'reconstruction' ? spec.window * C : name === GRAPH_IO.score ? 1 : C }));
+  native = { scorer, widths, activity: wanted.includes(GRAPH_IO.channelActivity), reconstruction: wanted.includes('reconstruction') };
+  return { requested, scorer: 'native-lstm-ae', isa: scorer.isa };
+}
+
+/**
+ * Scores a window-graph batch through the native scorer: frames read in place (a view of the
+ * ring arena for `run`), outputs written straight into the request's outbox slot where it has
+ * room for them, else into new arrays that are transferred with the reply. Synchronous.
+ */
+function runNative(id: number, frames: Float32Array, starts: BigInt64Array, outbox?: { id: number; slot: number; logs?: ChannelLogSpec }): void {
+  const { scorer, widths, activity, reconstruction } = native!;
+  const n = starts.length;
+  const box = outbox ? outboxes.get(outbox.id) : undefined;
+  const out: Record<string, Float32Array> = {};
+  const boxed: string[] = [];
+  const into: Record<string, Float32Array> = {};
+  for (const { name, width } of widths) {
+    const view = box?.view(outbox!.slot, name, n);
+    if (view && view.length === n * width) {
+      into[name] = view;
+      boxed.push(name);
+    } else {
+      into[name] = out[name] = new Float32Array(n * width);
+    }
+  }
+  // As `busy` does for a session run: counted in BUSY, and not started once the worker stops.
+  Atomics.add(control, CONTROL.BUSY, 1);
+  try {
+    if (Atomics.load(control, CONTROL.STOP) === 1) return;
+    scorer.score(frames, starts, n, into[GRAPH_IO.score]!, into[GRAPH_IO.channelScore]!, activity ? into[GRAPH_IO.channelActivity]! : null, reconstruction ? into['reconstruction']! : null);
+  } finally {
+    Atomics.sub(control, CONTROL.BUSY, 1);
+    Atomics.notify(control, CONTROL.BUSY);
+  }
+  if (box) boxLogTerms(box, outbox!, n, into[GRAPH_IO.score], into[GRAPH_IO.channelScore], boxed);
+  reply(id, out, false, boxed);
+}
+
+/**
  * The attribution's logarithms of a batch's outputs into its outbox slot, when the request asked
  * for them: here beside onnxruntime rather than on the main thread that ingests and delivers (at
  * window 1 they cost as much as the graph itself). Adds {@link OUTBOX_LOG_TERMS} to `boxed` when written.
@@ -161,6 +237,7 @@ function boxLogTerms(box: OutboxViews, outbox: { slot: number; logs?: ChannelLog
 
 async function run(id: number, frames: Float32Array, channels: number, starts: BigInt64Array, outbox?: { id: number; slot: number; logs?: ChannelLogSpec }): Promise<void> {
   if (!session) throw new Error('inference worker used before init');
+  if (native) return runNative(id, frames, starts, outbox);
   const feeds = {
     // Over the ring's own memory when `frames` is a view of an arena: onnxruntime reads it in place.
     frames: new ort.Tensor('float32', frames, [frames.length / channels, channels]),
@@ -205,7 +282,8 @@ port.on('message', (msg: WorkerRequest) => {
             // The frame width, from the window graph's `frames` input [T, C].
             const channels = msg.step ? Number((s.inputMetadata.find((m) => m.name === 'frames') as { shape?: unknown[] } | undefined)?.shape?.[1]) : 0;
             if (msg.step && Number.isInteger(channels) && channels > 0) await startStep(msg.step, report.provider, msg.intraOpThreads, msg.outputs, channels);
-            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames], step: stepper !== undefined });
+            const scorer = startNative(msg.scorer, msg.native, report.provider, outputs);
+            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames], step: stepper !== undefined, scorer });
           })
           .catch(fail);
         break;

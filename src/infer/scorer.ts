@@ -1,0 +1,50 @@
+/**
+ * Which scorer an inference worker runs a model's window graph with: onnxruntime, or a native
+ * scorer of the addon for a graph it recognises (today the LSTM-AE, `./lstm-ae-net.ts`; the
+ * addon's `LstmAeScorer` scores it 1.5-2x faster than onnxruntime's LSTM op on one thread, with
+ * the same outputs within 1e-5). onnxruntime stays the reference and the fallback: the worker
+ * creates its session in every case.
+ */
+import { SeismoError } from '../errors.js';
+import { extractLstmAeNet, type LstmAeNet } from './lstm-ae-net.js';
+
+/**
+ * `auto` (default): the native scorer when the model is one it recognises, the addon loads and
+ * the session runs on the CPU, else onnxruntime; `onnxruntime`: always onnxruntime.
+ */
+export type ScorerRequest = 'auto' | 'onnxruntime';
+export const SCORER_REQUESTS: readonly ScorerRequest[] = ['auto', 'onnxruntime'];
+
+/** What scores a worker's window-graph batches, and why not the native scorer when it does not. */
+export interface ScorerReport {
+  /** What was asked for. */
+  requested: ScorerRequest;
+  /** `native-lstm-ae`: the addon's fused LSTM-AE scorer (src/native.ts `LstmAeScorer`); `onnxruntime`: the session. */
+  scorer: 'native-lstm-ae' | 'onnxruntime';
+  /** Why the native scorer does not run (absent when it runs). */
+  reason?: string;
+  /** The native scorer's compiled variant (`avx512`, `avx2`, `baseline`), when it runs. */
+  isa?: string;
+}
+
+/** What the main thread hands the worker for a native scorer (`init.native`). */
+export type NativeInit = { lstmAe: LstmAeNet; reason?: undefined } | { lstmAe?: undefined; reason: string };
+
+/** Checks a `scorer` option. @throws SeismoError `ERR_INVALID_OPTION` for an unknown value. */
+export function checkScorer(scorer: unknown): ScorerRequest {
+  if (scorer === undefined) return 'auto';
+  if (!SCORER_REQUESTS.includes(scorer as ScorerRequest)) {
+    throw new SeismoError('ERR_INVALID_OPTION', `unknown scorer '${String(scorer)}': use one of ${SCORER_REQUESTS.join(', ')}`);
+  }
+  return scorer as ScorerRequest;
+}
+
+/**
+ * The native scorer's network of a model, read on the main thread (onnx-proto is loaded here
+ * already; see `./step-tails.ts` for why it stays out of the worker), or why there is none.
+ */
+export function nativeInit(model: Uint8Array, scorer: ScorerRequest): NativeInit {
+  if (scorer === 'onnxruntime') return { reason: 'onnxruntime was asked for (scorer: onnxruntime)' };
+  const found = extractLstmAeNet(model);
+  return found.net ? { lstmAe: found.net } : { reason: `not an LSTM-AE graph the native scorer reads: ${found.reason}` };
+}
