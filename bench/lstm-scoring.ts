@@ -23,7 +23,7 @@ import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { fusedLstmCore, unrolledLstmCore } from './lstm-unrolled.js';
 import { ortRounds, trainReferenceModel, writeChunks } from './rounds.js';
-import { runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
+import { resolvePytorchPeers, runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
 
 export const GRAPH_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 type Level = (typeof GRAPH_LEVELS)[number];
@@ -37,6 +37,8 @@ export interface LstmScoringOptions {
   pytorch?: boolean | string;
   /** BLAS of the PyTorch peer, one peer process per entry in every round (bench/pytorch/peer.ts). Default `['openblas']`. */
   pytorchBlas?: readonly PytorchBlas[];
+  /** Python of the `wheel` peer (bench/pytorch/peer.ts wheelPython); skipped, and said so, when absent. */
+  pytorchWheel?: string;
   rounds?: number;
   seconds?: number;
   log?: (line: string) => void;
@@ -185,8 +187,10 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
     const push = (k: string, v: number): void => {
       rates.set(k, [...(rates.get(k) ?? []), v]);
     };
-    const blasList = python ? (options.pytorchBlas ?? ['openblas']) : [];
-    const peers = blasList.map((blas) => ({ blas, backends: undefined as PytorchBackends | undefined, modes: [] as string[] }));
+    const resolved = python ? resolvePytorchPeers(options.pytorchBlas ?? ['openblas'], python, options.pytorchWheel) : { peers: [], skipped: [] };
+    for (const s of resolved.skipped) log(`${s.peer} skipped: ${s.reason}`);
+    const blasList = resolved.peers.map((p) => p.blas);
+    const peers = resolved.peers.map((p) => ({ ...p, backends: undefined as PytorchBackends | undefined, modes: [] as string[] }));
     let torchVersion = '';
     for (let r = 0; r < rounds; r++) {
       for (const batch of batchSizes) {
@@ -207,7 +211,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
           parts.push(`${k} ${v.toFixed(0)}`);
         }
         for (const peer of peers) {
-          const t = runPytorchScoring(python!, batch, seconds, peer.blas);
+          const t = runPytorchScoring(peer.python, batch, seconds, peer.blas);
           push(`${batch}/pytorch-${peer.blas}`, t.windowsPerSec);
           peer.modes.push(t.mode);
           peer.backends = t.backends;

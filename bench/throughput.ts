@@ -6,7 +6,9 @@
  * - `ingestSamplesPerSec`: frames pushed one at a time into a ring buffer, nothing else.
  * Rounds alternate between the measurements; each figure is the median over rounds.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
 import type { ScorerReport, ScorerRequest } from '../src/infer/scorer.js';
@@ -15,7 +17,8 @@ import { SeismoError } from '../src/errors.js';
 import { readModelDir } from '../src/model/model-dir.js';
 import { median } from '../src/stats/quantile.js';
 import { FrameRings } from '../src/window/frame-rings.js';
-import { pythonOf, runPytorchScoring, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
+import { compileOnednnPeer, runOnednnScoring, type OnednnScoring } from './onednn-peer.js';
+import { pythonOf, resolvePytorchPeers, runPytorchScoring, type PytorchBackends, type PytorchBlas, type SkippedPeer } from './pytorch/peer.js';
 import { ortRounds, withReferenceModel, writeChunks } from './rounds.js';
 
 export { runPytorchScoring } from './pytorch/peer.js';
@@ -42,6 +45,17 @@ export interface ThroughputOptions {
    * round, e.g. `['openblas', 'mkl']`. Default `['openblas']`.
    */
   pytorchBlas?: readonly PytorchBlas[];
+  /**
+   * Python of the `wheel` peer (the PyTorch CPU wheel's venv, bench/pytorch/install-wheel.sh).
+   * Default: `SEISMO_PYTORCH_WHEEL`, else /opt/torch-wheel/bin/python; skipped, and said so, when absent.
+   */
+  pytorchWheel?: string;
+  /**
+   * Also run the oneDNN C++ peer (bench/onednn/lstm_ae_peer.cc: oneDNN's fused LSTM primitive and a
+   * matmul on one thread, compiled here against Debian's libdnnl-dev) in the same alternating
+   * rounds; skipped, and said so, when it cannot be compiled. Default false.
+   */
+  onednn?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -68,6 +82,27 @@ export interface PytorchScoring {
   modes: string[];
   /** windows/s per round. */
   rounds: number[];
+  /** The python that ran it. */
+  python: string;
+  /** pipeline / PyTorch of every round (each round's sides ran back to back). */
+  pipelineRatioRounds: number[];
+}
+
+/** The oneDNN C++ peer's figures (bench/onednn-peer.ts), rounds alternating with seismo's. */
+export interface OnednnThroughput {
+  /** Median windows/s over the rounds. */
+  windowsPerSec: number;
+  /** seismo pipeline / oneDNN, and onnxruntime alone / oneDNN, ratios of medians. */
+  pipelineRatio: number;
+  ortRatio: number;
+  /** The same ratios within each round, median over rounds. */
+  roundRatios: { pipeline: number; ort: number };
+  /** pipeline / oneDNN of every round. */
+  pipelineRatioRounds: number[];
+  rounds: number[];
+  /** oneDNN's version (Debian's libdnnl) and the OpenMP threads it ran on (1). */
+  dnnl: string;
+  threads: number;
 }
 
 export interface ThroughputResult {
@@ -86,8 +121,14 @@ export interface ThroughputResult {
   pytorch?: PytorchScoring;
   /** Every PyTorch peer, one per `pytorchBlas` entry, in that order. */
   pytorchPeers?: PytorchScoring[];
-  rounds: { ort: number[]; pipeline: number[]; ingest: number[]; pytorch?: number[] };
-  machine: { cpus: number; cpuModel: string; node: string };
+  /** With `onednn`: the oneDNN C++ peer. */
+  onednn?: OnednnThroughput;
+  /** Peers asked for but not run (the wheel's python missing, the oneDNN peer not compiling), and why. */
+  skipped?: SkippedPeer[];
+  rounds: { ort: number[]; pipeline: number[]; ingest: number[]; pytorch?: number[]; onednn?: number[] };
+  /** pipeline / onnxruntime alone of every round. */
+  pipelineRatioRounds: number[];
+  machine: { cpus: number; cpuModel: string; node: string; loadAvg1mBefore: number; loadAvg1mAfter: number };
 }
 
 
@@ -96,6 +137,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
   const batch = options.batchSize ?? 64;
   const rounds = options.rounds ?? 5;
   const seconds = options.seconds ?? 2;
+  const loadBefore = os.loadavg()[0]!;
   return withReferenceModel(options.model, log, async (dir) => {
     const model = readModelDir(dir);
     const W = model.manifest.window;
@@ -145,10 +187,27 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     const pipeRates: number[] = [];
     const ingestRates: number[] = [];
     const python = pythonOf(options.pytorch);
-    const peers = (python ? (options.pytorchBlas ?? ['openblas']) : []).map((blas) => ({ blas, rates: [] as number[], modes: [] as string[], torch: '', backends: undefined as PytorchBackends | undefined }));
-    if (python && (model.manifest.kind !== 'lstm-ae' || W !== 64 || C !== 8)) {
-      throw new SeismoError('ERR_INVALID_OPTION', `the PyTorch scoring peer models the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16); drop --model to compare against it`);
+    const resolved = python ? resolvePytorchPeers(options.pytorchBlas ?? ['openblas'], python, options.pytorchWheel) : { peers: [], skipped: [] };
+    const skipped: SkippedPeer[] = [...resolved.skipped];
+    const peers = resolved.peers.map((p) => ({ ...p, rates: [] as number[], modes: [] as string[], torch: '', backends: undefined as PytorchBackends | undefined }));
+    if ((python || options.onednn) && (model.manifest.kind !== 'lstm-ae' || W !== 64 || C !== 8)) {
+      throw new SeismoError('ERR_INVALID_OPTION', `the PyTorch and oneDNN scoring peers model the reference LSTM-AE (window 64, 8 channels, encoder 32, decoder 16); drop --model to compare against it`);
     }
+    // The oneDNN peer is compiled once, before the rounds; a machine without g++ or libdnnl-dev skips it.
+    let onednnDir: string | undefined;
+    let onednnExe: string | undefined;
+    if (options.onednn) {
+      onednnDir = fs.mkdtempSync(path.join(os.tmpdir(), 'seismo-onednn-'));
+      try {
+        onednnExe = compileOnednnPeer(onednnDir);
+      } catch (err) {
+        if (!(err instanceof SeismoError)) throw err;
+        skipped.push({ peer: 'onednn', reason: err.message });
+      }
+    }
+    for (const s of skipped) log(`${s.peer} skipped: ${s.reason}`);
+    const onednnRates: number[] = [];
+    let onednnLast: OnednnScoring | undefined;
     try {
       await pipelineRound(); // warm-up: worker session, JIT
       for (let r = 0; r < rounds; r++) {
@@ -158,12 +217,17 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
         let torchText = '';
         for (const peer of peers) {
           // One process per round, so that its rounds alternate with ours under the same load.
-          const t = runPytorchScoring(python!, batch, seconds, peer.blas);
+          const t = runPytorchScoring(peer.python, batch, seconds, peer.blas);
           peer.rates.push(t.windowsPerSec);
           peer.modes.push(t.mode);
           peer.torch = t.torch;
           peer.backends = t.backends;
           torchText += `, pytorch/${peer.blas} ${t.windowsPerSec.toFixed(0)} windows/s (${t.mode})`;
+        }
+        if (onednnExe) {
+          onednnLast = runOnednnScoring(onednnExe, batch, seconds);
+          onednnRates.push(onednnLast.windowsPerSec);
+          torchText += `, oneDNN ${onednnLast.windowsPerSec.toFixed(0)} windows/s`;
         }
         log(`round ${r + 1}/${rounds}: ort ${ortRates.at(-1)!.toFixed(0)} windows/s, pipeline ${pipeRates.at(-1)!.toFixed(0)} windows/s, ingest ${(ingestRates.at(-1)! / 1e6).toFixed(2)} M samples/s${torchText}`);
       }
@@ -171,6 +235,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       await detector.close();
       await session.release();
       rings.dispose();
+      if (onednnDir) fs.rmSync(onednnDir, { recursive: true, force: true });
     }
     const ortMedian = median(ortRates);
     const pipeMedian = median(pipeRates);
@@ -184,7 +249,19 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       backends: p.backends!,
       modes: p.modes,
       rounds: p.rates,
+      python: p.python,
+      pipelineRatioRounds: pipeRates.map((v, i) => v / p.rates[i]!),
     }));
+    const onednn: OnednnThroughput | undefined = onednnLast && {
+      windowsPerSec: median(onednnRates),
+      pipelineRatio: pipeMedian / median(onednnRates),
+      ortRatio: ortMedian / median(onednnRates),
+      roundRatios: { pipeline: median(pipeRates.map((v, i) => v / onednnRates[i]!)), ort: median(ortRates.map((o, i) => o / onednnRates[i]!)) },
+      pipelineRatioRounds: pipeRates.map((v, i) => v / onednnRates[i]!),
+      rounds: onednnRates,
+      dnnl: onednnLast.dnnl,
+      threads: onednnLast.threads,
+    };
     const strongest = pytorchPeers.reduce<PytorchScoring | undefined>((best, p) => (best === undefined || p.windowsPerSec > best.windowsPerSec ? p : best), undefined);
     return {
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C },
@@ -197,8 +274,11 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       roundRatio: median(pipeRates.map((p, i) => p / ortRates[i]!)),
       ingestSamplesPerSec: median(ingestRates),
       ...(strongest ? { pytorch: strongest, pytorchPeers } : {}),
-      rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates, ...(strongest ? { pytorch: strongest.rounds } : {}) },
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node },
+      ...(onednn ? { onednn } : {}),
+      ...(skipped.length > 0 ? { skipped } : {}),
+      rounds: { ort: ortRates, pipeline: pipeRates, ingest: ingestRates, ...(strongest ? { pytorch: strongest.rounds } : {}), ...(onednn ? { onednn: onednnRates } : {}) },
+      pipelineRatioRounds: pipeRates.map((p, i) => p / ortRates[i]!),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadAvg1mBefore: loadBefore, loadAvg1mAfter: os.loadavg()[0]! },
     };
   });
 }

@@ -18,7 +18,7 @@ import { buildDcVae, dcVaeTargets, resolveDcVaeConfig } from '../training/kinds/
 import { fitWindows, type FitOptions } from '../training/fit.js';
 import { buildLstmAe, resolveLstmAeConfig } from '../training/kinds/lstm-ae/model.js';
 import { kernelPath, setNativeKernelsEnabled, type KernelPath } from '../training/native-ops/index.js';
-import { pythonOf, runPytorchTraining, type PytorchBackends, type PytorchBlas } from './pytorch/peer.js';
+import { pythonOf, resolvePytorchPeers, runPytorchTraining, type PytorchBackends, type PytorchBlas, type SkippedPeer } from './pytorch/peer.js';
 
 /** The fixed benchmark configuration (issue 7), printed with every result. */
 export const TRAIN_BENCH_CONFIG = Object.freeze({
@@ -47,6 +47,11 @@ export interface TrainBenchOptions {
    * seismo in every round, e.g. `['openblas', 'mkl']`. Default `['openblas']`.
    */
   pytorchBlas?: readonly PytorchBlas[];
+  /**
+   * Python of the `wheel` peer (the PyTorch CPU wheel's venv, bench/pytorch/install-wheel.sh).
+   * Default: `SEISMO_PYTORCH_WHEEL`, else /opt/torch-wheel/bin/python; skipped, and said so, when absent.
+   */
+  pytorchWheel?: string;
   /** Models to time. Default both. */
   models?: readonly ('lstmAe' | 'dcVae')[];
   /**
@@ -110,7 +115,9 @@ export interface TrainBenchResult {
   lstmAe?: ModelTiming;
   dcVae?: ModelTiming;
   /** What each PyTorch peer computed with (by BLAS choice), proven in its process. */
-  pytorchBackends?: Partial<Record<PytorchBlas, PytorchBackends & { torch: string }>>;
+  pytorchBackends?: Partial<Record<PytorchBlas, PytorchBackends & { torch: string; python: string }>>;
+  /** Peers asked for but not run (the wheel's python missing), and why. */
+  skipped?: SkippedPeer[];
   config: typeof TRAIN_BENCH_CONFIG & { timedEpochs: number; warmupEpochs: 1 };
   /** tfjs backend, kernel path and variant. */
   backend: string;
@@ -222,11 +229,14 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   };
   const rounds = options.pytorch ? Math.max(1, options.rounds ?? 1) : 1;
   const python = pythonOf(options.pytorch);
-  const blasList = python ? (options.pytorchBlas ?? ['openblas']) : [];
+  const resolved = python ? resolvePytorchPeers(options.pytorchBlas ?? ['openblas'], python, options.pytorchWheel) : { peers: [], skipped: [] };
+  for (const s of resolved.skipped) log(`${s.peer} skipped: ${s.reason}`);
+  const blasList = resolved.peers.map((p) => p.blas);
+  const pythonOfPeer = new Map(resolved.peers.map((p) => [p.blas, p.python]));
   const backends: NonNullable<TrainBenchResult['pytorchBackends']> = {};
   const runPeer = (blas: PytorchBlas, names: readonly string[]): Record<string, EpochTiming> => {
-    const r = runPytorchTraining(python!, epochs, names, blas, log);
-    backends[blas] = { ...r.backends, torch: r.torch };
+    const r = runPytorchTraining(pythonOfPeer.get(blas)!, epochs, names, blas, log);
+    backends[blas] = { ...r.backends, torch: r.torch, python: pythonOfPeer.get(blas)! };
     return Object.fromEntries(Object.entries(r.models).map(([k, v]) => [k, { ...v, path: 'pytorch' as const, blas }]));
   };
   try {
@@ -284,7 +294,7 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   } finally {
     frames.dispose();
   }
-  if (python && rounds === 1) {
+  if (blasList.length > 0 && rounds === 1) {
     const ref = new Map(blasList.map((blas) => [blas, runPeer(blas, models)]));
     for (const name of models) {
       const mine = result[name];
@@ -301,6 +311,7 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     }
   }
   if (blasList.length > 0) result.pytorchBackends = backends;
+  if (resolved.skipped.length > 0) result.skipped = resolved.skipped;
   result.machine.loadAvg1mAfter = os.loadavg()[0]!;
   return result;
 }

@@ -1,10 +1,12 @@
 /**
- * The PyTorch peers of `seismo bench --pytorch`, `bench lstm-scoring` and `bench train --pytorch`:
- * Debian's python3-torch on one thread, run once per round (bench/pytorch/score_bench.py,
- * train_bench.py), each with the BLAS it is given (bench/pytorch/torch_blas.py: the system's
- * OpenBLAS, or Debian's non-free MKL given to that one process through LD_LIBRARY_PATH). Every
- * peer reports what it computed with, proven from inside its process (the library torch's
- * `sgemm_` resolved to, MKL's own verbose lines counted over one step).
+ * The PyTorch peers of `seismo bench --pytorch`, `bench lstm-scoring` and `bench train --pytorch`,
+ * on one thread, run once per round (bench/pytorch/score_bench.py, train_bench.py): Debian's
+ * python3-torch with the BLAS it is given (bench/pytorch/torch_blas.py: the system's OpenBLAS, or
+ * Debian's non-free MKL given to that one process through LD_LIBRARY_PATH), and the PyTorch CPU
+ * wheel (`wheel`: MKL and oneDNN inside libtorch_cpu.so) run by its own python, a venv made by
+ * bench/pytorch/install-wheel.sh. Every peer reports what it computed with, proven from inside its
+ * process (the library torch's `sgemm_` resolved to, MKL's own verbose lines over one step; for
+ * the wheel also oneDNN's verbose lines and the aten ops torch.profiler saw).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,9 +19,11 @@ import { PACKAGE_ROOT } from '../../src/native.js';
  * - `openblas`: the system's `libblas.so.3` alternative as installed (OpenBLAS here), one thread;
  * - `mkl`: Debian's MKL 2020.4 (`apt-get install libmkl-rt`), sequential, its own CPU dispatch;
  * - `mkl-avx512`: as `mkl`, told the CPU is Intel's so that it dispatches its AVX-512 kernels on
- *   AMD CPUs too (a one-function shim, bench/pytorch/mkl_intel_cpu.c, preloaded into that process).
+ *   AMD CPUs too (a one-function shim, bench/pytorch/mkl_intel_cpu.c, preloaded into that process);
+ * - `wheel`: the PyTorch CPU wheel (torch 2.x+cpu: MKL 2024 linked into libtorch_cpu.so, oneDNN 3,
+ *   whose fused RNN primitive runs `nn.LSTM`), run by {@link wheelPython}'s python, not `--pytorch`'s.
  */
-export const PYTORCH_BLAS = ['openblas', 'mkl', 'mkl-avx512'] as const;
+export const PYTORCH_BLAS = ['openblas', 'mkl', 'mkl-avx512', 'wheel'] as const;
 export type PytorchBlas = (typeof PYTORCH_BLAS)[number];
 
 /** What a peer computed with, as its process reports it (bench/pytorch/torch_blas.py `report`). */
@@ -47,6 +51,49 @@ export function parsePytorchBlas(list: string | undefined): PytorchBlas[] {
   return [...new Set(names)] as PytorchBlas[];
 }
 
+/** Where bench/pytorch/install-wheel.sh puts the wheel's venv by default. */
+export const DEFAULT_WHEEL_PYTHON = '/opt/torch-wheel/bin/python';
+
+/**
+ * The python of the `wheel` peer: `option` (`--pytorch-wheel <python>`), else the environment's
+ * `SEISMO_PYTORCH_WHEEL`, else {@link DEFAULT_WHEEL_PYTHON}.
+ */
+export function wheelPython(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return option || env['SEISMO_PYTORCH_WHEEL'] || DEFAULT_WHEEL_PYTHON;
+}
+
+/** One PyTorch peer process: its BLAS choice and the python that runs it. */
+export interface PytorchPeerProcess {
+  blas: PytorchBlas;
+  python: string;
+}
+
+/** A peer left out of a run, and why (said in the run's log and JSON). */
+export interface SkippedPeer {
+  peer: string;
+  reason: string;
+}
+
+/**
+ * The peer processes of a run: every `blas` choice with its python (`python` for Debian's torch,
+ * `wheel` for the wheel's). The wheel peer is optional: when its python is not there it is
+ * skipped, with a reason that says how to install it, rather than failing the run.
+ */
+export function resolvePytorchPeers(blasList: readonly PytorchBlas[], python: string, wheel?: string, exists: (file: string) => boolean = fs.existsSync): { peers: PytorchPeerProcess[]; skipped: SkippedPeer[] } {
+  const peers: PytorchPeerProcess[] = [];
+  const skipped: SkippedPeer[] = [];
+  for (const blas of blasList) {
+    if (blas !== 'wheel') {
+      peers.push({ blas, python });
+      continue;
+    }
+    const py = wheelPython(wheel);
+    if (exists(py)) peers.push({ blas, python: py });
+    else skipped.push({ peer: 'pytorch/wheel', reason: `${py} not found: bench/pytorch/install-wheel.sh makes that venv (or pass --pytorch-wheel <python> / set SEISMO_PYTORCH_WHEEL)` });
+  }
+  return { peers, skipped };
+}
+
 /** The python executable of a `pytorch` option: true gives Debian's `/usr/bin/python3`. */
 export function pythonOf(option: boolean | string | undefined): string | undefined {
   return option ? (typeof option === 'string' ? option : '/usr/bin/python3') : undefined;
@@ -65,7 +112,7 @@ function run(python: string, file: string, args: string[], blas: PytorchBlas, st
   const r = spawnSync(python, [file, '--json', '--blas', blas, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', stderr], maxBuffer: 1 << 22 });
   if (r.status !== 0) {
     const last = (r.stderr ?? '').trim().split('\n').at(-1) ?? '';
-    const hint = blas === 'openblas' ? "install Debian's python3-torch or pass --pytorch <python>" : "install Debian's python3-torch and libmkl-rt (apt-get install libmkl-rt, answering no to making it the system BLAS)";
+    const hint = blas === 'wheel' ? `make the wheel's venv with bench/pytorch/install-wheel.sh, or pass --pytorch-wheel <python with torch 2.x+cpu>` : blas === 'openblas' ? "install Debian's python3-torch or pass --pytorch <python>" : "install Debian's python3-torch and libmkl-rt (apt-get install libmkl-rt, answering no to making it the system BLAS)";
     throw new SeismoError('ERR_INVALID_OPTION', `PyTorch peer (${path.basename(file)} --blas ${blas}) failed (${r.error?.message ?? `exit ${r.status}${last ? `: ${last}` : ''}`}); ${hint}.`, { python, blas });
   }
   return r.stdout.trim().split('\n').at(-1)!;
@@ -78,6 +125,13 @@ function run(python: string, file: string, args: string[], blas: PytorchBlas, st
  * @throws SeismoError `ERR_INVALID_OPTION` naming the library that ran.
  */
 export function checkPeerBlas(backends: PytorchBackends): PytorchBackends {
+  if (backends.selected === 'wheel') {
+    // The wheel's MKL lives in libtorch_cpu.so; a torch whose sgemm_ is elsewhere is not that wheel.
+    if (!/libtorch_cpu\.so/.test(backends.sgemm) || backends['torchMkl'] !== true) {
+      throw new SeismoError('ERR_INVALID_OPTION', `PyTorch peer --blas wheel: this torch (${String(backends['torchVersion'] ?? 'unknown')}) is not the MKL wheel: sgemm_ resolved to ${backends.sgemm || 'nothing'}, MKL ${backends['torchMkl'] === true ? 'available' : 'not built in'}; point --pytorch-wheel at a venv made by bench/pytorch/install-wheel.sh`, { sgemm: backends.sgemm });
+    }
+    return backends;
+  }
   if (backends.selected !== 'openblas' && !/libmkl_rt\.so/.test(backends.sgemm)) {
     throw new SeismoError('ERR_INVALID_OPTION', `PyTorch peer --blas ${backends.selected}: torch's sgemm_ resolved to ${backends.sgemm || 'nothing'}, not MKL's libmkl_rt.so; check LD_LIBRARY_PATH and that libmkl-rt is installed (apt-get install libmkl-rt)`, { blas: backends.selected, sgemm: backends.sgemm });
   }

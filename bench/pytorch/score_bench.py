@@ -4,7 +4,8 @@
 stride-1 windows on ONE CPU thread, the score computed as seismo's graph computes it (per-window
 mean squared reconstruction error and its per-channel shares), so both sides do the same work.
 
-Usage: /usr/bin/python3 bench/pytorch/score_bench.py [--blas openblas|mkl] [--batch 64] [--rounds 5] [--seconds 2] [--json]
+Usage: /usr/bin/python3 bench/pytorch/score_bench.py [--blas openblas|mkl|mkl-avx512]
+       /opt/torch-wheel/bin/python bench/pytorch/score_bench.py --blas wheel [--batch 64] [--rounds 5] [--seconds 2] [--json]
 Prints progress on stderr and, with --json, {"windowsPerSec", "rounds", "mode", "torch", "backends", ...};
 `backends` says which BLAS ran (bench/pytorch/torch_blas.py: `--blas mkl` gives this process
 Debian's MKL through LD_LIBRARY_PATH, proven by counting MKL's own verbose lines in one forward pass).
@@ -87,7 +88,7 @@ def main():
         'batch': B,
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
-        'backends': backends(lambda: eager(span, starts)),
+        'backends': backends(lambda: modes[best](span, starts), f'one {best} forward pass of batch {B}'),
     }
     if args.json:
         print(json.dumps(out))
@@ -95,10 +96,12 @@ def main():
         print(json.dumps(out, indent=1))
 
 
-def backends(step):
-    """What this torch computed with (bench/pytorch/torch_blas.py), MKL calls counted in one forward pass."""
+def backends(step, probe):
+    """What this torch computed with (bench/pytorch/torch_blas.py), MKL calls counted in one forward
+    pass of the mode that won (with the wheel also oneDNN's verbose lines and the profiler's ops)."""
     with torch.inference_mode():
         b = torch_blas.report(torch, step)
+    b['probe'] = probe
     # The keys the CLI has printed since the OpenBLAS-only peer: 'blas' is now the proven one-liner.
     return {**b, 'blas': b['summary'], 'mkl': b['torchMkl']}
 

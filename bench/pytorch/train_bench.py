@@ -2,13 +2,16 @@
 """PyTorch reference for `seismo bench train` (bench/train.ts): the same LSTM-AE and DC-VAE, the
 same data, batch size, optimiser and epoch structure, on ONE CPU thread.
 
-Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--blas openblas|mkl] [--epochs 3] [--models lstmAe,dcVae] [--json]
+Usage: /usr/bin/python3 bench/pytorch/train_bench.py [--blas openblas|mkl|mkl-avx512] [--epochs 3] [--models lstmAe,dcVae] [--json]
+       /opt/torch-wheel/bin/python bench/pytorch/train_bench.py --blas wheel [...]
 Needs Debian's python3-torch (apt-get install python3-torch) and, for a fair figure, an optimised
 BLAS (apt-get install libopenblas0-pthread; see below). Debian bookworm's torch 1.13.1 is built
 with oneDNN (MKL-DNN 2.6.3, on by default: its convolutions use it) and without MKL of its own
-(matmuls and the LSTM's GEMMs go through libblas.so.3, OpenBLAS here); the pip wheel is not
-reachable offline, but `--blas mkl` gives this process Debian's non-free MKL 2020.4 (apt-get
-install libmkl-rt) through LD_LIBRARY_PATH (bench/pytorch/torch_blas.py). Prints progress on
+(matmuls and the LSTM's GEMMs go through libblas.so.3, OpenBLAS here); `--blas mkl` gives this
+process Debian's non-free MKL 2020.4 (apt-get install libmkl-rt) through LD_LIBRARY_PATH
+(bench/pytorch/torch_blas.py). `--blas wheel`, run by the venv of the PyTorch CPU wheel
+(bench/pytorch/install-wheel.sh; found on this machine's local wheel store), is torch 2.x with MKL
+inside libtorch_cpu.so and oneDNN running nn.LSTM (aten::mkldnn_rnn_layer). Prints progress on
 stderr and, with --json, {"lstmAe": {"secPerEpoch", "epochSeconds", "lastLoss"}, "dcVae": {...},
 "torch": ..., "backends": {which BLAS ran, MKL calls counted in one training step}}.
 

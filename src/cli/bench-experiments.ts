@@ -20,6 +20,11 @@ export interface BenchOptions extends CommonOptions {
   tfjs?: boolean;
   pytorch?: boolean | string;
   pytorchBlas?: string;
+  pytorchWheel?: string;
+  onednn?: boolean;
+  scorer?: string;
+  /** Whether `--rounds` was given on the command line (set by a preAction hook; its default 5 is throughput's). */
+  roundsGiven?: boolean;
   data?: string;
   models?: string;
   online?: boolean;
@@ -48,12 +53,20 @@ export function pytorchBlasOption(opts: BenchOptions): import('../../bench/pytor
   return parsePytorchBlas(opts.pytorchBlas);
 }
 
+/** `--pytorch`, implied by `--pytorch-blas` (a peer list asks for the peers). */
+export function pytorchOption(opts: BenchOptions): boolean | string | undefined {
+  return opts.pytorch ?? (opts.pytorchBlas !== undefined ? true : undefined);
+}
+
 /** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
-export function seismoCompute(what: 'scoring' | 'training', kernels?: string): string {
+export function seismoCompute(what: 'scoring' | 'training', kernels?: string, scorer?: import('../infer/scorer.js').ScorerReport): string {
   if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs, no BLAS library), and tfjs' wasm backend for the optimiser`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const version = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? 'unknown';
-  return `seismo scores with onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;
+  const ort = `onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;
+  // The pipeline's scorer as its worker reported it (bench/throughput.ts `scorer`); onnxruntime alone is always the session.
+  if (scorer?.scorer === 'native-lstm-ae') return `seismo's pipeline scores with the addon's native LSTM-AE scorer (${scorer.isa ?? 'unknown'} variant, no BLAS library), one thread; onnxruntime alone: ${ort}`;
+  return `seismo scores with ${ort}${scorer?.reason ? ` (native scorer not used: ${scorer.reason})` : ''}`;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */

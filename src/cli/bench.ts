@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { action, say } from './output.js';
 import { intOption, PROVIDER_HELP, providerOption } from './options.js';
-import { type BenchOptions, DATA_EXPERIMENTS, pytorchBlasOption, runDataExperiment, runLatencyBench, runOnlineMode, runPerRecordBench, runProviders, runSecondCoreBench, runStep, seismoCompute } from './bench-experiments.js';
+import { type BenchOptions, DATA_EXPERIMENTS, pytorchBlasOption, pytorchOption, runDataExperiment, runLatencyBench, runOnlineMode, runPerRecordBench, runProviders, runSecondCoreBench, runStep, seismoCompute } from './bench-experiments.js';
 
 /** Registers `seismo bench [experiment]`: the experiments of docs/benchmarks.md, each printing a table or, with --json, one object. */
 export function registerBench(program: Command): void {
@@ -28,7 +28,10 @@ export function registerBench(program: Command): void {
     .option('--online', 'power/smtp/http/smtp-http: also replay the stream with online updates from a simulated expert (aucUpdating, updates)')
     .option('--committee', 'with --online: query by committee (the replaced version scores the uncertain windows; half the questions go to where they disagree)')
     .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
-    .option('--pytorch-blas <list>', 'with --pytorch (and lstm-scoring): BLAS of the PyTorch peer, comma-separated, one peer each per round: openblas (the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced); default openblas')
+    .option('--pytorch-blas <list>', 'train, throughput, lstm-scoring (implies --pytorch): the PyTorch peers, comma-separated, one process each per round: openblas (Debian\'s torch on the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced), wheel (the PyTorch CPU wheel, MKL + oneDNN, run by --pytorch-wheel\'s python; skipped when absent); default openblas')
+    .option('--pytorch-wheel <python>', 'with --pytorch-blas wheel: python of the PyTorch CPU wheel\'s venv (default $SEISMO_PYTORCH_WHEEL, else /opt/torch-wheel/bin/python; bench/pytorch/install-wheel.sh makes it)')
+    .option('--scorer <name>', 'throughput: what scores the pipeline\'s windows: auto (the addon\'s native LSTM-AE scorer where the model is one it recognises, else onnxruntime) or onnxruntime', 'auto')
+    .option('--onednn', 'throughput: also run the oneDNN C++ LSTM-AE peer (bench/onednn: oneDNN\'s fused LSTM primitive, one thread; needs g++ and libdnnl-dev, skipped otherwise) in the same rounds')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
     .option('--kind <kind>', 'online-mode: model kind (default deepant); step: the reference model trained without --model, dc-vae (default) or deepant')
@@ -39,6 +42,11 @@ export function registerBench(program: Command): void {
     .option('--max-latency-ms <ms>', 'with --latency: the max-latency batching policy compared (default 5)')
     .option('--threads <n>', 'what a second core buys: onnxruntime and the pipeline with n intra-op threads, and n inference workers, against 1')
     .option('--json', 'print the figures as JSON on stdout')
+    // `--rounds` defaults to 5 for throughput; train and lstm-scoring have defaults of their own,
+    // so they must know whether the 5 was typed (`--rounds 5`) or is commander's default.
+    .hook('preAction', (_command, actionCommand) => {
+      actionCommand.setOptionValue('roundsGiven', actionCommand.getOptionValueSource('rounds') === 'cli');
+    })
     .action(
       action<BenchOptions, [string]>(async (experiment, opts) => {
         if (experiment === 'train') {
@@ -49,14 +57,16 @@ export function registerBench(program: Command): void {
           const r = await runTrainBench({
             epochs: intOption('--epochs', opts.epochs) ?? 3,
             tfjs: opts.tfjs === true,
-            pytorch: opts.pytorch,
+            pytorch: pytorchOption(opts),
             pytorchBlas: pytorchBlasOption(opts),
+            pytorchWheel: opts.pytorchWheel,
             models: models as ('lstmAe' | 'dcVae')[] | undefined,
             // --rounds defaults to 5 for the throughput rounds; train's default is one round.
-            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+            rounds: opts.roundsGiven ? intOption('--rounds', opts.rounds) : undefined,
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `tfjs backend '${r.backend}', kernels ${r.kernels}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
+          for (const s of r.skipped ?? []) say(opts, `  ${s.peer} skipped: ${s.reason}`);
           if (r.pytorchBackends) say(opts, `  ${seismoCompute('training', r.kernels)}`);
           for (const name of ['lstmAe', 'dcVae'] as const) {
             const m = r[name];
@@ -72,8 +82,11 @@ export function registerBench(program: Command): void {
               const cpu = p.cpuRatio === undefined ? '' : `; cpu ${p.cpuSecPerEpoch!.toFixed(3)} s/epoch, ${p.cpuRatio.toFixed(2)}x`;
               say(opts, `    pytorch/${p.blas.padEnd(10)} ${p.secPerEpoch.toFixed(3).padStart(8)} s/epoch (seismo/pytorch ${p.ratio.toFixed(2)}x${rr}${cpu}): ${r.pytorchBackends?.[p.blas]?.summary ?? ''}`);
             }
+            // The first epoch of every process (allocations, JIT, oneDNN primitive creation): not in s/epoch.
+            const warm = [m.warmupEpochSeconds ? `seismo ${m.warmupEpochSeconds.map((x) => x.toFixed(3)).join(', ')}` : '', ...(m.pytorchPeers ?? []).map((p) => `pytorch/${p.blas} ${(p.warmupEpochSeconds ?? (p.warmupSeconds === undefined ? [] : [p.warmupSeconds])).map((x) => x.toFixed(3)).join(', ')}`)].filter(Boolean);
+            if (warm.length > 0 && m.pytorchPeers) say(opts, `    warm-up epoch (s, per round): ${warm.join('; ')}`);
           }
-          return { experiment, ...r };
+          return { experiment, ...r, ...(r.pytorchBackends ? { seismoCompute: seismoCompute('training', r.kernels) } : {}) };
         }
         if (experiment === 'providers') return runProviders(opts);
         if (experiment === 'lstm-scoring') {
@@ -84,7 +97,8 @@ export function registerBench(program: Command): void {
             batchSizes,
             pytorch: opts.pytorch ?? true,
             pytorchBlas: pytorchBlasOption(opts),
-            rounds: opts.rounds === '5' ? undefined : intOption('--rounds', opts.rounds),
+            pytorchWheel: opts.pytorchWheel,
+            rounds: opts.roundsGiven ? intOption('--rounds', opts.rounds) : undefined,
             seconds: Number(opts.seconds),
             log: (line) => process.stderr.write(`${line}\n`),
           });
@@ -154,20 +168,31 @@ export function registerBench(program: Command): void {
           rounds: intOption('--rounds', opts.rounds),
           seconds: Number(opts.seconds),
           provider: providerOption(opts.provider),
-          pytorch: opts.pytorch,
+          pytorch: pytorchOption(opts),
           pytorchBlas: pytorchBlasOption(opts),
+          pytorchWheel: opts.pytorchWheel,
+          onednn: opts.onednn === true,
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          scorer: (require('../infer/scorer.js') as typeof import('../infer/scorer.js')).checkScorer(opts.scorer),
           log: (line) => process.stderr.write(`${line}\n`),
         });
-        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, ${r.machine.cpus} cpus`);
+        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, pipeline scorer ${r.scorer.scorer}${r.scorer.isa ? ` (${r.scorer.isa})` : ''}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
-        if (r.pytorchPeers) say(opts, `  ${seismoCompute('scoring')}`);
+        for (const s of r.skipped ?? []) say(opts, `  ${s.peer} skipped: ${s.reason}`);
+        const peered = r.pytorchPeers !== undefined || r.onednn !== undefined;
+        if (peered) say(opts, `  ${seismoCompute('scoring', undefined, r.scorer)}`);
         for (const p of r.pytorchPeers ?? []) {
           const strongest = p === r.pytorch && r.pytorchPeers!.length > 1 ? ', the strongest peer' : '';
-          say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; per round ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x${strongest}; torch ${p.torch}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])})`);
+          say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; within rounds ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x; pipeline/pytorch per round ${p.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}${strongest})`);
+          say(opts, `      torch ${p.torch} (${p.python}): ${p.backends.summary}${p.blas === 'wheel' ? '' : `, oneDNN ${String(p.backends['mkldnn'])}`}`);
         }
-        return { experiment, ...r };
+        if (r.onednn) {
+          const o = r.onednn;
+          say(opts, `  oneDNN C++ peer  ${o.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/oneDNN ${o.pipelineRatio.toFixed(2)}x, ort/oneDNN ${o.ortRatio.toFixed(2)}x; within rounds ${o.roundRatios.pipeline.toFixed(2)}x, ${o.roundRatios.ort.toFixed(2)}x; per round ${o.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}; oneDNN ${o.dnnl} lstm_forward + matmul, ${o.threads} thread)`);
+        }
+        return { experiment, ...r, ...(peered ? { seismoCompute: seismoCompute('scoring', undefined, r.scorer) } : {}) };
       }),
     );
 }
