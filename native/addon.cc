@@ -17,7 +17,8 @@
 //   must make for memory safety) and writes in place; no JS array is copied element by element.
 //   Their scratch is a per-thread buffer that grows to the largest call and is reused.
 // - This file binds the ring arena and registers the addon; the kernels' functions are bound in
-//   kernels_binding.cc, and napi_error.h makes the coded errors of both.
+//   kernels_binding.cc, the LSTM-AE scorer class in lstm_ae_score_binding.cc, and napi_error.h
+//   makes the coded errors of all of them.
 #define NAPI_VERSION 8
 #include <napi.h>
 
@@ -30,6 +31,7 @@
 #include "kernels.h"
 #include "kernels_binding.h"
 #include "log_terms_binding.h"
+#include "lstm_ae_score_binding.h"
 #include "napi_error.h"
 #include "ring_arena.h"
 
@@ -190,7 +192,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
   SeismoAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
-                             InstanceValue("abiVersion", Napi::Number::New(env, 6), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 7), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
                              InstanceValue("cpuHasAvx512", Napi::Boolean::New(env, kn::CpuHasAvx512()), napi_enumerable),
                              InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
@@ -200,6 +202,7 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
                              InstanceValue("kernelIsa", Napi::Function::New<bind::KernelIsa>(env, "kernelIsa"), napi_enumerable),
                              InstanceValue("channelLogTerms", Napi::Function::New<bind::ChannelLogTerms>(env, "channelLogTerms"), napi_enumerable),
                              InstanceValue("attributeBatch", Napi::Function::New<bind::AttributeBatch>(env, "attributeBatch"), napi_enumerable),
+                             InstanceValue("LstmAeScorer", bind::DefineLstmAeScorer(env), napi_enumerable),
                          });
   }
 };

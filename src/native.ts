@@ -202,7 +202,7 @@ export interface NativeBinding extends NativeKernels {
 }
 
 /** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
-const NATIVE_ABI = 6;
+const NATIVE_ABI = 7;
 
 let binding: NativeBinding | undefined;
 

@@ -81,7 +81,7 @@ describe('Detector faults', function () {
         const s = await scoreTable(detector, data.time, data.frames, { seriesId: 's', chunk: 16 });
         await killed;
         assert.equal(s.scores.length, T - W + 1);
-        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-6, `window ${w}`);
+        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`); // the native scorer's bar against onnxruntime
         assert.equal(detector.stats().windowsScored, T - W + 1);
         assert.equal(detector.stats().workerRestarts, 1);
         assert.deepEqual(errors, []);
@@ -127,7 +127,7 @@ describe('Detector faults', function () {
         await detector.swapModel(broken);
         assert.equal(detector.version, 2);
         const s = await scoreTable(detector, data.time, data.frames, { seriesId: 's', chunk: 40 });
-        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-6, `window ${w}`);
+        for (let w = 0; w < s.scores.length; w++) assert.ok(Math.abs(s.scores[w]! - reference[w]!) <= 1e-5 * Math.max(1, Math.abs(reference[w]!)), `window ${w}`); // the native scorer's bar against onnxruntime
         assert.equal(detector.stats().windowsScored, T - W + 1);
         assert.deepEqual([...versions], [1]);
         assert.equal(detector.version, 1);
