@@ -6,7 +6,6 @@
  * creates its session in every case.
  */
 import { SeismoError } from '../errors.js';
-import type { LstmAeIsa } from '../native.js';
 import { extractLstmAeNet, type LstmAeNet } from './lstm-ae-net.js';
 
 /**
@@ -25,7 +24,7 @@ export interface ScorerReport {
   /** Why the native scorer does not run (absent when it runs). */
   reason?: string;
   /** The native scorer's compiled variant (`avx512`, `avx2`, `baseline`), when it runs. */
-  isa?: LstmAeIsa;
+  isa?: 'avx512' | 'avx2' | 'baseline';
 }
 
 /** What the main thread hands the worker for a native scorer (`init.native`). */
