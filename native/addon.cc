@@ -192,8 +192,9 @@ class SeismoAddon : public Napi::Addon<SeismoAddon> {
   SeismoAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("RingArena", RingArenaWrap::Define(env), napi_enumerable),
-                             InstanceValue("abiVersion", Napi::Number::New(env, 6), napi_enumerable),
+                             InstanceValue("abiVersion", Napi::Number::New(env, 7), napi_enumerable),
                              InstanceValue("cpuHasAvx2", Napi::Boolean::New(env, kn::CpuHasAvx2()), napi_enumerable),
+                             InstanceValue("cpuHasAvx512", Napi::Boolean::New(env, kn::CpuHasAvx512()), napi_enumerable),
                              InstanceValue("lstmForward", Napi::Function::New<bind::LstmForward>(env, "lstmForward"), napi_enumerable),
                              InstanceValue("lstmBackward", Napi::Function::New<bind::LstmBackward>(env, "lstmBackward"), napi_enumerable),
                              InstanceValue("convForward", Napi::Function::New<bind::ConvForward>(env, "convForward"), napi_enumerable),

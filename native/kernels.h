@@ -5,9 +5,10 @@
 // calls through the dispatch table below. All buffers are caller-owned and row-major; no kernel
 // allocates except Eigen's GEMM blocking workspace.
 //
-// The implementation (kernels_impl.inc) is compiled twice: once with AVX2+FMA
-// (kernels_avx2.cc) and once for the x86-64 baseline (kernels_baseline.cc). kernels_dispatch.cc
-// picks one at load time from CPUID, so one prebuild runs on any x86-64 and is fast on AVX2.
+// The implementation (kernels_impl.inc) is compiled three times: with AVX-512 (kernels_avx512.cc),
+// with AVX2+FMA (kernels_avx2.cc) and for the x86-64 baseline (kernels_baseline.cc).
+// kernels_dispatch.cc picks one at load time from CPUID, so one prebuild runs on any x86-64 and
+// uses the widest vectors the CPU has.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,7 @@ enum class GateActivation : int32_t {
  * (the order of tfjs-layers' kernel columns and of training/export/blocks.ts), cell activation
  * tanh, gate activation per `gate`.
  *
- * Shapes (row-major): x [B, T, F], kernel [F, 4H], recurrent [H, 4H], bias [4H];
+ * Shapes (row-major): x [B, T, F] ([B, F] with repeated_input), kernel [F, 4H], recurrent [H, 4H], bias [4H];
  * y [B, T, H] when return_sequences else [B, H]; state [T, B, 6H] (see LstmStateFloats).
  */
 struct LstmDims {
@@ -48,6 +49,10 @@ struct LstmDims {
   int64_t units;     // H
   GateActivation gate;
   bool return_sequences;
+  // x is [B, F], the same input at every step (an LSTM-AE decoder reading its repeated code):
+  // the input projection x W + b is computed once, not T times, and the backward pass gives
+  // dx [B, F] = (sum_t dG_t) W^T and dkernel = x^T (sum_t dG_t), the gradients of the repeat.
+  bool repeated_input = false;
 };
 
 /**
@@ -58,11 +63,16 @@ inline int64_t LstmStateFloats(const LstmDims& d) { return d.steps * d.batch * 6
 
 /**
  * Scratch floats LstmBackward needs: [B, T, 4H] gate gradients (batch-major, so that the weight
- * gradients are one GEMM each), [B, T, H] time-shifted hidden states, and 3 x [B, 4H] step rows.
+ * gradients are one GEMM each), [B, T, H] time-shifted hidden states, 4 x [B, H] step rows
+ * (two used), [B, 4H] (the gate gradients summed over the steps, for a repeated input) and
+ * [4H, H] (the recurrent weights transposed).
  */
 inline int64_t LstmBackwardScratchFloats(const LstmDims& d) {
-  return d.batch * d.steps * 5 * d.units + 3 * d.batch * 4 * d.units;
+  return d.batch * d.steps * 5 * d.units + 2 * d.batch * 4 * d.units + 4 * d.units * d.units;
 }
+
+/** Rows of x: B*T, or B for a repeated input. */
+inline int64_t LstmInputRows(const LstmDims& d) { return d.repeated_input ? d.batch : d.batch * d.steps; }
 
 /** Scratch floats LstmForward needs: the [B, T, 4H] input projection x W + b. */
 inline int64_t LstmForwardScratchFloats(const LstmDims& d) { return d.batch * d.steps * 4 * d.units; }
@@ -80,7 +90,9 @@ struct LstmForwardArgs {
 
 /**
  * Gradients of sum(y * dy) w.r.t. x and the weights. `dy` has y's shape. The weight gradients are
- * overwritten (not accumulated into): dx [B, T, F], dkernel [F, 4H], drecurrent [H, 4H], dbias [4H].
+ * overwritten (not accumulated into): dx [B, T, F] ([B, F] for a repeated input; nullptr: not
+ * wanted, e.g. for a network's first layer, and not computed), dkernel [F, 4H], drecurrent [H, 4H],
+ * dbias [4H].
  */
 struct LstmBackwardArgs {
   LstmDims dims;
@@ -143,6 +155,9 @@ struct KernelTable {
   void (*conv_backward)(const ConvBackwardArgs&);
 };
 
+namespace avx512 {
+const KernelTable& Table();
+}
 namespace avx2 {
 const KernelTable& Table();
 }
@@ -153,12 +168,18 @@ const KernelTable& Table();
 /** True when this CPU (and OS) can run the AVX2+FMA variant. */
 bool CpuHasAvx2();
 
-/** The variant in use: AVX2 where the CPU has it, else baseline, unless Select() said otherwise. */
+/** True when this CPU (and OS) can run the AVX-512 variant (AVX-512 F, DQ, VL, BW and AVX2+FMA). */
+bool CpuHasAvx512();
+
+/**
+ * The variant in use: AVX-512 where the CPU has it, else AVX2 where it has that, else baseline,
+ * unless Select() said otherwise.
+ */
 const KernelTable& Active();
 
 /**
- * Switches the variant ("avx2" or "baseline"), process-wide; for tests and benchmarks.
- * @throws KernelError ERR_INVALID_OPTION for an unknown name or "avx2" on a CPU without it.
+ * Switches the variant ("avx512", "avx2" or "baseline"), process-wide; for tests and benchmarks.
+ * @throws KernelError ERR_INVALID_OPTION for an unknown name or a variant this CPU cannot run.
  */
 void Select(const std::string& isa);
 

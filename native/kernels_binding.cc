@@ -106,14 +106,26 @@ kn::LstmDims LstmDimsArg(const Napi::CallbackInfo& info, size_t first, const cha
 
 }  // namespace
 
-// lstmForward(x, kernel, recurrent, bias, y, state, B, T, F, H, gate, returnSequences)
+// The optional last argument of lstmForward/lstmBackward: repeatedInput (x is [B, F], read at every step).
+bool RepeatedArg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || info[i].IsUndefined()) return false;
+  if (!info[i].IsBoolean()) throw MakeError(info.Env(), "ERR_INVALID_OPTION", std::string(fn) + ": repeatedInput must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+void ArgCountRange(const Napi::CallbackInfo& info, size_t n, size_t m, const char* signature) {
+  if (info.Length() < n || info.Length() > m) throw MakeError(info.Env(), "ERR_INVALID_OPTION", signature);
+}
+
+// lstmForward(x, kernel, recurrent, bias, y, state, B, T, F, H, gate, returnSequences, repeatedInput?)
 Napi::Value LstmForward(const Napi::CallbackInfo& info) {
   const char* fn = "lstmForward";
-  ArgCount(info, 12, "lstmForward(x, kernel, recurrent, bias, y, state, batch, steps, features, units, gate, returnSequences)");
+  ArgCountRange(info, 12, 13, "lstmForward(x, kernel, recurrent, bias, y, state, batch, steps, features, units, gate, returnSequences, repeatedInput?)");
   kn::LstmForwardArgs a{};
   a.dims = LstmDimsArg(info, 6, fn);
+  a.dims.repeated_input = RepeatedArg(info, 12, fn);
   const kn::LstmDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.features, fn, "x [B, T, F]");
+  a.x = FloatArg(info, 0, kn::LstmInputRows(d) * d.features, fn, d.repeated_input ? "x [B, F]" : "x [B, T, F]");
   a.kernel = FloatArg(info, 1, d.features * 4 * d.units, fn, "kernel [F, 4H]");
   a.recurrent = FloatArg(info, 2, d.units * 4 * d.units, fn, "recurrent [H, 4H]");
   a.bias = FloatArg(info, 3, 4 * d.units, fn, "bias [4H]");
@@ -124,19 +136,23 @@ Napi::Value LstmForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// lstmBackward(x, kernel, recurrent, state, dy, dx, dkernel, drecurrent, dbias, B, T, F, H, gate, returnSequences)
+// lstmBackward(x, kernel, recurrent, state, dy, dx | null, dkernel, drecurrent, dbias, B, T, F, H, gate, returnSequences,
+// repeatedInput?); dx null: the input's gradient is not computed.
 Napi::Value LstmBackward(const Napi::CallbackInfo& info) {
   const char* fn = "lstmBackward";
-  ArgCount(info, 15, "lstmBackward(x, kernel, recurrent, state, dy, dx, dkernel, drecurrent, dbias, batch, steps, features, units, gate, returnSequences)");
+  ArgCountRange(info, 15, 16, "lstmBackward(x, kernel, recurrent, state, dy, dx | null, dkernel, drecurrent, dbias, batch, steps, features, units, gate, returnSequences, repeatedInput?)");
   kn::LstmBackwardArgs a{};
   a.dims = LstmDimsArg(info, 9, fn);
+  a.dims.repeated_input = RepeatedArg(info, 15, fn);
   const kn::LstmDims& d = a.dims;
-  a.x = FloatArg(info, 0, d.batch * d.steps * d.features, fn, "x [B, T, F]");
+  const int64_t inRows = kn::LstmInputRows(d);
+  const char* xName = d.repeated_input ? "x [B, F]" : "x [B, T, F]";
+  a.x = FloatArg(info, 0, inRows * d.features, fn, xName);
   a.kernel = FloatArg(info, 1, d.features * 4 * d.units, fn, "kernel [F, 4H]");
   a.recurrent = FloatArg(info, 2, d.units * 4 * d.units, fn, "recurrent [H, 4H]");
   a.state = FloatArg(info, 3, kn::LstmStateFloats(d), fn, "state [T, B, 6H]");
   a.dy = FloatArg(info, 4, d.batch * (d.return_sequences ? d.steps : 1) * d.units, fn, "dy");
-  a.dx = FloatArg(info, 5, d.batch * d.steps * d.features, fn, "dx [B, T, F]");
+  a.dx = info[5].IsNull() ? nullptr : FloatArg(info, 5, inRows * d.features, fn, d.repeated_input ? "dx [B, F]" : "dx [B, T, F]");
   a.dkernel = FloatArg(info, 6, d.features * 4 * d.units, fn, "dkernel [F, 4H]");
   a.drecurrent = FloatArg(info, 7, d.units * 4 * d.units, fn, "drecurrent [H, 4H]");
   a.dbias = FloatArg(info, 8, 4 * d.units, fn, "dbias [4H]");
@@ -210,7 +226,8 @@ Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info) {
   a.floor = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : NAN;
   if (!(std::isfinite(a.floor) && a.floor > 0)) throw MakeError(env, "ERR_INVALID_OPTION", "channelLogTerms: floor must be a finite number > 0");
   a.out = DoubleArg(info, 6, a.n * a.channels, fn, "out");
-  if (std::strcmp(kn::Active().isa, "avx2") == 0) {
+  // The AVX2 logarithms serve the AVX-512 kernels too (they are Math.log's bits in every variant).
+  if (std::strcmp(kn::Active().isa, "baseline") != 0) {
     seismo::logterms::avx2::ChannelLogTerms(a);
   } else {
     seismo::logterms::baseline::ChannelLogTerms(a);
@@ -218,11 +235,11 @@ Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
+// kernelIsa() -> "avx512" | "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
 Napi::Value KernelIsa(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() == 1) {
-    if (!info[0].IsString()) throw MakeError(env, "ERR_INVALID_OPTION", "kernelIsa(name?: 'avx2' | 'baseline')");
+    if (!info[0].IsString()) throw MakeError(env, "ERR_INVALID_OPTION", "kernelIsa(name?: 'avx512' | 'avx2' | 'baseline')");
     try {
       kn::Select(info[0].As<Napi::String>().Utf8Value());
     } catch (const kn::KernelError& e) {

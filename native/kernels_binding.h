@@ -15,7 +15,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo& info);
 Napi::Value ConvBackward(const Napi::CallbackInfo& info);
 // channelLogTerms(term, channelScores, scores, n, channels, floor, out): ln of attribution's error terms (log_terms.h).
 Napi::Value ChannelLogTerms(const Napi::CallbackInfo& info);
-// kernelIsa() -> "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
+// kernelIsa() -> "avx512" | "avx2" | "baseline"; kernelIsa(name) switches first (tests, benchmarks).
 Napi::Value KernelIsa(const Napi::CallbackInfo& info);
 
 }  // namespace seismo::binding

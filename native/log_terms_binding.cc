@@ -117,7 +117,7 @@ Napi::Value AttributeBatch(const Napi::CallbackInfo& info) {
     Bad(env, "ERR_RESOURCE", "out of memory for the scratch of " + std::to_string(a.n) + " windows");
   }
   a.scratch = scratch.data();
-  lt::AttributeBatch(a, std::strcmp(seismo::kernels::Active().isa, "avx2") == 0);
+  lt::AttributeBatch(a, std::strcmp(seismo::kernels::Active().isa, "baseline") != 0);  // AVX2 logarithms under AVX-512 too
   return env.Undefined();
 }
 

@@ -12,7 +12,8 @@ flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
   -isystem "$eigen" -DEIGEN_DONT_PARALLELIZE -DEIGEN_MPL2_ONLY)
 g++ "${flags[@]}" -c native/kernels_baseline.cc -o "$out/baseline.o"
 g++ "${flags[@]}" -mavx2 -mfma -c native/kernels_avx2.cc -o "$out/avx2.o"
-g++ "${flags[@]}" native/kernels_dispatch.cc test/native/kernels_sanitize.cc "$out/baseline.o" "$out/avx2.o" -o "$out/kernels_test"
+g++ "${flags[@]}" -mavx512f -mavx512dq -mavx512vl -mavx512bw -mavx2 -mfma -Wno-maybe-uninitialized -c native/kernels_avx512.cc -o "$out/avx512.o"
+g++ "${flags[@]}" native/kernels_dispatch.cc test/native/kernels_sanitize.cc "$out/baseline.o" "$out/avx2.o" "$out/avx512.o" -o "$out/kernels_test"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 "$out/kernels_test"
 g++ "${flags[@]}" -c native/lstm_ae_score_baseline.cc -o "$out/lstm_baseline.o"
 g++ "${flags[@]}" -mavx2 -mfma -c native/lstm_ae_score_avx2.cc -o "$out/lstm_avx2.o"

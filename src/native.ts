@@ -41,20 +41,28 @@ export interface NativeRingArenaConstructor {
  * LSTM shapes: x `[B, T, F]`, kernel `[F, 4H]`, recurrent `[H, 4H]`, bias `[4H]` (gate blocks
  * i, f, c, o as in tfjs-layers), y `[B, T, H]` (returnSequences) or `[B, H]`, state
  * `[T, B, 6H]` (what forward saves for backward). `gate`: 0 sigmoid, 1 hardSigmoid.
+ * `repeatedInput` (default false): x is `[B, F]`, the same input at every step (an LSTM-AE
+ * decoder's repeated code), projected once; backward's dx is then `[B, F]`, the repeat's gradient.
+ * Backward's dx may be null: the input's gradient is not computed (a network's first layer).
  *
  * Conv shapes (causal, dilated): x `[N, T, Cin]`, kernel `[k, Cin, Cout]`, bias `[Cout]`,
  * y `[N, T, Cout]`.
  */
+/** The compiled variants of the training kernels, widest first. */
+export type KernelIsa = 'avx512' | 'avx2' | 'baseline';
+
 export interface NativeKernels {
   lstmForward(
     x: Float32Array, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array,
     y: Float32Array, state: Float32Array,
     batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+    repeatedInput?: boolean,
   ): void;
   lstmBackward(
     x: Float32Array, kernel: Float32Array, recurrent: Float32Array, state: Float32Array, dy: Float32Array,
-    dx: Float32Array, dkernel: Float32Array, drecurrent: Float32Array, dbias: Float32Array,
+    dx: Float32Array | null, dkernel: Float32Array, drecurrent: Float32Array, dbias: Float32Array,
     batch: number, steps: number, features: number, units: number, gate: 0 | 1, returnSequences: boolean,
+    repeatedInput?: boolean,
   ): void;
   convForward(
     x: Float32Array, kernel: Float32Array, bias: Float32Array, y: Float32Array,
@@ -65,13 +73,16 @@ export interface NativeKernels {
     batch: number, steps: number, inChannels: number, outChannels: number, taps: number, dilation: number,
   ): void;
   /**
-   * The compiled variant in use: `avx2` (AVX2+FMA build, chosen when the CPU has it) or
-   * `baseline` (x86-64 SSE2 build). Passing a name switches process-wide first (tests, benchmarks);
-   * `avx2` on a CPU without it throws `ERR_INVALID_OPTION`.
+   * The compiled variant in use: `avx512` (AVX-512 F/DQ/VL/BW build, chosen when the CPU has it),
+   * `avx2` (AVX2+FMA build, chosen when the CPU has that but not AVX-512) or `baseline` (x86-64
+   * SSE2 build). Passing a name switches process-wide first (tests, benchmarks); a variant the CPU
+   * cannot run throws `ERR_INVALID_OPTION`.
    */
-  kernelIsa(select?: 'avx2' | 'baseline'): 'avx2' | 'baseline';
+  kernelIsa(select?: KernelIsa): KernelIsa;
   /** Whether this CPU can run the AVX2 variant. */
   readonly cpuHasAvx2: boolean;
+  /** Whether this CPU can run the AVX-512 variant. */
+  readonly cpuHasAvx512: boolean;
   /**
    * Channel attribution's `ln max(e_c, floor)` of every channel of windows `[0, n)`
    * (`channelLogTerms` in src/score/channel-terms.ts, which calls it): bit for bit what `Math.log`
@@ -191,7 +202,7 @@ export interface NativeBinding extends NativeKernels {
 }
 
 /** ABI of the addon this TypeScript expects; bumped whenever the binding's surface changes. */
-const NATIVE_ABI = 6;
+const NATIVE_ABI = 7;
 
 let binding: NativeBinding | undefined;
 

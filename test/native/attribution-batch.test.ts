@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { loadNative, type NativeBinding } from '../../src/native.js';
+import { loadNative, type KernelIsa, type NativeBinding } from '../../src/native.js';
 import { ChannelAttribution, LEARN_WINDOW, SKIP_WINDOW, nativeAttributionBatchCount, useNativeAttribution } from '../../src/score/attribution.js';
 import { AttributionMemory } from '../../src/score/top-channels.js';
 import { fitChannelCalibration } from '../../src/score/channel-terms.js';
@@ -39,7 +39,7 @@ const label = (k: BatchCase) => `${k.term}, activity ${k.activity}, average ${k.
 describe('native attribution batch', function () {
   this.timeout(120_000);
   let native: NativeBinding;
-  let isaBefore: 'avx2' | 'baseline';
+  let isaBefore: KernelIsa;
   before(() => {
     // The addon is part of the package: failing to load it here is a failure, not a skip.
     native = loadNative();
@@ -50,9 +50,9 @@ describe('native attribution batch', function () {
     useNativeAttribution(true);
   });
 
-  for (const isa of ['avx2', 'baseline'] as const) {
+  for (const isa of ['avx512', 'avx2', 'baseline'] as const) {
     it(`${isa}: every case gives the TypeScript loop's rows, statistics, running means and memory`, function () {
-      if (isa === 'avx2' && !native.cpuHasAvx2) this.skip();
+      if ((isa === 'avx2' && !native.cpuHasAvx2) || (isa === 'avx512' && !native.cpuHasAvx512)) this.skip();
       native.kernelIsa(isa);
       for (const k of batchCases()) {
         useNativeAttribution(false);

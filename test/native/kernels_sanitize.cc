@@ -31,14 +31,15 @@ static bool Finite(const std::vector<float>& v) {
   return true;
 }
 
-static void Lstm(const kn::KernelTable& k, int64_t B, int64_t T, int64_t F, int64_t H, kn::GateActivation gate, bool rs) {
-  kn::LstmDims d{B, T, F, H, gate, rs};
-  auto x = Random(B * T * F), w = Random(F * 4 * H), u = Random(H * 4 * H), b = Random(4 * H);
+static void Lstm(const kn::KernelTable& k, int64_t B, int64_t T, int64_t F, int64_t H, kn::GateActivation gate, bool rs, bool rep = false,
+                 bool want_dx = true) {
+  kn::LstmDims d{B, T, F, H, gate, rs, rep};
+  auto x = Random(kn::LstmInputRows(d) * F), w = Random(F * 4 * H), u = Random(H * 4 * H), b = Random(4 * H);
   std::vector<float> y(B * (rs ? T : 1) * H), state(kn::LstmStateFloats(d)), fscratch(kn::LstmForwardScratchFloats(d));
   k.lstm_forward({d, x.data(), w.data(), u.data(), b.data(), y.data(), state.data(), fscratch.data()});
   auto dy = Random(static_cast<int64_t>(y.size()));
   std::vector<float> dx(x.size()), dw(w.size()), du(u.size()), db(b.size()), bscratch(kn::LstmBackwardScratchFloats(d));
-  k.lstm_backward({d, x.data(), w.data(), u.data(), state.data(), dy.data(), dx.data(), dw.data(), du.data(), db.data(), bscratch.data()});
+  k.lstm_backward({d, x.data(), w.data(), u.data(), state.data(), dy.data(), want_dx ? dx.data() : nullptr, dw.data(), du.data(), db.data(), bscratch.data()});
   Check(Finite(y) && Finite(dx) && Finite(dw) && Finite(du) && Finite(db), "lstm outputs finite");
 }
 
@@ -67,12 +68,16 @@ static void Conv(const kn::KernelTable& k, int64_t N, int64_t T, int64_t Cin, in
 int main() {
   std::vector<const kn::KernelTable*> tables{&kn::baseline::Table()};
   if (kn::CpuHasAvx2()) tables.push_back(&kn::avx2::Table());
+  if (kn::CpuHasAvx512()) tables.push_back(&kn::avx512::Table());
   for (const kn::KernelTable* k : tables) {
     for (auto gate : {kn::GateActivation::Sigmoid, kn::GateActivation::HardSigmoid})
       for (bool rs : {true, false}) {
         Lstm(*k, 1, 1, 1, 1, gate, rs);
         Lstm(*k, 3, 7, 5, 9, gate, rs);
         Lstm(*k, 2, 13, 8, 32, gate, rs);
+        Lstm(*k, 3, 7, 5, 9, gate, rs, true);      // repeated input x [B, F]
+        Lstm(*k, 4, 16, 32, 16, gate, rs, true, false);
+        Lstm(*k, 2, 5, 3, 8, gate, rs, false, false);  // no dx
       }
     Conv(*k, 1, 1, 1, 1, 1, 1);
     Conv(*k, 2, 9, 3, 5, 3, 4);

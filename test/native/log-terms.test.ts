@@ -4,7 +4,7 @@
 // (test/score/attribution-hot-path.test.ts) rest on that. The whole float32 range was checked once
 // (docs/benchmarks.md, per-record section); here every 4,099th bit pattern and random products.
 import assert from 'node:assert/strict';
-import { loadNative, type NativeBinding } from '../../src/native.js';
+import { loadNative, type KernelIsa, type NativeBinding } from '../../src/native.js';
 import { channelLogTerms, channelLogTermsJs, LOG_FLOOR, type ChannelTerm } from '../../src/score/channel-terms.js';
 import { Random } from '../../src/stats/random.js';
 
@@ -20,7 +20,7 @@ function sameBits(a: Float64Array, b: Float64Array, what: string): void {
 describe('native channel log terms', function () {
   this.timeout(60_000);
   let native: NativeBinding | undefined;
-  let isaBefore: 'avx2' | 'baseline' | undefined;
+  let isaBefore: KernelIsa | undefined;
   before(function () {
     try {
       native = loadNative();
@@ -49,9 +49,9 @@ describe('native channel log terms', function () {
     return { cs: new Float32Array(bits.buffer), scores, n, C };
   }
 
-  for (const isa of ['avx2', 'baseline'] as const) {
+  for (const isa of ['avx512', 'avx2', 'baseline'] as const) {
     it(`${isa}: Math.log's bits for every term, over the float32 range and random products`, function () {
-      if (isa === 'avx2' && !native!.cpuHasAvx2) this.skip();
+      if ((isa === 'avx2' && !native!.cpuHasAvx2) || (isa === 'avx512' && !native!.cpuHasAvx512)) this.skip();
       native!.kernelIsa(isa);
       const { cs, scores, n, C } = patterns();
       for (const term of TERMS) {

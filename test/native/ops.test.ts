@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // Gradients of the reference ops (tfjs-layers registers them too, but this file must not rely on it).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { isSeismoError } from '../../src/errors';
-import { loadNative } from '../../src/native';
+import { loadNative, type KernelIsa } from '../../src/native';
 import { initBackend } from '../../training/backend';
 import { causalConv1dNative, lstmSequenceNative, lstmSequenceTfjs, type LstmSequenceOptions } from '../../training/native-ops';
 import { seededRandom } from '../../training/fit';
@@ -78,7 +78,7 @@ const native = (() => {
   }
 })();
 // Without the addon the baseline suite still exists, so that its hook reports the load failure.
-const isas = (['avx2', 'baseline'] as const).filter((isa) => isa === 'baseline' || native?.cpuHasAvx2);
+const isas = (['avx512', 'avx2', 'baseline'] as const).filter((isa) => isa === 'baseline' || (isa === 'avx2' ? native?.cpuHasAvx2 : native?.cpuHasAvx512));
 
 describe('native training ops', function () {
   this.timeout(60_000);
@@ -89,11 +89,12 @@ describe('native training ops', function () {
     before0 = native!.kernelIsa();
   });
   after(() => {
-    if (native && before0) native.kernelIsa(before0 as 'avx2' | 'baseline');
+    if (native && before0) native.kernelIsa(before0 as KernelIsa);
   });
 
-  it('loads the kernels and picks avx2 where the CPU has it', () => {
-    assert.equal(native!.kernelIsa(), native!.cpuHasAvx2 ? 'avx2' : 'baseline');
+  it('loads the kernels and picks the widest variant the CPU has (avx512, else avx2, else baseline)', () => {
+    assert.equal(native!.kernelIsa(), native!.cpuHasAvx512 ? 'avx512' : native!.cpuHasAvx2 ? 'avx2' : 'baseline');
+    if (native!.cpuHasAvx512) assert.ok(native!.cpuHasAvx2, 'the AVX-512 variant also uses AVX2+FMA');
   });
 
   for (const isa of isas) {
@@ -132,6 +133,48 @@ describe('native training ops', function () {
         assertClose(valueAndGrads(model(lstmSequenceNative), inputs, 7), valueAndGrads(model(lstmSequenceTfjs), inputs, 7), names, 'stacked LSTM');
         tf.dispose(inputs);
       });
+
+      // The LSTM-AE decoder's input is its code repeated over the frames: with repeatedInput the
+      // kernel reads x [B, F] at every step. It must equal the same layer on the materialized
+      // repeat [B, T, F]: outputs, weight gradients, and dx = the materialized dx summed over frames.
+      for (const [n, { B, T, F, H, gate, rs }] of [
+        { B: 3, T: 9, F: 5, H: 4, gate: 0, rs: true },
+        { B: 2, T: 17, F: 7, H: 6, gate: 1, rs: true },
+        { B: 5, T: 64, F: 32, H: 16, gate: 0, rs: true },
+        { B: 1, T: 4, F: 3, H: 2, gate: 0, rs: false },
+      ].entries()) {
+        it(`LSTM with a repeated input B=${B} T=${T} F=${F} H=${H} gate ${gate}${rs ? ' sequences' : ' last'}: equals the layer on the materialized repeat`, () => {
+          const k = native!;
+          const rand = seededRandom(600 + n);
+          const r = (len: number, scale = 1) => Float32Array.from({ length: len }, () => (rand() * 2 - 1) * scale);
+          const code = r(B * F), W = r(F * 4 * H, 0.5), U = r(H * 4 * H, 0.5), bias = r(4 * H, 0.5);
+          const repeated = new Float32Array(B * T * F);
+          for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) repeated.set(code.subarray(b * F, (b + 1) * F), (b * T + t) * F);
+          const yLen = B * (rs ? T : 1) * H;
+          const dy = r(yLen);
+          const run = (x: Float32Array, rep: boolean, withDx = true) => {
+            const out = { y: new Float32Array(yLen), state: new Float32Array(T * B * 6 * H), dx: withDx ? new Float32Array(x.length) : null, dk: new Float32Array(F * 4 * H), du: new Float32Array(H * 4 * H), db: new Float32Array(4 * H) };
+            k.lstmForward(x, W, U, bias, out.y, out.state, B, T, F, H, gate as 0 | 1, rs, rep);
+            k.lstmBackward(x, W, U, out.state, dy, out.dx, out.dk, out.du, out.db, B, T, F, H, gate as 0 | 1, rs, rep);
+            return out;
+          };
+          const want = run(repeated, false);
+          const got = run(code, true);
+          const dxSum = new Float32Array(B * F);
+          for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let f = 0; f < F; f++) dxSum[b * F + f]! += want.dx![(b * T + t) * F + f]!;
+          const rel = (a: Float32Array, b: Float32Array) => relDiff(tf.tensor1d(a), tf.tensor1d(b));
+          const pairs: [string, Float32Array, Float32Array][] = [['y', got.y, want.y], ['state', got.state, want.state], ['dx', got.dx!, dxSum], ['dkernel', got.dk, want.dk], ['drecurrent', got.du, want.du], ['dbias', got.db, want.db]];
+          for (const [name, a, b] of pairs) {
+            const d = tf.tidy(() => rel(a, b));
+            assert.ok(d <= TOLERANCE, `${name}: relative difference ${d.toExponential(2)} > ${TOLERANCE}`);
+          }
+          // dx null: the input's gradient is skipped, the weight gradients are the very same.
+          const noDx = run(code, true, false);
+          assert.deepEqual([noDx.dk, noDx.du, noDx.db], [got.dk, got.du, got.db]);
+          const noDxSeq = run(repeated, false, false);
+          assert.deepEqual([noDxSeq.dk, noDxSeq.du, noDxSeq.db], [want.dk, want.du, want.db]);
+        });
+      }
 
       const convCases = [
         { N: 1, T: 5, Cin: 3, Cout: 2, k: 2, d: 1 },
@@ -181,6 +224,10 @@ describe('native training ops', function () {
     // x one float short of [B=2, T=3, F=4].
     assert.throws(() => native!.lstmForward(f(23), f(4 * 20), f(5 * 20), f(20), f(2 * 3 * 5), f(3 * 2 * 30), 2, 3, 4, 5, 0, true), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /x \[B, T, F\]/.test(e.message));
     assert.throws(() => native!.convForward(f(6), f(4), f(2), f(6), 1, 3, 2, 2, 1, 0), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /dilation/.test(e.message));
+    // A repeated input is [B, F]: a [B, T, F] x is refused, and so is a non-boolean flag.
+    assert.throws(() => native!.lstmForward(f(2 * 3 * 4), f(4 * 20), f(5 * 20), f(20), f(2 * 3 * 5), f(3 * 2 * 30), 2, 3, 4, 5, 0, true, true), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /x \[B, F\]/.test(e.message));
+    assert.throws(() => native!.lstmBackward(f(8), f(4 * 20), f(5 * 20), f(3 * 2 * 30), f(30), f(2 * 3 * 4), f(80), f(100), f(20), 2, 3, 4, 5, 0, true, true), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /dx \[B, F\]/.test(e.message));
+    assert.throws(() => native!.lstmForward(f(8), f(4 * 20), f(5 * 20), f(20), f(2 * 3 * 5), f(3 * 2 * 30), 2, 3, 4, 5, 0, true, 1 as unknown as boolean), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_OPTION');
     assert.throws(() => native!.kernelIsa('sse9' as 'avx2'), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_OPTION');
     // Dims whose product overflows int64 must not wrap around to a length that matches.
     assert.throws(() => native!.convForward(f(8), f(8), f(2), f(8), 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 2, 1, 1), (e: Error & { code?: string }) => e.code === 'ERR_BAD_SHAPE' && /too large/.test(e.message));

@@ -43,7 +43,7 @@ export function setNativeKernelsEnabled(on: boolean): void {
 /** What training runs on now, and why not native when it is not. */
 export interface KernelPathInfo {
   path: KernelPath;
-  /** Compiled variant in use on the native path: `avx2` or `baseline`. */
+  /** Compiled variant in use on the native path: `avx512`, `avx2` or `baseline`. */
   isa?: string;
   /** Why the tfjs path is used (disabled, or the addon's load error). */
   reason?: string;
@@ -58,7 +58,7 @@ export function kernelPath(): KernelPathInfo {
   return { path: 'tfjs', reason: loadError ?? 'native kernels unavailable' };
 }
 
-/** One line for logs: `native (avx2)` or `tfjs (<why>)`. */
+/** One line for logs: `native (avx512)` or `tfjs (<why>)`. */
 export function describeKernelPath(): string {
   const p = kernelPath();
   return p.path === 'native' ? `native (${p.isa})` : `tfjs (${p.reason})`;

@@ -16,10 +16,11 @@
  * last return sequences), the last hidden state repeated over the W frames, decoder LSTM stack
  * (return sequences), Dense per frame (`y = h Wd + bd`, linear), loss = mean over windows, frames
  * and channels of the squared error (tfjs-layers' `meanSquaredError` averaged over the batch).
- * The LSTM layers run the same native kernels as the tfjs path, the Dense the native conv
- * kernels (kernel size 1); the loss and the repeat's gradient sum run in double and are stored
- * in float32. Results agree with tfjs autodiff to float32 rounding, not bit for bit (the Dense's
- * products and the sums are taken in another order than on tfjs' wasm backend).
+ * The LSTM layers run the same native kernels as the tfjs path, the first decoder layer with its
+ * input marked repeated (the code, projected once per window; the kernel also sums the repeat's
+ * gradient over the frames), the Dense the native conv kernels (kernel size 1); the loss runs in
+ * double and is stored in float32. Results agree with tfjs autodiff to float32 rounding, not bit
+ * for bit (the Dense's products and the sums are taken in another order than on tfjs' wasm backend).
  *
  * Shapes: N windows, T frames, C channels; all batch-major `[N, T, .]`.
  */
@@ -58,12 +59,11 @@ class StepBuffers {
   readonly outs: Float32Array[];
   /** Gates, cells and hidden states each LSTM's forward saves for its backward: `[T, N, 6H]`. */
   readonly states: Float32Array[];
-  /** Gradient w.r.t. each LSTM's input (`[N, T, in]`); the first encoder's is computed and unused. */
-  readonly dIns: Float32Array[];
-  /** The decoder's input: the code repeated over the frames, `[N, T, Hcode]`. */
-  readonly repeated: Float32Array;
-  /** Gradient w.r.t. the code, `[N, Hcode]`. */
-  readonly dCode: Float32Array;
+  /**
+   * Gradient w.r.t. each LSTM's input (`[N, T, in]`; the first decoder's `[N, in]`, the gradient
+   * w.r.t. the code); the first encoder's is not computed (null).
+   */
+  readonly dIns: (Float32Array | null)[];
   /** Dense output and the gradient of the loss w.r.t. it: `[N, T, C]`. */
   readonly out: Float32Array;
   readonly dOut: Float32Array;
@@ -81,10 +81,7 @@ class StepBuffers {
     const lastEnc = net.encoder.length - 1;
     this.outs = layers.map((l, i) => new Float32Array(N * (i === lastEnc ? 1 : T) * l.units));
     this.states = layers.map((l) => new Float32Array(T * N * 6 * l.units));
-    this.dIns = layers.map((l) => new Float32Array(N * T * l.in));
-    const code = net.encoder[lastEnc]!.units;
-    this.repeated = new Float32Array(N * T * code);
-    this.dCode = new Float32Array(N * code);
+    this.dIns = layers.map((l, i) => (i === 0 ? null : new Float32Array(N * (i === lastEnc + 1 ? 1 : T) * l.in)));
     this.out = new Float32Array(N * T * C);
     this.dOut = new Float32Array(N * T * C);
     this.dDec = new Float32Array(N * T * net.dense.in);
@@ -118,18 +115,14 @@ export class LstmAeStep {
     const k = this.kernels;
     const layers = [...net.encoder, ...net.decoder];
     const E = net.encoder.length;
-    // Forward: the encoder stack, the code repeated, the decoder stack.
+    // Forward: the encoder stack, then the decoder stack. The first decoder layer reads the code
+    // `[N, Hcode]` as a repeated input (the same x at every frame): the kernel projects it once
+    // per window instead of once per frame, and no repeated copy is made.
     let input = x;
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i]!;
-      const sequences = i !== E - 1;
-      k.lstmForward(input, l.kernel, l.recurrent, l.bias, b.outs[i]!, b.states[i]!, N, T, l.in, l.units, l.gate, sequences);
-      if (i === E - 1) {
-        repeatFrames(b.outs[i]!, b.repeated, N, T, l.units);
-        input = b.repeated;
-      } else {
-        input = b.outs[i]!;
-      }
+      k.lstmForward(input, l.kernel, l.recurrent, l.bias, b.outs[i]!, b.states[i]!, N, T, l.in, l.units, l.gate, i !== E - 1, i === E);
+      input = b.outs[i]!;
     }
     // The Dense per frame is a kernel-1 convolution (kernel [1, D, C] = the Dense's [D, C]): the
     // native conv kernels' GEMMs, forward and backward.
@@ -152,39 +145,15 @@ export class LstmAeStep {
     const dDec = b.dDec;
     k.convBackward(dec, Wd, dOut, dDec, g.dense[0], g.dense[1], N, T, D, C, 1, 1);
     let dy = dDec;
+    // Backward, last layer first. The first decoder's dx is the code's gradient (the repeat's
+    // sum over the frames, taken in the kernel); the first encoder's input gradient is not needed.
     for (let i = layers.length - 1; i >= 0; i--) {
       const l = layers[i]!;
       const lg = i < E ? g.encoder[i]! : g.decoder[i - E]!;
-      const layerInput = i === 0 ? x : i === E ? b.repeated : b.outs[i - 1]!;
-      const sequences = i !== E - 1;
-      k.lstmBackward(layerInput, l.kernel, l.recurrent, b.states[i]!, dy, b.dIns[i]!, lg[0], lg[1], lg[2], N, T, l.in, l.units, l.gate, sequences);
-      if (i === E) {
-        // The repeat's gradient: the decoder input's gradient summed over the frames.
-        sumFrames(b.dIns[i]!, b.dCode, N, T, l.in);
-        dy = b.dCode;
-      } else {
-        dy = b.dIns[i]!;
-      }
+      const layerInput = i === 0 ? x : b.outs[i - 1]!;
+      k.lstmBackward(layerInput, l.kernel, l.recurrent, b.states[i]!, dy, b.dIns[i]!, lg[0], lg[1], lg[2], N, T, l.in, l.units, l.gate, i !== E - 1, i === E);
+      if (i > 0) dy = b.dIns[i]!;
     }
     return { loss, grads: g };
-  }
-}
-
-/** `out[n, t, :] = code[n, :]` for every frame t. */
-function repeatFrames(code: Float32Array, out: Float32Array, N: number, T: number, H: number): void {
-  for (let n = 0; n < N; n++) {
-    const row = code.subarray(n * H, (n + 1) * H);
-    for (let t = 0; t < T; t++) out.set(row, (n * T + t) * H);
-  }
-}
-
-/** `out[n, :] = sum over t of d[n, t, :]`, in frame order. */
-function sumFrames(d: Float32Array, out: Float32Array, N: number, T: number, H: number): void {
-  for (let n = 0; n < N; n++) {
-    for (let j = 0; j < H; j++) {
-      let s = 0;
-      for (let t = 0; t < T; t++) s += d[(n * T + t) * H + j]!;
-      out[n * H + j] = s;
-    }
   }
 }
