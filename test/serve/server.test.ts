@@ -180,19 +180,22 @@ describe('serve: HTTP ingestion, feed, metrics and safety', function () {
     const detector = await Detector.load(dir, { provider: 'cpu', batchSize: 8, capacity: 32, stride: 1 });
     const server = await startServer({ detector, port: 0, processMetrics: false, maxPendingSamples: 64, admissionWaitMs: 50, retryAfterSeconds: 2 });
     try {
-      const big = spikyStream(6000);
-      const first = post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(0, 5000), big.frames.subarray(0, 5000 * C)), 'application/octet-stream');
+      // The first batch must still be waiting for ring room 80 ms on, also at the native LSTM-AE
+      // scorer's speed (through it a first batch of 5,000 samples had drained before then).
+      const N = 20_000;
+      const big = spikyStream(N + 1000);
+      const first = post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(0, N), big.frames.subarray(0, N * C)), 'application/octet-stream');
       // The first (the series' first: answered once stored) waits for ring room batch after batch;
       // a second batch of the same series meanwhile waits 50 ms for the queue to drain, then is refused.
       await new Promise((z) => setTimeout(z, 30));
-      const second = await post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(5000, 5010), big.frames.subarray(5000 * C, 5010 * C)), 'application/octet-stream');
+      const second = await post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(N, N + 10), big.frames.subarray(N * C, (N + 10) * C)), 'application/octet-stream');
       assert.equal(second.status, 429);
       assert.equal(second.headers.get('retry-after'), '2');
       assert.equal(((await second.json()) as { error: { code: string } }).error.code, 'ERR_RING_OVERFLOW');
       assert.equal((await first).status, 200);
-      assert.equal(detector.stats().framesPushed, 5000);
+      assert.equal(detector.stats().framesPushed, N);
       // Sent again later, it is taken.
-      const again = await post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(5000, 5010), big.frames.subarray(5000 * C, 5010 * C)), 'application/octet-stream');
+      const again = await post(`${server.url}api/series/a/samples`, encodeBinaryBatch(big.time.subarray(N, N + 10), big.frames.subarray(N * C, (N + 10) * C)), 'application/octet-stream');
       assert.equal(again.status, 200);
       const m = parsePrometheus(await (await fetch(`${server.url}metrics`)).text());
       assert.equal(m.get('seismo_ingest_rejected_samples_total{reason="overflow"}'), 10);
