@@ -103,13 +103,20 @@ export function registerBench(program: Command): void {
             log: (line) => process.stderr.write(`${line}\n`),
           });
           say(opts, `LSTM-AE scoring (window 64, 8 channels, encoder 32, decoder 16), one thread, windows/s; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
-          if (r.pytorch) say(opts, `  ${seismoCompute('scoring')}`);
-          for (const p of r.pytorch?.peers ?? []) say(opts, `  pytorch ${r.pytorch!.torch} --blas ${p.blas}: ${p.backends.summary}, oneDNN ${String(p.backends['mkldnn'])}`);
+          const first = r.rows[0];
+          if (r.pytorch) say(opts, `  ${seismoCompute('scoring', undefined, first?.pipeline.scorer === 'native-lstm-ae' ? { requested: 'auto', scorer: 'native-lstm-ae', isa: first.native.isa } : undefined)}`);
+          for (const p of r.pytorch?.peers ?? []) say(opts, `  pytorch ${r.pytorch!.torch} --blas ${p.blas}: ${p.backends.summary}${p.blas === 'wheel' ? '' : `, oneDNN ${String(p.backends['mkldnn'])}`}`);
           for (const row of r.rows) {
             const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
             const peers = Object.entries(row.pytorchByBlas ?? {}).map(([b, v]) => `${b} ${v.toFixed(0)}`).join(', ');
             say(opts, `  batch ${String(row.batchSize).padStart(4)}: onnxruntime ${levels}${row.pytorch === undefined ? '' : `; pytorch ${peers} (ort all / strongest pytorch ${row.ratioAllToPytorch!.toFixed(2)}x)`}`);
             say(opts, `              LSTM-AE core: fused LSTM op ${row.core.fused.toFixed(0)}, unrolled ${row.core.unrolled.toFixed(0)} (x${row.core.unrolledToFused.toFixed(2)} per round; max |diff| ${row.core.maxAbsDiff.toExponential(1)})`);
+            // The native scorer and the pipeline with it, against the strongest PyTorch peer round by round.
+            const peerRounds = row.pytorchBlas ? row.rounds[`pytorch-${row.pytorchBlas}`] : undefined;
+            const pipeRounds = row.rounds['pipeline-auto'];
+            const perRound = peerRounds && pipeRounds ? pipeRounds.map((v, i) => v / peerRounds[i]!) : undefined;
+            const vsPeer = perRound ? `; pipeline / pytorch ${row.pytorchBlas} per round ${perRound.map((x) => x.toFixed(2)).join(', ')}` : '';
+            say(opts, `              native scorer (${row.native.isa}) ${row.native.windowsPerSec.toFixed(0)} (x${row.native.toOrt.toFixed(2)} of onnxruntime); pipeline ${row.pipeline.scorer} ${row.pipeline.native.toFixed(0)}, onnxruntime ${row.pipeline.onnxruntime.toFixed(0)}${vsPeer}`);
           }
           return { experiment, ...r };
         }

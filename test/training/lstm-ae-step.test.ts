@@ -109,6 +109,44 @@ describe('training/native-ops LSTM-AE training step', function () {
     }
   });
 
+  // trainOnBatch hands the native gradients to tfjs' Adam as buffers (training/native-ops/adam.ts)
+  // and to any other optimizer as tensors: either way the update is the optimizer's own
+  // applyGradients over the native gradients, bit for bit, in trainableWeights order.
+  for (const [label, optimizer] of [
+    ['Adam', () => tf.train.adam(0.01)],
+    ['SGD', () => tf.train.sgd(0.05)],
+  ] as [string, () => tf.Optimizer][]) {
+    it(`updates the weights as ${label}'s applyGradients over the native gradients, bit for bit`, async () => {
+      const cfg = config({ encoderUnits: [7, 4], decoderUnits: [5] });
+      const [viaStep, viaGrads] = [buildLstmAe(cfg), buildLstmAe(cfg)];
+      viaStep.compile({ optimizer: optimizer(), loss: 'meanSquaredError' });
+      viaGrads.compile({ optimizer: optimizer(), loss: 'meanSquaredError' });
+      try {
+        for (let s = 0; s < 3; s++) {
+          const x = windows(20 + s);
+          try {
+            await viaStep.trainOnBatch(x, x);
+            const g = lstmAeNativeGradients(viaGrads, x, x)!;
+            viaGrads.optimizer.applyGradients(g.grads);
+            tf.dispose(Object.values(g.grads));
+          } finally {
+            x.dispose();
+          }
+        }
+        const [wa, wb] = [viaStep.getWeights(), viaGrads.getWeights()];
+        wa.forEach((w, i) => assert.deepEqual(w.dataSync(), wb[i]!.dataSync(), `weight ${i}`));
+        assert.deepEqual(
+          (await viaStep.optimizer.getWeights()).map((w) => Array.from(w.tensor.dataSync())),
+          (await viaGrads.optimizer.getWeights()).map((w) => Array.from(w.tensor.dataSync())),
+          'optimizer state',
+        );
+      } finally {
+        viaStep.dispose();
+        viaGrads.dispose();
+      }
+    });
+  }
+
   it('leaves to tfjs-layers what it does not compute: other targets, other losses', () => {
     const model = buildLstmAe(config({ encoderUnits: [5], decoderUnits: [4] }));
     const x = windows(3);

@@ -30,7 +30,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { BaseTrainConfig } from '../../fit';
 import { DcVaeStep, floats, type StepConv, type StepGrads, type StepHead, type StepNet } from '../../native-ops/dc-vae-step';
 import { nativeKernels } from '../../native-ops/kernels';
-import { trainOnBatchNatively } from '../../native-ops/train-step';
+import { gradientTensors, trainOnBatchNatively, type NativeGradientBuffers } from '../../native-ops/train-step';
 import { CausalConv1DLayer, type ConvActivation, GaussianHeadLayer, GaussianSampleLayer } from '../../ops/layers';
 import type { DcVaeConfig } from './config';
 
@@ -156,7 +156,7 @@ class DcVaeModel extends tfl.LayersModel {
   }
 
   override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
-    return trainOnBatchNatively(this.optimizer, () => this.nativeGradients(x, y), () => super.trainOnBatch(x, y));
+    return trainOnBatchNatively(this.optimizer, () => this.nativeGradientBuffers(x, y), () => super.trainOnBatch(x, y));
   }
 
   /**
@@ -165,6 +165,12 @@ class DcVaeModel extends tfl.LayersModel {
    * (nothing drawn) when the native step does not apply. The caller disposes the gradients.
    */
   nativeGradients(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): { loss: number; grads: tf.NamedTensorMap } | undefined {
+    const step = this.nativeGradientBuffers(x, y);
+    return step && { loss: step.loss, grads: gradientTensors(step.grads) };
+  }
+
+  /** {@link nativeGradients} as the step's own buffers, with their variables in trainableWeights order. */
+  private nativeGradientBuffers(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): NativeGradientBuffers | undefined {
     const kernels = nativeKernels();
     const C = this.dcVae.channels;
     const inShape = this.inputs[0]!.shape;
@@ -192,20 +198,17 @@ class DcVaeModel extends tfl.LayersModel {
     const sample = this.getLayer(DC_VAE_LAYERS.sample) as GaussianSampleLayer;
     const noise = sample.noise(N * T * this.dcVae.latent);
     const { loss, grads } = this.step.run(this.stepNet(), floats(x), floats(y), y.shape[2]!, noise, N, T, C);
-    // tf.tensor copies the buffers (reused by the next step) into the backend.
-    const named: tf.NamedTensorMap = {};
-    for (const p of plan) named[p.name] = tf.tensor(p.pick(grads), p.shape);
-    return { loss, grads: named };
+    return { loss, grads: plan.map((p) => ({ variable: p.variable, gradient: p.pick(grads) })) };
   }
 
-  private plan?: { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }[] | null;
+  private plan?: { variable: tf.Variable; pick: (g: StepGrads) => Float32Array }[] | null;
 
   /**
    * Where each trainable variable's gradient is in a {@link StepGrads}, in trainableWeights order
    * (Adam keeps its moments by position: the order must be the one tfjs-layers' own step passes,
    * its variable names the keys). Null when a trainable weight is not one this step computes.
    */
-  private gradientPlan(): { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }[] | null {
+  private gradientPlan(): { variable: tf.Variable; pick: (g: StepGrads) => Float32Array }[] | null {
     if (this.plan !== undefined) return this.plan;
     const where = new Map<string, (g: StepGrads) => [Float32Array, Float32Array]>();
     for (let i = 0; i < this.dcVae.depth; i++) {
@@ -214,11 +217,12 @@ class DcVaeModel extends tfl.LayersModel {
     }
     where.set(DC_VAE_LAYERS.encoderHead, (g) => g.encoderHead);
     where.set(DC_VAE_LAYERS.decoderHead, (g) => g.decoderHead);
-    const byVariable = new Map<string, { name: string; shape: number[]; pick: (g: StepGrads) => Float32Array }>();
+    const byVariable = new Map<string, { variable: tf.Variable; pick: (g: StepGrads) => Float32Array }>();
     for (const layer of this.layers) {
       const at = where.get(layer.name);
       // Layer weights are [kernel, bias], in addWeight order.
-      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { name: (w.read() as tf.Variable).name, shape: w.shape as number[], pick: (g) => at(g)[j]! }));
+      // read() is the layer's tf.Variable itself, the same object for the model's life (setWeights assigns into it).
+      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { variable: w.read() as tf.Variable, pick: (g) => at(g)[j]! }));
     }
     const plan = this.trainableWeights.map((w) => byVariable.get(w.name));
     this.plan = plan.every((p) => p !== undefined) ? plan : null;

@@ -17,7 +17,7 @@ import { floats } from '../../native-ops/dc-vae-step';
 import { nativeKernels } from '../../native-ops/kernels';
 import { LstmAeStep, type LstmAeGrads, type LstmAeNet, type StepLstm } from '../../native-ops/lstm-ae-step';
 import { routeLstmThroughKernels } from '../../native-ops/lstm-layer';
-import { trainOnBatchNatively } from '../../native-ops/train-step';
+import { gradientTensors, trainOnBatchNatively, type NativeGradientBuffers } from '../../native-ops/train-step';
 import type { LstmAeConfig } from './config';
 
 export { type LstmAeConfig, LSTM_AE_DEFAULTS, resolveLstmAeConfig } from './config';
@@ -150,7 +150,7 @@ export function lstmAeNativeGradients(model: tfl.LayersModel, x: tf.Tensor, y: t
   return model instanceof LstmAeModel ? model.nativeGradients(x, y) : undefined;
 }
 
-type GradientPlan = { name: string; shape: number[]; pick: (g: LstmAeGrads) => Float32Array }[];
+type GradientPlan = { variable: tf.Variable; pick: (g: LstmAeGrads) => Float32Array }[];
 
 /**
  * The LSTM-AE as a plain Sequential model (same layers, weights, predict, evaluate, export,
@@ -170,7 +170,7 @@ class LstmAeModel extends tfl.Sequential {
   private plan?: GradientPlan | null;
 
   override async trainOnBatch(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): Promise<number | number[]> {
-    return trainOnBatchNatively(this.optimizer, () => this.nativeGradients(x, y), () => super.trainOnBatch(x, y));
+    return trainOnBatchNatively(this.optimizer, () => this.nativeGradientBuffers(x, y), () => super.trainOnBatch(x, y));
   }
 
   /**
@@ -179,6 +179,12 @@ class LstmAeModel extends tfl.Sequential {
    * disposes the gradients.
    */
   nativeGradients(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): { loss: number; grads: tf.NamedTensorMap } | undefined {
+    const step = this.nativeGradientBuffers(x, y);
+    return step && { loss: step.loss, grads: gradientTensors(step.grads) };
+  }
+
+  /** {@link nativeGradients} as the step's own buffers, with their variables in trainableWeights order. */
+  private nativeGradientBuffers(x: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap, y: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap): NativeGradientBuffers | undefined {
     const kernels = nativeKernels();
     const inShape = this.inputs[0]?.shape;
     if (
@@ -203,10 +209,7 @@ class LstmAeModel extends tfl.Sequential {
     const [N, T, C] = x.shape as [number, number, number];
     this.step ??= new LstmAeStep(kernels);
     const { loss, grads } = this.step.run(net, floats(x), floats(y), N, T, C);
-    // tf.tensor copies the buffers (reused by the next step) into the backend.
-    const named: tf.NamedTensorMap = {};
-    for (const p of plan) named[p.name] = tf.tensor(p.pick(grads), p.shape);
-    return { loss, grads: named };
+    return { loss, grads: plan.map((p) => ({ variable: p.variable, gradient: p.pick(grads) })) };
   }
 
   /** The current weights and shapes of the network; null when a layer is not what the step computes. */
@@ -273,7 +276,8 @@ class LstmAeModel extends tfl.Sequential {
     for (const layer of this.layers) {
       const at = where.get(layer.name);
       // LSTM weights are [kernel, recurrent, bias] and Dense's [kernel, bias], in addWeight order.
-      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { name: (w.read() as tf.Variable).name, shape: w.shape as number[], pick: (g) => at(g)[j]! }));
+      // read() is the layer's tf.Variable itself, the same object for the model's life (setWeights assigns into it).
+      if (at) layer.trainableWeights.forEach((w, j) => byVariable.set(w.name, { variable: w.read() as tf.Variable, pick: (g) => at(g)[j]! }));
     }
     const plan = this.trainableWeights.map((w) => byVariable.get(w.name));
     this.plan = plan.every((p) => p !== undefined) ? (plan as GradientPlan) : null;
