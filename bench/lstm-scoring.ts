@@ -9,7 +9,7 @@
  * And the addon's fused LSTM-AE scorer (src/native.ts `LstmAeScorer`, what the inference worker
  * scores such a model with by default) on the same frames and starts, its largest difference
  * from onnxruntime's outputs, and the whole pipeline (a Detector fed in blocks) with
- * `scorer: 'auto'` (the native scorer) and `scorer: 'onnxruntime'` in the same alternating rounds.
+ * `runtime: 'auto'` (the native scorer) and `runtime: 'onnxruntime'` in the same alternating rounds.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -66,10 +66,10 @@ export interface LstmScoringRow {
   native: { windowsPerSec: number; toOrt: number; isa: LstmAeIsa; maxRelDiff: number };
   /**
    * The whole pipeline (Detector, stride 1, fed in blocks of 64 samples) at this batch size with
-   * `scorer: 'auto'` (the native scorer) and `scorer: 'onnxruntime'`, windows/s, and native /
+   * `runtime: 'auto'` (the native scorer) and `runtime: 'onnxruntime'`, windows/s, and native /
    * onnxruntime within each round (median).
    */
-  pipeline: { native: number; onnxruntime: number; nativeToOrt: number; scorer: string };
+  pipeline: { native: number; onnxruntime: number; nativeToOrt: number; runtime: string };
   rounds: Record<string, number[]>;
 }
 
@@ -165,12 +165,12 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
       });
     }
     // The pipeline with each scorer: one detector per (batch, scorer), each round a new series.
-    let pipelineScorer = '';
+    let pipelineRuntime = '';
     for (const batch of batchSizes) {
       for (const choice of ['auto', 'onnxruntime'] as const) {
-        const detector = await Detector.load(dir, { scorer: choice, batchSize: batch, stride: 1, maxSeries: rounds + 2 });
+        const detector = await Detector.load(dir, { runtime: choice, batchSize: batch, stride: 1, maxSeries: rounds + 2 });
         detectorsToClose.push(detector);
-        if (choice === 'auto') pipelineScorer = `${detector.scorer.scorer}${detector.scorer.reason ? ` (${detector.scorer.reason})` : ''}`;
+        if (choice === 'auto') pipelineRuntime = `${detector.runtime.runtime}${detector.runtime.reason ? ` (${detector.runtime.reason})` : ''}`;
         let series = 0;
         const cursor = { row: 0, clock: 0 };
         const round = (): Promise<number> => {
@@ -181,7 +181,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
         runners.set(`${batch}/pipeline-${choice}`, round);
       }
     }
-    log(`pipeline scorer (scorer auto): ${pipelineScorer}; native scorer ${scorer.isa}`);
+    log(`pipeline runtime (runtime auto): ${pipelineRuntime}; native scorer ${scorer.isa}`);
     const rates = new Map<string, number[]>();
     const push = (k: string, v: number): void => {
       rates.set(k, [...(rates.get(k) ?? []), v]);
@@ -234,7 +234,7 @@ export async function runLstmScoring(options: LstmScoringOptions = {}): Promise<
         ort: ortMedians,
         core: { fused, unrolled, unrolledToFused: median(rates.get(`${batch}/core-unrolled`)!.map((u, i) => u / rates.get(`${batch}/core-fused`)![i]!)), maxAbsDiff: parity.get(batch)! },
         native: { windowsPerSec: median(rates.get(`${batch}/native`)!), toOrt: within('native', levels.includes('all') ? 'all' : levels[0]!), isa: scorer.isa, maxRelDiff: nativeParity.get(batch)! },
-        pipeline: { native: median(rates.get(`${batch}/pipeline-auto`)!), onnxruntime: median(rates.get(`${batch}/pipeline-onnxruntime`)!), nativeToOrt: within('pipeline-auto', 'pipeline-onnxruntime'), scorer: pipelineScorer },
+        pipeline: { native: median(rates.get(`${batch}/pipeline-auto`)!), onnxruntime: median(rates.get(`${batch}/pipeline-onnxruntime`)!), nativeToOrt: within('pipeline-auto', 'pipeline-onnxruntime'), runtime: pipelineRuntime },
         ...(torch === undefined ? {} : { pytorch: torch, pytorchBlas: best, pytorchByBlas: byBlas, ratioAllToPytorch: (ortMedians['all'] ?? NaN) / torch }),
         rounds: roundsOf,
       };

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Detector } from '../src/detector/index.js';
 import { createSession, type ProviderRequest } from '../src/infer/providers.js';
-import type { ScorerReport, ScorerRequest } from '../src/infer/scorer.js';
+import type { RuntimeReport, RuntimeRequest } from '../src/infer/runtime.js';
 import { generateSeries } from '../src/ingest/synthetic.js';
 import { SeismoError } from '../src/errors.js';
 import { readModelDir } from '../src/model/model-dir.js';
@@ -33,8 +33,8 @@ export interface ThroughputOptions {
   /** Seconds per round. Default 2. */
   seconds?: number;
   provider?: ProviderRequest;
-  /** What scores the pipeline's windows (DetectorOptions.scorer). Default `auto`. */
-  scorer?: ScorerRequest;
+  /** What runs the pipeline's model graph (DetectorOptions.runtime). Default `auto`. */
+  runtime?: RuntimeRequest;
   /**
    * Also run the PyTorch scoring peer (bench/pytorch/score_bench.py, one thread) in the same
    * alternating rounds: true for `/usr/bin/python3`, or a python executable. Default false.
@@ -110,7 +110,7 @@ export interface ThroughputResult {
   batchSize: number;
   provider: string;
   /** What scored the pipeline's windows (the native LSTM-AE scorer or onnxruntime), and why not the native one. */
-  scorer: ScorerReport;
+  runtime: RuntimeReport;
   ortWindowsPerSec: number;
   pipelineWindowsPerSec: number;
   ratio: number;
@@ -151,9 +151,9 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
     const ortRound = await ortRounds(session, { stream: stream.frames, window: W, channels: C, batch, seconds });
 
     // 2. the whole pipeline: chunks of 64 samples, the way an ingestion service receives them.
-    const detector = await Detector.load(dir, { provider: options.provider, scorer: options.scorer, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
-    const scorer = detector.scorer;
-    log(`pipeline scorer: ${scorer.scorer}${scorer.isa ? ` (${scorer.isa})` : ''}${scorer.reason ? ` (${scorer.reason})` : ''}`);
+    const detector = await Detector.load(dir, { provider: options.provider, runtime: options.runtime, batchSize: batch, stride: 1, maxSeries: rounds + 1 });
+    const runtime = detector.runtime;
+    log(`pipeline runtime: ${runtime.runtime}${runtime.isa ? ` (${runtime.isa})` : ''}${runtime.reason ? ` (${runtime.reason})` : ''}`);
     let anomalies = 0;
     detector.on('anomaly', () => {
       anomalies++;
@@ -267,7 +267,7 @@ export async function runThroughput(options: ThroughputOptions = {}): Promise<Th
       model: { dir: options.model ?? null, kind: model.manifest.kind, window: W, channels: C },
       batchSize: batch,
       provider: report.provider,
-      scorer,
+      runtime,
       ortWindowsPerSec: ortMedian,
       pipelineWindowsPerSec: pipeMedian,
       ratio: pipeMedian / ortMedian,

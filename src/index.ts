@@ -22,7 +22,7 @@
 export { Detector } from './detector/index.js';
 export type { AnomalyEvent, DetectorEventName, DetectorEvents, DetectorOptions, DetectorStats, DriftEvent, ScoredBatch, SwapEvent, SwapResult } from './detector/index.js';
 export { PROVIDER_REQUESTS, type ProviderReport, type ProviderRequest } from './infer/providers.js';
-export { SCORER_REQUESTS, type ScorerReport, type ScorerRequest } from './infer/scorer.js';
+export { RUNTIME_REQUESTS, type RuntimeReport, type RuntimeRequest } from './infer/runtime.js';
 export { ManifestSchema, type Manifest } from './model/manifest.js';
 export type { ModelDir, ScoreCalibration, WeightTensor } from './model/model-dir.js';
 export type { StepLayer, StepLayout } from './infer/step-state.js';

@@ -11,7 +11,7 @@ import { copyModelDir, referenceScores, tinyModel, type TinyModel } from './help
 
 const code = (c: SeismoErrorCode) => (err: unknown) => isSeismoError(err, c);
 
-// LSTM-AE graphs are scored by the addon's native scorer when it loads (DetectorOptions.scorer
+// LSTM-AE graphs are scored by the addon's native scorer when it loads (DetectorOptions.runtime
 // 'auto'), which agrees with onnxruntime within 1e-5 relative to max(1, |x|), not bit for bit.
 const TOL = 1e-5;
 

@@ -22,7 +22,7 @@ export interface BenchOptions extends CommonOptions {
   pytorchBlas?: string;
   pytorchWheel?: string;
   onednn?: boolean;
-  scorer?: string;
+  runtime?: string;
   /** Whether `--rounds` was given on the command line (set by a preAction hook; its default 5 is throughput's). */
   roundsGiven?: boolean;
   data?: string;
@@ -59,14 +59,14 @@ export function pytorchOption(opts: BenchOptions): boolean | string | undefined 
 }
 
 /** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
-export function seismoCompute(what: 'scoring' | 'training', kernels?: string, scorer?: import('../infer/scorer.js').ScorerReport): string {
+export function seismoCompute(what: 'scoring' | 'training', kernels?: string, runtime?: import('../infer/runtime.js').RuntimeReport): string {
   if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs and register-blocked recurrent products, no BLAS library), and tfjs' wasm backend for the optimiser`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const version = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? 'unknown';
   const ort = `onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;
-  // The pipeline's scorer as its worker reported it (bench/throughput.ts `scorer`); onnxruntime alone is always the session.
-  if (scorer?.scorer === 'native-lstm-ae') return `seismo's pipeline scores with the addon's native LSTM-AE scorer (${scorer.isa ?? 'unknown'} variant, no BLAS library), one thread; onnxruntime alone: ${ort}`;
-  return `seismo scores with ${ort}${scorer?.reason ? ` (native scorer not used: ${scorer.reason})` : ''}`;
+  // What ran the pipeline's graph as its worker reported it (bench/throughput.ts `runtime`); onnxruntime alone is always the session.
+  if (runtime?.runtime === 'native-lstm-ae') return `seismo's pipeline scores with the addon's native LSTM-AE scorer (${runtime.isa ?? 'unknown'} variant, no BLAS library), one thread; onnxruntime alone: ${ort}`;
+  return `seismo scores with ${ort}${runtime?.reason ? ` (native scorer not used: ${runtime.reason})` : ''}`;
 }
 
 /** Experiments that read a dataset, and where their data lives in a checkout of the datasets. */

@@ -30,7 +30,7 @@ export function registerBench(program: Command): void {
     .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--pytorch-blas <list>', 'train, throughput, lstm-scoring (implies --pytorch): the PyTorch peers, comma-separated, one process each per round: openblas (Debian\'s torch on the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced), wheel (the PyTorch CPU wheel, MKL + oneDNN, run by --pytorch-wheel\'s python; skipped when absent); default openblas')
     .option('--pytorch-wheel <python>', 'with --pytorch-blas wheel: python of the PyTorch CPU wheel\'s venv (default $SEISMO_PYTORCH_WHEEL, else /opt/torch-wheel/bin/python; bench/pytorch/install-wheel.sh makes it)')
-    .option('--scorer <name>', 'throughput: what scores the pipeline\'s windows: auto (the addon\'s native LSTM-AE scorer where the model is one it recognises, else onnxruntime) or onnxruntime', 'auto')
+    .option('--runtime <name>', 'throughput: what runs the pipeline\'s model graph: auto (the addon\'s native LSTM-AE scorer where the model is one it recognises, else onnxruntime) or onnxruntime', 'auto')
     .option('--onednn', 'throughput: also run the oneDNN C++ LSTM-AE peer (bench/onednn: oneDNN\'s fused LSTM primitive, one thread; needs g++ and libdnnl-dev, skipped otherwise) in the same rounds')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
@@ -104,7 +104,7 @@ export function registerBench(program: Command): void {
           });
           say(opts, `LSTM-AE scoring (window 64, 8 channels, encoder 32, decoder 16), one thread, windows/s; ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(1)} -> ${r.machine.loadAvg1mAfter.toFixed(1)}`);
           const first = r.rows[0];
-          if (r.pytorch) say(opts, `  ${seismoCompute('scoring', undefined, first?.pipeline.scorer === 'native-lstm-ae' ? { requested: 'auto', scorer: 'native-lstm-ae', isa: first.native.isa } : undefined)}`);
+          if (r.pytorch) say(opts, `  ${seismoCompute('scoring', undefined, first?.pipeline.runtime === 'native-lstm-ae' ? { requested: 'auto', runtime: 'native-lstm-ae', isa: first.native.isa } : undefined)}`);
           for (const p of r.pytorch?.peers ?? []) say(opts, `  pytorch ${r.pytorch!.torch} --blas ${p.blas}: ${p.backends.summary}${p.blas === 'wheel' ? '' : `, oneDNN ${String(p.backends['mkldnn'])}`}`);
           for (const row of r.rows) {
             const levels = Object.entries(row.ort).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
@@ -116,7 +116,7 @@ export function registerBench(program: Command): void {
             const pipeRounds = row.rounds['pipeline-auto'];
             const perRound = peerRounds && pipeRounds ? pipeRounds.map((v, i) => v / peerRounds[i]!) : undefined;
             const vsPeer = perRound ? `; pipeline / pytorch ${row.pytorchBlas} per round ${perRound.map((x) => x.toFixed(2)).join(', ')}` : '';
-            say(opts, `              native scorer (${row.native.isa}) ${row.native.windowsPerSec.toFixed(0)} (x${row.native.toOrt.toFixed(2)} of onnxruntime); pipeline ${row.pipeline.scorer} ${row.pipeline.native.toFixed(0)}, onnxruntime ${row.pipeline.onnxruntime.toFixed(0)}${vsPeer}`);
+            say(opts, `              native scorer (${row.native.isa}) ${row.native.windowsPerSec.toFixed(0)} (x${row.native.toOrt.toFixed(2)} of onnxruntime); pipeline ${row.pipeline.runtime} ${row.pipeline.native.toFixed(0)}, onnxruntime ${row.pipeline.onnxruntime.toFixed(0)}${vsPeer}`);
           }
           return { experiment, ...r };
         }
@@ -180,16 +180,16 @@ export function registerBench(program: Command): void {
           pytorchWheel: opts.pytorchWheel,
           onednn: opts.onednn === true,
           // eslint-disable-next-line @typescript-eslint/no-require-imports
-          scorer: (require('../infer/scorer.js') as typeof import('../infer/scorer.js')).checkScorer(opts.scorer),
+          runtime: (require('../infer/runtime.js') as typeof import('../infer/runtime.js')).checkRuntime(opts.runtime),
           log: (line) => process.stderr.write(`${line}\n`),
         });
-        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, pipeline scorer ${r.scorer.scorer}${r.scorer.isa ? ` (${r.scorer.isa})` : ''}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
+        say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, pipeline runtime ${r.runtime.runtime}${r.runtime.isa ? ` (${r.runtime.isa})` : ''}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);
         say(opts, `  onnxruntime alone   ${r.ortWindowsPerSec.toFixed(0).padStart(10)} windows/s`);
         say(opts, `  seismo pipeline     ${r.pipelineWindowsPerSec.toFixed(0).padStart(10)} windows/s  (ratio ${r.ratio.toFixed(3)})`);
         say(opts, `  ring ingest         ${(r.ingestSamplesPerSec / 1e6).toFixed(2).padStart(10)} M samples/s`);
         for (const s of r.skipped ?? []) say(opts, `  ${s.peer} skipped: ${s.reason}`);
         const peered = r.pytorchPeers !== undefined || r.onednn !== undefined;
-        if (peered) say(opts, `  ${seismoCompute('scoring', undefined, r.scorer)}`);
+        if (peered) say(opts, `  ${seismoCompute('scoring', undefined, r.runtime)}`);
         for (const p of r.pytorchPeers ?? []) {
           const strongest = p === r.pytorch && r.pytorchPeers!.length > 1 ? ', the strongest peer' : '';
           say(opts, `  pytorch/${p.blas.padEnd(10)} ${p.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/pytorch ${p.pipelineRatio.toFixed(2)}x, ort/pytorch ${p.ortRatio.toFixed(2)}x; within rounds ${p.roundRatios.pipeline.toFixed(2)}x, ${p.roundRatios.ort.toFixed(2)}x; pipeline/pytorch per round ${p.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}${strongest})`);
@@ -199,7 +199,7 @@ export function registerBench(program: Command): void {
           const o = r.onednn;
           say(opts, `  oneDNN C++ peer  ${o.windowsPerSec.toFixed(0).padStart(10)} windows/s  (pipeline/oneDNN ${o.pipelineRatio.toFixed(2)}x, ort/oneDNN ${o.ortRatio.toFixed(2)}x; within rounds ${o.roundRatios.pipeline.toFixed(2)}x, ${o.roundRatios.ort.toFixed(2)}x; per round ${o.pipelineRatioRounds.map((x) => x.toFixed(2)).join(', ')}; oneDNN ${o.dnnl} lstm_forward + matmul, ${o.threads} thread)`);
         }
-        return { experiment, ...r, ...(peered ? { seismoCompute: seismoCompute('scoring', undefined, r.scorer) } : {}) };
+        return { experiment, ...r, ...(peered ? { seismoCompute: seismoCompute('scoring', undefined, r.runtime) } : {}) };
       }),
     );
 }

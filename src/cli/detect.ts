@@ -161,9 +161,9 @@ export function registerDetect(program: Command): void {
           const p = detector.provider;
           // Why a provider was skipped is noise on every run of a CPU machine (no CUDA EP): --verbose shows it.
           if (opts.verbose) for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
-          const scorer = detector.scorer;
-          process.stderr.write(`scoring on onnxruntime provider '${p.provider}'${scorer.scorer === 'native-lstm-ae' ? `, the windows through the addon's native LSTM-AE scorer (${scorer.isa})` : ''}\n`);
-          if (opts.verbose && scorer.reason) process.stderr.write(`native scorer not used: ${scorer.reason}\n`);
+          const runtime = detector.runtime;
+          process.stderr.write(`scoring on onnxruntime provider '${p.provider}'${runtime.runtime === 'native-lstm-ae' ? `, the windows through the addon's native LSTM-AE scorer (${runtime.isa})` : ''}\n`);
+          if (opts.verbose && runtime.reason) process.stderr.write(`native scorer not used: ${runtime.reason}\n`);
           const table = await readSeriesCsv(opts.data);
           const frames = alignChannels(table, detector.channels);
           const progress = new Progress('detect', table.length);

@@ -9,7 +9,7 @@
 import { expectArrayLike, expectFloat32Array, isArrayLike, isSeismoError, SeismoError } from '../errors.js';
 import type { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderReport } from '../infer/providers.js';
-import { checkScorer, type ScorerReport } from '../infer/scorer.js';
+import { checkRuntime, type RuntimeReport } from '../infer/runtime.js';
 import type { Manifest } from '../model/manifest.js';
 import { type ModelDir, readModelDir, type ScoreCalibration } from '../model/model-dir.js';
 import type { ThresholdRule } from '../threshold/index.js';
@@ -92,9 +92,9 @@ export class Detector {
     return this.models.live.worker.report;
   }
 
-  /** What scores the live model's windows (the native scorer or onnxruntime), and why not the native one (see {@link DetectorOptions.scorer}). */
-  get scorer(): ScorerReport {
-    return this.models.live.worker.scorer;
+  /** What scores the live model's windows (the native scorer or onnxruntime), and why not the native one (see {@link DetectorOptions.runtime}). */
+  get runtime(): RuntimeReport {
+    return this.models.live.worker.runtime;
   }
 
   /** Turns each window's score into a decision (the live version's rule); streaming rules learn per series as they go. */
@@ -465,7 +465,7 @@ function validateOptions(o: DetectorOptions): void {
       throw new SeismoError('ERR_INVALID_OPTION', `Detector option ${key} must be a positive integer, got ${String(v)}`);
     }
   }
-  checkScorer(o.scorer);
+  checkRuntime(o.runtime);
   if (o.workerRestarts !== undefined && (!Number.isInteger(o.workerRestarts) || o.workerRestarts < 0)) {
     throw new SeismoError('ERR_INVALID_OPTION', `Detector option workerRestarts must be a non-negative integer, got ${String(o.workerRestarts)}`);
   }

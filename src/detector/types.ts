@@ -6,7 +6,7 @@ import type { SeismoError } from '../errors.js';
 import type { AttributionSource, ChannelAttributionOptions } from '../score/attribution.js';
 // For the TSDoc links only (type import: no runtime cycle).
 import type { ProviderRequest } from '../infer/providers.js';
-import type { ScorerRequest } from '../infer/scorer.js';
+import type { RuntimeRequest } from '../infer/runtime.js';
 import type { ThresholdRule } from '../threshold/index.js';
 import type { OverflowPolicy } from '../window/frame-rings.js';
 
@@ -64,14 +64,15 @@ export interface DetectorOptions {
   /** onnxruntime intra-op threads. Default 1. */
   intraOpThreads?: number;
   /**
-   * What scores the model's window graph. `auto` (default): LSTM-AE models whose graph is exactly
+   * What runs the model's window graph. `auto` (default): LSTM-AE models whose graph is exactly
    * what seismo exports go through the native addon's fused LSTM-AE scorer (same outputs as
-   * onnxruntime within 1e-5 relative to max(1, |x|); ~1.5-2x the windows/s on one thread), when
-   * the addon loads and the provider is the CPU; every other model, and every case where it cannot
-   * run, through onnxruntime. `onnxruntime`: always onnxruntime. {@link Detector.scorer} says
+   * onnxruntime within 1e-5 relative to max(1, |x|); 2.5-3x onnxruntime's windows/s on one
+   * thread), when the addon loads, the provider is the CPU and the CPU has AVX2 (the scorer's
+   * baseline variant is slower than onnxruntime); every other model, and every case where it
+   * cannot run, through onnxruntime. `onnxruntime`: always onnxruntime. {@link Detector.runtime} says
    * which one runs and why not the native one.
    */
-  scorer?: ScorerRequest;
+  runtime?: RuntimeRequest;
   /** Shorthand for `detector.on('batch', onBatch)`: called with every scored batch (all windows, anomalous or not). */
   onBatch?: (batch: ScoredBatch) => void;
   /** Shorthand for `detector.on('anomaly', onAnomaly)`: called with every window whose score reaches the threshold. */

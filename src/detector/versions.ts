@@ -11,7 +11,7 @@
 import { isSeismoError, SeismoError } from '../errors.js';
 import { InferenceWorker } from '../infer/inference-worker.js';
 import type { ProviderRequest } from '../infer/providers.js';
-import type { ScorerRequest } from '../infer/scorer.js';
+import type { RuntimeRequest } from '../infer/runtime.js';
 import { GRAPH_IO, type Manifest } from '../model/manifest.js';
 import { checkCalibration, type ModelDir, readCalibration, readModelDir, type ScoreCalibration } from '../model/model-dir.js';
 import { thresholdFromManifest, type ThresholdRule } from '../threshold/index.js';
@@ -39,8 +39,8 @@ export interface LiveModel {
 export interface VersionOptions {
   provider?: ProviderRequest;
   intraOpThreads?: number;
-  /** Native scorer or onnxruntime (DetectorOptions.scorer). */
-  scorer?: ScorerRequest;
+  /** Native scorer or onnxruntime (DetectorOptions.runtime). */
+  runtime?: RuntimeRequest;
   /** The detector's stride (default: the model's), series slots and step-graph switch: see {@link startModelWorker}. */
   stride?: number;
   maxSeries?: number;
@@ -70,7 +70,7 @@ export function startModelWorker(model: ModelDir, options: VersionOptions): Prom
           ...(model.manifest.onnx.outputs.includes(GRAPH_IO.channelActivity) ? { activityStd: [...model.manifest.scaler.std] } : {}),
         }
       : undefined;
-  return InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads, scorer: options.scorer, ...(step ? { step } : {}) });
+  return InferenceWorker.start(model.onnx, { provider: options.provider, intraOpThreads: options.intraOpThreads, runtime: options.runtime, ...(step ? { step } : {}) });
 }
 
 /** Series a detector serves when `maxSeries` is not given (DetectorOptions.maxSeries). */

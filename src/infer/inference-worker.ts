@@ -7,7 +7,7 @@ import type { ChannelLogSpec } from '../score/channel-terms.js';
 import { OUTBOX_LOG_TERMS, type Outbox } from './outbox.js';
 import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import type { ProviderReport, ProviderRequest } from './providers.js';
-import { checkScorer, nativeInit, type ScorerReport, type ScorerRequest } from './scorer.js';
+import { checkRuntime, nativeInit, type RuntimeReport, type RuntimeRequest } from './runtime.js';
 import { startWorker } from './start-worker.js';
 import { tailStepGraph } from './step-tails.js';
 import { attachFrameRings } from '../window/frame-rings.js';
@@ -22,8 +22,8 @@ export interface InferenceWorkerOptions {
   outputs?: string[];
   /** A step graph to score stride-1 windows with ({@link InferenceWorker.runSteps}). */
   step?: StepInit;
-  /** Whether window-graph batches may go through a native scorer (see `./scorer.ts`). Default `auto`. */
-  scorer?: ScorerRequest;
+  /** Whether window-graph batches may go through a native scorer (see `./runtime.ts`). Default `auto`. */
+  runtime?: RuntimeRequest;
 }
 
 /** Outputs of one call, by output name; `score` is `[N]`, `channel_score` is `[N, C]` row-major. */
@@ -66,7 +66,7 @@ export class InferenceWorker {
   /** Whether the worker scores {@link runSteps} batches through a step graph (else the window graph does). */
   readonly step: boolean;
   /** What scores the window graph's batches: the native scorer or onnxruntime, and why. */
-  readonly scorer: ScorerReport;
+  readonly runtime: RuntimeReport;
   private readonly worker: Worker;
   private readonly control: Int32Array;
   private readonly pending = new Map<number, Pending>();
@@ -86,7 +86,7 @@ export class InferenceWorker {
     this.inputNames = ready.inputNames;
     this.outputNames = ready.outputNames;
     this.step = ready.step;
-    this.scorer = ready.scorer;
+    this.runtime = ready.runtime;
     const handle = { control };
     running.add(handle);
     installExitHook();
@@ -112,9 +112,9 @@ export class InferenceWorker {
 
   /** Starts the worker and creates the session; rejects with the provider's or model's error. */
   static async start(model: Uint8Array, options: InferenceWorkerOptions = {}): Promise<InferenceWorker> {
-    const scorer = checkScorer(options.scorer);
+    const runtime = checkRuntime(options.runtime);
     // Read here, before the thread starts: the worker gets the network (or the reason there is none).
-    const native = nativeInit(model, scorer);
+    const native = nativeInit(model, runtime);
     const control = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * Int32Array.BYTES_PER_ELEMENT));
     const worker = startWorker(workerFile(), { workerData: { control } });
     const ready = await new Promise<Extract<WorkerResponse, { type: 'ready' }>>((resolve, reject) => {
@@ -137,7 +137,7 @@ export class InferenceWorker {
         intraOpThreads: options.intraOpThreads ?? 1,
         outputs: options.outputs ?? [GRAPH_IO.score, GRAPH_IO.channelScore, ...OPTIONAL_GRAPH_OUTPUTS],
         ...(options.step ? { step: withTails(options.step) } : {}),
-        scorer,
+        runtime,
         native,
       };
       worker.postMessage(init);

@@ -2,7 +2,7 @@
 // inference (128 ms at batch 1024 was measured), so it must not run on the event loop that
 // ingests samples. An LSTM-AE graph that the main thread recognised (`./lstm-ae-net.ts`) is
 // scored here by the addon's fused scorer instead (`startNative`), synchronously, on the same
-// frames; the session stays the fallback (see `./scorer.ts`).
+// frames; the session stays the fallback (see `./runtime.ts`).
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { isSeismoError } from '../errors.js';
@@ -10,12 +10,12 @@ import { GRAPH_IO, OPTIONAL_GRAPH_OUTPUTS } from '../model/manifest.js';
 import { channelLogTerms, type ChannelLogSpec } from '../score/channel-terms.js';
 import { attachFrameRings } from '../window/frame-rings.js';
 import { createSession, type ProviderRequest } from './providers.js';
-import { CONTROL, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import { CONTROL, nativeScorerPays, type StepInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
 import { OUTBOX_LOG_TERMS, OutboxViews } from './outbox.js';
 import { StepScorer } from './step-scorer.js';
 import { historyInput, STEP_IO, stepColumns } from './step-state.js';
-// Types only: onnx-proto (which scorer.ts loads) stays out of this thread.
-import type { NativeInit, ScorerReport, ScorerRequest } from './scorer.js';
+// Types only: onnx-proto (which runtime.ts loads) stays out of this thread.
+import type { NativeInit, RuntimeReport, RuntimeRequest } from './runtime.js';
 import { loadNative, type NativeLstmAeScorer, type NativeLstmAeScorerConstructor } from '../native.js';
 
 const port = parentPort!;
@@ -160,8 +160,8 @@ async function startStep(step: StepInit, provider: ProviderRequest, intraOpThrea
  * (`init.native`), the addon has one, the session runs on the CPU (an explicit GPU provider
  * stays in charge) and the scorer gives every output asked for; says what runs and why.
  */
-function startNative(requested: ScorerRequest, init: NativeInit, provider: string, wanted: readonly string[]): ScorerReport {
-  const onnxruntime = (reason: string): ScorerReport => ({ requested, scorer: 'onnxruntime', reason });
+function startNative(requested: RuntimeRequest, init: NativeInit, provider: string, wanted: readonly string[]): RuntimeReport {
+  const onnxruntime = (reason: string): RuntimeReport => ({ requested, runtime: 'onnxruntime', reason });
   if (!init.lstmAe) return onnxruntime(init.reason);
   if (provider !== 'cpu') return onnxruntime(`the session runs on ${provider}; the native scorer runs on the CPU`);
   const { spec, outputs: given } = init.lstmAe;
@@ -181,10 +181,13 @@ function startNative(requested: ScorerRequest, init: NativeInit, provider: strin
   } catch (err) {
     return onnxruntime(`the native scorer refused the network: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // Its baseline variant (a CPU without AVX2) is slower than onnxruntime's LSTM op (16.5k against
+  // 18.3k windows/s at batch 64, docs/benchmarks.md): only the vectorised variants pay.
+  if (!nativeScorerPays(scorer.isa)) return onnxruntime(`the native scorer's ${scorer.isa} variant (this CPU has no AVX2) is slower than onnxruntime`);
   const C = spec.channels;
   const widths = wanted.map((name) => ({ name, width: name === 'reconstruction' ? spec.window * C : name === GRAPH_IO.score ? 1 : C }));
   native = { scorer, widths, activity: wanted.includes(GRAPH_IO.channelActivity), reconstruction: wanted.includes('reconstruction') };
-  return { requested, scorer: 'native-lstm-ae', isa: scorer.isa };
+  return { requested, runtime: 'native-lstm-ae', isa: scorer.isa };
 }
 
 /**
@@ -282,8 +285,8 @@ port.on('message', (msg: WorkerRequest) => {
             // The frame width, from the window graph's `frames` input [T, C].
             const channels = msg.step ? Number((s.inputMetadata.find((m) => m.name === 'frames') as { shape?: unknown[] } | undefined)?.shape?.[1]) : 0;
             if (msg.step && Number.isInteger(channels) && channels > 0) await startStep(msg.step, report.provider, msg.intraOpThreads, msg.outputs, channels);
-            const scorer = startNative(msg.scorer, msg.native, report.provider, outputs);
-            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames], step: stepper !== undefined, scorer });
+            const runtime = startNative(msg.runtime, msg.native, report.provider, outputs);
+            send({ type: 'ready', report, inputNames: [...s.inputNames], outputNames: [...s.outputNames], step: stepper !== undefined, runtime });
           })
           .catch(fail);
         break;

@@ -2,7 +2,7 @@ import type { ProviderReport, ProviderRequest } from './providers.js';
 import type { ChannelLogSpec } from '../score/channel-terms.js';
 import type { OutboxLayout } from './outbox.js';
 import type { StepLayout } from './step-state.js';
-import type { NativeInit, ScorerReport, ScorerRequest } from './scorer.js';
+import type { NativeInit, RuntimeReport, RuntimeRequest } from './runtime.js';
 
 /** A step graph for the worker to score stride-1 windows with (see `./step-scorer.ts`). */
 export interface StepInit {
@@ -37,10 +37,10 @@ export const CONTROL = { BUSY: 0, STOP: 1, LENGTH: 2 } as const;
 /** Messages to the inference worker. */
 export type WorkerRequest =
   /**
-   * `scorer` and `native`: whether to score the window graph natively (see `./scorer.ts`), and the
+   * `runtime` and `native`: whether to score the window graph natively (see `./runtime.ts`), and the
    * network the main thread read out of the graph for it, or why there is none.
    */
-  | { type: 'init'; model: Uint8Array; provider: ProviderRequest; intraOpThreads: number; outputs: string[]; step?: StepInit; scorer: ScorerRequest; native: NativeInit }
+  | { type: 'init'; model: Uint8Array; provider: ProviderRequest; intraOpThreads: number; outputs: string[]; step?: StepInit; runtime: RuntimeRequest; native: NativeInit }
   /**
    * Score windows that start at `starts` (rows relative to `rowStart`) in a ring arena. With
    * `outbox`, `score`, `channel_score` and `channel_activity` are written into that slot of a
@@ -64,7 +64,16 @@ export type WorkerRequest =
 
 /** Messages from the inference worker. */
 export type WorkerResponse =
-  | { type: 'ready'; report: ProviderReport; inputNames: string[]; outputNames: string[]; step: boolean; scorer: ScorerReport }
+  | { type: 'ready'; report: ProviderReport; inputNames: string[]; outputNames: string[]; step: boolean; runtime: RuntimeReport }
   /** `stepped`: the step graph scored the batch (else the window graph did); `outbox`: the outputs written into the request's outbox slot (not in `outputs`). */
   | { type: 'result'; id: number; outputs: Record<string, Float32Array>; stepped?: boolean; outbox?: string[] }
   | { type: 'error'; id: number | null; code: string; message: string };
+
+/**
+ * Whether the native scorer's compiled variant is worth running instead of onnxruntime: the
+ * AVX-512 and AVX2 ones are 2.5-3x onnxruntime's LSTM op, the x86-64 baseline slower than it.
+ * Here rather than in `./runtime.ts`, which loads onnx-proto: the worker decides it.
+ */
+export function nativeScorerPays(isa: string): boolean {
+  return isa === 'avx512' || isa === 'avx2';
+}

@@ -221,7 +221,7 @@ export async function mountSeismo(app: FastifyInstance, options: ServeOptions): 
       // ---- the live view ----
       api.get('/api/state', async () => ({
         model: detector
-          ? { dir: detector.modelDir, kind: detector.manifest.kind, window: detector.window, stride: detector.stride, channels, version: detector.version, provider: detector.provider.provider, scorer: detector.scorer.scorer, threshold: finite(detector.threshold) }
+          ? { dir: detector.modelDir, kind: detector.manifest.kind, window: detector.window, stride: detector.stride, channels, version: detector.version, provider: detector.provider.provider, runtime: detector.runtime.runtime, threshold: finite(detector.threshold) }
           : null,
         learner: learner ? { workDir: learner.queue.dir ?? null, stats: learner.stats() } : null,
         evaluation: evaluation ? { scoresFile: evaluation.scoresFile, labelsFile: evaluation.labelsFile, points: evaluation.points, canSave: modelDir !== undefined } : null,

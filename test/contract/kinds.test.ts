@@ -139,8 +139,8 @@ describe('contract: every registered model kind', function () {
           const detector = await Detector.load(dir, { provider: 'cpu', stride: 1 });
           let served;
           // The window graph's own scores within 1e-6; a step graph's (sums in another order) and the
-          // native LSTM-AE scorer's (DetectorOptions.scorer 'auto') within 1e-5, their bar.
-          const tolerance = detector.stepGraph || detector.scorer.scorer !== 'onnxruntime' ? 1e-5 : 1e-6;
+          // native LSTM-AE scorer's (DetectorOptions.runtime 'auto') within 1e-5, their bar.
+          const tolerance = detector.stepGraph || detector.runtime.runtime !== 'onnxruntime' ? 1e-5 : 1e-6;
           try {
             served = await scoreTable(detector, spanTime, span, { chunk: 97 });
           } finally {

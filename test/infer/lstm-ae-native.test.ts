@@ -1,7 +1,7 @@
 // The native LSTM-AE scorer against onnxruntime: per batch (the addon's LstmAeScorer on a spec
 // read out of model.onnx vs session.run on the same frames and starts) and through the whole
-// pipeline (the same stream through a Detector with scorer 'auto' and 'onnxruntime'), and the
-// fallbacks (scorer 'onnxruntime', SEISMO_NATIVE=off, outputs it does not give).
+// pipeline (the same stream through a Detector with runtime 'auto' and 'onnxruntime'), and the
+// fallbacks (runtime 'onnxruntime', SEISMO_NATIVE=off, outputs it does not give).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -10,8 +10,9 @@ import { Detector } from '../../src/detector/index';
 import type { DetectorOptions } from '../../src/detector/types';
 import { InferenceWorker } from '../../src/infer/inference-worker';
 import { extractLstmAeNet } from '../../src/infer/lstm-ae-net';
+import { nativeScorerPays } from '../../src/infer/protocol';
 import { createSession } from '../../src/infer/providers';
-import type { ScorerReport } from '../../src/infer/scorer';
+import type { RuntimeReport } from '../../src/infer/runtime';
 import { generateSeries } from '../../src/ingest/synthetic';
 import { loadNative, type LstmAeNetSpec } from '../../src/native';
 import { trainModel } from '../../training/index';
@@ -178,7 +179,7 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
 
   describe('through the pipeline', () => {
     /** Every window's score and channel scores by series and start, the anomaly events, and what scored. */
-    async function stream(dir: string, options: DetectorOptions, frames: Float32Array, C: number, series = 2): Promise<{ scorer: ScorerReport; scores: Map<string, number[]>; anomalies: string[] }> {
+    async function stream(dir: string, options: DetectorOptions, frames: Float32Array, C: number, series = 2): Promise<{ runtime: RuntimeReport; scores: Map<string, number[]>; anomalies: string[] }> {
       const detector = await Detector.load(dir, options);
       const scores = new Map<string, number[]>();
       const anomalies: string[] = [];
@@ -196,7 +197,7 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
           }
         }
         await detector.flush();
-        return { scorer: detector.scorer, scores, anomalies };
+        return { runtime: detector.runtime, scores, anomalies };
       } finally {
         await detector.close();
       }
@@ -215,15 +216,15 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
       { what: 'stride 3, batch 16', options: { stride: 3, batchSize: 16 } },
       { what: 'stride 1, batch 1', options: { stride: 1, batchSize: 1 } },
     ]) {
-      it(`scorer auto (native) and onnxruntime give the same windows and scores: ${c.what}`, async () => {
+      it(`runtime auto (native) and onnxruntime give the same windows and scores: ${c.what}`, async () => {
         const m = await tinyModel();
         const data = generateSeries({ length: c.options.batchSize === 1 ? 150 : 600, channels: 3, seed: 5, periods: [48, 12], anomalies: [] });
         const frames = data.table.frames;
-        const native = await stream(m.dir, { ...c.options, scorer: 'auto' }, frames, 3);
-        const onnx = await stream(m.dir, { ...c.options, scorer: 'onnxruntime' }, frames, 3);
-        assert.equal(native.scorer.scorer, 'native-lstm-ae', native.scorer.reason);
-        assert.ok(['avx512', 'avx2', 'baseline'].includes(native.scorer.isa!));
-        assert.deepEqual(onnx.scorer, { requested: 'onnxruntime', scorer: 'onnxruntime', reason: 'onnxruntime was asked for (scorer: onnxruntime)' });
+        const native = await stream(m.dir, { ...c.options, runtime: 'auto' }, frames, 3);
+        const onnx = await stream(m.dir, { ...c.options, runtime: 'onnxruntime' }, frames, 3);
+        assert.equal(native.runtime.runtime, 'native-lstm-ae', native.runtime.reason);
+        assert.ok(['avx512', 'avx2', 'baseline'].includes(native.runtime.isa!));
+        assert.deepEqual(onnx.runtime, { requested: 'onnxruntime', runtime: 'onnxruntime', reason: 'onnxruntime was asked for (runtime: onnxruntime)' });
         assertSameScores(native.scores, onnx.scores, c.what);
       });
     }
@@ -231,14 +232,14 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
     it('the same anomaly events at a threshold both sides of which the scores keep clear', async () => {
       const m = await tinyModel();
       const data = generateSeries({ length: 600, channels: 3, seed: 9, periods: [48, 12], anomalies: [] });
-      const probe = await stream(m.dir, { stride: 1, scorer: 'onnxruntime' }, data.table.frames, 3, 1);
+      const probe = await stream(m.dir, { stride: 1, runtime: 'onnxruntime' }, data.table.frames, 3, 1);
       // A threshold in the widest gap of the middle scores: no window lies within the tolerance of it.
       const sorted = [...probe.scores.values()].map((v) => v[0]!).sort((a, b) => a - b);
       let at = 0;
       for (let i = Math.floor(sorted.length * 0.6); i < sorted.length * 0.95; i++) if (sorted[i + 1]! - sorted[i]! > sorted[at + 1]! - sorted[at]!) at = i;
       const threshold = (sorted[at]! + sorted[at + 1]!) / 2;
-      const native = await stream(m.dir, { stride: 1, threshold, scorer: 'auto' }, data.table.frames, 3, 1);
-      const onnx = await stream(m.dir, { stride: 1, threshold, scorer: 'onnxruntime' }, data.table.frames, 3, 1);
+      const native = await stream(m.dir, { stride: 1, threshold, runtime: 'auto' }, data.table.frames, 3, 1);
+      const onnx = await stream(m.dir, { stride: 1, threshold, runtime: 'onnxruntime' }, data.table.frames, 3, 1);
       assert.ok(onnx.anomalies.length > 0, 'no anomalies to compare');
       assert.deepEqual(native.anomalies, onnx.anomalies);
     });
@@ -246,9 +247,9 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
     it('a worker: window-graph batches native, NaN frames as onnxruntime, a bad start fails the request with its code', async () => {
       const m = await tinyModel();
       const native = await InferenceWorker.start(m.onnx, { provider: 'cpu' });
-      const onnx = await InferenceWorker.start(m.onnx, { provider: 'cpu', scorer: 'onnxruntime' });
+      const onnx = await InferenceWorker.start(m.onnx, { provider: 'cpu', runtime: 'onnxruntime' });
       try {
-        assert.equal(native.scorer.scorer, 'native-lstm-ae');
+        assert.equal(native.runtime.runtime, 'native-lstm-ae');
         const frames = framesOf(80, 3);
         frames[30 * 3] = NaN;
         const starts = BigInt64Array.from(run(73), BigInt);
@@ -271,8 +272,8 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
       const m = await tinyModel();
       const w = await InferenceWorker.start(m.onnx, { provider: 'cpu', outputs: ['score', 'channel_score', 'no_such_output'] });
       try {
-        assert.equal(w.scorer.scorer, 'onnxruntime');
-        assert.match(w.scorer.reason!, /does not give no_such_output/);
+        assert.equal(w.runtime.runtime, 'onnxruntime');
+        assert.match(w.runtime.reason!, /does not give no_such_output/);
       } finally {
         await w.close();
       }
@@ -283,32 +284,41 @@ describe('infer: the native LSTM-AE scorer against onnxruntime', function () {
       const dense = await trainModel({ kind: 'dense-ae', frames: data.table.frames, channels: data.table.channels, config: { window: 4, epochs: 1 }, seed: 1 });
       const w = await InferenceWorker.start(dense.onnx, { provider: 'cpu' });
       try {
-        assert.equal(w.scorer.scorer, 'onnxruntime');
-        assert.match(w.scorer.reason!, /not an LSTM-AE graph/);
+        assert.equal(w.runtime.runtime, 'onnxruntime');
+        assert.match(w.runtime.reason!, /not an LSTM-AE graph/);
       } finally {
         dense.dispose();
         await w.close();
       }
     });
 
-    it('refuses an unknown scorer option', async () => {
+    it('refuses an unknown runtime option', async () => {
       const m = await tinyModel();
-      await assert.rejects(Detector.load(m.dir, { scorer: 'tensorflow' as never }), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_OPTION' && /scorer/.test(e.message));
+      await assert.rejects(Detector.load(m.dir, { runtime: 'tensorflow' as never }), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_OPTION' && /runtime/.test(e.message));
+    });
+
+    it('runs only the vectorised variants: on a CPU without AVX2 the baseline would be slower than onnxruntime', () => {
+      assert.equal(nativeScorerPays('avx512'), true);
+      assert.equal(nativeScorerPays('avx2'), true);
+      assert.equal(nativeScorerPays('baseline'), false);
+      // What the addon picks on this CPU is one of the three, and a vectorised one on any x86-64 with AVX2.
+      const isa = new (loadNative().LstmAeScorer)(lstmAeFixture({ window: 8, channels: 2, encoder: [4], decoder: [3] }).spec).isa;
+      assert.ok(['avx512', 'avx2', 'baseline'].includes(isa), isa);
     });
 
     it('without the addon (SEISMO_NATIVE=off, a child process) onnxruntime scores the same windows', async () => {
       const m = await tinyModel();
       const data = generateSeries({ length: 300, channels: 3, seed: 5, periods: [48, 12], anomalies: [] });
-      const here = await stream(m.dir, { stride: 1, scorer: 'auto' }, data.table.frames, 3, 1);
+      const here = await stream(m.dir, { stride: 1, runtime: 'auto' }, data.table.frames, 3, 1);
       const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '../helpers/lstm-ae-native.child.ts'), m.dir], {
         env: { ...process.env, SEISMO_NATIVE: 'off' },
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
       });
       assert.equal(child.status, 0, child.stderr);
-      const got = JSON.parse(child.stdout) as { scorer: ScorerReport; scores: [string, number[]][] };
-      assert.equal(got.scorer.scorer, 'onnxruntime');
-      assert.match(got.scorer.reason!, /native addon is unavailable.*SEISMO_NATIVE=off/);
+      const got = JSON.parse(child.stdout) as { runtime: RuntimeReport; scores: [string, number[]][] };
+      assert.equal(got.runtime.runtime, 'onnxruntime');
+      assert.match(got.runtime.reason!, /native addon is unavailable.*SEISMO_NATIVE=off/);
       assertSameScores(new Map(got.scores), here.scores, 'SEISMO_NATIVE=off');
     });
   });
