@@ -18,6 +18,7 @@ import { ONLINE_SCORERS } from './detect-online.js';
 import { scoreTable } from '../score/score-table.js';
 import { action, Progress, say, type CommonOptions } from './output.js';
 import { trainWithProgress } from './train.js';
+import { describeRuntime } from '../infer/runtime.js';
 import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface DemoOptions extends CommonOptions {
@@ -128,7 +129,7 @@ export function registerDemo(program: Command): void {
           const rows = intervalRows(intervals, table);
           const findings = matchPlanted(intervals, rows, table.time, anomalies, table.timestamps, DEMO.window);
           const found = new Set(findings.map((f) => f.matches).filter((x): x is string => x !== null));
-          say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on onnxruntime '${detector.provider.provider}'; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
+          say(opts, `streamed ${scored.scores.length} windows in ${seconds.toFixed(2)} s on ${describeRuntime(detector.runtime, detector.provider.provider)}; threshold ${detector.threshold.toPrecision(4)} (0.995 quantile of validation scores)`);
           say(opts, `anomaly intervals (${scored.anomalies.reduce((a, b) => a + b, 0)} anomalous windows merged; a gap of up to one window's length of normal windows stays inside one interval):`);
           for (const f of findings) say(opts, `  ${describeInterval(f.interval)}  ${f.matches ? `<- planted ${f.matches}` : '(false alarm)'}`);
           say(opts, 'planted:');

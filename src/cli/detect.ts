@@ -7,6 +7,7 @@ import { scoreTable, type TableScores } from '../score/score-table.js';
 import { IntervalMerger, type AnomalyInterval } from '../score/intervals.js';
 import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { detectOnline, type OnlineDetectOptions } from './detect-online.js';
+import { describeRuntime } from '../infer/runtime.js';
 import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface DetectOptions extends CommonOptions, Omit<OnlineDetectOptions, 'json'> {
@@ -162,7 +163,7 @@ export function registerDetect(program: Command): void {
           // Why a provider was skipped is noise on every run of a CPU machine (no CUDA EP): --verbose shows it.
           if (opts.verbose) for (const f of p.fallbacks) process.stderr.write(`provider ${f.provider} not used: ${f.reason}\n`);
           const runtime = detector.runtime;
-          process.stderr.write(`scoring on onnxruntime provider '${p.provider}'${runtime.runtime === 'native-lstm-ae' ? `, the windows through the addon's native LSTM-AE scorer (${runtime.isa})` : ''}\n`);
+          process.stderr.write(`scoring on ${describeRuntime(runtime, p.provider)}\n`);
           if (opts.verbose && runtime.reason) process.stderr.write(`native scorer not used: ${runtime.reason}\n`);
           const table = await readSeriesCsv(opts.data);
           const frames = alignChannels(table, detector.channels);

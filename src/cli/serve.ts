@@ -19,6 +19,7 @@ import { encodeBinaryBatch } from '../serve/ingest.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { alignChannels } from './detect.js';
 import { action, writeEnvelope, type CommonOptions } from './output.js';
+import { describeRuntime } from '../infer/runtime.js';
 import { intOption, PROVIDER_HELP, providerOption } from './options.js';
 
 interface ServeCliOptions extends CommonOptions {
@@ -92,7 +93,7 @@ export function registerServe(program: Command): void {
             host: opts.host,
             logger: { level: opts.logLevel, stream: process.stderr },
           });
-          process.stderr.write(`seismo serve: ${server.url}${detector ? ` (model ${detector.modelDir}, ${detector.provider.provider})` : ''}${learner ? `, learner in ${opts.work}` : ''}\n`);
+          process.stderr.write(`seismo serve: ${server.url}${detector ? ` (model ${detector.modelDir}, ${describeRuntime(detector.runtime, detector.provider.provider)})` : ''}${learner ? `, learner in ${opts.work}` : ''}\n`);
           if (token !== undefined) {
             process.stderr.write(generated ? `seismo serve: bound to ${opts.host}; writes need  Authorization: Bearer ${token}  (open ${server.url}?token=${token})\n` : 'seismo serve: writes need the bearer token given\n');
           }

@@ -27,6 +27,11 @@ export interface RuntimeReport {
   isa?: 'avx512' | 'avx2' | 'baseline';
 }
 
+/** What runs a model's windows, for a person: `the addon's native LSTM-AE scorer (avx512)` or `onnxruntime 'cpu'`. */
+export function describeRuntime(runtime: RuntimeReport, provider: string): string {
+  return runtime.runtime === 'native-lstm-ae' ? `the addon's native LSTM-AE scorer (${runtime.isa ?? 'unknown'})` : `onnxruntime '${provider}'`;
+}
+
 /** What the main thread hands the worker for a native scorer (`init.native`). */
 export type NativeInit = { lstmAe: LstmAeNet; reason?: undefined } | { lstmAe?: undefined; reason: string };
 
