@@ -60,7 +60,7 @@ export function pytorchOption(opts: BenchOptions): boolean | string | undefined 
 
 /** What seismo's side of a PyTorch comparison computes with (the peers print theirs). */
 export function seismoCompute(what: 'scoring' | 'training', kernels?: string, runtime?: import('../infer/runtime.js').RuntimeReport): string {
-  if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs and register-blocked recurrent products, no BLAS library), and tfjs' wasm backend for the optimiser`;
+  if (what === 'training') return `seismo trains with its addon's kernels, ${kernels ?? 'unknown'} (Eigen GEMMs and register-blocked recurrent products, no BLAS library), and tfjs' Adam arithmetic in JavaScript on the gradient buffers (training/native-ops/adam.ts), the model's state in tfjs variables on the wasm backend`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const version = (require('onnxruntime-node') as { env: { versions: { node?: string } } }).env.versions.node ?? 'unknown';
   const ort = `onnxruntime-node ${version}, CPU EP (MLAS kernels, no BLAS library), 1 intra-op thread`;

@@ -61,7 +61,7 @@ export async function trainWithProgress(
               batches = p.batches;
               progress.update((p.epoch - 1) * p.batches + p.batch, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`, p.epochs * p.batches);
             } else {
-              lastEpoch = `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val ${Number.isNaN(p.valLoss) ? '-' : p.valLoss.toFixed(4)} (${p.seconds.toFixed(1)} s/epoch)`;
+              lastEpoch = `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} val ${Number.isNaN(p.valLoss) ? '-' : p.valLoss.toFixed(4)} (${p.seconds < 10 ? p.seconds.toPrecision(2) : p.seconds.toFixed(0)} s/epoch)`;
               progress.update(p.epoch * batches, lastEpoch);
             }
           }
