@@ -198,6 +198,36 @@ describe('cli: train, detect, eval', function () {
     assert.equal(plain.stdout, '');
   });
 
+  it('detect --runtime onnxruntime scores on onnxruntime with the same scores; an unknown runtime is refused', () => {
+    const scores = (runtime: string): string => {
+      const out = path.join(dir, `scores-${runtime}.csv`);
+      const r = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--provider', 'cpu', '--runtime', runtime, '--out', out]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, runtime === 'onnxruntime' ? /scoring on onnxruntime 'cpu'\n/ : /scoring on (the addon's native LSTM-AE scorer \((avx512|avx2)\)|onnxruntime 'cpu')\n/);
+      return fs.readFileSync(out, 'utf8');
+    };
+    const onnx = scores('onnxruntime').trim().split('\n');
+    const auto = scores('auto').trim().split('\n');
+    assert.equal(auto.length, onnx.length);
+    assert.equal(auto[0], onnx[0], 'the same columns');
+    // Scores within the native scorer's bar (1e-5 relative to max(1, |x|)); timestamps equal.
+    for (let i = 1; i < onnx.length; i++) {
+      const [ta, ...a] = auto[i]!.split(',');
+      const [to, ...o] = onnx[i]!.split(',');
+      assert.equal(ta, to);
+      a.forEach((v, j) => {
+        const x = Number(v), y = Number(o[j]);
+        if (Number.isFinite(y)) assert.ok(Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y)), `row ${i} column ${j + 1}: ${v} vs ${o[j]}`);
+        else assert.equal(v, o[j]);
+      });
+    }
+    const refused = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--runtime', 'tensorflow', '--json']);
+    assert.equal(refused.status, 1);
+    const error = JSON.parse(refused.stdout).error;
+    assert.equal(error.code, 'ERR_INVALID_OPTION');
+    assert.match(error.message, /--runtime must be one of auto, onnxruntime, got 'tensorflow'/);
+  });
+
   it('is quiet about skipped providers unless --verbose', () => {
     const quiet = seismo(['detect', '--model', modelDir, '--data', path.join(dir, 'test.csv'), '--provider', 'auto']);
     assert.equal(quiet.status, 0, quiet.stderr);

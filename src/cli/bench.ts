@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { SeismoError } from '../errors.js';
 import { action, say } from './output.js';
-import { intOption, PROVIDER_HELP, providerOption } from './options.js';
+import { intOption, PROVIDER_HELP, providerOption, RUNTIME_HELP, runtimeOption } from './options.js';
 import { type BenchOptions, DATA_EXPERIMENTS, pytorchBlasOption, pytorchOption, runDataExperiment, runLatencyBench, runOnlineMode, runPerRecordBench, runProviders, runSecondCoreBench, runStep, seismoCompute } from './bench-experiments.js';
 
 /** Registers `seismo bench [experiment]`: the experiments of docs/benchmarks.md, each printing a table or, with --json, one object. */
@@ -30,7 +30,7 @@ export function registerBench(program: Command): void {
     .option('--pytorch [python]', 'train, throughput, lstm-scoring: also run the PyTorch reference on one thread (default /usr/bin/python3)')
     .option('--pytorch-blas <list>', 'train, throughput, lstm-scoring (implies --pytorch): the PyTorch peers, comma-separated, one process each per round: openblas (Debian\'s torch on the system alternative), mkl (Debian\'s libmkl-rt, this process only), mkl-avx512 (MKL with its Intel AVX-512 dispatch forced), wheel (the PyTorch CPU wheel, MKL + oneDNN, run by --pytorch-wheel\'s python; skipped when absent); default openblas')
     .option('--pytorch-wheel <python>', 'with --pytorch-blas wheel: python of the PyTorch CPU wheel\'s venv (default $SEISMO_PYTORCH_WHEEL, else /opt/torch-wheel/bin/python; bench/pytorch/install-wheel.sh makes it)')
-    .option('--runtime <name>', 'throughput: what runs the pipeline\'s model graph: auto (the addon\'s native LSTM-AE scorer where the model is one it recognises, else onnxruntime) or onnxruntime', 'auto')
+    .option('--runtime <name>', `throughput: ${RUNTIME_HELP}`, 'auto')
     .option('--onednn', 'throughput: also run the oneDNN C++ LSTM-AE peer (bench/onednn: oneDNN\'s fused LSTM primitive, one thread; needs g++ and libdnnl-dev, skipped otherwise) in the same rounds')
     .option('--series <list>', 'online-mode, step: comma-separated series counts (default 1,100,10000); soak: series streamed (default 1000)')
     .option('--samples <n>', 'online-mode: samples scored per series count (default 100000)')
@@ -180,7 +180,7 @@ export function registerBench(program: Command): void {
           pytorchWheel: opts.pytorchWheel,
           onednn: opts.onednn === true,
           // eslint-disable-next-line @typescript-eslint/no-require-imports
-          runtime: (require('../infer/runtime.js') as typeof import('../infer/runtime.js')).checkRuntime(opts.runtime),
+          runtime: runtimeOption(opts.runtime ?? 'auto'),
           log: (line) => process.stderr.write(`${line}\n`),
         });
         say(opts, `model ${r.model.kind} (window ${r.model.window}, ${r.model.channels} channels), batch ${r.batchSize}, provider ${r.provider}, pipeline runtime ${r.runtime.runtime}${r.runtime.isa ? ` (${r.runtime.isa})` : ''}, ${r.machine.cpus} cpus, load ${r.machine.loadAvg1mBefore.toFixed(2)} -> ${r.machine.loadAvg1mAfter.toFixed(2)}`);

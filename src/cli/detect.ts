@@ -8,13 +8,14 @@ import { IntervalMerger, type AnomalyInterval } from '../score/intervals.js';
 import { action, checkOutputFile, Progress, say, type CommonOptions } from './output.js';
 import { detectOnline, type OnlineDetectOptions } from './detect-online.js';
 import { describeRuntime } from '../infer/runtime.js';
-import { intOption, PROVIDER_HELP, providerOption } from './options.js';
+import { intOption, PROVIDER_HELP, providerOption, RUNTIME_HELP, runtimeOption } from './options.js';
 
 interface DetectOptions extends CommonOptions, Omit<OnlineDetectOptions, 'json'> {
   model?: string;
   online?: boolean;
   data: string;
   provider: string;
+  runtime: string;
   out?: string;
   batchSize?: string;
   threshold?: string;
@@ -117,6 +118,7 @@ export function registerDetect(program: Command): void {
     .option('--model <dir>', 'model directory (model.onnx + model.json); not with --online')
     .requiredOption('--data <csv>', 'series to score: first column timestamp, then the model\'s channels; with --online also - (standard input)')
     .option('--provider <name>', PROVIDER_HELP, 'auto')
+    .option('--runtime <name>', RUNTIME_HELP, 'auto')
     .option('--out <csv>', 'write one row per window: timestamp (its last row),score,threshold,anomaly,score_<channel>...,attr_<channel>...,window (rows it covers, up to its timestamp)')
     .option('--batch-size <n>', 'windows per inference call', '64')
     .option('--threshold <x>', 'override the model\'s threshold')
@@ -157,7 +159,7 @@ export function registerDetect(program: Command): void {
         if (opts.events) checkOutputFile(opts.events, '--events');
         const gap = intOption('--gap', opts.gap);
         const events: { timestamp: string; score: number; channels: string[] }[] = [];
-        const detector = await Detector.load(modelDir, { provider, batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
+        const detector = await Detector.load(modelDir, { provider, runtime: runtimeOption(opts.runtime), batchSize: intOption('--batch-size', opts.batchSize), threshold, stride: intOption('--stride', opts.stride) });
         try {
           const p = detector.provider;
           // Why a provider was skipped is noise on every run of a CPU machine (no CUDA EP): --verbose shows it.

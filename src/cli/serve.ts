@@ -20,7 +20,7 @@ import { isLoopback, startServer } from '../serve/server.js';
 import { alignChannels } from './detect.js';
 import { action, writeEnvelope, type CommonOptions } from './output.js';
 import { describeRuntime } from '../infer/runtime.js';
-import { intOption, PROVIDER_HELP, providerOption } from './options.js';
+import { intOption, PROVIDER_HELP, providerOption, RUNTIME_HELP, runtimeOption } from './options.js';
 
 interface ServeCliOptions extends CommonOptions {
   model?: string;
@@ -31,6 +31,7 @@ interface ServeCliOptions extends CommonOptions {
   host: string;
   token?: string;
   provider: string;
+  runtime: string;
   batchSize?: string;
   maxSeries?: string;
   logLevel: string;
@@ -50,6 +51,7 @@ export function registerServe(program: Command): void {
     .option('--host <addr>', 'address to bind; beyond loopback every write needs the bearer token', '127.0.0.1')
     .option('--token <t>', 'bearer token for writes (default: generated and printed when --host is not loopback; also $SEISMO_TOKEN)')
     .option('--provider <name>', PROVIDER_HELP, 'auto')
+    .option('--runtime <name>', RUNTIME_HELP, 'auto')
     .option('--batch-size <n>', 'windows per inference call (default 64)')
     .option('--max-series <n>', 'distinct series served at most (default 64)')
     .option('--replay <csv|synthetic>', "stream a CSV (or a generated series with planted anomalies) into the server over its own HTTP route, as series 'replay'")
@@ -73,7 +75,7 @@ export function registerServe(program: Command): void {
         if (token !== undefined && token.length < 16) throw new SeismoError('ERR_INVALID_OPTION', 'the token must be at least 16 characters');
 
         const detector = opts.model
-          ? await Detector.load(opts.model, { provider, batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) })
+          ? await Detector.load(opts.model, { provider, runtime: runtimeOption(opts.runtime), batchSize: intOption('--batch-size', opts.batchSize), maxSeries: intOption('--max-series', opts.maxSeries) })
           : undefined;
         let learner: OnlineLearner | undefined;
         try {
