@@ -52,18 +52,32 @@ function arena(id: number): { view: Float32Array; channels: number; capacity: nu
   return a;
 }
 
-/** Runs `work` counted in BUSY (see CONTROL); undefined when the worker is stopping. */
-async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
-  // Count this run in BUSY before looking at STOP (the stopper does the reverse): either the
-  // stopper sees it and waits for it, or it sees STOP and does not start. BUSY counts: runs are
-  // queued (onnxruntime-node starts each one from a setImmediate), several may be under way.
+/**
+ * Counts a run in BUSY (see CONTROL) before looking at STOP (the stopper does the reverse): either
+ * the stopper sees it and waits for it, or it sees STOP and the run does not start. BUSY counts:
+ * runs are queued (onnxruntime-node starts each one from a setImmediate), several may be under way.
+ * False when the worker is stopping (the main thread fails the request when the thread exits);
+ * after true, {@link leaveBusy} once the run is over.
+ */
+function enterBusy(): boolean {
   Atomics.add(control, CONTROL.BUSY, 1);
+  if (Atomics.load(control, CONTROL.STOP) !== 1) return true;
+  leaveBusy();
+  return false;
+}
+
+function leaveBusy(): void {
+  Atomics.sub(control, CONTROL.BUSY, 1);
+  Atomics.notify(control, CONTROL.BUSY);
+}
+
+/** Runs `work` counted in BUSY; undefined when the worker is stopping. */
+async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
+  if (!enterBusy()) return undefined;
   try {
-    if (Atomics.load(control, CONTROL.STOP) === 1) return undefined; // stopping: the main thread fails this request when the thread exits
     return await work();
   } finally {
-    Atomics.sub(control, CONTROL.BUSY, 1);
-    Atomics.notify(control, CONTROL.BUSY);
+    leaveBusy();
   }
 }
 
@@ -211,14 +225,12 @@ function runNative(id: number, frames: Float32Array, starts: BigInt64Array, outb
       into[name] = out[name] = new Float32Array(n * width);
     }
   }
-  // As `busy` does for a session run: counted in BUSY, and not started once the worker stops.
-  Atomics.add(control, CONTROL.BUSY, 1);
+  // Synchronous, so counted in BUSY without `busy`'s promise.
+  if (!enterBusy()) return;
   try {
-    if (Atomics.load(control, CONTROL.STOP) === 1) return;
     scorer.score(frames, starts, n, into[GRAPH_IO.score]!, into[GRAPH_IO.channelScore]!, activity ? into[GRAPH_IO.channelActivity]! : null, reconstruction ? into['reconstruction']! : null);
   } finally {
-    Atomics.sub(control, CONTROL.BUSY, 1);
-    Atomics.notify(control, CONTROL.BUSY);
+    leaveBusy();
   }
   if (box) boxLogTerms(box, outbox!, n, into[GRAPH_IO.score], into[GRAPH_IO.channelScore], boxed);
   reply(id, out, false, boxed);
